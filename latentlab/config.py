@@ -1,0 +1,138 @@
+"""One typed dataclass per run; the command-line flags are generated from its fields."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+AE_RESULTS = Path("Kết_quả_huấn_luyện_Autoencoder")
+VAE_RESULTS = Path("Kết_quả_huấn_luyện_Variational_Autoecoder")
+
+
+def _bounded(convert, low, strict: bool):
+    """An argparse type that converts text and refuses values below ``low`` (or equal, if strict)."""
+    kind = "a whole number" if convert is int else "a number"
+    allowed = f"{kind} {'>' if strict else '>='} {low:g}"
+
+    def parse(text: str):
+        try:
+            value = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {allowed}, got {text!r}") from None
+        if not math.isfinite(value) or value < low or (strict and value == low):
+            raise argparse.ArgumentTypeError(f"must be {allowed}, got {text}")
+        return value
+
+    return parse
+
+
+_positive_int = _bounded(int, 1, strict=False)
+_non_negative_int = _bounded(int, 0, strict=False)
+_positive_float = _bounded(float, 0, strict=True)
+_non_negative_float = _bounded(float, 0, strict=False)
+
+
+def _flag(default, help: str, parse=None, choices=None, cli: str = "all"):
+    """A dataclass field that also describes its command-line flag.
+
+    ``cli`` is "all" (every command), "train" (only ``python -m latentlab train``,
+    because each script fixes it) or "none".
+    """
+    return field(default=default, metadata={"help": help, "parse": parse, "choices": choices, "cli": cli})
+
+
+@dataclass
+class TrainConfig:
+    model: str = _flag("vae", "model family", choices=("ae", "vae"), cli="train")
+    latent_dim: int = _flag(2, "size of the latent vector z", parse=_positive_int, cli="train")
+    epochs: int = _flag(10, "passes over the training set", parse=_positive_int)
+    batch_size: int = _flag(128, "images per optimisation step", parse=_positive_int)
+    lr: float = _flag(2e-3, "peak Adam learning rate (cosine decay to 0 over the run)", parse=_positive_float)
+    beta: float = _flag(1.0, "weight of the KL term in the VAE loss (1 = the ELBO)", parse=_non_negative_float)
+    seed: int = _flag(0, "random seed for initialisation, shuffling and sampling", parse=_non_negative_int)
+    device: str = _flag("auto", "auto picks cuda, then mps, then cpu", choices=("auto", "cpu", "cuda", "mps"))
+    train_limit: int | None = _flag(None, "train on the first N training images only (smoke runs)", parse=_positive_int)
+    channels: int = _flag(32, "convolution width of encoder and decoder", parse=_positive_int)
+    growth: int = _flag(16, "channels each DenseLayer adds", parse=_positive_int)
+    dense_layers: int = _flag(2, "DenseLayers in the encoder's DenseBlock", parse=_positive_int)
+    data_root: str | None = _flag(None, "folder holding MNIST/raw/ (default: $MNIST_ROOT, else data/)")
+    out_dir: str = _flag("runs/vae2", "result folder for checkpoint, metrics and figures")
+    retrain: bool = _flag(False, "train again even if the result folder holds a finished model "
+                          "(the old model is replaced only when the new run finishes)")
+
+    # Fields that say where and how a run happens, not what it computes: they may
+    # differ between an interrupted run and its resumption.
+    RUN_FIELDS = ("device", "data_root", "out_dir", "retrain")
+
+    def resolved_data_root(self) -> Path:
+        return Path(self.data_root or os.environ.get("MNIST_ROOT") or "data")
+
+    def recipe(self) -> dict:
+        """The fields that determine the trained weights."""
+        return {k: v for k, v in dataclasses.asdict(self).items() if k not in self.RUN_FIELDS}
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), indent=2, ensure_ascii=False)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "TrainConfig":
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in values.items() if k in known})
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """One of the four experiments of the original work (and any added later)."""
+
+    name: str
+    script: str
+    defaults: dict
+    animations: bool  # the 2-D scripts also write the sampling GIFs
+
+
+EXPERIMENTS = {
+    e.name: e
+    for e in (
+        Experiment("vae-2d", "Variational_AutoEncoder_with_sampling_animation.py",
+                   dict(model="vae", latent_dim=2, epochs=6, out_dir=str(VAE_RESULTS / "2D_latent_VAE")), True),
+        Experiment("ae-2d", "Auto_enoder_MNIST_with_sampling_animation.py",
+                   dict(model="ae", latent_dim=2, epochs=6, out_dir=str(AE_RESULTS / "2D_latent_AE")), True),
+        Experiment("vae-32d", "Variational_AutoEncoder.py",
+                   dict(model="vae", latent_dim=32, epochs=12, out_dir=str(VAE_RESULTS / "32D_latent_VAE")), False),
+        Experiment("ae-32d", "Auto_enoder_MNIST.py",
+                   dict(model="ae", latent_dim=32, epochs=12, out_dir=str(AE_RESULTS / "32D_latent_AE")), False),
+    )
+}
+
+
+def build_parser(parser: argparse.ArgumentParser, defaults: dict, command: str) -> argparse.ArgumentParser:
+    """Add one flag per TrainConfig field (``--latent-dim`` for ``latent_dim``) with its default shown."""
+    for f in dataclasses.fields(TrainConfig):
+        meta = f.metadata
+        if meta["cli"] == "none" or (meta["cli"] == "train" and command != "train"):
+            continue
+        default = defaults.get(f.name, f.default)
+        flag = "--" + f.name.replace("_", "-")
+        if f.type in ("bool", bool):
+            parser.add_argument(flag, action="store_true", help=meta["help"])
+            continue
+        parser.add_argument(
+            flag,
+            type=meta["parse"] or str,
+            choices=meta["choices"],
+            default=default,
+            help=meta["help"] if default is None else f"{meta['help']} (default: {default})",
+            metavar=None if meta["choices"] else f.name.upper(),
+        )
+    return parser
+
+
+def config_from_args(args: argparse.Namespace, defaults: dict) -> TrainConfig:
+    values = dict(defaults)
+    values.update({k: v for k, v in vars(args).items() if k in {f.name for f in dataclasses.fields(TrainConfig)}})
+    return TrainConfig(**values)

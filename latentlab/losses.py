@@ -1,0 +1,49 @@
+"""The loss terms, each a small pure function with its reduction stated.
+
+Units (used everywhere: training, metrics, figures, README):
+
+    reconstruction(x, x_hat) = sum over the 784 pixels of (x - x_hat)^2      per image
+    KL(q(z|x) || N(0, I))    = -1/2 * sum_j (1 + log_var_j - mean_j^2 - exp(log_var_j))
+                               (Kingma & Welling 2014, appendix B)          per image
+    ELBO(x)                  = -(reconstruction + KL)                       per image
+
+The squared error is -log p(x|z) of a Gaussian decoder N(x_hat, 1/2 I) with its
+constant (392 * log pi) dropped, so the ELBO is a lower bound on log p(x) up to that
+constant. Every function returns the mean over the batch of these per-image values:
+the per-pixel mean of ``nn.MSELoss()`` would shrink the reconstruction term 784-fold
+and let the KL term swamp it.
+"""
+
+from __future__ import annotations
+
+import torch
+
+
+def reconstruction_per_image(x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """Squared error summed over pixels: (B, 1, 28, 28) x 2 -> (B,)."""
+    return (x_hat - x).pow(2).flatten(1).sum(dim=1)
+
+
+def kl_per_image(mean: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
+    """KL(N(mean, exp(log_var)) || N(0, I)) summed over latent dimensions: (B, D) x 2 -> (B,)."""
+    return kl_per_dimension(mean, log_var).sum(dim=1)
+
+
+def kl_per_dimension(mean: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
+    """The closed-form KL of each latent dimension: (B, D) x 2 -> (B, D)."""
+    return -0.5 * (1 + log_var - mean.pow(2) - log_var.exp())
+
+
+def reconstruction_loss(x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """Sum over pixels, mean over the batch: equals nn.MSELoss(reduction="sum")(x_hat, x) / B."""
+    return reconstruction_per_image(x_hat, x).mean()
+
+
+def kl_divergence(mean: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
+    """Sum over latent dimensions, mean over the batch."""
+    return kl_per_image(mean, log_var).mean()
+
+
+def elbo_per_image(x_hat: torch.Tensor, x: torch.Tensor, mean: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
+    """-(reconstruction + KL) of each image, in nats up to the decoder's constant: (B,)."""
+    return -(reconstruction_per_image(x_hat, x) + kl_per_image(mean, log_var))

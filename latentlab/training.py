@@ -1,0 +1,191 @@
+"""The training loop: Adam with cosine decay, a checkpoint after every epoch, resumable bit for bit."""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+from tqdm import tqdm
+
+from . import losses
+from .checkpoint import FORMAT, MODEL_FILE, PARTIAL_FILE, model_from_checkpoint, read_checkpoint, save_atomic
+from .config import TrainConfig
+from .data import DeviceSplit, load_split
+from .errors import LatentlabError
+from .metrics import test_losses
+from .models import build_model
+
+
+class TrainingInterrupted(LatentlabError):
+    """Ctrl-C during training; the message says how to resume."""
+
+
+def pick_device(name: str) -> torch.device:
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    available = {"cpu": True, "cuda": torch.cuda.is_available(), "mps": torch.backends.mps.is_available()}
+    if not available[name]:
+        raise LatentlabError(
+            f"--device {name} was requested but this machine has no {name.upper()} device PyTorch can use. "
+            "Use --device cpu, or --device auto to take the best one available."
+        )
+    return torch.device(name)
+
+
+def check_writable(folder: Path) -> None:
+    """Fail before training, not after it, when results could not be saved."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as error:
+        raise LatentlabError(
+            f"Cannot write to the result folder {folder} ({error.strerror or error}). "
+            "Choose a writable folder with --out-dir PATH."
+        ) from None
+
+
+def load_splits(config: TrainConfig, device: torch.device) -> tuple[DeviceSplit, DeviceSplit]:
+    root = config.resolved_data_root()
+    images, labels = load_split(root, "train")
+    if config.train_limit is not None:
+        images, labels = images[: config.train_limit], labels[: config.train_limit]
+    return DeviceSplit(images, labels, device), DeviceSplit(*load_split(root, "test"), device)
+
+
+def _objective(model, x: torch.Tensor, beta: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """(reconstruction, KL), each summed per image and averaged over the batch."""
+    if model.kind == "vae":
+        x_hat, mean, log_var = model(x)
+        return losses.reconstruction_loss(x_hat, x), losses.kl_divergence(mean, log_var)
+    return losses.reconstruction_loss(model(x), x), torch.zeros((), device=x.device)
+
+
+def train(config: TrainConfig) -> dict:
+    """Train (or resume, or find finished) the run of ``config``; return its finished checkpoint."""
+    out = Path(config.out_dir)
+    check_writable(out)
+    finished_path, partial_path = out / MODEL_FILE, out / PARTIAL_FILE
+
+    if finished_path.exists() and not config.retrain:
+        state = read_checkpoint(finished_path)
+        if state["config"] != dict(state["config"], **config.recipe()):
+            print(f"Note: {finished_path} was trained with other settings than these; it is used as it is. "
+                  "Pass --retrain to train with the new settings.")
+        print(f"Found the finished model {finished_path} ({state['epoch']} epochs): not retraining "
+              "(pass --retrain to train again). Rebuilding metrics and figures from it.")
+        return state
+
+    device = pick_device(config.device)
+    train_split, test_split = load_splits(config, device)
+    torch.manual_seed(config.seed)
+    model = build_model(config.model, config.latent_dim, config.channels, config.growth, config.dense_layers)
+    # channels_last lets oneDNN (CPU) and cuDNN (GPU) pick their fastest convolutions:
+    # about 1.6x on the 2-core CPU this was tuned on (see benchmarks/).
+    model = model.to(device, memory_format=torch.channels_last)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    steps_per_epoch = math.ceil(len(train_split) / config.batch_size)
+    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.epochs * steps_per_epoch)
+    shuffle = torch.Generator().manual_seed(config.seed)
+    start_epoch, history, seconds = 0, [], 0.0
+
+    if partial_path.exists() and not config.retrain:
+        state = read_checkpoint(partial_path, map_location=device)
+        saved = TrainConfig.from_dict(state["config"]).recipe()
+        if saved != config.recipe():
+            changed = ", ".join(f"{k}: {saved[k]} -> {v}" for k, v in config.recipe().items() if saved.get(k) != v)
+            raise LatentlabError(
+                f"{partial_path} holds an unfinished run with other settings ({changed}). Run the same "
+                "command as before to resume it, pass --retrain to start over with the new settings, "
+                "or choose another --out-dir."
+            )
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        shuffle.set_state(state["rng"]["shuffle"])
+        torch.set_rng_state(state["rng"]["torch"])
+        if device.type == "cuda" and "cuda" in state["rng"]:
+            torch.cuda.set_rng_state(state["rng"]["cuda"])
+        start_epoch, history, seconds = state["epoch"], state["history"], state["train_seconds"]
+        print(f"Resuming {partial_path} after epoch {start_epoch} of {config.epochs}.")
+
+    def checkpoint(epoch: int, finished: bool) -> dict:
+        rng = {"shuffle": shuffle.get_state(), "torch": torch.get_rng_state()}
+        if device.type == "cuda":
+            rng["cuda"] = torch.cuda.get_rng_state()
+        return {
+            "format": FORMAT, "config": config.__dict__ | {"retrain": False}, "epoch": epoch,
+            "finished": finished, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict(), "rng": rng, "history": history,
+            "train_seconds": seconds, "device": str(device),
+        }
+
+    print(f"Training {config.model.upper()} with a {config.latent_dim}-D latent on {device}: "
+          f"{len(train_split)} training images, {config.epochs} epochs of {steps_per_epoch} steps.")
+    # On a GPU, reading the loss forces a host synchronisation: do it every few steps.
+    sync_every = 1 if device.type == "cpu" else 25
+    epoch = start_epoch
+    try:
+        for epoch in range(start_epoch, config.epochs):
+            started = time.perf_counter()
+            model.train()
+            sums = torch.zeros(2, device=device)  # summed (reconstruction, KL) over the epoch's images
+            seen = 0
+            bar = tqdm(total=steps_per_epoch, desc=f"epoch {epoch + 1}/{config.epochs}", unit="step",
+                       leave=False, mininterval=0.5, dynamic_ncols=True)
+            for step, x in enumerate(train_split.batches(config.batch_size, shuffle), start=1):
+                recon, kl = _objective(model, x, config.beta)
+                loss = recon + config.beta * kl
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                scheduler.step()
+                sums += torch.stack([recon.detach(), kl.detach()]) * len(x)
+                seen += len(x)
+                if step % sync_every == 0 or step == steps_per_epoch:
+                    running = sums / seen
+                    if not torch.isfinite(running).all():
+                        raise LatentlabError(
+                            f"The loss became {running.sum().item()} in epoch {epoch + 1}, at or before step "
+                            f"{step}. Training stopped; {partial_path if epoch else 'no checkpoint'} holds the "
+                            "last good epoch and was not touched. Lower --lr (now "
+                            f"{config.lr:g}) and run again with --retrain."
+                        )
+                    bar.set_postfix_str(f"loss {running.sum().item():.3f}", refresh=False)
+                    bar.update(step - bar.n)
+            bar.close()
+            seconds += time.perf_counter() - started
+            train_recon, train_kl = (sums / seen).tolist()
+            test = test_losses(model, test_split, seed=config.seed)
+            history.append({"epoch": epoch + 1, "train_recon": train_recon, "train_kl": train_kl,
+                            "test_recon": test["recon"], "test_kl": test["kl"], "test_mse": test["mse"],
+                            "lr": scheduler.get_last_lr()[0], "seconds": round(seconds, 2)})
+            kl_part = f" KL {train_kl:.3f}/{test['kl']:.3f}" if config.model == "vae" else ""
+            print(f"epoch {epoch + 1:3d}/{config.epochs}  train/test: recon {train_recon:.3f}/{test['recon']:.3f}"
+                  f"{kl_part}  test mse {test['mse']:.5f}  ({seconds:.0f} s)")
+            save_atomic(checkpoint(epoch + 1, finished=False), partial_path)
+    except KeyboardInterrupt:
+        done = history[-1]["epoch"] if history else 0
+        where = f"{partial_path} holds epoch {done}" if done else "no epoch had finished, so nothing was saved"
+        raise TrainingInterrupted(
+            f"Interrupted during epoch {epoch + 1}; {where}. Run the same command again to resume "
+            "(the result equals an uninterrupted run), or add --retrain to start over."
+        ) from None
+
+    state = checkpoint(config.epochs, finished=True)
+    save_atomic(state, finished_path)
+    partial_path.unlink(missing_ok=True)
+    print(f"Saved {finished_path} ({os.path.getsize(finished_path) / 1e6:.1f} MB) after {seconds:.0f} s of training.")
+    return state
+
+
+def trained_model(state: dict, device: torch.device) -> torch.nn.Module:
+    return model_from_checkpoint(state).to(device).eval()

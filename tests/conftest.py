@@ -1,0 +1,55 @@
+"""Shared fixtures: tiny MNIST-format files written by the tests themselves."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from latentlab.config import TrainConfig
+
+
+def idx_bytes(array: np.ndarray) -> bytes:
+    """Encode a uint8 array in the IDX format (magic 0x0803 for images, 0x0801 for labels)."""
+    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(int(d).to_bytes(4, "big") for d in array.shape)
+    return header + array.astype(np.uint8).tobytes()
+
+
+def synthetic_digits(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Images with a bright 8x8 square whose position depends on the label: learnable in seconds."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 10, size=n).astype(np.uint8)
+    images = (rng.random((n, 28, 28)) * 40).astype(np.uint8)
+    for image, label in zip(images, labels):
+        row, col = 2 + 6 * (label // 4), 2 + 6 * (label % 4)
+        image[row:row + 8, col:col + 8] = 255
+    return images, labels
+
+
+def write_mnist(root: Path, n_train: int = 256, n_test: int = 64, gz: bool = True) -> Path:
+    raw = root / "MNIST" / "raw"
+    raw.mkdir(parents=True, exist_ok=True)
+    splits = {"train": synthetic_digits(n_train, 1), "t10k": synthetic_digits(n_test, 2)}
+    for prefix, (images, labels) in splits.items():
+        for kind, array in (("images-idx3", images), ("labels-idx1", labels)):
+            data = idx_bytes(array)
+            name = raw / f"{prefix}-{kind}-ubyte"
+            if gz:
+                (name.parent / (name.name + ".gz")).write_bytes(gzip.compress(data))
+            else:
+                name.write_bytes(data)
+    return root
+
+
+@pytest.fixture
+def mnist_root(tmp_path: Path) -> Path:
+    return write_mnist(tmp_path / "data")
+
+
+@pytest.fixture
+def tiny_config(mnist_root: Path, tmp_path: Path) -> TrainConfig:
+    """A VAE small enough to train two epochs on 256 images in about a second."""
+    return TrainConfig(model="vae", latent_dim=2, epochs=2, batch_size=32, lr=5e-3, channels=8, growth=4,
+                       dense_layers=1, device="cpu", data_root=str(mnist_root), out_dir=str(tmp_path / "run"))

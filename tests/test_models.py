@@ -1,0 +1,87 @@
+"""The architecture of the reference design: block shapes and the encode/decode interface."""
+
+import pytest
+import torch
+
+from latentlab.models import (
+    Autoencoder, ConvolutionalBlock, DenseBlock, DenseLayer, TransposeConvolutionalBlock,
+    VariationalAutoencoder, decoder_conv, encoder_conv,
+)
+
+
+def test_convolutional_block_keeps_height_and_width():
+    assert ConvolutionalBlock(1, 8)(torch.rand(3, 1, 28, 28)).shape == (3, 8, 28, 28)
+
+
+def test_convolutional_block_is_conv_relu_batchnorm_in_that_order():
+    kinds = [type(layer).__name__ for layer in ConvolutionalBlock(1, 8)]
+    assert kinds == ["Conv2d", "ReLU", "BatchNorm2d"]
+
+
+def test_dense_layer_appends_its_output_to_its_input():
+    x = torch.rand(2, 5, 14, 14)
+    y = DenseLayer(5, 3)(x)
+    assert y.shape == (2, 8, 14, 14)
+    assert torch.equal(y[:, :5], x)
+
+
+def test_dense_block_channels_grow_by_growth_per_layer():
+    block = DenseBlock(8, growth=4, layers=3)
+    assert block.out_channels == 20
+    assert block(torch.rand(2, 8, 14, 14)).shape == (2, 20, 14, 14)
+
+
+def test_transpose_convolutional_block_doubles_height_and_width():
+    block = TransposeConvolutionalBlock(8, 4)
+    assert [type(layer).__name__ for layer in block] == ["ConvTranspose2d", "ReLU", "BatchNorm2d"]
+    assert block(torch.rand(2, 8, 7, 7)).shape == (2, 4, 14, 14)
+
+
+def test_encoder_maps_an_image_to_a_feature_vector():
+    assert encoder_conv(8, 4, 2)(torch.rand(2, 1, 28, 28)).shape == (2, 8 * 49)
+
+
+def test_decoder_outputs_28_by_28_pixels_in_the_unit_interval():
+    x_hat = decoder_conv(3, 8)(torch.randn(4, 3) * 10)
+    assert x_hat.shape == (4, 1, 28, 28)
+    assert x_hat.min() >= 0 and x_hat.max() <= 1
+
+
+@pytest.mark.parametrize("latent_dim", [2, 32])
+def test_autoencoder_encode_decode_forward_shapes(latent_dim):
+    model = Autoencoder(latent_dim, channels=8, growth=4, dense_layers=2)
+    x = torch.rand(5, 1, 28, 28)
+    assert model.encode(x).shape == (5, latent_dim)
+    assert model.decode(torch.randn(5, latent_dim)).shape == (5, 1, 28, 28)
+    assert model(x).shape == (5, 1, 28, 28)
+
+
+@pytest.mark.parametrize("latent_dim", [2, 32])
+def test_vae_forward_returns_reconstruction_mean_and_log_var(latent_dim):
+    model = VariationalAutoencoder(latent_dim, channels=8, growth=4, dense_layers=2)
+    x_hat, mean, log_var = model(torch.rand(5, 1, 28, 28))
+    assert x_hat.shape == (5, 1, 28, 28)
+    assert mean.shape == log_var.shape == (5, latent_dim)
+
+
+def test_vae_has_linear_mean_and_log_var_layers():
+    model = VariationalAutoencoder(4, channels=8, growth=4, dense_layers=1)
+    assert isinstance(model.mean, torch.nn.Linear) and isinstance(model.log_var, torch.nn.Linear)
+    assert model.mean.out_features == model.log_var.out_features == 4
+
+
+def test_reparameterization_trick_has_the_posterior_mean_and_variance():
+    torch.manual_seed(0)
+    mean = torch.tensor([[1.5, -2.0]]).expand(200_000, 2)
+    log_var = torch.tensor([[0.0, 2 * torch.log(torch.tensor(0.5))]]).expand(200_000, 2)
+    z = VariationalAutoencoder.reparameterization_trick(mean, log_var)
+    # Standard errors are about 0.003 (mean) and 0.004 (std): 0.02 is five of them and more.
+    assert torch.allclose(z.mean(0), torch.tensor([1.5, -2.0]), atol=0.02)
+    assert torch.allclose(z.std(0), torch.tensor([1.0, 0.5]), atol=0.02)
+
+
+def test_reparameterization_trick_is_differentiable_in_mean_and_log_var():
+    mean = torch.zeros(3, 2, requires_grad=True)
+    log_var = torch.zeros(3, 2, requires_grad=True)
+    VariationalAutoencoder.reparameterization_trick(mean, log_var).sum().backward()
+    assert mean.grad is not None and log_var.grad is not None

@@ -1,0 +1,76 @@
+"""Training: the loss falls, checkpoints round-trip, and a resumed run equals an uninterrupted one."""
+
+import dataclasses
+import json
+
+import pytest
+import torch
+
+import latentlab.training as training
+from latentlab import load_model
+from latentlab.checkpoint import MODEL_FILE, PARTIAL_FILE
+from latentlab.pipeline import run
+from latentlab.training import TrainingInterrupted, train
+
+
+def test_loss_falls_on_a_small_synthetic_set(tiny_config):
+    state = train(dataclasses.replace(tiny_config, epochs=4))
+    first, last = state["history"][0], state["history"][-1]
+    assert last["train_recon"] + last["train_kl"] < 0.85 * (first["train_recon"] + first["train_kl"])
+
+
+def test_load_model_rebuilds_the_trained_model_in_eval_mode(tiny_config):
+    state = train(tiny_config)
+    model = load_model(f"{tiny_config.out_dir}/{MODEL_FILE}")
+    assert not model.training and model.latent_dim == tiny_config.latent_dim
+    for name, tensor in model.state_dict().items():
+        assert torch.equal(tensor, state["model"][name]), name
+
+
+def test_finished_run_is_not_retrained(tiny_config, capsys):
+    train(tiny_config)
+    path = f"{tiny_config.out_dir}/{MODEL_FILE}"
+    stamp = open(path, "rb").read()
+    train(tiny_config)
+    assert "not retraining" in capsys.readouterr().out
+    assert open(path, "rb").read() == stamp
+
+
+def test_resumed_run_equals_an_uninterrupted_run(tiny_config, tmp_path, monkeypatch):
+    config = dataclasses.replace(tiny_config, epochs=3)
+    uninterrupted = train(dataclasses.replace(config, out_dir=str(tmp_path / "straight")))
+
+    real_test_losses, calls = training.test_losses, []
+
+    def interrupt_in_epoch_two(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real_test_losses(*args, **kwargs)
+
+    monkeypatch.setattr(training, "test_losses", interrupt_in_epoch_two)
+    with pytest.raises(TrainingInterrupted, match="holds epoch 1"):
+        train(config)
+    assert torch.load(f"{config.out_dir}/{PARTIAL_FILE}", weights_only=True)["epoch"] == 1
+    monkeypatch.setattr(training, "test_losses", real_test_losses)
+    resumed = train(config)
+
+    for name, tensor in uninterrupted["model"].items():
+        assert torch.equal(tensor, resumed["model"][name]), name
+    assert not (tmp_path / "run" / PARTIAL_FILE).exists()
+
+
+def test_run_writes_metrics_json_with_the_documented_fields(tiny_config):
+    run(tiny_config)
+    metrics = json.loads(open(f"{tiny_config.out_dir}/metrics.json").read())
+    for key in ("model", "latent_dim", "epochs", "seed", "device", "train_seconds", "parameters",
+                "test_mse", "test_recon_sse", "test_kl", "test_elbo", "history"):
+        assert key in metrics, key
+    assert metrics["test_recon_sse"] == pytest.approx(784 * metrics["test_mse"])
+    assert len(metrics["history"]) == tiny_config.epochs
+
+
+def test_same_seed_gives_the_same_metrics(tiny_config, tmp_path):
+    a = run(dataclasses.replace(tiny_config, out_dir=str(tmp_path / "a")))
+    b = run(dataclasses.replace(tiny_config, out_dir=str(tmp_path / "b")))
+    assert a["test_elbo"] == b["test_elbo"] and a["test_mse"] == b["test_mse"]
