@@ -40,14 +40,19 @@ def run_experiment(name: str, argv: list[str] | None = None) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from .pipeline import run
+    from .pipeline import rebuild_figures, run
 
     parser = argparse.ArgumentParser(prog="python -m latentlab", description="AE and VAE on MNIST.")
     commands = parser.add_subparsers(dest="command", required=True)
     train = commands.add_parser("train", help="train any model and latent size",
                                 description="Train an AE or VAE; e.g. --model vae --latent-dim 8 --out-dir runs/vae8")
     build_parser(train, {}, command="train")
+    redraw = commands.add_parser("figures", help="rebuild every figure of a result folder from its model.pt")
+    redraw.add_argument("folder", help="a result folder holding model.pt")
+    redraw.add_argument("--data-root", default=None, help="folder holding MNIST/raw/ for the test split "
+                        "(default: $MNIST_ROOT, else data/)")
+    redraw.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"))
     args = parser.parse_args(argv)
     if args.command == "train":
         return _guarded(lambda: run(config_from_args(args, {})))
-    return 2
+    return _guarded(lambda: rebuild_figures(args.folder, args.data_root, args.device))

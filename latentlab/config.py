@@ -92,20 +92,19 @@ class Experiment:
     name: str
     script: str
     defaults: dict
-    animations: bool  # the 2-D scripts also write the sampling GIFs
 
 
 EXPERIMENTS = {
     e.name: e
     for e in (
         Experiment("vae-2d", "Variational_AutoEncoder_with_sampling_animation.py",
-                   dict(model="vae", latent_dim=2, epochs=6, out_dir=str(VAE_RESULTS / "2D_latent_VAE")), True),
+                   dict(model="vae", latent_dim=2, epochs=8, channels=16, out_dir=str(VAE_RESULTS / "2D_latent_VAE"))),
         Experiment("ae-2d", "Auto_enoder_MNIST_with_sampling_animation.py",
-                   dict(model="ae", latent_dim=2, epochs=6, out_dir=str(AE_RESULTS / "2D_latent_AE")), True),
+                   dict(model="ae", latent_dim=2, epochs=8, channels=16, out_dir=str(AE_RESULTS / "2D_latent_AE"))),
         Experiment("vae-32d", "Variational_AutoEncoder.py",
-                   dict(model="vae", latent_dim=32, epochs=12, out_dir=str(VAE_RESULTS / "32D_latent_VAE")), False),
+                   dict(model="vae", latent_dim=32, epochs=12, out_dir=str(VAE_RESULTS / "32D_latent_VAE"))),
         Experiment("ae-32d", "Auto_enoder_MNIST.py",
-                   dict(model="ae", latent_dim=32, epochs=12, out_dir=str(AE_RESULTS / "32D_latent_AE")), False),
+                   dict(model="ae", latent_dim=32, epochs=14, out_dir=str(AE_RESULTS / "32D_latent_AE"))),
     )
 }
 

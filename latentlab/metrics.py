@@ -62,3 +62,40 @@ def summary_metrics(model: torch.nn.Module, config, state: dict, test: DeviceSpl
     metrics["config"] = state["config"]
     metrics["history"] = state["history"]
     return metrics
+
+
+@torch.no_grad()
+def encode_split(model: torch.nn.Module, split: DeviceSplit, batch_size: int = 1000) -> dict:
+    """Codes of every image in order: {"z": (N, D)} for the AE, {"mean", "log_var"} for the VAE."""
+    parts: dict[str, list[torch.Tensor]] = {}
+    for x in split.batches(batch_size):
+        out = model.encode(x)
+        named = {"mean": out[0], "log_var": out[1]} if model.kind == "vae" else {"z": out}
+        for key, value in named.items():
+            parts.setdefault(key, []).append(value.float().cpu())
+    return {key: torch.cat(value) for key, value in parts.items()}
+
+
+@torch.no_grad()
+def elbo_estimate(model: torch.nn.Module, x: torch.Tensor, samples: int = 100, seed: int = 0) -> torch.Tensor:
+    """ELBO of each image (B,), its expected reconstruction averaged over ``samples`` posterior draws.
+
+    -( E_q[ sum_pixels (x - decode(z))^2 ] + KL(q(z|x) || N(0, I)) ), the KL in closed form.
+    Every image uses the same ``samples`` standard-normal draws (common random numbers):
+    each estimate stays unbiased, an image's value does not depend on the batch it is
+    in, and differences between images are not sampling noise.
+    """
+    mean, log_var = model.encode(x)  # (B, D) each
+    with torch.random.fork_rng(devices=[x.device] if x.device.type == "cuda" else []):
+        torch.manual_seed(seed)
+        eps = torch.randn((samples, 1, mean.shape[1]), device=x.device)  # (S, 1, D), shared by the batch
+    z = mean + torch.exp(0.5 * log_var) * eps  # (S, B, D)
+    x_hat = model.decode(z.flatten(0, 1)).view(samples, *x.shape)  # (S, B, 1, 28, 28)
+    recon = (x_hat - x).pow(2).flatten(2).sum(2).mean(0)  # (B,)
+    return -(recon + losses.kl_per_image(mean, log_var))
+
+
+def active_units(means: torch.Tensor, threshold: float = 0.01) -> tuple[int, torch.Tensor]:
+    """Burda et al. (2015): dimension j is active if Var_x(E_q[z_j | x]) > 0.01. means: (N, D)."""
+    variance = means.double().var(dim=0)  # (D,)
+    return int((variance > threshold).sum()), variance

@@ -16,7 +16,7 @@ from .checkpoint import FORMAT, MODEL_FILE, PARTIAL_FILE, model_from_checkpoint,
 from .config import TrainConfig
 from .data import DeviceSplit, load_split
 from .errors import LatentlabError
-from .metrics import test_losses
+from .metrics import encode_split, test_losses
 from .models import build_model
 
 
@@ -181,6 +181,12 @@ def train(config: TrainConfig) -> dict:
         ) from None
 
     state = checkpoint(config.epochs, finished=True)
+    if config.model == "ae":
+        # An AE has no prior to sample from; samples.png draws from this Gaussian fit
+        # of the training codes instead, stored here so figures need no training data.
+        model.eval()
+        z = encode_split(model, train_split)["z"].double()  # (N, latent_dim)
+        state["latent_fit"] = {"mean": z.mean(0).float(), "cov": torch.cov(z.T).float().reshape(z.shape[1], -1)}
     save_atomic(state, finished_path)
     partial_path.unlink(missing_ok=True)
     print(f"Saved {finished_path} ({os.path.getsize(finished_path) / 1e6:.1f} MB) after {seconds:.0f} s of training.")

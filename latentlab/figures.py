@@ -1,0 +1,224 @@
+"""Static figures: pure functions of tensors (or arrays) and an output path.
+
+They never train, load data or touch a model; ``gallery`` computes what they show.
+One style for all: white background, the qualitative ``tab10`` map for digits,
+digit images in gray on black as MNIST stores them, titles that name the model.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only: no display needed, none opened
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from torchvision.utils import make_grid  # noqa: E402
+
+from .checkpoint import atomic_path  # noqa: E402
+
+DIGIT_CMAP = plt.get_cmap("tab10")
+DPI = 150
+STYLE = {
+    "figure.facecolor": "white",
+    "axes.facecolor": "white",
+    "savefig.facecolor": "white",
+    "font.family": "DejaVu Sans",
+    "font.size": 9,
+    "axes.titlesize": 10,
+    "figure.titlesize": 12,
+    "figure.titleweight": "bold",
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+}
+
+
+def style():
+    return plt.rc_context(STYLE)
+
+
+def save(fig, path: Path) -> None:
+    """Write atomically (a crash never leaves half a PNG) and free the figure."""
+    with atomic_path(Path(path)) as tmp:
+        fig.savefig(tmp, dpi=DPI, format="png", bbox_inches="tight")
+    plt.close(fig)
+
+
+def grid_image(images: torch.Tensor, nrow: int, padding: int = 2) -> np.ndarray:
+    """(N, 1, 28, 28) in [0, 1] -> one (H, W) array, via torchvision's make_grid."""
+    grid = make_grid(images.detach().cpu().clamp(0, 1), nrow=nrow, padding=padding, pad_value=1.0)
+    return grid[0].numpy()
+
+
+def _show_grid(ax, images: torch.Tensor, nrow: int, padding: int = 2) -> None:
+    ax.imshow(grid_image(images, nrow, padding), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+    ax.set_axis_off()
+
+
+def _cell_centre(index: int, nrow: int, padding: int = 2, size: int = 28) -> tuple[float, float]:
+    """Pixel centre (x, y) of cell ``index`` in a make_grid layout."""
+    step = size + padding
+    row, col = divmod(index, nrow)
+    return padding + col * step + size / 2 - 0.5, padding + row * step + size / 2 - 0.5
+
+
+def reconstructions(originals: torch.Tensor, x_hat: torch.Tensor, errors: torch.Tensor, title: str,
+                    path: Path) -> None:
+    """Originals (N, 1, 28, 28) above their reconstructions, each with its squared error below it."""
+    n = len(originals)
+    with style():
+        fig, ax = plt.subplots(figsize=(n * 0.62, 1.75))
+        _show_grid(ax, torch.cat([originals, x_hat]), nrow=n)
+        for i, error in enumerate(errors.tolist()):
+            x, y = _cell_centre(n + i, n)
+            ax.text(x, y + 17, f"{error:.1f}", ha="center", va="top", fontsize=6, color="#444444")
+        ax.text(-4, _cell_centre(0, n)[1], "input", ha="right", va="center", fontsize=8)
+        ax.text(-4, _cell_centre(n, n)[1], "output", ha="right", va="center", fontsize=8)
+        ax.set_title(f"{title}\nsquared error per image (sum over 784 pixels) under each reconstruction",
+                     fontsize=9)
+        save(fig, path)
+
+
+def _digit_scatter(ax, codes: np.ndarray, labels: np.ndarray, size: float = 2.0, alpha: float = 0.7) -> None:
+    order = np.random.default_rng(0).permutation(len(codes))  # no digit painted over all others
+    ax.scatter(codes[order, 0], codes[order, 1], c=labels[order], cmap=DIGIT_CMAP, vmin=-0.5, vmax=9.5,
+               s=size, alpha=alpha, linewidths=0, rasterized=True)
+
+
+def _digit_legend(fig_or_ax, **kwargs) -> None:
+    handles = [plt.Line2D([], [], marker="o", linestyle="", color=DIGIT_CMAP(d), label=str(d)) for d in range(10)]
+    fig_or_ax.legend(handles=handles, title="digit", frameon=False, markerscale=1.2, **kwargs)
+
+
+def latent_scatter_2d(codes: np.ndarray, labels: np.ndarray, title: str, path: Path) -> None:
+    """The 2-D codes themselves, coloured by digit."""
+    with style():
+        fig, ax = plt.subplots(figsize=(6.2, 5.4))
+        _digit_scatter(ax, codes, labels)
+        ax.set_xlabel("z₁")
+        ax.set_ylabel("z₂")
+        ax.set_title(title)
+        _digit_legend(ax, loc="center left", bbox_to_anchor=(1.0, 0.5))
+        save(fig, path)
+
+
+def latent_scatter_projections(pca: np.ndarray, pca_labels: np.ndarray, tsne: np.ndarray,
+                               tsne_labels: np.ndarray, title: str, path: Path) -> None:
+    """Two panels for a high-dimensional latent: a PCA projection and a t-SNE embedding."""
+    with style():
+        fig, axes = plt.subplots(1, 2, figsize=(11, 5))
+        _digit_scatter(axes[0], pca, pca_labels)
+        axes[0].set(title=f"PCA of all {len(pca):,} test codes", xlabel="PC 1", ylabel="PC 2")
+        _digit_scatter(axes[1], tsne, tsne_labels, size=3.0)
+        axes[1].set(title=f"t-SNE of a fixed subset of {len(tsne):,} test codes", xticks=[], yticks=[])
+        _digit_legend(fig, loc="center right", bbox_to_anchor=(1.0, 0.5))
+        fig.suptitle(title)
+        fig.subplots_adjust(right=0.91)
+        save(fig, path)
+
+
+def interpolation_grid(rows: torch.Tensor, scores: np.ndarray, ratios: list[float], score_name: str,
+                       captions: list[str], title: str, path: Path) -> None:
+    """Rows of (original 1, r_1, five decoded points, r_2, original 2): (R, 9, 1, 28, 28).
+
+    ``scores`` (R, 7) is written under r_1, the five points and r_2.
+    """
+    n_rows, n_cols = rows.shape[:2]
+    headers = ["original 1", "r₁"] + [f"{r:.1f}" for r in ratios] + ["r₂", "original 2"]
+    with style():
+        fig, ax = plt.subplots(figsize=(n_cols * 0.95, n_rows * 1.18 + 0.6))
+        _show_grid(ax, rows.flatten(0, 1), nrow=n_cols, padding=10)
+        for col, header in enumerate(headers):
+            x, _ = _cell_centre(col, n_cols, padding=10)
+            ax.text(x, -2, header, ha="center", va="bottom", fontsize=7.5)
+        for row in range(n_rows):
+            ax.text(-6, _cell_centre(row * n_cols, n_cols, padding=10)[1], captions[row], ha="right",
+                    va="center", fontsize=8)
+            for k, value in enumerate(scores[row]):
+                x, y = _cell_centre(row * n_cols + k + 1, n_cols, padding=10)
+                ax.text(x, y + 14.5, f"{value:.1f}", ha="center", va="top", fontsize=6.5, color="#222222")
+        ax.set_title(f"{title}\nnumbers: {score_name}", pad=14)
+        save(fig, path)
+
+
+def loss_curves(history: list[dict], title: str, path: Path) -> None:
+    """Train and test loss per epoch; reconstruction and KL in separate panels (log scale)."""
+    epochs = [h["epoch"] for h in history]
+    has_kl = any(h["train_kl"] or h["test_kl"] for h in history)
+    with style():
+        fig, axes = plt.subplots(1, 2 if has_kl else 1, figsize=(10 if has_kl else 5.5, 3.8), squeeze=False)
+        panels = [("recon", "reconstruction (squared error per image)")]
+        if has_kl:
+            panels.append(("kl", "KL(q(z|x) ‖ N(0, I)) per image, nats"))
+        for ax, (key, label) in zip(axes[0], panels):
+            ax.plot(epochs, [h[f"train_{key}"] for h in history], "o-", color="#1f77b4", label="train", ms=3)
+            ax.plot(epochs, [h[f"test_{key}"] for h in history], "s--", color="#d62728", label="test", ms=3)
+            ax.set(xlabel="epoch", title=label)
+            if key == "recon":
+                ax.set_yscale("log")
+            ax.grid(alpha=0.3, which="both")
+            ax.legend(frameon=False)
+        fig.suptitle(title)
+        fig.tight_layout()
+        save(fig, path)
+
+
+def image_grid(images: torch.Tensor, title: str, path: Path, nrow: int = 8) -> None:
+    """A plain grid of digits, e.g. 64 decoded samples."""
+    with style():
+        fig, ax = plt.subplots(figsize=(nrow * 0.62, len(images) / nrow * 0.62 + 0.5))
+        _show_grid(ax, images, nrow=nrow)
+        ax.set_title(title)
+        save(fig, path)
+
+
+def manifold(images: torch.Tensor, z1: np.ndarray, z2: np.ndarray, title: str, path: Path) -> None:
+    """Decoded images on a grid of latent points; ``images`` is (len(z2) * len(z1), 1, 28, 28),
+    row-major with z₂ decreasing from the top row, as on a plot."""
+    n = len(z1)
+    with style():
+        fig, ax = plt.subplots(figsize=(8, 8.4))
+        ax.imshow(grid_image(images, nrow=n, padding=0), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+        ticks = np.arange(n) * 28 + 13.5
+        shown = slice(None, None, max(1, n // 5))
+        ax.set_xticks(ticks[shown], [f"{v:.2f}" for v in z1[shown]])
+        ax.set_yticks(ticks[shown], [f"{v:.2f}" for v in z2[shown]])
+        ax.set(xlabel="z₁", ylabel="z₂", title=title)
+        ax.tick_params(labelsize=7)
+        for spine in ax.spines.values():
+            spine.set_visible(False)
+        save(fig, path)
+
+
+def latent_distribution(codes: np.ndarray, per_dim: np.ndarray, per_dim_name: str, in_use: int,
+                        threshold_note: str, title: str, path: Path, shown: int = 4) -> None:
+    """Left: histograms of a few code dimensions against N(0, 1). Right: a per-dimension
+    statistic (average KL or variance), sorted, to show how many dimensions carry information."""
+    order = np.argsort(per_dim)[::-1]
+    with style():
+        fig = plt.figure(figsize=(12, 4.6))
+        grid = fig.add_gridspec(2, 4, width_ratios=[1, 1, 0.15, 2.4])
+        t = np.linspace(-4, 4, 200)
+        pdf = np.exp(-t ** 2 / 2) / np.sqrt(2 * np.pi)
+        for k, dim in enumerate(order[:shown]):
+            ax = fig.add_subplot(grid[k // 2, k % 2])
+            lo, hi = min(-4, np.percentile(codes[:, dim], 0.5)), max(4, np.percentile(codes[:, dim], 99.5))
+            ax.hist(codes[:, dim], bins=60, range=(lo, hi), density=True, color="#7f7f7f", alpha=0.8)
+            ax.plot(t, pdf, color="#d62728", lw=1.2, label="N(0, 1)")
+            ax.set_title(f"dimension {dim}", fontsize=8)
+            ax.tick_params(labelsize=6)
+            ax.set_yticks([])
+            if k == 0:
+                ax.legend(frameon=False, fontsize=6)
+        ax = fig.add_subplot(grid[:, 3])
+        ax.bar(np.arange(len(per_dim)), per_dim[order], color="#1f77b4")
+        ax.set_xticks(np.arange(len(per_dim)), [str(d) for d in order], fontsize=6, rotation=90)
+        ax.set(xlabel="latent dimension (sorted)", ylabel=per_dim_name,
+               title=f"{in_use} of {len(per_dim)} dimensions in use ({threshold_note})")
+        ax.set_yscale("log")
+        fig.suptitle(title)
+        fig.tight_layout()
+        save(fig, path)

@@ -1,0 +1,224 @@
+"""Every figure and animation of a finished run, computed from its model and the test split.
+
+This is the one place that runs the model for pictures; ``figures`` and ``animations``
+only draw. Test indices and seeds are fixed, so two rebuilds give the same files.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from sklearn.decomposition import PCA
+from sklearn.manifold import TSNE
+
+from . import animations, figures, losses
+from .checkpoint import atomic_path
+from .data import DeviceSplit, to_float
+from .metrics import active_units, elbo_estimate, encode_split
+
+RATIOS = [0.1, 0.3, 0.5, 0.7, 0.9]
+INTERPOLATION_PAIRS = [(1, 7), (3, 8), (4, 9), (0, 6)]  # digit pairs; their first test images are used
+TSNE_POINTS = 5000
+WALK_FRAMES = 96
+
+
+def model_name(model) -> str:
+    return f"{model.kind.upper()}, {model.latent_dim}-D latent"
+
+
+@torch.no_grad()
+def decode(model, z: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:
+    """(N, D) -> (N, 1, 28, 28) on the CPU."""
+    device = next(model.parameters()).device
+    return torch.cat([model.decode(part.to(device)).float().cpu() for part in z.split(batch_size)])
+
+
+@torch.no_grad()
+def reconstruct(model, x: torch.Tensor) -> torch.Tensor:
+    """The deterministic reconstruction: the AE's output, the VAE's decoded posterior mean."""
+    return decode(model, model.encode(x)[0] if model.kind == "vae" else model.encode(x))
+
+
+def first_index_of(labels: torch.Tensor, digit: int) -> int:
+    return int((labels == digit).nonzero()[0])
+
+
+def write_reconstructions(model, test: DeviceSplit, out: Path) -> None:
+    x = figures_input(test, range(16))
+    x_hat = reconstruct(model, x)
+    errors = losses.reconstruction_per_image(x_hat, x.cpu())
+    figures.reconstructions(x.cpu(), x_hat, errors, f"{model_name(model)}: test digits 0-15 and their "
+                            "reconstructions", out / "reconstructions.png")
+
+
+def figures_input(test: DeviceSplit, indices) -> torch.Tensor:
+    """Test images at fixed indices as a float batch on the split's device: (B, 1, 28, 28)."""
+    return to_float(test.images[list(indices)])
+
+
+@torch.no_grad()
+def interpolation(model, test: DeviceSplit, out: Path, seed: int = 0) -> str:
+    """The reference experiment: decode five points between two latents and score each decoded image.
+
+    VAE: latent_1, latent_2 are drawn with the reparameterization trick (seed fixed);
+    r_1, r_2 are their decodings; each decoded image gets its ELBO, computed by passing
+    it back through the VAE. AE: the codes, and the reconstruction error of each
+    decoded image passed back through the AE.
+    """
+    labels = test.labels.cpu()
+    rows, scores, captions, lines = [], [], [], []
+    is_vae = model.kind == "vae"
+    score_name = ("ELBO of each decoded image passed back through the VAE\n(nats, up to the constant "
+                  "392·log π; 100 posterior samples)") if is_vae else \
+        "squared error of each decoded image passed back through the AE"
+    for number, (a, b) in enumerate(INTERPOLATION_PAIRS, start=1):
+        i, j = first_index_of(labels, a), first_index_of(labels, b)
+        x = figures_input(test, [i, j])  # (2, 1, 28, 28)
+        if is_vae:
+            mean, log_var = model.encode(x)
+            with torch.random.fork_rng(devices=[x.device] if x.device.type == "cuda" else []):
+                torch.manual_seed(seed + number)
+                latent = model.reparameterization_trick(mean, log_var)  # (2, D): latent_1, latent_2
+        else:
+            latent = model.encode(x)
+        ratios = torch.tensor([0.0] + RATIOS + [1.0], device=x.device)[:, None]
+        points = (1 - ratios) * latent[0] + ratios * latent[1]  # (7, D): r_1, five points, r_2
+        decoded = model.decode(points)  # (7, 1, 28, 28)
+        if is_vae:
+            score = elbo_estimate(model, decoded, samples=100, seed=seed)
+        else:
+            score = losses.reconstruction_per_image(model(decoded), decoded)
+        rows.append(torch.cat([x[:1], decoded, x[1:]]).cpu())
+        scores.append(score.cpu().numpy())
+        captions.append(f"{a} → {b}")
+        values = "  ".join(f"{v:8.2f}" for v in score[1:-1].tolist())
+        lines.append(f"{number:<5d} {a}->{b:<4d} {i:>5d} {j:>5d}  {values}")
+    text = "\n".join([
+        f"# {model_name(model)}: " + score_name.replace("\n", " ") + ".",
+        "# ratio r decodes (1 - r) * latent_1 + r * latent_2" + (
+            "; latent_i drawn with the reparameterization trick, seed fixed." if is_vae else "; latent_i = encode(x_i)."),
+        f"# pair  digits  idx_1 idx_2  " + "  ".join(f"   r={r:.1f}" for r in RATIOS),
+        *lines,
+    ]) + "\n"
+    figures.interpolation_grid(torch.stack(rows), np.stack(scores), RATIOS, score_name, captions,
+                               f"{model_name(model)}: interpolation between two test digits",
+                               out / "interpolation.png")
+    with atomic_path(out / "interpolation.txt") as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return text
+
+
+@torch.no_grad()
+def samples(model, state: dict, out: Path, seed: int = 0) -> None:
+    generator = torch.Generator().manual_seed(seed)
+    if model.kind == "vae":
+        z = torch.randn(64, model.latent_dim, generator=generator)
+        title = f"{model_name(model)}: 64 samples, z ~ N(0, I)"
+    else:
+        fit = state["latent_fit"]
+        normal = torch.randn(64, model.latent_dim, generator=generator)
+        # A small jitter keeps the Cholesky factor defined if a code dimension is constant.
+        cholesky = torch.linalg.cholesky(fit["cov"].double() + 1e-6 * torch.eye(model.latent_dim, dtype=torch.float64))
+        z = (fit["mean"].double() + normal.double() @ cholesky.T).float()
+        title = f"{model_name(model)}: 64 samples, z ~ Gaussian fitted to the training codes"
+    figures.image_grid(decode(model, z), title, out / "samples.png")
+
+
+def write_scatter(model, codes: np.ndarray, labels: np.ndarray, out: Path) -> None:
+    title = f"{model_name(model)}: test codes by digit" + (" (posterior means)" if model.kind == "vae" else "")
+    if model.latent_dim == 2:
+        figures.latent_scatter_2d(codes, labels, title, out / "latent_scatter.png")
+        return
+    pca = PCA(n_components=2, random_state=0).fit_transform(codes)
+    subset = np.random.default_rng(0).permutation(len(codes))[:TSNE_POINTS]
+    tsne = TSNE(n_components=2, init="pca", random_state=0, perplexity=30).fit_transform(codes[subset])
+    figures.latent_scatter_projections(pca, labels, tsne, labels[subset], title, out / "latent_scatter.png")
+
+
+def write_latent_distribution(model, encoded: dict, out: Path) -> None:
+    means = encoded["mean"] if model.kind == "vae" else encoded["z"]
+    in_use, variance = active_units(means)
+    if model.kind == "vae":
+        per_dim = losses.kl_per_dimension(encoded["mean"], encoded["log_var"]).mean(0).double().numpy()
+        name = "average KL per dimension (nats)"
+    else:
+        per_dim, name = variance.numpy(), "variance of the code across the test set"
+    figures.latent_distribution(means.numpy(), per_dim, name, in_use, "Var over x of the code > 0.01",
+                                f"{model_name(model)}: distribution of the test codes", out / "latent_distribution.png")
+
+
+def write_manifold(model, codes: np.ndarray, out: Path) -> None:
+    if model.kind == "vae":
+        # Kingma & Welling (2014), fig. 4: an even grid of probabilities mapped through
+        # the inverse CDF of the prior, so the grid covers N(0, I) evenly in mass.
+        axis = torch.distributions.Normal(0, 1).icdf(torch.linspace(0.05, 0.95, 20)).numpy()
+        z1, z2, where = axis, axis, "N(0, 1) quantiles 0.05…0.95"
+    else:
+        lo, hi = np.percentile(codes, [1, 99], axis=0)
+        z1, z2, where = np.linspace(lo[0], hi[0], 20), np.linspace(lo[1], hi[1], 20), "1st–99th percentile box of the test codes"
+    z2_top_down = z2[::-1]
+    grid = torch.tensor(np.stack(np.meshgrid(z1, z2_top_down), -1).reshape(-1, 2), dtype=torch.float32)
+    figures.manifold(decode(model, grid), z1, z2_top_down, f"{model_name(model)}: decoded latent plane, "
+                     f"20×20 grid over the {where}", out / "manifold.png")
+
+
+def write_walks(model, codes: np.ndarray, labels: np.ndarray, out: Path) -> None:
+    """sampling_1: a closed loop through the ten digit centres; sampling_2: a spiral from the
+    densest region out into empty space and back; VAE: vae_latent_walk, a walk under the prior."""
+    name = model_name(model)
+    centres = np.stack([np.median(codes[labels == d], axis=0) for d in range(10)])
+    middle = np.median(codes, axis=0)
+    order = np.argsort(np.arctan2(*(centres - middle).T[::-1]))
+    loop = animations.closed_spline(centres[order], WALK_FRAMES)
+    counts, xs, ys = np.histogram2d(codes[:, 0], codes[:, 1], bins=40)
+    peak = np.unravel_index(np.argmax(counts), counts.shape)
+    densest = np.array([(xs[peak[0]] + xs[peak[0] + 1]) / 2, (ys[peak[1]] + ys[peak[1] + 1]) / 2])
+    radius = 1.3 * np.percentile(np.linalg.norm(codes - densest, axis=1), 99)
+    spiral = animations.spiral_out_and_back(densest, radius, WALK_FRAMES)
+    walks = {
+        "sampling_1.gif": (loop, f"{name}: a loop through the ten digit centres"),
+        "sampling_2.gif": (spiral, f"{name}: from the densest region out into empty space"),
+    }
+    if model.kind == "vae":
+        walks["vae_latent_walk.gif"] = (animations.periodic_prior_walk(120, seed=0),
+                                        f"{name}: a smooth random walk under the prior N(0, I)")
+    for filename, (walk, title) in walks.items():
+        decoded = decode(model, torch.tensor(walk, dtype=torch.float32))
+        animations.latent_walk_gif(codes, labels, walk, decoded, title, out / filename)
+
+
+def write_interpolation_gif(model, test: DeviceSplit, out: Path) -> None:
+    labels = test.labels.cpu()
+    a, b = INTERPOLATION_PAIRS[0]
+    x = figures_input(test, [first_index_of(labels, a), first_index_of(labels, b)])
+    with torch.no_grad():
+        latent = model.encode(x)[0] if model.kind == "vae" else model.encode(x)
+    there = np.linspace(0, 1, 24)
+    ratios = np.concatenate([there, there[::-1][1:-1]])  # (46,): there and back, looping cleanly
+    r = torch.tensor(ratios, dtype=torch.float32, device=latent.device)[:, None]
+    decoded = decode(model, (1 - r) * latent[0] + r * latent[1])
+    animations.decoded_sequence_gif(decoded, [f"ratio {v:.2f}" for v in ratios],
+                                    f"{model_name(model)}: from a {a} to a {b} and back", out / "interpolation.gif")
+
+
+def write_gallery(model, state: dict, test: DeviceSplit, out: Path) -> None:
+    """All figures of a run into ``out``; prints the interpolation table as the reference did."""
+    model.eval()
+    out = Path(out)
+    encoded = encode_split(model, test)
+    codes = (encoded["mean"] if model.kind == "vae" else encoded["z"]).numpy()
+    labels = test.labels.cpu().numpy()
+    write_reconstructions(model, test, out)
+    write_scatter(model, codes, labels, out)
+    print(interpolation(model, test, out), end="")
+    figures.loss_curves(state["history"], f"{model_name(model)}: loss per epoch", out / "loss_curves.png")
+    samples(model, state, out)
+    if model.latent_dim == 2:
+        write_manifold(model, codes, out)
+        write_walks(model, codes, labels, out)
+    else:
+        write_latent_distribution(model, encoded, out)
+        write_interpolation_gif(model, test, out)
+    print(f"Figures written to {out}/")

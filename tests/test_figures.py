@@ -1,0 +1,124 @@
+"""Every figure and GIF renders from a tiny untrained model on synthetic digits."""
+
+import re
+
+import imageio.v3 as iio
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from conftest import synthetic_digits
+from latentlab import losses
+from latentlab.data import DeviceSplit, to_float
+from latentlab.gallery import INTERPOLATION_PAIRS, RATIOS, write_gallery
+from latentlab.models import Autoencoder, VariationalAutoencoder
+
+COMMON = ["reconstructions.png", "latent_scatter.png", "interpolation.png", "interpolation.txt",
+          "loss_curves.png", "samples.png"]
+WALKS = {"ae": ["sampling_1.gif", "sampling_2.gif"],
+         "vae": ["sampling_1.gif", "sampling_2.gif", "vae_latent_walk.gif"]}
+
+
+def _test_split() -> DeviceSplit:
+    images, _ = synthetic_digits(80, seed=3)
+    labels = np.arange(80) % 10  # every digit the interpolation pairs ask for is present
+    return DeviceSplit(torch.from_numpy(images), torch.from_numpy(labels).long(), torch.device("cpu"))
+
+
+def _state(model) -> dict:
+    history = [{"epoch": e, "train_recon": 60.0 / e, "test_recon": 65.0 / e,
+                "train_kl": 3.0 * (model.kind == "vae"), "test_kl": 3.1 * (model.kind == "vae")} for e in (1, 2, 3)]
+    fit = {"mean": torch.zeros(model.latent_dim), "cov": torch.eye(model.latent_dim)}
+    return {"history": history, "latent_fit": fit}
+
+
+@pytest.fixture(scope="module", params=[("ae", 2), ("vae", 2), ("ae", 32), ("vae", 32)], ids=lambda p: f"{p[0]}{p[1]}")
+def rendered(request, tmp_path_factory):
+    kind, latent_dim = request.param
+    torch.manual_seed(0)
+    model = (Autoencoder if kind == "ae" else VariationalAutoencoder)(latent_dim, channels=8, growth=4, dense_layers=1)
+    out = tmp_path_factory.mktemp(f"{kind}{latent_dim}")
+    split = _test_split()
+    write_gallery(model, _state(model), split, out)
+    return model.eval(), split, out
+
+
+def test_every_file_of_the_result_folder_is_written(rendered):
+    model, _, out = rendered
+    expected = COMMON + (["manifold.png"] + WALKS[model.kind] if model.latent_dim == 2
+                         else ["latent_distribution.png", "interpolation.gif"])
+    missing = [name for name in expected if not (out / name).is_file()]
+    assert not missing
+
+
+def test_pngs_open_with_a_white_background_and_readable_size(rendered):
+    _, _, out = rendered
+    for path in out.glob("*.png"):
+        with Image.open(path) as image:
+            assert image.width >= 600 and image.height >= 200, path.name
+            assert image.convert("RGB").getpixel((0, 0)) == (255, 255, 255), path.name
+
+
+def test_manifold_holds_a_20_by_20_grid(rendered):
+    model, _, out = rendered
+    if model.latent_dim != 2:
+        pytest.skip("the manifold is drawn for a 2-D latent only")
+    with Image.open(out / "manifold.png") as image:
+        assert min(image.size) >= 560  # 20 digits of 28 pixels, not downscaled
+
+
+def test_walk_gifs_loop_forever_with_at_least_60_frames_under_4_mb(rendered):
+    model, _, out = rendered
+    if model.latent_dim != 2:
+        pytest.skip("walk animations are drawn for a 2-D latent only")
+    for name in WALKS[model.kind]:
+        path = out / name
+        assert path.stat().st_size <= 4 * 2 ** 20, name
+        assert iio.improps(path, index=None).shape[0] >= 60, name
+        assert iio.immeta(path, index=0).get("loop") == 0, name
+
+
+def test_interpolation_gif_has_at_least_40_frames(rendered):
+    model, _, out = rendered
+    if model.latent_dim == 2:
+        pytest.skip("the interpolation GIF is drawn for larger latents")
+    assert iio.improps(out / "interpolation.gif", index=None).shape[0] >= 40
+
+
+def _rows(out) -> list[list[float]]:
+    lines = [line for line in (out / "interpolation.txt").read_text().splitlines() if not line.startswith("#")]
+    return [[float(v) for v in re.split(r"\s+", line.strip())[-5:]] for line in lines]
+
+
+def test_interpolation_txt_holds_five_values_for_each_of_at_least_three_pairs(rendered):
+    _, _, out = rendered
+    rows = _rows(out)
+    assert len(rows) >= 3 and all(len(row) == len(RATIOS) == 5 for row in rows)
+
+
+@torch.no_grad()
+def test_interpolation_values_equal_an_independent_computation(rendered):
+    model, split, out = rendered
+    written = _rows(out)
+    for number, (a, b) in enumerate(INTERPOLATION_PAIRS, start=1):
+        x = to_float(split.images[[int((split.labels == a).nonzero()[0]), int((split.labels == b).nonzero()[0])]])
+        if model.kind == "vae":
+            mean, log_var = model.encode(x)
+            torch.manual_seed(number)  # the seed the gallery documents: seed 0 + pair number
+            latent_1, latent_2 = mean + torch.exp(0.5 * log_var) * torch.randn_like(mean)
+        else:
+            latent_1, latent_2 = model.encode(x)
+        for k, r in enumerate(RATIOS):
+            decoded = model.decode(((1 - r) * latent_1 + r * latent_2)[None])  # (1, 1, 28, 28)
+            if model.kind == "vae":
+                # ELBO = -(E_q[squared error] + KL), the expectation over 100 draws from q(z | decoded)
+                mean, log_var = model.encode(decoded)
+                torch.manual_seed(0)
+                eps = torch.randn(100, 1, model.latent_dim)  # the same 100 draws for every image
+                draws = [model.decode(mean + torch.exp(0.5 * log_var) * e) for e in eps]
+                recon = torch.stack([((d - decoded) ** 2).sum() for d in draws]).mean()
+                expected = -(recon + losses.kl_per_image(mean, log_var)[0])
+            else:
+                expected = ((model(decoded) - decoded) ** 2).sum()
+            assert written[number - 1][k] == pytest.approx(expected.item(), abs=0.006)
