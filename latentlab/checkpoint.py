@@ -81,14 +81,16 @@ def read_checkpoint(path: Path, map_location="cpu") -> dict:
 
 def model_from_checkpoint(state: dict, path: Path | str = "checkpoint") -> torch.nn.Module:
     config = TrainConfig.from_dict(state["config"])
-    model = build_model(config.model, config.latent_dim, config.channels, config.growth, config.dense_layers)
+    model = build_model(config)
     try:
         model.load_state_dict(state["model"])
     except RuntimeError as error:
+        lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+        detail = lines[1] if len(lines) > 1 else lines[0]  # the first mismatch, not the generic heading
         raise LatentlabError(
             f"The weights in {path} do not fit the architecture its own configuration describes "
             f"({config.model.upper()}, latent_dim={config.latent_dim}, channels={config.channels}): "
-            f"{str(error).splitlines()[0]} The file was edited or written by another program."
+            f"{detail} The file was edited, or written by another program."
         ) from None
     return model
 

@@ -1,25 +1,27 @@
-"""Command line: ``python -m latentlab train|...`` and the four experiment scripts in Models/."""
+"""Command line: ``python -m latentlab train|figures|evaluate|report`` and the scripts in Models/."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
-from .config import EXPERIMENTS, TrainConfig, build_parser, config_from_args
+from .config import EXPERIMENTS, positive_int, build_parser, config_from_args
 from .errors import LatentlabError
+
+DEVICES = ("auto", "cpu", "cuda", "mps")
 
 
 def _guarded(action) -> int:
     """Run ``action``; a user-fixable problem becomes one paragraph on stderr, not a traceback."""
+    from .training import TrainingInterrupted
+
     try:
         action()
     except LatentlabError as error:
-        from .training import TrainingInterrupted
-
         print(f"\nerror: {error}", file=sys.stderr)
         return 130 if isinstance(error, TrainingInterrupted) else 1
     except KeyboardInterrupt:
-        print("\nInterrupted.", file=sys.stderr)
+        print("\nInterrupted; nothing half-written was left behind.", file=sys.stderr)
         return 130
     return 0
 
@@ -39,20 +41,43 @@ def run_experiment(name: str, argv: list[str] | None = None) -> int:
     return _guarded(lambda: run(config_from_args(args, experiment.defaults)))
 
 
+def _add_data_and_device(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data-root", default=None, help="folder holding MNIST/raw/ (default: $MNIST_ROOT, else data/)")
+    parser.add_argument("--device", default="auto", choices=DEVICES, help="auto picks cuda, then mps, then cpu")
+
+
 def main(argv: list[str] | None = None) -> int:
-    from .pipeline import rebuild_figures, run
+    from .pipeline import IS_SAMPLES, IS_TEST_IMAGES, evaluate_folder, rebuild_figures, run
+    from .report import write_report
 
     parser = argparse.ArgumentParser(prog="python -m latentlab", description="AE and VAE on MNIST.")
     commands = parser.add_subparsers(dest="command", required=True)
+
     train = commands.add_parser("train", help="train any model and latent size",
                                 description="Train an AE or VAE; e.g. --model vae --latent-dim 8 --out-dir runs/vae8")
     build_parser(train, {}, command="train")
+
     redraw = commands.add_parser("figures", help="rebuild every figure of a result folder from its model.pt")
     redraw.add_argument("folder", help="a result folder holding model.pt")
-    redraw.add_argument("--data-root", default=None, help="folder holding MNIST/raw/ for the test split "
-                        "(default: $MNIST_ROOT, else data/)")
-    redraw.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"))
+    _add_data_and_device(redraw)
+
+    measure = commands.add_parser("evaluate", help="recompute metrics.json of result folders: baselines, "
+                                  "kNN and linear probes, likelihood bounds")
+    measure.add_argument("folders", nargs="+", help="result folders holding model.pt")
+    measure.add_argument("--k", type=positive_int, default=IS_SAMPLES,
+                         help=f"importance samples per test image (default: {IS_SAMPLES})")
+    measure.add_argument("--n-test", type=positive_int, default=IS_TEST_IMAGES,
+                         help=f"test images the likelihood bound averages over (default: {IS_TEST_IMAGES})")
+    _add_data_and_device(measure)
+
+    report = commands.add_parser("report", help="write RESULTS.md from the result folders' metrics.json")
+    report.add_argument("--output", default="RESULTS.md", help="where to write (default: RESULTS.md)")
+
     args = parser.parse_args(argv)
-    if args.command == "train":
-        return _guarded(lambda: run(config_from_args(args, {})))
-    return _guarded(lambda: rebuild_figures(args.folder, args.data_root, args.device))
+    actions = {
+        "train": lambda: run(config_from_args(args, {})),
+        "figures": lambda: rebuild_figures(args.folder, args.data_root, args.device),
+        "evaluate": lambda: [evaluate_folder(f, args.data_root, args.device, args.k, args.n_test) for f in args.folders],
+        "report": lambda: write_report(args.output),
+    }
+    return _guarded(actions[args.command])

@@ -31,7 +31,7 @@ def _bounded(convert, low, strict: bool):
     return parse
 
 
-_positive_int = _bounded(int, 1, strict=False)
+positive_int = _bounded(int, 1, strict=False)
 _non_negative_int = _bounded(int, 0, strict=False)
 _positive_float = _bounded(float, 0, strict=True)
 _non_negative_float = _bounded(float, 0, strict=False)
@@ -49,17 +49,20 @@ def _flag(default, help: str, parse=None, choices=None, cli: str = "all"):
 @dataclass
 class TrainConfig:
     model: str = _flag("vae", "model family", choices=("ae", "vae"), cli="train")
-    latent_dim: int = _flag(2, "size of the latent vector z", parse=_positive_int, cli="train")
-    epochs: int = _flag(10, "passes over the training set", parse=_positive_int)
-    batch_size: int = _flag(128, "images per optimisation step", parse=_positive_int)
+    latent_dim: int = _flag(2, "size of the latent vector z", parse=positive_int, cli="train")
+    epochs: int = _flag(10, "passes over the training set", parse=positive_int)
+    batch_size: int = _flag(128, "images per optimisation step", parse=positive_int)
     lr: float = _flag(2e-3, "peak Adam learning rate (cosine decay to 0 over the run)", parse=_positive_float)
+    likelihood: str = _flag("gaussian", "decoder p(x|z): gaussian (squared error on grey MNIST) or bernoulli "
+                             "(cross-entropy on dynamically binarized MNIST, for NLL in nats)",
+                             choices=("gaussian", "bernoulli"))
     beta: float = _flag(1.0, "weight of the KL term in the VAE loss (1 = the ELBO)", parse=_non_negative_float)
     seed: int = _flag(0, "random seed for initialisation, shuffling and sampling", parse=_non_negative_int)
     device: str = _flag("auto", "auto picks cuda, then mps, then cpu", choices=("auto", "cpu", "cuda", "mps"))
-    train_limit: int | None = _flag(None, "train on the first N training images only (smoke runs)", parse=_positive_int)
-    channels: int = _flag(32, "convolution width of encoder and decoder", parse=_positive_int)
-    growth: int = _flag(16, "channels each DenseLayer adds", parse=_positive_int)
-    dense_layers: int = _flag(2, "DenseLayers in the encoder's DenseBlock", parse=_positive_int)
+    train_limit: int | None = _flag(None, "train on the first N training images only (smoke runs)", parse=positive_int)
+    channels: int = _flag(32, "convolution width of encoder and decoder", parse=positive_int)
+    growth: int = _flag(16, "channels each DenseLayer adds", parse=positive_int)
+    dense_layers: int = _flag(2, "DenseLayers in the encoder's DenseBlock", parse=positive_int)
     data_root: str | None = _flag(None, "folder holding MNIST/raw/ (default: $MNIST_ROOT, else data/)")
     out_dir: str = _flag("runs/vae2", "result folder for checkpoint, metrics and figures")
     retrain: bool = _flag(False, "train again even if the result folder holds a finished model "
@@ -98,9 +101,9 @@ EXPERIMENTS = {
     e.name: e
     for e in (
         Experiment("vae-2d", "Variational_AutoEncoder_with_sampling_animation.py",
-                   dict(model="vae", latent_dim=2, epochs=8, channels=16, out_dir=str(VAE_RESULTS / "2D_latent_VAE"))),
+                   dict(model="vae", latent_dim=2, epochs=8, out_dir=str(VAE_RESULTS / "2D_latent_VAE"))),
         Experiment("ae-2d", "Auto_enoder_MNIST_with_sampling_animation.py",
-                   dict(model="ae", latent_dim=2, epochs=8, channels=16, out_dir=str(AE_RESULTS / "2D_latent_AE"))),
+                   dict(model="ae", latent_dim=2, epochs=8, out_dir=str(AE_RESULTS / "2D_latent_AE"))),
         Experiment("vae-32d", "Variational_AutoEncoder.py",
                    dict(model="vae", latent_dim=32, epochs=12, out_dir=str(VAE_RESULTS / "32D_latent_VAE"))),
         Experiment("ae-32d", "Auto_enoder_MNIST.py",

@@ -127,6 +127,19 @@ def load_split(root: Path, split: str) -> tuple[torch.Tensor, torch.Tensor]:
     return torch.from_numpy(images.copy()), torch.from_numpy(labels.astype(np.int64))
 
 
+TEST_BINARIZATION_SEED = 1234
+
+
+def binarize_once(images: torch.Tensor, seed: int = TEST_BINARIZATION_SEED) -> torch.Tensor:
+    """Each pixel drawn once as Bernoulli(intensity), with a fixed seed: uint8 0 or 255.
+
+    The test set of binarized-MNIST likelihood tables is fixed like this; the
+    training set is binarized anew for every batch instead (dynamic binarization).
+    """
+    generator = torch.Generator().manual_seed(seed)
+    return (torch.bernoulli(images.float() / 255, generator=generator) * 255).to(torch.uint8)
+
+
 def to_float(images: torch.Tensor) -> torch.Tensor:
     """uint8 (B, 28, 28) -> float (B, 1, 28, 28) in [0, 1], converted where the batch lives."""
     return images.unsqueeze(1).float().div_(255.0)

@@ -12,16 +12,38 @@ constant (392 * log pi) dropped, so the ELBO is a lower bound on log p(x) up to 
 constant. Every function returns the mean over the batch of these per-image values:
 the per-pixel mean of ``nn.MSELoss()`` would shrink the reconstruction term 784-fold
 and let the KL term swamp it.
+
+With ``likelihood="bernoulli"`` (binarized MNIST, comparable with published NLL
+tables) the reconstruction is the exact -log p(x|z) of a Bernoulli decoder:
+binary cross-entropy summed over pixels, in nats, with no constant dropped.
 """
 
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
+
+LIKELIHOODS = ("gaussian", "bernoulli")
 
 
-def reconstruction_per_image(x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+def squared_error_per_image(x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     """Squared error summed over pixels: (B, 1, 28, 28) x 2 -> (B,)."""
     return (x_hat - x).pow(2).flatten(1).sum(dim=1)
+
+
+def bernoulli_nll_per_image(x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """-log Bernoulli(x | x_hat) summed over pixels, in nats: (B, 1, 28, 28) x 2 -> (B,).
+
+    PyTorch clamps log(x_hat) at -100, so a saturated sigmoid cannot give an infinite loss.
+    """
+    return F.binary_cross_entropy(x_hat, x, reduction="none").flatten(1).sum(dim=1)
+
+
+def reconstruction_per_image(x_hat: torch.Tensor, x: torch.Tensor, likelihood: str = "gaussian") -> torch.Tensor:
+    """-log p(x|z) per image, (B,): squared error (Gaussian, constant dropped) or cross-entropy."""
+    if likelihood == "bernoulli":
+        return bernoulli_nll_per_image(x_hat, x)
+    return squared_error_per_image(x_hat, x)
 
 
 def kl_per_image(mean: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
@@ -34,9 +56,10 @@ def kl_per_dimension(mean: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
     return -0.5 * (1 + log_var - mean.pow(2) - log_var.exp())
 
 
-def reconstruction_loss(x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    """Sum over pixels, mean over the batch: equals nn.MSELoss(reduction="sum")(x_hat, x) / B."""
-    return reconstruction_per_image(x_hat, x).mean()
+def reconstruction_loss(x_hat: torch.Tensor, x: torch.Tensor, likelihood: str = "gaussian") -> torch.Tensor:
+    """Sum over pixels, mean over the batch: for the Gaussian decoder this equals
+    nn.MSELoss(reduction="sum")(x_hat, x) / B."""
+    return reconstruction_per_image(x_hat, x, likelihood).mean()
 
 
 def kl_divergence(mean: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
@@ -44,6 +67,7 @@ def kl_divergence(mean: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
     return kl_per_image(mean, log_var).mean()
 
 
-def elbo_per_image(x_hat: torch.Tensor, x: torch.Tensor, mean: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
-    """-(reconstruction + KL) of each image, in nats up to the decoder's constant: (B,)."""
-    return -(reconstruction_per_image(x_hat, x) + kl_per_image(mean, log_var))
+def elbo_per_image(x_hat: torch.Tensor, x: torch.Tensor, mean: torch.Tensor, log_var: torch.Tensor,
+                   likelihood: str = "gaussian") -> torch.Tensor:
+    """-(reconstruction + KL) of each image, in nats (up to the Gaussian decoder's constant): (B,)."""
+    return -(reconstruction_per_image(x_hat, x, likelihood) + kl_per_image(mean, log_var))

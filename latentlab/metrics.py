@@ -1,4 +1,4 @@
-"""Numbers measured on a split: the test losses per epoch and the final metrics.json."""
+"""Measurements on a split shared by training, evaluation and figures."""
 
 from __future__ import annotations
 
@@ -28,11 +28,13 @@ def test_losses(model: torch.nn.Module, split: DeviceSplit, seed: int, batch_siz
             if model.kind == "vae":
                 mean, log_var = model.encode(x)
                 z = model.reparameterization_trick(mean, log_var)
-                recon = losses.reconstruction_per_image(model.decode(z), x)
+                recon = losses.reconstruction_per_image(model.decode(z), x, model.likelihood)
                 kl = losses.kl_per_image(mean, log_var)
-                sse = losses.reconstruction_per_image(model.decode(mean), x)
+                sse = losses.squared_error_per_image(model.decode(mean), x)
             else:
-                recon = sse = losses.reconstruction_per_image(model(x), x)
+                x_hat = model(x)
+                recon = losses.reconstruction_per_image(x_hat, x, model.likelihood)
+                sse = losses.squared_error_per_image(x_hat, x)
                 kl = torch.zeros_like(recon)
             sums += torch.stack([recon.sum(), kl.sum(), sse.sum()]).double()
     model.train(was_training)
@@ -40,28 +42,21 @@ def test_losses(model: torch.nn.Module, split: DeviceSplit, seed: int, batch_siz
     return {"recon": recon, "kl": kl, "recon_sse": sse, "mse": sse / 784}
 
 
-def summary_metrics(model: torch.nn.Module, config, state: dict, test: DeviceSplit) -> dict:
-    """The contents of metrics.json for a finished run."""
+def run_facts(model: torch.nn.Module, state: dict) -> dict:
+    """What metrics.json says about how a model was trained (the measurements come from evaluation)."""
     from .models import count_parameters
 
-    measured = test_losses(model, test, seed=config.seed)
-    metrics = {
-        "model": config.model,
-        "latent_dim": config.latent_dim,
+    config = state["config"]
+    return {
+        "model": config["model"],
+        "latent_dim": config["latent_dim"],
+        "likelihood": config.get("likelihood", "gaussian"),
         "epochs": state["epoch"],
-        "seed": config.seed,
+        "seed": config["seed"],
         "device": state["device"],
         "train_seconds": round(state["train_seconds"], 1),
         "parameters": count_parameters(model),
-        "test_mse": measured["mse"],
-        "test_recon_sse": measured["recon_sse"],
     }
-    if config.model == "vae":
-        metrics["test_kl"] = measured["kl"]
-        metrics["test_elbo"] = -(measured["recon"] + measured["kl"])
-    metrics["config"] = state["config"]
-    metrics["history"] = state["history"]
-    return metrics
 
 
 @torch.no_grad()
@@ -80,7 +75,7 @@ def encode_split(model: torch.nn.Module, split: DeviceSplit, batch_size: int = 1
 def elbo_estimate(model: torch.nn.Module, x: torch.Tensor, samples: int = 100, seed: int = 0) -> torch.Tensor:
     """ELBO of each image (B,), its expected reconstruction averaged over ``samples`` posterior draws.
 
-    -( E_q[ sum_pixels (x - decode(z))^2 ] + KL(q(z|x) || N(0, I)) ), the KL in closed form.
+    -( E_q[ -log p(x | decode(z)) ] + KL(q(z|x) || N(0, I)) ), the KL in closed form.
     Every image uses the same ``samples`` standard-normal draws (common random numbers):
     each estimate stays unbiased, an image's value does not depend on the batch it is
     in, and differences between images are not sampling noise.
@@ -91,8 +86,8 @@ def elbo_estimate(model: torch.nn.Module, x: torch.Tensor, samples: int = 100, s
         eps = torch.randn((samples, 1, mean.shape[1]), device=x.device)  # (S, 1, D), shared by the batch
     z = mean + torch.exp(0.5 * log_var) * eps  # (S, B, D)
     x_hat = model.decode(z.flatten(0, 1)).view(samples, *x.shape)  # (S, B, 1, 28, 28)
-    recon = (x_hat - x).pow(2).flatten(2).sum(2).mean(0)  # (B,)
-    return -(recon + losses.kl_per_image(mean, log_var))
+    recon = losses.reconstruction_per_image(x_hat.flatten(0, 1), x.repeat(samples, 1, 1, 1), model.likelihood)
+    return -(recon.view(samples, -1).mean(0) + losses.kl_per_image(mean, log_var))  # (B,)
 
 
 def active_units(means: torch.Tensor, threshold: float = 0.01) -> tuple[int, torch.Tensor]:

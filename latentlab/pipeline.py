@@ -2,33 +2,55 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from .checkpoint import MODEL_FILE, read_checkpoint, write_json_atomic
 from .config import TrainConfig
-from .data import DeviceSplit, load_split
+from .evaluation import evaluate
 from .gallery import write_gallery
-from .metrics import summary_metrics
-from .training import check_writable, load_splits, pick_device, train, trained_model
+from .metrics import run_facts
+from .training import check_writable, load_splits, load_test_split, pick_device, train, trained_model
+
+IS_SAMPLES = 100  # importance samples per image for the likelihood bound: minutes on a CPU
+IS_TEST_IMAGES = 2000  # images it is averaged over; `evaluate --k 5000 --n-test 10000` for the full estimate
+REPORTED = ("test_mse", "test_recon_sse", "test_kl", "test_elbo", "test_log_likelihood_is", "test_nll_nats",
+            "knn5_accuracy", "linear_probe_accuracy", "active_units", "pca_test_mse")
+
+
+def measure(state: dict, folder: Path, data_root: str | None, device_name: str, k: int = IS_SAMPLES,
+            n_test: int = IS_TEST_IMAGES, figures: bool = True) -> dict:
+    """Evaluate a finished checkpoint, write metrics.json (and the figures) into ``folder``."""
+    trained_with = TrainConfig.from_dict(state["config"])
+    device = pick_device(device_name)
+    model = trained_model(state, device)
+    train_split, test = load_splits(dataclasses.replace(trained_with, data_root=data_root), device)
+    metrics = run_facts(model, state)
+    metrics.update(evaluate(model, trained_with, train_split, test, k=k, n_test=n_test))
+    metrics["config"], metrics["history"] = state["config"], state["history"]
+    write_json_atomic(metrics, Path(folder) / "metrics.json")
+    print(f"{folder}: " + ", ".join(f"{key} {metrics[key]:.5g}" for key in REPORTED if key in metrics))
+    if figures:
+        write_gallery(model, state, test, Path(folder))
+    return metrics
 
 
 def run(config: TrainConfig) -> dict:
-    """Train (or reuse) the model of ``config`` and write its metrics; return the metrics."""
+    """Train (or reuse) the model of ``config``, evaluate it and draw its figures."""
     print("Configuration:\n" + config.to_json())
     out = Path(config.out_dir)
-    check_writable(out)
     pick_device(config.device)  # an unusable --device fails before anything is written
+    check_writable(out)
     write_json_atomic(config.__dict__, out / "config.json")
     state = train(config)
-    device = pick_device(config.device)
-    model = trained_model(state, device)
-    _, test = load_splits(config, device)
-    metrics = summary_metrics(model, TrainConfig.from_dict(state["config"]), state, test)
-    write_json_atomic(metrics, out / "metrics.json")
-    shown = {k: v for k, v in metrics.items() if k.startswith("test_")}
-    print("Test metrics: " + ", ".join(f"{k} {v:.5g}" for k, v in shown.items()))
-    write_gallery(model, state, test, out)
-    return metrics
+    return measure(state, out, config.data_root, config.device)
+
+
+def evaluate_folder(folder: Path, data_root: str | None, device_name: str, k: int, n_test: int) -> dict:
+    """Recompute every number of a result folder's metrics.json from its model.pt."""
+    state = read_checkpoint(Path(folder) / MODEL_FILE)
+    check_writable(Path(folder))
+    return measure(state, folder, data_root, device_name, k=k, n_test=n_test, figures=False)
 
 
 def rebuild_figures(folder: Path, data_root: str | None, device_name: str = "auto") -> None:
@@ -37,5 +59,5 @@ def rebuild_figures(folder: Path, data_root: str | None, device_name: str = "aut
     state = read_checkpoint(folder / MODEL_FILE)
     check_writable(folder)
     device = pick_device(device_name)
-    test = DeviceSplit(*load_split(TrainConfig(data_root=data_root).resolved_data_root(), "test"), device)
-    write_gallery(trained_model(state, device), state, test, folder)
+    config = dataclasses.replace(TrainConfig.from_dict(state["config"]), data_root=data_root)
+    write_gallery(trained_model(state, device), state, load_test_split(config, device), folder)

@@ -14,7 +14,7 @@ from tqdm import tqdm
 from . import losses
 from .checkpoint import FORMAT, MODEL_FILE, PARTIAL_FILE, model_from_checkpoint, read_checkpoint, save_atomic
 from .config import TrainConfig
-from .data import DeviceSplit, load_split
+from .data import DeviceSplit, binarize_once, load_split
 from .errors import LatentlabError
 from .metrics import encode_split, test_losses
 from .models import build_model
@@ -58,15 +58,23 @@ def load_splits(config: TrainConfig, device: torch.device) -> tuple[DeviceSplit,
     images, labels = load_split(root, "train")
     if config.train_limit is not None:
         images, labels = images[: config.train_limit], labels[: config.train_limit]
-    return DeviceSplit(images, labels, device), DeviceSplit(*load_split(root, "test"), device)
+    return DeviceSplit(images, labels, device), load_test_split(config, device)
+
+
+def load_test_split(config: TrainConfig, device: torch.device) -> DeviceSplit:
+    """The test split as the model sees it: binarized once (fixed seed) for a Bernoulli decoder."""
+    images, labels = load_split(config.resolved_data_root(), "test")
+    if config.likelihood == "bernoulli":
+        images = binarize_once(images)
+    return DeviceSplit(images, labels, device)
 
 
 def _objective(model, x: torch.Tensor, beta: float) -> tuple[torch.Tensor, torch.Tensor]:
     """(reconstruction, KL), each summed per image and averaged over the batch."""
     if model.kind == "vae":
         x_hat, mean, log_var = model(x)
-        return losses.reconstruction_loss(x_hat, x), losses.kl_divergence(mean, log_var)
-    return losses.reconstruction_loss(model(x), x), torch.zeros((), device=x.device)
+        return losses.reconstruction_loss(x_hat, x, model.likelihood), losses.kl_divergence(mean, log_var)
+    return losses.reconstruction_loss(model(x), x, model.likelihood), torch.zeros((), device=x.device)
 
 
 def train(config: TrainConfig) -> dict:
@@ -87,7 +95,7 @@ def train(config: TrainConfig) -> dict:
     device = pick_device(config.device)
     train_split, test_split = load_splits(config, device)
     torch.manual_seed(config.seed)
-    model = build_model(config.model, config.latent_dim, config.channels, config.growth, config.dense_layers)
+    model = build_model(config)
     # channels_last lets oneDNN (CPU) and cuDNN (GPU) pick their fastest convolutions:
     # about 1.6x on the 2-core CPU this was tuned on (see benchmarks/).
     model = model.to(device, memory_format=torch.channels_last)
@@ -132,7 +140,7 @@ def train(config: TrainConfig) -> dict:
           f"{len(train_split)} training images, {config.epochs} epochs of {steps_per_epoch} steps.")
     # On a GPU, reading the loss forces a host synchronisation: do it every few steps.
     sync_every = 1 if device.type == "cpu" else 25
-    epoch = start_epoch
+    epoch = saved = start_epoch
     try:
         for epoch in range(start_epoch, config.epochs):
             started = time.perf_counter()
@@ -142,6 +150,8 @@ def train(config: TrainConfig) -> dict:
             bar = tqdm(total=steps_per_epoch, desc=f"epoch {epoch + 1}/{config.epochs}", unit="step",
                        leave=False, mininterval=0.5, dynamic_ncols=True)
             for step, x in enumerate(train_split.batches(config.batch_size, shuffle), start=1):
+                if config.likelihood == "bernoulli":
+                    x = torch.bernoulli(x)  # dynamic binarization: fresh binary pixels every time
                 recon, kl = _objective(model, x, config.beta)
                 loss = recon + config.beta * kl
                 optimizer.zero_grad(set_to_none=True)
@@ -155,9 +165,10 @@ def train(config: TrainConfig) -> dict:
                     if not torch.isfinite(running).all():
                         raise LatentlabError(
                             f"The loss became {running.sum().item()} in epoch {epoch + 1}, at or before step "
-                            f"{step}. Training stopped; {partial_path if epoch else 'no checkpoint'} holds the "
-                            "last good epoch and was not touched. Lower --lr (now "
-                            f"{config.lr:g}) and run again with --retrain."
+                            f"{step}. Training stopped; "
+                            + (f"{partial_path} holds the last good epoch ({saved}) and was not touched. "
+                               if saved else "no epoch had finished, so no checkpoint was written. ")
+                            + f"Lower --lr (now {config.lr:g}) and run again with --retrain."
                         )
                     bar.set_postfix_str(f"loss {running.sum().item():.3f}", refresh=False)
                     bar.update(step - bar.n)
@@ -172,9 +183,9 @@ def train(config: TrainConfig) -> dict:
             print(f"epoch {epoch + 1:3d}/{config.epochs}  train/test: recon {train_recon:.3f}/{test['recon']:.3f}"
                   f"{kl_part}  test mse {test['mse']:.5f}  ({seconds:.0f} s)")
             save_atomic(checkpoint(epoch + 1, finished=False), partial_path)
+            saved = epoch + 1
     except KeyboardInterrupt:
-        done = history[-1]["epoch"] if history else 0
-        where = f"{partial_path} holds epoch {done}" if done else "no epoch had finished, so nothing was saved"
+        where = f"{partial_path} holds epoch {saved}" if saved else "no epoch had finished, so nothing was saved"
         raise TrainingInterrupted(
             f"Interrupted during epoch {epoch + 1}; {where}. Run the same command again to resume "
             "(the result equals an uninterrupted run), or add --retrain to start over."

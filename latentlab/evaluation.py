@@ -1,0 +1,135 @@
+"""The numbers a reader can put next to the literature: baselines, latent quality, likelihood bounds.
+
+``evaluate`` adds to a run's metrics.json (all on the test split):
+  pca_test_mse                      PCA with as many components as the latent, fitted on the training images
+  knn5_accuracy, linear_probe_accuracy     classifiers fitted on the training codes (the VAE's means)
+  pca_knn5_accuracy, pca_linear_probe_accuracy   the same on PCA codes of the same size
+  test_log_likelihood_is (VAE)      importance-sampled bound, Burda et al. (2015) eq. 8, with k samples
+  test_nll_nats (Bernoulli VAE)     minus that bound: the number of binarized-MNIST NLL tables
+  active_units (VAE)                dimensions with Var_x(E_q[z|x]) > 0.01 (Burda et al. 2015)
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+from sklearn.decomposition import PCA
+from sklearn.linear_model import LogisticRegression
+from sklearn.neighbors import KNeighborsClassifier
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from . import losses
+from .data import DeviceSplit
+from .metrics import active_units, encode_split, test_losses
+
+LOG_PI = math.log(math.pi)
+
+
+def log_mean_exp(values: torch.Tensor, dim: int = 0) -> torch.Tensor:
+    """log(mean(exp(values))) without overflow or underflow: logsumexp shifts by the maximum."""
+    return torch.logsumexp(values, dim=dim) - math.log(values.shape[dim])
+
+
+def importance_sampled_bound(mean: torch.Tensor, log_var: torch.Tensor, log_likelihood, k: int,
+                             generator: torch.Generator | None = None, chunk: int = 100) -> torch.Tensor:
+    """log p(x) >= log (1/k) sum_i p(x|z_i) p(z_i) / q(z_i|x), z_i ~ q(z|x) = N(mean, exp(log_var)).
+
+    ``log_likelihood(z)`` maps (S, B, D) samples to log p(x|z) of shape (S, B). Returns (B,).
+    Samples are drawn ``chunk`` at a time (vectorised within a chunk) to bound memory.
+    """
+    std = torch.exp(0.5 * log_var)
+    log_weights = []
+    for start in range(0, k, chunk):
+        s = min(chunk, k - start)
+        eps = torch.randn((s, *mean.shape), generator=generator, device=mean.device)  # (S, B, D)
+        z = mean + std * eps
+        log_prior = -0.5 * (z.pow(2) + math.log(2 * math.pi)).sum(-1)  # log N(z; 0, I)
+        log_q = -0.5 * (eps.pow(2) + log_var + math.log(2 * math.pi)).sum(-1)  # log N(z; mean, std^2)
+        log_weights.append(log_likelihood(z) + log_prior - log_q)
+    return log_mean_exp(torch.cat(log_weights), dim=0)
+
+
+@torch.no_grad()
+def vae_log_likelihood(model, split: DeviceSplit, k: int, n_test: int, seed: int = 0, batch_size: int = 100) -> float:
+    """Average importance-sampled bound over the first ``n_test`` images, in the units of the
+    model's reconstruction term (Gaussian: constant 392 log pi dropped, as in the ELBO;
+    Bernoulli: exact nats)."""
+    generator = torch.Generator(device=split.device).manual_seed(seed)
+    total, count = 0.0, 0
+    for x in split.batches(batch_size):
+        x = x[: n_test - count]
+        mean, log_var = model.encode(x)
+
+        def log_likelihood(z: torch.Tensor) -> torch.Tensor:
+            x_hat = model.decode(z.flatten(0, 1))  # (S * B, 1, 28, 28)
+            target = x.expand(z.shape[0], *x.shape).flatten(0, 1)
+            return -losses.reconstruction_per_image(x_hat, target, model.likelihood).view(z.shape[:2])
+
+        total += importance_sampled_bound(mean, log_var, log_likelihood, k, generator).double().sum().item()
+        count += len(x)
+        if count >= n_test:
+            break
+    return total / count
+
+
+def knn_accuracy(train_codes: np.ndarray, train_labels: np.ndarray, test_codes: np.ndarray,
+                 test_labels: np.ndarray, neighbours: int = 5) -> float:
+    classifier = KNeighborsClassifier(n_neighbors=neighbours).fit(train_codes, train_labels)
+    return float(classifier.score(test_codes, test_labels))
+
+
+def linear_probe_accuracy(train_codes: np.ndarray, train_labels: np.ndarray, test_codes: np.ndarray,
+                          test_labels: np.ndarray) -> float:
+    """Multinomial logistic regression on standardised codes."""
+    probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
+    return float(probe.fit(train_codes, train_labels).score(test_codes, test_labels))
+
+
+def pca_baseline(train_images: np.ndarray, test_images: np.ndarray, components: int) -> dict:
+    """PCA fitted on flattened training images (N, 784) in [0, 1]: test MSE per pixel and the codes."""
+    pca = PCA(n_components=components, random_state=0).fit(train_images)
+    test_codes = pca.transform(test_images)
+    reconstruction = pca.inverse_transform(test_codes)
+    return {"mse": float(np.mean((reconstruction - test_images) ** 2)),
+            "train_codes": pca.transform(train_images), "test_codes": test_codes}
+
+
+def _codes(model, split: DeviceSplit) -> np.ndarray:
+    encoded = encode_split(model, split)
+    return (encoded["mean"] if model.kind == "vae" else encoded["z"]).numpy()
+
+
+def _flat(split: DeviceSplit) -> np.ndarray:
+    return (split.images.reshape(len(split), -1).float() / 255).cpu().numpy()
+
+
+def evaluate(model, config, train: DeviceSplit, test: DeviceSplit, k: int, n_test: int) -> dict:
+    """Every evaluation number of one trained model (see the module docstring)."""
+    model.eval()
+    measured = test_losses(model, test, seed=config.seed)
+    results = {"test_mse": measured["mse"], "test_recon_sse": measured["recon_sse"]}
+    train_labels, test_labels = train.labels.cpu().numpy(), test.labels.cpu().numpy()
+    train_codes, test_codes = _codes(model, train), _codes(model, test)
+    results["knn5_accuracy"] = knn_accuracy(train_codes, train_labels, test_codes, test_labels)
+    results["linear_probe_accuracy"] = linear_probe_accuracy(train_codes, train_labels, test_codes, test_labels)
+    pca = pca_baseline(_flat(train), _flat(test), model.latent_dim)
+    results["pca_test_mse"] = pca["mse"]
+    results["pca_knn5_accuracy"] = knn_accuracy(pca["train_codes"], train_labels, pca["test_codes"], test_labels)
+    results["pca_linear_probe_accuracy"] = linear_probe_accuracy(pca["train_codes"], train_labels,
+                                                                 pca["test_codes"], test_labels)
+    results["evaluated_on"] = {"train_images": len(train), "test_images": len(test)}
+    if model.kind == "vae":
+        results["test_kl"] = measured["kl"]
+        results["test_elbo"] = -(measured["recon"] + measured["kl"])
+        n = min(n_test, len(test))
+        bound = vae_log_likelihood(model, test, k=k, n_test=n, seed=config.seed)
+        results["test_log_likelihood_is"] = bound
+        results["is_samples"] = k
+        results["is_test_images"] = n
+        if model.likelihood == "bernoulli":
+            results["test_nll_nats"] = -bound
+        results["active_units"] = active_units(torch.from_numpy(test_codes))[0]
+    return results

@@ -1,0 +1,104 @@
+"""Training faults and untrusted files: stop cleanly, say why, keep what is on disk."""
+
+import dataclasses
+
+import pytest
+import torch
+
+import latentlab.training as training
+from latentlab import load_model
+from latentlab.checkpoint import FORMAT, MODEL_FILE, PARTIAL_FILE, save_atomic, write_json_atomic
+from latentlab.errors import LatentlabError
+from latentlab.training import train
+
+
+def test_a_nan_loss_stops_training_at_once_naming_epoch_and_step(tiny_config, monkeypatch):
+    config = dataclasses.replace(tiny_config, epochs=3)
+    real, calls = training._objective, []
+
+    def poisoned(model, x, beta):
+        calls.append(1)
+        recon, kl = real(model, x, beta)
+        return (recon * float("nan"), kl) if len(calls) == 11 else (recon, kl)  # step 3 of epoch 2
+
+    monkeypatch.setattr(training, "_objective", poisoned)
+    with pytest.raises(LatentlabError, match=r"nan in epoch 2, at or before step 3") as error:
+        train(config)
+    assert "holds the last good epoch (1)" in str(error.value)
+    assert len(calls) == 11  # nothing ran after the bad step
+    saved = torch.load(f"{config.out_dir}/{PARTIAL_FILE}", weights_only=True)
+    assert saved["epoch"] == 1 and all(torch.isfinite(t).all() for t in saved["model"].values() if t.is_floating_point())
+
+
+def test_an_interrupted_write_leaves_the_old_file_and_no_temporary(tmp_path):
+    path = tmp_path / "metrics.json"
+    write_json_atomic({"version": 1}, path)
+
+    class Unserialisable:
+        pass
+
+    with pytest.raises(TypeError):
+        write_json_atomic({"version": 2, "bad": Unserialisable()}, path)
+    assert path.read_text().strip() == '{\n  "version": 1\n}'
+    assert [p.name for p in tmp_path.iterdir()] == ["metrics.json"]
+
+
+class _MakesAMarker:
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (str(self.marker), "w"))
+
+
+def test_a_checkpoint_that_would_run_code_is_refused_and_the_code_does_not_run(tmp_path):
+    marker = tmp_path / "pwned"
+    path = tmp_path / "evil.pt"
+    torch.save({"format": FORMAT, "payload": _MakesAMarker(marker)}, path)
+    with pytest.raises(LatentlabError, match="refused"):
+        load_model(path)
+    assert not marker.exists()
+
+
+def test_a_file_that_is_not_a_checkpoint_says_so(tmp_path):
+    path = tmp_path / "model.pt"
+    path.write_bytes(b"just some bytes")
+    with pytest.raises(LatentlabError, match="not a latentlab checkpoint"):
+        load_model(path)
+
+
+def test_a_plain_pytorch_file_says_it_is_not_a_latentlab_checkpoint(tmp_path):
+    path = tmp_path / "weights.pt"
+    torch.save({"weight": torch.zeros(3)}, path)
+    with pytest.raises(LatentlabError, match="not a latentlab checkpoint"):
+        load_model(path)
+
+
+def test_weights_of_another_latent_size_are_named_not_a_shape_traceback(tiny_config, tmp_path):
+    train(tiny_config)
+    state = torch.load(f"{tiny_config.out_dir}/{MODEL_FILE}", weights_only=True)
+    state["config"]["latent_dim"] = 5  # the weights stay those of a 2-D latent
+    save_atomic(state, tmp_path / "edited.pt")
+    with pytest.raises(LatentlabError, match="do not fit the architecture") as error:
+        load_model(tmp_path / "edited.pt")
+    assert "latent_dim=5" in str(error.value) and "size mismatch" in str(error.value)
+
+
+def test_resuming_with_other_settings_is_refused_with_the_difference(tiny_config, monkeypatch):
+    def interrupt(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    real = training.test_losses
+    calls = []
+
+    def second_call_interrupts(*args, **kwargs):
+        calls.append(1)
+        return interrupt() if len(calls) == 2 else real(*args, **kwargs)
+
+    monkeypatch.setattr(training, "test_losses", second_call_interrupts)
+    with pytest.raises(training.TrainingInterrupted):
+        train(tiny_config)
+    monkeypatch.setattr(training, "test_losses", real)
+    with pytest.raises(LatentlabError, match="latent_dim: 2 -> 3"):
+        train(dataclasses.replace(tiny_config, latent_dim=3))
+
