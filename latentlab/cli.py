@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .config import EXPERIMENTS, positive_int, build_parser, config_from_args
+from .config import EXPERIMENTS, TrainConfig, build_parser, config_from_args, positive_int
 from .errors import LatentlabError
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
@@ -47,7 +47,7 @@ def _add_data_and_device(parser: argparse.ArgumentParser) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from .pipeline import IS_SAMPLES, IS_TEST_IMAGES, evaluate_folder, rebuild_figures, run
+    from .pipeline import evaluate_folder, rebuild_figures, run
     from .report import write_report
 
     parser = argparse.ArgumentParser(prog="python -m latentlab", description="AE and VAE on MNIST.")
@@ -64,10 +64,11 @@ def main(argv: list[str] | None = None) -> int:
     measure = commands.add_parser("evaluate", help="recompute metrics.json of result folders: baselines, "
                                   "kNN and linear probes, likelihood bounds")
     measure.add_argument("folders", nargs="+", help="result folders holding model.pt")
-    measure.add_argument("--k", type=positive_int, default=IS_SAMPLES,
-                         help=f"importance samples per test image (default: {IS_SAMPLES})")
-    measure.add_argument("--n-test", type=positive_int, default=IS_TEST_IMAGES,
-                         help=f"test images the likelihood bound averages over (default: {IS_TEST_IMAGES})")
+    defaults = TrainConfig()
+    measure.add_argument("--k", type=positive_int, default=defaults.is_samples,
+                         help=f"importance samples per test image (default: {defaults.is_samples})")
+    measure.add_argument("--n-test", type=positive_int, default=defaults.is_test_images,
+                         help=f"test images the likelihood bound averages over (default: {defaults.is_test_images})")
     _add_data_and_device(measure)
 
     report = commands.add_parser("report", help="write RESULTS.md from the result folders' metrics.json")

@@ -63,6 +63,8 @@ class TrainConfig:
     channels: int = _flag(32, "convolution width of encoder and decoder", parse=positive_int)
     growth: int = _flag(16, "channels each DenseLayer adds", parse=positive_int)
     dense_layers: int = _flag(2, "DenseLayers in the encoder's DenseBlock", parse=positive_int)
+    is_samples: int = _flag(100, "importance samples per image for the VAE's log-likelihood bound", parse=positive_int)
+    is_test_images: int = _flag(2000, "test images the log-likelihood bound averages over", parse=positive_int)
     data_root: str | None = _flag(None, "folder holding MNIST/raw/ (default: $MNIST_ROOT, else data/)")
     out_dir: str = _flag("runs/vae2", "result folder for checkpoint, metrics and figures")
     retrain: bool = _flag(False, "train again even if the result folder holds a finished model "
@@ -70,7 +72,7 @@ class TrainConfig:
 
     # Fields that say where and how a run happens, not what it computes: they may
     # differ between an interrupted run and its resumption.
-    RUN_FIELDS = ("device", "data_root", "out_dir", "retrain")
+    RUN_FIELDS = ("device", "data_root", "out_dir", "retrain", "is_samples", "is_test_images")
 
     def resolved_data_root(self) -> Path:
         return Path(self.data_root or os.environ.get("MNIST_ROOT") or "data")

@@ -23,7 +23,7 @@ from sklearn.preprocessing import StandardScaler
 
 from . import losses
 from .data import DeviceSplit
-from .metrics import active_units, encode_split, test_losses
+from .metrics import active_units, encode_split, split_losses
 
 LOG_PI = math.log(math.pi)
 
@@ -109,7 +109,7 @@ def _flat(split: DeviceSplit) -> np.ndarray:
 def evaluate(model, config, train: DeviceSplit, test: DeviceSplit, k: int, n_test: int) -> dict:
     """Every evaluation number of one trained model (see the module docstring)."""
     model.eval()
-    measured = test_losses(model, test, seed=config.seed)
+    measured = split_losses(model, test, seed=config.seed)
     results = {"test_mse": measured["mse"], "test_recon_sse": measured["recon_sse"]}
     train_labels, test_labels = train.labels.cpu().numpy(), test.labels.cpu().numpy()
     train_codes, test_codes = _codes(model, train), _codes(model, test)

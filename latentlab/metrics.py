@@ -9,7 +9,7 @@ from .data import DeviceSplit
 
 
 @torch.no_grad()
-def test_losses(model: torch.nn.Module, split: DeviceSplit, seed: int, batch_size: int = 1000) -> dict:
+def split_losses(model: torch.nn.Module, split: DeviceSplit, seed: int, batch_size: int = 1000) -> dict:
     """Per-image averages over a split, in the units of ``losses``.
 
     recon, kl: the training objective's terms, with one posterior sample per image

@@ -12,14 +12,12 @@ from .gallery import write_gallery
 from .metrics import run_facts
 from .training import check_writable, load_splits, load_test_split, pick_device, train, trained_model
 
-IS_SAMPLES = 100  # importance samples per image for the likelihood bound: minutes on a CPU
-IS_TEST_IMAGES = 2000  # images it is averaged over; `evaluate --k 5000 --n-test 10000` for the full estimate
 REPORTED = ("test_mse", "test_recon_sse", "test_kl", "test_elbo", "test_log_likelihood_is", "test_nll_nats",
             "knn5_accuracy", "linear_probe_accuracy", "active_units", "pca_test_mse")
 
 
-def measure(state: dict, folder: Path, data_root: str | None, device_name: str, k: int = IS_SAMPLES,
-            n_test: int = IS_TEST_IMAGES, figures: bool = True) -> dict:
+def measure(state: dict, folder: Path, data_root: str | None, device_name: str, k: int, n_test: int,
+            figures: bool = True) -> dict:
     """Evaluate a finished checkpoint, write metrics.json (and the figures) into ``folder``."""
     trained_with = TrainConfig.from_dict(state["config"])
     device = pick_device(device_name)
@@ -43,7 +41,7 @@ def run(config: TrainConfig) -> dict:
     check_writable(out)
     write_json_atomic(config.__dict__, out / "config.json")
     state = train(config)
-    return measure(state, out, config.data_root, config.device)
+    return measure(state, out, config.data_root, config.device, config.is_samples, config.is_test_images)
 
 
 def evaluate_folder(folder: Path, data_root: str | None, device_name: str, k: int, n_test: int) -> dict:

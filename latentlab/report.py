@@ -120,8 +120,64 @@ def render(root: Path = Path(".")) -> str:
     return "\n".join(parts)
 
 
+def architecture(latent_dim: int = 32, channels: int = 32, growth: int = 16, dense_layers: int = 2) -> str:
+    """A table of the VAE's layers with output shapes and parameter counts, read off the code."""
+    import torch
+
+    from .models import VariationalAutoencoder, count_parameters
+
+    model = VariationalAutoencoder(latent_dim, channels=channels, growth=growth, dense_layers=dense_layers).eval()
+    rows = []
+    x = torch.zeros(1, 1, 28, 28)
+    rows.append(["input x", "–", str(tuple(x.shape[1:])), "–"])
+    for part, stage in (("encoder_conv", model.encoder), ("decoder_conv", model.decoder)):
+        if part == "decoder_conv":
+            for name in ("mean", "log_var"):
+                layer = getattr(model, name)
+                rows.append([f"`self.{name}`", "Linear", f"({latent_dim},)", f"{count_parameters(layer):,}"])
+            x = torch.zeros(1, latent_dim)
+            rows.append(["z = reparameterization_trick(mean, log_var)", "–", f"({latent_dim},)", "–"])
+        for layer in stage:
+            with torch.no_grad():
+                x = layer(x)
+            rows.append([part, type(layer).__name__, str(tuple(x.shape[1:])), f"{count_parameters(layer):,}"])
+    table = _table(["part", "layer", "output shape", "parameters"], rows)
+    return (f"{table}\n\nVAE with a {latent_dim}-D latent, widths {channels}/{growth}, {dense_layers} DenseLayers: "
+            f"{count_parameters(model):,} parameters (the AE has one Linear layer in place of `mean` and "
+            "`log_var`). Generated from the code by `python -m latentlab report`.")
+
+
+def _replace_between(text: str, name: str, content: str) -> str:
+    start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+    if start not in text or end not in text:
+        return text
+    head, rest = text.split(start, 1)
+    return f"{head}{start}\n{content}\n{end}{rest.split(end, 1)[1]}"
+
+
+def summary(root: Path = Path(".")) -> str:
+    """The short table for the READMEs: one row per trained model."""
+    rows = []
+    for label, folder in ROWS:
+        path = root / folder / "metrics.json"
+        if path.is_file():
+            m = json.loads(path.read_text(encoding="utf-8"))
+            rows.append([label, f"{m['parameters']:,}", _fmt(m.get("test_mse"), 4), _fmt(m.get("test_elbo"), 2),
+                         _fmt(m.get("test_nll_nats"), 2), _fmt(m.get("knn5_accuracy"), 3),
+                         f"{m['epochs']}", f"{m['train_seconds'] / 60:.1f} min ({m['device']})"])
+    return _table(["model", "parameters", "test MSE", "ELBO", "NLL (nats)", "5-NN acc.", "epochs", "training"], rows)
+
+
 def write_report(output: str | Path = "RESULTS.md", root: Path = Path(".")) -> None:
-    text = render(root)
+    """Write RESULTS.md and refresh the generated parts of the READMEs (between their markers)."""
     with atomic_path(Path(output)) as tmp:
-        tmp.write_text(text, encoding="utf-8")
+        tmp.write_text(render(root), encoding="utf-8")
     print(f"Wrote {output}")
+    for readme in (root / "README.md", root / "README.en.md"):
+        if readme.is_file():
+            text = readme.read_text(encoding="utf-8")
+            text = _replace_between(text, "results", summary(root))
+            text = _replace_between(text, "architecture", architecture())
+            with atomic_path(readme) as tmp:
+                tmp.write_text(text, encoding="utf-8")
+            print(f"Updated the generated tables of {readme}")

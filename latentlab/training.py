@@ -16,7 +16,7 @@ from .checkpoint import FORMAT, MODEL_FILE, PARTIAL_FILE, model_from_checkpoint,
 from .config import TrainConfig
 from .data import DeviceSplit, binarize_once, load_split
 from .errors import LatentlabError
-from .metrics import encode_split, test_losses
+from .metrics import encode_split, split_losses
 from .models import build_model
 
 
@@ -69,12 +69,32 @@ def load_test_split(config: TrainConfig, device: torch.device) -> DeviceSplit:
     return DeviceSplit(images, labels, device)
 
 
-def _objective(model, x: torch.Tensor, beta: float) -> tuple[torch.Tensor, torch.Tensor]:
+def _objective(model, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """(reconstruction, KL), each summed per image and averaged over the batch."""
     if model.kind == "vae":
         x_hat, mean, log_var = model(x)
         return losses.reconstruction_loss(x_hat, x, model.likelihood), losses.kl_divergence(mean, log_var)
     return losses.reconstruction_loss(model(x), x, model.likelihood), torch.zeros((), device=x.device)
+
+
+def training_step(model, optimizer, x: torch.Tensor, beta: float) -> torch.Tensor:
+    """One Adam step on a batch (B, 1, 28, 28); returns the detached (reconstruction, KL) pair."""
+    if model.likelihood == "bernoulli":
+        x = torch.bernoulli(x)  # dynamic binarization: fresh binary pixels every time
+    recon, kl = _objective(model, x)
+    optimizer.zero_grad(set_to_none=True)
+    (recon + beta * kl).backward()
+    optimizer.step()
+    return torch.stack([recon.detach(), kl.detach()])
+
+
+def new_model_and_optimizer(config: TrainConfig, device: torch.device):
+    """The freshly initialised model (seeded) on ``device`` and its Adam optimizer."""
+    torch.manual_seed(config.seed)
+    # channels_last lets oneDNN (CPU) and cuDNN (GPU) pick their fastest convolutions:
+    # 1.6x on the 2-core CPU this was tuned on (benchmarks/train_throughput.py).
+    model = build_model(config).to(device, memory_format=torch.channels_last)
+    return model, torch.optim.Adam(model.parameters(), lr=config.lr)
 
 
 def train(config: TrainConfig) -> dict:
@@ -94,12 +114,7 @@ def train(config: TrainConfig) -> dict:
 
     device = pick_device(config.device)
     train_split, test_split = load_splits(config, device)
-    torch.manual_seed(config.seed)
-    model = build_model(config)
-    # channels_last lets oneDNN (CPU) and cuDNN (GPU) pick their fastest convolutions:
-    # about 1.6x on the 2-core CPU this was tuned on (see benchmarks/).
-    model = model.to(device, memory_format=torch.channels_last)
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    model, optimizer = new_model_and_optimizer(config, device)
     steps_per_epoch = math.ceil(len(train_split) / config.batch_size)
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.epochs * steps_per_epoch)
     shuffle = torch.Generator().manual_seed(config.seed)
@@ -150,15 +165,8 @@ def train(config: TrainConfig) -> dict:
             bar = tqdm(total=steps_per_epoch, desc=f"epoch {epoch + 1}/{config.epochs}", unit="step",
                        leave=False, mininterval=0.5, dynamic_ncols=True)
             for step, x in enumerate(train_split.batches(config.batch_size, shuffle), start=1):
-                if config.likelihood == "bernoulli":
-                    x = torch.bernoulli(x)  # dynamic binarization: fresh binary pixels every time
-                recon, kl = _objective(model, x, config.beta)
-                loss = recon + config.beta * kl
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
+                sums += training_step(model, optimizer, x, config.beta) * len(x)
                 scheduler.step()
-                sums += torch.stack([recon.detach(), kl.detach()]) * len(x)
                 seen += len(x)
                 if step % sync_every == 0 or step == steps_per_epoch:
                     running = sums / seen
@@ -175,7 +183,7 @@ def train(config: TrainConfig) -> dict:
             bar.close()
             seconds += time.perf_counter() - started
             train_recon, train_kl = (sums / seen).tolist()
-            test = test_losses(model, test_split, seed=config.seed)
+            test = split_losses(model, test_split, seed=config.seed)
             history.append({"epoch": epoch + 1, "train_recon": train_recon, "train_kl": train_kl,
                             "test_recon": test["recon"], "test_kl": test["kl"], "test_mse": test["mse"],
                             "lr": scheduler.get_last_lr()[0], "seconds": round(seconds, 2)})

@@ -16,9 +16,9 @@ def test_a_nan_loss_stops_training_at_once_naming_epoch_and_step(tiny_config, mo
     config = dataclasses.replace(tiny_config, epochs=3)
     real, calls = training._objective, []
 
-    def poisoned(model, x, beta):
+    def poisoned(model, x):
         calls.append(1)
-        recon, kl = real(model, x, beta)
+        recon, kl = real(model, x)
         return (recon * float("nan"), kl) if len(calls) == 11 else (recon, kl)  # step 3 of epoch 2
 
     monkeypatch.setattr(training, "_objective", poisoned)
@@ -88,17 +88,17 @@ def test_resuming_with_other_settings_is_refused_with_the_difference(tiny_config
     def interrupt(*args, **kwargs):
         raise KeyboardInterrupt
 
-    real = training.test_losses
+    real = training.split_losses
     calls = []
 
     def second_call_interrupts(*args, **kwargs):
         calls.append(1)
         return interrupt() if len(calls) == 2 else real(*args, **kwargs)
 
-    monkeypatch.setattr(training, "test_losses", second_call_interrupts)
+    monkeypatch.setattr(training, "split_losses", second_call_interrupts)
     with pytest.raises(training.TrainingInterrupted):
         train(tiny_config)
-    monkeypatch.setattr(training, "test_losses", real)
+    monkeypatch.setattr(training, "split_losses", real)
     with pytest.raises(LatentlabError, match="latent_dim: 2 -> 3"):
         train(dataclasses.replace(tiny_config, latent_dim=3))
 

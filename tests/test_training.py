@@ -40,7 +40,7 @@ def test_resumed_run_equals_an_uninterrupted_run(tiny_config, tmp_path, monkeypa
     config = dataclasses.replace(tiny_config, epochs=3)
     uninterrupted = train(dataclasses.replace(config, out_dir=str(tmp_path / "straight")))
 
-    real_test_losses, calls = training.test_losses, []
+    real_test_losses, calls = training.split_losses, []
 
     def interrupt_in_epoch_two(*args, **kwargs):
         calls.append(1)
@@ -48,11 +48,11 @@ def test_resumed_run_equals_an_uninterrupted_run(tiny_config, tmp_path, monkeypa
             raise KeyboardInterrupt
         return real_test_losses(*args, **kwargs)
 
-    monkeypatch.setattr(training, "test_losses", interrupt_in_epoch_two)
+    monkeypatch.setattr(training, "split_losses", interrupt_in_epoch_two)
     with pytest.raises(TrainingInterrupted, match="holds epoch 1"):
         train(config)
     assert torch.load(f"{config.out_dir}/{PARTIAL_FILE}", weights_only=True)["epoch"] == 1
-    monkeypatch.setattr(training, "test_losses", real_test_losses)
+    monkeypatch.setattr(training, "split_losses", real_test_losses)
     resumed = train(config)
 
     for name, tensor in uninterrupted["model"].items():

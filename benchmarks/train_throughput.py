@@ -1,0 +1,141 @@
+"""Training throughput of the four default models: the project's step against a naive reference.
+
+    python benchmarks/train_throughput.py [--device cpu] [--steps 30] [--data-root PATH] [--json out.json]
+
+"ours" is the training step the scripts run (data held on the device as uint8 and
+batched by index, channels_last). "reference" is the usual loop: torchvision's MNIST
+with transforms.ToTensor() through a default DataLoader (shuffle on), the same model
+and batch size, float32, zero_grad/backward/step. Images per second are measured over
+--steps steps after a warm-up. Timings on a shared machine vary from run to run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import resource
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+from torch.utils.data import DataLoader
+from torchvision import datasets, transforms
+from torchvision.datasets.utils import extract_archive
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from latentlab import losses  # noqa: E402
+from latentlab.config import EXPERIMENTS, TrainConfig  # noqa: E402
+from latentlab.data import ALL_FILES, DeviceSplit, load_split, raw_folder  # noqa: E402
+from latentlab.models import build_model, count_parameters  # noqa: E402
+from latentlab.training import new_model_and_optimizer, pick_device, training_step  # noqa: E402
+
+WARMUP = 5
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def _peak_memory_mb(device: torch.device) -> float:
+    if device.type == "cuda":
+        return torch.cuda.max_memory_allocated() / 2 ** 20
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB; process-wide peak
+
+
+def ours(config: TrainConfig, split: DeviceSplit, device: torch.device, steps: int) -> float:
+    model, optimizer = new_model_and_optimizer(config, device)
+    model.train()
+    batches = split.batches(config.batch_size, torch.Generator().manual_seed(0))
+    for _ in range(WARMUP):
+        training_step(model, optimizer, next(batches), config.beta)
+    _sync(device)
+    start = time.perf_counter()
+    for _ in range(steps):
+        training_step(model, optimizer, next(batches), config.beta)
+    _sync(device)
+    return steps * config.batch_size / (time.perf_counter() - start)
+
+
+def reference(config: TrainConfig, root: Path, device: torch.device, steps: int) -> float:
+    torch.manual_seed(config.seed)
+    model = build_model(config).to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    data = datasets.MNIST(str(root), train=True, download=False, transform=transforms.ToTensor())
+    loader = iter(DataLoader(data, batch_size=config.batch_size, shuffle=True))
+
+    def step():
+        x, _ = next(loader)
+        x = x.to(device)
+        optimizer.zero_grad()
+        if model.kind == "vae":
+            x_hat, mean, log_var = model(x)
+            loss = losses.reconstruction_loss(x_hat, x) + losses.kl_divergence(mean, log_var)
+        else:
+            loss = losses.reconstruction_loss(model(x), x)
+        loss.backward()
+        optimizer.step()
+
+    for _ in range(WARMUP):
+        step()
+    _sync(device)
+    start = time.perf_counter()
+    for _ in range(steps):
+        step()
+    _sync(device)
+    return steps * config.batch_size / (time.perf_counter() - start)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"))
+    parser.add_argument("--steps", type=int, default=30, help="timed steps per measurement (default: 30)")
+    parser.add_argument("--data-root", default=None, help="folder holding MNIST/raw/ (default: $MNIST_ROOT, else data/)")
+    parser.add_argument("--json", default=None, help="also write the table as JSON to this path")
+    args = parser.parse_args()
+
+    device = pick_device(args.device)
+    root = TrainConfig(data_root=args.data_root).resolved_data_root()
+    split = DeviceSplit(*load_split(root, "train"), device)
+    # torchvision's MNIST reads the uncompressed files only; unpack them into a scratch
+    # folder instead of beside the user's (possibly read-only) copy.
+    scratch = Path(tempfile.mkdtemp())
+    try:
+        raw = raw_folder(scratch)
+        raw.mkdir(parents=True)
+        for name in ALL_FILES:
+            source = raw_folder(root) / name
+            if source.exists():
+                shutil.copy(source, raw / name)
+            else:
+                extract_archive(str(raw_folder(root) / f"{name}.gz"), str(raw))
+        rows = []
+        for experiment in EXPERIMENTS.values():
+            config = dataclasses.replace(TrainConfig(), **experiment.defaults)
+            ours_rate = ours(config, split, device, args.steps)
+            reference_rate = reference(config, scratch, device, args.steps)
+            rows.append({"model": experiment.name, "parameters": count_parameters(build_model(config)),
+                         "batch_size": config.batch_size, "ours_img_per_s": round(ours_rate),
+                         "reference_img_per_s": round(reference_rate), "ratio": round(ours_rate / reference_rate, 2),
+                         "peak_memory_mb": round(_peak_memory_mb(device))})
+    finally:
+        shutil.rmtree(scratch)
+
+    print(f"device: {device} ({torch.get_num_threads()} threads), torch {torch.__version__}, {args.steps} timed steps")
+    print(f"{'model':10s} {'params':>8s} {'ours img/s':>11s} {'ref img/s':>10s} {'ratio':>6s} {'peak MB':>8s}")
+    for r in rows:
+        print(f"{r['model']:10s} {r['parameters']:8,d} {r['ours_img_per_s']:11,d} {r['reference_img_per_s']:10,d} "
+              f"{r['ratio']:6.2f} {r['peak_memory_mb']:8,d}")
+    if args.json:
+        Path(args.json).write_text(json.dumps({"device": str(device), "threads": torch.get_num_threads(),
+                                               "torch": torch.__version__, "steps": args.steps, "rows": rows},
+                                              indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,51 @@
+"""The committed results agree with the committed models, and the READMEs link only existing files."""
+
+import json
+import os
+import re
+from pathlib import Path
+from urllib.parse import unquote
+
+import pytest
+import torch
+
+from latentlab import load_model
+from latentlab.config import TrainConfig
+from latentlab.data import ALL_FILES, raw_folder
+from latentlab.metrics import active_units, encode_split, split_losses
+from latentlab.report import ROWS
+from latentlab.training import load_test_split
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = Path(os.environ.get("MNIST_ROOT") or REPO.parent / "shared" / "data")
+HAVE_MNIST = all((raw_folder(DATA) / n).exists() or (raw_folder(DATA) / f"{n}.gz").exists() for n in ALL_FILES)
+FOLDERS = [folder for _, folder in ROWS if (REPO / folder / "model.pt").is_file()]
+
+
+@pytest.mark.parametrize("readme", ["README.md", "README.en.md"])
+def test_every_file_the_readme_links_exists(readme):
+    text = (REPO / readme).read_text(encoding="utf-8")
+    links = [unquote(target.split("#")[0]) for target in re.findall(r"\]\(([^)\s]+)\)", text)
+             if not target.startswith(("http", "#"))]
+    assert links, "the README links no files"
+    missing = [link for link in links if not (REPO / link).exists()]
+    assert not missing
+
+
+@pytest.mark.skipif(not HAVE_MNIST, reason=f"MNIST files not found under {raw_folder(DATA)} (set MNIST_ROOT)")
+@pytest.mark.parametrize("folder", FOLDERS, ids=[str(f.name) for f in FOLDERS])
+def test_metrics_json_agrees_with_the_committed_model(folder):
+    """Recomputes the test-split numbers (the kNN, probe and likelihood-bound numbers need the
+    training split and minutes each: `python -m latentlab evaluate` recomputes those)."""
+    metrics = json.loads((REPO / folder / "metrics.json").read_text(encoding="utf-8"))
+    model = load_model(REPO / folder / "model.pt")
+    config = TrainConfig.from_dict(metrics["config"])
+    config.data_root = str(DATA)
+    test = load_test_split(config, torch.device("cpu"))
+    measured = split_losses(model, test, seed=config.seed)
+    assert measured["mse"] == pytest.approx(metrics["test_mse"], rel=1e-4)
+    assert measured["recon_sse"] == pytest.approx(metrics["test_recon_sse"], rel=1e-4)
+    if model.kind == "vae":
+        assert measured["kl"] == pytest.approx(metrics["test_kl"], rel=1e-4)
+        assert -(measured["recon"] + measured["kl"]) == pytest.approx(metrics["test_elbo"], rel=1e-4)
+        assert active_units(encode_split(model, test)["mean"])[0] == metrics["active_units"]
