@@ -91,8 +91,8 @@ def training_step(model, optimizer, x: torch.Tensor, beta: float) -> torch.Tenso
 def new_model_and_optimizer(config: TrainConfig, device: torch.device):
     """The freshly initialised model (seeded) on ``device`` and its Adam optimizer."""
     torch.manual_seed(config.seed)
-    # channels_last lets oneDNN (CPU) and cuDNN (GPU) pick their fastest convolutions:
-    # 1.6x on the 2-core CPU this was tuned on (benchmarks/train_throughput.py).
+    # channels_last lets oneDNN (CPU) and cuDNN (GPU) pick their fastest convolutions;
+    # benchmarks/train_throughput.py measures the whole step against a plain loop.
     model = build_model(config).to(device, memory_format=torch.channels_last)
     return model, torch.optim.Adam(model.parameters(), lr=config.lr)
 
