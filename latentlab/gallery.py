@@ -99,7 +99,7 @@ def interpolation(model, test: DeviceSplit, out: Path, seed: int = 0) -> str:
         f"# {model_name(model)}: " + score_name.replace("\n", " ") + ".",
         "# ratio r decodes (1 - r) * latent_1 + r * latent_2" + (
             "; latent_i drawn with the reparameterization trick, seed fixed." if is_vae else "; latent_i = encode(x_i)."),
-        f"# pair  digits  idx_1 idx_2  " + "  ".join(f"   r={r:.1f}" for r in RATIOS),
+        "# pair  digits  idx_1 idx_2  " + "  ".join(f"   r={r:.1f}" for r in RATIOS),
         *lines,
     ]) + "\n"
     figures.interpolation_grid(torch.stack(rows), np.stack(scores), RATIOS, score_name, captions,
