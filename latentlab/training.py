@@ -122,9 +122,9 @@ def train(config: TrainConfig) -> dict:
 
     if partial_path.exists() and not config.retrain:
         state = read_checkpoint(partial_path, map_location=device)
-        saved = TrainConfig.from_dict(state["config"]).recipe()
-        if saved != config.recipe():
-            changed = ", ".join(f"{k}: {saved[k]} -> {v}" for k, v in config.recipe().items() if saved.get(k) != v)
+        recipe = TrainConfig.from_dict(state["config"]).recipe()
+        if recipe != config.recipe():
+            changed = ", ".join(f"{k}: {recipe[k]} -> {v}" for k, v in config.recipe().items() if recipe.get(k) != v)
             raise LatentlabError(
                 f"{partial_path} holds an unfinished run with other settings ({changed}). Run the same "
                 "command as before to resume it, pass --retrain to start over with the new settings, "
