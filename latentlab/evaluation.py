@@ -98,8 +98,7 @@ def pca_baseline(train_images: np.ndarray, test_images: np.ndarray, components: 
 
 
 def _codes(model, split: DeviceSplit) -> np.ndarray:
-    encoded = encode_split(model, split)
-    return (encoded["mean"] if model.kind == "vae" else encoded["z"]).numpy()
+    return encode_split(model, split)["code"].numpy()
 
 
 def _flat(split: DeviceSplit) -> np.ndarray:

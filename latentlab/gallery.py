@@ -16,7 +16,7 @@ from sklearn.manifold import TSNE
 from . import animations, figures, losses
 from .checkpoint import atomic_path
 from .data import DeviceSplit, to_float
-from .metrics import active_units, elbo_estimate, encode_split
+from .metrics import active_units, elbo_estimate, encode_split, point_code, seeded
 
 RATIOS = [0.1, 0.3, 0.5, 0.7, 0.9]
 INTERPOLATION_PAIRS = [(1, 7), (3, 8), (4, 9), (0, 6)]  # digit pairs; their first test images are used
@@ -38,7 +38,7 @@ def decode(model, z: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:
 @torch.no_grad()
 def reconstruct(model, x: torch.Tensor) -> torch.Tensor:
     """The deterministic reconstruction: the AE's output, the VAE's decoded posterior mean."""
-    return decode(model, model.encode(x)[0] if model.kind == "vae" else model.encode(x))
+    return decode(model, point_code(model, x))
 
 
 def first_index_of(labels: torch.Tensor, digit: int) -> int:
@@ -78,8 +78,7 @@ def interpolation(model, test: DeviceSplit, out: Path, seed: int = 0) -> str:
         x = figures_input(test, [i, j])  # (2, 1, 28, 28)
         if is_vae:
             mean, log_var = model.encode(x)
-            with torch.random.fork_rng(devices=[x.device] if x.device.type == "cuda" else []):
-                torch.manual_seed(seed + number)
+            with seeded(seed + number, x.device):
                 latent = model.reparameterization_trick(mean, log_var)  # (2, D): latent_1, latent_2
         else:
             latent = model.encode(x)
@@ -138,10 +137,10 @@ def write_scatter(model, codes: np.ndarray, labels: np.ndarray, out: Path) -> No
 
 
 def write_latent_distribution(model, encoded: dict, out: Path) -> None:
-    means = encoded["mean"] if model.kind == "vae" else encoded["z"]
+    means = encoded["code"]
     in_use, variance = active_units(means)
     if model.kind == "vae":
-        per_dim = losses.kl_per_dimension(encoded["mean"], encoded["log_var"]).mean(0).double().numpy()
+        per_dim = losses.kl_per_dimension(means, encoded["log_var"]).mean(0).double().numpy()
         name = "average KL per dimension (nats)"
     else:
         per_dim, name = variance.numpy(), "variance of the code across the test set"
@@ -194,7 +193,7 @@ def write_interpolation_gif(model, test: DeviceSplit, out: Path) -> None:
     a, b = INTERPOLATION_PAIRS[0]
     x = figures_input(test, [first_index_of(labels, a), first_index_of(labels, b)])
     with torch.no_grad():
-        latent = model.encode(x)[0] if model.kind == "vae" else model.encode(x)
+        latent = point_code(model, x)
     there = np.linspace(0, 1, 24)
     ratios = np.concatenate([there, there[::-1][1:-1]])  # (46,): there and back, looping cleanly
     r = torch.tensor(ratios, dtype=torch.float32, device=latent.device)[:, None]
@@ -208,7 +207,7 @@ def write_gallery(model, state: dict, test: DeviceSplit, out: Path) -> None:
     model.eval()
     out = Path(out)
     encoded = encode_split(model, test)
-    codes = (encoded["mean"] if model.kind == "vae" else encoded["z"]).numpy()
+    codes = encoded["code"].numpy()
     labels = test.labels.cpu().numpy()
     write_reconstructions(model, test, out)
     write_scatter(model, codes, labels, out)

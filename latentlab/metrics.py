@@ -2,10 +2,31 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import torch
 
 from . import losses
 from .data import DeviceSplit
+
+
+@contextmanager
+def seeded(seed: int, device: torch.device):
+    """Draw from torch's global generator seeded with ``seed``, then restore its state.
+
+    Evaluation and figures then never consume the training RNG: resuming a run replays
+    exactly the random numbers an uninterrupted run would draw, and two evaluations of
+    the same model agree.
+    """
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        torch.manual_seed(seed)
+        yield
+
+
+def point_code(model: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """The code figures and probes use: the AE's z, the VAE's posterior mean. (B, latent_dim)"""
+    code = model.encode(x)
+    return code[0] if model.kind == "vae" else code
 
 
 @torch.no_grad()
@@ -20,10 +41,7 @@ def split_losses(model: torch.nn.Module, split: DeviceSplit, seed: int, batch_si
     was_training = model.training
     model.eval()
     sums = torch.zeros(3, dtype=torch.float64, device=split.device)
-    # fork_rng keeps evaluation from consuming the training RNG: resuming a run
-    # then replays exactly the random numbers an uninterrupted run would draw.
-    with torch.random.fork_rng(devices=[split.device] if split.device.type == "cuda" else []):
-        torch.manual_seed(seed)
+    with seeded(seed, split.device):
         for x in split.batches(batch_size):
             if model.kind == "vae":
                 mean, log_var = model.encode(x)
@@ -61,11 +79,12 @@ def run_facts(model: torch.nn.Module, state: dict) -> dict:
 
 @torch.no_grad()
 def encode_split(model: torch.nn.Module, split: DeviceSplit, batch_size: int = 1000) -> dict:
-    """Codes of every image in order: {"z": (N, D)} for the AE, {"mean", "log_var"} for the VAE."""
+    """Codes of every image in order: {"code": (N, D)} (see ``point_code``), and for the VAE
+    also {"log_var": (N, D)}."""
     parts: dict[str, list[torch.Tensor]] = {}
     for x in split.batches(batch_size):
         out = model.encode(x)
-        named = {"mean": out[0], "log_var": out[1]} if model.kind == "vae" else {"z": out}
+        named = {"code": out[0], "log_var": out[1]} if model.kind == "vae" else {"code": out}
         for key, value in named.items():
             parts.setdefault(key, []).append(value.float().cpu())
     return {key: torch.cat(value) for key, value in parts.items()}
@@ -81,8 +100,7 @@ def elbo_estimate(model: torch.nn.Module, x: torch.Tensor, samples: int = 100, s
     in, and differences between images are not sampling noise.
     """
     mean, log_var = model.encode(x)  # (B, D) each
-    with torch.random.fork_rng(devices=[x.device] if x.device.type == "cuda" else []):
-        torch.manual_seed(seed)
+    with seeded(seed, x.device):
         eps = torch.randn((samples, 1, mean.shape[1]), device=x.device)  # (S, 1, D), shared by the batch
     z = mean + torch.exp(0.5 * log_var) * eps  # (S, B, D)
     x_hat = model.decode(z.flatten(0, 1)).view(samples, *x.shape)  # (S, B, 1, 28, 28)

@@ -204,7 +204,7 @@ def train(config: TrainConfig) -> dict:
         # An AE has no prior to sample from; samples.png draws from this Gaussian fit
         # of the training codes instead, stored here so figures need no training data.
         model.eval()
-        z = encode_split(model, train_split)["z"].double()  # (N, latent_dim)
+        z = encode_split(model, train_split)["code"].double()  # (N, latent_dim)
         state["latent_fit"] = {"mean": z.mean(0).float(), "cov": torch.cov(z.T).float().reshape(z.shape[1], -1)}
     save_atomic(state, finished_path)
     partial_path.unlink(missing_ok=True)

@@ -48,4 +48,4 @@ def test_metrics_json_agrees_with_the_committed_model(folder):
     if model.kind == "vae":
         assert measured["kl"] == pytest.approx(metrics["test_kl"], rel=1e-4)
         assert -(measured["recon"] + measured["kl"]) == pytest.approx(metrics["test_elbo"], rel=1e-4)
-        assert active_units(encode_split(model, test)["mean"])[0] == metrics["active_units"]
+        assert active_units(encode_split(model, test)["code"])[0] == metrics["active_units"]
