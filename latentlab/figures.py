@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import matplotlib
+import matplotlib.ticker
 
 matplotlib.use("Agg")  # files only: no display needed, none opened
 
@@ -144,13 +145,14 @@ def interpolation_grid(rows: torch.Tensor, scores: np.ndarray, ratios: list[floa
         save(fig, path)
 
 
-def loss_curves(history: list[dict], title: str, path: Path) -> None:
+def loss_curves(history: list[dict], title: str, path: Path,
+                recon_label: str = "reconstruction (squared error per image)") -> None:
     """Train and test loss per epoch; reconstruction and KL in separate panels (log scale)."""
     epochs = [h["epoch"] for h in history]
     has_kl = any(h["train_kl"] or h["test_kl"] for h in history)
     with style():
         fig, axes = plt.subplots(1, 2 if has_kl else 1, figsize=(10 if has_kl else 5.5, 3.8), squeeze=False)
-        panels = [("recon", "reconstruction (squared error per image)")]
+        panels = [("recon", recon_label)]
         if has_kl:
             panels.append(("kl", "KL(q(z|x) ‖ N(0, I)) per image, nats"))
         for ax, (key, label) in zip(axes[0], panels):
@@ -159,6 +161,9 @@ def loss_curves(history: list[dict], title: str, path: Path) -> None:
             ax.set(xlabel="epoch", title=label)
             if key == "recon":
                 ax.set_yscale("log")
+                # plain numbers on the log axis: "40", not "4 x 10^1"
+                ax.yaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
+                ax.yaxis.set_minor_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
             ax.grid(alpha=0.3, which="both")
             ax.legend(frameon=False)
         fig.suptitle(title)

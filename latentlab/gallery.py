@@ -25,7 +25,8 @@ WALK_FRAMES = 96
 
 
 def model_name(model) -> str:
-    return f"{model.kind.upper()}, {model.latent_dim}-D latent"
+    decoder = ", Bernoulli decoder" if model.likelihood == "bernoulli" else ""
+    return f"{model.kind.upper()}, {model.latent_dim}-D latent{decoder}"
 
 
 @torch.no_grad()
@@ -70,9 +71,9 @@ def interpolation(model, test: DeviceSplit, out: Path, seed: int = 0) -> str:
     labels = test.labels.cpu()
     rows, scores, captions, lines = [], [], [], []
     is_vae = model.kind == "vae"
-    score_name = ("ELBO of each decoded image passed back through the VAE\n(nats, up to the constant "
-                  "392·log π; 100 posterior samples)") if is_vae else \
-        "squared error of each decoded image passed back through the AE"
+    units = "nats" if model.likelihood == "bernoulli" else "nats, up to the constant 392·log π"
+    score_name = (f"ELBO of each decoded image passed back through the VAE\n({units}; 100 posterior samples)"
+                  if is_vae else "squared error of each decoded image passed back through the AE")
     for number, (a, b) in enumerate(INTERPOLATION_PAIRS, start=1):
         i, j = first_index_of(labels, a), first_index_of(labels, b)
         x = figures_input(test, [i, j])  # (2, 1, 28, 28)
@@ -212,7 +213,10 @@ def write_gallery(model, state: dict, test: DeviceSplit, out: Path) -> None:
     write_reconstructions(model, test, out)
     write_scatter(model, codes, labels, out)
     print(interpolation(model, test, out), end="")
-    figures.loss_curves(state["history"], f"{model_name(model)}: loss per epoch", out / "loss_curves.png")
+    recon_label = ("reconstruction (cross-entropy per image, nats)" if model.likelihood == "bernoulli"
+                   else "reconstruction (squared error per image)")
+    figures.loss_curves(state["history"], f"{model_name(model)}: loss per epoch", out / "loss_curves.png",
+                        recon_label)
     samples(model, state, out)
     if model.latent_dim == 2:
         write_manifold(model, codes, out)
