@@ -32,7 +32,7 @@ from latentlab import losses  # noqa: E402
 from latentlab.config import EXPERIMENTS, TrainConfig  # noqa: E402
 from latentlab.data import ALL_FILES, DeviceSplit, load_split, raw_folder  # noqa: E402
 from latentlab.models import build_model, count_parameters  # noqa: E402
-from latentlab.training import new_model_and_optimizer, pick_device, training_step  # noqa: E402
+from latentlab.training import keep_freed_memory, new_model_and_optimizer, pick_device, training_step  # noqa: E402
 
 WARMUP = 5
 
@@ -100,6 +100,8 @@ def main() -> None:
     args = parser.parse_args()
 
     device = pick_device(args.device)
+    if device.type == "cpu":
+        keep_freed_memory()  # as train() does; process-wide, so the reference gets it too
     root = TrainConfig(data_root=args.data_root).resolved_data_root()
     split = DeviceSplit(*load_split(root, "train"), device)
     # torchvision's MNIST reads the uncompressed files only; unpack them into a scratch

@@ -19,7 +19,7 @@ import torch
 
 from .config import TrainConfig
 from .errors import LatentlabError
-from .models import build_model
+from .models import WIDTHS, build_model
 
 FORMAT = "latentlab-checkpoint-v1"
 MODEL_FILE = "model.pt"  # the finished model
@@ -87,9 +87,10 @@ def model_from_checkpoint(state: dict, path: Path | str = "checkpoint") -> torch
     except RuntimeError as error:
         lines = [line.strip() for line in str(error).splitlines() if line.strip()]
         detail = lines[1] if len(lines) > 1 else lines[0]  # the first mismatch, not the generic heading
+        widths = ", ".join(f"{name}={getattr(config, name)}" for name in WIDTHS)
         raise LatentlabError(
             f"The weights in {path} do not fit the architecture its own configuration describes "
-            f"({config.model.upper()}, latent_dim={config.latent_dim}, channels={config.channels}): "
+            f"({config.model.upper()}, latent_dim={config.latent_dim}, widths {widths}): "
             f"{detail} The file was edited, or written by another program."
         ) from None
     return model

@@ -3,14 +3,20 @@
 Encoder (``encoder_conv``):
     ConvolutionalBlock -> MaxPool2d -> DenseBlock -> Conv2d 1x1 -> MaxPool2d -> flatten
 Decoder (``decoder_conv``):
-    Linear -> unflatten -> TransposeConvolutionalBlock x 2 -> ConvTranspose2d -> Sigmoid
+    Linear -> unflatten -> TransposeConvolutionalBlock x (k + 1) -> ConvTranspose2d -> Sigmoid
 
-Shapes for the default widths (B images, c = ``channels``):
-    x (B, 1, 28, 28) -> conv (B, c, 28, 28) -> pool (B, c, 14, 14)
-    -> dense (B, c + n*g, 14, 14) -> 1x1 (B, c, 14, 14) -> pool (B, c, 7, 7)
+Shapes (B images; s = ``stem_channels``, g = ``growth``, n = ``dense_layers``,
+c = ``channels``, d = ``decoder_channels``, k = ``decoder_blocks``):
+    x (B, 1, 28, 28) -> conv (B, s, 28, 28) -> pool (B, s, 14, 14)
+    -> dense (B, s + n*g, 14, 14) -> 1x1 (B, c, 14, 14) -> pool (B, c, 7, 7)
     -> flatten (B, c*49) -> Linear -> z (B, latent_dim)
-    z -> Linear, unflatten (B, c, 7, 7) -> block (B, c, 7, 7) -> block (B, c, 14, 14)
+    z -> Linear, unflatten (B, d, 7, 7) -> k blocks (B, d, 7, 7) -> block (B, c, 14, 14)
     -> ConvTranspose2d (B, 1, 28, 28) -> Sigmoid.
+
+Why these widths: on a CPU the 28x28 layers cost most per channel (their ReLU,
+BatchNorm and pooling are memory-bound), so the stem is narrow; the 7x7 end of the
+decoder is cheap per channel and is where a wider layer buys the most quality
+(benchmarks/train_throughput.py measures the speed).
 """
 
 from __future__ import annotations
@@ -61,29 +67,30 @@ class TransposeConvolutionalBlock(nn.Sequential):
         )
 
 
-def encoder_conv(channels: int, growth: int, dense_layers: int) -> nn.Sequential:
+def encoder_conv(stem_channels: int, growth: int, dense_layers: int, channels: int) -> nn.Sequential:
     """Image (B, 1, 28, 28) -> feature vector (B, channels * 7 * 7)."""
-    dense = DenseBlock(channels, growth, dense_layers)
+    dense = DenseBlock(stem_channels, growth, dense_layers)
     return nn.Sequential(
-        ConvolutionalBlock(1, channels),  # (B, c, 28, 28)
-        nn.MaxPool2d(2),  # (B, c, 14, 14)
-        dense,  # (B, c + layers * growth, 14, 14)
+        ConvolutionalBlock(1, stem_channels),  # (B, s, 28, 28)
+        nn.MaxPool2d(2),  # (B, s, 14, 14)
+        dense,  # (B, s + layers * growth, 14, 14)
         nn.Conv2d(dense.out_channels, channels, kernel_size=1),  # (B, c, 14, 14)
         nn.MaxPool2d(2),  # (B, c, 7, 7): the Linear layers after it stay small
         nn.Flatten(),  # (B, c * 49)
     )
 
 
-def decoder_conv(latent_dim: int, channels: int) -> nn.Sequential:
+def decoder_conv(latent_dim: int, decoder_channels: int, channels: int, decoder_blocks: int = 1) -> nn.Sequential:
     """Latent vector (B, latent_dim) -> image (B, 1, 28, 28) with pixels in (0, 1)."""
     return nn.Sequential(
-        nn.Linear(latent_dim, channels * 7 * 7),
-        nn.Unflatten(1, (channels, 7, 7)),
-        # A first block at 7x7 (stride 1) puts a nonlinearity between the Linear layer and
-        # the upsampling: with one block only, a 2-D code reached the pixels through a
-        # single ReLU, and the 2-D VAE lost about 3 nats of ELBO to it.
-        TransposeConvolutionalBlock(channels, channels, stride=1),  # (B, c, 7, 7)
-        TransposeConvolutionalBlock(channels, channels),  # (B, c, 14, 14)
+        nn.Linear(latent_dim, decoder_channels * 7 * 7),
+        nn.Unflatten(1, (decoder_channels, 7, 7)),
+        # Blocks at 7x7 (stride 1) put nonlinearities between the Linear layer and the
+        # upsampling. A 2-D code gets all its shape from them: with none, the 2-D VAE lost
+        # about 3 nats of ELBO; a second one gained it another 0.3 at equal epochs.
+        *(TransposeConvolutionalBlock(decoder_channels, decoder_channels, stride=1)  # (B, d, 7, 7)
+          for _ in range(decoder_blocks)),
+        TransposeConvolutionalBlock(decoder_channels, channels),  # (B, c, 14, 14)
         nn.ConvTranspose2d(channels, 1, kernel_size=4, stride=2, padding=1),  # (B, 1, 28, 28)
         nn.Sigmoid(),
     )
@@ -95,12 +102,13 @@ class Autoencoder(nn.Module):
     kind = "ae"
     likelihood = "gaussian"  # build_model sets it from the configuration
 
-    def __init__(self, latent_dim: int, channels: int = 32, growth: int = 16, dense_layers: int = 2):
+    def __init__(self, latent_dim: int, stem_channels: int = 16, growth: int = 16, dense_layers: int = 2,
+                 channels: int = 32, decoder_channels: int = 64, decoder_blocks: int = 1):
         super().__init__()
         self.latent_dim = latent_dim
-        self.encoder = encoder_conv(channels, growth, dense_layers)
+        self.encoder = encoder_conv(stem_channels, growth, dense_layers, channels)
         self.to_latent = nn.Linear(channels * 49, latent_dim)
-        self.decoder = decoder_conv(latent_dim, channels)
+        self.decoder = decoder_conv(latent_dim, decoder_channels, channels, decoder_blocks)
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         return self.to_latent(self.encoder(x))  # (B, latent_dim)
@@ -118,13 +126,14 @@ class VariationalAutoencoder(nn.Module):
     kind = "vae"
     likelihood = "gaussian"
 
-    def __init__(self, latent_dim: int, channels: int = 32, growth: int = 16, dense_layers: int = 2):
+    def __init__(self, latent_dim: int, stem_channels: int = 16, growth: int = 16, dense_layers: int = 2,
+                 channels: int = 32, decoder_channels: int = 64, decoder_blocks: int = 1):
         super().__init__()
         self.latent_dim = latent_dim
-        self.encoder = encoder_conv(channels, growth, dense_layers)
+        self.encoder = encoder_conv(stem_channels, growth, dense_layers, channels)
         self.mean = nn.Linear(channels * 49, latent_dim)
         self.log_var = nn.Linear(channels * 49, latent_dim)
-        self.decoder = decoder_conv(latent_dim, channels)
+        self.decoder = decoder_conv(latent_dim, decoder_channels, channels, decoder_blocks)
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         h = self.encoder(x)  # (B, channels * 49)
@@ -146,13 +155,13 @@ class VariationalAutoencoder(nn.Module):
 
 
 MODELS = {"ae": Autoencoder, "vae": VariationalAutoencoder}
+WIDTHS = ("stem_channels", "growth", "dense_layers", "channels", "decoder_channels", "decoder_blocks")
 
 
 def build_model(config) -> nn.Module:
     """The model a TrainConfig describes. ``likelihood`` names the decoder distribution
     p(x|z) whose parameters x_hat are: Gaussian means or Bernoulli probabilities."""
-    model = MODELS[config.model](config.latent_dim, channels=config.channels, growth=config.growth,
-                                 dense_layers=config.dense_layers)
+    model = MODELS[config.model](config.latent_dim, **{name: getattr(config, name) for name in WIDTHS})
     model.likelihood = config.likelihood
     return model
 

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from .checkpoint import atomic_path
-from .config import AE_RESULTS, EXPERIMENTS, VAE_RESULTS
+from .config import AE_RESULTS, EXPERIMENTS, VAE_RESULTS, TrainConfig
 
 BERNOULLI_FOLDER = VAE_RESULTS / "32D_latent_VAE_bernoulli"
 BERNOULLI_COMMAND = ("python -m latentlab train --model vae --latent-dim 32 --likelihood bernoulli --epochs 12 "
@@ -120,13 +120,15 @@ def render(root: Path = Path(".")) -> str:
     return "\n".join(parts)
 
 
-def architecture(latent_dim: int = 32, channels: int = 32, growth: int = 16, dense_layers: int = 2) -> str:
-    """A table of the VAE's layers with output shapes and parameter counts, read off the code."""
+def architecture(experiment: str = "vae-32d") -> str:
+    """A table of an experiment's layers with output shapes and parameter counts, read off the code."""
     import torch
 
-    from .models import VariationalAutoencoder, count_parameters
+    from .models import WIDTHS, build_model, count_parameters
 
-    model = VariationalAutoencoder(latent_dim, channels=channels, growth=growth, dense_layers=dense_layers).eval()
+    config = TrainConfig(**EXPERIMENTS[experiment].defaults)
+    latent_dim = config.latent_dim
+    model = build_model(config).eval()
     rows = []
     x = torch.zeros(1, 1, 28, 28)
     rows.append(["input x", "–", str(tuple(x.shape[1:])), "–"])
@@ -142,9 +144,15 @@ def architecture(latent_dim: int = 32, channels: int = 32, growth: int = 16, den
                 x = layer(x)
             rows.append([part, type(layer).__name__, str(tuple(x.shape[1:])), f"{count_parameters(layer):,}"])
     table = _table(["part", "layer", "output shape", "parameters"], rows)
-    return (f"{table}\n\nVAE with a {latent_dim}-D latent, widths {channels}/{growth}, {dense_layers} DenseLayers: "
-            f"{count_parameters(model):,} parameters (the AE has one Linear layer in place of `mean` and "
-            "`log_var`). Generated from the code by `python -m latentlab report`.")
+    widths = ", ".join(f"`{name}` {getattr(config, name)}" for name in WIDTHS)
+    others = "; ".join(
+        f"{name}: " + ", ".join(f"`{k}` {v}" for k, v in e.defaults.items() if k in WIDTHS)
+        for name, e in EXPERIMENTS.items() if name != experiment and any(k in WIDTHS for k in e.defaults)
+    )
+    return (f"{table}\n\nThe {experiment} experiment ({widths}): {count_parameters(model):,} parameters; the AE "
+            "has one Linear layer in place of `mean` and `log_var`. "
+            + (f"Other experiments change: {others}. " if others else "")
+            + "Generated from the code by `python -m latentlab report`.")
 
 
 def _replace_between(text: str, name: str, content: str) -> str:

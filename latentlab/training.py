@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import math
 import os
 import tempfile
@@ -88,6 +89,22 @@ def training_step(model, optimizer, x: torch.Tensor, beta: float) -> torch.Tenso
     return torch.stack([recon.detach(), kl.detach()])
 
 
+def keep_freed_memory() -> None:
+    """Ask glibc's allocator to keep freed memory for reuse instead of returning it to the OS.
+
+    A CPU training step frees and re-allocates the same activation buffers (up to ~6 MB)
+    every step; by default glibc unmaps them and the kernel zero-fills fresh pages on the
+    next step: about 2,000 page faults per step, some 4 % of its time on the 2-core machine.
+    """
+    try:
+        mallopt = ctypes.CDLL("libc.so.6").mallopt
+    except (OSError, AttributeError):
+        return  # not glibc (macOS, Windows, musl): their allocators need no such setting
+    m_trim_threshold, m_mmap_threshold = -1, -3
+    mallopt(m_mmap_threshold, 32 * 2 ** 20)  # the largest value glibc accepts on 64-bit
+    mallopt(m_trim_threshold, 2 ** 30)
+
+
 def new_model_and_optimizer(config: TrainConfig, device: torch.device):
     """The freshly initialised model (seeded) on ``device`` and its Adam optimizer."""
     torch.manual_seed(config.seed)
@@ -113,6 +130,8 @@ def train(config: TrainConfig) -> dict:
         return state
 
     device = pick_device(config.device)
+    if device.type == "cpu":
+        keep_freed_memory()
     train_split, test_split = load_splits(config, device)
     model, optimizer = new_model_and_optimizer(config, device)
     steps_per_epoch = math.ceil(len(train_split) / config.batch_size)

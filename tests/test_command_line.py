@@ -14,7 +14,8 @@ from conftest import write_mnist
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPT = REPO / "Models" / "Variational_AutoEncoder.py"
-TINY = ["--channels", "4", "--growth", "2", "--dense-layers", "1", "--batch-size", "32", "--device", "cpu"]
+TINY = ["--stem-channels", "4", "--growth", "2", "--dense-layers", "1", "--channels", "4", "--decoder-channels", "4",
+        "--batch-size", "32", "--device", "cpu"]
 
 
 def run(args, env=None, **kwargs) -> subprocess.CompletedProcess:

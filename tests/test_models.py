@@ -8,6 +8,8 @@ from latentlab.models import (
     VariationalAutoencoder, decoder_conv, encoder_conv,
 )
 
+SMALL = dict(stem_channels=4, growth=4, dense_layers=2, channels=8, decoder_channels=8)
+
 
 def test_convolutional_block_keeps_height_and_width():
     assert ConvolutionalBlock(1, 8)(torch.rand(3, 1, 28, 28)).shape == (3, 8, 28, 28)
@@ -38,18 +40,27 @@ def test_transpose_convolutional_block_doubles_height_and_width():
 
 
 def test_encoder_maps_an_image_to_a_feature_vector():
-    assert encoder_conv(8, 4, 2)(torch.rand(2, 1, 28, 28)).shape == (2, 8 * 49)
+    assert encoder_conv(4, 4, 2, 8)(torch.rand(2, 1, 28, 28)).shape == (2, 8 * 49)
 
 
 def test_decoder_outputs_28_by_28_pixels_in_the_unit_interval():
-    x_hat = decoder_conv(3, 8)(torch.randn(4, 3) * 10)
+    x_hat = decoder_conv(3, 16, 8)(torch.randn(4, 3) * 10)
     assert x_hat.shape == (4, 1, 28, 28)
     assert x_hat.min() >= 0 and x_hat.max() <= 1
 
 
+@pytest.mark.parametrize("blocks", [0, 1, 3])
+def test_decoder_has_the_requested_number_of_blocks_at_7_by_7_before_upsampling(blocks):
+    decoder = decoder_conv(2, 16, 8, decoder_blocks=blocks)
+    kept = [layer for layer in decoder
+            if isinstance(layer, TransposeConvolutionalBlock) and layer[0].stride == (1, 1)]
+    assert len(kept) == blocks
+    assert decoder(torch.randn(3, 2)).shape == (3, 1, 28, 28)
+
+
 @pytest.mark.parametrize("latent_dim", [2, 32])
 def test_autoencoder_encode_decode_forward_shapes(latent_dim):
-    model = Autoencoder(latent_dim, channels=8, growth=4, dense_layers=2)
+    model = Autoencoder(latent_dim, **SMALL)
     x = torch.rand(5, 1, 28, 28)
     assert model.encode(x).shape == (5, latent_dim)
     assert model.decode(torch.randn(5, latent_dim)).shape == (5, 1, 28, 28)
@@ -58,14 +69,14 @@ def test_autoencoder_encode_decode_forward_shapes(latent_dim):
 
 @pytest.mark.parametrize("latent_dim", [2, 32])
 def test_vae_forward_returns_reconstruction_mean_and_log_var(latent_dim):
-    model = VariationalAutoencoder(latent_dim, channels=8, growth=4, dense_layers=2)
+    model = VariationalAutoencoder(latent_dim, **SMALL)
     x_hat, mean, log_var = model(torch.rand(5, 1, 28, 28))
     assert x_hat.shape == (5, 1, 28, 28)
     assert mean.shape == log_var.shape == (5, latent_dim)
 
 
 def test_vae_has_linear_mean_and_log_var_layers():
-    model = VariationalAutoencoder(4, channels=8, growth=4, dense_layers=1)
+    model = VariationalAutoencoder(4, **SMALL)
     assert isinstance(model.mean, torch.nn.Linear) and isinstance(model.log_var, torch.nn.Linear)
     assert model.mean.out_features == model.log_var.out_features == 4
 
