@@ -3,10 +3,12 @@
     python benchmarks/train_throughput.py [--device cpu] [--steps 30] [--data-root PATH] [--json out.json]
 
 "ours" is the training step the scripts run (data held on the device as uint8 and
-batched by index, channels_last). "reference" is the usual loop: torchvision's MNIST
-with transforms.ToTensor() through a default DataLoader (shuffle on), the same model
-and batch size, float32, zero_grad/backward/step. Images per second are measured over
---steps steps after a warm-up. Timings on a shared machine vary from run to run.
+batched by index, channels_last, on CPU glibc told to keep freed memory). "reference" is
+the usual loop in a plain process: torchvision's MNIST with transforms.ToTensor() through
+a default DataLoader (shuffle on), the same model and batch size, float32,
+zero_grad/backward/step. Images per second are measured over --steps steps after a
+warm-up, each measurement in a fresh process. Timings on a shared machine vary from run
+to run.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import dataclasses
 import json
 import resource
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -91,19 +94,42 @@ def reference(config: TrainConfig, root: Path, device: torch.device, steps: int)
     return steps * config.batch_size / (time.perf_counter() - start)
 
 
+def measure(kind: str, experiment: str, device: torch.device, steps: int, root: Path, scratch: Path) -> dict:
+    """One measurement, alone in its process, so that its peak memory is its own."""
+    config = dataclasses.replace(TrainConfig(), **EXPERIMENTS[experiment].defaults)
+    if kind == "ours":
+        if device.type == "cpu":
+            keep_freed_memory()  # as train() does
+        rate = ours(config, DeviceSplit(*load_split(root, "train"), device), device, steps)
+    else:
+        rate = reference(config, scratch, device, steps)
+    return {"img_per_s": rate, "peak_memory_mb": _peak_memory_mb(device)}
+
+
+def in_child(kind: str, experiment: str, args: argparse.Namespace, root: Path, scratch: Path) -> dict:
+    command = [sys.executable, __file__, "--device", args.device, "--steps", str(args.steps),
+               "--data-root", str(root), "--measure", kind, experiment, str(scratch)]
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode != 0:
+        sys.exit(f"The {kind} measurement of {experiment} failed:\n{done.stderr}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"))
     parser.add_argument("--steps", type=int, default=30, help="timed steps per measurement (default: 30)")
     parser.add_argument("--data-root", default=None, help="folder holding MNIST/raw/ (default: $MNIST_ROOT, else data/)")
     parser.add_argument("--json", default=None, help="also write the table as JSON to this path")
+    parser.add_argument("--measure", nargs=3, help=argparse.SUPPRESS)  # KIND EXPERIMENT SCRATCH: one child run
     args = parser.parse_args()
 
     device = pick_device(args.device)
-    if device.type == "cpu":
-        keep_freed_memory()  # as train() does; process-wide, so the reference gets it too
     root = TrainConfig(data_root=args.data_root).resolved_data_root()
-    split = DeviceSplit(*load_split(root, "train"), device)
+    if args.measure:
+        kind, experiment, scratch = args.measure
+        print(json.dumps(measure(kind, experiment, device, args.steps, root, Path(scratch))))
+        return
     # torchvision's MNIST reads the uncompressed files only; unpack them into a scratch
     # folder instead of beside the user's (possibly read-only) copy.
     scratch = Path(tempfile.mkdtemp())
@@ -117,22 +143,26 @@ def main() -> None:
             else:
                 extract_archive(str(raw_folder(root) / f"{name}.gz"), str(raw))
         rows = []
-        for experiment in EXPERIMENTS.values():
+        for name, experiment in EXPERIMENTS.items():
             config = dataclasses.replace(TrainConfig(), **experiment.defaults)
-            ours_rate = ours(config, split, device, args.steps)
-            reference_rate = reference(config, scratch, device, args.steps)
-            rows.append({"model": experiment.name, "parameters": count_parameters(build_model(config)),
-                         "batch_size": config.batch_size, "ours_img_per_s": round(ours_rate),
-                         "reference_img_per_s": round(reference_rate), "ratio": round(ours_rate / reference_rate, 2),
-                         "peak_memory_mb": round(_peak_memory_mb(device))})
+            mine = in_child("ours", name, args, root, scratch)
+            theirs = in_child("reference", name, args, root, scratch)
+            rows.append({"model": name, "parameters": count_parameters(build_model(config)),
+                         "batch_size": config.batch_size, "ours_img_per_s": round(mine["img_per_s"]),
+                         "reference_img_per_s": round(theirs["img_per_s"]),
+                         "ratio": round(mine["img_per_s"] / theirs["img_per_s"], 2),
+                         "ours_peak_memory_mb": round(mine["peak_memory_mb"]),
+                         "reference_peak_memory_mb": round(theirs["peak_memory_mb"])})
     finally:
         shutil.rmtree(scratch)
 
-    print(f"device: {device} ({torch.get_num_threads()} threads), torch {torch.__version__}, {args.steps} timed steps")
-    print(f"{'model':10s} {'params':>8s} {'ours img/s':>11s} {'ref img/s':>10s} {'ratio':>6s} {'peak MB':>8s}")
+    memory = "GPU memory allocated" if device.type == "cuda" else "process RSS"
+    print(f"device: {device} ({torch.get_num_threads()} threads), torch {torch.__version__}, {args.steps} timed steps; "
+          f"peak memory = {memory}, each measurement in its own process")
+    print(f"{'model':10s} {'params':>8s} {'ours img/s':>11s} {'ref img/s':>10s} {'ratio':>6s} {'ours MB':>8s} {'ref MB':>7s}")
     for r in rows:
         print(f"{r['model']:10s} {r['parameters']:8,d} {r['ours_img_per_s']:11,d} {r['reference_img_per_s']:10,d} "
-              f"{r['ratio']:6.2f} {r['peak_memory_mb']:8,d}")
+              f"{r['ratio']:6.2f} {r['ours_peak_memory_mb']:8,d} {r['reference_peak_memory_mb']:7,d}")
     if args.json:
         Path(args.json).write_text(json.dumps({"device": str(device), "threads": torch.get_num_threads(),
                                                "torch": torch.__version__, "steps": args.steps, "rows": rows},

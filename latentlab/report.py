@@ -9,7 +9,7 @@ from .checkpoint import atomic_path
 from .config import AE_RESULTS, EXPERIMENTS, VAE_RESULTS, TrainConfig
 
 BERNOULLI_FOLDER = VAE_RESULTS / "32D_latent_VAE_bernoulli"
-BERNOULLI_COMMAND = ("python -m latentlab train --model vae --latent-dim 32 --likelihood bernoulli --epochs 12 "
+BERNOULLI_COMMAND = ("python -m latentlab train --model vae --latent-dim 32 --likelihood bernoulli --epochs 24 "
                      f"--out-dir {BERNOULLI_FOLDER}")
 ROWS = [  # (label, folder)
     ("AE, 2-D", AE_RESULTS / "2D_latent_AE"),
