@@ -24,7 +24,7 @@ test: install
 # retrained: its metrics and figures are rebuilt from it.
 reproduce: install
 	set -e; for script in $(SCRIPTS); do $(PY) Models/$$script.py; done
-	$(PY) -m latentlab train --model vae --latent-dim 32 --likelihood bernoulli --epochs 24 --out-dir "$(BERNOULLI)"
+	$(PY) -m latentlab train --model vae --latent-dim 32 --likelihood bernoulli --epochs 12 --out-dir "$(BERNOULLI)"
 	$(PY) -m latentlab report
 
 results: install

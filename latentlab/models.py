@@ -14,9 +14,9 @@ c = ``channels``, d = ``decoder_channels``, k = ``decoder_blocks``):
     -> ConvTranspose2d (B, 1, 28, 28) -> Sigmoid.
 
 Why these widths: on a CPU the 28x28 layers cost most per channel (their ReLU,
-BatchNorm and pooling are memory-bound), so the stem is narrow; the 7x7 end of the
-decoder is cheap per channel and is where a wider layer buys the most quality
-(benchmarks/train_throughput.py measures the speed).
+BatchNorm and pooling are memory-bound), so the stem is narrow; at the decoder's 7x7
+end a channel costs a sixteenth as much, so it is wide (benchmarks/train_throughput.py
+measures the speed).
 """
 
 from __future__ import annotations
@@ -87,7 +87,7 @@ def decoder_conv(latent_dim: int, decoder_channels: int, channels: int, decoder_
         nn.Unflatten(1, (decoder_channels, 7, 7)),
         # Blocks at 7x7 (stride 1) put nonlinearities between the Linear layer and the
         # upsampling. A 2-D code gets all its shape from them: with none, the 2-D VAE lost
-        # about 3 nats of ELBO; a second one gained it another 0.3 at equal epochs.
+        # about 3 nats of ELBO, so the 2-D experiments use two.
         *(TransposeConvolutionalBlock(decoder_channels, decoder_channels, stride=1)  # (B, d, 7, 7)
           for _ in range(decoder_blocks)),
         TransposeConvolutionalBlock(decoder_channels, channels),  # (B, c, 14, 14)

@@ -9,7 +9,7 @@ import torch
 
 from latentlab.evaluation import importance_sampled_bound, knn_accuracy, linear_probe_accuracy, log_mean_exp
 from latentlab.metrics import active_units
-from latentlab.report import render
+from latentlab.report import render, summary
 
 
 def test_log_mean_exp_is_stable_for_very_negative_inputs():
@@ -91,3 +91,13 @@ def test_report_renders_a_row_per_result_folder_from_hand_written_metrics(tmp_pa
     assert "| PCA, 2 components | 0.0557 | 43.67 |" in text
     assert "32D_latent_AE" in text.split("Not trained yet")[1]
     assert "86.76 nats" in text  # the published references
+
+
+def test_readme_summary_adds_up_the_training_time_of_the_four_default_runs(tmp_path):
+    for folder, seconds in (("Kết_quả_huấn_luyện_Autoencoder/2D_latent_AE", 60.0),
+                            ("Kết_quả_huấn_luyện_Autoencoder/32D_latent_AE", 120.0),
+                            ("Kết_quả_huấn_luyện_Variational_Autoecoder/2D_latent_VAE", 180.0),
+                            ("Kết_quả_huấn_luyện_Variational_Autoecoder/32D_latent_VAE", 240.0),
+                            ("Kết_quả_huấn_luyện_Variational_Autoecoder/32D_latent_VAE_bernoulli", 6000.0)):
+        _metrics(tmp_path / folder, parameters=1000, test_mse=0.01, train_seconds=seconds)
+    assert summary(tmp_path).endswith("The four default runs trained for 10.0 min in total (cpu).")
