@@ -48,6 +48,16 @@ def save(fig, path: Path) -> None:
     plt.close(fig)
 
 
+def _plain_log_y(ax) -> None:
+    """Log-scale y axis labelled "40" or "0.01", not "4×10¹". Where the data span less than a
+    decade the in-between ticks are labelled too, or a single label (or none) would remain."""
+    ax.set_yscale("log")
+    plain = matplotlib.ticker.FormatStrFormatter("%g")
+    ax.yaxis.set_major_formatter(plain)
+    low, high = ax.get_ylim()
+    ax.yaxis.set_minor_formatter(plain if high / low < 10 else matplotlib.ticker.NullFormatter())
+
+
 def grid_image(images: torch.Tensor, nrow: int, padding: int = 2) -> np.ndarray:
     """(N, 1, 28, 28) in [0, 1] -> one (H, W) array, via torchvision's make_grid."""
     grid = make_grid(images.detach().cpu().clamp(0, 1), nrow=nrow, padding=padding, pad_value=1.0)
@@ -145,8 +155,7 @@ def interpolation_grid(rows: torch.Tensor, scores: np.ndarray, ratios: list[floa
         save(fig, path)
 
 
-def loss_curves(history: list[dict], title: str, path: Path,
-                recon_label: str = "reconstruction (squared error per image)") -> None:
+def loss_curves(history: list[dict], title: str, path: Path, recon_label: str) -> None:
     """Train and test loss per epoch; reconstruction and KL in separate panels (log scale)."""
     epochs = [h["epoch"] for h in history]
     has_kl = any(h["train_kl"] or h["test_kl"] for h in history)
@@ -160,10 +169,7 @@ def loss_curves(history: list[dict], title: str, path: Path,
             ax.plot(epochs, [h[f"test_{key}"] for h in history], "s--", color="#d62728", label="test", ms=3)
             ax.set(xlabel="epoch", title=label)
             if key == "recon":
-                ax.set_yscale("log")
-                # plain numbers on the log axis: "40", not "4 x 10^1"
-                ax.yaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
-                ax.yaxis.set_minor_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
+                _plain_log_y(ax)
             ax.grid(alpha=0.3, which="both")
             ax.legend(frameon=False)
         fig.suptitle(title)
@@ -223,7 +229,7 @@ def latent_distribution(codes: np.ndarray, per_dim: np.ndarray, per_dim_name: st
         ax.set_xticks(np.arange(len(per_dim)), [str(d) for d in order], fontsize=6, rotation=90)
         ax.set(xlabel="latent dimension (sorted)", ylabel=per_dim_name,
                title=f"{in_use} of {len(per_dim)} dimensions in use ({threshold_note})")
-        ax.set_yscale("log")
+        _plain_log_y(ax)
         fig.suptitle(title)
         fig.tight_layout()
         save(fig, path)

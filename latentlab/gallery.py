@@ -22,6 +22,9 @@ RATIOS = [0.1, 0.3, 0.5, 0.7, 0.9]
 INTERPOLATION_PAIRS = [(1, 7), (3, 8), (4, 9), (0, 6)]  # digit pairs; their first test images are used
 TSNE_POINTS = 5000
 WALK_FRAMES = 96
+# How each decoder's numbers read (see losses.py): its reconstruction term, its ELBO's units.
+RECONSTRUCTION = {"gaussian": "squared error per image", "bernoulli": "cross-entropy per image, nats"}
+ELBO_UNITS = {"gaussian": "nats, up to the constant 392·log π", "bernoulli": "nats"}
 
 
 def model_name(model) -> str:
@@ -71,8 +74,8 @@ def interpolation(model, test: DeviceSplit, out: Path, seed: int = 0) -> str:
     labels = test.labels.cpu()
     rows, scores, captions, lines = [], [], [], []
     is_vae = model.kind == "vae"
-    units = "nats" if model.likelihood == "bernoulli" else "nats, up to the constant 392·log π"
-    score_name = (f"ELBO of each decoded image passed back through the VAE\n({units}; 100 posterior samples)"
+    score_name = (f"ELBO of each decoded image passed back through the VAE\n({ELBO_UNITS[model.likelihood]}; "
+                  "100 posterior samples)"
                   if is_vae else "squared error of each decoded image passed back through the AE")
     for number, (a, b) in enumerate(INTERPOLATION_PAIRS, start=1):
         i, j = first_index_of(labels, a), first_index_of(labels, b)
@@ -213,10 +216,8 @@ def write_gallery(model, state: dict, test: DeviceSplit, out: Path) -> None:
     write_reconstructions(model, test, out)
     write_scatter(model, codes, labels, out)
     print(interpolation(model, test, out), end="")
-    recon_label = ("reconstruction (cross-entropy per image, nats)" if model.likelihood == "bernoulli"
-                   else "reconstruction (squared error per image)")
     figures.loss_curves(state["history"], f"{model_name(model)}: loss per epoch", out / "loss_curves.png",
-                        recon_label)
+                        f"reconstruction ({RECONSTRUCTION[model.likelihood]})")
     samples(model, state, out)
     if model.latent_dim == 2:
         write_manifold(model, codes, out)

@@ -80,7 +80,7 @@ def encoder_conv(stem_channels: int, growth: int, dense_layers: int, channels: i
     )
 
 
-def decoder_conv(latent_dim: int, decoder_channels: int, channels: int, decoder_blocks: int = 1) -> nn.Sequential:
+def decoder_conv(latent_dim: int, decoder_channels: int, channels: int, decoder_blocks: int) -> nn.Sequential:
     """Latent vector (B, latent_dim) -> image (B, 1, 28, 28) with pixels in (0, 1)."""
     return nn.Sequential(
         nn.Linear(latent_dim, decoder_channels * 7 * 7),
@@ -102,8 +102,8 @@ class Autoencoder(nn.Module):
     kind = "ae"
     likelihood = "gaussian"  # build_model sets it from the configuration
 
-    def __init__(self, latent_dim: int, stem_channels: int = 16, growth: int = 16, dense_layers: int = 2,
-                 channels: int = 32, decoder_channels: int = 64, decoder_blocks: int = 1):
+    def __init__(self, latent_dim: int, *, stem_channels: int, growth: int, dense_layers: int, channels: int,
+                 decoder_channels: int, decoder_blocks: int):  # defaults: TrainConfig, via build_model
         super().__init__()
         self.latent_dim = latent_dim
         self.encoder = encoder_conv(stem_channels, growth, dense_layers, channels)
@@ -126,8 +126,8 @@ class VariationalAutoencoder(nn.Module):
     kind = "vae"
     likelihood = "gaussian"
 
-    def __init__(self, latent_dim: int, stem_channels: int = 16, growth: int = 16, dense_layers: int = 2,
-                 channels: int = 32, decoder_channels: int = 64, decoder_blocks: int = 1):
+    def __init__(self, latent_dim: int, *, stem_channels: int, growth: int, dense_layers: int, channels: int,
+                 decoder_channels: int, decoder_blocks: int):  # defaults: TrainConfig, via build_model
         super().__init__()
         self.latent_dim = latent_dim
         self.encoder = encoder_conv(stem_channels, growth, dense_layers, channels)

@@ -8,7 +8,7 @@ from latentlab.models import (
     VariationalAutoencoder, decoder_conv, encoder_conv,
 )
 
-SMALL = dict(stem_channels=4, growth=4, dense_layers=2, channels=8, decoder_channels=8)
+SMALL = dict(stem_channels=4, growth=4, dense_layers=2, channels=8, decoder_channels=8, decoder_blocks=1)
 
 
 def test_convolutional_block_keeps_height_and_width():
@@ -44,7 +44,7 @@ def test_encoder_maps_an_image_to_a_feature_vector():
 
 
 def test_decoder_outputs_28_by_28_pixels_in_the_unit_interval():
-    x_hat = decoder_conv(3, 16, 8)(torch.randn(4, 3) * 10)
+    x_hat = decoder_conv(3, 16, 8, decoder_blocks=1)(torch.randn(4, 3) * 10)
     assert x_hat.shape == (4, 1, 28, 28)
     assert x_hat.min() >= 0 and x_hat.max() <= 1
 
