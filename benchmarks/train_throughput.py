@@ -1,6 +1,6 @@
 """Training throughput of the four default models: the project's step against a naive reference.
 
-    python benchmarks/train_throughput.py [--device cpu] [--steps 30] [--data-root PATH] [--json out.json]
+    python benchmarks/train_throughput.py [--device cpu] [--steps N] [--data-root PATH] [--json out.json]
 
 "ours" is the training step the scripts run (data held on the device as uint8 and
 batched by index, channels_last, on CPU glibc told to keep freed memory). "reference" is
@@ -35,7 +35,8 @@ from latentlab import losses  # noqa: E402
 from latentlab.config import EXPERIMENTS, TrainConfig  # noqa: E402
 from latentlab.data import ALL_FILES, DeviceSplit, load_split, raw_folder  # noqa: E402
 from latentlab.models import build_model, count_parameters  # noqa: E402
-from latentlab.training import keep_freed_memory, new_model_and_optimizer, pick_device, training_step  # noqa: E402
+from latentlab.steps import Stepper  # noqa: E402
+from latentlab.training import keep_freed_memory, new_model_and_optimizer, pick_device  # noqa: E402
 
 WARMUP = 5
 
@@ -54,13 +55,17 @@ def _peak_memory_mb(device: torch.device) -> float:
 def ours(config: TrainConfig, split: DeviceSplit, device: torch.device, steps: int) -> float:
     model, optimizer = new_model_and_optimizer(config, device)
     model.train()
-    batches = split.batches(config.batch_size, torch.Generator().manual_seed(0))
-    for _ in range(WARMUP):
-        training_step(model, optimizer, next(batches), config.beta)
+    step = Stepper(model, optimizer, split, config.batch_size, config.beta)
+    shuffle = torch.Generator().manual_seed(0)
+    # Full batches only, epoch after epoch: --steps may be more than one epoch holds.
+    batches = (index for _ in iter(int, 1) for index in split.batch_indices(config.batch_size, shuffle)
+               if len(index) == config.batch_size)
+    for _ in range(WARMUP):  # on CUDA this includes capturing the step as a graph
+        step(next(batches))
     _sync(device)
     start = time.perf_counter()
     for _ in range(steps):
-        training_step(model, optimizer, next(batches), config.beta)
+        step(next(batches))
     _sync(device)
     return steps * config.batch_size / (time.perf_counter() - start)
 
@@ -70,7 +75,7 @@ def reference(config: TrainConfig, root: Path, device: torch.device, steps: int)
     model = build_model(config).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
     data = datasets.MNIST(str(root), train=True, download=False, transform=transforms.ToTensor())
-    loader = iter(DataLoader(data, batch_size=config.batch_size, shuffle=True))
+    loader = (batch for _ in iter(int, 1) for batch in DataLoader(data, batch_size=config.batch_size, shuffle=True))
 
     def step():
         x, _ = next(loader)
@@ -118,13 +123,16 @@ def in_child(kind: str, experiment: str, args: argparse.Namespace, root: Path, s
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"))
-    parser.add_argument("--steps", type=int, default=30, help="timed steps per measurement (default: 30)")
+    parser.add_argument("--steps", type=int, default=None,
+                        help="timed steps per measurement (default: 30 on the CPU, 500 on a GPU)")
     parser.add_argument("--data-root", default=None, help="folder holding MNIST/raw/ (default: $MNIST_ROOT, else data/)")
     parser.add_argument("--json", default=None, help="also write the table as JSON to this path")
     parser.add_argument("--measure", nargs=3, help=argparse.SUPPRESS)  # KIND EXPERIMENT SCRATCH: one child run
     args = parser.parse_args()
 
     device = pick_device(args.device)
+    if args.steps is None:
+        args.steps = 30 if device.type == "cpu" else 500  # a GPU step takes about a millisecond
     root = TrainConfig(data_root=args.data_root).resolved_data_root()
     if args.measure:
         kind, experiment, scratch = args.measure

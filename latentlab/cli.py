@@ -1,11 +1,11 @@
-"""Command line: ``python -m latentlab train|figures|evaluate|report`` and the scripts in Models/."""
+"""Command line: ``python -m latentlab train|reproduce|figures|evaluate|report`` and the scripts in Models/."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
-from .config import EXPERIMENTS, TrainConfig, build_parser, config_from_args, positive_int
+from .config import BERNOULLI, EXPERIMENTS, TrainConfig, build_parser, config_from_args, positive_int
 from .errors import LatentlabError
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
@@ -47,7 +47,7 @@ def _add_data_and_device(parser: argparse.ArgumentParser) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from .pipeline import evaluate_folder, rebuild_figures, run
+    from .pipeline import evaluate_folder, rebuild_figures, reproduce, run
     from .report import write_report
 
     parser = argparse.ArgumentParser(prog="python -m latentlab", description="AE and VAE on MNIST.")
@@ -56,6 +56,16 @@ def main(argv: list[str] | None = None) -> int:
     train = commands.add_parser("train", help="train any model and latent size",
                                 description="Train an AE or VAE; e.g. --model vae --latent-dim 8 --out-dir runs/vae8")
     build_parser(train, {}, command="train")
+
+    everything = commands.add_parser(
+        "reproduce", help="run the four experiments and the Bernoulli VAE with their defaults, then write RESULTS.md",
+        description="Each experiment as its script runs it, one after another in this process; a folder that "
+                    "already holds a finished model is not retrained unless --retrain is given.")
+    names = [*EXPERIMENTS, BERNOULLI.name]
+    everything.add_argument("--only", nargs="+", choices=names, default=names, metavar="NAME",
+                            help=f"run these experiments only (default: all of {', '.join(names)})")
+    everything.add_argument("--retrain", action="store_true", help="train again even where a finished model exists")
+    _add_data_and_device(everything)
 
     redraw = commands.add_parser("figures", help="rebuild every figure of a result folder from its model.pt")
     redraw.add_argument("folder", help="a result folder holding model.pt")
@@ -77,6 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     actions = {
         "train": lambda: run(config_from_args(args, {})),
+        "reproduce": lambda: reproduce(args.only, args.retrain, args.device, args.data_root),
         "figures": lambda: rebuild_figures(args.folder, args.data_root, args.device),
         "evaluate": lambda: [evaluate_folder(f, args.data_root, args.device, args.k, args.n_test) for f in args.folders],
         "report": lambda: write_report(args.output),

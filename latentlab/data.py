@@ -156,10 +156,13 @@ class DeviceSplit:
     def __len__(self) -> int:
         return len(self.images)
 
-    def batches(self, batch_size: int, generator: torch.Generator | None = None):
-        """Yield float batches (B, 1, 28, 28); shuffled when a generator is given, else in order."""
+    def batch_indices(self, batch_size: int, generator: torch.Generator | None = None):
+        """Yield index tensors (B,) on the device; shuffled when a generator is given, else in order."""
         n = len(self.images)
         order = torch.randperm(n, generator=generator) if generator is not None else torch.arange(n)
-        order = order.to(self.device)
-        for start in range(0, n, batch_size):
-            yield to_float(self.images[order[start:start + batch_size]])
+        yield from order.to(self.device).split(batch_size)
+
+    def batches(self, batch_size: int, generator: torch.Generator | None = None):
+        """Yield float batches (B, 1, 28, 28) in the order of ``batch_indices``."""
+        for index in self.batch_indices(batch_size, generator):
+            yield to_float(self.images[index])

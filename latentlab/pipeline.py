@@ -6,7 +6,7 @@ import dataclasses
 from pathlib import Path
 
 from .checkpoint import MODEL_FILE, read_checkpoint, write_json_atomic
-from .config import TrainConfig
+from .config import BERNOULLI, EXPERIMENTS, TrainConfig
 from .evaluation import evaluate
 from .gallery import write_gallery
 from .metrics import run_facts
@@ -59,3 +59,17 @@ def rebuild_figures(folder: Path, data_root: str | None, device_name: str = "aut
     device = pick_device(device_name)
     config = dataclasses.replace(TrainConfig.from_dict(state["config"]), data_root=data_root)
     write_gallery(trained_model(state, device), state, load_test_split(config, device), folder)
+
+
+def reproduce(names: list[str], retrain: bool, device: str, data_root: str | None) -> None:
+    """Run the named experiments with their default settings in one process, then write RESULTS.md.
+
+    One process, not one per script: importing the libraries and starting a GPU cost
+    several seconds each time, more than a GPU needs to train one of these models.
+    """
+    from .report import write_report
+
+    experiments = {**EXPERIMENTS, BERNOULLI.name: BERNOULLI}
+    for name in names:
+        run(TrainConfig(**experiments[name].defaults, retrain=retrain, device=device, data_root=data_root))
+    write_report("RESULTS.md")

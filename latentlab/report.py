@@ -6,11 +6,11 @@ import json
 from pathlib import Path
 
 from .checkpoint import atomic_path
-from .config import AE_RESULTS, EXPERIMENTS, VAE_RESULTS, TrainConfig
+from .config import AE_RESULTS, BERNOULLI, EXPERIMENTS, VAE_RESULTS, TrainConfig
 
-BERNOULLI_FOLDER = VAE_RESULTS / "32D_latent_VAE_bernoulli"
-BERNOULLI_COMMAND = ("python -m latentlab train --model vae --latent-dim 32 --likelihood bernoulli --epochs 12 "
-                     f"--out-dir {BERNOULLI_FOLDER}")
+BERNOULLI_FOLDER = Path(BERNOULLI.defaults["out_dir"])
+BERNOULLI_COMMAND = "python -m latentlab train " + " ".join(
+    f"--{key.replace('_', '-')} {value}" for key, value in BERNOULLI.defaults.items())
 ROWS = [  # (label, folder)
     ("AE, 2-D", AE_RESULTS / "2D_latent_AE"),
     ("VAE, 2-D", VAE_RESULTS / "2D_latent_VAE"),

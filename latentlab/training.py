@@ -12,13 +12,13 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from . import losses
 from .checkpoint import FORMAT, MODEL_FILE, PARTIAL_FILE, model_from_checkpoint, read_checkpoint, save_atomic
 from .config import TrainConfig
 from .data import DeviceSplit, binarize_once, load_split
 from .errors import LatentlabError
 from .metrics import encode_split, split_losses
 from .models import build_model
+from .steps import Stepper, adam, load_optimizer_state
 
 
 class TrainingInterrupted(LatentlabError):
@@ -70,25 +70,6 @@ def load_test_split(config: TrainConfig, device: torch.device) -> DeviceSplit:
     return DeviceSplit(images, labels, device)
 
 
-def _objective(model, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """(reconstruction, KL), each summed per image and averaged over the batch."""
-    if model.kind == "vae":
-        x_hat, mean, log_var = model(x)
-        return losses.reconstruction_loss(x_hat, x, model.likelihood), losses.kl_divergence(mean, log_var)
-    return losses.reconstruction_loss(model(x), x, model.likelihood), torch.zeros((), device=x.device)
-
-
-def training_step(model, optimizer, x: torch.Tensor, beta: float) -> torch.Tensor:
-    """One Adam step on a batch (B, 1, 28, 28); returns the detached (reconstruction, KL) pair."""
-    if model.likelihood == "bernoulli":
-        x = torch.bernoulli(x)  # dynamic binarization: fresh binary pixels every time
-    recon, kl = _objective(model, x)
-    optimizer.zero_grad(set_to_none=True)
-    (recon + beta * kl).backward()
-    optimizer.step()
-    return torch.stack([recon.detach(), kl.detach()])
-
-
 def keep_freed_memory() -> None:
     """Ask glibc's allocator to keep freed memory for reuse instead of returning it to the OS.
 
@@ -111,7 +92,7 @@ def new_model_and_optimizer(config: TrainConfig, device: torch.device):
     # channels_last lets oneDNN (CPU) and cuDNN (GPU) pick their fastest convolutions;
     # benchmarks/train_throughput.py measures the whole step against a plain loop.
     model = build_model(config).to(device, memory_format=torch.channels_last)
-    return model, torch.optim.Adam(model.parameters(), lr=config.lr)
+    return model, adam(model, config.lr, device)
 
 
 def train(config: TrainConfig) -> dict:
@@ -150,7 +131,7 @@ def train(config: TrainConfig) -> dict:
                 "or choose another --out-dir."
             )
         model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
+        load_optimizer_state(optimizer, state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
         shuffle.set_state(state["rng"]["shuffle"])
         torch.set_rng_state(state["rng"]["torch"])
@@ -172,8 +153,9 @@ def train(config: TrainConfig) -> dict:
 
     print(f"Training {config.model.upper()} with a {config.latent_dim}-D latent on {device}: "
           f"{len(train_split)} training images, {config.epochs} epochs of {steps_per_epoch} steps.")
-    # On a GPU, reading the loss forces a host synchronisation: do it every few steps.
-    sync_every = 1 if device.type == "cpu" else 25
+    # On a GPU, reading the loss forces a host synchronisation: once per epoch there.
+    sync_every = 1 if device.type == "cpu" else steps_per_epoch
+    stepper = Stepper(model, optimizer, train_split, config.batch_size, config.beta)
     epoch = saved = start_epoch
     try:
         for epoch in range(start_epoch, config.epochs):
@@ -183,10 +165,10 @@ def train(config: TrainConfig) -> dict:
             seen = 0
             bar = tqdm(total=steps_per_epoch, desc=f"epoch {epoch + 1}/{config.epochs}", unit="step",
                        leave=False, mininterval=0.5, dynamic_ncols=True)
-            for step, x in enumerate(train_split.batches(config.batch_size, shuffle), start=1):
-                sums += training_step(model, optimizer, x, config.beta) * len(x)
+            for step, index in enumerate(train_split.batch_indices(config.batch_size, shuffle), start=1):
+                sums += stepper(index) * len(index)
                 scheduler.step()
-                seen += len(x)
+                seen += len(index)
                 if step % sync_every == 0 or step == steps_per_epoch:
                     running = sums / seen
                     if not torch.isfinite(running).all():
