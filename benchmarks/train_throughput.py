@@ -3,7 +3,8 @@
     python benchmarks/train_throughput.py [--device cpu] [--steps N] [--data-root PATH] [--json out.json]
 
 "ours" is the training step the scripts run (data held on the device as uint8 and
-batched by index, channels_last, on CPU glibc told to keep freed memory). "reference" is
+batched by index, channels_last; on the CPU glibc told to keep freed memory, on a GPU the
+whole step replayed as one CUDA graph, see latentlab/steps.py). "reference" is
 the usual loop in a plain process: torchvision's MNIST with transforms.ToTensor() through
 a default DataLoader (shuffle on), the same model and batch size, float32,
 zero_grad/backward/step. Images per second are measured over --steps steps after a

@@ -164,9 +164,12 @@ def loss_curves(history: list[dict], title: str, path: Path, recon_label: str) -
         panels = [("recon", recon_label)]
         if has_kl:
             panels.append(("kl", "KL(q(z|x) ‖ N(0, I)) per image, nats"))
+        dense = len(epochs) > 30  # markers on hundreds of epochs would hide the lines
         for ax, (key, label) in zip(axes[0], panels):
-            ax.plot(epochs, [h[f"train_{key}"] for h in history], "o-", color="#1f77b4", label="train", ms=3)
-            ax.plot(epochs, [h[f"test_{key}"] for h in history], "s--", color="#d62728", label="test", ms=3)
+            ax.plot(epochs, [h[f"train_{key}"] for h in history], "-" if dense else "o-", color="#1f77b4",
+                    label="train", ms=3)
+            ax.plot(epochs, [h[f"test_{key}"] for h in history], "--" if dense else "s--", color="#d62728",
+                    label="test", ms=3, **({"lw": 1} if dense else {}))
             ax.set(xlabel="epoch", title=label)
             if key == "recon":
                 _plain_log_y(ax)

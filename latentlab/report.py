@@ -59,6 +59,21 @@ def _table(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in rows])
 
 
+def _evaluate_commands(loaded: dict) -> list[str]:
+    """One ``evaluate`` command per likelihood-bound setting the folders' numbers were computed with."""
+    defaults = TrainConfig()
+    groups: dict[tuple, list[str]] = {}
+    for _, folder in ROWS:
+        metrics = loaded.get(folder, {})
+        setting = (metrics.get("is_samples", defaults.is_samples), metrics.get("is_test_images", defaults.is_test_images))
+        groups.setdefault(setting, []).append(f'"{folder}"')
+    commands = []
+    for (k, n_test), folders in groups.items():
+        flags = "" if (k, n_test) == (defaults.is_samples, defaults.is_test_images) else f" --k {k} --n-test {n_test}"
+        commands.append(f"python -m latentlab evaluate {' '.join(folders)}{flags}")
+    return commands
+
+
 def render(root: Path = Path(".")) -> str:
     """The text of RESULTS.md for the result folders under ``root``."""
     rows, missing = [], []
@@ -72,7 +87,6 @@ def render(root: Path = Path(".")) -> str:
             missing.append(f"`{folder}`")
     rows += [_pca_row(label, loaded[folder]) for label, folder in PCA_ROWS if "pca_test_mse" in loaded.get(folder, {})]
     scripts = "\n".join(f"python Models/{e.script}" for e in EXPERIMENTS.values())
-    folders = " ".join(f'"{folder}"' for _, folder in ROWS)
     parts = [
         "# Results",
         "",
@@ -103,7 +117,7 @@ def render(root: Path = Path(".")) -> str:
         "```bash",
         scripts,
         BERNOULLI_COMMAND,
-        f"python -m latentlab evaluate {folders}",
+        *_evaluate_commands(loaded),
         "python -m latentlab report",
         "```",
         "",

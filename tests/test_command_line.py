@@ -79,9 +79,10 @@ def test_missing_mnist_names_the_root_the_files_and_the_fixes(tmp_path):
 
 
 def test_ctrl_c_saves_the_last_epoch_exits_130_and_resuming_matches_an_uninterrupted_run(tmp_path):
-    # Epochs long enough (128 steps) that the signal lands while training is still under way.
+    # Epochs long enough (512 steps, about a second each) that the signal, sent as soon as
+    # the first epoch's checkpoint appears, lands while training is still under way.
     root = write_mnist(tmp_path / "data", n_train=4096, n_test=64)
-    common = [SCRIPT, "--data-root", root, "--epochs", "3", *TINY]
+    common = [SCRIPT, "--data-root", root, "--epochs", "3", *TINY, "--batch-size", "8"]
     straight = run([*common, "--out-dir", tmp_path / "straight"])
     assert straight.returncode == 0, straight.stderr
 

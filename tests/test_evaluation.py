@@ -93,6 +93,17 @@ def test_report_renders_a_row_per_result_folder_from_hand_written_metrics(tmp_pa
     assert "86.76 nats" in text  # the published references
 
 
+def test_report_gives_the_evaluate_command_with_the_bound_settings_each_folder_was_measured_with(tmp_path):
+    _metrics(tmp_path / "Kết_quả_huấn_luyện_Variational_Autoecoder/2D_latent_VAE", test_mse=0.04,
+             is_samples=100, is_test_images=2000)
+    _metrics(tmp_path / "Kết_quả_huấn_luyện_Variational_Autoecoder/32D_latent_VAE_bernoulli", test_mse=0.02,
+             is_samples=1000, is_test_images=10000)
+    text = render(tmp_path)
+    assert 'evaluate "Kết_quả_huấn_luyện_Variational_Autoecoder/32D_latent_VAE_bernoulli" --k 1000 --n-test 10000\n' in text
+    plain = next(line for line in text.splitlines() if line.startswith("python -m latentlab evaluate") and "--k" not in line)
+    assert "2D_latent_VAE" in plain and "bernoulli" not in plain
+
+
 def test_readme_summary_adds_up_the_training_time_of_the_four_default_runs(tmp_path):
     for folder, seconds in (("Kết_quả_huấn_luyện_Autoencoder/2D_latent_AE", 60.0),
                             ("Kết_quả_huấn_luyện_Autoencoder/32D_latent_AE", 120.0),

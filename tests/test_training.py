@@ -74,3 +74,20 @@ def test_same_seed_gives_the_same_metrics(tiny_config, tmp_path):
     a = run(dataclasses.replace(tiny_config, out_dir=str(tmp_path / "a")))
     b = run(dataclasses.replace(tiny_config, out_dir=str(tmp_path / "b")))
     assert a["test_elbo"] == b["test_elbo"] and a["test_mse"] == b["test_mse"]
+
+
+def test_reproduce_runs_each_named_experiment_with_its_defaults_then_writes_the_report(monkeypatch):
+    import latentlab.pipeline as pipeline
+    import latentlab.report as report
+    from latentlab.config import BERNOULLI, EXPERIMENTS
+
+    calls = []
+    monkeypatch.setattr(pipeline, "run", lambda config: calls.append(config))
+    monkeypatch.setattr(report, "write_report", lambda path: calls.append(path))
+    pipeline.reproduce(["ae-2d", BERNOULLI.name], retrain=True, device="cpu", data_root="somewhere")
+
+    first, second, last = calls
+    assert {k: getattr(first, k) for k in EXPERIMENTS["ae-2d"].defaults} == EXPERIMENTS["ae-2d"].defaults
+    assert {k: getattr(second, k) for k in BERNOULLI.defaults} == BERNOULLI.defaults
+    assert (first.retrain, first.device, first.data_root) == (True, "cpu", "somewhere")
+    assert last == "RESULTS.md"
