@@ -5,6 +5,7 @@ import dataclasses
 import pytest
 import torch
 
+import latentlab.steps as steps
 import latentlab.training as training
 from latentlab import load_model
 from latentlab.checkpoint import FORMAT, MODEL_FILE, PARTIAL_FILE, save_atomic, write_json_atomic
@@ -14,14 +15,14 @@ from latentlab.training import train
 
 def test_a_nan_loss_stops_training_at_once_naming_epoch_and_step(tiny_config, monkeypatch):
     config = dataclasses.replace(tiny_config, epochs=3)
-    real, calls = training._objective, []
+    real, calls = steps._objective, []
 
     def poisoned(model, x):
         calls.append(1)
         recon, kl = real(model, x)
         return (recon * float("nan"), kl) if len(calls) == 11 else (recon, kl)  # step 3 of epoch 2
 
-    monkeypatch.setattr(training, "_objective", poisoned)
+    monkeypatch.setattr(steps, "_objective", poisoned)
     with pytest.raises(LatentlabError, match=r"nan in epoch 2, at or before step 3") as error:
         train(config)
     assert "holds the last good epoch (1)" in str(error.value)
