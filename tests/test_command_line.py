@@ -79,16 +79,19 @@ def test_missing_mnist_names_the_root_the_files_and_the_fixes(tmp_path):
 
 
 def test_ctrl_c_saves_the_last_epoch_exits_130_and_resuming_matches_an_uninterrupted_run(tmp_path):
-    # Epochs long enough (512 steps, about a second each) that the signal, sent as soon as
-    # the first epoch's checkpoint appears, lands while training is still under way.
+    # Epochs long enough (256 steps) that the signal, sent as soon as the first epoch's
+    # checkpoint appears, lands while training is still under way.
     root = write_mnist(tmp_path / "data", n_train=4096, n_test=64)
-    common = [SCRIPT, "--data-root", root, "--epochs", "3", *TINY, "--batch-size", "8"]
+    common = [SCRIPT, "--data-root", root, "--epochs", "3", *TINY, "--batch-size", "16"]
     straight = run([*common, "--out-dir", tmp_path / "straight"])
     assert straight.returncode == 0, straight.stderr
 
     out = tmp_path / "interrupted"
+    # A shell starts background jobs with SIGINT ignored, and a child inherits that: give the run
+    # the default disposition so that Python turns the signal into KeyboardInterrupt, as at a terminal.
     process = subprocess.Popen([sys.executable, *map(str, common), "--out-dir", str(out)], cwd=REPO,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.time() + 120
     while not (out / "model.partial.pt").exists() and time.time() < deadline and process.poll() is None:
         time.sleep(0.05)
