@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import itertools
 import json
 import resource
 import shutil
@@ -53,13 +54,18 @@ def _peak_memory_mb(device: torch.device) -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB; process-wide peak
 
 
+def endless(epoch):
+    """The items of ``epoch()``, then of a fresh ``epoch()``, and so on: batches across epochs."""
+    return itertools.chain.from_iterable(epoch() for _ in itertools.count())
+
+
 def ours(config: TrainConfig, split: DeviceSplit, device: torch.device, steps: int) -> float:
     model, optimizer = new_model_and_optimizer(config, device)
     model.train()
     step = Stepper(model, optimizer, split, config.batch_size, config.beta)
     shuffle = torch.Generator().manual_seed(0)
-    # Full batches only, epoch after epoch: --steps may be more than one epoch holds.
-    batches = (index for _ in iter(int, 1) for index in split.batch_indices(config.batch_size, shuffle)
+    # Full batches only: --steps may be more than one epoch holds.
+    batches = (index for index in endless(lambda: split.batch_indices(config.batch_size, shuffle))
                if len(index) == config.batch_size)
     for _ in range(WARMUP):  # on CUDA this includes capturing the step as a graph
         step(next(batches))
@@ -76,7 +82,7 @@ def reference(config: TrainConfig, root: Path, device: torch.device, steps: int)
     model = build_model(config).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
     data = datasets.MNIST(str(root), train=True, download=False, transform=transforms.ToTensor())
-    loader = (batch for _ in iter(int, 1) for batch in DataLoader(data, batch_size=config.batch_size, shuffle=True))
+    loader = endless(lambda: DataLoader(data, batch_size=config.batch_size, shuffle=True))
 
     def step():
         x, _ = next(loader)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .config import BERNOULLI, EXPERIMENTS, TrainConfig, build_parser, config_from_args, positive_int
+from .config import ALL_EXPERIMENTS, EXPERIMENTS, TrainConfig, build_parser, config_from_args, positive_int
 from .errors import LatentlabError
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
@@ -61,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
         "reproduce", help="run the four experiments and the Bernoulli VAE with their defaults, then write RESULTS.md",
         description="Each experiment as its script runs it, one after another in this process; a folder that "
                     "already holds a finished model is not retrained unless --retrain is given.")
-    names = [*EXPERIMENTS, BERNOULLI.name]
+    names = list(ALL_EXPERIMENTS)
     everything.add_argument("--only", nargs="+", choices=names, default=names, metavar="NAME",
                             help=f"run these experiments only (default: all of {', '.join(names)})")
     everything.add_argument("--retrain", action="store_true", help="train again even where a finished model exists")

@@ -6,7 +6,7 @@ import dataclasses
 from pathlib import Path
 
 from .checkpoint import MODEL_FILE, read_checkpoint, write_json_atomic
-from .config import BERNOULLI, EXPERIMENTS, TrainConfig
+from .config import ALL_EXPERIMENTS, TrainConfig
 from .evaluation import evaluate
 from .gallery import write_gallery
 from .metrics import run_facts
@@ -69,7 +69,6 @@ def reproduce(names: list[str], retrain: bool, device: str, data_root: str | Non
     """
     from .report import write_report
 
-    experiments = {**EXPERIMENTS, BERNOULLI.name: BERNOULLI}
     for name in names:
-        run(TrainConfig(**experiments[name].defaults, retrain=retrain, device=device, data_root=data_root))
+        run(TrainConfig(**ALL_EXPERIMENTS[name].defaults, retrain=retrain, device=device, data_root=data_root))
     write_report("RESULTS.md")

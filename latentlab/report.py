@@ -6,19 +6,24 @@ import json
 from pathlib import Path
 
 from .checkpoint import atomic_path
-from .config import AE_RESULTS, BERNOULLI, EXPERIMENTS, VAE_RESULTS, TrainConfig
+from .config import ALL_EXPERIMENTS, BERNOULLI, EXPERIMENTS, TrainConfig
 
-BERNOULLI_FOLDER = Path(BERNOULLI.defaults["out_dir"])
+
+def _folder(name: str) -> Path:
+    return Path(ALL_EXPERIMENTS[name].defaults["out_dir"])
+
+
+BERNOULLI_FOLDER = _folder(BERNOULLI.name)
 BERNOULLI_COMMAND = "python -m latentlab train " + " ".join(
     f"--{key.replace('_', '-')} {value}" for key, value in BERNOULLI.defaults.items())
 ROWS = [  # (label, folder)
-    ("AE, 2-D", AE_RESULTS / "2D_latent_AE"),
-    ("VAE, 2-D", VAE_RESULTS / "2D_latent_VAE"),
-    ("AE, 32-D", AE_RESULTS / "32D_latent_AE"),
-    ("VAE, 32-D", VAE_RESULTS / "32D_latent_VAE"),
+    ("AE, 2-D", _folder("ae-2d")),
+    ("VAE, 2-D", _folder("vae-2d")),
+    ("AE, 32-D", _folder("ae-32d")),
+    ("VAE, 32-D", _folder("vae-32d")),
     ("VAE, 32-D, Bernoulli decoder (binarized MNIST)", BERNOULLI_FOLDER),
 ]
-PCA_ROWS = [("PCA, 2 components", AE_RESULTS / "2D_latent_AE"), ("PCA, 32 components", AE_RESULTS / "32D_latent_AE")]
+PCA_ROWS = [("PCA, 2 components", _folder("ae-2d")), ("PCA, 32 components", _folder("ae-32d"))]
 PUBLISHED = [
     ("5-NN accuracy, 2-D conv AE", "0.793", "Sainburg, McInnes & Gentner (2021), Parametric UMAP, Table 2"),
     ("5-NN accuracy, 2-D conv VAE", "0.765", "Sainburg et al. (2021), Table 2"),
