@@ -76,9 +76,9 @@ def _cell_centre(index: int, nrow: int, padding: int = 2, size: int = 28) -> tup
     return padding + col * step + size / 2 - 0.5, padding + row * step + size / 2 - 0.5
 
 
-def reconstructions(originals: torch.Tensor, x_hat: torch.Tensor, errors: torch.Tensor, title: str,
-                    path: Path) -> None:
-    """Originals (N, 1, 28, 28) above their reconstructions, each with its squared error below it."""
+def reconstructions(originals: torch.Tensor, x_hat: torch.Tensor, errors: torch.Tensor, error_name: str,
+                    title: str, path: Path) -> None:
+    """Originals (N, 1, 28, 28) above their reconstructions, each with its error (N,) below it."""
     n = len(originals)
     with style():
         fig, ax = plt.subplots(figsize=(n * 0.62, 1.75))
@@ -88,7 +88,7 @@ def reconstructions(originals: torch.Tensor, x_hat: torch.Tensor, errors: torch.
             ax.text(x, y + 17, f"{error:.1f}", ha="center", va="top", fontsize=6, color="#444444")
         ax.text(-4, _cell_centre(0, n)[1], "input", ha="right", va="center", fontsize=8)
         ax.text(-4, _cell_centre(n, n)[1], "output", ha="right", va="center", fontsize=8)
-        ax.set_title(f"{title}\nsquared error per image (sum over 784 pixels) under each reconstruction",
+        ax.set_title(f"{title}\n{error_name} (sum over 784 pixels) under each reconstruction",
                      fontsize=9)
         save(fig, path)
 

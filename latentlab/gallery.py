@@ -52,9 +52,10 @@ def first_index_of(labels: torch.Tensor, digit: int) -> int:
 def write_reconstructions(model, test: DeviceSplit, out: Path) -> None:
     x = figures_input(test, range(16))
     x_hat = reconstruct(model, x)
-    errors = losses.reconstruction_per_image(x_hat, x.cpu())
-    figures.reconstructions(x.cpu(), x_hat, errors, f"{model_name(model)}: test digits 0-15 and their "
-                            "reconstructions", out / "reconstructions.png")
+    errors = losses.reconstruction_per_image(x_hat, x.cpu(), model.likelihood)  # the model's own -log p(x|z)
+    figures.reconstructions(x.cpu(), x_hat, errors, RECONSTRUCTION[model.likelihood],
+                            f"{model_name(model)}: test digits 0-15 and their reconstructions",
+                            out / "reconstructions.png")
 
 
 def figures_input(test: DeviceSplit, indices) -> torch.Tensor:
