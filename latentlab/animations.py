@@ -2,16 +2,16 @@
 
 Paths are pure functions of a few points or a seed; the GIF writers are pure functions
 of codes, decoded images and a path. Frames are drawn with matplotlib (the scatter
-once, only the moving parts per frame) and written with imageio, looping forever.
+once, only the moving parts per frame) and written with Pillow, looping forever.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import imageio.v3 as iio
 import numpy as np
 import torch
+from PIL import Image
 
 from .checkpoint import atomic_path
 from .figures import DIGIT_CMAP, _digit_legend, _digit_scatter, plt, style
@@ -79,39 +79,54 @@ class _Blitter:
 
 
 def _palette() -> np.ndarray:
-    """(256, 3): the ten digit colours, then 246 evenly spaced grays from black to pure white.
+    """(255, 3): the ten digit colours, then 245 evenly spaced grays from black to pure white.
 
     The frames are white paper, gray digits and text, and opaque digit-coloured dots,
-    so this fixed palette holds every colour they use, up to antialiased edges.
+    so this fixed palette holds every colour they use, up to antialiased edges. The
+    256th index stays free: the GIF writer makes it transparent and paints it over
+    the pixels a frame leaves unchanged, which compresses far better than repeating them.
     """
     colours = [[round(255 * c) for c in DIGIT_CMAP(d)[:3]] for d in range(10)]
-    colours += [[g, g, g] for g in np.linspace(0, 255, 246).round().astype(int).tolist()]
+    colours += [[g, g, g] for g in np.linspace(0, 255, 245).round().astype(int).tolist()]
     return np.array(colours, dtype=np.int32)
 
 
-def _on_palette(frames: np.ndarray) -> np.ndarray:
-    """Map every pixel of (T, H, W, 3) frames to its nearest palette colour.
+def _palette_indices(frames: np.ndarray) -> np.ndarray:
+    """(T, H, W, 3) frames -> (T, H, W) uint8: each pixel's nearest colour in ``_palette()``.
 
-    Nearest neighbours are computed once per distinct colour, not per pixel.
+    Nearest neighbours are computed once per distinct colour (a few thousand, from
+    antialiased edges), found and looked up through a table indexed by the 24-bit
+    colour: sorting the ~20 million pixels of a walk to find them took seconds.
     """
     palette = _palette()
     packed = (frames[..., 0].astype(np.int32) << 16) | (frames[..., 1].astype(np.int32) << 8) | frames[..., 2]
-    distinct, inverse = np.unique(packed, return_inverse=True)
+    present = np.zeros(1 << 24, dtype=bool)
+    present[packed] = True
+    distinct = np.flatnonzero(present)
     rgb = np.stack([distinct >> 16, (distinct >> 8) & 255, distinct & 255], axis=1)
-    nearest = np.argmin(((rgb[:, None, :] - palette[None]) ** 2).sum(-1), axis=1)
-    return palette[nearest].astype(np.uint8)[inverse.reshape(packed.shape)]
+    table = np.zeros(1 << 24, dtype=np.uint8)
+    table[distinct] = np.argmin(((rgb[:, None, :] - palette[None]) ** 2).sum(-1), axis=1)
+    return table[packed]
 
 
 def _write_gif(frames: list[np.ndarray], path: Path) -> None:
-    """Write frames that all use one fixed palette of at most 256 colours, with no dithering.
+    """Write frames on one fixed palette of 255 colours, with no dithering, looping forever.
 
-    Left to itself, the GIF writer picks a palette per frame and dithers, so the static
+    Left to itself, a GIF writer picks a palette per frame and dithers, so the static
     scatter differs from frame to frame and the file grows past 4 MB; on one shared
-    palette the unchanged regions are identical and GIF's frame differencing stores
-    only the moving parts.
+    palette the unchanged regions are identical and only the moving parts are stored.
+    The frames go to Pillow as palette images: through imageio they would go as RGB,
+    which Pillow quantizes again frame by frame (seconds per GIF), and imageio's
+    palette option turns off the transparent unchanged pixels (files four times larger).
     """
+    palette = _palette().astype(np.uint8).tobytes()
+    images = []
+    for indices in _palette_indices(np.stack(frames)):
+        image = Image.fromarray(indices, mode="P")
+        image.putpalette(palette)
+        images.append(image)
     with atomic_path(Path(path)) as tmp:
-        iio.imwrite(tmp, _on_palette(np.stack(frames)), extension=".gif", duration=FRAME_MS, loop=0)
+        images[0].save(tmp, format="GIF", save_all=True, append_images=images[1:], duration=FRAME_MS, loop=0)
 
 
 def latent_walk_gif(codes: np.ndarray, labels: np.ndarray, walk: np.ndarray, decoded: torch.Tensor,
