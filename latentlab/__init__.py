@@ -1,7 +1,19 @@
 """latentlab: convolutional AE and VAE on MNIST with 2-D and 32-D latent spaces."""
 
-from .checkpoint import load_model
 from .config import EXPERIMENTS, TrainConfig
-from .models import Autoencoder, VariationalAutoencoder
 
 __all__ = ["load_model", "TrainConfig", "EXPERIMENTS", "Autoencoder", "VariationalAutoencoder"]
+
+
+def __getattr__(name: str):
+    # The torch-backed names load on first use, so that the scripts answer --help and
+    # reject a bad flag at once instead of after importing torch (seconds).
+    if name == "load_model":
+        from .checkpoint import load_model
+
+        return load_model
+    if name in ("Autoencoder", "VariationalAutoencoder"):
+        from . import models
+
+        return getattr(models, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -28,8 +28,6 @@ def _guarded(action) -> int:
 
 def run_experiment(name: str, argv: list[str] | None = None) -> int:
     """Entry point of a script in Models/: the experiment fixes the model and latent size."""
-    from .pipeline import run
-
     experiment = EXPERIMENTS[name]
     parser = argparse.ArgumentParser(
         prog=f"python Models/{experiment.script}",
@@ -38,6 +36,8 @@ def run_experiment(name: str, argv: list[str] | None = None) -> int:
     )
     build_parser(parser, experiment.defaults, command="experiment")
     args = parser.parse_args(argv)
+    from .pipeline import run  # torch, matplotlib and scikit-learn load only once the flags are valid
+
     return _guarded(lambda: run(config_from_args(args, experiment.defaults)))
 
 
@@ -47,9 +47,6 @@ def _add_data_and_device(parser: argparse.ArgumentParser) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from .pipeline import evaluate_folder, rebuild_figures, reproduce, run
-    from .report import write_report
-
     parser = argparse.ArgumentParser(prog="python -m latentlab", description="AE and VAE on MNIST.")
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -85,6 +82,9 @@ def main(argv: list[str] | None = None) -> int:
     report.add_argument("--output", default="RESULTS.md", help="where to write (default: RESULTS.md)")
 
     args = parser.parse_args(argv)
+    from .pipeline import evaluate_folder, rebuild_figures, reproduce, run  # heavy: after the flags are valid
+    from .report import write_report
+
     actions = {
         "train": lambda: run(config_from_args(args, {})),
         "reproduce": lambda: reproduce(args.only, args.retrain, args.device, args.data_root),

@@ -43,6 +43,15 @@ def test_unknown_flag_exits_2(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+def test_help_and_bad_flags_are_answered_before_torch_is_imported():
+    probe = ("import sys\nfrom latentlab.cli import main, run_experiment\n"
+             "for call in (lambda: run_experiment('ae-32d', ['--help']), lambda: main(['train', '--epochs', '0'])):\n"
+             "    try:\n        call()\n    except SystemExit:\n        pass\n"
+             "print('torch' in sys.modules)")
+    result = run(["-c", probe])
+    assert result.stdout.strip().splitlines()[-1] == "False", result.stderr
+
+
 @pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
 def test_cuda_requested_without_cuda_is_one_clear_line(tmp_path):
     result = run([SCRIPT, "--device", "cuda", "--out-dir", tmp_path / "out"])
