@@ -79,15 +79,13 @@ class _Blitter:
 
 
 def _palette() -> np.ndarray:
-    """(255, 3): the ten digit colours, then 245 evenly spaced grays from black to pure white.
+    """(256, 3): the ten digit colours, then 246 evenly spaced grays from black to pure white.
 
     The frames are white paper, gray digits and text, and opaque digit-coloured dots,
-    so this fixed palette holds every colour they use, up to antialiased edges. The
-    256th index stays free: the GIF writer makes it transparent and paints it over
-    the pixels a frame leaves unchanged, which compresses far better than repeating them.
+    so this fixed palette holds every colour they use, up to antialiased edges.
     """
     colours = [[round(255 * c) for c in DIGIT_CMAP(d)[:3]] for d in range(10)]
-    colours += [[g, g, g] for g in np.linspace(0, 255, 245).round().astype(int).tolist()]
+    colours += [[g, g, g] for g in np.linspace(0, 255, 246).round().astype(int).tolist()]
     return np.array(colours, dtype=np.int32)
 
 
@@ -110,7 +108,7 @@ def _palette_indices(frames: np.ndarray) -> np.ndarray:
 
 
 def _write_gif(frames: list[np.ndarray], path: Path) -> None:
-    """Write frames on one fixed palette of 255 colours, with no dithering, looping forever.
+    """Write frames on one fixed palette of 256 colours, with no dithering, looping forever.
 
     Left to itself, a GIF writer picks a palette per frame and dithers, so the static
     scatter differs from frame to frame and the file grows past 4 MB; on one shared
