@@ -169,7 +169,7 @@ def loss_curves(history: list[dict], title: str, path: Path, recon_label: str) -
             ax.plot(epochs, [h[f"train_{key}"] for h in history], "-" if dense else "o-", color="#1f77b4",
                     label="train", ms=3)
             ax.plot(epochs, [h[f"test_{key}"] for h in history], "--" if dense else "s--", color="#d62728",
-                    label="test", ms=3, **({"lw": 1} if dense else {}))
+                    label="test", ms=3, lw=1 if dense else None)
             ax.set(xlabel="epoch", title=label)
             if key == "recon":
                 _plain_log_y(ax)

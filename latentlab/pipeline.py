@@ -38,12 +38,7 @@ def run(config: TrainConfig) -> dict:
     print("Configuration:\n" + config.to_json())
     out = Path(config.out_dir)
     pick_device(config.device)  # an unusable --device fails before anything is written
-    check_writable(out)
-    if config.retrain or not (out / MODEL_FILE).exists():
-        # config.json records the run that trains the folder's model: reusing a finished model
-        # (another data root, device or --is-samples) leaves it, and the folder, unchanged.
-        write_json_atomic(config.__dict__, out / "config.json")
-    state = train(config)
+    state = train(config)  # writes config.json only if it trains
     return measure(state, out, config.data_root, config.device, config.is_samples, config.is_test_images)
 
 

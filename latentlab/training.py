@@ -12,7 +12,8 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from .checkpoint import FORMAT, MODEL_FILE, PARTIAL_FILE, model_from_checkpoint, read_checkpoint, save_atomic
+from .checkpoint import (FORMAT, MODEL_FILE, PARTIAL_FILE, model_from_checkpoint, read_checkpoint, save_atomic,
+                         write_json_atomic)
 from .config import TrainConfig
 from .data import DeviceSplit, binarize_once, load_split
 from .errors import LatentlabError
@@ -111,6 +112,8 @@ def train(config: TrainConfig) -> dict:
         return state
 
     device = pick_device(config.device)
+    # Only a run that trains writes config.json: it records how the folder's model came to be.
+    write_json_atomic(config.__dict__, out / "config.json")
     if device.type == "cpu":
         keep_freed_memory()
     train_split, test_split = load_splits(config, device)
