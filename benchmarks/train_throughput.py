@@ -4,7 +4,7 @@
 
 "ours" is the training step the scripts run (data held on the device as uint8 and
 batched by index, channels_last; on the CPU glibc told to keep freed memory, on a GPU the
-whole step replayed as one CUDA graph, see latentlab/steps.py). "reference" is
+whole step replayed as one CUDA graph, see latentlab/cuda_graphs.py). "reference" is
 the usual loop in a plain process: torchvision's MNIST with transforms.ToTensor() through
 a default DataLoader (shuffle on), the same model and batch size, float32,
 zero_grad/backward/step. Images per second are measured over --steps steps after a
@@ -15,7 +15,6 @@ to run.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import itertools
 import json
 import resource
@@ -33,12 +32,10 @@ from torchvision.datasets.utils import extract_archive
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from latentlab import losses  # noqa: E402
-from latentlab.config import EXPERIMENTS, TrainConfig  # noqa: E402
+from latentlab.config import SCRIPT_EXPERIMENTS, TrainConfig  # noqa: E402
 from latentlab.data import ALL_FILES, DeviceSplit, load_split, raw_folder  # noqa: E402
 from latentlab.models import build_model, count_parameters  # noqa: E402
-from latentlab.steps import Stepper  # noqa: E402
-from latentlab.training import keep_freed_memory, new_model_and_optimizer, pick_device  # noqa: E402
+from latentlab.training import keep_freed_memory, make_step, new_model_and_optimizer, pick_device  # noqa: E402
 
 WARMUP = 5
 
@@ -62,7 +59,7 @@ def endless(epoch):
 def ours(config: TrainConfig, split: DeviceSplit, device: torch.device, steps: int) -> float:
     model, optimizer = new_model_and_optimizer(config, device)
     model.train()
-    step = Stepper(model, optimizer, split, config.batch_size, config.beta)
+    step = make_step(model, optimizer, split, config)
     shuffle = torch.Generator().manual_seed(0)
     # Full batches only: --steps may be more than one epoch holds.
     batches = (index for index in endless(lambda: split.batch_indices(config.batch_size, shuffle))
@@ -88,12 +85,8 @@ def reference(config: TrainConfig, root: Path, device: torch.device, steps: int)
         x, _ = next(loader)
         x = x.to(device)
         optimizer.zero_grad()
-        if model.kind == "vae":
-            x_hat, mean, log_var = model(x)
-            loss = losses.reconstruction_loss(x_hat, x) + losses.kl_divergence(mean, log_var)
-        else:
-            loss = losses.reconstruction_loss(model(x), x)
-        loss.backward()
+        reconstruction, kl = model.loss(x)
+        (reconstruction + kl).backward()
         optimizer.step()
 
     for _ in range(WARMUP):
@@ -108,7 +101,7 @@ def reference(config: TrainConfig, root: Path, device: torch.device, steps: int)
 
 def measure(kind: str, experiment: str, device: torch.device, steps: int, root: Path, scratch: Path) -> dict:
     """One measurement, alone in its process, so that its peak memory is its own."""
-    config = dataclasses.replace(TrainConfig(), **EXPERIMENTS[experiment].defaults)
+    config = SCRIPT_EXPERIMENTS[experiment].config()
     if kind == "ours":
         if device.type == "cpu":
             keep_freed_memory()  # as train() does
@@ -158,8 +151,8 @@ def main() -> None:
             else:
                 extract_archive(str(raw_folder(root) / f"{name}.gz"), str(raw))
         rows = []
-        for name, experiment in EXPERIMENTS.items():
-            config = dataclasses.replace(TrainConfig(), **experiment.defaults)
+        for name, experiment in SCRIPT_EXPERIMENTS.items():
+            config = experiment.config()
             mine = in_child("ours", name, args, root, scratch)
             theirs = in_child("reference", name, args, root, scratch)
             rows.append({"model": name, "parameters": count_parameters(build_model(config)),

@@ -1,24 +1,22 @@
-"""Checkpoints and other files, written atomically and read back without running code.
+"""Checkpoints: written atomically, read back without running code, rebuilt into models.
 
-Every file goes to a temporary name in the same folder and is renamed over the old
-one, so a crash mid-write leaves the previous version, never a truncated file.
 Checkpoints hold only tensors and plain Python values, so ``torch.load`` can use
-``weights_only=True`` and an untrusted file cannot execute anything.
+``weights_only=True`` and an untrusted file cannot execute anything. An unfinished run's
+``model.partial.pt`` holds everything needed to resume bit for bit (optimizer,
+scheduler, random states); a finished ``model.pt`` only what a reader needs: the
+weights, the configuration, the history and, for an AE, its code statistics.
 """
 
 from __future__ import annotations
 
-import json
-import os
 import pickle
-import tempfile
-from contextlib import contextmanager
 from pathlib import Path
 
 import torch
 
 from .config import TrainConfig
 from .errors import LatentlabError
+from .files import atomic_path
 from .models import WIDTHS, build_model
 
 FORMAT = "latentlab-checkpoint-v1"
@@ -26,31 +24,17 @@ MODEL_FILE = "model.pt"  # the finished model
 PARTIAL_FILE = "model.partial.pt"  # written after every epoch while a run is under way
 
 
-@contextmanager
-def atomic_path(path: Path):
-    """Yield a temporary path beside ``path``; on success rename it over ``path``."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)  # mkstemp's private 0600 would make results unreadable to others
-    try:
-        yield Path(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
 def save_atomic(obj, path: Path) -> None:
     with atomic_path(path) as tmp:
         torch.save(obj, tmp)
 
 
-def write_json_atomic(data: dict, path: Path) -> None:
-    with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+RESUME_ONLY = ("optimizer", "scheduler", "rng")  # what only resuming an unfinished run needs
+
+
+def published(state: dict) -> dict:
+    """A finished checkpoint without what only resuming needs: about a third of the file's size."""
+    return {key: value for key, value in state.items() if key not in RESUME_ONLY}
 
 
 def read_checkpoint(path: Path, map_location="cpu") -> dict:
@@ -98,7 +82,9 @@ def model_from_checkpoint(state: dict, path: Path | str = "checkpoint") -> torch
 
 def load_model(path: Path | str, device: str | torch.device = "cpu") -> torch.nn.Module:
     """The trained model of a checkpoint, rebuilt from its stored configuration, in eval mode."""
-    state = read_checkpoint(Path(path))
-    model = model_from_checkpoint(state, path).to(device)
-    model.config = TrainConfig.from_dict(state["config"])
-    return model.eval()
+    return model_from_checkpoint(read_checkpoint(Path(path)), path).to(device).eval()
+
+
+def load_config(path: Path | str) -> TrainConfig:
+    """The TrainConfig a checkpoint was trained with."""
+    return TrainConfig.from_dict(read_checkpoint(Path(path))["config"])

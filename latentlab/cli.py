@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
-from .config import ALL_EXPERIMENTS, EXPERIMENTS, TrainConfig, build_parser, config_from_args, positive_int
+from .config import EXPERIMENTS, SCRIPT_EXPERIMENTS, TrainConfig, build_parser, config_from_args, positive_int
 from .errors import LatentlabError
-
-DEVICES = ("auto", "cpu", "cuda", "mps")
 
 
 def _guarded(action) -> int:
@@ -26,24 +25,23 @@ def _guarded(action) -> int:
     return 0
 
 
-def run_experiment(name: str, argv: list[str] | None = None) -> int:
-    """Entry point of a script in Models/: the experiment fixes the model and latent size."""
-    experiment = EXPERIMENTS[name]
+def run_experiment(script: str | Path, argv: list[str] | None = None) -> int:
+    """Entry point of a script in Models/: its ``hyp`` fixes the model and latent size."""
+    experiment = next(e for e in SCRIPT_EXPERIMENTS.values() if e.script == Path(script).resolve())
     parser = argparse.ArgumentParser(
-        prog=f"python Models/{experiment.script}",
-        description=f"{experiment.defaults['model'].upper()} with a {experiment.defaults['latent_dim']}-D "
-                    f"latent on MNIST; results go to {experiment.defaults['out_dir']}/.",
+        prog=f"python Models/{experiment.script.name}",
+        description=f"{experiment.label} latent on MNIST; results go to {experiment.out_dir}/.",
     )
-    build_parser(parser, experiment.defaults, command="experiment")
+    build_parser(parser, experiment.hyp, command="experiment")
     args = parser.parse_args(argv)
     from .pipeline import run  # torch, matplotlib and scikit-learn load only once the flags are valid
 
-    return _guarded(lambda: run(config_from_args(args, experiment.defaults)))
+    return _guarded(lambda: run(config_from_args(args, experiment.hyp)))
 
 
 def _add_data_and_device(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--data-root", default=None, help="folder holding MNIST/raw/ (default: $MNIST_ROOT, else data/)")
-    parser.add_argument("--device", default="auto", choices=DEVICES, help="auto picks cuda, then mps, then cpu")
+    """The two TrainConfig flags that the commands on finished result folders take too."""
+    build_parser(parser, {}, command="train", only=("data_root", "device"))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -58,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
         "reproduce", help="run the four experiments and the Bernoulli VAE with their defaults, then write RESULTS.md",
         description="Each experiment as its script runs it, one after another in this process; a folder that "
                     "already holds a finished model is not retrained unless --retrain is given.")
-    names = list(ALL_EXPERIMENTS)
+    names = list(EXPERIMENTS)
     everything.add_argument("--only", nargs="+", choices=names, default=names, metavar="NAME",
                             help=f"run these experiments only (default: all of {', '.join(names)})")
     everything.add_argument("--retrain", action="store_true", help="train again even where a finished model exists")

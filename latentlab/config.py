@@ -1,8 +1,16 @@
-"""One typed dataclass per run; the command-line flags are generated from its fields."""
+"""One typed dataclass per run, the command-line flags generated from its fields, and the experiments.
+
+An experiment is a name and its ``hyp``: the settings that differ from TrainConfig's
+defaults. The four experiments of the original work keep their ``hyp`` at the top of
+their scripts in Models/, where a reader looks first; this module reads it from there
+(without running the script), so every list of experiments (``reproduce``, the report,
+the READMEs, CI) comes from those files and the one below.
+"""
 
 from __future__ import annotations
 
 import argparse
+import ast
 import dataclasses
 import json
 import math
@@ -40,8 +48,8 @@ _non_negative_float = _bounded(float, 0, strict=False)
 def _flag(default, help: str, parse=None, choices=None, cli: str = "all"):
     """A dataclass field that also describes its command-line flag.
 
-    ``cli`` is "all" (every command), "train" (only ``python -m latentlab train``,
-    because each script fixes it) or "none".
+    ``cli`` is "all" (every command) or "train" (only ``python -m latentlab train``,
+    because each script fixes it).
     """
     return field(default=default, metadata={"help": help, "parse": parse, "choices": choices, "cli": cli})
 
@@ -63,11 +71,12 @@ class TrainConfig:
     stem_channels: int = _flag(16, "channels of the encoder's first block (28x28)", parse=positive_int)
     growth: int = _flag(16, "channels each DenseLayer adds", parse=positive_int)
     dense_layers: int = _flag(2, "DenseLayers in the encoder's DenseBlock", parse=positive_int)
-    channels: int = _flag(32, "channels of the encoder's 1x1 convolution and of the decoder at 14x14",
-                          parse=positive_int)
+    reduce_channels: int = _flag(32, "channels of the encoder's 1x1 convolution after the DenseBlock (14x14)",
+                                 parse=positive_int)
     decoder_channels: int = _flag(64, "channels of the decoder at 7x7", parse=positive_int)
     decoder_blocks: int = _flag(1, "TransposeConvolutionalBlocks of the decoder at 7x7, before upsampling",
                                 parse=_non_negative_int)
+    upsample_channels: int = _flag(32, "channels of the decoder's upsampling block (14x14)", parse=positive_int)
     is_samples: int = _flag(100, "importance samples per image for the VAE's log-likelihood bound", parse=positive_int)
     is_test_images: int = _flag(2000, "test images the log-likelihood bound averages over", parse=positive_int)
     data_root: str | None = _flag(None, "folder holding MNIST/raw/ (default: $MNIST_ROOT, else data/)")
@@ -91,60 +100,79 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, values: dict) -> "TrainConfig":
+        values = dict(values)
+        if "channels" in values:  # checkpoints before the split: one width served both places
+            values.setdefault("reduce_channels", values["channels"])
+            values.setdefault("upsample_channels", values["channels"])
         known = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in values.items() if k in known})
 
 
 @dataclass(frozen=True)
 class Experiment:
-    """One of the four experiments of the original work (and any added later)."""
+    """A named recipe: ``hyp`` holds the settings that differ from TrainConfig's defaults."""
 
-    name: str
-    script: str | None  # its script in Models/, if it is one of the original four
-    defaults: dict
+    hyp: dict
+    script: Path | None = None  # its script in Models/, for the four experiments of the original work
+
+    @property
+    def name(self) -> str:
+        """``vae-2d``, ``ae-32d``, ``vae-32d-bernoulli``: family, latent size, decoder if not Gaussian."""
+        config = self.config()
+        decoder = "" if config.likelihood == "gaussian" else f"-{config.likelihood}"
+        return f"{config.model}-{config.latent_dim}d{decoder}"
+
+    @property
+    def label(self) -> str:
+        """How tables name it: "VAE, 2-D", "VAE, 32-D, Bernoulli decoder (binarized MNIST)"."""
+        config = self.config()
+        decoder = ", Bernoulli decoder (binarized MNIST)" if config.likelihood == "bernoulli" else ""
+        return f"{config.model.upper()}, {config.latent_dim}-D{decoder}"
+
+    @property
+    def out_dir(self) -> Path:
+        return Path(self.hyp["out_dir"])
+
+    def config(self, **run) -> TrainConfig:
+        """Its TrainConfig; ``run`` sets fields such as device or data_root."""
+        return TrainConfig(**{**self.hyp, **run})
 
 
+MODELS_FOLDER = Path(__file__).resolve().parents[1] / "Models"
+
+
+def _script_experiment(script: Path) -> Experiment:
+    """Read the ``hyp = {...}`` assignment of a script in Models/ without running the script."""
+    for node in ast.parse(script.read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.Assign) and [getattr(t, "id", None) for t in node.targets] == ["hyp"]:
+            return Experiment(ast.literal_eval(node.value), script)
+    raise ValueError(f"{script} has no top-level `hyp = {{...}}` assignment of its experiment's settings")
+
+
+# The fifth experiment has no script of the original work: a VAE comparable with published
+# likelihood tables (binarized MNIST, NLL in nats). Its many epochs are cheap on a GPU (0.5 s
+# each on an H100) and long on a 2-core CPU (over half a minute each). On the H100, 100 epochs
+# with one 7x7 block reached 86.16 nats (k = 1000, full test set), 200 epochs with two 84.53.
+BERNOULLI = Experiment(dict(model="vae", latent_dim=32, likelihood="bernoulli", epochs=200, decoder_blocks=2,
+                            out_dir=str(VAE_RESULTS / "32D_latent_VAE_bernoulli")))
+
+# Every experiment, in the order of the tables: 2-D before 32-D, AE before VAE.
 EXPERIMENTS = {
     e.name: e
-    for e in (
-        # A 2-D code gets all its shape from the decoder's 7x7 blocks, so the 2-D models have
-        # two. Their epochs and the 2-D AE's wider 7x7 decoder come from a sweep over seeds on
-        # a GPU (`--device cuda --seed N`), because single runs differ by up to 1 nat:
-        #   2-D VAE test ELBO, seeds 0-4: 12 epochs -38.4 -38.0 -37.8 -37.5 -37.6,
-        #                                 16 epochs -37.6 -37.7 -37.7 -37.4 -37.4;
-        #   2-D AE test MSE: 12 epochs 0.0404-0.0414 (5 seeds); 16 epochs, 64 channels at 7x7
-        #                    0.0400 0.0395 0.0410 0.0400, 96 channels 0.0394 0.0398 0.0402.
-        # The 2-D AE trains at a higher rate (4e-3); the 2-D VAE did worse at it.
-        Experiment("vae-2d", "Variational_AutoEncoder_with_sampling_animation.py",
-                   dict(model="vae", latent_dim=2, epochs=16, decoder_blocks=2,
-                        out_dir=str(VAE_RESULTS / "2D_latent_VAE"))),
-        Experiment("ae-2d", "Auto_enoder_MNIST_with_sampling_animation.py",
-                   dict(model="ae", latent_dim=2, epochs=16, decoder_blocks=2, decoder_channels=96, lr=4e-3,
-                        out_dir=str(AE_RESULTS / "2D_latent_AE"))),
-        Experiment("vae-32d", "Variational_AutoEncoder.py",
-                   dict(model="vae", latent_dim=32, epochs=12, out_dir=str(VAE_RESULTS / "32D_latent_VAE"))),
-        Experiment("ae-32d", "Auto_enoder_MNIST.py",
-                   dict(model="ae", latent_dim=32, epochs=8, out_dir=str(AE_RESULTS / "32D_latent_AE"))),
-    )
+    for e in sorted((_script_experiment(path) for path in MODELS_FOLDER.glob("*.py")),
+                    key=lambda e: (e.hyp["latent_dim"], e.hyp["model"]))
+    + [BERNOULLI]
 }
+SCRIPT_EXPERIMENTS = {name: e for name, e in EXPERIMENTS.items() if e.script}
 
 
-# The fifth experiment: a VAE comparable with published likelihood tables (binarized MNIST,
-# NLL in nats). Its many epochs are cheap on a GPU (0.5 s each on an H100) and long on a
-# 2-core CPU (over half a minute each). On the H100, 100 epochs with one 7x7 block reached
-# 86.16 nats (k = 1000, full test set), 200 epochs with two 84.53.
-BERNOULLI = Experiment("vae-32d-bernoulli", None,
-                       dict(model="vae", latent_dim=32, likelihood="bernoulli", epochs=200, decoder_blocks=2,
-                            out_dir=str(VAE_RESULTS / "32D_latent_VAE_bernoulli")))
-# Everything `python -m latentlab reproduce` runs, in its order.
-ALL_EXPERIMENTS = {**EXPERIMENTS, BERNOULLI.name: BERNOULLI}
-
-
-def build_parser(parser: argparse.ArgumentParser, defaults: dict, command: str) -> argparse.ArgumentParser:
-    """Add one flag per TrainConfig field (``--latent-dim`` for ``latent_dim``) with its default shown."""
+def build_parser(parser: argparse.ArgumentParser, defaults: dict, command: str,
+                 only: tuple[str, ...] | None = None) -> argparse.ArgumentParser:
+    """Add one flag per TrainConfig field (``--latent-dim`` for ``latent_dim``) with its default shown;
+    ``only`` limits them to the fields named."""
     for f in dataclasses.fields(TrainConfig):
         meta = f.metadata
-        if meta["cli"] == "none" or (meta["cli"] == "train" and command != "train"):
+        if (meta["cli"] == "train" and command != "train") or (only is not None and f.name not in only):
             continue
         default = defaults.get(f.name, f.default)
         flag = "--" + f.name.replace("_", "-")

@@ -166,3 +166,20 @@ class DeviceSplit:
         """Yield float batches (B, 1, 28, 28) in the order of ``batch_indices``."""
         for index in self.batch_indices(batch_size, generator):
             yield to_float(self.images[index])
+
+
+def load_splits(config, device: torch.device) -> tuple[DeviceSplit, DeviceSplit]:
+    """The training split (its first ``config.train_limit`` images, if set) and the test split of
+    a TrainConfig, on ``device``."""
+    images, labels = load_split(config.resolved_data_root(), "train")
+    if config.train_limit is not None:
+        images, labels = images[: config.train_limit], labels[: config.train_limit]
+    return DeviceSplit(images, labels, device), load_test_split(config, device)
+
+
+def load_test_split(config, device: torch.device) -> DeviceSplit:
+    """The test split as the model sees it: binarized once (fixed seed) for a Bernoulli decoder."""
+    images, labels = load_split(config.resolved_data_root(), "test")
+    if config.likelihood == "bernoulli":
+        images = binarize_once(images)
+    return DeviceSplit(images, labels, device)

@@ -21,9 +21,12 @@ from sklearn.neighbors import KNeighborsClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from tqdm import tqdm
+
 from . import losses
 from .data import DeviceSplit
 from .metrics import active_units, encode_split, split_losses
+from .progress import status
 
 LOG_PI = math.log(math.pi)
 
@@ -59,6 +62,8 @@ def vae_log_likelihood(model, split: DeviceSplit, k: int, n_test: int, seed: int
     Bernoulli: exact nats)."""
     generator = torch.Generator(device=split.device).manual_seed(seed)
     total, count = 0.0, 0
+    bar = tqdm(total=n_test, desc=f"log-likelihood bound, k={k}", unit="img", leave=False, mininterval=0.5,
+               dynamic_ncols=True)
     for x in split.batches(batch_size):
         x = x[: n_test - count]
         mean, log_var = model.encode(x)
@@ -70,8 +75,10 @@ def vae_log_likelihood(model, split: DeviceSplit, k: int, n_test: int, seed: int
 
         total += importance_sampled_bound(mean, log_var, log_likelihood, k, generator).double().sum().item()
         count += len(x)
+        bar.update(len(x))
         if count >= n_test:
             break
+    bar.close()
     return total / count
 
 
@@ -97,10 +104,6 @@ def pca_baseline(train_images: np.ndarray, test_images: np.ndarray, components: 
             "train_codes": pca.transform(train_images), "test_codes": test_codes}
 
 
-def _codes(model, split: DeviceSplit) -> np.ndarray:
-    return encode_split(model, split)["code"].numpy()
-
-
 def _flat(split: DeviceSplit) -> np.ndarray:
     return (split.images.reshape(len(split), -1).float() / 255).cpu().numpy()
 
@@ -111,14 +114,17 @@ def evaluate(model, config, train: DeviceSplit, test: DeviceSplit, k: int, n_tes
     measured = split_losses(model, test, seed=config.seed)
     results = {"test_mse": measured["mse"], "test_recon_sse": measured["recon_sse"]}
     train_labels, test_labels = train.labels.cpu().numpy(), test.labels.cpu().numpy()
-    train_codes, test_codes = _codes(model, train), _codes(model, test)
-    results["knn5_accuracy"] = knn_accuracy(train_codes, train_labels, test_codes, test_labels)
-    results["linear_probe_accuracy"] = linear_probe_accuracy(train_codes, train_labels, test_codes, test_labels)
-    pca = pca_baseline(_flat(train), _flat(test), model.latent_dim)
-    results["pca_test_mse"] = pca["mse"]
-    results["pca_knn5_accuracy"] = knn_accuracy(pca["train_codes"], train_labels, pca["test_codes"], test_labels)
-    results["pca_linear_probe_accuracy"] = linear_probe_accuracy(pca["train_codes"], train_labels,
-                                                                 pca["test_codes"], test_labels)
+    with status(f"encoding {len(train):,} training and {len(test):,} test images"):
+        train_codes, test_codes = encode_split(model, train).numpy(), encode_split(model, test).numpy()
+    with status("5-NN and linear probes on the codes"):
+        results["knn5_accuracy"] = knn_accuracy(train_codes, train_labels, test_codes, test_labels)
+        results["linear_probe_accuracy"] = linear_probe_accuracy(train_codes, train_labels, test_codes, test_labels)
+    with status(f"PCA baseline with {model.latent_dim} components, and its probes"):
+        pca = pca_baseline(_flat(train), _flat(test), model.latent_dim)
+        results["pca_test_mse"] = pca["mse"]
+        results["pca_knn5_accuracy"] = knn_accuracy(pca["train_codes"], train_labels, pca["test_codes"], test_labels)
+        results["pca_linear_probe_accuracy"] = linear_probe_accuracy(pca["train_codes"], train_labels,
+                                                                     pca["test_codes"], test_labels)
     results["evaluated_on"] = {"train_images": len(train), "test_images": len(test)}
     if model.kind == "vae":
         results["test_kl"] = measured["kl"]

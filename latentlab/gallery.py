@@ -2,6 +2,9 @@
 
 This is the one place that runs the model for pictures; ``figures`` and ``animations``
 only draw. Test indices and seeds are fixed, so two rebuilds give the same files.
+Where the AE's figures differ from the VAE's (where z comes from, how a decoded image is
+scored, which region of the latent plane to show), ``AEFigures`` and ``VAEFigures`` say
+so, side by side.
 """
 
 from __future__ import annotations
@@ -14,9 +17,10 @@ from sklearn.decomposition import PCA
 from sklearn.manifold import TSNE
 
 from . import animations, figures, losses
-from .checkpoint import atomic_path
 from .data import DeviceSplit, to_float
-from .metrics import active_units, elbo_estimate, encode_split, point_code, seeded
+from .files import write_text_atomic
+from .metrics import active_units, elbo_estimate, encode_split, seeded
+from .progress import status
 
 RATIOS = [0.1, 0.3, 0.5, 0.7, 0.9]
 INTERPOLATION_PAIRS = [(1, 7), (3, 8), (4, 9), (0, 6)]  # digit pairs; their first test images are used
@@ -42,11 +46,92 @@ def decode(model, z: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:
 @torch.no_grad()
 def reconstruct(model, x: torch.Tensor) -> torch.Tensor:
     """The deterministic reconstruction: the AE's output, the VAE's decoded posterior mean."""
-    return decode(model, point_code(model, x))
+    return decode(model, model.code(x))
 
 
 def first_index_of(labels: torch.Tensor, digit: int) -> int:
     return int((labels == digit).nonzero()[0])
+
+
+class AEFigures:
+    """What the AE's figures show where they differ from the VAE's."""
+
+    score_name = "squared error of each decoded image passed back through the AE"
+    latent_note = "; latent_i = encode(x_i)."
+    code_note = ""
+
+    def __init__(self, model, state: dict):
+        self.model, self.state = model, state
+
+    def latents(self, x: torch.Tensor, seed: int) -> torch.Tensor:
+        """The two interpolation end points (2, D): the codes themselves."""
+        return self.model.encode(x)
+
+    def score(self, decoded: torch.Tensor, seed: int) -> torch.Tensor:
+        """(N,) reconstruction error of each decoded image passed back through the AE."""
+        return losses.reconstruction_per_image(self.model(decoded), decoded)
+
+    def sample_latents(self, normal: torch.Tensor) -> tuple[torch.Tensor, str]:
+        """An AE has no prior: z from a Gaussian fitted to the training codes (stored at training)."""
+        fit, d = self.state["latent_fit"], self.model.latent_dim
+        # A small jitter keeps the Cholesky factor defined if a code dimension is constant.
+        cholesky = torch.linalg.cholesky(fit["cov"].double() + 1e-6 * torch.eye(d, dtype=torch.float64))
+        z = (fit["mean"].double() + normal.double() @ cholesky.T).float()
+        return z, "z ~ Gaussian fitted to the training codes"
+
+    def manifold_axes(self, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray, str]:
+        lo, hi = np.percentile(codes, [1, 99], axis=0)
+        return (np.linspace(lo[0], hi[0], 20), np.linspace(lo[1], hi[1], 20),
+                "1st–99th percentile box of the test codes")
+
+    def prior_walks(self) -> dict:
+        return {}
+
+    def per_dimension(self, codes: torch.Tensor, test: DeviceSplit) -> tuple[np.ndarray, str]:
+        return active_units(codes)[1].numpy(), "variance of the code across the test set"
+
+
+class VAEFigures(AEFigures):
+    """What the VAE's figures show where they differ from the AE's: its prior and its ELBO."""
+
+    latent_note = "; latent_i drawn with the reparameterization trick, seed fixed."
+    code_note = " (posterior means)"
+
+    @property
+    def score_name(self) -> str:
+        return (f"ELBO of each decoded image passed back through the VAE\n({ELBO_UNITS[self.model.likelihood]}; "
+                "100 posterior samples)")
+
+    def latents(self, x: torch.Tensor, seed: int) -> torch.Tensor:
+        """latent_1, latent_2 (2, D) drawn with the reparameterization trick, as the reference does."""
+        mean, log_var = self.model.encode(x)
+        with seeded(seed, x.device):
+            return self.model.reparameterization_trick(mean, log_var)
+
+    def score(self, decoded: torch.Tensor, seed: int) -> torch.Tensor:
+        """(N,) ELBO of each decoded image, from 100 posterior samples."""
+        return elbo_estimate(self.model, decoded, samples=100, seed=seed)
+
+    def sample_latents(self, normal: torch.Tensor) -> tuple[torch.Tensor, str]:
+        return normal, "z ~ N(0, I)"
+
+    def manifold_axes(self, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray, str]:
+        # Kingma & Welling (2014), fig. 4: an even grid of probabilities mapped through
+        # the inverse CDF of the prior, so the grid covers N(0, I) evenly in mass.
+        axis = torch.distributions.Normal(0, 1).icdf(torch.linspace(0.05, 0.95, 20)).numpy()
+        return axis, axis, "N(0, 1) quantiles 0.05…0.95"
+
+    def prior_walks(self) -> dict:
+        return {"vae_latent_walk.gif": (animations.periodic_prior_walk(120, seed=0),
+                                        "a smooth random walk under the prior N(0, I)")}
+
+    @torch.no_grad()
+    def per_dimension(self, codes: torch.Tensor, test: DeviceSplit) -> tuple[np.ndarray, str]:
+        kl = torch.cat([losses.kl_per_dimension(*self.model.encode(x)).float().cpu() for x in test.batches(1000)])
+        return kl.mean(0).double().numpy(), "average KL per dimension (nats)"
+
+
+FAMILY_FIGURES = {"ae": AEFigures, "vae": VAEFigures}
 
 
 def write_reconstructions(model, test: DeviceSplit, out: Path) -> None:
@@ -64,7 +149,7 @@ def figures_input(test: DeviceSplit, indices) -> torch.Tensor:
 
 
 @torch.no_grad()
-def interpolation(model, test: DeviceSplit, out: Path, seed: int = 0) -> str:
+def interpolation(model, family: AEFigures, test: DeviceSplit, out: Path, seed: int = 0) -> str:
     """The reference experiment: decode five points between two latents and score each decoded image.
 
     VAE: latent_1, latent_2 are drawn with the reparameterization trick (seed fixed);
@@ -74,101 +159,67 @@ def interpolation(model, test: DeviceSplit, out: Path, seed: int = 0) -> str:
     """
     labels = test.labels.cpu()
     rows, scores, captions, lines = [], [], [], []
-    is_vae = model.kind == "vae"
-    score_name = (f"ELBO of each decoded image passed back through the VAE\n({ELBO_UNITS[model.likelihood]}; "
-                  "100 posterior samples)"
-                  if is_vae else "squared error of each decoded image passed back through the AE")
     for number, (a, b) in enumerate(INTERPOLATION_PAIRS, start=1):
         i, j = first_index_of(labels, a), first_index_of(labels, b)
         x = figures_input(test, [i, j])  # (2, 1, 28, 28)
-        if is_vae:
-            mean, log_var = model.encode(x)
-            with seeded(seed + number, x.device):
-                latent = model.reparameterization_trick(mean, log_var)  # (2, D): latent_1, latent_2
-        else:
-            latent = model.encode(x)
+        latent = family.latents(x, seed + number)  # (2, D): latent_1, latent_2
         ratios = torch.tensor([0.0] + RATIOS + [1.0], device=x.device)[:, None]
         points = (1 - ratios) * latent[0] + ratios * latent[1]  # (7, D): r_1, five points, r_2
         decoded = model.decode(points)  # (7, 1, 28, 28)
-        if is_vae:
-            score = elbo_estimate(model, decoded, samples=100, seed=seed)
-        else:
-            score = losses.reconstruction_per_image(model(decoded), decoded)
+        score = family.score(decoded, seed)
         rows.append(torch.cat([x[:1], decoded, x[1:]]).cpu())
         scores.append(score.cpu().numpy())
         captions.append(f"{a} → {b}")
         values = "  ".join(f"{v:8.2f}" for v in score[1:-1].tolist())
         lines.append(f"{number:<5d} {a}->{b:<4d} {i:>5d} {j:>5d}  {values}")
     text = "\n".join([
-        f"# {model_name(model)}: " + score_name.replace("\n", " ") + ".",
-        "# ratio r decodes (1 - r) * latent_1 + r * latent_2" + (
-            "; latent_i drawn with the reparameterization trick, seed fixed." if is_vae else "; latent_i = encode(x_i)."),
+        f"# {model_name(model)}: " + family.score_name.replace("\n", " ") + ".",
+        "# ratio r decodes (1 - r) * latent_1 + r * latent_2" + family.latent_note,
         "# pair  digits  idx_1 idx_2  " + "  ".join(f"   r={r:.1f}" for r in RATIOS),
         *lines,
     ]) + "\n"
-    figures.interpolation_grid(torch.stack(rows), np.stack(scores), RATIOS, score_name, captions,
+    figures.interpolation_grid(torch.stack(rows), np.stack(scores), RATIOS, family.score_name, captions,
                                f"{model_name(model)}: interpolation between two test digits",
                                out / "interpolation.png")
-    with atomic_path(out / "interpolation.txt") as tmp:
-        tmp.write_text(text, encoding="utf-8")
+    write_text_atomic(text, out / "interpolation.txt")
     return text
 
 
 @torch.no_grad()
-def samples(model, state: dict, out: Path, seed: int = 0) -> None:
-    generator = torch.Generator().manual_seed(seed)
-    if model.kind == "vae":
-        z = torch.randn(64, model.latent_dim, generator=generator)
-        title = f"{model_name(model)}: 64 samples, z ~ N(0, I)"
-    else:
-        fit = state["latent_fit"]
-        normal = torch.randn(64, model.latent_dim, generator=generator)
-        # A small jitter keeps the Cholesky factor defined if a code dimension is constant.
-        cholesky = torch.linalg.cholesky(fit["cov"].double() + 1e-6 * torch.eye(model.latent_dim, dtype=torch.float64))
-        z = (fit["mean"].double() + normal.double() @ cholesky.T).float()
-        title = f"{model_name(model)}: 64 samples, z ~ Gaussian fitted to the training codes"
-    figures.image_grid(decode(model, z), title, out / "samples.png")
+def samples(model, family: AEFigures, out: Path, seed: int = 0) -> None:
+    normal = torch.randn(64, model.latent_dim, generator=torch.Generator().manual_seed(seed))
+    z, where = family.sample_latents(normal)
+    figures.image_grid(decode(model, z), f"{model_name(model)}: 64 samples, {where}", out / "samples.png")
 
 
-def write_scatter(model, codes: np.ndarray, labels: np.ndarray, out: Path) -> None:
-    title = f"{model_name(model)}: test codes by digit" + (" (posterior means)" if model.kind == "vae" else "")
+def write_scatter(model, family: AEFigures, codes: np.ndarray, labels: np.ndarray, out: Path) -> None:
+    title = f"{model_name(model)}: test codes by digit{family.code_note}"
     if model.latent_dim == 2:
         figures.latent_scatter_2d(codes, labels, title, out / "latent_scatter.png")
         return
     pca = PCA(n_components=2, random_state=0).fit_transform(codes)
     subset = np.random.default_rng(0).permutation(len(codes))[:TSNE_POINTS]
-    tsne = TSNE(n_components=2, init="pca", random_state=0, perplexity=30).fit_transform(codes[subset])
+    with status(f"t-SNE of {TSNE_POINTS:,} test codes"):
+        tsne = TSNE(n_components=2, init="pca", random_state=0, perplexity=30).fit_transform(codes[subset])
     figures.latent_scatter_projections(pca, labels, tsne, labels[subset], title, out / "latent_scatter.png")
 
 
-def write_latent_distribution(model, encoded: dict, out: Path) -> None:
-    means = encoded["code"]
-    in_use, variance = active_units(means)
-    if model.kind == "vae":
-        per_dim = losses.kl_per_dimension(means, encoded["log_var"]).mean(0).double().numpy()
-        name = "average KL per dimension (nats)"
-    else:
-        per_dim, name = variance.numpy(), "variance of the code across the test set"
-    figures.latent_distribution(means.numpy(), per_dim, name, in_use, "Var over x of the code > 0.01",
+def write_latent_distribution(model, family: AEFigures, codes: torch.Tensor, test: DeviceSplit, out: Path) -> None:
+    in_use = active_units(codes)[0]
+    per_dim, name = family.per_dimension(codes, test)
+    figures.latent_distribution(codes.numpy(), per_dim, name, in_use, "Var over x of the code > 0.01",
                                 f"{model_name(model)}: distribution of the test codes", out / "latent_distribution.png")
 
 
-def write_manifold(model, codes: np.ndarray, out: Path) -> None:
-    if model.kind == "vae":
-        # Kingma & Welling (2014), fig. 4: an even grid of probabilities mapped through
-        # the inverse CDF of the prior, so the grid covers N(0, I) evenly in mass.
-        axis = torch.distributions.Normal(0, 1).icdf(torch.linspace(0.05, 0.95, 20)).numpy()
-        z1, z2, where = axis, axis, "N(0, 1) quantiles 0.05…0.95"
-    else:
-        lo, hi = np.percentile(codes, [1, 99], axis=0)
-        z1, z2, where = np.linspace(lo[0], hi[0], 20), np.linspace(lo[1], hi[1], 20), "1st–99th percentile box of the test codes"
+def write_manifold(model, family: AEFigures, codes: np.ndarray, out: Path) -> None:
+    z1, z2, where = family.manifold_axes(codes)
     z2_top_down = z2[::-1]
     grid = torch.tensor(np.stack(np.meshgrid(z1, z2_top_down), -1).reshape(-1, 2), dtype=torch.float32)
     figures.manifold(decode(model, grid), z1, z2_top_down, f"{model_name(model)}: decoded latent plane, "
                      f"20×20 grid over the {where}", out / "manifold.png")
 
 
-def write_walks(model, codes: np.ndarray, labels: np.ndarray, out: Path) -> None:
+def write_walks(model, family: AEFigures, codes: np.ndarray, labels: np.ndarray, out: Path) -> None:
     """sampling_1: a closed loop through the ten digit centres; sampling_2: a spiral from the
     densest region out into empty space and back; VAE: vae_latent_walk, a walk under the prior."""
     name = model_name(model)
@@ -182,15 +233,14 @@ def write_walks(model, codes: np.ndarray, labels: np.ndarray, out: Path) -> None
     radius = 1.3 * np.percentile(np.linalg.norm(codes - densest, axis=1), 99)
     spiral = animations.spiral_out_and_back(densest, radius, WALK_FRAMES)
     walks = {
-        "sampling_1.gif": (loop, f"{name}: a loop through the ten digit centres"),
-        "sampling_2.gif": (spiral, f"{name}: from the densest region out into empty space"),
+        "sampling_1.gif": (loop, "a loop through the ten digit centres"),
+        "sampling_2.gif": (spiral, "from the densest region out into empty space"),
+        **family.prior_walks(),
     }
-    if model.kind == "vae":
-        walks["vae_latent_walk.gif"] = (animations.periodic_prior_walk(120, seed=0),
-                                        f"{name}: a smooth random walk under the prior N(0, I)")
-    for filename, (walk, title) in walks.items():
-        decoded = decode(model, torch.tensor(walk, dtype=torch.float32))
-        animations.latent_walk_gif(codes, labels, walk, decoded, title, out / filename)
+    for filename, (walk, what) in walks.items():
+        with status(f"drawing {filename}"):
+            decoded = decode(model, torch.tensor(walk, dtype=torch.float32))
+            animations.latent_walk_gif(codes, labels, walk, decoded, f"{name}: {what}", out / filename)
 
 
 def write_interpolation_gif(model, test: DeviceSplit, out: Path) -> None:
@@ -198,32 +248,35 @@ def write_interpolation_gif(model, test: DeviceSplit, out: Path) -> None:
     a, b = INTERPOLATION_PAIRS[0]
     x = figures_input(test, [first_index_of(labels, a), first_index_of(labels, b)])
     with torch.no_grad():
-        latent = point_code(model, x)
+        latent = model.code(x)
     there = np.linspace(0, 1, 24)
     ratios = np.concatenate([there, there[::-1][1:-1]])  # (46,): there and back, looping cleanly
     r = torch.tensor(ratios, dtype=torch.float32, device=latent.device)[:, None]
     decoded = decode(model, (1 - r) * latent[0] + r * latent[1])
-    animations.decoded_sequence_gif(decoded, [f"ratio {v:.2f}" for v in ratios],
-                                    f"{model_name(model)}: from a {a} to a {b} and back", out / "interpolation.gif")
+    with status("drawing interpolation.gif"):
+        animations.decoded_sequence_gif(decoded, [f"ratio {v:.2f}" for v in ratios],
+                                        f"{model_name(model)}: from a {a} to a {b} and back", out / "interpolation.gif")
 
 
 def write_gallery(model, state: dict, test: DeviceSplit, out: Path) -> None:
     """All figures of a run into ``out``; prints the interpolation table as the reference did."""
     model.eval()
     out = Path(out)
-    encoded = encode_split(model, test)
-    codes = encoded["code"].numpy()
+    family = FAMILY_FIGURES[model.kind](model, state)
+    with status("encoding the test split"):
+        encoded = encode_split(model, test)  # (N, latent_dim)
+    codes = encoded.numpy()
     labels = test.labels.cpu().numpy()
     write_reconstructions(model, test, out)
-    write_scatter(model, codes, labels, out)
-    print(interpolation(model, test, out), end="")
+    write_scatter(model, family, codes, labels, out)
+    print(interpolation(model, family, test, out), end="")
     figures.loss_curves(state["history"], f"{model_name(model)}: loss per epoch", out / "loss_curves.png",
                         f"reconstruction ({RECONSTRUCTION[model.likelihood]})")
-    samples(model, state, out)
+    samples(model, family, out)
     if model.latent_dim == 2:
-        write_manifold(model, codes, out)
-        write_walks(model, codes, labels, out)
+        write_manifold(model, family, codes, out)
+        write_walks(model, family, codes, labels, out)
     else:
-        write_latent_distribution(model, encoded, out)
+        write_latent_distribution(model, family, encoded, test, out)
         write_interpolation_gif(model, test, out)
     print(f"Figures written to {out}/")

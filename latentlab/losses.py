@@ -9,9 +9,9 @@ Units (used everywhere: training, metrics, figures, README):
 
 The squared error is -log p(x|z) of a Gaussian decoder N(x_hat, 1/2 I) with its
 constant (392 * log pi) dropped, so the ELBO is a lower bound on log p(x) up to that
-constant. Every function returns the mean over the batch of these per-image values:
-the per-pixel mean of ``nn.MSELoss()`` would shrink the reconstruction term 784-fold
-and let the KL term swamp it.
+constant. Every function returns these per-image values, (B,); the models' ``loss``
+averages them over the batch. The per-pixel mean of ``nn.MSELoss()`` would shrink the
+reconstruction term 784-fold and let the KL term swamp it.
 
 With ``likelihood="bernoulli"`` (binarized MNIST, comparable with published NLL
 tables) the reconstruction is the exact -log p(x|z) of a Bernoulli decoder:
@@ -22,9 +22,6 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-
-LIKELIHOODS = ("gaussian", "bernoulli")
-
 
 def squared_error_per_image(x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     """Squared error summed over pixels: (B, 1, 28, 28) x 2 -> (B,)."""
@@ -54,20 +51,3 @@ def kl_per_image(mean: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
 def kl_per_dimension(mean: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
     """The closed-form KL of each latent dimension: (B, D) x 2 -> (B, D)."""
     return -0.5 * (1 + log_var - mean.pow(2) - log_var.exp())
-
-
-def reconstruction_loss(x_hat: torch.Tensor, x: torch.Tensor, likelihood: str = "gaussian") -> torch.Tensor:
-    """Sum over pixels, mean over the batch: for the Gaussian decoder this equals
-    nn.MSELoss(reduction="sum")(x_hat, x) / B."""
-    return reconstruction_per_image(x_hat, x, likelihood).mean()
-
-
-def kl_divergence(mean: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
-    """Sum over latent dimensions, mean over the batch."""
-    return kl_per_image(mean, log_var).mean()
-
-
-def elbo_per_image(x_hat: torch.Tensor, x: torch.Tensor, mean: torch.Tensor, log_var: torch.Tensor,
-                   likelihood: str = "gaussian") -> torch.Tensor:
-    """-(reconstruction + KL) of each image, in nats (up to the Gaussian decoder's constant): (B,)."""
-    return -(reconstruction_per_image(x_hat, x, likelihood) + kl_per_image(mean, log_var))

@@ -23,12 +23,6 @@ def seeded(seed: int, device: torch.device):
         yield
 
 
-def point_code(model: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
-    """The code figures and probes use: the AE's z, the VAE's posterior mean. (B, latent_dim)"""
-    code = model.encode(x)
-    return code[0] if model.kind == "vae" else code
-
-
 @torch.no_grad()
 def split_losses(model: torch.nn.Module, split: DeviceSplit, seed: int, batch_size: int = 1000) -> dict:
     """Per-image averages over a split, in the units of ``losses``.
@@ -43,51 +37,18 @@ def split_losses(model: torch.nn.Module, split: DeviceSplit, seed: int, batch_si
     sums = torch.zeros(3, dtype=torch.float64, device=split.device)
     with seeded(seed, split.device):
         for x in split.batches(batch_size):
-            if model.kind == "vae":
-                mean, log_var = model.encode(x)
-                z = model.reparameterization_trick(mean, log_var)
-                recon = losses.reconstruction_per_image(model.decode(z), x, model.likelihood)
-                kl = losses.kl_per_image(mean, log_var)
-                sse = losses.squared_error_per_image(model.decode(mean), x)
-            else:
-                x_hat = model(x)
-                recon = losses.reconstruction_per_image(x_hat, x, model.likelihood)
-                sse = losses.squared_error_per_image(x_hat, x)
-                kl = torch.zeros_like(recon)
+            recon, kl = model.loss_per_image(x)  # (B,) each
+            sse = losses.squared_error_per_image(model.decode(model.code(x)), x)
             sums += torch.stack([recon.sum(), kl.sum(), sse.sum()]).double()
     model.train(was_training)
     recon, kl, sse = (sums / len(split)).tolist()
     return {"recon": recon, "kl": kl, "recon_sse": sse, "mse": sse / 784}
 
 
-def run_facts(model: torch.nn.Module, state: dict) -> dict:
-    """What metrics.json says about how a model was trained (the measurements come from evaluation)."""
-    from .models import count_parameters
-
-    config = state["config"]
-    return {
-        "model": config["model"],
-        "latent_dim": config["latent_dim"],
-        "likelihood": config.get("likelihood", "gaussian"),
-        "epochs": state["epoch"],
-        "seed": config["seed"],
-        "device": state["device"],
-        "train_seconds": round(state["train_seconds"], 1),
-        "parameters": count_parameters(model),
-    }
-
-
 @torch.no_grad()
-def encode_split(model: torch.nn.Module, split: DeviceSplit, batch_size: int = 1000) -> dict:
-    """Codes of every image in order: {"code": (N, D)} (see ``point_code``), and for the VAE
-    also {"log_var": (N, D)}."""
-    parts: dict[str, list[torch.Tensor]] = {}
-    for x in split.batches(batch_size):
-        out = model.encode(x)
-        named = {"code": out[0], "log_var": out[1]} if model.kind == "vae" else {"code": out}
-        for key, value in named.items():
-            parts.setdefault(key, []).append(value.float().cpu())
-    return {key: torch.cat(value) for key, value in parts.items()}
+def encode_split(model: torch.nn.Module, split: DeviceSplit, batch_size: int = 1000) -> torch.Tensor:
+    """``model.code`` of every image of the split, in order, on the CPU: (N, latent_dim)."""
+    return torch.cat([model.code(x).float().cpu() for x in split.batches(batch_size)])
 
 
 @torch.no_grad()

@@ -6,12 +6,17 @@ Decoder (``decoder_conv``):
     Linear -> unflatten -> TransposeConvolutionalBlock x (k + 1) -> ConvTranspose2d -> Sigmoid
 
 Shapes (B images; s = ``stem_channels``, g = ``growth``, n = ``dense_layers``,
-c = ``channels``, d = ``decoder_channels``, k = ``decoder_blocks``):
+r = ``reduce_channels``, d = ``decoder_channels``, k = ``decoder_blocks``,
+u = ``upsample_channels``):
     x (B, 1, 28, 28) -> conv (B, s, 28, 28) -> pool (B, s, 14, 14)
-    -> dense (B, s + n*g, 14, 14) -> 1x1 (B, c, 14, 14) -> pool (B, c, 7, 7)
-    -> flatten (B, c*49) -> Linear -> z (B, latent_dim)
-    z -> Linear, unflatten (B, d, 7, 7) -> k blocks (B, d, 7, 7) -> block (B, c, 14, 14)
+    -> dense (B, s + n*g, 14, 14) -> 1x1 (B, r, 14, 14) -> pool (B, r, 7, 7)
+    -> flatten (B, r*49) -> Linear -> z (B, latent_dim)
+    z -> Linear, unflatten (B, d, 7, 7) -> k blocks (B, d, 7, 7) -> block (B, u, 14, 14)
     -> ConvTranspose2d (B, 1, 28, 28) -> Sigmoid.
+
+Each model's ``loss(x)`` returns the two terms of its objective, (reconstruction, kl),
+as the PyTorch VAE example's ``loss_function`` does; ``losses.py`` holds the formulas and
+``training.training_step`` minimises ``reconstruction + beta * kl``.
 
 Why these widths: on a CPU the 28x28 layers cost most per channel (their ReLU,
 BatchNorm and pooling are memory-bound), so the stem is narrow; at the decoder's 7x7
@@ -23,6 +28,8 @@ from __future__ import annotations
 
 import torch
 from torch import nn
+
+from . import losses
 
 
 class ConvolutionalBlock(nn.Sequential):
@@ -67,20 +74,20 @@ class TransposeConvolutionalBlock(nn.Sequential):
         )
 
 
-def encoder_conv(stem_channels: int, growth: int, dense_layers: int, channels: int) -> nn.Sequential:
-    """Image (B, 1, 28, 28) -> feature vector (B, channels * 7 * 7)."""
+def encoder_conv(stem_channels: int, growth: int, dense_layers: int, reduce_channels: int) -> nn.Sequential:
+    """Image (B, 1, 28, 28) -> feature vector (B, reduce_channels * 7 * 7)."""
     dense = DenseBlock(stem_channels, growth, dense_layers)
     return nn.Sequential(
         ConvolutionalBlock(1, stem_channels),  # (B, s, 28, 28)
         nn.MaxPool2d(2),  # (B, s, 14, 14)
         dense,  # (B, s + layers * growth, 14, 14)
-        nn.Conv2d(dense.out_channels, channels, kernel_size=1),  # (B, c, 14, 14)
-        nn.MaxPool2d(2),  # (B, c, 7, 7): the Linear layers after it stay small
-        nn.Flatten(),  # (B, c * 49)
+        nn.Conv2d(dense.out_channels, reduce_channels, kernel_size=1),  # (B, r, 14, 14)
+        nn.MaxPool2d(2),  # (B, r, 7, 7): the Linear layers after it stay small
+        nn.Flatten(),  # (B, r * 49)
     )
 
 
-def decoder_conv(latent_dim: int, decoder_channels: int, channels: int, decoder_blocks: int) -> nn.Sequential:
+def decoder_conv(latent_dim: int, decoder_channels: int, decoder_blocks: int, upsample_channels: int) -> nn.Sequential:
     """Latent vector (B, latent_dim) -> image (B, 1, 28, 28) with pixels in (0, 1)."""
     return nn.Sequential(
         nn.Linear(latent_dim, decoder_channels * 7 * 7),
@@ -90,25 +97,26 @@ def decoder_conv(latent_dim: int, decoder_channels: int, channels: int, decoder_
         # about 3 nats of ELBO, so the 2-D experiments use two.
         *(TransposeConvolutionalBlock(decoder_channels, decoder_channels, stride=1)  # (B, d, 7, 7)
           for _ in range(decoder_blocks)),
-        TransposeConvolutionalBlock(decoder_channels, channels),  # (B, c, 14, 14)
-        nn.ConvTranspose2d(channels, 1, kernel_size=4, stride=2, padding=1),  # (B, 1, 28, 28)
+        TransposeConvolutionalBlock(decoder_channels, upsample_channels),  # (B, u, 14, 14)
+        nn.ConvTranspose2d(upsample_channels, 1, kernel_size=4, stride=2, padding=1),  # (B, 1, 28, 28)
         nn.Sigmoid(),
     )
 
 
 class Autoencoder(nn.Module):
-    """Deterministic autoencoder: x -> z -> x_hat."""
+    """Deterministic autoencoder: x -> z -> x_hat, trained on the reconstruction alone."""
 
     kind = "ae"
-    likelihood = "gaussian"  # build_model sets it from the configuration
 
-    def __init__(self, latent_dim: int, *, stem_channels: int, growth: int, dense_layers: int, channels: int,
-                 decoder_channels: int, decoder_blocks: int):  # defaults: TrainConfig, via build_model
+    def __init__(self, latent_dim: int, *, likelihood: str = "gaussian", stem_channels: int, growth: int,
+                 dense_layers: int, reduce_channels: int, decoder_channels: int, decoder_blocks: int,
+                 upsample_channels: int):  # defaults of the widths: TrainConfig, via build_model
         super().__init__()
         self.latent_dim = latent_dim
-        self.encoder = encoder_conv(stem_channels, growth, dense_layers, channels)
-        self.to_latent = nn.Linear(channels * 49, latent_dim)
-        self.decoder = decoder_conv(latent_dim, decoder_channels, channels, decoder_blocks)
+        self.likelihood = likelihood  # the decoder's p(x|z): "gaussian" or "bernoulli" (see losses.py)
+        self.encoder = encoder_conv(stem_channels, growth, dense_layers, reduce_channels)
+        self.to_latent = nn.Linear(reduce_channels * 49, latent_dim)
+        self.decoder = decoder_conv(latent_dim, decoder_channels, decoder_blocks, upsample_channels)
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         return self.to_latent(self.encoder(x))  # (B, latent_dim)
@@ -119,24 +127,43 @@ class Autoencoder(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.decode(self.encode(x))
 
+    def code(self, x: torch.Tensor) -> torch.Tensor:
+        """The point code that figures and probes use: here z itself. (B, latent_dim)"""
+        return self.encode(x)
+
+    def loss_per_image(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(reconstruction, kl) of each image, (B,) each; an AE has no KL term, so it is 0."""
+        reconstruction = losses.reconstruction_per_image(self(x), x, self.likelihood)
+        return reconstruction, torch.zeros_like(reconstruction)
+
+    def loss(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(reconstruction, kl): summed over pixels (latent dimensions), averaged over the batch."""
+        reconstruction, kl = self.loss_per_image(x)
+        return reconstruction.mean(), kl.mean()
+
 
 class VariationalAutoencoder(nn.Module):
-    """VAE with a diagonal Gaussian posterior q(z|x) = N(mean, exp(log_var)) and prior N(0, I)."""
+    """VAE with a diagonal Gaussian posterior q(z|x) = N(mean, exp(log_var)) and prior N(0, I).
+
+    The AE's encoder_conv and decoder_conv; its ``to_latent`` becomes the two heads
+    ``mean`` and ``log_var``, and a sample z ~ q(z|x) replaces the deterministic code.
+    """
 
     kind = "vae"
-    likelihood = "gaussian"
 
-    def __init__(self, latent_dim: int, *, stem_channels: int, growth: int, dense_layers: int, channels: int,
-                 decoder_channels: int, decoder_blocks: int):  # defaults: TrainConfig, via build_model
+    def __init__(self, latent_dim: int, *, likelihood: str = "gaussian", stem_channels: int, growth: int,
+                 dense_layers: int, reduce_channels: int, decoder_channels: int, decoder_blocks: int,
+                 upsample_channels: int):
         super().__init__()
         self.latent_dim = latent_dim
-        self.encoder = encoder_conv(stem_channels, growth, dense_layers, channels)
-        self.mean = nn.Linear(channels * 49, latent_dim)
-        self.log_var = nn.Linear(channels * 49, latent_dim)
-        self.decoder = decoder_conv(latent_dim, decoder_channels, channels, decoder_blocks)
+        self.likelihood = likelihood
+        self.encoder = encoder_conv(stem_channels, growth, dense_layers, reduce_channels)
+        self.mean = nn.Linear(reduce_channels * 49, latent_dim)
+        self.log_var = nn.Linear(reduce_channels * 49, latent_dim)
+        self.decoder = decoder_conv(latent_dim, decoder_channels, decoder_blocks, upsample_channels)
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        h = self.encoder(x)  # (B, channels * 49)
+        h = self.encoder(x)  # (B, reduce_channels * 49)
         return self.mean(h), self.log_var(h)  # (B, latent_dim) each
 
     @staticmethod
@@ -153,17 +180,32 @@ class VariationalAutoencoder(nn.Module):
         z = self.reparameterization_trick(mean, log_var)
         return self.decode(z), mean, log_var
 
+    def code(self, x: torch.Tensor) -> torch.Tensor:
+        """The point code that figures and probes use: the posterior mean. (B, latent_dim)"""
+        return self.encode(x)[0]
+
+    def loss_per_image(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The negative ELBO's two terms for each image, (B,) each, with one sample z ~ q(z|x):
+        -log p(x|z) and KL(q(z|x) || N(0, I)) (Kingma & Welling 2014, eq. 10)."""
+        x_hat, mean, log_var = self(x)
+        return losses.reconstruction_per_image(x_hat, x, self.likelihood), losses.kl_per_image(mean, log_var)
+
+    def loss(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(reconstruction, kl): summed over pixels (latent dimensions), averaged over the batch.
+        The training objective is their sum, the negative ELBO (beta = 1)."""
+        reconstruction, kl = self.loss_per_image(x)
+        return reconstruction.mean(), kl.mean()
+
 
 MODELS = {"ae": Autoencoder, "vae": VariationalAutoencoder}
-WIDTHS = ("stem_channels", "growth", "dense_layers", "channels", "decoder_channels", "decoder_blocks")
+WIDTHS = ("stem_channels", "growth", "dense_layers", "reduce_channels", "decoder_channels", "decoder_blocks",
+          "upsample_channels")
 
 
 def build_model(config) -> nn.Module:
-    """The model a TrainConfig describes. ``likelihood`` names the decoder distribution
-    p(x|z) whose parameters x_hat are: Gaussian means or Bernoulli probabilities."""
-    model = MODELS[config.model](config.latent_dim, **{name: getattr(config, name) for name in WIDTHS})
-    model.likelihood = config.likelihood
-    return model
+    """The model a TrainConfig describes."""
+    return MODELS[config.model](config.latent_dim, likelihood=config.likelihood,
+                                **{name: getattr(config, name) for name in WIDTHS})
 
 
 def count_parameters(model: nn.Module) -> int:

@@ -5,15 +5,33 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from .checkpoint import MODEL_FILE, read_checkpoint, write_json_atomic
-from .config import ALL_EXPERIMENTS, TrainConfig
+from .checkpoint import MODEL_FILE, read_checkpoint
+from .config import EXPERIMENTS, TrainConfig
+from .data import load_splits, load_test_split
 from .evaluation import evaluate
+from .files import write_json_atomic
 from .gallery import write_gallery
-from .metrics import run_facts
-from .training import check_writable, load_splits, load_test_split, pick_device, train, trained_model
+from .models import count_parameters
+from .training import check_writable, pick_device, train, trained_model
 
 REPORTED = ("test_mse", "test_recon_sse", "test_kl", "test_elbo", "test_log_likelihood_is", "test_nll_nats",
             "knn5_accuracy", "linear_probe_accuracy", "active_units", "pca_test_mse")
+
+
+def run_facts(model, state: dict) -> dict:
+    """What metrics.json says about how a model was trained (the measurements come from evaluation)."""
+    config = state["config"]
+    return {
+        "model": config["model"],
+        "latent_dim": config["latent_dim"],
+        "likelihood": config.get("likelihood", "gaussian"),
+        "epochs": state["epoch"],
+        "seed": config["seed"],
+        "device": state["device"],
+        "train_seconds": round(state["train_seconds"], 1),
+        "parameters": count_parameters(model),
+    }
+
 
 
 def measure(state: dict, folder: Path, data_root: str | None, device_name: str, k: int, n_test: int,
@@ -68,5 +86,5 @@ def reproduce(names: list[str], retrain: bool, device: str, data_root: str | Non
     from .report import write_report
 
     for name in names:
-        run(TrainConfig(**ALL_EXPERIMENTS[name].defaults, retrain=retrain, device=device, data_root=data_root))
+        run(EXPERIMENTS[name].config(retrain=retrain, device=device, data_root=data_root))
     write_report("RESULTS.md")

@@ -1,29 +1,28 @@
-"""RESULTS.md, generated from the result folders' metrics.json files; nothing in it is typed by hand."""
+"""RESULTS.md and the generated parts of the READMEs, from the experiments' registry and the
+result folders' metrics.json files; nothing in them is typed by hand."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-from .checkpoint import atomic_path
-from .config import ALL_EXPERIMENTS, BERNOULLI, EXPERIMENTS, TrainConfig
+from .config import BERNOULLI, EXPERIMENTS, SCRIPT_EXPERIMENTS, TrainConfig
+from .files import write_text_atomic
 
-
-def _folder(name: str) -> Path:
-    return Path(ALL_EXPERIMENTS[name].defaults["out_dir"])
-
-
-BERNOULLI_FOLDER = _folder(BERNOULLI.name)
+BERNOULLI_FOLDER = BERNOULLI.out_dir
 BERNOULLI_COMMAND = "python -m latentlab train " + " ".join(
-    f"--{key.replace('_', '-')} {value}" for key, value in BERNOULLI.defaults.items())
-ROWS = [  # (label, folder)
-    ("AE, 2-D", _folder("ae-2d")),
-    ("VAE, 2-D", _folder("vae-2d")),
-    ("AE, 32-D", _folder("ae-32d")),
-    ("VAE, 32-D", _folder("vae-32d")),
-    ("VAE, 32-D, Bernoulli decoder (binarized MNIST)", BERNOULLI_FOLDER),
-]
-PCA_ROWS = [("PCA, 2 components", _folder("ae-2d")), ("PCA, 32 components", _folder("ae-32d"))]
+    f"--{key.replace('_', '-')} {value}" for key, value in BERNOULLI.hyp.items())
+ROWS = [(e.label, e.out_dir) for e in EXPERIMENTS.values()]  # (label, folder)
+
+def _pca_rows() -> list[tuple[str, Path]]:
+    """Every metrics.json holds the PCA baseline of its latent size: one row per size, from its first folder."""
+    first: dict[int, Path] = {}
+    for e in EXPERIMENTS.values():
+        first.setdefault(e.hyp["latent_dim"], e.out_dir)
+    return [(f"PCA, {dim} components", folder) for dim, folder in first.items()]
+
+
+PCA_ROWS = _pca_rows()
 PUBLISHED = [
     ("5-NN accuracy, 2-D conv AE", "0.793", "Sainburg, McInnes & Gentner (2021), Parametric UMAP, Table 2"),
     ("5-NN accuracy, 2-D conv VAE", "0.765", "Sainburg et al. (2021), Table 2"),
@@ -91,7 +90,7 @@ def render(root: Path = Path(".")) -> str:
         else:
             missing.append(f"`{folder}`")
     rows += [_pca_row(label, loaded[folder]) for label, folder in PCA_ROWS if "pca_test_mse" in loaded.get(folder, {})]
-    scripts = "\n".join(f"python Models/{e.script}" for e in EXPERIMENTS.values())
+    scripts = "\n".join(f"python Models/{e.script.name}" for e in SCRIPT_EXPERIMENTS.values())
     parts = [
         "# Results",
         "",
@@ -145,7 +144,7 @@ def architecture(experiment: str = "vae-32d") -> str:
 
     from .models import WIDTHS, build_model, count_parameters
 
-    config = TrainConfig(**EXPERIMENTS[experiment].defaults)
+    config = EXPERIMENTS[experiment].config()
     latent_dim = config.latent_dim
     model = build_model(config).eval()
     rows = []
@@ -164,10 +163,9 @@ def architecture(experiment: str = "vae-32d") -> str:
             rows.append([part, type(layer).__name__, str(tuple(x.shape[1:])), f"{count_parameters(layer):,}"])
     table = _table(["part", "layer", "output shape", "parameters"], rows)
     widths = ", ".join(f"`{name}` {getattr(config, name)}" for name in WIDTHS)
-    others = "; ".join(
-        f"{name}: " + ", ".join(f"`{k}` {v}" for k, v in e.defaults.items() if k in WIDTHS)
-        for name, e in EXPERIMENTS.items() if name != experiment and any(k in WIDTHS for k in e.defaults)
-    )
+    changes = {name: [f"`{k}` {getattr(e.config(), k)}" for k in WIDTHS if getattr(e.config(), k) != getattr(config, k)]
+               for name, e in EXPERIMENTS.items() if name != experiment}
+    others = "; ".join(f"{name}: {', '.join(widths)}" for name, widths in changes.items() if widths)
     return (f"{table}\n\nThe {experiment} experiment ({widths}): {count_parameters(model):,} parameters; the AE "
             "has one Linear layer in place of `mean` and `log_var`. "
             + (f"Other experiments change: {others}. " if others else "")
@@ -192,26 +190,55 @@ def summary(root: Path = Path(".")) -> str:
             rows.append([label, f"{m['parameters']:,}", _fmt(m.get("test_mse"), 4), _fmt(m.get("test_elbo"), 2),
                          _fmt(m.get("test_nll_nats"), 2), _fmt(m.get("knn5_accuracy"), 3),
                          f"{m['epochs']}", f"{m['train_seconds'] / 60:.1f} min ({m['device']})"])
-            if folder != BERNOULLI_FOLDER:
+            if folder in SCRIPT_FOLDERS:
                 default_runs.append(m)
     table = _table(["model", "parameters", "test MSE", "ELBO", "NLL (nats)", "5-NN acc.", "epochs", "training"], rows)
-    if len(default_runs) < len(EXPERIMENTS):
+    if len(default_runs) < len(SCRIPT_FOLDERS):
         return table
     devices = ", ".join(sorted({m["device"] for m in default_runs}))
     total = sum(m["train_seconds"] for m in default_runs) / 60
     return f"{table}\n\nThe four default runs trained for {total:.1f} min in total ({devices})."
 
 
-def write_report(output: str | Path = "RESULTS.md", root: Path = Path(".")) -> None:
-    """Write RESULTS.md and refresh the generated parts of the READMEs (between their markers)."""
-    with atomic_path(Path(output)) as tmp:
-        tmp.write_text(render(root), encoding="utf-8")
+SCRIPT_FOLDERS = {e.out_dir for e in SCRIPT_EXPERIMENTS.values()}
+EXPERIMENT_HEADERS = {  # the experiments table in each README's language
+    "README.md": ["lệnh", "mô hình", "chiều ẩn", "epoch", "thư mục kết quả"],
+    "README.en.md": ["command", "model", "latent", "epochs", "result folder"],
+}
+
+
+def experiments_table(header: list[str]) -> str:
+    """The experiments of the registry: the command that runs each, what it trains, where results go."""
+    rows = []
+    for e in EXPERIMENTS.values():
+        command = f"python Models/{e.script.name}" if e.script else BERNOULLI_COMMAND
+        config = e.config()
+        decoder = "" if config.likelihood == "gaussian" else f", {config.likelihood}"
+        rows.append([f"`{command}`", f"{config.model.upper()}{decoder}", str(config.latent_dim), str(config.epochs),
+                     f"[`{e.out_dir}/`]({e.out_dir.as_posix()})"])
+    return _table(header, rows)
+
+
+def write_results(output: str | Path = "RESULTS.md", root: Path = Path(".")) -> None:
+    """Write RESULTS.md from the result folders under ``root``."""
+    write_text_atomic(render(root), Path(output))
     print(f"Wrote {output}")
-    for readme in (root / "README.md", root / "README.en.md"):
+
+
+def update_readmes(root: Path = Path(".")) -> None:
+    """Refresh the generated parts of both READMEs, between their ``<!-- name:start/end -->`` markers."""
+    for name, header in EXPERIMENT_HEADERS.items():
+        readme = root / name
         if readme.is_file():
             text = readme.read_text(encoding="utf-8")
+            text = _replace_between(text, "experiments", experiments_table(header))
             text = _replace_between(text, "results", summary(root))
             text = _replace_between(text, "architecture", architecture())
-            with atomic_path(readme) as tmp:
-                tmp.write_text(text, encoding="utf-8")
+            write_text_atomic(text, readme)
             print(f"Updated the generated tables of {readme}")
+
+
+def write_report(output: str | Path = "RESULTS.md", root: Path = Path(".")) -> None:
+    """``python -m latentlab report``: RESULTS.md, then the READMEs' generated tables."""
+    write_results(output, root)
+    update_readmes(root)

@@ -1,4 +1,6 @@
-"""The training loop: Adam with cosine decay, a checkpoint after every epoch, resumable bit for bit."""
+"""The training step and the loop: Adam with cosine decay, a checkpoint after every epoch,
+resumable bit for bit. Speed tricks live elsewhere: ``cuda_graphs`` (GPU) and the
+``keep_freed_memory`` section at the end of this file (CPU)."""
 
 from __future__ import annotations
 
@@ -12,14 +14,14 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from .checkpoint import (FORMAT, MODEL_FILE, PARTIAL_FILE, model_from_checkpoint, read_checkpoint, save_atomic,
-                         write_json_atomic)
+from .checkpoint import FORMAT, MODEL_FILE, PARTIAL_FILE, model_from_checkpoint, published, read_checkpoint, save_atomic
 from .config import TrainConfig
-from .data import DeviceSplit, binarize_once, load_split
+from .cuda_graphs import GraphedStep, adam, load_optimizer_state
+from .data import DeviceSplit, load_splits, to_float
 from .errors import LatentlabError
+from .files import write_json_atomic
 from .metrics import encode_split, split_losses
 from .models import build_model
-from .steps import Stepper, adam, load_optimizer_state
 
 
 class TrainingInterrupted(LatentlabError):
@@ -55,38 +57,6 @@ def check_writable(folder: Path) -> None:
         ) from None
 
 
-def load_splits(config: TrainConfig, device: torch.device) -> tuple[DeviceSplit, DeviceSplit]:
-    root = config.resolved_data_root()
-    images, labels = load_split(root, "train")
-    if config.train_limit is not None:
-        images, labels = images[: config.train_limit], labels[: config.train_limit]
-    return DeviceSplit(images, labels, device), load_test_split(config, device)
-
-
-def load_test_split(config: TrainConfig, device: torch.device) -> DeviceSplit:
-    """The test split as the model sees it: binarized once (fixed seed) for a Bernoulli decoder."""
-    images, labels = load_split(config.resolved_data_root(), "test")
-    if config.likelihood == "bernoulli":
-        images = binarize_once(images)
-    return DeviceSplit(images, labels, device)
-
-
-def keep_freed_memory() -> None:
-    """Ask glibc's allocator to keep freed memory for reuse instead of returning it to the OS.
-
-    A CPU training step frees and re-allocates the same activation buffers (up to ~6 MB)
-    every step; by default glibc unmaps them and the kernel zero-fills fresh pages on the
-    next step: about 2,000 page faults per step, some 4 % of its time on the 2-core machine.
-    """
-    try:
-        mallopt = ctypes.CDLL("libc.so.6").mallopt
-    except (OSError, AttributeError):
-        return  # not glibc (macOS, Windows, musl): their allocators need no such setting
-    m_trim_threshold, m_mmap_threshold = -1, -3
-    mallopt(m_mmap_threshold, 32 * 2 ** 20)  # the largest value glibc accepts on 64-bit
-    mallopt(m_trim_threshold, 2 ** 30)
-
-
 def new_model_and_optimizer(config: TrainConfig, device: torch.device):
     """The freshly initialised model (seeded) on ``device`` and its Adam optimizer."""
     torch.manual_seed(config.seed)
@@ -94,6 +64,33 @@ def new_model_and_optimizer(config: TrainConfig, device: torch.device):
     # benchmarks/train_throughput.py measures the whole step against a plain loop.
     model = build_model(config).to(device, memory_format=torch.channels_last)
     return model, adam(model, config.lr, device)
+
+
+def training_step(model, optimizer, x: torch.Tensor, beta: float) -> torch.Tensor:
+    """One Adam step on a batch x (B, 1, 28, 28) in [0, 1]; returns the detached (reconstruction, KL).
+
+    The loss is the negative ELBO, reconstruction + KL, averaged over the batch (beta = 1;
+    beta != 1 weighs the KL as in beta-VAE). An AE's KL is 0.
+    """
+    if model.likelihood == "bernoulli":
+        x = torch.bernoulli(x)  # dynamic binarization: fresh binary pixels every time
+    reconstruction, kl = model.loss(x)
+    optimizer.zero_grad(set_to_none=True)
+    (reconstruction + beta * kl).backward()
+    optimizer.step()
+    return torch.stack([reconstruction.detach(), kl.detach()])
+
+
+def make_step(model, optimizer, split: DeviceSplit, config: TrainConfig):
+    """``step(index) -> (reconstruction, KL)``: training_step on the batch of ``split`` at ``index`` (B,);
+    on CUDA replayed as one graph (``cuda_graphs``), the same arithmetic."""
+
+    def step(index: torch.Tensor) -> torch.Tensor:
+        return training_step(model, optimizer, to_float(split.images[index]), config.beta)
+
+    if split.device.type == "cuda":
+        return GraphedStep(step, optimizer, config.batch_size, split.device)
+    return step
 
 
 def train(config: TrainConfig) -> dict:
@@ -158,7 +155,7 @@ def train(config: TrainConfig) -> dict:
           f"{len(train_split)} training images, {config.epochs} epochs of {steps_per_epoch} steps.")
     # On a GPU, reading the loss forces a host synchronisation: once per epoch there.
     sync_every = 1 if device.type == "cpu" else steps_per_epoch
-    stepper = Stepper(model, optimizer, train_split, config.batch_size, config.beta)
+    train_step = make_step(model, optimizer, train_split, config)
     epoch = saved = start_epoch
     try:
         for epoch in range(start_epoch, config.epochs):
@@ -169,7 +166,7 @@ def train(config: TrainConfig) -> dict:
             bar = tqdm(total=steps_per_epoch, desc=f"epoch {epoch + 1}/{config.epochs}", unit="step",
                        leave=False, mininterval=0.5, dynamic_ncols=True)
             for step, index in enumerate(train_split.batch_indices(config.batch_size, shuffle), start=1):
-                sums += stepper(index) * len(index)
+                sums += train_step(index) * len(index)
                 scheduler.step()
                 seen += len(index)
                 if step % sync_every == 0 or step == steps_per_epoch:
@@ -191,9 +188,8 @@ def train(config: TrainConfig) -> dict:
             history.append({"epoch": epoch + 1, "train_recon": train_recon, "train_kl": train_kl,
                             "test_recon": test["recon"], "test_kl": test["kl"], "test_mse": test["mse"],
                             "lr": scheduler.get_last_lr()[0], "seconds": round(seconds, 2)})
-            kl_part = f" KL {train_kl:.3f}/{test['kl']:.3f}" if config.model == "vae" else ""
             print(f"epoch {epoch + 1:3d}/{config.epochs}  train/test: recon {train_recon:.3f}/{test['recon']:.3f}"
-                  f"{kl_part}  test mse {test['mse']:.5f}  ({seconds:.0f} s)")
+                  f" KL {train_kl:.3f}/{test['kl']:.3f}  test mse {test['mse']:.5f}  ({seconds:.0f} s)")
             save_atomic(checkpoint(epoch + 1, finished=False), partial_path)
             saved = epoch + 1
     except KeyboardInterrupt:
@@ -203,12 +199,12 @@ def train(config: TrainConfig) -> dict:
             "(the result equals an uninterrupted run), or add --retrain to start over."
         ) from None
 
-    state = checkpoint(config.epochs, finished=True)
+    state = published(checkpoint(config.epochs, finished=True))
     if config.model == "ae":
         # An AE has no prior to sample from; samples.png draws from this Gaussian fit
         # of the training codes instead, stored here so figures need no training data.
         model.eval()
-        z = encode_split(model, train_split)["code"].double()  # (N, latent_dim)
+        z = encode_split(model, train_split).double()  # (N, latent_dim)
         state["latent_fit"] = {"mean": z.mean(0).float(), "cov": torch.cov(z.T).float().reshape(z.shape[1], -1)}
     save_atomic(state, finished_path)
     partial_path.unlink(missing_ok=True)
@@ -218,3 +214,22 @@ def train(config: TrainConfig) -> dict:
 
 def trained_model(state: dict, device: torch.device) -> torch.nn.Module:
     return model_from_checkpoint(state).to(device).eval()
+
+
+# --- Speed: the CPU -------------------------------------------------------------------
+
+def keep_freed_memory() -> None:
+    """Ask glibc's allocator to keep freed memory for reuse instead of returning it to the OS.
+
+    A CPU training step frees and re-allocates the same activation buffers (up to ~6 MB)
+    every step; by default glibc unmaps them and the kernel zero-fills fresh pages on the
+    next step: about 2,000 page faults per step, some 4 % of its time on the 2-core machine.
+    """
+    try:
+        mallopt = ctypes.CDLL("libc.so.6").mallopt
+    except (OSError, AttributeError):
+        return  # not glibc (macOS, Windows, musl): their allocators need no such setting
+    m_trim_threshold, m_mmap_threshold = -1, -3
+    mallopt(m_mmap_threshold, 32 * 2 ** 20)  # the largest value glibc accepts on 64-bit
+    mallopt(m_trim_threshold, 2 ** 30)
+

@@ -52,5 +52,5 @@ def mnist_root(tmp_path: Path) -> Path:
 def tiny_config(mnist_root: Path, tmp_path: Path) -> TrainConfig:
     """A VAE small enough to train two epochs on 256 images in about a second."""
     return TrainConfig(model="vae", latent_dim=2, epochs=2, batch_size=32, lr=5e-3, stem_channels=4, growth=4,
-                       dense_layers=1, channels=8, decoder_channels=8, device="cpu", data_root=str(mnist_root),
+                       dense_layers=1, reduce_channels=8, decoder_channels=8, upsample_channels=8, device="cpu", data_root=str(mnist_root),
                        out_dir=str(tmp_path / "run"))

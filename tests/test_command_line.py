@@ -14,8 +14,8 @@ from conftest import write_mnist
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPT = REPO / "Models" / "Variational_AutoEncoder.py"
-TINY = ["--stem-channels", "4", "--growth", "2", "--dense-layers", "1", "--channels", "4", "--decoder-channels", "4",
-        "--batch-size", "32", "--device", "cpu"]
+TINY = ["--stem-channels", "4", "--growth", "2", "--dense-layers", "1", "--reduce-channels", "4",
+        "--decoder-channels", "4", "--upsample-channels", "4", "--batch-size", "32", "--device", "cpu"]
 
 
 def run(args, env=None, **kwargs) -> subprocess.CompletedProcess:
@@ -44,8 +44,8 @@ def test_unknown_flag_exits_2(tmp_path):
 
 
 def test_help_and_bad_flags_are_answered_before_torch_is_imported():
-    probe = ("import sys\nfrom latentlab.cli import main, run_experiment\n"
-             "for call in (lambda: run_experiment('ae-32d', ['--help']), lambda: main(['train', '--epochs', '0'])):\n"
+    probe = (f"import sys\nfrom latentlab.cli import main, run_experiment\nSCRIPT = {str(SCRIPT)!r}\n"
+             "for call in (lambda: run_experiment(SCRIPT, ['--help']), lambda: main(['train', '--epochs', '0'])):\n"
              "    try:\n        call()\n    except SystemExit:\n        pass\n"
              "print('torch' in sys.modules)")
     result = run(["-c", probe])

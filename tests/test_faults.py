@@ -5,24 +5,25 @@ import dataclasses
 import pytest
 import torch
 
-import latentlab.steps as steps
 import latentlab.training as training
 from latentlab import load_model
-from latentlab.checkpoint import FORMAT, MODEL_FILE, PARTIAL_FILE, save_atomic, write_json_atomic
+from latentlab.checkpoint import FORMAT, MODEL_FILE, PARTIAL_FILE, save_atomic
+from latentlab.files import write_json_atomic
 from latentlab.errors import LatentlabError
+from latentlab.models import VariationalAutoencoder
 from latentlab.training import train
 
 
 def test_a_nan_loss_stops_training_at_once_naming_epoch_and_step(tiny_config, monkeypatch):
     config = dataclasses.replace(tiny_config, epochs=3)
-    real, calls = steps._objective, []
+    real, calls = VariationalAutoencoder.loss, []
 
     def poisoned(model, x):
         calls.append(1)
         recon, kl = real(model, x)
         return (recon * float("nan"), kl) if len(calls) == 11 else (recon, kl)  # step 3 of epoch 2
 
-    monkeypatch.setattr(steps, "_objective", poisoned)
+    monkeypatch.setattr(VariationalAutoencoder, "loss", poisoned)
     with pytest.raises(LatentlabError, match=r"nan in epoch 2, at or before step 3") as error:
         train(config)
     assert "holds the last good epoch (1)" in str(error.value)

@@ -37,7 +37,8 @@ def _state(model) -> dict:
 def rendered(request, tmp_path_factory):
     kind, latent_dim = request.param
     torch.manual_seed(0)
-    widths = dict(stem_channels=4, growth=4, dense_layers=1, channels=8, decoder_channels=8, decoder_blocks=1)
+    widths = dict(stem_channels=4, growth=4, dense_layers=1, reduce_channels=8, decoder_channels=8, decoder_blocks=1,
+                  upsample_channels=8)
     model = (Autoencoder if kind == "ae" else VariationalAutoencoder)(latent_dim, **widths)
     out = tmp_path_factory.mktemp(f"{kind}{latent_dim}")
     split = _test_split()

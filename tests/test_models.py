@@ -8,7 +8,8 @@ from latentlab.models import (
     VariationalAutoencoder, decoder_conv, encoder_conv,
 )
 
-SMALL = dict(stem_channels=4, growth=4, dense_layers=2, channels=8, decoder_channels=8, decoder_blocks=1)
+SMALL = dict(stem_channels=4, growth=4, dense_layers=2, reduce_channels=8, decoder_channels=8, decoder_blocks=1,
+             upsample_channels=8)
 
 
 def test_convolutional_block_keeps_height_and_width():
@@ -44,14 +45,14 @@ def test_encoder_maps_an_image_to_a_feature_vector():
 
 
 def test_decoder_outputs_28_by_28_pixels_in_the_unit_interval():
-    x_hat = decoder_conv(3, 16, 8, decoder_blocks=1)(torch.randn(4, 3) * 10)
+    x_hat = decoder_conv(3, 16, decoder_blocks=1, upsample_channels=8)(torch.randn(4, 3) * 10)
     assert x_hat.shape == (4, 1, 28, 28)
     assert x_hat.min() >= 0 and x_hat.max() <= 1
 
 
 @pytest.mark.parametrize("blocks", [0, 1, 3])
 def test_decoder_has_the_requested_number_of_blocks_at_7_by_7_before_upsampling(blocks):
-    decoder = decoder_conv(2, 16, 8, decoder_blocks=blocks)
+    decoder = decoder_conv(2, 16, decoder_blocks=blocks, upsample_channels=8)
     kept = [layer for layer in decoder
             if isinstance(layer, TransposeConvolutionalBlock) and layer[0].stride == (1, 1)]
     assert len(kept) == blocks
@@ -96,3 +97,39 @@ def test_reparameterization_trick_is_differentiable_in_mean_and_log_var():
     log_var = torch.zeros(3, 2, requires_grad=True)
     VariationalAutoencoder.reparameterization_trick(mean, log_var).sum().backward()
     assert mean.grad is not None and log_var.grad is not None
+
+
+def test_autoencoder_loss_is_the_squared_error_summed_over_pixels_averaged_over_the_batch_and_no_kl():
+    model = Autoencoder(3, **SMALL).eval()
+    x = torch.rand(6, 1, 28, 28)
+    reconstruction, kl = model.loss(x)
+    assert torch.allclose(reconstruction, torch.nn.MSELoss(reduction="sum")(model(x), x) / 6)
+    assert kl.item() == 0.0
+
+
+def test_vae_loss_is_the_negative_elbo_terms_with_one_reparameterized_sample():
+    model = VariationalAutoencoder(3, **SMALL).eval()
+    x = torch.rand(6, 1, 28, 28)
+    torch.manual_seed(0)
+    reconstruction, kl = model.loss(x)
+    torch.manual_seed(0)
+    x_hat, mean, log_var = model(x)
+    assert torch.allclose(reconstruction, ((x_hat - x) ** 2).sum() / 6)
+    assert torch.allclose(kl, (-0.5 * (1 + log_var - mean ** 2 - log_var.exp())).sum() / 6)
+
+
+def test_a_bernoulli_model_scores_its_reconstruction_with_cross_entropy():
+    model = VariationalAutoencoder(3, likelihood="bernoulli", **SMALL).eval()
+    x = torch.bernoulli(torch.full((4, 1, 28, 28), 0.5))
+    torch.manual_seed(0)
+    reconstruction, _ = model.loss(x)
+    torch.manual_seed(0)
+    x_hat, _, _ = model(x)
+    assert torch.allclose(reconstruction, torch.nn.BCELoss(reduction="sum")(x_hat, x) / 4)
+
+
+def test_the_point_code_is_the_aes_z_and_the_vaes_posterior_mean():
+    x = torch.rand(5, 1, 28, 28)
+    ae, vae = Autoencoder(3, **SMALL).eval(), VariationalAutoencoder(3, **SMALL).eval()
+    assert torch.equal(ae.code(x), ae.encode(x))
+    assert torch.equal(vae.code(x), vae.encode(x)[0])

@@ -12,9 +12,9 @@ import torch
 from latentlab import load_model
 from latentlab.config import TrainConfig
 from latentlab.data import ALL_FILES, raw_folder
+from latentlab.data import load_test_split
 from latentlab.metrics import active_units, encode_split, split_losses
 from latentlab.report import ROWS
-from latentlab.training import load_test_split
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("MNIST_ROOT") or REPO.parent / "shared" / "data")
@@ -48,4 +48,4 @@ def test_metrics_json_agrees_with_the_committed_model(folder):
     if model.kind == "vae":
         assert measured["kl"] == pytest.approx(metrics["test_kl"], rel=1e-4)
         assert -(measured["recon"] + measured["kl"]) == pytest.approx(metrics["test_elbo"], rel=1e-4)
-        assert active_units(encode_split(model, test)["code"])[0] == metrics["active_units"]
+        assert active_units(encode_split(model, test))[0] == metrics["active_units"]

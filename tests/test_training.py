@@ -99,7 +99,7 @@ def test_reproduce_runs_each_named_experiment_with_its_defaults_then_writes_the_
     pipeline.reproduce(["ae-2d", BERNOULLI.name], retrain=True, device="cpu", data_root="somewhere")
 
     first, second, last = calls
-    assert {k: getattr(first, k) for k in EXPERIMENTS["ae-2d"].defaults} == EXPERIMENTS["ae-2d"].defaults
-    assert {k: getattr(second, k) for k in BERNOULLI.defaults} == BERNOULLI.defaults
+    assert {k: getattr(first, k) for k in EXPERIMENTS["ae-2d"].hyp} == EXPERIMENTS["ae-2d"].hyp
+    assert {k: getattr(second, k) for k in BERNOULLI.hyp} == BERNOULLI.hyp
     assert (first.retrain, first.device, first.data_root) == (True, "cpu", "somewhere")
     assert last == "RESULTS.md"

@@ -1,0 +1,413 @@
+// The latent-space explorer: this model's own decoder, run in the browser.
+//
+// explorer.py inlines this file into every explorer.html, together with the decoder's
+// weights (exported from model.pt) and the test codes. The decoder below runs the exact
+// layers of latentlab.models.decoder_conv in float32 arrays: Linear, the transposed
+// convolutions, ReLU, BatchNorm in eval mode (a per-channel scale and shift, applied
+// after the ReLU as in the model), Sigmoid. tests/test_explorer.py runs it under Node
+// against PyTorch's decode.
+
+"use strict";
+
+// --- The payload: named arrays in one gzipped blob ------------------------------------
+
+function base64Bytes(text) {
+  const binary = atob(text.trim());
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  return bytes;
+}
+
+// manifest: {name: {dtype: "float32" | "uint8", shape: [...], offset: bytes}}; the blob is
+// little-endian, each array starting at a multiple of 4 bytes.
+function readArrays(buffer, manifest) {
+  const arrays = {};
+  for (const [name, spec] of Object.entries(manifest)) {
+    const size = spec.shape.reduce((a, b) => a * b, 1);
+    const Type = spec.dtype === "float32" ? Float32Array : Uint8Array;
+    arrays[name] = new Type(buffer, spec.offset, size);
+  }
+  return arrays;
+}
+
+async function gunzip(bytes) {
+  const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"));
+  return await new Response(stream).arrayBuffer();
+}
+
+// --- The decoder: decoder_conv, layer by layer ------------------------------------------
+
+// y (out) = W (out x in) z + b
+function linear(z, W, b, out) {
+  const n = z.length, y = new Float32Array(out);
+  for (let o = 0; o < out; o++) {
+    let s = b[o];
+    const row = o * n;
+    for (let i = 0; i < n; i++) s += W[row + i] * z[i];
+    y[o] = s;
+  }
+  return y;
+}
+
+// ConvTranspose2d: x (cin, h, w), W (cin, cout, k, k) as PyTorch stores it, stride s, padding p.
+// Every input pixel adds its kernel, scaled, into the output around (y * s - p, x * s - p).
+function convTranspose(x, cin, h, w, W, b, cout, k, s, p) {
+  const oh = (h - 1) * s - 2 * p + k, ow = (w - 1) * s - 2 * p + k;
+  const out = new Float32Array(cout * oh * ow);
+  for (let co = 0; co < cout; co++) out.fill(b[co], co * oh * ow, (co + 1) * oh * ow);
+  const acc = new Float64Array(oh * ow);
+  for (let co = 0; co < cout; co++) {
+    acc.fill(0);
+    for (let ci = 0; ci < cin; ci++) {
+      const kernel = (ci * cout + co) * k * k, plane = ci * h * w;
+      for (let iy = 0; iy < h; iy++) {
+        for (let ix = 0; ix < w; ix++) {
+          const v = x[plane + iy * w + ix];
+          if (v === 0) continue;  // after a ReLU most inputs are 0
+          for (let ky = 0; ky < k; ky++) {
+            const oy = iy * s - p + ky;
+            if (oy < 0 || oy >= oh) continue;
+            for (let kx = 0; kx < k; kx++) {
+              const ox = ix * s - p + kx;
+              if (ox < 0 || ox >= ow) continue;
+              acc[oy * ow + ox] += v * W[kernel + ky * k + kx];
+            }
+          }
+        }
+      }
+    }
+    const base = co * oh * ow;
+    for (let i = 0; i < oh * ow; i++) out[base + i] += acc[i];
+  }
+  return {x: out, h: oh, w: ow};
+}
+
+// layers: the list explorer.py writes; arrays: the named weights. z: Float32Array(latent_dim).
+// Returns the 28 x 28 image as a Float32Array in (0, 1).
+function decode(layers, arrays, z) {
+  let x = z, c = 0, h = 0, w = 0;
+  for (const layer of layers) {
+    if (layer.type === "linear") {
+      x = linear(x, arrays[layer.weight], arrays[layer.bias], layer.out);
+    } else if (layer.type === "unflatten") {
+      [c, h, w] = layer.shape;
+    } else if (layer.type === "conv_transpose") {
+      const y = convTranspose(x, c, h, w, arrays[layer.weight], arrays[layer.bias], layer.out, layer.kernel,
+                              layer.stride, layer.padding);
+      x = y.x; c = layer.out; h = y.h; w = y.w;
+    } else if (layer.type === "relu") {
+      for (let i = 0; i < x.length; i++) if (x[i] < 0) x[i] = 0;
+    } else if (layer.type === "batchnorm") {
+      const scale = arrays[layer.scale], shift = arrays[layer.shift], plane = h * w;
+      for (let ch = 0; ch < c; ch++) {
+        for (let i = ch * plane; i < (ch + 1) * plane; i++) x[i] = x[i] * scale[ch] + shift[ch];
+      }
+    } else if (layer.type === "sigmoid") {
+      for (let i = 0; i < x.length; i++) x[i] = 1 / (1 + Math.exp(-x[i]));
+    } else {
+      throw new Error("unknown layer " + layer.type);
+    }
+  }
+  return x;
+}
+
+if (typeof module !== "undefined") module.exports = {decode, readArrays};
+
+// --- The page ---------------------------------------------------------------------------
+
+if (typeof document !== "undefined") window.addEventListener("DOMContentLoaded", start);
+
+async function start() {
+  const meta = JSON.parse(document.getElementById("meta").textContent);
+  const bytes = base64Bytes(document.getElementById("payload").textContent);
+  const arrays = readArrays(await gunzip(bytes), meta.manifest);
+  const page = new Explorer(meta, arrays);
+  window.explorer = page;  // for the browser test and the curious reader's console
+  page.ready();
+}
+
+class Explorer {
+  constructor(meta, arrays) {
+    this.meta = meta;
+    this.arrays = arrays;
+    this.D = meta.latent_dim;
+    this.scatter = document.getElementById("scatter");
+    this.view = viewBox(arrays.scatter, meta);
+    this.image = document.getElementById("decoded");
+    this.pinned = null;     // the pinned point in plot coordinates, or null
+    this.chosen = null;     // index (into the pickable digits) of the test digit clicked last
+    this.ends = [null, null];  // 32-D: the two chosen digits A and B
+    this.decodes = 0;
+    this.background = null;
+  }
+
+  ready() {
+    this.drawBackground();
+    this.scatter.addEventListener("pointermove", (e) => { if (!this.pinned) this.moveTo(this.toPlot(e)); });
+    this.scatter.addEventListener("click", (e) => this.click(this.toPlot(e)));
+    window.addEventListener("keydown", (e) => this.key(e));
+    if (this.D > 2) this.setUpSliders();
+    const start = this.D === 2 ? [0, 0] : [this.arrays.pick_scatter[0], this.arrays.pick_scatter[1]];
+    if (this.D === 2) this.moveTo(start); else { this.choose(0, 0); this.choose(1, 1); }
+    document.body.dataset.ready = "yes";
+  }
+
+  // Plot coordinates: z1, z2 for a 2-D latent; PC 1, PC 2 for a larger one.
+  toPlot(e) {
+    const r = this.scatter.getBoundingClientRect();
+    const px = (e.clientX - r.left) * this.scatter.width / r.width;
+    const py = (e.clientY - r.top) * this.scatter.height / r.height;
+    return this.view.fromPixel(px, py);
+  }
+
+  // The latent point shown: 2-D, the plot point itself; 32-D, the interpolation plus the PC offsets.
+  latent(point) {
+    if (this.D === 2) return Float32Array.from(point);
+    const t = +document.getElementById("t").value;
+    const [a, b] = this.ends.map((i) => this.arrays.pick_codes.subarray(i * this.D, (i + 1) * this.D));
+    const z = new Float32Array(this.D);
+    for (let j = 0; j < this.D; j++) z[j] = (1 - t) * a[j] + t * b[j];
+    const pcs = this.arrays.pc_directions, sd = this.arrays.pc_scale;
+    document.querySelectorAll("input.pc").forEach((slider, i) => {
+      const amount = +slider.value * sd[i];
+      for (let j = 0; j < this.D; j++) z[j] += amount * pcs[i * this.D + j];
+    });
+    return z;
+  }
+
+  moveTo(point) {
+    this.point = point;
+    this.show(this.latent(point));
+  }
+
+  show(z) {
+    const x = decode(this.meta.layers, this.arrays, z);
+    this.decodes++;
+    const ctx = this.image.getContext("2d"), img = ctx.createImageData(28, 28);
+    for (let i = 0; i < 784; i++) {
+      const v = Math.round(255 * x[i]);
+      img.data[4 * i] = img.data[4 * i + 1] = img.data[4 * i + 2] = v;
+      img.data[4 * i + 3] = 255;
+    }
+    ctx.putImageData(img, 0, 0);
+    const where = this.D === 2 ? z : this.project(z);
+    document.getElementById("coords").textContent = this.D === 2
+      ? `z = (${fmt(z[0])}, ${fmt(z[1])})`
+      : `projection on PC 1, PC 2 = (${fmt(where[0])}, ${fmt(where[1])})`;
+    this.drawOverlay(where);
+  }
+
+  project(z) {
+    const mean = this.arrays.pc_mean, pcs = this.arrays.pc_directions, out = [0, 0];
+    for (let i = 0; i < 2; i++) {
+      for (let j = 0; j < this.D; j++) out[i] += (z[j] - mean[j]) * pcs[i * this.D + j];
+    }
+    return out;
+  }
+
+  nearestPick(point, radiusPx) {
+    const s = this.arrays.pick_scatter, [px, py] = this.view.toPixel(point[0], point[1]);
+    let best = -1, bestD = radiusPx * radiusPx;
+    for (let i = 0; i < s.length / 2; i++) {
+      const [qx, qy] = this.view.toPixel(s[2 * i], s[2 * i + 1]);
+      const d = (qx - px) ** 2 + (qy - py) ** 2;
+      if (d < bestD) { bestD = d; best = i; }
+    }
+    return best;
+  }
+
+  click(point) {
+    const pick = this.nearestPick(point, 8);
+    if (this.D > 2) {
+      if (pick >= 0) this.choose(this.nextEnd, pick);
+      return;
+    }
+    this.chosen = pick >= 0 ? pick : null;
+    this.pinned = pick >= 0 ? [this.arrays.pick_codes[2 * pick], this.arrays.pick_codes[2 * pick + 1]] : point;
+    this.moveTo(this.pinned);
+    this.showChosen();
+  }
+
+  key(e) {
+    const steps = {ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, 1], ArrowDown: [0, -1]};
+    if (!(e.key in steps) || this.D > 2) return;
+    e.preventDefault();
+    const step = 0.01 * this.view.span;
+    const from = this.pinned || this.point;
+    this.pinned = [from[0] + steps[e.key][0] * step, from[1] + steps[e.key][1] * step];
+    this.moveTo(this.pinned);
+  }
+
+  showChosen() {
+    const box = document.getElementById("chosen");
+    if (this.chosen === null) { box.hidden = true; return; }
+    box.hidden = false;
+    drawDigit(document.getElementById("original"), this.arrays.pick_images, this.chosen);
+    const i = this.chosen, label = this.arrays.pick_labels[i];
+    const mean = [this.arrays.pick_codes[2 * i], this.arrays.pick_codes[2 * i + 1]];
+    let text = `test image ${this.arrays.pick_index_list[i]}, digit ${label}; ` +
+      (this.meta.kind === "vae" ? `posterior mean (${fmt(mean[0])}, ${fmt(mean[1])})` : `code (${fmt(mean[0])}, ${fmt(mean[1])})`);
+    if (this.meta.kind === "vae") {
+      const sd = [0, 1].map((j) => Math.exp(0.5 * this.arrays.pick_log_var[2 * i + j]));
+      text += `, posterior sd (${fmt(sd[0])}, ${fmt(sd[1])})`;
+    }
+    document.getElementById("chosen-text").textContent = text;
+  }
+
+  // 32-D: which end (A or B) the next click sets
+  get nextEnd() { return document.querySelector("input[name=end]:checked").value === "A" ? 0 : 1; }
+
+  choose(end, pick) {
+    this.ends[end] = pick;
+    drawDigit(document.getElementById(end === 0 ? "end-a" : "end-b"), this.arrays.pick_images, pick);
+    document.getElementById(end === 0 ? "end-a-text" : "end-b-text").textContent =
+      `test image ${this.arrays.pick_index_list[pick]}, digit ${this.arrays.pick_labels[pick]}`;
+    if (this.ends[0] !== null && this.ends[1] !== null) this.moveTo(null);
+  }
+
+  setUpSliders() {
+    const box = document.getElementById("pcs");
+    for (let i = 0; i < this.arrays.pc_scale.length; i++) {
+      const row = document.createElement("label");
+      row.innerHTML = `PC ${i + 1} <input class="pc" type="range" min="-3" max="3" step="0.05" value="0">` +
+        `<output>0.00 sd</output>`;
+      box.appendChild(row);
+    }
+    const update = () => {
+      document.querySelectorAll("input.pc").forEach((s) => { s.nextElementSibling.textContent = `${(+s.value).toFixed(2)} sd`; });
+      document.getElementById("t-out").textContent = (+document.getElementById("t").value).toFixed(2);
+      this.moveTo(null);
+    };
+    document.querySelectorAll("input[type=range]").forEach((s) => s.addEventListener("input", update));
+    document.getElementById("reset").addEventListener("click", () => {
+      document.querySelectorAll("input.pc").forEach((s) => { s.value = 0; });
+      update();
+    });
+  }
+
+  drawBackground() {
+    const ctx = this.scatter.getContext("2d"), W = this.scatter.width, H = this.scatter.height;
+    ctx.fillStyle = "white";
+    ctx.fillRect(0, 0, W, H);
+    drawAxes(ctx, this.view, this.meta.axes);
+    if (this.meta.kind === "vae" && this.D === 2) {  // the prior N(0, I): 1 and 2 sd
+      ctx.strokeStyle = "#555";
+      ctx.setLineDash([5, 4]);
+      for (const r of [1, 2]) ellipse(ctx, this.view, 0, 0, r, r);
+      ctx.setLineDash([]);
+    }
+    const s = this.arrays.scatter, labels = this.arrays.labels, colours = this.meta.colours;
+    ctx.globalAlpha = 0.55;
+    for (let i = 0; i < labels.length; i++) {
+      const [x, y] = this.view.toPixel(s[2 * i], s[2 * i + 1]);
+      ctx.fillStyle = colours[labels[i]];
+      ctx.fillRect(x - 1, y - 1, 2.2, 2.2);
+    }
+    ctx.globalAlpha = 1;
+    const p = this.arrays.pick_scatter;  // the clickable digits: larger, outlined
+    ctx.lineWidth = 0.8;
+    for (let i = 0; i < p.length / 2; i++) {
+      const [x, y] = this.view.toPixel(p[2 * i], p[2 * i + 1]);
+      ctx.beginPath();
+      ctx.arc(x, y, 3, 0, 2 * Math.PI);
+      ctx.fillStyle = colours[this.arrays.pick_labels[i]];
+      ctx.fill();
+      ctx.strokeStyle = "white";
+      ctx.stroke();
+    }
+    this.background = ctx.getImageData(0, 0, W, H);
+  }
+
+  drawOverlay(where) {
+    const ctx = this.scatter.getContext("2d");
+    ctx.putImageData(this.background, 0, 0);
+    if (this.D === 2 && this.chosen !== null && this.meta.kind === "vae") {  // q(z|x): 2 sd ellipse
+      const i = this.chosen, lv = this.arrays.pick_log_var;
+      ctx.strokeStyle = "black";
+      ctx.lineWidth = 1.5;
+      ellipse(ctx, this.view, this.arrays.pick_codes[2 * i], this.arrays.pick_codes[2 * i + 1],
+              2 * Math.exp(0.5 * lv[2 * i]), 2 * Math.exp(0.5 * lv[2 * i + 1]));
+    }
+    if (this.D > 2) {  // the two chosen digits
+      ctx.fillStyle = "black";
+      ctx.font = "bold 13px sans-serif";
+      this.ends.forEach((pick, end) => {
+        if (pick === null) return;
+        const [x, y] = this.view.toPixel(this.arrays.pick_scatter[2 * pick], this.arrays.pick_scatter[2 * pick + 1]);
+        ctx.fillText(end === 0 ? "A" : "B", x + 5, y - 5);
+      });
+    }
+    const [x, y] = this.view.toPixel(where[0], where[1]);
+    ctx.beginPath();
+    ctx.arc(x, y, 6, 0, 2 * Math.PI);
+    ctx.lineWidth = 2.5;
+    ctx.strokeStyle = this.pinned ? "#d62728" : "black";
+    ctx.fillStyle = "white";
+    ctx.fill();
+    ctx.stroke();
+  }
+}
+
+// The plot's data box and its mapping to canvas pixels (y up), with room for the axes.
+function viewBox(scatter, meta) {
+  const [x0, x1, y0, y1] = meta.bounds, margin = 44;
+  const canvas = document.getElementById("scatter"), W = canvas.width, H = canvas.height;
+  const sx = (W - margin - 10) / (x1 - x0), sy = (H - margin - 10) / (y1 - y0);
+  return {
+    x0, x1, y0, y1, span: Math.max(x1 - x0, y1 - y0), sx, sy,
+    toPixel: (x, y) => [margin + (x - x0) * sx, 10 + (y1 - y) * sy],
+    fromPixel: (px, py) => [x0 + (px - margin) / sx, y1 - (py - 10) / sy],
+  };
+}
+
+function niceTicks(lo, hi) {
+  const step0 = (hi - lo) / 6, mag = 10 ** Math.floor(Math.log10(step0));
+  const step = [1, 2, 5, 10].map((m) => m * mag).find((s) => s >= step0);
+  const ticks = [];
+  for (let t = Math.ceil(lo / step) * step; t <= hi; t += step) ticks.push(+t.toFixed(10));
+  return ticks;
+}
+
+function drawAxes(ctx, view, axes) {
+  ctx.strokeStyle = "#ddd";
+  ctx.fillStyle = "#333";
+  ctx.font = "11px sans-serif";
+  ctx.lineWidth = 1;
+  for (const t of niceTicks(view.x0, view.x1)) {
+    const [x] = view.toPixel(t, view.y0);
+    ctx.beginPath(); ctx.moveTo(x, 10); ctx.lineTo(x, view.toPixel(0, view.y0)[1]); ctx.stroke();
+    ctx.fillText(String(t), x - 8, view.toPixel(0, view.y0)[1] + 14);
+  }
+  for (const t of niceTicks(view.y0, view.y1)) {
+    const [, y] = view.toPixel(view.x0, t);
+    ctx.beginPath(); ctx.moveTo(view.toPixel(view.x0, 0)[0], y); ctx.lineTo(view.toPixel(view.x1, 0)[0], y); ctx.stroke();
+    ctx.fillText(String(t), 4, y + 4);
+  }
+  ctx.font = "12px sans-serif";
+  const [, bottom] = view.toPixel(0, view.y0);
+  ctx.fillText(axes[0], (view.toPixel(view.x0, 0)[0] + view.toPixel(view.x1, 0)[0]) / 2 - 10, bottom + 30);
+  ctx.save();
+  ctx.translate(12, (view.toPixel(0, view.y0)[1] + view.toPixel(0, view.y1)[1]) / 2 + 10);
+  ctx.rotate(-Math.PI / 2);
+  ctx.fillText(axes[1], 0, 0);
+  ctx.restore();
+}
+
+function ellipse(ctx, view, cx, cy, rx, ry) {
+  const [x, y] = view.toPixel(cx, cy);
+  ctx.beginPath();
+  ctx.ellipse(x, y, rx * view.sx, ry * view.sy, 0, 0, 2 * Math.PI);
+  ctx.stroke();
+}
+
+function drawDigit(canvas, images, i) {
+  const ctx = canvas.getContext("2d"), img = ctx.createImageData(28, 28);
+  for (let p = 0; p < 784; p++) {
+    const v = images[i * 784 + p];
+    img.data[4 * p] = img.data[4 * p + 1] = img.data[4 * p + 2] = v;
+    img.data[4 * p + 3] = 255;
+  }
+  ctx.putImageData(img, 0, 0);
+}
+
+function fmt(v) { return (v >= 0 ? "+" : "") + v.toFixed(2); }
