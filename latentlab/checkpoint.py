@@ -45,6 +45,9 @@ def read_checkpoint(path: Path, map_location="cpu") -> dict:
     try:
         state = torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as error:
+        if "Unsupported global" not in str(error):  # not a pickle of objects at all: bytes of something else
+            raise LatentlabError(f"{path} is not a latentlab checkpoint (torch.load could not read it). "
+                                 "Point to a model.pt written by a latentlab run.") from None
         raise LatentlabError(
             f"{path} was refused: it contains Python objects other than tensors and plain values, "
             f"which could run code when loaded ({str(error).splitlines()[0]}). Only load checkpoints "

@@ -1,4 +1,4 @@
-"""Command line: ``python -m latentlab train|reproduce|figures|evaluate|report`` and the scripts in Models/."""
+"""Command line: ``python -m latentlab train|reproduce|figures|explore|evaluate|report`` and the scripts in Models/."""
 
 from __future__ import annotations
 
@@ -66,6 +66,14 @@ def main(argv: list[str] | None = None) -> int:
     redraw.add_argument("folder", help="a result folder holding model.pt")
     _add_data_and_device(redraw)
 
+    page = commands.add_parser("explore", help="write a result folder's explorer.html: its latent space, "
+                               "decoded live in the browser")
+    page.add_argument("folder", help="a result folder holding model.pt")
+    page.add_argument("--screenshot", action="store_true",
+                      help="also save explorer.png: the page in headless Chromium, a test digit picked "
+                           "(needs Playwright and the system's Chromium)")
+    _add_data_and_device(page)
+
     measure = commands.add_parser("evaluate", help="recompute metrics.json of result folders: baselines, "
                                   "kNN and linear probes, likelihood bounds")
     measure.add_argument("folders", nargs="+", help="result folders holding model.pt")
@@ -80,13 +88,14 @@ def main(argv: list[str] | None = None) -> int:
     report.add_argument("--output", default="RESULTS.md", help="where to write (default: RESULTS.md)")
 
     args = parser.parse_args(argv)
-    from .pipeline import evaluate_folder, rebuild_figures, reproduce, run  # heavy: after the flags are valid
+    from .pipeline import evaluate_folder, explore, rebuild_figures, reproduce, run  # heavy: after the flags are valid
     from .report import write_report
 
     actions = {
         "train": lambda: run(config_from_args(args, {})),
         "reproduce": lambda: reproduce(args.only, args.retrain, args.device, args.data_root),
         "figures": lambda: rebuild_figures(args.folder, args.data_root, args.device),
+        "explore": lambda: explore(args.folder, args.data_root, args.device, args.screenshot),
         "evaluate": lambda: [evaluate_folder(f, args.data_root, args.device, args.k, args.n_test) for f in args.folders],
         "report": lambda: write_report(args.output),
     }

@@ -50,34 +50,30 @@ function linear(z, W, b, out) {
 }
 
 // ConvTranspose2d: x (cin, h, w), W (cin, cout, k, k) as PyTorch stores it, stride s, padding p.
-// Every input pixel adds its kernel, scaled, into the output around (y * s - p, x * s - p).
+// Input pixel (iy, ix) adds W[ci, co, ky, kx] * x into output (iy * s - p + ky, ix * s - p + kx).
+// Loops run kernel tap by kernel tap, so the innermost loop is a plain multiply-add over a row
+// with its valid range worked out beforehand: no bounds test per pixel.
 function convTranspose(x, cin, h, w, W, b, cout, k, s, p) {
   const oh = (h - 1) * s - 2 * p + k, ow = (w - 1) * s - 2 * p + k;
   const out = new Float32Array(cout * oh * ow);
-  for (let co = 0; co < cout; co++) out.fill(b[co], co * oh * ow, (co + 1) * oh * ow);
   const acc = new Float64Array(oh * ow);
   for (let co = 0; co < cout; co++) {
-    acc.fill(0);
+    acc.fill(b[co]);
     for (let ci = 0; ci < cin; ci++) {
-      const kernel = (ci * cout + co) * k * k, plane = ci * h * w;
-      for (let iy = 0; iy < h; iy++) {
-        for (let ix = 0; ix < w; ix++) {
-          const v = x[plane + iy * w + ix];
-          if (v === 0) continue;  // after a ReLU most inputs are 0
-          for (let ky = 0; ky < k; ky++) {
-            const oy = iy * s - p + ky;
-            if (oy < 0 || oy >= oh) continue;
-            for (let kx = 0; kx < k; kx++) {
-              const ox = ix * s - p + kx;
-              if (ox < 0 || ox >= ow) continue;
-              acc[oy * ow + ox] += v * W[kernel + ky * k + kx];
-            }
+      const plane = ci * h * w, kernel = (ci * cout + co) * k * k;
+      for (let ky = 0; ky < k; ky++) {
+        const iy0 = Math.max(0, Math.ceil((p - ky) / s)), iy1 = Math.min(h - 1, Math.floor((oh - 1 + p - ky) / s));
+        for (let kx = 0; kx < k; kx++) {
+          const weight = W[kernel + ky * k + kx];
+          const ix0 = Math.max(0, Math.ceil((p - kx) / s)), ix1 = Math.min(w - 1, Math.floor((ow - 1 + p - kx) / s));
+          for (let iy = iy0; iy <= iy1; iy++) {
+            const row = plane + iy * w, outRow = (iy * s - p + ky) * ow - p + kx;
+            for (let ix = ix0; ix <= ix1; ix++) acc[outRow + ix * s] += weight * x[row + ix];
           }
         }
       }
     }
-    const base = co * oh * ow;
-    for (let i = 0; i < oh * ow; i++) out[base + i] += acc[i];
+    out.set(acc, co * oh * ow);
   }
   return {x: out, h: oh, w: ow};
 }
@@ -121,6 +117,11 @@ async function start() {
   const meta = JSON.parse(document.getElementById("meta").textContent);
   const bytes = base64Bytes(document.getElementById("payload").textContent);
   const arrays = readArrays(await gunzip(bytes), meta.manifest);
+  // The pickable digits are the first test images: their scatter points, labels and
+  // (for a 2-D latent) codes are the first rows of the whole test split's.
+  arrays.pick_scatter = arrays.scatter.subarray(0, 2 * meta.picks);
+  arrays.pick_labels = arrays.labels.subarray(0, meta.picks);
+  if (meta.latent_dim === 2) arrays.pick_codes = arrays.pick_scatter;
   const page = new Explorer(meta, arrays);
   window.explorer = page;  // for the browser test and the curious reader's console
   page.ready();
@@ -142,13 +143,17 @@ class Explorer {
   }
 
   ready() {
+    const legend = this.meta.colours.map((c, d) => `<span><i style="background:${c}"></i>${d}</span>`).join("");
+    const prior = this.meta.kind === "vae" && this.D === 2
+      ? "<br>dashed circles: 1 and 2 sd of the prior N(0, I); a picked digit's black ellipse: 2 sd of q(z|x)" : "";
+    document.getElementById("legend").innerHTML = legend + prior;
     this.drawBackground();
     this.scatter.addEventListener("pointermove", (e) => { if (!this.pinned) this.moveTo(this.toPlot(e)); });
     this.scatter.addEventListener("click", (e) => this.click(this.toPlot(e)));
     window.addEventListener("keydown", (e) => this.key(e));
     if (this.D > 2) this.setUpSliders();
-    const start = this.D === 2 ? [0, 0] : [this.arrays.pick_scatter[0], this.arrays.pick_scatter[1]];
-    if (this.D === 2) this.moveTo(start); else { this.choose(0, 0); this.choose(1, 1); }
+    if (this.D === 2) this.moveTo([0, 0]);
+    else this.meta.default_ends.forEach((pick, end) => this.choose(end, pick));
     document.body.dataset.ready = "yes";
   }
 
@@ -245,7 +250,7 @@ class Explorer {
     drawDigit(document.getElementById("original"), this.arrays.pick_images, this.chosen);
     const i = this.chosen, label = this.arrays.pick_labels[i];
     const mean = [this.arrays.pick_codes[2 * i], this.arrays.pick_codes[2 * i + 1]];
-    let text = `test image ${this.arrays.pick_index_list[i]}, digit ${label}; ` +
+    let text = `test image ${i}, digit ${label}; ` +
       (this.meta.kind === "vae" ? `posterior mean (${fmt(mean[0])}, ${fmt(mean[1])})` : `code (${fmt(mean[0])}, ${fmt(mean[1])})`);
     if (this.meta.kind === "vae") {
       const sd = [0, 1].map((j) => Math.exp(0.5 * this.arrays.pick_log_var[2 * i + j]));
@@ -261,7 +266,7 @@ class Explorer {
     this.ends[end] = pick;
     drawDigit(document.getElementById(end === 0 ? "end-a" : "end-b"), this.arrays.pick_images, pick);
     document.getElementById(end === 0 ? "end-a-text" : "end-b-text").textContent =
-      `test image ${this.arrays.pick_index_list[pick]}, digit ${this.arrays.pick_labels[pick]}`;
+      `test image ${pick}, digit ${this.arrays.pick_labels[pick]}`;
     if (this.ends[0] !== null && this.ends[1] !== null) this.moveTo(null);
   }
 
@@ -381,7 +386,9 @@ function drawAxes(ctx, view, axes) {
   for (const t of niceTicks(view.y0, view.y1)) {
     const [, y] = view.toPixel(view.x0, t);
     ctx.beginPath(); ctx.moveTo(view.toPixel(view.x0, 0)[0], y); ctx.lineTo(view.toPixel(view.x1, 0)[0], y); ctx.stroke();
-    ctx.fillText(String(t), 4, y + 4);
+    ctx.textAlign = "right";
+    ctx.fillText(String(t), view.toPixel(view.x0, 0)[0] - 6, y + 4);
+    ctx.textAlign = "left";
   }
   ctx.font = "12px sans-serif";
   const [, bottom] = view.toPixel(0, view.y0);

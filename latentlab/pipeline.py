@@ -5,12 +5,16 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+import torch
+
 from .checkpoint import MODEL_FILE, read_checkpoint
 from .config import EXPERIMENTS, TrainConfig
-from .data import load_splits, load_test_split
+from .data import load_splits, load_test_split, to_float
+from .errors import LatentlabError
 from .evaluation import evaluate
+from .explorer import write_explorer
 from .files import write_json_atomic
-from .gallery import write_gallery
+from .gallery import model_name, write_gallery
 from .models import count_parameters
 from .training import check_writable, pick_device, train, trained_model
 
@@ -47,8 +51,14 @@ def measure(state: dict, folder: Path, data_root: str | None, device_name: str, 
     write_json_atomic(metrics, Path(folder) / "metrics.json")
     print(f"{folder}: " + ", ".join(f"{key} {metrics[key]:.5g}" for key in REPORTED if key in metrics))
     if figures:
-        write_gallery(model, state, test, Path(folder))
+        draw(model, state, test, Path(folder))
     return metrics
+
+
+def draw(model, state: dict, test, folder: Path) -> None:
+    """Every figure and GIF of a result folder, and its explorer page."""
+    write_gallery(model, state, test, folder)
+    write_explorer(model, test, model_name(model), folder)
 
 
 def run(config: TrainConfig) -> dict:
@@ -67,14 +77,37 @@ def evaluate_folder(folder: Path, data_root: str | None, device_name: str, k: in
     return measure(state, folder, data_root, device_name, k=k, n_test=n_test, figures=False)
 
 
-def rebuild_figures(folder: Path, data_root: str | None, device_name: str = "auto") -> None:
-    """Redraw every figure of a result folder from its model.pt and the test split alone."""
-    folder = Path(folder)
+def _finished(folder: Path, data_root: str | None, device_name: str):
+    """A result folder's checkpoint, its model on the device and the test split, for redrawing."""
     state = read_checkpoint(folder / MODEL_FILE)
     check_writable(folder)
     device = pick_device(device_name)
     config = dataclasses.replace(TrainConfig.from_dict(state["config"]), data_root=data_root)
-    write_gallery(trained_model(state, device), state, load_test_split(config, device), folder)
+    return state, trained_model(state, device), load_test_split(config, device)
+
+
+def rebuild_figures(folder: Path, data_root: str | None, device_name: str = "auto") -> None:
+    """Redraw every figure of a result folder, and its explorer page, from its model.pt and the test split."""
+    folder = Path(folder)
+    draw(*_finished(folder, data_root, device_name), folder)
+
+
+def explore(folder: Path, data_root: str | None, device_name: str = "auto", screenshot: bool = False) -> Path:
+    """Write a result folder's explorer.html from its model.pt and the test split, and with
+    ``screenshot`` its explorer.png: the page with the first test digit picked."""
+    from . import browser
+
+    folder = Path(folder)
+    if screenshot and browser.missing():
+        raise LatentlabError(f"--screenshot needs a headless browser: {browser.missing()}.")
+    _, model, test = _finished(folder, data_root, device_name)
+    page = write_explorer(model, test, model_name(model), folder)
+    if screenshot:
+        with torch.no_grad():
+            point = model.code(to_float(test.images[:1]))[0].tolist()
+        two_d = model.latent_dim == 2  # a larger latent's page shows a projection: a click there would choose A
+        browser.screenshot(page, folder / "explorer.png", tuple(point) if two_d else None, click=two_d)
+    return page
 
 
 def reproduce(names: list[str], retrain: bool, device: str, data_root: str | None) -> None:

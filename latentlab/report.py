@@ -180,8 +180,11 @@ def _replace_between(text: str, name: str, content: str) -> str:
     return f"{head}{start}\n{content}\n{end}{rest.split(end, 1)[1]}"
 
 
-def summary(root: Path = Path(".")) -> str:
-    """The short table for the READMEs: one row per trained model."""
+SUMMARY_HEADER = ["model", "parameters", "test MSE", "ELBO", "NLL (nats)", "5-NN acc.", "epochs", "training"]
+
+
+def summary_rows(root: Path = Path(".")) -> tuple[list[list[str]], str]:
+    """The short table of the READMEs and index.html: one row per trained model, and a note on time."""
     rows, default_runs = [], []
     for label, folder in ROWS:
         path = root / folder / "metrics.json"
@@ -192,12 +195,17 @@ def summary(root: Path = Path(".")) -> str:
                          f"{m['epochs']}", f"{m['train_seconds'] / 60:.1f} min ({m['device']})"])
             if folder in SCRIPT_FOLDERS:
                 default_runs.append(m)
-    table = _table(["model", "parameters", "test MSE", "ELBO", "NLL (nats)", "5-NN acc.", "epochs", "training"], rows)
     if len(default_runs) < len(SCRIPT_FOLDERS):
-        return table
+        return rows, ""
     devices = ", ".join(sorted({m["device"] for m in default_runs}))
     total = sum(m["train_seconds"] for m in default_runs) / 60
-    return f"{table}\n\nThe four default runs trained for {total:.1f} min in total ({devices})."
+    return rows, f"The four default runs trained for {total:.1f} min in total ({devices})."
+
+
+def summary(root: Path = Path(".")) -> str:
+    rows, note = summary_rows(root)
+    table = _table(SUMMARY_HEADER, rows)
+    return f"{table}\n\n{note}" if note else table
 
 
 SCRIPT_FOLDERS = {e.out_dir for e in SCRIPT_EXPERIMENTS.values()}
@@ -239,6 +247,9 @@ def update_readmes(root: Path = Path(".")) -> None:
 
 
 def write_report(output: str | Path = "RESULTS.md", root: Path = Path(".")) -> None:
-    """``python -m latentlab report``: RESULTS.md, then the READMEs' generated tables."""
+    """``python -m latentlab report``: RESULTS.md, the READMEs' generated tables and index.html."""
+    from .site import write_index
+
     write_results(output, root)
     update_readmes(root)
+    write_index(root)

@@ -49,3 +49,9 @@ def test_metrics_json_agrees_with_the_committed_model(folder):
         assert measured["kl"] == pytest.approx(metrics["test_kl"], rel=1e-4)
         assert -(measured["recon"] + measured["kl"]) == pytest.approx(metrics["test_elbo"], rel=1e-4)
         assert active_units(encode_split(model, test))[0] == metrics["active_units"]
+
+
+@pytest.mark.parametrize("folder", FOLDERS, ids=[str(f.name) for f in FOLDERS])
+def test_every_result_folder_has_an_explorer_page_of_at_most_1_5_mb(folder):
+    page = REPO / folder / "explorer.html"
+    assert page.is_file() and page.stat().st_size <= 1.5e6

@@ -1,0 +1,159 @@
+"""The latent space in a browser: ``explorer.html``, one self-contained page per result folder.
+
+The page holds everything it needs: the decoder's weights exported from model.pt, the
+test codes, the first test digits' images, and ``explorer.js`` (the decoder and the
+page, inlined). It opens from disk (``file://``) or GitHub Pages with no network and no
+server. The arrays travel as one gzipped, base64-encoded blob that the browser unpacks
+with its own DecompressionStream.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import html
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+from sklearn.decomposition import PCA
+from torch import nn
+
+from .data import DeviceSplit, to_float
+from .figures import DIGIT_CMAP
+from .files import write_text_atomic
+from .metrics import encode_split
+from .models import TransposeConvolutionalBlock, count_parameters
+
+HERE = Path(__file__).parent
+PICKS = 500  # the first test digits, whose images and full codes the page carries (a click picks one)
+PRINCIPAL_DIRECTIONS = 8  # sliders of a larger latent
+EXPLORER_FILE = "explorer.html"
+
+
+def export_decoder(model) -> tuple[list[dict], dict[str, np.ndarray]]:
+    """``model.decoder`` as a list of layers for explorer.js and their float32 arrays.
+
+    BatchNorm in eval mode is the per-channel affine map scale * h + shift with
+    scale = gamma / sqrt(running_var + eps) and shift = beta - running_mean * scale. It
+    comes after the ReLU in these blocks, so it stays its own layer (folding it into the
+    transposed convolution before the ReLU would be exact only for positive scales).
+    """
+    layers, arrays = [], {}
+
+    def add(name: str, tensor: torch.Tensor) -> str:
+        arrays[name] = tensor.detach().float().cpu().numpy()
+        return name
+
+    def conv_transpose(name: str, conv: nn.ConvTranspose2d) -> dict:
+        return {"type": "conv_transpose", "weight": add(f"{name}.weight", conv.weight),
+                "bias": add(f"{name}.bias", conv.bias), "out": conv.out_channels,
+                "kernel": conv.kernel_size[0], "stride": conv.stride[0], "padding": conv.padding[0]}
+
+    for i, layer in enumerate(model.decoder):
+        name = f"decoder.{i}"
+        if isinstance(layer, nn.Linear):
+            layers.append({"type": "linear", "weight": add(f"{name}.weight", layer.weight),
+                           "bias": add(f"{name}.bias", layer.bias), "out": layer.out_features})
+        elif isinstance(layer, nn.Unflatten):
+            layers.append({"type": "unflatten", "shape": list(layer.unflattened_size)})
+        elif isinstance(layer, TransposeConvolutionalBlock):
+            conv, _, norm = layer
+            scale = norm.weight / torch.sqrt(norm.running_var + norm.eps)
+            layers += [conv_transpose(name, conv), {"type": "relu"},
+                       {"type": "batchnorm", "scale": add(f"{name}.scale", scale),
+                        "shift": add(f"{name}.shift", norm.bias - norm.running_mean * scale)}]
+        elif isinstance(layer, nn.ConvTranspose2d):
+            layers.append(conv_transpose(name, layer))
+        elif isinstance(layer, nn.Sigmoid):
+            layers.append({"type": "sigmoid"})
+        else:
+            raise TypeError(f"explorer.js has no counterpart of {type(layer).__name__}")
+    return layers, arrays
+
+
+def pack(arrays: dict[str, np.ndarray]) -> tuple[str, dict]:
+    """Named float32 and uint8 arrays -> (base64 of one gzipped little-endian blob, manifest)."""
+    manifest, parts, offset = {}, [], 0
+    for name, array in arrays.items():
+        array = np.ascontiguousarray(array, dtype=np.uint8 if array.dtype == np.uint8 else "<f4")
+        data = array.tobytes()
+        data += bytes(-len(data) % 4)  # every array starts at a multiple of 4 bytes
+        manifest[name] = {"dtype": "uint8" if array.dtype == np.uint8 else "float32",
+                          "shape": list(array.shape), "offset": offset}
+        parts.append(data)
+        offset += len(data)
+    blob = gzip.compress(b"".join(parts), compresslevel=9, mtime=0)  # mtime 0: the same bytes every time
+    return base64.b64encode(blob).decode("ascii"), manifest
+
+
+def _square_bounds(points: np.ndarray, include: float = 0.0) -> list[float]:
+    """A square box around the central 99 % of ``points`` (N, 2), and at least [-include, include]."""
+    lo, hi = np.percentile(points, [0.5, 99.5], axis=0)
+    lo, hi = np.minimum(lo, -include), np.maximum(hi, include)
+    centre, half = (lo + hi) / 2, 1.12 * (hi - lo).max() / 2
+    return [float(centre[0] - half), float(centre[0] + half), float(centre[1] - half), float(centre[1] + half)]
+
+
+@torch.no_grad()
+def page_data(model, test: DeviceSplit, title: str) -> tuple[dict, dict[str, np.ndarray]]:
+    """What the page shows: the layers, the scatter, the pickable digits; (meta, arrays)."""
+    layers, arrays = export_decoder(model)
+    codes = encode_split(model, test).numpy()  # (N, D)
+    labels = test.labels.cpu().numpy().astype(np.uint8)
+    picks = min(PICKS, len(test))
+    x = to_float(test.images[:picks])
+    arrays["labels"] = labels
+    arrays["pick_images"] = test.images[:picks].cpu().numpy().reshape(picks, 784).astype(np.uint8)
+    meta = {"title": title, "kind": model.kind, "latent_dim": model.latent_dim, "picks": picks, "layers": layers,
+            "decoder_parameters": count_parameters(model.decoder),
+            "colours": [matplotlib_hex(DIGIT_CMAP(d)) for d in range(10)]}
+    if model.latent_dim == 2:
+        arrays["scatter"] = codes
+        if model.kind == "vae":
+            arrays["pick_log_var"] = model.encode(x)[1].float().cpu().numpy()
+        meta["axes"] = ["z₁", "z₂"]
+        meta["bounds"] = _square_bounds(codes, include=2.2 if model.kind == "vae" else 0.0)
+    else:
+        pca = PCA(n_components=PRINCIPAL_DIRECTIONS, random_state=0).fit(codes)
+        arrays["scatter"] = pca.transform(codes)[:, :2]
+        arrays["pick_codes"] = codes[:picks]
+        arrays["pc_mean"] = pca.mean_
+        arrays["pc_directions"] = pca.components_
+        arrays["pc_scale"] = np.sqrt(pca.explained_variance_)
+        meta["axes"] = ["PC 1", "PC 2"]
+        meta["bounds"] = _square_bounds(arrays["scatter"])
+        pick_labels = labels[:picks].tolist()
+        meta["default_ends"] = [pick_labels.index(d) if d in pick_labels else i for i, d in enumerate((1, 7))]
+    return meta, arrays
+
+
+def matplotlib_hex(rgba) -> str:
+    return "#" + "".join(f"{round(255 * c):02x}" for c in rgba[:3])
+
+
+def render(meta: dict, arrays: dict[str, np.ndarray]) -> str:
+    """The whole page as one string: the template with the data and explorer.js inlined."""
+    payload, meta["manifest"] = pack(arrays)
+    template = (HERE / "explorer_template.html").read_text(encoding="utf-8")
+    larger = meta["latent_dim"] > 2
+    return (template
+            .replace("{{title}}", html.escape(meta["title"]))
+            .replace("{{two_d}}", "hidden" if larger else "")
+            .replace("{{many_d}}", "" if larger else "hidden")
+            .replace("{{latent_dim}}", str(meta["latent_dim"]))
+            .replace("{{decoder_parameters}}", f"{meta['decoder_parameters']:,}")
+            .replace("{{picks}}", str(meta["picks"]))
+            .replace("{{meta}}", json.dumps(meta, ensure_ascii=False).replace("</", "<\\/"))
+            .replace("{{payload}}", payload)
+            .replace("{{script}}", (HERE / "explorer.js").read_text(encoding="utf-8")))
+
+
+def write_explorer(model, test: DeviceSplit, title: str, out: Path) -> Path:
+    """Write ``out/explorer.html`` for a trained model; returns its path."""
+    model.eval()
+    path = Path(out) / EXPLORER_FILE
+    write_text_atomic(render(*page_data(model, test, title)), path)
+    print(f"Wrote {path} ({path.stat().st_size / 1e6:.2f} MB)")
+    return path
