@@ -1,4 +1,4 @@
-"""Command line: ``python -m latentlab train|reproduce|figures|explore|evaluate|report`` and the scripts in Models/."""
+"""Command line: ``python -m latentlab train|reproduce|seeds|figures|explore|evaluate|report`` and the scripts in Models/."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from .config import EXPERIMENTS, SCRIPT_EXPERIMENTS, TrainConfig, build_parser, config_from_args, positive_int
+from .config import (EXPERIMENTS, SCRIPT_EXPERIMENTS, TrainConfig, build_parser, config_from_args,
+                     non_negative_int, positive_int)
 from .errors import LatentlabError
 
 
@@ -62,6 +63,23 @@ def main(argv: list[str] | None = None) -> int:
     everything.add_argument("--retrain", action="store_true", help="train again even where a finished model exists")
     _add_data_and_device(everything)
 
+    study = commands.add_parser(
+        "seeds", help="train each experiment's recipe with several seeds and record the spread in seeds.json",
+        description="For each named experiment and seed: train into runs/seeds/<experiment>/seed<N>/, evaluate "
+                    "as metrics.json is, and record the numbers in <result folder>/seeds.json (the committed model "
+                    "and figures are not touched). A seed already recorded is skipped unless --retrain. "
+                    "`python -m latentlab report` then shows mean ± sd.")
+    study.add_argument("--seeds", nargs="+", type=non_negative_int, default=[0, 1, 2, 3, 4], metavar="N",
+                       help="the seeds (default: 0 1 2 3 4)")
+    study.add_argument("--only", nargs="+", choices=names, default=names, metavar="NAME",
+                       help=f"these experiments only (default: all of {', '.join(names)})")
+    study.add_argument("--retrain", action="store_true", help="train again even where a seed is recorded")
+    study.add_argument("--epochs", type=positive_int, default=None,
+                       help="override the recipe's epochs (smoke runs; such runs are left out of the spread)")
+    study.add_argument("--train-limit", type=positive_int, default=None,
+                       help="train on the first N images only (smoke runs; left out of the spread)")
+    _add_data_and_device(study)
+
     redraw = commands.add_parser("figures", help="rebuild every figure of a result folder from its model.pt")
     redraw.add_argument("folder", help="a result folder holding model.pt")
     _add_data_and_device(redraw)
@@ -90,10 +108,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     from .pipeline import evaluate_folder, explore, rebuild_figures, reproduce, run  # heavy: after the flags are valid
     from .report import write_report
+    from .seeds import run_seeds
 
     actions = {
         "train": lambda: run(config_from_args(args, {})),
         "reproduce": lambda: reproduce(args.only, args.retrain, args.device, args.data_root),
+        "seeds": lambda: run_seeds(args.only, args.seeds, args.device, args.data_root, args.retrain,
+                                   **{k: v for k in ("epochs", "train_limit") if (v := getattr(args, k)) is not None}),
         "figures": lambda: rebuild_figures(args.folder, args.data_root, args.device),
         "explore": lambda: explore(args.folder, args.data_root, args.device, args.screenshot),
         "evaluate": lambda: [evaluate_folder(f, args.data_root, args.device, args.k, args.n_test) for f in args.folders],

@@ -40,7 +40,7 @@ def _bounded(convert, low, strict: bool):
 
 
 positive_int = _bounded(int, 1, strict=False)
-_non_negative_int = _bounded(int, 0, strict=False)
+non_negative_int = _bounded(int, 0, strict=False)
 _positive_float = _bounded(float, 0, strict=True)
 _non_negative_float = _bounded(float, 0, strict=False)
 
@@ -65,7 +65,7 @@ class TrainConfig:
                              "(cross-entropy on dynamically binarized MNIST, for NLL in nats)",
                              choices=("gaussian", "bernoulli"))
     beta: float = _flag(1.0, "weight of the KL term in the VAE loss (1 = the ELBO)", parse=_non_negative_float)
-    seed: int = _flag(0, "random seed for initialisation, shuffling and sampling", parse=_non_negative_int)
+    seed: int = _flag(0, "random seed for initialisation, shuffling and sampling", parse=non_negative_int)
     device: str = _flag("auto", "auto picks cuda, then mps, then cpu", choices=("auto", "cpu", "cuda", "mps"))
     train_limit: int | None = _flag(None, "train on the first N training images only (smoke runs)", parse=positive_int)
     stem_channels: int = _flag(16, "channels of the encoder's first block (28x28)", parse=positive_int)
@@ -75,7 +75,7 @@ class TrainConfig:
                                  parse=positive_int)
     decoder_channels: int = _flag(64, "channels of the decoder at 7x7", parse=positive_int)
     decoder_blocks: int = _flag(1, "TransposeConvolutionalBlocks of the decoder at 7x7, before upsampling",
-                                parse=_non_negative_int)
+                                parse=non_negative_int)
     upsample_channels: int = _flag(32, "channels of the decoder's upsampling block (14x14)", parse=positive_int)
     is_samples: int = _flag(100, "importance samples per image for the VAE's log-likelihood bound", parse=positive_int)
     is_test_images: int = _flag(2000, "test images the log-likelihood bound averages over", parse=positive_int)

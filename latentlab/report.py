@@ -8,6 +8,7 @@ from pathlib import Path
 
 from .config import BERNOULLI, EXPERIMENTS, SCRIPT_EXPERIMENTS, TrainConfig
 from .files import write_text_atomic
+from .seeds import default_runs, spread
 
 BERNOULLI_FOLDER = BERNOULLI.out_dir
 BERNOULLI_COMMAND = "python -m latentlab train " + " ".join(
@@ -52,6 +53,23 @@ def _model_row(label: str, m: dict) -> list[str]:
             str(m["epochs"]), f"{m['train_seconds'] / 60:.1f} min", m["device"]]
 
 
+def _pm(runs: list[dict], key: str, digits: int) -> str | None:
+    """"mean ± sd" of a metric over seeded runs, or None with fewer than two."""
+    found = spread(runs, key)
+    return None if found is None else f"{found[0]:.{digits}f} ± {found[1]:.{digits}f}"
+
+
+def _spread_row(runs: list[dict]) -> list[str]:
+    """The row under a model's: mean ± sd over the seeded runs of the same recipe."""
+    devices = ", ".join(sorted({run["device"] for run in runs}))
+    cells = [_pm(runs, key, digits) for key, digits in (("test_mse", 4), ("test_recon_sse", 2), ("test_elbo", 2),
+                                                         ("test_log_likelihood_is", 2), ("test_nll_nats", 2),
+                                                         ("knn5_accuracy", 3), ("linear_probe_accuracy", 3),
+                                                         ("active_units", 1), ("train_seconds", 0))]
+    *metrics, seconds = [cell or "–" for cell in cells]
+    return [f"↳ mean ± sd over {len(runs)} seeds", *metrics, "", f"{seconds} s", devices]
+
+
 def _pca_row(label: str, m: dict) -> list[str]:
     return [label, _fmt(m.get("pca_test_mse"), 4), _fmt(m.get("pca_test_mse") and 784 * m["pca_test_mse"], 2),
             "–", "–", "–", _fmt(m.get("pca_knn5_accuracy"), 3), _fmt(m.get("pca_linear_probe_accuracy"), 3),
@@ -82,11 +100,15 @@ def render(root: Path = Path(".")) -> str:
     """The text of RESULTS.md for the result folders under ``root``."""
     rows, missing = [], []
     loaded = {}
-    for label, folder in ROWS:
+    for e in EXPERIMENTS.values():
+        folder = e.out_dir
         path = root / folder / "metrics.json"
         if path.is_file():
             loaded[folder] = json.loads(path.read_text(encoding="utf-8"))
-            rows.append(_model_row(label, loaded[folder]))
+            rows.append(_model_row(e.label, loaded[folder]))
+            runs = default_runs(e, root / folder)
+            if spread(runs, "test_mse"):
+                rows.append(_spread_row(runs))
         else:
             missing.append(f"`{folder}`")
     rows += [_pca_row(label, loaded[folder]) for label, folder in PCA_ROWS if "pca_test_mse" in loaded.get(folder, {})]
@@ -185,21 +207,34 @@ SUMMARY_HEADER = ["model", "parameters", "test MSE", "ELBO", "NLL (nats)", "5-NN
 
 def summary_rows(root: Path = Path(".")) -> tuple[list[list[str]], str]:
     """The short table of the READMEs and index.html: one row per trained model, and a note on time."""
-    rows, default_runs = [], []
-    for label, folder in ROWS:
-        path = root / folder / "metrics.json"
-        if path.is_file():
-            m = json.loads(path.read_text(encoding="utf-8"))
-            rows.append([label, f"{m['parameters']:,}", _fmt(m.get("test_mse"), 4), _fmt(m.get("test_elbo"), 2),
-                         _fmt(m.get("test_nll_nats"), 2), _fmt(m.get("knn5_accuracy"), 3),
-                         f"{m['epochs']}", f"{m['train_seconds'] / 60:.1f} min ({m['device']})"])
-            if folder in SCRIPT_FOLDERS:
-                default_runs.append(m)
-    if len(default_runs) < len(SCRIPT_FOLDERS):
-        return rows, ""
-    devices = ", ".join(sorted({m["device"] for m in default_runs}))
-    total = sum(m["train_seconds"] for m in default_runs) / 60
-    return rows, f"The four default runs trained for {total:.1f} min in total ({devices})."
+    rows, script_runs, seeded = [], [], []
+    for e in EXPERIMENTS.values():
+        path = root / e.out_dir / "metrics.json"
+        if not path.is_file():
+            continue
+        m = json.loads(path.read_text(encoding="utf-8"))
+        runs = default_runs(e, root / e.out_dir)
+
+        def cell(key: str, digits: int) -> str:
+            spread_text = _pm(runs, key, digits)
+            return _fmt(m.get(key), digits) + (f" ({spread_text})" if spread_text and m.get(key) is not None else "")
+
+        rows.append([e.label, f"{m['parameters']:,}", cell("test_mse", 4), cell("test_elbo", 2),
+                     cell("test_nll_nats", 2), cell("knn5_accuracy", 3),
+                     f"{m['epochs']}", f"{m['train_seconds'] / 60:.1f} min ({m['device']})"])
+        if e.script:
+            script_runs.append(m)
+        if spread(runs, "test_mse"):
+            seeded.append(f"{e.name} {len(runs)} ({', '.join(sorted({r['device'] for r in runs}))})")
+    notes = []
+    if seeded:
+        notes.append("In brackets: mean ± sd over seeds of the same recipe (`python -m latentlab seeds`; seeds "
+                     f"per experiment: {'; '.join(seeded)}).")
+    if len(script_runs) == len(SCRIPT_FOLDERS):
+        devices = ", ".join(sorted({m["device"] for m in script_runs}))
+        total = sum(m["train_seconds"] for m in script_runs) / 60
+        notes.append(f"The four default runs trained for {total:.1f} min in total ({devices}).")
+    return rows, " ".join(notes)
 
 
 def summary(root: Path = Path(".")) -> str:

@@ -1,0 +1,81 @@
+"""The seed study: tiny runs recorded in seeds.json, resumed without retraining, and reported as mean ± sd."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from latentlab.cli import main
+from latentlab.config import EXPERIMENTS
+from latentlab.report import render, summary
+
+TINY = ["--epochs", "1", "--train-limit", "64", "--device", "cpu"]
+RUN_KEYS = {"seed", "device", "torch", "train_seconds", "recipe", "test_mse", "test_recon_sse", "test_kl", "test_elbo",
+            "test_log_likelihood_is", "knn5_accuracy", "linear_probe_accuracy", "active_units", "pca_test_mse"}
+
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory):
+    """Two seeds of the 2-D VAE and the Bernoulli VAE, one epoch on 64 synthetic images, in a scratch tree."""
+    from conftest import write_mnist
+
+    root = tmp_path_factory.mktemp("study")
+    data = write_mnist(root / "data")
+    command = ["seeds", "--seeds", "0", "1", "--only", "vae-2d", "vae-32d-bernoulli", *TINY, "--data-root", str(data)]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(root)
+        assert main(command) == 0
+    return root, command
+
+
+def _runs(root: Path, name: str) -> list[dict]:
+    return json.loads((root / EXPERIMENTS[name].out_dir / "seeds.json").read_text())["runs"]
+
+
+def test_seeds_json_records_every_seed_with_every_metric(study):
+    root, _ = study
+    runs = _runs(root, "vae-2d")
+    assert [run["seed"] for run in runs] == [0, 1]
+    assert all(RUN_KEYS <= set(run) for run in runs)
+    assert all(run["recipe"]["epochs"] == 1 and run["recipe"]["train_limit"] == 64 for run in runs)
+    assert all("test_nll_nats" in run for run in _runs(root, "vae-32d-bernoulli"))
+
+
+def test_the_models_go_to_the_scratch_folder_and_the_result_folder_gets_only_seeds_json(study):
+    root, _ = study
+    assert sorted(p.name for p in (root / EXPERIMENTS["vae-2d"].out_dir).iterdir()) == ["seeds.json"]
+    assert (root / "runs" / "seeds" / "vae-2d" / "seed1" / "model.pt").is_file()
+
+
+def test_a_rerun_skips_the_seeds_already_recorded(study, capsys, monkeypatch):
+    root, command = study
+    before = (root / EXPERIMENTS["vae-2d"].out_dir / "seeds.json").read_bytes()
+    monkeypatch.chdir(root)
+    assert main(command) == 0
+    assert capsys.readouterr().out.count("skipped") == 4
+    assert (root / EXPERIMENTS["vae-2d"].out_dir / "seeds.json").read_bytes() == before
+
+
+def _write_folder(root: Path, name: str, elbos: list[float]) -> None:
+    """A metrics.json and a seeds.json of the experiment's own recipe with the given test ELBOs."""
+    experiment = EXPERIMENTS[name]
+    folder = root / experiment.out_dir
+    folder.mkdir(parents=True)
+    metrics = {"model": "vae", "latent_dim": 2, "epochs": 16, "device": "cpu", "train_seconds": 60.0,
+               "parameters": 1000, "test_mse": 0.04, "test_recon_sse": 31.0, "test_elbo": -37.5,
+               "knn5_accuracy": 0.67, "is_samples": 100, "is_test_images": 2000, "test_log_likelihood_is": -35.0}
+    (folder / "metrics.json").write_text(json.dumps(metrics))
+    recipe = experiment.config().recipe()
+    runs = [{"seed": seed, "device": "cuda", "torch": "x", "train_seconds": 10.0, "recipe": {**recipe, "seed": seed},
+             "test_mse": 0.04 + 0.001 * seed, "test_elbo": elbo, "knn5_accuracy": 0.6}
+            for seed, elbo in enumerate(elbos)]
+    runs.append({**runs[0], "seed": 9, "recipe": {**recipe, "seed": 9, "epochs": 1}, "test_elbo": -500.0})  # not the recipe
+    (folder / "seeds.json").write_text(json.dumps({"experiment": name, "runs": runs}))
+
+
+def test_the_report_shows_mean_and_sd_over_the_seeds_of_the_recipe_only(tmp_path):
+    _write_folder(tmp_path, "vae-2d", [-38.0, -37.0, -37.5])  # mean -37.50, sd 0.50
+    results = render(tmp_path)
+    assert "↳ mean ± sd over 3 seeds" in results and "-37.50 ± 0.50" in results
+    table = summary(tmp_path)
+    assert "-37.50 (-37.50 ± 0.50)" in table and "vae-2d 3 (cuda)" in table
