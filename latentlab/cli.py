@@ -1,4 +1,4 @@
-"""Command line: ``python -m latentlab train|reproduce|seeds|figures|explore|evaluate|report`` and the scripts in Models/."""
+"""Command line: ``python -m latentlab train|reproduce|seeds|figures|explore|evaluate|bound-vs-k|report`` and the scripts in Models/."""
 
 from __future__ import annotations
 
@@ -102,11 +102,24 @@ def main(argv: list[str] | None = None) -> int:
                          help=f"test images the likelihood bound averages over (default: {defaults.is_test_images})")
     _add_data_and_device(measure)
 
+    tighten = commands.add_parser(
+        "bound-vs-k", help="the ELBO and the importance-sampled bound against k: bound_vs_k.png and .json",
+        description="For each VAE result folder: the ELBO and the importance-sampled bound for each k, with "
+                    "standard errors over the test images, in bound_vs_k.json; bound_vs_k.png draws every "
+                    "folder's curve (ELBO- and IWAE-trained models side by side) into each folder.")
+    tighten.add_argument("folders", nargs="+", help="result folders holding a VAE's model.pt")
+    tighten.add_argument("--ks", nargs="+", type=positive_int, default=[1, 10, 100, 1000, 5000], metavar="K",
+                         help="importance samples per image (default: 1 10 100 1000 5000)")
+    tighten.add_argument("--n-test", type=positive_int, default=10000,
+                         help="test images to average over (default: 10000, the whole test set)")
+    _add_data_and_device(tighten)
+
     report = commands.add_parser("report", help="write RESULTS.md from the result folders' metrics.json")
     report.add_argument("--output", default="RESULTS.md", help="where to write (default: RESULTS.md)")
 
     args = parser.parse_args(argv)
-    from .pipeline import evaluate_folder, explore, rebuild_figures, reproduce, run  # heavy: after the flags are valid
+    # Heavy imports (torch, matplotlib, scikit-learn) only once the flags are valid.
+    from .pipeline import bound_figure, evaluate_folder, explore, rebuild_figures, reproduce, run
     from .report import write_report
     from .seeds import run_seeds
 
@@ -118,6 +131,7 @@ def main(argv: list[str] | None = None) -> int:
         "figures": lambda: rebuild_figures(args.folder, args.data_root, args.device),
         "explore": lambda: explore(args.folder, args.data_root, args.device, args.screenshot),
         "evaluate": lambda: [evaluate_folder(f, args.data_root, args.device, args.k, args.n_test) for f in args.folders],
+        "bound-vs-k": lambda: bound_figure(args.folders, args.ks, args.n_test, args.data_root, args.device),
         "report": lambda: write_report(args.output),
     }
     return _guarded(actions[args.command])

@@ -65,6 +65,10 @@ class TrainConfig:
                              "(cross-entropy on dynamically binarized MNIST, for NLL in nats)",
                              choices=("gaussian", "bernoulli"))
     beta: float = _flag(1.0, "weight of the KL term in the VAE loss (1 = the ELBO)", parse=_non_negative_float)
+    objective: str = _flag("elbo", "what the VAE maximises: elbo, or iwae, the importance-weighted bound of "
+                           "Burda et al. (2015) with --iw-samples samples per image", choices=("elbo", "iwae"))
+    iw_samples: int = _flag(5, "importance samples per image of the iwae objective (1 = the ELBO)",
+                            parse=positive_int)
     seed: int = _flag(0, "random seed for initialisation, shuffling and sampling", parse=non_negative_int)
     device: str = _flag("auto", "auto picks cuda, then mps, then cpu", choices=("auto", "cpu", "cuda", "mps"))
     train_limit: int | None = _flag(None, "train on the first N training images only (smoke runs)", parse=positive_int)

@@ -11,8 +11,6 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import torch
 from sklearn.decomposition import PCA
@@ -25,15 +23,10 @@ from tqdm import tqdm
 
 from . import losses
 from .data import DeviceSplit
-from .metrics import active_units, encode_split, split_losses
+from .losses import log_mean_exp
+from .metrics import active_units, encode_split, seeded, split_losses
 from .progress import status
 
-LOG_PI = math.log(math.pi)
-
-
-def log_mean_exp(values: torch.Tensor, dim: int = 0) -> torch.Tensor:
-    """log(mean(exp(values))) without overflow or underflow: logsumexp shifts by the maximum."""
-    return torch.logsumexp(values, dim=dim) - math.log(values.shape[dim])
 
 
 def importance_sampled_bound(mean: torch.Tensor, log_var: torch.Tensor, log_likelihood, k: int,
@@ -49,19 +42,18 @@ def importance_sampled_bound(mean: torch.Tensor, log_var: torch.Tensor, log_like
         s = min(chunk, k - start)
         eps = torch.randn((s, *mean.shape), generator=generator, device=mean.device)  # (S, B, D)
         z = mean + std * eps
-        log_prior = -0.5 * (z.pow(2) + math.log(2 * math.pi)).sum(-1)  # log N(z; 0, I)
-        log_q = -0.5 * (eps.pow(2) + log_var + math.log(2 * math.pi)).sum(-1)  # log N(z; mean, std^2)
-        log_weights.append(log_likelihood(z) + log_prior - log_q)
+        log_weights.append(log_likelihood(z) + losses.log_prior(z) - losses.log_posterior(eps, log_var))
     return log_mean_exp(torch.cat(log_weights), dim=0)
 
 
 @torch.no_grad()
-def vae_log_likelihood(model, split: DeviceSplit, k: int, n_test: int, seed: int = 0, batch_size: int = 100) -> float:
-    """Average importance-sampled bound over the first ``n_test`` images, in the units of the
-    model's reconstruction term (Gaussian: constant 392 log pi dropped, as in the ELBO;
-    Bernoulli: exact nats)."""
+def per_image_bounds(model, split: DeviceSplit, k: int, n_test: int, seed: int = 0,
+                     batch_size: int = 100) -> list[torch.Tensor]:
+    """The importance-sampled bound of each of the first ``n_test`` images, batch by batch ((B,) each),
+    in the units of the model's reconstruction term (Gaussian: constant 392 log pi dropped, as in
+    the ELBO; Bernoulli: exact nats)."""
     generator = torch.Generator(device=split.device).manual_seed(seed)
-    total, count = 0.0, 0
+    bounds, count = [], 0
     bar = tqdm(total=n_test, desc=f"log-likelihood bound, k={k}", unit="img", leave=False, mininterval=0.5,
                dynamic_ncols=True)
     for x in split.batches(batch_size):
@@ -73,13 +65,32 @@ def vae_log_likelihood(model, split: DeviceSplit, k: int, n_test: int, seed: int
             target = x.expand(z.shape[0], *x.shape).flatten(0, 1)
             return -losses.reconstruction_per_image(x_hat, target, model.likelihood).view(z.shape[:2])
 
-        total += importance_sampled_bound(mean, log_var, log_likelihood, k, generator).double().sum().item()
+        bounds.append(importance_sampled_bound(mean, log_var, log_likelihood, k, generator))
         count += len(x)
         bar.update(len(x))
         if count >= n_test:
             break
     bar.close()
-    return total / count
+    return bounds
+
+
+def vae_log_likelihood(model, split: DeviceSplit, k: int, n_test: int, seed: int = 0) -> float:
+    """The average importance-sampled bound over the first ``n_test`` images."""
+    bounds = per_image_bounds(model, split, k, n_test, seed)
+    return sum(batch.double().sum().item() for batch in bounds) / sum(len(batch) for batch in bounds)
+
+
+def bound_versus_k(model, split: DeviceSplit, ks: list[int], n_test: int, seed: int = 0) -> dict:
+    """The ELBO and the importance-sampled bound for each k over the first ``n_test`` images, each
+    with its standard error over images: {"elbo": {...}, "bounds": [{"k", "mean", "se"}, ...]}."""
+    def mean_and_se(values: torch.Tensor) -> dict:
+        values = values.double().cpu()
+        return {"mean": values.mean().item(), "se": (values.std() / len(values) ** 0.5).item()}
+
+    with seeded(seed, split.device), torch.no_grad():
+        elbo = torch.cat([-sum(model.loss_per_image(x)) for x in split.batches(100)])[:n_test]
+    bounds = [{"k": k, **mean_and_se(torch.cat(per_image_bounds(model, split, k, n_test, seed)))} for k in ks]
+    return {"n_test": min(n_test, len(split)), "elbo": mean_and_se(elbo), "bounds": bounds}
 
 
 def knn_accuracy(train_codes: np.ndarray, train_labels: np.ndarray, test_codes: np.ndarray,

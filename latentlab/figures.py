@@ -236,3 +236,33 @@ def latent_distribution(codes: np.ndarray, per_dim: np.ndarray, per_dim_name: st
         fig.suptitle(title)
         fig.tight_layout()
         save(fig, path)
+
+
+def bound_vs_k(curves: dict[str, dict], references: list[tuple[str, float]], units: str, title: str,
+               path: Path) -> None:
+    """The importance-sampled bound against k (log axis) for each model, with standard-error bars,
+    the ELBO of each as a dashed line, and published values as grey lines.
+
+    ``curves``: label -> evaluation.bound_versus_k's result; ``references``: (label, log-likelihood).
+    """
+    with style():
+        fig, ax = plt.subplots(figsize=(7.5, 4.8))
+        for number, (label, result) in enumerate(curves.items()):
+            colour = DIGIT_CMAP(number)
+            ks = [b["k"] for b in result["bounds"]]
+            ax.errorbar(ks, [b["mean"] for b in result["bounds"]], yerr=[b["se"] for b in result["bounds"]],
+                        fmt="o-", color=colour, ms=4, capsize=3, label=f"{label}: bound L_k")
+            ax.axhline(result["elbo"]["mean"], color=colour, ls="--", lw=1,
+                       label=f"{label}: ELBO ({result['elbo']['mean']:.2f} ± {result['elbo']['se']:.2f})")
+        for label, value in references:
+            ax.axhline(value, color="#888888", lw=0.8, ls=":")
+            ax.annotate(f"{label} ({value:.2f})", xy=(1.0, value), xycoords=("axes fraction", "data"),
+                        xytext=(4, 0), textcoords="offset points", va="center", fontsize=7, color="#555555")
+        ax.set_xscale("log")
+        ax.xaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
+        n = next(iter(curves.values()))["n_test"]
+        ax.set(xlabel="importance samples k", ylabel=f"log p(x) bound ({units})",
+               title=f"{title}\nmean over {n:,} test images; bars: ±1 standard error over images")
+        ax.grid(alpha=0.3, which="both")
+        ax.legend(frameon=False, fontsize=7, loc="lower right")
+        save(fig, path)

@@ -16,9 +16,18 @@ reconstruction term 784-fold and let the KL term swamp it.
 With ``likelihood="bernoulli"`` (binarized MNIST, comparable with published NLL
 tables) the reconstruction is the exact -log p(x|z) of a Bernoulli decoder:
 binary cross-entropy summed over pixels, in nats, with no constant dropped.
+
+The importance-weighted bound (Burda et al. 2015, eq. 8) needs the log densities of
+each sample z = mean + exp(log_var / 2) * eps under the prior and the posterior:
+
+    L_k(x) = log (1/k) sum_i p(x|z_i) p(z_i) / q(z_i|x),   z_i ~ q(z|x),
+
+which is the ELBO in expectation for k = 1 and rises towards log p(x) as k grows.
 """
 
 from __future__ import annotations
+
+import math
 
 import torch
 import torch.nn.functional as F
@@ -51,3 +60,18 @@ def kl_per_image(mean: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
 def kl_per_dimension(mean: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
     """The closed-form KL of each latent dimension: (B, D) x 2 -> (B, D)."""
     return -0.5 * (1 + log_var - mean.pow(2) - log_var.exp())
+
+
+def log_prior(z: torch.Tensor) -> torch.Tensor:
+    """log N(z; 0, I), summed over latent dimensions: (..., D) -> (...)."""
+    return -0.5 * (z.pow(2) + math.log(2 * math.pi)).sum(-1)
+
+
+def log_posterior(eps: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
+    """log N(z; mean, exp(log_var)) of z = mean + exp(log_var / 2) * eps, from eps: (..., D) -> (...)."""
+    return -0.5 * (eps.pow(2) + log_var + math.log(2 * math.pi)).sum(-1)
+
+
+def log_mean_exp(values: torch.Tensor, dim: int = 0) -> torch.Tensor:
+    """log(mean(exp(values))) without overflow or underflow: logsumexp shifts by the maximum."""
+    return torch.logsumexp(values, dim=dim) - math.log(values.shape[dim])

@@ -196,6 +196,19 @@ class VariationalAutoencoder(nn.Module):
         reconstruction, kl = self.loss_per_image(x)
         return reconstruction.mean(), kl.mean()
 
+    def iwae_loss(self, x: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(-L_k, reconstruction, kl), each averaged over the batch, for the k-sample importance-weighted
+        bound L_k of Burda et al. (2015), eq. 8 (see losses.py). reconstruction and kl are the ELBO's
+        terms estimated from the same k samples (the KL by sampling, not in closed form), for the log."""
+        mean, log_var = self.encode(x)  # (B, D) each
+        eps = torch.randn((k, *mean.shape), device=x.device, dtype=mean.dtype)  # (k, B, D)
+        z = mean + torch.exp(0.5 * log_var) * eps
+        x_hat = self.decode(z.flatten(0, 1))  # (k * B, 1, 28, 28), sample-major
+        log_likelihood = -losses.reconstruction_per_image(x_hat, x.repeat(k, 1, 1, 1), self.likelihood).view(k, -1)
+        log_ratio = losses.log_prior(z) - losses.log_posterior(eps, log_var)  # (k, B): log p(z) / q(z|x)
+        bound = losses.log_mean_exp(log_likelihood + log_ratio, dim=0)  # (B,)
+        return -bound.mean(), -log_likelihood.mean(), -log_ratio.mean()
+
 
 MODELS = {"ae": Autoencoder, "vae": VariationalAutoencoder}
 WIDTHS = ("stem_channels", "growth", "dense_layers", "reduce_channels", "decoder_channels", "decoder_blocks",

@@ -11,11 +11,13 @@ from .checkpoint import MODEL_FILE, read_checkpoint
 from .config import EXPERIMENTS, TrainConfig
 from .data import load_splits, load_test_split, to_float
 from .errors import LatentlabError
-from .evaluation import evaluate
+from . import figures
+from .evaluation import bound_versus_k, evaluate
 from .explorer import write_explorer
 from .files import write_json_atomic
 from .gallery import model_name, write_gallery
 from .models import count_parameters
+from .progress import status
 from .training import check_writable, pick_device, train, trained_model
 
 REPORTED = ("test_mse", "test_recon_sse", "test_kl", "test_elbo", "test_log_likelihood_is", "test_nll_nats",
@@ -108,6 +110,40 @@ def explore(folder: Path, data_root: str | None, device_name: str = "auto", scre
         two_d = model.latent_dim == 2  # a larger latent's page shows a projection: a click there would choose A
         browser.screenshot(page, folder / "explorer.png", tuple(point) if two_d else None, click=two_d)
     return page
+
+
+# Published log-likelihoods (minus the NLL in nats) on dynamically binarized MNIST, for bound_vs_k.png.
+PUBLISHED_LOG_LIKELIHOODS = [
+    ("VAE, Burda et al. 2015", -86.76),
+    ("IWAE k=50, Burda et al. 2015", -84.78),
+    ("IWAE, 2 layers, Burda et al. 2015", -82.90),
+    ("ResNet VAE, Kingma et al. 2016", -81.08),
+]
+BOUND_FILE = "bound_vs_k"
+
+
+def bound_figure(folders: list[Path], ks: list[int], n_test: int, data_root: str | None, device_name: str) -> None:
+    """The ELBO and the importance-sampled bound against k of each folder's VAE: bound_vs_k.json in
+    each folder, and bound_vs_k.png with every folder's curve in each."""
+    curves, units = {}, set()
+    for folder in map(Path, folders):
+        state, model, test = _finished(folder, data_root, device_name)
+        if model.kind != "vae":
+            raise LatentlabError(f"{folder} holds an AE: it has no posterior, so no importance-sampled bound. "
+                                 "Name result folders of VAEs.")
+        config = TrainConfig.from_dict(state["config"])
+        trained_on = "ELBO" if config.objective == "elbo" else f"IWAE, K={config.iw_samples}"
+        with status(f"{folder}: bounds for k = {', '.join(map(str, ks))} on {min(n_test, len(test)):,} images"):
+            result = bound_versus_k(model, test, ks, n_test, seed=config.seed)
+        write_json_atomic(result, folder / f"{BOUND_FILE}.json")
+        curves[f"{model_name(model)}, trained on the {trained_on}"] = result
+        units.add(model.likelihood)
+    bernoulli = units == {"bernoulli"}
+    for folder in map(Path, folders):
+        figures.bound_vs_k(curves, PUBLISHED_LOG_LIKELIHOODS if bernoulli else [],
+                           "nats" if bernoulli else "nats, up to the constant 392·log π",
+                           "How the importance-weighted bound tightens with k", folder / f"{BOUND_FILE}.png")
+        print(f"Wrote {folder / BOUND_FILE}.png")
 
 
 def reproduce(names: list[str], retrain: bool, device: str, data_root: str | None) -> None:

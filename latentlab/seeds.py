@@ -12,7 +12,7 @@ import json
 import statistics
 from pathlib import Path
 
-from .config import EXPERIMENTS, Experiment
+from .config import EXPERIMENTS, Experiment, TrainConfig
 from .files import write_json_atomic
 
 SEEDS_FILE = "seeds.json"
@@ -28,7 +28,7 @@ def default_runs(experiment: Experiment, folder: Path | None = None) -> list[dic
     """The recorded runs of the experiment's own recipe (any seed): the ones its spread is made of."""
     recipe = experiment.config().recipe()
     same = [run for run in read_runs(folder or experiment.out_dir)
-            if {**run["recipe"], "seed": recipe["seed"]} == recipe]
+            if TrainConfig.from_dict({**run["recipe"], "seed": recipe["seed"]}).recipe() == recipe]
     return sorted(same, key=lambda run: run["seed"])
 
 
@@ -59,7 +59,7 @@ def run_seeds(names: list[str], seeds: list[int], device: str, data_root: str | 
             config = experiment.config(seed=seed, device=device, data_root=data_root, retrain=retrain,
                                        out_dir=str(scratch), **overrides)
             runs = read_runs(folder)
-            if not retrain and any(run["recipe"] == config.recipe() for run in runs):
+            if not retrain and any(TrainConfig.from_dict(run["recipe"]).recipe() == config.recipe() for run in runs):
                 print(f"{name}, seed {seed}: already in {folder / SEEDS_FILE}; skipped (--retrain runs it again)")
                 continue
             print(f"=== {name}, seed {seed} -> {scratch}/")

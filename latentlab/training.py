@@ -66,17 +66,22 @@ def new_model_and_optimizer(config: TrainConfig, device: torch.device):
     return model, adam(model, config.lr, device)
 
 
-def training_step(model, optimizer, x: torch.Tensor, beta: float) -> torch.Tensor:
+def training_step(model, optimizer, x: torch.Tensor, config: TrainConfig) -> torch.Tensor:
     """One Adam step on a batch x (B, 1, 28, 28) in [0, 1]; returns the detached (reconstruction, KL).
 
     The loss is the negative ELBO, reconstruction + KL, averaged over the batch (beta = 1;
-    beta != 1 weighs the KL as in beta-VAE). An AE's KL is 0.
+    beta != 1 weighs the KL as in beta-VAE); an AE's KL is 0. With ``objective="iwae"`` it is
+    the negative importance-weighted bound with ``iw_samples`` samples (models.iwae_loss).
     """
     if model.likelihood == "bernoulli":
         x = torch.bernoulli(x)  # dynamic binarization: fresh binary pixels every time
-    reconstruction, kl = model.loss(x)
+    if config.objective == "iwae":
+        loss, reconstruction, kl = model.iwae_loss(x, config.iw_samples)
+    else:
+        reconstruction, kl = model.loss(x)
+        loss = reconstruction + config.beta * kl
     optimizer.zero_grad(set_to_none=True)
-    (reconstruction + beta * kl).backward()
+    loss.backward()
     optimizer.step()
     return torch.stack([reconstruction.detach(), kl.detach()])
 
@@ -86,7 +91,7 @@ def make_step(model, optimizer, split: DeviceSplit, config: TrainConfig):
     on CUDA replayed as one graph (``cuda_graphs``), the same arithmetic."""
 
     def step(index: torch.Tensor) -> torch.Tensor:
-        return training_step(model, optimizer, to_float(split.images[index]), config.beta)
+        return training_step(model, optimizer, to_float(split.images[index]), config)
 
     if split.device.type == "cuda":
         return GraphedStep(step, optimizer, config.batch_size, split.device)
@@ -95,13 +100,16 @@ def make_step(model, optimizer, split: DeviceSplit, config: TrainConfig):
 
 def train(config: TrainConfig) -> dict:
     """Train (or resume, or find finished) the run of ``config``; return its finished checkpoint."""
+    if config.objective == "iwae" and config.model != "vae":
+        raise LatentlabError("--objective iwae weighs samples of a VAE's posterior; an AE has none. "
+                             "Use --model vae, or leave --objective at elbo.")
     out = Path(config.out_dir)
     check_writable(out)
     finished_path, partial_path = out / MODEL_FILE, out / PARTIAL_FILE
 
     if finished_path.exists() and not config.retrain:
         state = read_checkpoint(finished_path)
-        if state["config"] != dict(state["config"], **config.recipe()):
+        if TrainConfig.from_dict(state["config"]).recipe() != config.recipe():
             print(f"Note: {finished_path} was trained with other settings than these; it is used as it is. "
                   "Pass --retrain to train with the new settings.")
         print(f"Found the finished model {finished_path} ({state['epoch']} epochs): not retraining "

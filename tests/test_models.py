@@ -133,3 +133,39 @@ def test_the_point_code_is_the_aes_z_and_the_vaes_posterior_mean():
     ae, vae = Autoencoder(3, **SMALL).eval(), VariationalAutoencoder(3, **SMALL).eval()
     assert torch.equal(ae.code(x), ae.encode(x))
     assert torch.equal(vae.code(x), vae.encode(x)[0])
+
+
+def _bernoulli_vae_and_batch():
+    torch.manual_seed(0)
+    model = VariationalAutoencoder(3, likelihood="bernoulli", **SMALL).eval()
+    return model, torch.bernoulli(torch.full((4, 1, 28, 28), 0.3))
+
+
+@torch.no_grad()
+def test_the_one_sample_iwae_bound_is_the_elbo_in_expectation():
+    model, x = _bernoulli_vae_and_batch()
+    many = x.repeat(2000, 1, 1, 1)  # 2,000 independent one-sample bounds of each image
+    torch.manual_seed(1)
+    bound = -model.iwae_loss(many, k=1)[0]
+    torch.manual_seed(2)
+    reconstruction, kl = model.loss(many)  # the closed-form KL
+    elbo = -(reconstruction + kl)
+    torch.manual_seed(3)
+    spread = torch.stack([-model.iwae_loss(x, k=1)[0] for _ in range(200)]).std() / 2000 ** 0.5
+    assert abs(bound - elbo) < 5 * spread + 1e-3
+
+
+@torch.no_grad()
+def test_the_iwae_bound_does_not_decrease_with_k():
+    model, x = _bernoulli_vae_and_batch()
+    torch.manual_seed(0)
+    bounds = [-model.iwae_loss(x.repeat(50, 1, 1, 1), k)[0].item() for k in (1, 5, 50)]
+    assert bounds[0] <= bounds[1] <= bounds[2]
+
+
+def test_the_iwae_loss_sends_gradients_to_encoder_and_decoder():
+    model, x = _bernoulli_vae_and_batch()
+    model.train()
+    model.iwae_loss(x, k=5)[0].backward()
+    for part in (model.encoder, model.mean, model.log_var, model.decoder):
+        assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in part.parameters() if p.requires_grad)

@@ -1,0 +1,41 @@
+"""IWAE training and the bound-versus-k figure, on tiny runs."""
+
+import dataclasses
+import json
+
+import pytest
+from PIL import Image
+
+from latentlab.cli import main
+from latentlab.errors import LatentlabError
+from latentlab.pipeline import run
+from latentlab.training import train
+
+
+def test_an_iwae_run_trains_and_its_test_elbo_rises(tiny_config):
+    config = dataclasses.replace(tiny_config, likelihood="bernoulli", objective="iwae", iw_samples=3, epochs=4)
+    history = train(config)["history"]
+    assert history[-1]["test_recon"] + history[-1]["test_kl"] < 0.9 * (history[0]["test_recon"] + history[0]["test_kl"])
+
+
+def test_iwae_for_an_autoencoder_is_refused_before_anything_is_written(tiny_config, tmp_path):
+    config = dataclasses.replace(tiny_config, model="ae", objective="iwae", out_dir=str(tmp_path / "ae"))
+    with pytest.raises(LatentlabError, match="an AE has none"):
+        train(config)
+    assert not (tmp_path / "ae").exists()
+
+
+def test_bound_vs_k_writes_the_bounds_with_standard_errors_and_the_figure(tiny_config, tmp_path):
+    elbo_run = dataclasses.replace(tiny_config, latent_dim=32, likelihood="bernoulli", out_dir=str(tmp_path / "elbo"))
+    iwae_run = dataclasses.replace(elbo_run, objective="iwae", iw_samples=3, out_dir=str(tmp_path / "iwae"))
+    for config in (elbo_run, iwae_run):
+        run(config)
+    folders = [elbo_run.out_dir, iwae_run.out_dir]
+    assert main(["bound-vs-k", *folders, "--ks", "1", "10", "--n-test", "20", "--data-root", tiny_config.data_root,
+                 "--device", "cpu"]) == 0
+    for folder in folders:
+        result = json.loads((tmp_path / folder / "bound_vs_k.json").read_text())
+        assert [b["k"] for b in result["bounds"]] == [1, 10] and result["n_test"] == 20
+        assert all(b["se"] > 0 for b in result["bounds"]) and result["elbo"]["se"] > 0
+        with Image.open(tmp_path / folder / "bound_vs_k.png") as image:
+            assert image.width >= 600
