@@ -11,9 +11,9 @@ from .checkpoint import MODEL_FILE, read_checkpoint
 from .config import EXPERIMENTS, TrainConfig
 from .data import load_splits, load_test_split, to_float
 from .errors import LatentlabError
-from . import figures
 from .evaluation import bound_versus_k, evaluate
 from .explorer import write_explorer
+from .figures import bound_vs_k
 from .files import write_json_atomic
 from .gallery import model_name, write_gallery
 from .models import count_parameters
@@ -37,7 +37,6 @@ def run_facts(model, state: dict) -> dict:
         "train_seconds": round(state["train_seconds"], 1),
         "parameters": count_parameters(model),
     }
-
 
 
 def measure(state: dict, folder: Path, data_root: str | None, device_name: str, k: int, n_test: int,
@@ -125,24 +124,25 @@ BOUND_FILE = "bound_vs_k"
 def bound_figure(folders: list[Path], ks: list[int], n_test: int, data_root: str | None, device_name: str) -> None:
     """The ELBO and the importance-sampled bound against k of each folder's VAE: bound_vs_k.json in
     each folder, and bound_vs_k.png with every folder's curve in each."""
-    curves, units = {}, set()
-    for folder in map(Path, folders):
-        state, model, test = _finished(folder, data_root, device_name)
-        if model.kind != "vae":
-            raise LatentlabError(f"{folder} holds an AE: it has no posterior, so no importance-sampled bound. "
-                                 "Name result folders of VAEs.")
+    folders = [Path(folder) for folder in folders]
+    runs = [(folder, *_finished(folder, data_root, device_name)) for folder in folders]  # every folder checked first
+    if any(model.kind != "vae" for _, _, model, _ in runs) or len({model.likelihood for _, _, model, _ in runs}) > 1:
+        raise LatentlabError("bound-vs-k compares VAEs with the same decoder: an AE has no posterior to sample, "
+                             "and a Gaussian and a Bernoulli decoder measure in different units. Name result "
+                             "folders of VAEs of one kind.")
+    curves = {}
+    for folder, state, model, test in runs:
         config = TrainConfig.from_dict(state["config"])
         trained_on = "ELBO" if config.objective == "elbo" else f"IWAE, K={config.iw_samples}"
         with status(f"{folder}: bounds for k = {', '.join(map(str, ks))} on {min(n_test, len(test)):,} images"):
             result = bound_versus_k(model, test, ks, n_test, seed=config.seed)
         write_json_atomic(result, folder / f"{BOUND_FILE}.json")
         curves[f"{model_name(model)}, trained on the {trained_on}"] = result
-        units.add(model.likelihood)
-    bernoulli = units == {"bernoulli"}
-    for folder in map(Path, folders):
-        figures.bound_vs_k(curves, PUBLISHED_LOG_LIKELIHOODS if bernoulli else [],
-                           "nats" if bernoulli else "nats, up to the constant 392·log π",
-                           "How the importance-weighted bound tightens with k", folder / f"{BOUND_FILE}.png")
+    bernoulli = runs[0][2].likelihood == "bernoulli"
+    for folder in folders:
+        bound_vs_k(curves, PUBLISHED_LOG_LIKELIHOODS if bernoulli else [],
+                   "nats" if bernoulli else "nats, up to the constant 392·log π",
+                   "How the importance-weighted bound tightens with k", folder / f"{BOUND_FILE}.png")
         print(f"Wrote {folder / BOUND_FILE}.png")
 
 

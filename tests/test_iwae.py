@@ -39,3 +39,12 @@ def test_bound_vs_k_writes_the_bounds_with_standard_errors_and_the_figure(tiny_c
         assert all(b["se"] > 0 for b in result["bounds"]) and result["elbo"]["se"] > 0
         with Image.open(tmp_path / folder / "bound_vs_k.png") as image:
             assert image.width >= 600
+
+
+def test_bound_vs_k_refuses_an_autoencoder_and_writes_nothing(tiny_config, tmp_path, capsys):
+    ae = dataclasses.replace(tiny_config, model="ae", latent_dim=32, out_dir=str(tmp_path / "ae"))
+    train(ae)
+    before = sorted(p.name for p in (tmp_path / "ae").iterdir())
+    assert main(["bound-vs-k", ae.out_dir, "--data-root", tiny_config.data_root, "--device", "cpu"]) == 1
+    assert "an AE has no posterior" in capsys.readouterr().err
+    assert sorted(p.name for p in (tmp_path / "ae").iterdir()) == before
