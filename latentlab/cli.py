@@ -40,6 +40,12 @@ def run_experiment(script: str | Path, argv: list[str] | None = None) -> int:
     return _guarded(lambda: run(config_from_args(args, experiment.hyp)))
 
 
+def _add_only(parser: argparse.ArgumentParser) -> None:
+    names = list(EXPERIMENTS)
+    parser.add_argument("--only", nargs="+", choices=names, default=names, metavar="NAME",
+                        help=f"these experiments only (default: all of {', '.join(names)})")
+
+
 def _add_data_and_device(parser: argparse.ArgumentParser) -> None:
     """The two TrainConfig flags that the commands on finished result folders take too."""
     build_parser(parser, {}, command="train", only=("data_root", "device"))
@@ -57,9 +63,7 @@ def main(argv: list[str] | None = None) -> int:
         "reproduce", help="run the four experiments and the Bernoulli VAE with their defaults, then write RESULTS.md",
         description="Each experiment as its script runs it, one after another in this process; a folder that "
                     "already holds a finished model is not retrained unless --retrain is given.")
-    names = list(EXPERIMENTS)
-    everything.add_argument("--only", nargs="+", choices=names, default=names, metavar="NAME",
-                            help=f"run these experiments only (default: all of {', '.join(names)})")
+    _add_only(everything)
     everything.add_argument("--retrain", action="store_true", help="train again even where a finished model exists")
     _add_data_and_device(everything)
 
@@ -71,8 +75,7 @@ def main(argv: list[str] | None = None) -> int:
                     "`python -m latentlab report` then shows mean ± sd.")
     study.add_argument("--seeds", nargs="+", type=non_negative_int, default=[0, 1, 2, 3, 4], metavar="N",
                        help="the seeds (default: 0 1 2 3 4)")
-    study.add_argument("--only", nargs="+", choices=names, default=names, metavar="NAME",
-                       help=f"these experiments only (default: all of {', '.join(names)})")
+    _add_only(study)
     study.add_argument("--retrain", action="store_true", help="train again even where a seed is recorded")
     study.add_argument("--epochs", type=positive_int, default=None,
                        help="override the recipe's epochs (smoke runs; such runs are left out of the spread)")

@@ -87,8 +87,14 @@ def bound_versus_k(model, split: DeviceSplit, ks: list[int], n_test: int, seed: 
         values = values.double().cpu()
         return {"mean": values.mean().item(), "se": (values.std() / len(values) ** 0.5).item()}
 
+    elbos, count = [], 0
     with seeded(seed, split.device), torch.no_grad():
-        elbo = torch.cat([-sum(model.loss_per_image(x)) for x in split.batches(100)])[:n_test]
+        for x in split.batches(100):
+            elbos.append(-sum(model.loss_per_image(x)))  # (B,): -(reconstruction + KL)
+            count += len(x)
+            if count >= n_test:
+                break
+    elbo = torch.cat(elbos)[:n_test]
     bounds = [{"k": k, **mean_and_se(torch.cat(per_image_bounds(model, split, k, n_test, seed)))} for k in ks]
     return {"n_test": min(n_test, len(split)), "elbo": mean_and_se(elbo), "bounds": bounds}
 

@@ -133,12 +133,11 @@ class Explorer {
     this.arrays = arrays;
     this.D = meta.latent_dim;
     this.scatter = document.getElementById("scatter");
-    this.view = viewBox(arrays.scatter, meta);
+    this.view = viewBox(meta);
     this.image = document.getElementById("decoded");
     this.pinned = null;     // the pinned point in plot coordinates, or null
     this.chosen = null;     // index (into the pickable digits) of the test digit clicked last
     this.ends = [null, null];  // 32-D: the two chosen digits A and B
-    this.decodes = 0;
     this.background = null;
   }
 
@@ -187,7 +186,6 @@ class Explorer {
 
   show(z) {
     const x = decode(this.meta.layers, this.arrays, z);
-    this.decodes++;
     const ctx = this.image.getContext("2d"), img = ctx.createImageData(28, 28);
     for (let i = 0; i < 784; i++) {
       const v = Math.round(255 * x[i]);
@@ -354,7 +352,7 @@ class Explorer {
 }
 
 // The plot's data box and its mapping to canvas pixels (y up), with room for the axes.
-function viewBox(scatter, meta) {
+function viewBox(meta) {
   const [x0, x1, y0, y1] = meta.bounds, margin = 44;
   const canvas = document.getElementById("scatter"), W = canvas.width, H = canvas.height;
   const sx = (W - margin - 10) / (x1 - x0), sy = (H - margin - 10) / (y1 - y0);

@@ -17,13 +17,13 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from matplotlib.colors import to_hex
 from sklearn.decomposition import PCA
 from torch import nn
 
 from .data import DeviceSplit, to_float
 from .figures import DIGIT_CMAP
 from .files import write_text_atomic
-from .metrics import encode_split
 from .models import TransposeConvolutionalBlock, count_parameters
 
 HERE = Path(__file__).parent
@@ -97,10 +97,11 @@ def _square_bounds(points: np.ndarray, include: float = 0.0) -> list[float]:
 
 
 @torch.no_grad()
-def page_data(model, test: DeviceSplit, title: str) -> tuple[dict, dict[str, np.ndarray]]:
-    """What the page shows: the layers, the scatter, the pickable digits; (meta, arrays)."""
+def page_data(model, test: DeviceSplit, encoded: torch.Tensor, title: str) -> tuple[dict, dict[str, np.ndarray]]:
+    """What the page shows: the layers, the scatter, the pickable digits; (meta, arrays).
+    ``encoded`` is ``metrics.encode_split`` of the test split, (N, latent_dim)."""
     layers, arrays = export_decoder(model)
-    codes = encode_split(model, test).numpy()  # (N, D)
+    codes = encoded.numpy()  # (N, D)
     labels = test.labels.cpu().numpy().astype(np.uint8)
     picks = min(PICKS, len(test))
     x = to_float(test.images[:picks])
@@ -108,7 +109,7 @@ def page_data(model, test: DeviceSplit, title: str) -> tuple[dict, dict[str, np.
     arrays["pick_images"] = test.images[:picks].cpu().numpy().reshape(picks, 784).astype(np.uint8)
     meta = {"title": title, "kind": model.kind, "latent_dim": model.latent_dim, "picks": picks, "layers": layers,
             "decoder_parameters": count_parameters(model.decoder),
-            "colours": [matplotlib_hex(DIGIT_CMAP(d)) for d in range(10)]}
+            "colours": [to_hex(DIGIT_CMAP(d)) for d in range(10)]}
     if model.latent_dim == 2:
         arrays["scatter"] = codes
         if model.kind == "vae":
@@ -129,10 +130,6 @@ def page_data(model, test: DeviceSplit, title: str) -> tuple[dict, dict[str, np.
     return meta, arrays
 
 
-def matplotlib_hex(rgba) -> str:
-    return "#" + "".join(f"{round(255 * c):02x}" for c in rgba[:3])
-
-
 def render(meta: dict, arrays: dict[str, np.ndarray]) -> str:
     """The whole page as one string: the template with the data and explorer.js inlined."""
     payload, meta["manifest"] = pack(arrays)
@@ -150,10 +147,9 @@ def render(meta: dict, arrays: dict[str, np.ndarray]) -> str:
             .replace("{{script}}", (HERE / "explorer.js").read_text(encoding="utf-8")))
 
 
-def write_explorer(model, test: DeviceSplit, title: str, out: Path) -> Path:
-    """Write ``out/explorer.html`` for a trained model; returns its path."""
-    model.eval()
+def write_explorer(model, test: DeviceSplit, encoded: torch.Tensor, title: str, out: Path) -> Path:
+    """Write ``out/explorer.html`` for a trained model in eval mode; returns its path."""
     path = Path(out) / EXPLORER_FILE
-    write_text_atomic(render(*page_data(model, test, title)), path)
+    write_text_atomic(render(*page_data(model, test, encoded, title)), path)
     print(f"Wrote {path} ({path.stat().st_size / 1e6:.2f} MB)")
     return path

@@ -19,7 +19,7 @@ from sklearn.manifold import TSNE
 from . import animations, figures, losses
 from .data import DeviceSplit, to_float
 from .files import write_text_atomic
-from .metrics import active_units, elbo_estimate, encode_split, seeded
+from .metrics import active_units, elbo_estimate, seeded
 from .progress import status
 
 RATIOS = [0.1, 0.3, 0.5, 0.7, 0.9]
@@ -258,13 +258,12 @@ def write_interpolation_gif(model, test: DeviceSplit, out: Path) -> None:
                                         f"{model_name(model)}: from a {a} to a {b} and back", out / "interpolation.gif")
 
 
-def write_gallery(model, state: dict, test: DeviceSplit, out: Path) -> None:
-    """All figures of a run into ``out``; prints the interpolation table as the reference did."""
+def write_gallery(model, state: dict, test: DeviceSplit, encoded: torch.Tensor, out: Path) -> None:
+    """All figures of a run into ``out``; ``encoded`` is ``metrics.encode_split`` of the test split
+    (N, latent_dim). Prints the interpolation table as the reference did."""
     model.eval()
     out = Path(out)
     family = FAMILY_FIGURES[model.kind](model, state)
-    with status("encoding the test split"):
-        encoded = encode_split(model, test)  # (N, latent_dim)
     codes = encoded.numpy()
     labels = test.labels.cpu().numpy()
     write_reconstructions(model, test, out)

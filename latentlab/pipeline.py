@@ -16,6 +16,7 @@ from .explorer import write_explorer
 from .figures import bound_vs_k
 from .files import write_json_atomic
 from .gallery import model_name, write_gallery
+from .metrics import encode_split
 from .models import count_parameters
 from .progress import status
 from .training import check_writable, pick_device, train, trained_model
@@ -57,9 +58,17 @@ def measure(state: dict, folder: Path, data_root: str | None, device_name: str, 
 
 
 def draw(model, state: dict, test, folder: Path) -> None:
-    """Every figure and GIF of a result folder, and its explorer page."""
-    write_gallery(model, state, test, folder)
-    write_explorer(model, test, model_name(model), folder)
+    """Every figure and GIF of a result folder, and its explorer page, from one encoding of the test split."""
+    encoded = encode_test(model, test)
+    write_gallery(model, state, test, encoded, folder)
+    write_explorer(model, test, encoded, model_name(model), folder)
+
+
+def encode_test(model, test):
+    """``encode_split`` of the test split in eval mode, with a status line: (N, latent_dim) on the CPU."""
+    model.eval()
+    with status("encoding the test split"):
+        return encode_split(model, test)
 
 
 def run(config: TrainConfig) -> dict:
@@ -90,7 +99,8 @@ def _finished(folder: Path, data_root: str | None, device_name: str):
 def rebuild_figures(folder: Path, data_root: str | None, device_name: str = "auto") -> None:
     """Redraw every figure of a result folder, and its explorer page, from its model.pt and the test split."""
     folder = Path(folder)
-    draw(*_finished(folder, data_root, device_name), folder)
+    state, model, test = _finished(folder, data_root, device_name)
+    draw(model, state, test, folder)
 
 
 def explore(folder: Path, data_root: str | None, device_name: str = "auto", screenshot: bool = False) -> Path:
@@ -102,7 +112,7 @@ def explore(folder: Path, data_root: str | None, device_name: str = "auto", scre
     if screenshot and browser.missing():
         raise LatentlabError(f"--screenshot needs a headless browser: {browser.missing()}.")
     _, model, test = _finished(folder, data_root, device_name)
-    page = write_explorer(model, test, model_name(model), folder)
+    page = write_explorer(model, test, encode_test(model, test), model_name(model), folder)
     if screenshot:
         with torch.no_grad():
             point = model.code(to_float(test.images[:1]))[0].tolist()

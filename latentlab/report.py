@@ -14,6 +14,7 @@ BERNOULLI_FOLDER = BERNOULLI.out_dir
 BERNOULLI_COMMAND = "python -m latentlab train " + " ".join(
     f"--{key.replace('_', '-')} {value}" for key, value in BERNOULLI.hyp.items())
 ROWS = [(e.label, e.out_dir) for e in EXPERIMENTS.values()]  # (label, folder)
+SCRIPT_FOLDERS = {e.out_dir for e in SCRIPT_EXPERIMENTS.values()}
 
 def _pca_rows() -> list[tuple[str, Path]]:
     """Every metrics.json holds the PCA baseline of its latent size: one row per size, from its first folder."""
@@ -185,9 +186,13 @@ def architecture(experiment: str = "vae-32d") -> str:
             rows.append([part, type(layer).__name__, str(tuple(x.shape[1:])), f"{count_parameters(layer):,}"])
     table = _table(["part", "layer", "output shape", "parameters"], rows)
     widths = ", ".join(f"`{name}` {getattr(config, name)}" for name in WIDTHS)
-    changes = {name: [f"`{k}` {getattr(e.config(), k)}" for k in WIDTHS if getattr(e.config(), k) != getattr(config, k)]
-               for name, e in EXPERIMENTS.items() if name != experiment}
-    others = "; ".join(f"{name}: {', '.join(widths)}" for name, widths in changes.items() if widths)
+    changes = []
+    for name, e in EXPERIMENTS.items():
+        other = e.config()
+        changed = [f"`{k}` {getattr(other, k)}" for k in WIDTHS if getattr(other, k) != getattr(config, k)]
+        if name != experiment and changed:
+            changes.append(f"{name}: {', '.join(changed)}")
+    others = "; ".join(changes)
     return (f"{table}\n\nThe {experiment} experiment ({widths}): {count_parameters(model):,} parameters; the AE "
             "has one Linear layer in place of `mean` and `log_var`. "
             + (f"Other experiments change: {others}. " if others else "")
@@ -243,7 +248,6 @@ def summary(root: Path = Path(".")) -> str:
     return f"{table}\n\n{note}" if note else table
 
 
-SCRIPT_FOLDERS = {e.out_dir for e in SCRIPT_EXPERIMENTS.values()}
 EXPERIMENT_HEADERS = {  # the experiments table in each README's language
     "README.md": ["lệnh", "mô hình", "chiều ẩn", "epoch", "thư mục kết quả"],
     "README.en.md": ["command", "model", "latent", "epochs", "result folder"],

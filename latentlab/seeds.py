@@ -24,11 +24,16 @@ def read_runs(folder: Path) -> list[dict]:
     return json.loads(path.read_text(encoding="utf-8"))["runs"] if path.is_file() else []
 
 
+def recipe_of(run: dict, **changes) -> dict:
+    """A recorded run's recipe as TrainConfig.recipe() gives it today (fields added since take their
+    defaults), with ``changes`` applied."""
+    return TrainConfig.from_dict({**run["recipe"], **changes}).recipe()
+
+
 def default_runs(experiment: Experiment, folder: Path | None = None) -> list[dict]:
     """The recorded runs of the experiment's own recipe (any seed): the ones its spread is made of."""
     recipe = experiment.config().recipe()
-    same = [run for run in read_runs(folder or experiment.out_dir)
-            if TrainConfig.from_dict({**run["recipe"], "seed": recipe["seed"]}).recipe() == recipe]
+    same = [run for run in read_runs(folder or experiment.out_dir) if recipe_of(run, seed=recipe["seed"]) == recipe]
     return sorted(same, key=lambda run: run["seed"])
 
 
@@ -59,7 +64,7 @@ def run_seeds(names: list[str], seeds: list[int], device: str, data_root: str | 
             config = experiment.config(seed=seed, device=device, data_root=data_root, retrain=retrain,
                                        out_dir=str(scratch), **overrides)
             runs = read_runs(folder)
-            if not retrain and any(TrainConfig.from_dict(run["recipe"]).recipe() == config.recipe() for run in runs):
+            if not retrain and any(recipe_of(run) == config.recipe() for run in runs):
                 print(f"{name}, seed {seed}: already in {folder / SEEDS_FILE}; skipped (--retrain runs it again)")
                 continue
             print(f"=== {name}, seed {seed} -> {scratch}/")
@@ -69,7 +74,7 @@ def run_seeds(names: list[str], seeds: list[int], device: str, data_root: str | 
             run = {"seed": seed, "device": state["device"], "torch": torch.__version__,
                    "train_seconds": round(state["train_seconds"], 1), "recipe": config.recipe(),
                    **{key: metrics[key] for key in REPORTED if key in metrics}}
-            runs = [r for r in read_runs(folder) if r["recipe"] != run["recipe"]] + [run]
+            runs = [r for r in runs if recipe_of(r) != config.recipe()] + [run]
             runs.sort(key=lambda r: (r["seed"], json.dumps(r["recipe"], sort_keys=True)))
             write_json_atomic({"experiment": name, "runs": runs}, folder / SEEDS_FILE)
             print(f"Recorded seed {seed} in {folder / SEEDS_FILE}")

@@ -12,6 +12,7 @@ from latentlab import browser
 from latentlab.cli import main
 from latentlab.data import load_test_split
 from latentlab.explorer import EXPLORER_FILE, HERE, export_decoder, pack, write_explorer
+from latentlab.metrics import encode_split
 from latentlab.training import train, trained_model
 
 NODE = shutil.which("node")
@@ -60,7 +61,7 @@ def test_the_javascript_decoder_matches_pytorch_to_1e_4_per_pixel(trained, tmp_p
 @pytest.mark.skipif(browser.missing() is not None, reason=f"no headless browser here: {browser.missing()}")
 def test_the_page_decodes_the_point_under_the_pointer_like_pytorch(trained, tmp_path):
     model, test, _ = trained
-    page_path = write_explorer(model, test, "tiny VAE", tmp_path)
+    page_path = write_explorer(model, test, encode_split(model, test), "tiny VAE", tmp_path)
     with browser.open_page(page_path) as (page, errors):
         for point in POINTS:
             browser.move_to_latent(page, point)

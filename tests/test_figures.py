@@ -12,6 +12,7 @@ from conftest import synthetic_digits
 from latentlab import losses
 from latentlab.data import DeviceSplit, to_float
 from latentlab.gallery import INTERPOLATION_PAIRS, RATIOS, write_gallery
+from latentlab.metrics import encode_split
 from latentlab.models import Autoencoder, VariationalAutoencoder
 
 COMMON = ["reconstructions.png", "latent_scatter.png", "interpolation.png", "interpolation.txt",
@@ -42,7 +43,7 @@ def rendered(request, tmp_path_factory):
     model = (Autoencoder if kind == "ae" else VariationalAutoencoder)(latent_dim, **widths)
     out = tmp_path_factory.mktemp(f"{kind}{latent_dim}")
     split = _test_split()
-    write_gallery(model, _state(model), split, out)
+    write_gallery(model.eval(), _state(model), split, encode_split(model, split), out)
     return model.eval(), split, out
 
 

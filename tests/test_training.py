@@ -103,3 +103,15 @@ def test_reproduce_runs_each_named_experiment_with_its_defaults_then_writes_the_
     assert {k: getattr(second, k) for k in BERNOULLI.hyp} == BERNOULLI.hyp
     assert (first.retrain, first.device, first.data_root) == (True, "cpu", "somewhere")
     assert last == "RESULTS.md"
+
+
+def test_figures_command_redraws_a_finished_folder_byte_for_byte(tiny_config):
+    from latentlab.cli import main
+
+    config = dataclasses.replace(tiny_config, latent_dim=32)  # no walk GIFs: quicker
+    run(config)
+    folder = Path(config.out_dir)
+    before = {path.name: path.read_bytes() for path in folder.iterdir()}
+    (folder / "samples.png").unlink()
+    assert main(["figures", str(folder), "--data-root", config.data_root, "--device", "cpu"]) == 0
+    assert {path.name: path.read_bytes() for path in folder.iterdir()} == before
