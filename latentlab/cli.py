@@ -69,10 +69,12 @@ def main(argv: list[str] | None = None) -> int:
 
     study = commands.add_parser(
         "seeds", help="train each experiment's recipe with several seeds and record the spread in seeds.json",
-        description="For each named experiment and seed: train into runs/seeds/<experiment>/seed<N>/, evaluate "
-                    "as metrics.json is, and record the numbers in <result folder>/seeds.json (the committed model "
-                    "and figures are not touched). A seed already recorded is skipped unless --retrain. "
-                    "`python -m latentlab report` then shows mean ± sd.")
+        description="Run from the repository root. For each named experiment and seed: train into "
+                    "runs/seeds/<experiment>/<recipe>/seed<N>/ (seed 0 of the default recipe is the committed "
+                    "model, evaluated as it is), evaluate as metrics.json is, and record the numbers in "
+                    "<result folder>/seeds.json (the committed model and figures are not touched). A seed "
+                    "already recorded is skipped unless --retrain. `python -m latentlab report` then shows "
+                    "mean ± sd.")
     study.add_argument("--seeds", nargs="+", type=non_negative_int, default=[0, 1, 2, 3, 4], metavar="N",
                        help="the seeds (default: 0 1 2 3 4)")
     _add_only(study)
@@ -81,6 +83,8 @@ def main(argv: list[str] | None = None) -> int:
                        help="override the recipe's epochs (smoke runs; such runs are left out of the spread)")
     study.add_argument("--train-limit", type=positive_int, default=None,
                        help="train on the first N images only (smoke runs; left out of the spread)")
+    study.add_argument("--is-test-images", type=positive_int, default=None,
+                       help="test images the VAEs' log-likelihood bound averages over (default: the recipe's)")
     _add_data_and_device(study)
 
     redraw = commands.add_parser("figures", help="rebuild every figure of a result folder from its model.pt")
@@ -130,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
         "train": lambda: run(config_from_args(args, {})),
         "reproduce": lambda: reproduce(args.only, args.retrain, args.device, args.data_root),
         "seeds": lambda: run_seeds(args.only, args.seeds, args.device, args.data_root, args.retrain,
-                                   **{k: v for k in ("epochs", "train_limit") if (v := getattr(args, k)) is not None}),
+                                   args.is_test_images, **{k: v for k in ("epochs", "train_limit") if (v := getattr(args, k)) is not None}),
         "figures": lambda: rebuild_figures(args.folder, args.data_root, args.device),
         "explore": lambda: explore(args.folder, args.data_root, args.device, args.screenshot),
         "evaluate": lambda: [evaluate_folder(f, args.data_root, args.device, args.k, args.n_test) for f in args.folders],

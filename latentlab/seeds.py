@@ -1,9 +1,13 @@
 """The spread over seeds: each experiment's recipe trained again with other seeds, evaluated like
 metrics.json, and recorded in ``<result folder>/seeds.json``.
 
-The models go to the git-ignored scratch folder ``runs/seeds/<experiment>/seed<N>/``; the
-committed model and figures are never touched. A run already recorded (same seed, same
-recipe) is skipped unless ``retrain``, so an interrupted study resumes where it stopped.
+Every recipe trains into its own git-ignored scratch folder,
+``runs/seeds/<experiment>/<recipe>/seed<N>/`` (``<recipe>`` is ``default``, or the settings that
+differ from it, e.g. ``epochs1-train_limit2048``), so a smoke run can never be found and recorded
+as the default recipe. Seed 0 of the default recipe is the committed model itself, evaluated from
+its own checkpoint like the others. The committed model and figures are never touched. A run
+already recorded (same seed, same recipe) is skipped unless ``retrain``, so an interrupted study
+resumes where it stopped.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import statistics
 from pathlib import Path
 
 from .config import EXPERIMENTS, Experiment, TrainConfig
+from .errors import LatentlabError
 from .files import write_json_atomic
 
 SEEDS_FILE = "seeds.json"
@@ -31,9 +36,13 @@ def recipe_of(run: dict, **changes) -> dict:
 
 
 def default_runs(experiment: Experiment, folder: Path | None = None) -> list[dict]:
-    """The recorded runs of the experiment's own recipe (any seed): the ones its spread is made of."""
-    recipe = experiment.config().recipe()
-    same = [run for run in read_runs(folder or experiment.out_dir) if recipe_of(run, seed=recipe["seed"]) == recipe]
+    """The recorded runs of the experiment's own recipe (any seed), evaluated with its own likelihood-bound
+    settings: the ones its spread is made of."""
+    config = experiment.config()
+    recipe, bound = config.recipe(), (config.is_samples, config.is_test_images)
+    same = [run for run in read_runs(folder or experiment.out_dir)
+            if recipe_of(run, seed=recipe["seed"]) == recipe
+            and (run.get("is_samples", bound[0]), run.get("is_test_images", bound[1])) == bound]
     return sorted(same, key=lambda run: run["seed"])
 
 
@@ -45,11 +54,35 @@ def spread(runs: list[dict], key: str) -> tuple[float, float, int] | None:
     return statistics.fmean(values), statistics.stdev(values), len(values)
 
 
+def recipe_folder(experiment: Experiment, config: TrainConfig) -> str:
+    """``default`` for the experiment's own recipe (any seed), else its differences from it."""
+    default = experiment.config(seed=config.seed).recipe()
+    changed = [f"{key}{value}" for key, value in config.recipe().items() if default[key] != value]
+    return "-".join(changed) or "default"
+
+
+def scratch_folder(experiment: Experiment, config: TrainConfig) -> Path:
+    return SCRATCH / experiment.name / recipe_folder(experiment, config) / f"seed{config.seed}"
+
+
+def committed_model(experiment: Experiment, config: TrainConfig) -> dict | None:
+    """The experiment's published checkpoint, when it was trained with exactly ``config``'s recipe."""
+    from .checkpoint import MODEL_FILE, read_checkpoint
+
+    path = experiment.out_dir / MODEL_FILE
+    if not path.is_file():
+        return None
+    state = read_checkpoint(path)
+    return state if TrainConfig.from_dict(state["config"]).recipe() == config.recipe() else None
+
+
 def run_seeds(names: list[str], seeds: list[int], device: str, data_root: str | None, retrain: bool,
-              **overrides) -> None:
+              is_test_images: int | None = None, **overrides) -> None:
     """Train, evaluate and record every named experiment with every seed. ``overrides`` change the
     recipe (``epochs``, ``train_limit``: for smoke runs); such runs are recorded with their recipe
-    and left out of the reported spread."""
+    and left out of the reported spread. ``is_test_images`` shortens the likelihood bound only."""
+    if len(set(seeds)) != len(seeds):
+        raise LatentlabError(f"--seeds names a seed twice ({' '.join(map(str, seeds))}); name each seed once.")
     import torch
 
     from .pipeline import REPORTED, measure  # torch-backed: loaded only when runs are made
@@ -58,23 +91,40 @@ def run_seeds(names: list[str], seeds: list[int], device: str, data_root: str | 
     for name in names:
         experiment = EXPERIMENTS[name]
         folder = experiment.out_dir
+        if not folder.is_dir():  # run elsewhere, the study would make a second result tree there
+            raise LatentlabError(f"{folder}/ is not here: run the seed study from the repository root, "
+                                 "where the result folders are.")
         check_writable(folder)
         for seed in seeds:
-            scratch = SCRATCH / name / f"seed{seed}"
-            config = experiment.config(seed=seed, device=device, data_root=data_root, retrain=retrain,
-                                       out_dir=str(scratch), **overrides)
+            run_settings = dict(seed=seed, device=device, data_root=data_root, retrain=retrain)
+            if is_test_images is not None:
+                run_settings["is_test_images"] = is_test_images
+            config = experiment.config(**run_settings, **overrides)
+            scratch = scratch_folder(experiment, config)
+            config.out_dir = str(scratch)
             runs = read_runs(folder)
             if not retrain and any(recipe_of(run) == config.recipe() for run in runs):
                 print(f"{name}, seed {seed}: already in {folder / SEEDS_FILE}; skipped (--retrain runs it again)")
                 continue
-            print(f"=== {name}, seed {seed} -> {scratch}/")
-            state = train(config)
+            state = committed_model(experiment, config)
+            if state is not None:
+                print(f"=== {name}, seed {seed}: the committed {folder}/model.pt has this recipe; evaluating it "
+                      f"(its numbers go to {scratch}/)")
+                scratch.mkdir(parents=True, exist_ok=True)
+            else:
+                print(f"=== {name}, seed {seed} -> {scratch}/")
+                state = train(config)
+            trained = TrainConfig.from_dict(state["config"]).recipe()
+            if trained != config.recipe():  # never record a model under a recipe it was not trained with
+                raise LatentlabError(
+                    f"{scratch}/model.pt was trained with other settings than the recipe being recorded; "
+                    f"delete {scratch} or run with --retrain.")
             metrics = measure(state, scratch, data_root, device, config.is_samples, config.is_test_images,
                               figures=False)
             run = {"seed": seed, "device": state["device"], "torch": torch.__version__,
                    "train_seconds": round(state["train_seconds"], 1), "recipe": config.recipe(),
-                   **{key: metrics[key] for key in REPORTED if key in metrics}}
-            runs = [r for r in runs if recipe_of(r) != config.recipe()] + [run]
+                   **{key: metrics[key] for key in (*REPORTED, "is_samples", "is_test_images") if key in metrics}}
+            runs = [r for r in read_runs(folder) if recipe_of(r) != config.recipe()] + [run]
             runs.sort(key=lambda r: (r["seed"], json.dumps(r["recipe"], sort_keys=True)))
             write_json_atomic({"experiment": name, "runs": runs}, folder / SEEDS_FILE)
             print(f"Recorded seed {seed} in {folder / SEEDS_FILE}")

@@ -21,6 +21,8 @@ def study(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("study")
     data = write_mnist(root / "data")
+    for name in ("vae-2d", "vae-32d-bernoulli"):
+        (root / EXPERIMENTS[name].out_dir).mkdir(parents=True)
     command = ["seeds", "--seeds", "0", "1", "--only", "vae-2d", "vae-32d-bernoulli", *TINY, "--data-root", str(data)]
     with pytest.MonkeyPatch.context() as patch:
         patch.chdir(root)
@@ -44,7 +46,7 @@ def test_seeds_json_records_every_seed_with_every_metric(study):
 def test_the_models_go_to_the_scratch_folder_and_the_result_folder_gets_only_seeds_json(study):
     root, _ = study
     assert sorted(p.name for p in (root / EXPERIMENTS["vae-2d"].out_dir).iterdir()) == ["seeds.json"]
-    assert (root / "runs" / "seeds" / "vae-2d" / "seed1" / "model.pt").is_file()
+    assert (root / "runs" / "seeds" / "vae-2d" / "epochs1-train_limit64" / "seed1" / "model.pt").is_file()
 
 
 def test_a_rerun_skips_the_seeds_already_recorded(study, capsys, monkeypatch):
@@ -79,3 +81,57 @@ def test_the_report_shows_mean_and_sd_over_the_seeds_of_the_recipe_only(tmp_path
     assert "↳ mean ± sd over 3 seeds" in results and "-37.50 ± 0.50" in results
     table = summary(tmp_path)
     assert "-37.50 (-37.50 ± 0.50)" in table and "vae-2d 3 (cuda)" in table
+
+
+def test_a_smoke_run_is_never_recorded_as_the_default_recipe(study, monkeypatch):
+    """After the smoke study of the fixture, a study of the default recipe trains its own model: the finished
+    smoke model of the same seed is not found and recorded under the default recipe."""
+    from conftest import write_mnist
+    from latentlab.checkpoint import read_checkpoint
+    from latentlab.config import Experiment, TrainConfig
+
+    root, _ = study
+    monkeypatch.chdir(root)
+    data = write_mnist(root / "data")
+    # The default recipe made tiny (the registry's entry, patched) so that the test trains in a second.
+    tiny = {"epochs": 1, "stem_channels": 2, "growth": 2, "reduce_channels": 2, "decoder_channels": 2,
+            "upsample_channels": 2, "decoder_blocks": 0, "is_test_images": 8, "is_samples": 2}
+    monkeypatch.setitem(EXPERIMENTS, "vae-2d", Experiment({**EXPERIMENTS["vae-2d"].hyp, **tiny}))
+    assert main(["seeds", "--only", "vae-2d", "--seeds", "1", "--device", "cpu", "--data-root", str(data)]) == 0
+    (run,) = [run for run in _runs(root, "vae-2d") if run["recipe"]["train_limit"] is None]
+    measured = read_checkpoint(root / "runs" / "seeds" / "vae-2d" / "default" / "seed1" / "model.pt")
+    assert TrainConfig.from_dict(measured["config"]).recipe() == run["recipe"] == EXPERIMENTS["vae-2d"].config(seed=1).recipe()
+
+
+def test_seed_zero_of_the_default_recipe_is_the_committed_model_evaluated_not_retrained(tmp_path, monkeypatch):
+    from conftest import write_mnist
+    from latentlab.config import Experiment
+
+    data = write_mnist(tmp_path / "data")
+    monkeypatch.chdir(tmp_path)
+    hyp = {"model": "ae", "latent_dim": 2, "epochs": 1, "batch_size": 64, "stem_channels": 2, "growth": 2,
+           "dense_layers": 1, "reduce_channels": 2, "decoder_channels": 2, "upsample_channels": 2,
+           "out_dir": "results/ae"}
+    monkeypatch.setitem(EXPERIMENTS, "ae-2d", Experiment(hyp))
+    assert main(["train", *[f"--{k.replace('_', '-')}={v}" for k, v in hyp.items()], "--device", "cpu",
+                 "--data-root", str(data)]) == 0
+    committed = (tmp_path / "results/ae/model.pt").read_bytes()
+    assert main(["seeds", "--only", "ae-2d", "--seeds", "0", "--device", "cpu", "--data-root", str(data)]) == 0
+    (run,) = _runs(tmp_path, "ae-2d")
+    published = json.loads((tmp_path / "results/ae/metrics.json").read_text())
+    assert run["test_mse"] == published["test_mse"] and run["knn5_accuracy"] == published["knn5_accuracy"]
+    assert not (tmp_path / "runs" / "seeds" / "ae-2d" / "default" / "seed0" / "model.pt").exists()
+    assert (tmp_path / "results/ae/model.pt").read_bytes() == committed
+
+
+def test_the_study_refuses_to_run_outside_the_repository_root(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["seeds", "--only", "ae-2d", "--seeds", "1"]) == 1
+    assert "repository root" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_seed_named_twice_is_refused(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["seeds", "--only", "ae-2d", "--seeds", "9", "9"]) == 1
+    assert "twice" in capsys.readouterr().err
