@@ -10,6 +10,7 @@ weights, the configuration, the history and, for an AE, its code statistics.
 from __future__ import annotations
 
 import pickle
+import warnings
 from pathlib import Path
 
 import torch
@@ -38,19 +39,24 @@ def published(state: dict) -> dict:
 
 
 def read_checkpoint(path: Path, map_location="cpu") -> dict:
-    """Load a checkpoint dictionary, refusing anything but tensors and plain values."""
+    """Load a checkpoint dictionary, refusing anything but tensors and plain values, and check its layout."""
     path = Path(path)
     if not path.is_file():
         raise LatentlabError(f"There is no checkpoint at {path}. Train a model first, or give the right path.")
     try:
-        state = torch.load(path, map_location=map_location, weights_only=True)
+        with warnings.catch_warnings():  # torch warns about a foreign pickle protocol: our message says more
+            warnings.simplefilter("ignore")
+            state = torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as error:
-        if "Unsupported global" not in str(error):  # not a pickle of objects at all: bytes of something else
+        # torch names the refused callable ("Unsupported global: GLOBAL builtins.open", or "unsupported
+        # GLOBAL posix.system whose module posix is blocked"); anything else is not a pickle of objects.
+        refused = [line for line in str(error).splitlines() if "unsupported global" in line.lower()]
+        if not refused:
             raise LatentlabError(f"{path} is not a latentlab checkpoint (torch.load could not read it). "
                                  "Point to a model.pt written by a latentlab run.") from None
         raise LatentlabError(
             f"{path} was refused: it contains Python objects other than tensors and plain values, "
-            f"which could run code when loaded ({str(error).splitlines()[0]}). Only load checkpoints "
+            f"which could run code when loaded ({refused[0].strip()}). Only load checkpoints "
             "written by latentlab, or from people you trust, and never with weights_only=False."
         ) from None
     except Exception as error:
@@ -63,7 +69,31 @@ def read_checkpoint(path: Path, map_location="cpu") -> dict:
             f"{path} is a PyTorch file but not a latentlab checkpoint (no '{FORMAT}' marker). "
             "Point to a model.pt written by a latentlab run."
         )
+    problem = _layout_problem(state)
+    if problem:
+        raise LatentlabError(f"{path} has the latentlab marker but is damaged: {problem}. The file was edited, "
+                             "or written by another program; train the model again or restore the file.")
     return state
+
+
+# What every checkpoint holds, and the type of each entry.
+LAYOUT = {"config": dict, "model": dict, "epoch": int, "history": list, "train_seconds": (int, float), "device": str}
+
+
+def _layout_problem(state: dict) -> str | None:
+    """What is wrong with a marked checkpoint's entries, in words, or None."""
+    for key, kind in LAYOUT.items():
+        if key not in state:
+            return f"it has no '{key}' entry"
+        if not isinstance(state[key], kind):
+            return f"its '{key}' entry is a {type(state[key]).__name__}"
+    if not all(isinstance(t, torch.Tensor) for t in state["model"].values()):
+        return "its 'model' entry holds something other than tensors"
+    try:
+        TrainConfig.from_dict(state["config"]).check()
+    except (TypeError, ValueError) as error:
+        return f"its configuration is not valid ({error})"
+    return None
 
 
 def model_from_checkpoint(state: dict, path: Path | str = "checkpoint") -> torch.nn.Module:

@@ -102,11 +102,11 @@ def main(argv: list[str] | None = None) -> int:
     measure = commands.add_parser("evaluate", help="recompute metrics.json of result folders: baselines, "
                                   "kNN and linear probes, likelihood bounds")
     measure.add_argument("folders", nargs="+", help="result folders holding model.pt")
-    defaults = TrainConfig()
-    measure.add_argument("--k", type=positive_int, default=defaults.is_samples,
-                         help=f"importance samples per test image (default: {defaults.is_samples})")
-    measure.add_argument("--n-test", type=positive_int, default=defaults.is_test_images,
-                         help=f"test images the likelihood bound averages over (default: {defaults.is_test_images})")
+    measure.add_argument("--k", type=positive_int, default=None,
+                         help="importance samples per test image (default: the run's own --is-samples)")
+    measure.add_argument("--n-test", type=positive_int, default=None,
+                         help="test images the likelihood bound averages over (default: the run's own "
+                              "--is-test-images)")
     _add_data_and_device(measure)
 
     tighten = commands.add_parser(
@@ -121,13 +121,15 @@ def main(argv: list[str] | None = None) -> int:
                          help="test images to average over (default: 10000, the whole test set)")
     _add_data_and_device(tighten)
 
-    report = commands.add_parser("report", help="write RESULTS.md from the result folders' metrics.json")
-    report.add_argument("--output", default="RESULTS.md", help="where to write (default: RESULTS.md)")
+    report = commands.add_parser("report", help="write RESULTS.md, the READMEs' generated tables and index.html "
+                                 "from the result folders' metrics.json")
+    report.add_argument("--output", default=None, metavar="PATH",
+                        help="write only the text of RESULTS.md, to PATH, and touch nothing else")
 
     args = parser.parse_args(argv)
     # Heavy imports (torch, matplotlib, scikit-learn) only once the flags are valid.
     from .pipeline import bound_figure, evaluate_folder, explore, rebuild_figures, reproduce, run
-    from .report import write_report
+    from .report import write_report, write_results
     from .seeds import run_seeds
 
     actions = {
@@ -139,6 +141,6 @@ def main(argv: list[str] | None = None) -> int:
         "explore": lambda: explore(args.folder, args.data_root, args.device, args.screenshot),
         "evaluate": lambda: [evaluate_folder(f, args.data_root, args.device, args.k, args.n_test) for f in args.folders],
         "bound-vs-k": lambda: bound_figure(args.folders, args.ks, args.n_test, args.data_root, args.device),
-        "report": lambda: write_report(args.output),
+        "report": lambda: write_results(args.output) if args.output else write_report(),
     }
     return _guarded(actions[args.command])

@@ -102,12 +102,23 @@ class TrainConfig:
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), indent=2, ensure_ascii=False)
 
+    def check(self) -> "TrainConfig":
+        """Raise ValueError naming the first field whose value its flag would not accept."""
+        for f in dataclasses.fields(self):
+            value, meta = getattr(self, f.name), f.metadata
+            if meta["choices"] and value not in meta["choices"]:
+                raise ValueError(f"{f.name} is {value!r}, not one of {', '.join(meta['choices'])}")
+            if meta["parse"] and not (value is None and f.default is None):
+                if isinstance(value, bool) or not isinstance(value, (int, float)):
+                    raise ValueError(f"{f.name} is {value!r}, not a number")
+                try:
+                    meta["parse"](str(value))
+                except argparse.ArgumentTypeError as error:
+                    raise ValueError(f"{f.name} {error}") from None
+        return self
+
     @classmethod
     def from_dict(cls, values: dict) -> "TrainConfig":
-        values = dict(values)
-        if "channels" in values:  # checkpoints before the split: one width served both places
-            values.setdefault("reduce_channels", values["channels"])
-            values.setdefault("upsample_channels", values["channels"])
         known = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in values.items() if k in known})
 

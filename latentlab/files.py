@@ -1,4 +1,5 @@
-"""Writing files atomically: a crash mid-write leaves the previous version, never half a file.
+"""Writing into result folders safely: files atomically (a crash mid-write leaves the previous
+version, never half a file), and one run per folder at a time.
 
 Every file goes to a temporary name in the same folder and is renamed over the old one
 (a rename within a folder is atomic on POSIX and Windows).
@@ -8,9 +9,13 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import tempfile
+import time
 from contextlib import contextmanager
 from pathlib import Path
+
+from .errors import LatentlabError
 
 
 @contextmanager
@@ -37,3 +42,37 @@ def write_text_atomic(text: str, path: Path) -> None:
 
 def write_json_atomic(data: dict, path: Path) -> None:
     write_text_atomic(json.dumps(data, indent=2, ensure_ascii=False) + "\n", path)
+
+
+# --- One run per result folder ---------------------------------------------------------
+
+LOCK_FILE = ".latentlab.lock"
+
+
+@contextmanager
+def hold_folder(folder: Path):
+    """Hold ``folder`` for one run: a second run into it stops at once instead of mixing its files in.
+
+    The lock is the operating system's (``flock``) on ``<folder>/.latentlab.lock``, so it ends with the
+    process that holds it, however that process ends: a killed run never blocks the next. The file
+    itself stays (git-ignored) and says who held the folder last.
+    """
+    import fcntl  # POSIX; on Windows there is no lock (one run per folder is then up to the user)
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    fd = os.open(folder / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(fd, 4096).decode("utf-8", "replace").strip() or "another process"
+            raise LatentlabError(
+                f"The result folder {folder} is in use by another run ({holder}). Wait for that run to end, "
+                "or give this one its own --out-dir. Nothing was written."
+            ) from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"process {os.getpid()}: {' '.join(sys.argv) or 'python'}, started {time.strftime('%Y-%m-%d %H:%M:%S')}\n".encode())
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock

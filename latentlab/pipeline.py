@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from contextlib import ExitStack
 from pathlib import Path
 
 import torch
@@ -14,7 +15,7 @@ from .errors import LatentlabError
 from .evaluation import bound_versus_k, evaluate
 from .explorer import write_explorer
 from .figures import bound_vs_k
-from .files import write_json_atomic
+from .files import hold_folder, write_json_atomic
 from .gallery import model_name, write_gallery
 from .metrics import encode_split
 from .models import count_parameters
@@ -76,15 +77,20 @@ def run(config: TrainConfig) -> dict:
     print("Configuration:\n" + config.to_json())
     out = Path(config.out_dir)
     pick_device(config.device)  # an unusable --device fails before anything is written
-    state = train(config)  # writes config.json only if it trains
-    return measure(state, out, config.data_root, config.device, config.is_samples, config.is_test_images)
+    with hold_folder(out):
+        state = train(config)  # writes config.json only if it trains, and only with the finished model
+        return measure(state, out, config.data_root, config.device, config.is_samples, config.is_test_images)
 
 
-def evaluate_folder(folder: Path, data_root: str | None, device_name: str, k: int, n_test: int) -> dict:
-    """Recompute every number of a result folder's metrics.json from its model.pt."""
+def evaluate_folder(folder: Path, data_root: str | None, device_name: str, k: int | None, n_test: int | None) -> dict:
+    """Recompute every number of a result folder's metrics.json from its model.pt; the likelihood bound
+    with ``k`` samples on ``n_test`` images, by default the run's own settings."""
     state = read_checkpoint(Path(folder) / MODEL_FILE)
+    trained_with = TrainConfig.from_dict(state["config"])
     check_writable(Path(folder))
-    return measure(state, folder, data_root, device_name, k=k, n_test=n_test, figures=False)
+    with hold_folder(folder):
+        return measure(state, folder, data_root, device_name, k=k or trained_with.is_samples,
+                       n_test=n_test or trained_with.is_test_images, figures=False)
 
 
 def _finished(folder: Path, data_root: str | None, device_name: str):
@@ -100,7 +106,8 @@ def rebuild_figures(folder: Path, data_root: str | None, device_name: str = "aut
     """Redraw every figure of a result folder, and its explorer page, from its model.pt and the test split."""
     folder = Path(folder)
     state, model, test = _finished(folder, data_root, device_name)
-    draw(model, state, test, folder)
+    with hold_folder(folder):
+        draw(model, state, test, folder)
 
 
 def explore(folder: Path, data_root: str | None, device_name: str = "auto", screenshot: bool = False) -> Path:
@@ -112,12 +119,13 @@ def explore(folder: Path, data_root: str | None, device_name: str = "auto", scre
     if screenshot and browser.missing():
         raise LatentlabError(f"--screenshot needs a headless browser: {browser.missing()}.")
     _, model, test = _finished(folder, data_root, device_name)
-    page = write_explorer(model, test, encode_test(model, test), model_name(model), folder)
-    if screenshot:
-        with torch.no_grad():
-            point = model.code(to_float(test.images[:1]))[0].tolist()
-        two_d = model.latent_dim == 2  # a larger latent's page shows a projection: a click there would choose A
-        browser.screenshot(page, folder / "explorer.png", tuple(point) if two_d else None, click=two_d)
+    with hold_folder(folder):
+        page = write_explorer(model, test, encode_test(model, test), model_name(model), folder)
+        if screenshot:
+            with torch.no_grad():
+                point = model.code(to_float(test.images[:1]))[0].tolist()
+            two_d = model.latent_dim == 2  # a larger latent's page shows a projection: a click there would choose A
+            browser.screenshot(page, folder / "explorer.png", tuple(point) if two_d else None, click=two_d)
     return page
 
 
@@ -134,26 +142,34 @@ BOUND_FILE = "bound_vs_k"
 def bound_figure(folders: list[Path], ks: list[int], n_test: int, data_root: str | None, device_name: str) -> None:
     """The ELBO and the importance-sampled bound against k of each folder's VAE: bound_vs_k.json in
     each folder, and bound_vs_k.png with every folder's curve in each."""
-    folders = [Path(folder) for folder in folders]
+    folders = list(dict.fromkeys(Path(folder) for folder in folders))  # a folder named twice is one curve
     runs = [(folder, *_finished(folder, data_root, device_name)) for folder in folders]  # every folder checked first
     if any(model.kind != "vae" for _, _, model, _ in runs) or len({model.likelihood for _, _, model, _ in runs}) > 1:
         raise LatentlabError("bound-vs-k compares VAEs with the same decoder: an AE has no posterior to sample, "
                              "and a Gaussian and a Bernoulli decoder measure in different units. Name result "
                              "folders of VAEs of one kind.")
-    curves = {}
-    for folder, state, model, test in runs:
+    labels = []
+    for folder, state, model, _ in runs:
         config = TrainConfig.from_dict(state["config"])
         trained_on = "ELBO" if config.objective == "elbo" else f"IWAE, K={config.iw_samples}"
-        with status(f"{folder}: bounds for k = {', '.join(map(str, ks))} on {min(n_test, len(test)):,} images"):
-            result = bound_versus_k(model, test, ks, n_test, seed=config.seed)
-        write_json_atomic(result, folder / f"{BOUND_FILE}.json")
-        curves[f"{model_name(model)}, trained on the {trained_on}"] = result
-    bernoulli = runs[0][2].likelihood == "bernoulli"
-    for folder in folders:
-        bound_vs_k(curves, PUBLISHED_LOG_LIKELIHOODS if bernoulli else [],
-                   "nats" if bernoulli else "nats, up to the constant 392·log π",
-                   "How the importance-weighted bound tightens with k", folder / f"{BOUND_FILE}.png")
-        print(f"Wrote {folder / BOUND_FILE}.png")
+        labels.append(f"{model_name(model)}, trained on the {trained_on}")
+    # Two folders of the same kind of model would share a label, and one curve would replace the other.
+    labels = [f"{label} ({folder})" if labels.count(label) > 1 else label for label, folder in zip(labels, folders)]
+    curves = {}
+    with ExitStack() as held:
+        for folder in folders:
+            held.enter_context(hold_folder(folder))
+        for label, (folder, state, model, test) in zip(labels, runs):
+            with status(f"{folder}: bounds for k = {', '.join(map(str, ks))} on {min(n_test, len(test)):,} images"):
+                result = bound_versus_k(model, test, ks, n_test, seed=state["config"]["seed"])
+            write_json_atomic(result, folder / f"{BOUND_FILE}.json")
+            curves[label] = result
+        bernoulli = runs[0][2].likelihood == "bernoulli"
+        for folder in folders:
+            bound_vs_k(curves, PUBLISHED_LOG_LIKELIHOODS if bernoulli else [],
+                       "nats" if bernoulli else "nats, up to the constant 392·log π",
+                       "How the importance-weighted bound tightens with k", folder / f"{BOUND_FILE}.png")
+            print(f"Wrote {folder / BOUND_FILE}.png")
 
 
 def reproduce(names: list[str], retrain: bool, device: str, data_root: str | None) -> None:

@@ -83,10 +83,8 @@ def run_seeds(names: list[str], seeds: list[int], device: str, data_root: str | 
     and left out of the reported spread. ``is_test_images`` shortens the likelihood bound only."""
     if len(set(seeds)) != len(seeds):
         raise LatentlabError(f"--seeds names a seed twice ({' '.join(map(str, seeds))}); name each seed once.")
-    import torch
-
-    from .pipeline import REPORTED, measure  # torch-backed: loaded only when runs are made
-    from .training import check_writable, train
+    from .files import hold_folder
+    from .training import check_writable
 
     for name in names:
         experiment = EXPERIMENTS[name]
@@ -95,36 +93,46 @@ def run_seeds(names: list[str], seeds: list[int], device: str, data_root: str | 
             raise LatentlabError(f"{folder}/ is not here: run the seed study from the repository root, "
                                  "where the result folders are.")
         check_writable(folder)
-        for seed in seeds:
-            run_settings = dict(seed=seed, device=device, data_root=data_root, retrain=retrain)
-            if is_test_images is not None:
-                run_settings["is_test_images"] = is_test_images
-            config = experiment.config(**run_settings, **overrides)
-            scratch = scratch_folder(experiment, config)
-            config.out_dir = str(scratch)
-            runs = read_runs(folder)
-            if not retrain and any(recipe_of(run) == config.recipe() for run in runs):
-                print(f"{name}, seed {seed}: already in {folder / SEEDS_FILE}; skipped (--retrain runs it again)")
-                continue
-            state = committed_model(experiment, config)
-            if state is not None:
-                print(f"=== {name}, seed {seed}: the committed {folder}/model.pt has this recipe; evaluating it "
-                      f"(its numbers go to {scratch}/)")
-                scratch.mkdir(parents=True, exist_ok=True)
-            else:
-                print(f"=== {name}, seed {seed} -> {scratch}/")
-                state = train(config)
-            trained = TrainConfig.from_dict(state["config"]).recipe()
-            if trained != config.recipe():  # never record a model under a recipe it was not trained with
-                raise LatentlabError(
-                    f"{scratch}/model.pt was trained with other settings than the recipe being recorded; "
-                    f"delete {scratch} or run with --retrain.")
-            metrics = measure(state, scratch, data_root, device, config.is_samples, config.is_test_images,
-                              figures=False)
-            run = {"seed": seed, "device": state["device"], "torch": torch.__version__,
-                   "train_seconds": round(state["train_seconds"], 1), "recipe": config.recipe(),
-                   **{key: metrics[key] for key in (*REPORTED, "is_samples", "is_test_images") if key in metrics}}
-            runs = [r for r in read_runs(folder) if recipe_of(r) != config.recipe()] + [run]
-            runs.sort(key=lambda r: (r["seed"], json.dumps(r["recipe"], sort_keys=True)))
-            write_json_atomic({"experiment": name, "runs": runs}, folder / SEEDS_FILE)
-            print(f"Recorded seed {seed} in {folder / SEEDS_FILE}")
+        with hold_folder(folder):
+            for seed in seeds:
+                run = dict(seed=seed, device=device, data_root=data_root, retrain=retrain)
+                if is_test_images is not None:
+                    run["is_test_images"] = is_test_images
+                record_seed(experiment, experiment.config(**run, **overrides))
+
+
+def record_seed(experiment: Experiment, config: TrainConfig) -> None:
+    """Train (or find) the model of ``config`` in its scratch folder, evaluate it and record it in seeds.json."""
+    import torch
+
+    from .files import hold_folder
+    from .pipeline import REPORTED, measure  # torch-backed: loaded only when runs are made
+    from .training import train
+
+    folder, seed = experiment.out_dir, config.seed
+    scratch = scratch_folder(experiment, config)
+    config.out_dir = str(scratch)
+    if not config.retrain and any(recipe_of(run) == config.recipe() for run in read_runs(folder)):
+        print(f"{experiment.name}, seed {seed}: already in {folder / SEEDS_FILE}; skipped (--retrain runs it again)")
+        return
+    with hold_folder(scratch):
+        state = committed_model(experiment, config)
+        if state is not None:
+            print(f"=== {experiment.name}, seed {seed}: the committed {folder}/model.pt has this recipe; "
+                  f"evaluating it (its numbers go to {scratch}/)")
+        else:
+            print(f"=== {experiment.name}, seed {seed} -> {scratch}/")
+            state = train(config)
+        if TrainConfig.from_dict(state["config"]).recipe() != config.recipe():  # never record a model under another recipe
+            raise LatentlabError(
+                f"{scratch}/model.pt was trained with other settings than the recipe being recorded; "
+                f"delete {scratch} or run with --retrain.")
+        metrics = measure(state, scratch, config.data_root, config.device, config.is_samples,
+                          config.is_test_images, figures=False)
+    run = {"seed": seed, "device": state["device"], "torch": torch.__version__,
+           "train_seconds": round(state["train_seconds"], 1), "recipe": config.recipe(),
+           **{key: metrics[key] for key in (*REPORTED, "is_samples", "is_test_images") if key in metrics}}
+    runs = [r for r in read_runs(folder) if recipe_of(r) != config.recipe()] + [run]
+    runs.sort(key=lambda r: (r["seed"], json.dumps(r["recipe"], sort_keys=True)))
+    write_json_atomic({"experiment": experiment.name, "runs": runs}, folder / SEEDS_FILE)
+    print(f"Recorded seed {seed} in {folder / SEEDS_FILE}")

@@ -22,6 +22,7 @@ from .errors import LatentlabError
 from .files import write_json_atomic
 from .metrics import encode_split, split_losses
 from .models import build_model
+from .progress import plural
 
 
 class TrainingInterrupted(LatentlabError):
@@ -112,13 +113,11 @@ def train(config: TrainConfig) -> dict:
         if TrainConfig.from_dict(state["config"]).recipe() != config.recipe():
             print(f"Note: {finished_path} was trained with other settings than these; it is used as it is. "
                   "Pass --retrain to train with the new settings.")
-        print(f"Found the finished model {finished_path} ({state['epoch']} epochs): not retraining "
+        print(f"Found the finished model {finished_path} ({plural(state['epoch'], 'epoch')}): not retraining "
               "(pass --retrain to train again). Rebuilding metrics and figures from it.")
         return state
 
     device = pick_device(config.device)
-    # Only a run that trains writes config.json: it records how the folder's model came to be.
-    write_json_atomic(config.__dict__, out / "config.json")
     if device.type == "cpu":
         keep_freed_memory()
     train_split, test_split = load_splits(config, device)
@@ -160,7 +159,7 @@ def train(config: TrainConfig) -> dict:
         }
 
     print(f"Training {config.model.upper()} with a {config.latent_dim}-D latent on {device}: "
-          f"{len(train_split)} training images, {config.epochs} epochs of {steps_per_epoch} steps.")
+          f"{len(train_split)} training images, {plural(config.epochs, 'epoch')} of {steps_per_epoch} steps.")
     # On a GPU, reading the loss forces a host synchronisation: once per epoch there.
     sync_every = 1 if device.type == "cpu" else steps_per_epoch
     train_step = make_step(model, optimizer, train_split, config)
@@ -201,11 +200,12 @@ def train(config: TrainConfig) -> dict:
             save_atomic(checkpoint(epoch + 1, finished=False), partial_path)
             saved = epoch + 1
     except KeyboardInterrupt:
-        where = f"{partial_path} holds epoch {saved}" if saved else "no epoch had finished, so nothing was saved"
-        raise TrainingInterrupted(
-            f"Interrupted during epoch {epoch + 1}; {where}. Run the same command again to resume "
-            "(the result equals an uninterrupted run), or add --retrain to start over."
-        ) from None
+        if saved:  # a checkpoint of this run exists (written now, or the one it resumed from)
+            advice = (f"{partial_path} holds epoch {saved}. Run the same command again to resume (the result "
+                      "equals an uninterrupted run), or add --retrain to start over.")
+        else:
+            advice = "no epoch had finished, so nothing was saved. Run the same command again to start over."
+        raise TrainingInterrupted(f"Interrupted during epoch {epoch + 1}; {advice}") from None
 
     state = published(checkpoint(config.epochs, finished=True))
     if config.model == "ae":
@@ -215,6 +215,9 @@ def train(config: TrainConfig) -> dict:
         z = encode_split(model, train_split).double()  # (N, latent_dim)
         state["latent_fit"] = {"mean": z.mean(0).float(), "cov": torch.cov(z.T).float().reshape(z.shape[1], -1)}
     save_atomic(state, finished_path)
+    # config.json records how the folder's model came to be: written with the model, never before it,
+    # so a failed or interrupted --retrain leaves the old model's record in place.
+    write_json_atomic(config.__dict__, out / "config.json")
     partial_path.unlink(missing_ok=True)
     print(f"Saved {finished_path} ({os.path.getsize(finished_path) / 1e6:.1f} MB) after {seconds:.0f} s of training.")
     return state

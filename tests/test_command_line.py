@@ -110,6 +110,7 @@ def test_ctrl_c_saves_the_last_epoch_exits_130_and_resuming_matches_an_uninterru
         pytest.skip("the run finished before the signal arrived")
     assert process.returncode == 130
     assert "Run the same command again to resume" in stderr and "Traceback" not in stderr
+    assert not (out / "config.json").exists()  # written only with the finished model
 
     resumed = run([*common, "--out-dir", out])
     assert resumed.returncode == 0 and "Resuming" in resumed.stdout

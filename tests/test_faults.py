@@ -104,3 +104,53 @@ def test_resuming_with_other_settings_is_refused_with_the_difference(tiny_config
     with pytest.raises(LatentlabError, match="latent_dim: 2 -> 3"):
         train(dataclasses.replace(tiny_config, latent_dim=3))
 
+
+
+class _RunsAShellCommand:
+    """The classic exploit: unpickling calls os.system."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        import os
+
+        return (os.system, (f"touch {self.marker}",))
+
+
+def test_a_checkpoint_that_would_run_a_shell_command_is_refused_as_such(tmp_path):
+    marker = tmp_path / "pwned"
+    path = tmp_path / "evil.pt"
+    torch.save({"format": FORMAT, "payload": _RunsAShellCommand(marker)}, path)
+    with pytest.raises(LatentlabError, match="refused: it contains Python objects") as error:
+        load_model(path)
+    assert "system" in str(error.value)
+    assert not marker.exists()
+
+
+def test_a_plain_pickle_is_not_a_checkpoint_and_torch_prints_no_warning(tmp_path, recwarn):
+    import pickle
+
+    path = tmp_path / "model.pt"
+    path.write_bytes(pickle.dumps({"weights": [1, 2, 3]}, protocol=4))
+    with pytest.raises(LatentlabError, match="not a latentlab checkpoint"):
+        load_model(path)
+    assert len(recwarn) == 0
+
+
+@pytest.mark.parametrize("damage, words", [
+    (lambda state: state.pop("config"), "no 'config' entry"),
+    (lambda state: state.update(config=["vae", 2]), "'config' entry is a list"),
+    (lambda state: state["config"].update(model="gan"), "model is 'gan'"),
+    (lambda state: state["config"].update(latent_dim="two"), "latent_dim is 'two'"),
+    (lambda state: state.update(model={"weight": "not a tensor"}), "other than tensors"),
+    (lambda state: state.pop("epoch"), "no 'epoch' entry"),
+])
+def test_a_marked_checkpoint_with_damaged_contents_is_one_clear_error(tiny_config, tmp_path, damage, words):
+    train(tiny_config)
+    state = torch.load(f"{tiny_config.out_dir}/{MODEL_FILE}", weights_only=True)
+    damage(state)
+    save_atomic(state, tmp_path / "damaged.pt")
+    with pytest.raises(LatentlabError, match="damaged") as error:
+        load_model(tmp_path / "damaged.pt")
+    assert words in str(error.value)
