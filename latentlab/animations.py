@@ -13,8 +13,8 @@ import numpy as np
 import torch
 from PIL import Image
 
-from .checkpoint import atomic_path
-from .figures import DIGIT_CMAP, _digit_legend, _digit_scatter, plt, style
+from .files import atomic_path
+from .figures import CLASS_CMAP, _class_legend, _class_scatter, plt, style
 
 FRAME_MS = 70
 
@@ -79,12 +79,12 @@ class _Blitter:
 
 
 def _palette() -> np.ndarray:
-    """(256, 3): the ten digit colours, then 246 evenly spaced grays from black to pure white.
+    """(256, 3): the ten class colours, then 246 evenly spaced grays from black to pure white.
 
-    The frames are white paper, gray digits and text, and opaque digit-coloured dots,
+    The frames are white paper, gray images and text, and opaque class-coloured dots,
     so this fixed palette holds every colour they use, up to antialiased edges.
     """
-    colours = [[round(255 * c) for c in DIGIT_CMAP(d)[:3]] for d in range(10)]
+    colours = [[round(255 * c) for c in CLASS_CMAP(d)[:3]] for d in range(10)]
     colours += [[g, g, g] for g in np.linspace(0, 255, 246).round().astype(int).tolist()]
     return np.array(colours, dtype=np.int32)
 
@@ -127,7 +127,7 @@ def _write_gif(frames: list[np.ndarray], path: Path) -> None:
         images[0].save(tmp, format="GIF", save_all=True, append_images=images[1:], duration=FRAME_MS, loop=0)
 
 
-def latent_walk_gif(codes: np.ndarray, labels: np.ndarray, walk: np.ndarray, decoded: torch.Tensor,
+def latent_walk_gif(codes: np.ndarray, labels: np.ndarray, classes, walk: np.ndarray, decoded: torch.Tensor,
                     title: str, path: Path, trail: int = 16) -> None:
     """Two panels per frame: the test codes with the current point and its trail, and the
     image decoded at that point. ``walk`` (T, 2), ``decoded`` (T, 1, 28, 28)."""
@@ -135,12 +135,12 @@ def latent_walk_gif(codes: np.ndarray, labels: np.ndarray, walk: np.ndarray, dec
     with style():
         fig, (left, right) = plt.subplots(1, 2, figsize=(8.4, 4.4), dpi=80,
                                           gridspec_kw={"width_ratios": [1.25, 1]})
-        _digit_scatter(left, codes, labels, size=1.5, alpha=1.0)
+        _class_scatter(left, codes, labels, size=1.5, alpha=1.0)
         span = np.vstack([np.percentile(codes, [0.5, 99.5], axis=0), walk.min(0), walk.max(0)])
         pad = 0.05 * (span.max(0) - span.min(0))
         left.set(xlim=(span[:, 0].min() - pad[0], span[:, 0].max() + pad[0]),
                  ylim=(span[:, 1].min() - pad[1], span[:, 1].max() + pad[1]), xlabel="z₁", ylabel="z₂")
-        _digit_legend(left, loc="upper left", fontsize=6, title_fontsize=6, ncol=2, handletextpad=0.1,
+        _class_legend(left, classes, loc="upper left", fontsize=6, title_fontsize=6, ncol=2, handletextpad=0.1,
                       columnspacing=0.5, borderaxespad=0.2)
         line, = left.plot([], [], "-", color="black", lw=1.2, alpha=0.7)
         dot, = left.plot([], [], "o", ms=8, mfc="white", mec="black", mew=2)

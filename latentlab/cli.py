@@ -9,17 +9,16 @@ from pathlib import Path
 from .config import (EXPERIMENTS, SCRIPT_EXPERIMENTS, TrainConfig, build_parser, config_from_args,
                      non_negative_int, positive_int)
 from .errors import LatentlabError
+from .progress import status
 
 
 def _guarded(action) -> int:
     """Run ``action``; a user-fixable problem becomes one paragraph on stderr, not a traceback."""
-    from .training import TrainingInterrupted
-
     try:
         action()
     except LatentlabError as error:
         print(f"\nerror: {error}", file=sys.stderr)
-        return 130 if isinstance(error, TrainingInterrupted) else 1
+        return error.exit_code
     except KeyboardInterrupt:
         print("\nInterrupted; nothing half-written was left behind.", file=sys.stderr)
         return 130
@@ -35,7 +34,8 @@ def run_experiment(script: str | Path, argv: list[str] | None = None) -> int:
     )
     build_parser(parser, experiment.hyp, command="experiment")
     args = parser.parse_args(argv)
-    from .pipeline import run  # torch, matplotlib and scikit-learn load only once the flags are valid
+    with status("loading PyTorch, matplotlib and scikit-learn"):  # only once the flags are valid: seconds
+        from .pipeline import run
 
     return _guarded(lambda: run(config_from_args(args, experiment.hyp)))
 
@@ -127,10 +127,11 @@ def main(argv: list[str] | None = None) -> int:
                         help="write only the text of RESULTS.md, to PATH, and touch nothing else")
 
     args = parser.parse_args(argv)
-    # Heavy imports (torch, matplotlib, scikit-learn) only once the flags are valid.
-    from .pipeline import bound_figure, evaluate_folder, explore, rebuild_figures, reproduce, run
-    from .report import write_report, write_results
-    from .seeds import run_seeds
+    with status("loading PyTorch, matplotlib and scikit-learn"):  # only once the flags are valid: seconds
+        from .commands import bound_figure, evaluate_folder, explore, rebuild_figures, reproduce, write_documents
+        from .pipeline import run
+        from .report import write_results
+        from .seeds import run_seeds
 
     actions = {
         "train": lambda: run(config_from_args(args, {})),
@@ -141,6 +142,6 @@ def main(argv: list[str] | None = None) -> int:
         "explore": lambda: explore(args.folder, args.data_root, args.device, args.screenshot),
         "evaluate": lambda: [evaluate_folder(f, args.data_root, args.device, args.k, args.n_test) for f in args.folders],
         "bound-vs-k": lambda: bound_figure(args.folders, args.ks, args.n_test, args.data_root, args.device),
-        "report": lambda: write_results(args.output) if args.output else write_report(),
+        "report": lambda: write_results(args.output) if args.output else write_documents(),
     }
     return _guarded(actions[args.command])

@@ -1,24 +1,36 @@
-"""MNIST as whole tensors: read once from the IDX files, kept on the training device as uint8.
+"""The data sets as whole tensors: read once, kept on the training device as uint8 (N, 28, 28).
 
-The four files are read from ``<root>/MNIST/raw/``, gzipped or not, with no network.
-Only when none of them is there do we ask torchvision to download them. We read the
-IDX format ourselves rather than through ``torchvision.datasets.MNIST`` because
-torchvision verifies md5 sums and re-downloads on a mismatch (it would overwrite a
-user's file, and the mirrors may be unreachable) and it cannot read the ``.gz``
-files from a read-only folder; our reader also checks every header field so a
-damaged file gets a message, not an assertion.
+Three kinds, chosen by ``TrainConfig.dataset``:
+
+- ``mnist``: the four IDX files from ``<root>/MNIST/raw/``, gzipped or not. Only when none of
+  them is there do we ask torchvision to download them.
+- ``fashion-mnist``: the same format, from ``<root>/FashionMNIST/raw/`` (torchvision's layout) or
+  Debian's package ``dataset-fashion-mnist`` (``/usr/share/datasets/fashion-mnist/``). Never
+  downloaded: Debian recompressed the files, so their md5 differs from torchvision's while the
+  images are the standard ones, and a checksum must never replace a user's files.
+- any other value: a folder of your own images laid out as torchvision's ``ImageFolder`` expects,
+  ``train/<class>/*.png`` and ``test/<class>/*.png`` (any format Pillow reads), each converted to
+  28x28 grey: its longer side scaled to 28 pixels with the aspect ratio kept, then padded with
+  black to a square. Class names are the folder names.
+
+We read IDX ourselves rather than through ``torchvision.datasets.MNIST`` because torchvision
+verifies md5 sums and re-downloads on a mismatch (it would overwrite a user's file, and the
+mirrors may be unreachable) and it cannot read the ``.gz`` files from a read-only folder; our
+reader also checks every header field so a damaged file gets a message, not an assertion.
 """
 
 from __future__ import annotations
 
 import gzip
 import zlib
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from .errors import LatentlabError
+from .errors import DataSetMissing, LatentlabError
+from .progress import status
 
 FILES = {
     "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
@@ -26,50 +38,100 @@ FILES = {
 }
 ALL_FILES = [name for pair in FILES.values() for name in pair]
 IMAGE_MAGIC, LABEL_MAGIC = 2051, 2049  # IDX: 0x08 (uint8) then 3 or 1 dimensions
+MAX_CLASSES = 10  # the figures colour each class with one of matplotlib's ten tab10 colours
+
+
+@dataclass(frozen=True)
+class Classes:
+    """What the figures call the classes: their names, and the word for one class ("digit" on MNIST)."""
+
+    names: tuple[str, ...]
+    noun: str = "class"
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+
+@dataclass(frozen=True)
+class IdxDataSet:
+    """A data set of four IDX files in torchvision's layout ``<root>/<folder>/raw/``."""
+
+    title: str
+    folder: str
+    classes: Classes
+    system_folder: Path | None = None  # where a system package puts the files
+    how_to_get: str = ""
+    downloadable: bool = False
+
+    def raw_folders(self, root: Path) -> list[Path]:
+        return [Path(root) / self.folder / "raw"] + ([self.system_folder] if self.system_folder else [])
+
+
+DATASETS = {
+    "mnist": IdxDataSet("MNIST", "MNIST", Classes(tuple("0123456789"), noun="digit"), downloadable=True),
+    "fashion-mnist": IdxDataSet(
+        "Fashion-MNIST", "FashionMNIST",
+        Classes(("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
+                 "Ankle boot")),
+        system_folder=Path("/usr/share/datasets/fashion-mnist"),
+        how_to_get="install Debian's package (apt-get install dataset-fashion-mnist), or put the four files "
+                   "from github.com/zalandoresearch/fashion-mnist into {raw}/"),
+}
 
 
 def raw_folder(root: Path) -> Path:
-    return Path(root) / "MNIST" / "raw"
+    """Where MNIST's files are looked for."""
+    return DATASETS["mnist"].raw_folders(root)[0]
 
 
-def _find(root: Path, name: str) -> Path | None:
-    for candidate in (raw_folder(root) / name, raw_folder(root) / (name + ".gz")):
+def _find_in(folder: Path, name: str) -> Path | None:
+    for candidate in (folder / name, folder / (name + ".gz")):
         if candidate.is_file():
             return candidate
     return None
 
 
-def _how_to_provide(root: Path) -> str:
+def _how_to_provide(data: IdxDataSet, root: Path) -> str:
+    raw = data.raw_folders(root)[0]
+    if data.how_to_get:
+        return f"To get {data.title}, {data.how_to_get.format(raw=raw)} (gzipped or not; --data-root PATH chooses the root)."
     return (
-        f"Put the four MNIST files ({', '.join(n + '.gz' for n in ALL_FILES)}; gzipped or not) "
-        f"into {raw_folder(root)}/, or point the data root at a folder that holds MNIST/raw/ "
+        f"Put the four {data.title} files ({', '.join(n + '.gz' for n in ALL_FILES)}; gzipped or not) "
+        f"into {raw}/, or point the data root at a folder that holds {data.folder}/raw/ "
         "with --data-root PATH or the environment variable MNIST_ROOT."
     )
 
 
-def ensure_files(root: Path) -> None:
-    """Make sure all four files exist, downloading through torchvision only if none does."""
-    present = [name for name in ALL_FILES if _find(root, name)]
-    if len(present) == len(ALL_FILES):
-        return
-    if present:
-        missing = [n for n in ALL_FILES if n not in present]
-        raise LatentlabError(
-            f"The MNIST folder {raw_folder(root)} is incomplete: {', '.join(missing)} "
-            f"(or .gz) is missing. {_how_to_provide(root)} Nothing was downloaded, so "
-            "that the files you have are not replaced."
-        )
+def find_files(data: IdxDataSet, root: Path) -> Path:
+    """The folder holding all four files of ``data``, downloading MNIST through torchvision only if
+    no file of it is anywhere."""
+    folders = data.raw_folders(root)
+    for folder in folders:
+        if all(_find_in(folder, name) for name in ALL_FILES):
+            return folder
+    for folder in folders:
+        missing = [name for name in ALL_FILES if not _find_in(folder, name)]
+        if len(missing) < len(ALL_FILES):
+            raise LatentlabError(
+                f"The {data.title} folder {folder} is incomplete: {', '.join(missing)} "
+                f"(or .gz) is missing. {_how_to_provide(data, root)} Nothing was downloaded, so "
+                "that the files you have are not replaced."
+            )
+    if not data.downloadable:
+        raise DataSetMissing(f"{data.title} is not in {' nor in '.join(map(str, folders))}. "
+                             f"{_how_to_provide(data, root)}")
     from torchvision.datasets import MNIST
 
-    print(f"MNIST not found under {raw_folder(root)}; downloading it with torchvision ...")
+    print(f"MNIST not found under {folders[0]}; downloading it with torchvision ...")
     try:
         for train in (True, False):
             MNIST(str(root), train=train, download=True)
     except Exception as error:  # any network or file failure ends in the same advice
         raise LatentlabError(
-            f"MNIST is not in {raw_folder(root)} and the download failed ({error}). "
-            f"{_how_to_provide(root)}"
+            f"MNIST is not in {folders[0]} and the download failed ({error}). "
+            f"{_how_to_provide(data, root)}"
         ) from None
+    return folders[0]
 
 
 def _read_bytes(path: Path) -> bytes:
@@ -110,11 +172,12 @@ def read_idx(path: Path, magic: int) -> np.ndarray:
     return np.frombuffer(data, dtype=np.uint8, offset=header).reshape(shape)
 
 
-def load_split(root: Path, split: str) -> tuple[torch.Tensor, torch.Tensor]:
-    """Images (N, 28, 28) uint8 and labels (N,) int64 of the "train" or "test" split."""
-    ensure_files(root)
+def load_split(root: Path, split: str, dataset: str = "mnist") -> tuple[torch.Tensor, torch.Tensor]:
+    """Images (N, 28, 28) uint8 and labels (N,) int64 of the "train" or "test" split of an IDX data set."""
+    data = DATASETS[dataset]
+    folder = find_files(data, root)
     image_name, label_name = FILES[split]
-    image_path, label_path = _find(root, image_name), _find(root, label_name)
+    image_path, label_path = _find_in(folder, image_name), _find_in(folder, label_name)
     images = read_idx(image_path, IMAGE_MAGIC)
     labels = read_idx(label_path, LABEL_MAGIC)
     if len(images) != len(labels):
@@ -122,9 +185,89 @@ def load_split(root: Path, split: str) -> tuple[torch.Tensor, torch.Tensor]:
             f"{image_path} holds {len(images)} images but {label_path} holds {len(labels)} labels; "
             "the two files of a split must match. Replace the odd one out."
         )
-    if labels.size and labels.max() > 9:
-        raise LatentlabError(f"{label_path} holds the label {labels.max()}; MNIST labels are 0-9.")
+    if labels.size and labels.max() >= len(data.classes):
+        raise LatentlabError(f"{label_path} holds the label {labels.max()}; {data.title} labels are "
+                             f"0-{len(data.classes) - 1}.")
     return torch.from_numpy(images.copy()), torch.from_numpy(labels.astype(np.int64))
+
+
+# --- Your own images --------------------------------------------------------------------
+
+SIDE = 28
+
+
+def to_28x28_grey(image) -> np.ndarray:
+    """A Pillow image as MNIST-sized grey (28, 28) uint8: the longer side scaled to 28 pixels with the
+    aspect ratio kept (Lanczos, so edges get grey levels as MNIST's did), the rest padded with black."""
+    from PIL import Image, ImageOps
+
+    return np.asarray(ImageOps.pad(image.convert("L"), (SIDE, SIDE), method=Image.Resampling.LANCZOS, color=0))
+
+
+def _image_folder(folder: Path, split: str):
+    """torchvision's ImageFolder listing of ``folder/split`` (files not opened yet), or a clear error."""
+    from torchvision.datasets import ImageFolder
+
+    where = folder / split
+    if not where.is_dir():
+        raise LatentlabError(f"The image folder {folder} has no {split}/ folder. Lay your images out as "
+                             f"{folder}/train/<class>/*.png and {folder}/test/<class>/*.png.")
+    try:
+        return ImageFolder(str(where), loader=lambda path: path)
+    except (FileNotFoundError, OSError) as error:  # no class folder, or a class folder without images
+        raise LatentlabError(f"{where} holds no usable images ({error}). Each class needs its own folder "
+                             f"{where}/<class>/ with at least one .png or .jpg file.") from None
+
+
+def image_folder_classes(folder: Path) -> Classes:
+    """The class names of an image folder: the folder names under ``train/``, sorted."""
+    found = _image_folder(Path(folder), "train").classes
+    if not 2 <= len(found) <= MAX_CLASSES:
+        raise LatentlabError(f"{Path(folder) / 'train'} has {len(found)} class folders ({', '.join(found)}); "
+                             f"use between 2 and {MAX_CLASSES} classes (the figures give each its own colour).")
+    return Classes(tuple(found))
+
+
+def load_image_folder(folder: Path, split: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """Images (N, 28, 28) uint8 and labels (N,) int64 of ``folder/split``, labelled by the train classes."""
+    from PIL import Image, UnidentifiedImageError
+
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise LatentlabError(f"--dataset {folder}: there is no such folder, and it is not one of "
+                             f"{', '.join(DATASETS)}. Give one of those names, or a folder laid out as "
+                             "<folder>/train/<class>/*.png and <folder>/test/<class>/*.png.")
+    classes = image_folder_classes(folder).names
+    listing = _image_folder(folder, split)
+    unknown = sorted(set(listing.classes) - set(classes))
+    if unknown:
+        raise LatentlabError(f"{folder / split} has the class folder(s) {', '.join(unknown)}, which train/ has "
+                             "not: a model cannot learn classes it never sees. Add them to train/ or remove them.")
+    images, labels = [], []
+    for path, index in listing.samples:
+        try:
+            with Image.open(path) as image:
+                images.append(to_28x28_grey(image))
+        except (UnidentifiedImageError, OSError, ValueError) as error:
+            raise LatentlabError(f"{path} cannot be read as an image ({error}). Replace or remove it.") from None
+        labels.append(classes.index(listing.classes[index]))
+    return torch.from_numpy(np.stack(images)), torch.tensor(labels, dtype=torch.int64)
+
+
+def dataset_classes(dataset: str) -> Classes:
+    return DATASETS[dataset].classes if dataset in DATASETS else image_folder_classes(Path(dataset))
+
+
+def dataset_title(dataset: str) -> str:
+    """``MNIST``, ``Fashion-MNIST``, or the image folder's name."""
+    return DATASETS[dataset].title if dataset in DATASETS else Path(dataset).name
+
+
+def read_split(config, split: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """The split of a TrainConfig's data set, wherever it comes from."""
+    if config.dataset in DATASETS:
+        return load_split(config.resolved_data_root(), split, config.dataset)
+    return load_image_folder(Path(config.dataset), split)
 
 
 TEST_BINARIZATION_SEED = 1234
@@ -148,10 +291,12 @@ def to_float(images: torch.Tensor) -> torch.Tensor:
 class DeviceSplit:
     """A split held as one tensor on the training device and served in shuffled batches."""
 
-    def __init__(self, images: torch.Tensor, labels: torch.Tensor, device: torch.device):
+    def __init__(self, images: torch.Tensor, labels: torch.Tensor, device: torch.device,
+                 classes: Classes = DATASETS["mnist"].classes):
         self.images = images.to(device)  # (N, 28, 28) uint8: a quarter of the float32 memory
         self.labels = labels.to(device)
         self.device = device
+        self.classes = classes
 
     def __len__(self) -> int:
         return len(self.images)
@@ -171,15 +316,17 @@ class DeviceSplit:
 def load_splits(config, device: torch.device) -> tuple[DeviceSplit, DeviceSplit]:
     """The training split (its first ``config.train_limit`` images, if set) and the test split of
     a TrainConfig, on ``device``."""
-    images, labels = load_split(config.resolved_data_root(), "train")
+    with status(f"reading the {dataset_title(config.dataset)} training images"):
+        images, labels = read_split(config, "train")
     if config.train_limit is not None:
         images, labels = images[: config.train_limit], labels[: config.train_limit]
-    return DeviceSplit(images, labels, device), load_test_split(config, device)
+    return DeviceSplit(images, labels, device, dataset_classes(config.dataset)), load_test_split(config, device)
 
 
 def load_test_split(config, device: torch.device) -> DeviceSplit:
     """The test split as the model sees it: binarized once (fixed seed) for a Bernoulli decoder."""
-    images, labels = load_split(config.resolved_data_root(), "test")
+    with status(f"reading the {dataset_title(config.dataset)} test images"):
+        images, labels = read_split(config, "test")
     if config.likelihood == "bernoulli":
         images = binarize_once(images)
-    return DeviceSplit(images, labels, device)
+    return DeviceSplit(images, labels, device, dataset_classes(config.dataset))

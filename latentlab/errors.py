@@ -1,5 +1,17 @@
-"""The one exception type the command line turns into a short message instead of a traceback."""
+"""The exception types the command line turns into a short message instead of a traceback."""
 
 
 class LatentlabError(Exception):
     """A problem the user can fix: the message says what was wrong and what to do."""
+
+    exit_code = 1
+
+
+class DataSetMissing(LatentlabError):
+    """A data set that is not on this machine and is never downloaded (Fashion-MNIST)."""
+
+
+class SomeSkipped(LatentlabError):
+    """``reproduce`` finished what it could; the message names what it skipped and why."""
+
+    exit_code = 3

@@ -101,7 +101,8 @@ def bound_versus_k(model, split: DeviceSplit, ks: list[int], n_test: int, seed: 
 
 def knn_accuracy(train_codes: np.ndarray, train_labels: np.ndarray, test_codes: np.ndarray,
                  test_labels: np.ndarray, neighbours: int = 5) -> float:
-    classifier = KNeighborsClassifier(n_neighbors=neighbours).fit(train_codes, train_labels)
+    # min(): a folder of a few own images may hold fewer than five training images
+    classifier = KNeighborsClassifier(n_neighbors=min(neighbours, len(train_codes))).fit(train_codes, train_labels)
     return float(classifier.score(test_codes, test_labels))
 
 
@@ -114,6 +115,7 @@ def linear_probe_accuracy(train_codes: np.ndarray, train_labels: np.ndarray, tes
 
 def pca_baseline(train_images: np.ndarray, test_images: np.ndarray, components: int) -> dict:
     """PCA fitted on flattened training images (N, 784) in [0, 1]: test MSE per pixel and the codes."""
+    components = min(components, *train_images.shape)  # PCA has at most as many components as images
     pca = PCA(n_components=components, random_state=0).fit(train_images)
     test_codes = pca.transform(test_images)
     reconstruction = pca.inverse_transform(test_codes)
@@ -128,7 +130,8 @@ def _flat(split: DeviceSplit) -> np.ndarray:
 def evaluate(model, config, train: DeviceSplit, test: DeviceSplit, k: int, n_test: int) -> dict:
     """Every evaluation number of one trained model (see the module docstring)."""
     model.eval()
-    measured = split_losses(model, test, seed=config.seed)
+    with status("test losses"):
+        measured = split_losses(model, test, seed=config.seed)
     results = {"test_mse": measured["mse"], "test_recon_sse": measured["recon_sse"]}
     train_labels, test_labels = train.labels.cpu().numpy(), test.labels.cpu().numpy()
     with status(f"encoding {len(train):,} training and {len(test):,} test images"):

@@ -142,7 +142,7 @@ class Explorer {
   }
 
   ready() {
-    const legend = this.meta.colours.map((c, d) => `<span><i style="background:${c}"></i>${d}</span>`).join("");
+    const legend = this.meta.colours.map((c, d) => `<span><i style="background:${c}"></i>${this.meta.classes[d]}</span>`).join("");
     const prior = this.meta.kind === "vae" && this.D === 2
       ? "<br>dashed circles: 1 and 2 sd of the prior N(0, I); a picked digit's black ellipse: 2 sd of q(z|x)" : "";
     document.getElementById("legend").innerHTML = legend + prior;
@@ -248,7 +248,7 @@ class Explorer {
     drawDigit(document.getElementById("original"), this.arrays.pick_images, this.chosen);
     const i = this.chosen, label = this.arrays.pick_labels[i];
     const mean = [this.arrays.pick_codes[2 * i], this.arrays.pick_codes[2 * i + 1]];
-    let text = `test image ${i}, digit ${label}; ` +
+    let text = `test image ${i}, ${this.meta.noun} ${this.meta.classes[label]}; ` +
       (this.meta.kind === "vae" ? `posterior mean (${fmt(mean[0])}, ${fmt(mean[1])})` : `code (${fmt(mean[0])}, ${fmt(mean[1])})`);
     if (this.meta.kind === "vae") {
       const sd = [0, 1].map((j) => Math.exp(0.5 * this.arrays.pick_log_var[2 * i + j]));
@@ -264,7 +264,7 @@ class Explorer {
     this.ends[end] = pick;
     drawDigit(document.getElementById(end === 0 ? "end-a" : "end-b"), this.arrays.pick_images, pick);
     document.getElementById(end === 0 ? "end-a-text" : "end-b-text").textContent =
-      `test image ${pick}, digit ${this.arrays.pick_labels[pick]}`;
+      `test image ${pick}, ${this.meta.noun} ${this.meta.classes[this.arrays.pick_labels[pick]]}`;
     if (this.ends[0] !== null && this.ends[1] !== null) this.moveTo(null);
   }
 

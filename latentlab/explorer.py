@@ -22,7 +22,7 @@ from sklearn.decomposition import PCA
 from torch import nn
 
 from .data import DeviceSplit, to_float
-from .figures import DIGIT_CMAP
+from .figures import CLASS_CMAP
 from .files import write_text_atomic
 from .models import TransposeConvolutionalBlock, count_parameters
 
@@ -109,7 +109,8 @@ def page_data(model, test: DeviceSplit, encoded: torch.Tensor, title: str) -> tu
     arrays["pick_images"] = test.images[:picks].cpu().numpy().reshape(picks, 784).astype(np.uint8)
     meta = {"title": title, "kind": model.kind, "latent_dim": model.latent_dim, "picks": picks, "layers": layers,
             "decoder_parameters": count_parameters(model.decoder),
-            "colours": [to_hex(DIGIT_CMAP(d)) for d in range(10)]}
+            "colours": [to_hex(CLASS_CMAP(d)) for d in range(len(test.classes))],
+            "classes": list(test.classes.names), "noun": test.classes.noun}
     if model.latent_dim == 2:
         arrays["scatter"] = codes
         if model.kind == "vae":
@@ -117,7 +118,7 @@ def page_data(model, test: DeviceSplit, encoded: torch.Tensor, title: str) -> tu
         meta["axes"] = ["z₁", "z₂"]
         meta["bounds"] = _square_bounds(codes, include=2.2 if model.kind == "vae" else 0.0)
     else:
-        pca = PCA(n_components=PRINCIPAL_DIRECTIONS, random_state=0).fit(codes)
+        pca = PCA(n_components=min(PRINCIPAL_DIRECTIONS, *codes.shape), random_state=0).fit(codes)
         arrays["scatter"] = pca.transform(codes)[:, :2]
         arrays["pick_codes"] = codes[:picks]
         arrays["pc_mean"] = pca.mean_
@@ -142,6 +143,9 @@ def render(meta: dict, arrays: dict[str, np.ndarray]) -> str:
             .replace("{{latent_dim}}", str(meta["latent_dim"]))
             .replace("{{decoder_parameters}}", f"{meta['decoder_parameters']:,}")
             .replace("{{picks}}", str(meta["picks"]))
+            .replace("{{noun}}", meta["noun"])
+            .replace("{{n_test}}", f"{len(arrays['labels']):,}")
+            .replace("{{items}}", "digits" if meta["noun"] == "digit" else "images")
             .replace("{{meta}}", json.dumps(meta, ensure_ascii=False).replace("</", "<\\/"))
             .replace("{{payload}}", payload)
             .replace("{{script}}", (HERE / "explorer.js").read_text(encoding="utf-8")))

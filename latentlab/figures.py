@@ -1,8 +1,9 @@
 """Static figures: pure functions of tensors (or arrays) and an output path.
 
 They never train, load data or touch a model; ``gallery`` computes what they show.
-One style for all: white background, the qualitative ``tab10`` map for digits,
-digit images in gray on black as MNIST stores them, titles that name the model.
+One style for all: white background, the qualitative ``tab10`` map for the classes (up to
+ten; digits on MNIST), images in gray on black as MNIST stores them, titles that name the model.
+Legends name the classes as ``data.Classes`` gives them: "0".."9" titled "digit" on MNIST.
 """
 
 from __future__ import annotations
@@ -19,9 +20,9 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from torchvision.utils import make_grid  # noqa: E402
 
-from .checkpoint import atomic_path  # noqa: E402
+from .files import atomic_path  # noqa: E402
 
-DIGIT_CMAP = plt.get_cmap("tab10")
+CLASS_CMAP = plt.get_cmap("tab10")
 DPI = 150
 STYLE = {
     "figure.facecolor": "white",
@@ -93,39 +94,41 @@ def reconstructions(originals: torch.Tensor, x_hat: torch.Tensor, errors: torch.
         save(fig, path)
 
 
-def _digit_scatter(ax, codes: np.ndarray, labels: np.ndarray, size: float = 2.0, alpha: float = 0.7) -> None:
-    order = np.random.default_rng(0).permutation(len(codes))  # no digit painted over all others
-    ax.scatter(codes[order, 0], codes[order, 1], c=labels[order], cmap=DIGIT_CMAP, vmin=-0.5, vmax=9.5,
+def _class_scatter(ax, codes: np.ndarray, labels: np.ndarray, size: float = 2.0, alpha: float = 0.7) -> None:
+    order = np.random.default_rng(0).permutation(len(codes))  # no class painted over all others
+    ax.scatter(codes[order, 0], codes[order, 1], c=labels[order], cmap=CLASS_CMAP, vmin=-0.5, vmax=9.5,
                s=size, alpha=alpha, linewidths=0, rasterized=True)
 
 
-def _digit_legend(fig_or_ax, **kwargs) -> None:
-    handles = [plt.Line2D([], [], marker="o", linestyle="", color=DIGIT_CMAP(d), label=str(d)) for d in range(10)]
-    fig_or_ax.legend(handles=handles, title="digit", frameon=False, markerscale=1.2, **kwargs)
+def _class_legend(fig_or_ax, classes, **kwargs) -> None:
+    """``classes``: a data.Classes, its names and the word for one of them."""
+    handles = [plt.Line2D([], [], marker="o", linestyle="", color=CLASS_CMAP(d), label=name)
+               for d, name in enumerate(classes.names)]
+    fig_or_ax.legend(handles=handles, title=classes.noun, frameon=False, markerscale=1.2, **kwargs)
 
 
-def latent_scatter_2d(codes: np.ndarray, labels: np.ndarray, title: str, path: Path) -> None:
-    """The 2-D codes themselves, coloured by digit."""
+def latent_scatter_2d(codes: np.ndarray, labels: np.ndarray, classes, title: str, path: Path) -> None:
+    """The 2-D codes themselves, coloured by class."""
     with style():
         fig, ax = plt.subplots(figsize=(6.2, 5.4))
-        _digit_scatter(ax, codes, labels)
+        _class_scatter(ax, codes, labels)
         ax.set_xlabel("z₁")
         ax.set_ylabel("z₂")
         ax.set_title(title)
-        _digit_legend(ax, loc="center left", bbox_to_anchor=(1.0, 0.5))
+        _class_legend(ax, classes, loc="center left", bbox_to_anchor=(1.0, 0.5))
         save(fig, path)
 
 
 def latent_scatter_projections(pca: np.ndarray, pca_labels: np.ndarray, tsne: np.ndarray,
-                               tsne_labels: np.ndarray, title: str, path: Path) -> None:
+                               tsne_labels: np.ndarray, classes, title: str, path: Path) -> None:
     """Two panels for a high-dimensional latent: a PCA projection and a t-SNE embedding."""
     with style():
         fig, axes = plt.subplots(1, 2, figsize=(11, 5))
-        _digit_scatter(axes[0], pca, pca_labels)
+        _class_scatter(axes[0], pca, pca_labels)
         axes[0].set(title=f"PCA of all {len(pca):,} test codes", xlabel="PC 1", ylabel="PC 2")
-        _digit_scatter(axes[1], tsne, tsne_labels, size=3.0)
+        _class_scatter(axes[1], tsne, tsne_labels, size=3.0)
         axes[1].set(title=f"t-SNE of a fixed subset of {len(tsne):,} test codes", xticks=[], yticks=[])
-        _digit_legend(fig, loc="center right", bbox_to_anchor=(1.0, 0.5))
+        _class_legend(fig, classes, loc="center right", bbox_to_anchor=(1.0, 0.5))
         fig.suptitle(title)
         fig.subplots_adjust(right=0.91)
         save(fig, path)
@@ -248,7 +251,7 @@ def bound_vs_k(curves: dict[str, dict], references: list[tuple[str, float]], uni
     with style():
         fig, ax = plt.subplots(figsize=(7.5, 4.8))
         for number, (label, result) in enumerate(curves.items()):
-            colour = DIGIT_CMAP(number)
+            colour = CLASS_CMAP(number)
             ks = [b["k"] for b in result["bounds"]]
             ax.errorbar(ks, [b["mean"] for b in result["bounds"]], yerr=[b["se"] for b in result["bounds"]],
                         fmt="o-", color=colour, ms=4, capsize=3, label=f"{label}: bound L_k")

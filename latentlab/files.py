@@ -46,6 +46,19 @@ def write_json_atomic(data: dict, path: Path) -> None:
 
 # --- One run per result folder ---------------------------------------------------------
 
+def check_writable(folder: Path) -> None:
+    """Fail before training, not after it, when results could not be saved."""
+    try:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as error:
+        raise LatentlabError(
+            f"Cannot write to the result folder {folder} ({error.strerror or error}). "
+            "Choose a writable folder with --out-dir PATH."
+        ) from None
+
+
 LOCK_FILE = ".latentlab.lock"
 
 
@@ -55,24 +68,35 @@ def hold_folder(folder: Path):
 
     The lock is the operating system's (``flock``) on ``<folder>/.latentlab.lock``, so it ends with the
     process that holds it, however that process ends: a killed run never blocks the next. The file
-    itself stays (git-ignored) and says who held the folder last.
+    names the holder while the run lasts and is removed when it ends, so a folder is left as it was.
     """
     import fcntl  # POSIX; on Windows there is no lock (one run per folder is then up to the user)
 
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    fd = os.open(folder / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o666)
-    try:
+    check_writable(folder)
+    path = folder / LOCK_FILE
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             holder = os.read(fd, 4096).decode("utf-8", "replace").strip() or "another process"
+            os.close(fd)
             raise LatentlabError(
                 f"The result folder {folder} is in use by another run ({holder}). Wait for that run to end, "
                 "or give this one its own --out-dir. Nothing was written."
             ) from None
+        try:
+            if os.stat(path).st_ino == os.fstat(fd).st_ino:
+                break
+        except FileNotFoundError:
+            pass
+        os.close(fd)  # the holder removed this file as we opened it: take the lock on the new one
+    try:
         os.ftruncate(fd, 0)
-        os.write(fd, f"process {os.getpid()}: {' '.join(sys.argv) or 'python'}, started {time.strftime('%Y-%m-%d %H:%M:%S')}\n".encode())
+        os.write(fd, f"process {os.getpid()}: {' '.join(sys.argv) or 'python'}, started "
+                     f"{time.strftime('%Y-%m-%d %H:%M:%S')}".encode())
         yield
     finally:
-        os.close(fd)  # closing the descriptor releases the lock
+        os.unlink(path)  # while still holding the lock, so no other run can be holding this file
+        os.close(fd)

@@ -18,12 +18,14 @@ from sklearn.manifold import TSNE
 
 from . import animations, figures, losses
 from .data import DeviceSplit, to_float
+from .errors import LatentlabError
 from .files import write_text_atomic
 from .metrics import active_units, elbo_estimate, seeded
 from .progress import status
 
 RATIOS = [0.1, 0.3, 0.5, 0.7, 0.9]
-INTERPOLATION_PAIRS = [(1, 7), (3, 8), (4, 9), (0, 6)]  # digit pairs; their first test images are used
+INTERPOLATION_PAIRS = [(1, 7), (3, 8), (4, 9), (0, 6)]  # class pairs (digits on MNIST); their first test images
+NUMBER_WORDS = {2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 7: "seven", 8: "eight", 9: "nine", 10: "ten"}
 TSNE_POINTS = 5000
 WALK_FRAMES = 96
 # How each decoder's numbers read (see losses.py): its reconstruction term, its ELBO's units.
@@ -49,8 +51,30 @@ def reconstruct(model, x: torch.Tensor) -> torch.Tensor:
     return decode(model, model.code(x))
 
 
-def first_index_of(labels: torch.Tensor, digit: int) -> int:
-    return int((labels == digit).nonzero()[0])
+def first_index_of(labels: torch.Tensor, label: int) -> int:
+    return int((labels == label).nonzero()[0])
+
+
+def interpolation_pairs(labels: torch.Tensor) -> list[tuple[int, int]]:
+    """The class pairs interpolated between: the fixed pairs where the test split has all ten classes,
+    else up to four pairs of neighbouring classes among those it has."""
+    present = sorted(set(labels.tolist()))
+    if present == list(range(10)):
+        return INTERPOLATION_PAIRS
+    if len(present) < 2:
+        raise LatentlabError("The test split holds images of one class only; the interpolation figures need "
+                             "two. Add test images of another class.")
+    return [(present[k], present[k + 1]) for k in range(min(4, len(present) - 1))]
+
+
+def class_text(classes, label: int) -> str:
+    """How a caption names a class: the digit itself on MNIST, else the class name."""
+    return classes.names[label]
+
+
+def items(classes) -> str:
+    """What a caption calls the test images: "digits" on MNIST, "images" elsewhere."""
+    return f"{classes.noun}s" if classes.noun == "digit" else "images"
 
 
 class AEFigures:
@@ -135,11 +159,12 @@ FAMILY_FIGURES = {"ae": AEFigures, "vae": VAEFigures}
 
 
 def write_reconstructions(model, test: DeviceSplit, out: Path) -> None:
-    x = figures_input(test, range(16))
+    n = min(16, len(test))
+    x = figures_input(test, range(n))
     x_hat = reconstruct(model, x)
     errors = losses.reconstruction_per_image(x_hat, x.cpu(), model.likelihood)  # the model's own -log p(x|z)
     figures.reconstructions(x.cpu(), x_hat, errors, RECONSTRUCTION[model.likelihood],
-                            f"{model_name(model)}: test digits 0-15 and their reconstructions",
+                            f"{model_name(model)}: test {items(test.classes)} 0-{n - 1} and their reconstructions",
                             out / "reconstructions.png")
 
 
@@ -157,9 +182,9 @@ def interpolation(model, family: AEFigures, test: DeviceSplit, out: Path, seed: 
     it back through the VAE. AE: the codes, and the reconstruction error of each
     decoded image passed back through the AE.
     """
-    labels = test.labels.cpu()
+    labels, classes = test.labels.cpu(), test.classes
     rows, scores, captions, lines = [], [], [], []
-    for number, (a, b) in enumerate(INTERPOLATION_PAIRS, start=1):
+    for number, (a, b) in enumerate(interpolation_pairs(labels), start=1):
         i, j = first_index_of(labels, a), first_index_of(labels, b)
         x = figures_input(test, [i, j])  # (2, 1, 28, 28)
         latent = family.latents(x, seed + number)  # (2, D): latent_1, latent_2
@@ -169,17 +194,18 @@ def interpolation(model, family: AEFigures, test: DeviceSplit, out: Path, seed: 
         score = family.score(decoded, seed)
         rows.append(torch.cat([x[:1], decoded, x[1:]]).cpu())
         scores.append(score.cpu().numpy())
-        captions.append(f"{a} → {b}")
+        captions.append(f"{class_text(classes, a)} → {class_text(classes, b)}")
         values = "  ".join(f"{v:8.2f}" for v in score[1:-1].tolist())
         lines.append(f"{number:<5d} {a}->{b:<4d} {i:>5d} {j:>5d}  {values}")
     text = "\n".join([
         f"# {model_name(model)}: " + family.score_name.replace("\n", " ") + ".",
         "# ratio r decodes (1 - r) * latent_1 + r * latent_2" + family.latent_note,
-        "# pair  digits  idx_1 idx_2  " + "  ".join(f"   r={r:.1f}" for r in RATIOS),
+        *([] if classes.noun == "digit" else [f"# classes: {', '.join(f'{k} {n}' for k, n in enumerate(classes.names))}"]),
+        f"# pair  {(classes.noun + 's'):<7s} idx_1 idx_2  " + "  ".join(f"   r={r:.1f}" for r in RATIOS),
         *lines,
     ]) + "\n"
     figures.interpolation_grid(torch.stack(rows), np.stack(scores), RATIOS, family.score_name, captions,
-                               f"{model_name(model)}: interpolation between two test digits",
+                               f"{model_name(model)}: interpolation between two test {items(classes)}",
                                out / "interpolation.png")
     write_text_atomic(text, out / "interpolation.txt")
     return text
@@ -192,16 +218,18 @@ def samples(model, family: AEFigures, out: Path, seed: int = 0) -> None:
     figures.image_grid(decode(model, z), f"{model_name(model)}: 64 samples, {where}", out / "samples.png")
 
 
-def write_scatter(model, family: AEFigures, codes: np.ndarray, labels: np.ndarray, out: Path) -> None:
-    title = f"{model_name(model)}: test codes by digit{family.code_note}"
+def write_scatter(model, family: AEFigures, codes: np.ndarray, labels: np.ndarray, classes, out: Path) -> None:
+    title = f"{model_name(model)}: test codes by {classes.noun}{family.code_note}"
     if model.latent_dim == 2:
-        figures.latent_scatter_2d(codes, labels, title, out / "latent_scatter.png")
+        figures.latent_scatter_2d(codes, labels, classes, title, out / "latent_scatter.png")
         return
     pca = PCA(n_components=2, random_state=0).fit_transform(codes)
     subset = np.random.default_rng(0).permutation(len(codes))[:TSNE_POINTS]
     with status(f"t-SNE of {TSNE_POINTS:,} test codes"):
-        tsne = TSNE(n_components=2, init="pca", random_state=0, perplexity=30).fit_transform(codes[subset])
-    figures.latent_scatter_projections(pca, labels, tsne, labels[subset], title, out / "latent_scatter.png")
+        # perplexity must stay below the number of points: a small folder of own images has few
+        tsne = TSNE(n_components=2, init="pca", random_state=0,
+                    perplexity=min(30, len(subset) - 1)).fit_transform(codes[subset])
+    figures.latent_scatter_projections(pca, labels, tsne, labels[subset], classes, title, out / "latent_scatter.png")
 
 
 def write_latent_distribution(model, family: AEFigures, codes: torch.Tensor, test: DeviceSplit, out: Path) -> None:
@@ -219,11 +247,13 @@ def write_manifold(model, family: AEFigures, codes: np.ndarray, out: Path) -> No
                      f"20×20 grid over the {where}", out / "manifold.png")
 
 
-def write_walks(model, family: AEFigures, codes: np.ndarray, labels: np.ndarray, out: Path) -> None:
-    """sampling_1: a closed loop through the ten digit centres; sampling_2: a spiral from the
-    densest region out into empty space and back; VAE: vae_latent_walk, a walk under the prior."""
+def write_walks(model, family: AEFigures, codes: np.ndarray, labels: np.ndarray, classes, out: Path) -> None:
+    """sampling_1: a closed loop through the class centres (the ten digits' on MNIST); sampling_2: a
+    spiral from the densest region out into empty space and back; VAE: vae_latent_walk, a walk under
+    the prior."""
     name = model_name(model)
-    centres = np.stack([np.median(codes[labels == d], axis=0) for d in range(10)])
+    present = [d for d in range(len(classes)) if (labels == d).any()]
+    centres = np.stack([np.median(codes[labels == d], axis=0) for d in present])
     middle = np.median(codes, axis=0)
     order = np.argsort(np.arctan2(*(centres - middle).T[::-1]))
     loop = animations.closed_spline(centres[order], WALK_FRAMES)
@@ -233,19 +263,20 @@ def write_walks(model, family: AEFigures, codes: np.ndarray, labels: np.ndarray,
     radius = 1.3 * np.percentile(np.linalg.norm(codes - densest, axis=1), 99)
     spiral = animations.spiral_out_and_back(densest, radius, WALK_FRAMES)
     walks = {
-        "sampling_1.gif": (loop, "a loop through the ten digit centres"),
+        "sampling_1.gif": (loop, f"a loop through the {NUMBER_WORDS.get(len(present), len(present))} "
+                                 f"{classes.noun} centres"),
         "sampling_2.gif": (spiral, "from the densest region out into empty space"),
         **family.prior_walks(),
     }
     for filename, (walk, what) in walks.items():
         with status(f"drawing {filename}"):
             decoded = decode(model, torch.tensor(walk, dtype=torch.float32))
-            animations.latent_walk_gif(codes, labels, walk, decoded, f"{name}: {what}", out / filename)
+            animations.latent_walk_gif(codes, labels, classes, walk, decoded, f"{name}: {what}", out / filename)
 
 
 def write_interpolation_gif(model, test: DeviceSplit, out: Path) -> None:
-    labels = test.labels.cpu()
-    a, b = INTERPOLATION_PAIRS[0]
+    labels, classes = test.labels.cpu(), test.classes
+    a, b = interpolation_pairs(labels)[0]
     x = figures_input(test, [first_index_of(labels, a), first_index_of(labels, b)])
     with torch.no_grad():
         latent = model.code(x)
@@ -255,7 +286,8 @@ def write_interpolation_gif(model, test: DeviceSplit, out: Path) -> None:
     decoded = decode(model, (1 - r) * latent[0] + r * latent[1])
     with status("drawing interpolation.gif"):
         animations.decoded_sequence_gif(decoded, [f"ratio {v:.2f}" for v in ratios],
-                                        f"{model_name(model)}: from a {a} to a {b} and back", out / "interpolation.gif")
+                                        f"{model_name(model)}: from a {class_text(classes, a)} to a "
+                                        f"{class_text(classes, b)} and back", out / "interpolation.gif")
 
 
 def write_gallery(model, state: dict, test: DeviceSplit, encoded: torch.Tensor, out: Path) -> None:
@@ -267,14 +299,14 @@ def write_gallery(model, state: dict, test: DeviceSplit, encoded: torch.Tensor, 
     codes = encoded.numpy()
     labels = test.labels.cpu().numpy()
     write_reconstructions(model, test, out)
-    write_scatter(model, family, codes, labels, out)
+    write_scatter(model, family, codes, labels, test.classes, out)
     print(interpolation(model, family, test, out), end="")
     figures.loss_curves(state["history"], f"{model_name(model)}: loss per epoch", out / "loss_curves.png",
                         f"reconstruction ({RECONSTRUCTION[model.likelihood]})")
     samples(model, family, out)
     if model.latent_dim == 2:
         write_manifold(model, family, codes, out)
-        write_walks(model, family, codes, labels, out)
+        write_walks(model, family, codes, labels, test.classes, out)
     else:
         write_latent_distribution(model, family, encoded, test, out)
         write_interpolation_gif(model, test, out)

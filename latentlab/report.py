@@ -6,38 +6,69 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .config import BERNOULLI, EXPERIMENTS, SCRIPT_EXPERIMENTS, TrainConfig
+from .config import BERNOULLI, DATASET_TITLES, EXPERIMENTS, SCRIPT_EXPERIMENTS, TrainConfig
 from .files import write_text_atomic
 from .seeds import default_runs, spread
 
 BERNOULLI_FOLDER = BERNOULLI.out_dir
-BERNOULLI_COMMAND = "python -m latentlab train " + " ".join(
-    f"--{key.replace('_', '-')} {value}" for key, value in BERNOULLI.hyp.items())
+
+
+def _flags(settings: dict) -> str:
+    return " ".join(f"--{key.replace('_', '-')} {value}" for key, value in settings.items())
+
+
+def experiment_command(e) -> str:
+    """The command that runs an experiment: its script; a script with the flags that differ (the same
+    recipe on another data set); else ``python -m latentlab train`` with its whole ``hyp``."""
+    if e.script:
+        return f"python Models/{e.script.name}"
+    for base in SCRIPT_EXPERIMENTS.values():
+        if all(e.hyp.get(key) == value for key, value in base.hyp.items() if key != "out_dir"):
+            return f"python Models/{base.script.name} " + _flags({k: v for k, v in e.hyp.items() if base.hyp.get(k) != v})
+    return "python -m latentlab train " + _flags(e.hyp)
+
 ROWS = [(e.label, e.out_dir) for e in EXPERIMENTS.values()]  # (label, folder)
 SCRIPT_FOLDERS = {e.out_dir for e in SCRIPT_EXPERIMENTS.values()}
 
 def _pca_rows() -> list[tuple[str, Path]]:
-    """Every metrics.json holds the PCA baseline of its latent size: one row per size, from its first folder."""
-    first: dict[int, Path] = {}
+    """Every metrics.json holds the PCA baseline of its latent size on its data set: one row per size and
+    data set, from its first folder."""
+    first: dict[tuple[int, str], Path] = {}
     for e in EXPERIMENTS.values():
-        first.setdefault(e.hyp["latent_dim"], e.out_dir)
-    return [(f"PCA, {dim} components", folder) for dim, folder in first.items()]
+        config = e.config()
+        first.setdefault((config.latent_dim, config.dataset), e.out_dir)
+    return [(f"PCA, {dim} components", folder) for (dim, _), folder in first.items()]
 
 
 PCA_ROWS = _pca_rows()
+# Published test NLLs on dynamically binarized MNIST, in nats: (the figure's label, the table's label or
+# None, NLL, source). bound_vs_k.png draws them as lines; RESULTS.md lists them.
+PUBLISHED_NLL = [
+    ("VAE, Burda et al. 2015", "Test NLL, VAE, 1 stochastic layer, k = 1", 86.76,
+     "Burda, Grosse & Salakhutdinov (2015), IWAE, Table 1"),
+    ("IWAE k=50, Burda et al. 2015", "Test NLL, IWAE, 1 stochastic layer, k = 50", 84.78, "Burda et al. (2015), Table 1"),
+    ("IWAE, 2 layers, Burda et al. 2015", "Test NLL, IWAE, 2 stochastic layers, k = 50", 82.90,
+     "Burda et al. (2015), Table 1"),
+    ("ResNet VAE, Kingma et al. 2016", None, 81.08, "Kingma et al. (2016), IAF"),
+]
 PUBLISHED = [
     ("5-NN accuracy, 2-D conv AE", "0.793", "Sainburg, McInnes & Gentner (2021), Parametric UMAP, Table 2"),
     ("5-NN accuracy, 2-D conv VAE", "0.765", "Sainburg et al. (2021), Table 2"),
     ("5-NN accuracy, 2-D PCA", "0.420", "Sainburg et al. (2021), Table 2"),
     ("5-NN accuracy, 64-D VAE", "0.979", "Sainburg et al. (2021), Table 2"),
-    ("Test NLL, VAE, 1 stochastic layer, k = 1", "86.76 nats", "Burda, Grosse & Salakhutdinov (2015), IWAE, Table 1"),
-    ("Test NLL, IWAE, 1 stochastic layer, k = 50", "84.78 nats", "Burda et al. (2015), Table 1"),
-    ("Test NLL, IWAE, 2 stochastic layers, k = 50", "82.90 nats", "Burda et al. (2015), Table 1"),
+    *[(label, f"{nll:.2f} nats", source) for _, label, nll, source in PUBLISHED_NLL if label],
     ("Test MSE per pixel, PCA with 32 components", "0.0168", "this repository's PCA baseline (see the table above)"),
     ("Test MSE per pixel, deep AE, 30-D code", "0.0038", "Hinton & Salakhutdinov (2006), Science"),
 ]
-COLUMNS = ["model", "test MSE", "recon SSE", "ELBO", "log-lik. bound (IS)", "NLL (nats)", "5-NN acc.",
+COLUMNS = ["model", "data set", "test MSE", "recon SSE", "ELBO", "log-lik. bound (IS)", "NLL (nats)", "5-NN acc.",
            "linear probe", "active units", "epochs", "train time", "device"]
+
+
+def _dataset(m: dict) -> str:
+    """The data set a metrics.json was measured on, as the tables name it."""
+    dataset = m.get("dataset", "mnist")
+    binarized = " (binarized)" if m.get("likelihood") == "bernoulli" else ""
+    return DATASET_TITLES.get(dataset, f"`{dataset}`") + binarized
 
 
 def _fmt(value, digits: int) -> str:
@@ -47,7 +78,7 @@ def _fmt(value, digits: int) -> str:
 def _model_row(label: str, m: dict) -> list[str]:
     is_bound = m.get("test_log_likelihood_is")
     bound = None if is_bound is None else f"{is_bound:.2f} (k={m['is_samples']}, n={m['is_test_images']})"
-    return [label, _fmt(m.get("test_mse"), 4), _fmt(m.get("test_recon_sse"), 2), _fmt(m.get("test_elbo"), 2),
+    return [label, _dataset(m), _fmt(m.get("test_mse"), 4), _fmt(m.get("test_recon_sse"), 2), _fmt(m.get("test_elbo"), 2),
             bound or "–", _fmt(m.get("test_nll_nats"), 2), _fmt(m.get("knn5_accuracy"), 3),
             _fmt(m.get("linear_probe_accuracy"), 3),
             "–" if m.get("active_units") is None else f"{m['active_units']} / {m['latent_dim']}",
@@ -68,11 +99,11 @@ def _spread_row(runs: list[dict]) -> list[str]:
                                                          ("knn5_accuracy", 3), ("linear_probe_accuracy", 3),
                                                          ("active_units", 1), ("train_seconds", 0))]
     *metrics, seconds = [cell or "–" for cell in cells]
-    return [f"↳ mean ± sd over {len(runs)} seeds", *metrics, "", f"{seconds} s", devices]
+    return [f"↳ mean ± sd over {len(runs)} seeds", "", *metrics, "", f"{seconds} s", devices]
 
 
 def _pca_row(label: str, m: dict) -> list[str]:
-    return [label, _fmt(m.get("pca_test_mse"), 4), _fmt(m.get("pca_test_mse") and 784 * m["pca_test_mse"], 2),
+    return [label, _dataset(m), _fmt(m.get("pca_test_mse"), 4), _fmt(m.get("pca_test_mse") and 784 * m["pca_test_mse"], 2),
             "–", "–", "–", _fmt(m.get("pca_knn5_accuracy"), 3), _fmt(m.get("pca_linear_probe_accuracy"), 3),
             "–", "–", "–", "–"]
 
@@ -113,14 +144,14 @@ def render(root: Path = Path(".")) -> str:
         else:
             missing.append(f"`{folder}`")
     rows += [_pca_row(label, loaded[folder]) for label, folder in PCA_ROWS if "pca_test_mse" in loaded.get(folder, {})]
-    scripts = "\n".join(f"python Models/{e.script.name}" for e in SCRIPT_EXPERIMENTS.values())
+    commands = [experiment_command(e) for e in EXPERIMENTS.values()]
     parts = [
         "# Results",
         "",
         "Generated by `python -m latentlab report` (or `make results`) from the `metrics.json` file of each "
         "result folder. Do not edit by hand.",
         "",
-        "All numbers are on the 10,000 MNIST test images. Test MSE is per pixel (pixels in [0, 1]); recon SSE is "
+        "All numbers are on the 10,000 test images of the data set named. Test MSE is per pixel (pixels in [0, 1]); recon SSE is "
         "the squared error summed over the 784 pixels of an image. For the VAEs both use the reconstruction from "
         "the posterior mean. ELBO = −(reconstruction + KL) per image with one posterior sample per image: for the "
         "Gaussian decoder the reconstruction is the squared error (a Gaussian with variance ½, the constant "
@@ -142,8 +173,7 @@ def render(root: Path = Path(".")) -> str:
         "then evaluates and draws its figures):",
         "",
         "```bash",
-        scripts,
-        BERNOULLI_COMMAND,
+        *commands,
         *_evaluate_commands(loaded),
         "python -m latentlab report",
         "```",
@@ -258,12 +288,20 @@ def experiments_table(header: list[str]) -> str:
     """The experiments of the registry: the command that runs each, what it trains, where results go."""
     rows = []
     for e in EXPERIMENTS.values():
-        command = f"python Models/{e.script.name}" if e.script else BERNOULLI_COMMAND
+        command = experiment_command(e)
         config = e.config()
         decoder = "" if config.likelihood == "gaussian" else f", {config.likelihood}"
         rows.append([f"`{command}`", f"{config.model.upper()}{decoder}", str(config.latent_dim), str(config.epochs),
                      f"[`{e.out_dir}/`]({e.out_dir.as_posix()})"])
     return _table(header, rows)
+
+
+def flags_list() -> str:
+    """The flags every script takes, read off TrainConfig as the parser makes them."""
+    import dataclasses
+
+    flags = [f"`--{f.name.replace('_', '-')}`" for f in dataclasses.fields(TrainConfig) if f.metadata["cli"] == "all"]
+    return ", ".join(flags)
 
 
 def write_results(output: str | Path = "RESULTS.md", root: Path = Path(".")) -> None:
@@ -281,14 +319,6 @@ def update_readmes(root: Path = Path(".")) -> None:
             text = _replace_between(text, "experiments", experiments_table(header))
             text = _replace_between(text, "results", summary(root))
             text = _replace_between(text, "architecture", architecture())
+            text = _replace_between(text, "flags", flags_list())
             write_text_atomic(text, readme)
             print(f"Updated the generated tables of {readme}")
-
-
-def write_report(output: str | Path = "RESULTS.md", root: Path = Path(".")) -> None:
-    """``python -m latentlab report``: RESULTS.md, the READMEs' generated tables and index.html."""
-    from .site import write_index
-
-    write_results(output, root)
-    update_readmes(root)
-    write_index(root)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from .config import EXPERIMENTS, Experiment, TrainConfig
 from .errors import LatentlabError
-from .files import write_json_atomic
+from .files import hold_folder, write_json_atomic
 
 SEEDS_FILE = "seeds.json"
 SCRATCH = Path("runs") / "seeds"
@@ -83,16 +83,12 @@ def run_seeds(names: list[str], seeds: list[int], device: str, data_root: str | 
     and left out of the reported spread. ``is_test_images`` shortens the likelihood bound only."""
     if len(set(seeds)) != len(seeds):
         raise LatentlabError(f"--seeds names a seed twice ({' '.join(map(str, seeds))}); name each seed once.")
-    from .files import hold_folder
-    from .training import check_writable
-
     for name in names:
         experiment = EXPERIMENTS[name]
         folder = experiment.out_dir
         if not folder.is_dir():  # run elsewhere, the study would make a second result tree there
             raise LatentlabError(f"{folder}/ is not here: run the seed study from the repository root, "
                                  "where the result folders are.")
-        check_writable(folder)
         with hold_folder(folder):
             for seed in seeds:
                 run = dict(seed=seed, device=device, data_root=data_root, retrain=retrain)
@@ -105,7 +101,6 @@ def record_seed(experiment: Experiment, config: TrainConfig) -> None:
     """Train (or find) the model of ``config`` in its scratch folder, evaluate it and record it in seeds.json."""
     import torch
 
-    from .files import hold_folder
     from .pipeline import REPORTED, measure  # torch-backed: loaded only when runs are made
     from .training import train
 

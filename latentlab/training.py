@@ -7,7 +7,6 @@ from __future__ import annotations
 import ctypes
 import math
 import os
-import tempfile
 import time
 from pathlib import Path
 
@@ -19,14 +18,16 @@ from .config import TrainConfig
 from .cuda_graphs import GraphedStep, adam, load_optimizer_state
 from .data import DeviceSplit, load_splits, to_float
 from .errors import LatentlabError
-from .files import write_json_atomic
+from .files import check_writable, write_json_atomic
 from .metrics import encode_split, split_losses
 from .models import build_model
-from .progress import plural
+from .progress import plural, status
 
 
 class TrainingInterrupted(LatentlabError):
     """Ctrl-C during training; the message says how to resume."""
+
+    exit_code = 130
 
 
 def pick_device(name: str) -> torch.device:
@@ -43,19 +44,6 @@ def pick_device(name: str) -> torch.device:
             "Use --device cpu, or --device auto to take the best one available."
         )
     return torch.device(name)
-
-
-def check_writable(folder: Path) -> None:
-    """Fail before training, not after it, when results could not be saved."""
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=folder):
-            pass
-    except OSError as error:
-        raise LatentlabError(
-            f"Cannot write to the result folder {folder} ({error.strerror or error}). "
-            "Choose a writable folder with --out-dir PATH."
-        ) from None
 
 
 def new_model_and_optimizer(config: TrainConfig, device: torch.device):
@@ -191,7 +179,8 @@ def train(config: TrainConfig) -> dict:
             bar.close()
             seconds += time.perf_counter() - started
             train_recon, train_kl = (sums / seen).tolist()
-            test = split_losses(model, test_split, seed=config.seed)
+            with status(f"epoch {epoch + 1}: test losses"):
+                test = split_losses(model, test_split, seed=config.seed)
             history.append({"epoch": epoch + 1, "train_recon": train_recon, "train_kl": train_kl,
                             "test_recon": test["recon"], "test_kl": test["kl"], "test_mse": test["mse"],
                             "lr": scheduler.get_last_lr()[0], "seconds": round(seconds, 2)})

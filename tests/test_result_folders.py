@@ -81,7 +81,7 @@ def test_config_json_is_written_with_the_finished_model(tiny_config):
 
 
 def test_bound_vs_k_draws_one_curve_per_folder_even_when_two_models_share_a_name(tiny_config, tmp_path, monkeypatch):
-    import latentlab.pipeline as pipeline
+    import latentlab.commands as commands
 
     folders = []
     for name in ("first", "second"):
@@ -89,7 +89,7 @@ def test_bound_vs_k_draws_one_curve_per_folder_even_when_two_models_share_a_name
         assert main(["train", *_flags(config)]) == 0
         folders.append(config.out_dir)
     drawn = []
-    monkeypatch.setattr(pipeline, "bound_vs_k", lambda curves, *args: drawn.append(curves))
+    monkeypatch.setattr(commands, "bound_vs_k", lambda curves, *args: drawn.append(curves))
     assert main(["bound-vs-k", *folders, "--ks", "1", "2", "--n-test", "8", "--data-root", tiny_config.data_root,
                  "--device", "cpu"]) == 0
     assert all(len(curves) == 2 for curves in drawn) and len(drawn) == 2

@@ -89,20 +89,39 @@ def test_same_seed_gives_the_same_metrics(tiny_config, tmp_path):
 
 
 def test_reproduce_runs_each_named_experiment_with_its_defaults_then_writes_the_report(monkeypatch):
-    import latentlab.pipeline as pipeline
-    import latentlab.report as report
+    import latentlab.commands as commands
     from latentlab.config import BERNOULLI, EXPERIMENTS
 
     calls = []
-    monkeypatch.setattr(pipeline, "run", lambda config: calls.append(config))
-    monkeypatch.setattr(report, "write_report", lambda path: calls.append(path))
-    pipeline.reproduce(["ae-2d", BERNOULLI.name], retrain=True, device="cpu", data_root="somewhere")
+    monkeypatch.setattr(commands, "run", lambda config: calls.append(config))
+    monkeypatch.setattr(commands, "write_documents", lambda: calls.append("report"))
+    commands.reproduce(["ae-2d", BERNOULLI.name], retrain=True, device="cpu", data_root="somewhere")
 
     first, second, last = calls
     assert {k: getattr(first, k) for k in EXPERIMENTS["ae-2d"].hyp} == EXPERIMENTS["ae-2d"].hyp
     assert {k: getattr(second, k) for k in BERNOULLI.hyp} == BERNOULLI.hyp
     assert (first.retrain, first.device, first.data_root) == (True, "cpu", "somewhere")
-    assert last == "RESULTS.md"
+    assert last == "report"
+
+
+def test_reproduce_skips_an_experiment_whose_data_set_is_missing_and_says_so_in_its_exit_status(monkeypatch, capsys):
+    import latentlab.commands as commands
+    from latentlab.cli import main
+    from latentlab.config import FASHION
+    from latentlab.errors import DataSetMissing
+
+    def run(config):
+        if config.dataset != "mnist":
+            raise DataSetMissing("Fashion-MNIST is not here. To get it, install dataset-fashion-mnist.")
+        ran.append(config.out_dir)
+
+    ran = []
+    monkeypatch.setattr(commands, "run", run)
+    monkeypatch.setattr(commands, "write_documents", lambda: ran.append("report"))
+    assert main(["reproduce", "--only", "ae-2d", FASHION.name]) == 3
+    assert ran[-1] == "report" and len(ran) == 2
+    error = capsys.readouterr().err
+    assert "Skipped 1 of 2" in error and FASHION.name in error and "dataset-fashion-mnist" in error
 
 
 def test_figures_command_redraws_a_finished_folder_byte_for_byte(tiny_config):

@@ -1,0 +1,140 @@
+"""The commands on finished result folders and on every experiment: ``reproduce``, ``evaluate``,
+``figures``, ``explore``, ``bound-vs-k`` and ``report``'s documents. Each is built from one run's
+steps (``pipeline``) and the cross-run documents (``report``, ``site``)."""
+
+from __future__ import annotations
+
+import dataclasses
+from contextlib import ExitStack
+from pathlib import Path
+
+import torch
+
+from .checkpoint import MODEL_FILE, read_checkpoint
+from .config import EXPERIMENTS, TrainConfig
+from .data import load_test_split, to_float
+from .errors import DataSetMissing, LatentlabError, SomeSkipped
+from .evaluation import bound_versus_k
+from .explorer import write_explorer
+from .figures import bound_vs_k
+from .files import check_writable, hold_folder, write_json_atomic
+from .gallery import ELBO_UNITS, model_name
+from .pipeline import draw, encode_test, measure, run
+from .report import PUBLISHED_NLL
+from .training import pick_device, trained_model
+
+
+def evaluate_folder(folder: Path, data_root: str | None, device_name: str, k: int | None, n_test: int | None) -> dict:
+    """Recompute every number of a result folder's metrics.json from its model.pt; the likelihood bound
+    with ``k`` samples on ``n_test`` images, by default the run's own settings."""
+    state = read_checkpoint(Path(folder) / MODEL_FILE)
+    trained_with = TrainConfig.from_dict(state["config"])
+    check_writable(Path(folder))
+    with hold_folder(folder):
+        return measure(state, folder, data_root, device_name, k=k or trained_with.is_samples,
+                       n_test=n_test or trained_with.is_test_images, figures=False)
+
+
+def _finished(folder: Path, data_root: str | None, device_name: str):
+    """A result folder's checkpoint, its model on the device and the test split, for redrawing."""
+    state = read_checkpoint(folder / MODEL_FILE)
+    check_writable(folder)
+    device = pick_device(device_name)
+    config = dataclasses.replace(TrainConfig.from_dict(state["config"]), data_root=data_root)
+    return state, trained_model(state, device), load_test_split(config, device)
+
+
+def rebuild_figures(folder: Path, data_root: str | None, device_name: str = "auto") -> None:
+    """Redraw every figure of a result folder, and its explorer page, from its model.pt and the test split."""
+    folder = Path(folder)
+    state, model, test = _finished(folder, data_root, device_name)
+    with hold_folder(folder):
+        draw(model, state, test, folder)
+
+
+def explore(folder: Path, data_root: str | None, device_name: str = "auto", screenshot: bool = False) -> Path:
+    """Write a result folder's explorer.html from its model.pt and the test split, and with
+    ``screenshot`` its explorer.png: the page with the first test digit picked."""
+    from . import browser
+
+    folder = Path(folder)
+    if screenshot and browser.missing():
+        raise LatentlabError(f"--screenshot needs a headless browser: {browser.missing()}.")
+    _, model, test = _finished(folder, data_root, device_name)
+    with hold_folder(folder):
+        page = write_explorer(model, test, encode_test(model, test), model_name(model), folder)
+        if screenshot:
+            with torch.no_grad():
+                point = model.code(to_float(test.images[:1]))[0].tolist()
+            two_d = model.latent_dim == 2  # a larger latent's page shows a projection: a click there would choose A
+            browser.screenshot(page, folder / "explorer.png", tuple(point) if two_d else None, click=two_d)
+    return page
+
+
+BOUND_FILE = "bound_vs_k"
+
+
+def bound_figure(folders: list[Path], ks: list[int], n_test: int, data_root: str | None, device_name: str) -> None:
+    """The ELBO and the importance-sampled bound against k of each folder's VAE: bound_vs_k.json in
+    each folder, and bound_vs_k.png with every folder's curve in each."""
+    folders = list(dict.fromkeys(Path(folder) for folder in folders))  # a folder named twice is one curve
+    runs = [(folder, *_finished(folder, data_root, device_name)) for folder in folders]  # every folder checked first
+    if any(model.kind != "vae" for _, _, model, _ in runs) or len({model.likelihood for _, _, model, _ in runs}) > 1:
+        raise LatentlabError("bound-vs-k compares VAEs with the same decoder: an AE has no posterior to sample, "
+                             "and a Gaussian and a Bernoulli decoder measure in different units. Name result "
+                             "folders of VAEs of one kind.")
+    labels = []
+    for folder, state, model, _ in runs:
+        config = TrainConfig.from_dict(state["config"])
+        trained_on = "ELBO" if config.objective == "elbo" else f"IWAE, K={config.iw_samples}"
+        labels.append(f"{model_name(model)}, trained on the {trained_on}")
+    # Two folders of the same kind of model would share a label, and one curve would replace the other.
+    labels = [f"{label} ({folder})" if labels.count(label) > 1 else label for label, folder in zip(labels, folders)]
+    curves = {}
+    with ExitStack() as held:
+        for folder in folders:
+            held.enter_context(hold_folder(folder))
+        for label, (folder, state, model, test) in zip(labels, runs):
+            # a line of its own: the progress bar below would overwrite a status line
+            print(f"{folder}: bounds for k = {', '.join(map(str, ks))} on {min(n_test, len(test)):,} images")
+            result = bound_versus_k(model, test, ks, n_test, seed=state["config"]["seed"])
+            write_json_atomic(result, folder / f"{BOUND_FILE}.json")
+            curves[label] = result
+        bernoulli = runs[0][2].likelihood == "bernoulli"
+        for folder in folders:
+            references = [(label, -nll) for label, _, nll, _ in PUBLISHED_NLL] if bernoulli else []
+            bound_vs_k(curves, references, ELBO_UNITS[runs[0][2].likelihood],
+                       "How the importance-weighted bound tightens with k", folder / f"{BOUND_FILE}.png")
+            print(f"Wrote {folder / BOUND_FILE}.png")
+
+
+def reproduce(names: list[str], retrain: bool, device: str, data_root: str | None) -> None:
+    """Run the named experiments with their default settings in one process, then write RESULTS.md.
+    An experiment whose data set is not on this machine (Fashion-MNIST is never downloaded) is
+    skipped with the way to get it; the others go on, and the exit status says something was skipped.
+
+    One process, not one per script: importing the libraries and starting a GPU cost
+    several seconds each time, more than a GPU needs to train one of these models.
+    """
+    skipped = []
+    for name in names:
+        try:
+            run(EXPERIMENTS[name].config(retrain=retrain, device=device, data_root=data_root))
+        except DataSetMissing as missing:
+            print(f"Skipping {name}: {missing}")
+            skipped.append(f"{name} ({missing})")
+    write_documents()
+    print(f"Reproduced {len(names) - len(skipped)} of {len(names)} experiments.")
+    if skipped:
+        raise SomeSkipped(f"Skipped {len(skipped)} of {len(names)} experiments, whose data is not on this "
+                          f"machine: {'; '.join(skipped)} The others were reproduced and RESULTS.md written.")
+
+
+def write_documents(root: Path = Path(".")) -> None:
+    """``python -m latentlab report``: RESULTS.md, the READMEs' generated tables and index.html."""
+    from .report import update_readmes, write_results
+    from .site import write_index
+
+    write_results(root / "RESULTS.md", root)
+    update_readmes(root)
+    write_index(root)
