@@ -14,8 +14,9 @@ Reading order, one step each:
   3. latentlab/training.py  training_step (one Adam step on the reconstruction), then train (the loop)
 """
 
-# The experiment. Every setting not named here is TrainConfig's default (latentlab/config.py);
-# any of them can be changed for one run on the command line.
+# The experiment's recipe: model, latent size, epochs, learning rate and every width, all here so that
+# it reads without opening another file (some equal TrainConfig's defaults in latentlab/config.py).
+# Every setting not named is that default; any setting can be changed for one run on the command line.
 hyp = {
     "model": "ae",
     "latent_dim": 2,
@@ -35,11 +36,21 @@ hyp = {
 }
 
 
-if __name__ == "__main__":
+if __name__ == "__main__":  # importing this file (the registry of experiments does) runs nothing
     import sys
     from pathlib import Path
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # works before `pip install -e .` too
-    from latentlab.cli import run_experiment
+    from latentlab.cli import experiment_config, guarded
 
-    sys.exit(run_experiment(__file__))
+    config = experiment_config(hyp, __file__)  # the command-line flags override hyp (--help lists them)
+
+    def experiment() -> None:
+        from latentlab.pipeline import evaluate_and_draw, result_folder
+        from latentlab.training import train
+
+        with result_folder(config):  # the configuration printed; the folder held by this run alone
+            state = train(config)  # the loop: latentlab/training.py
+            evaluate_and_draw(state, config)  # metrics.json, every figure and GIF, explorer.html
+
+    sys.exit(guarded(experiment))

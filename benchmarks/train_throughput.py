@@ -35,7 +35,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from latentlab.config import SCRIPT_EXPERIMENTS, TrainConfig  # noqa: E402
 from latentlab.data import ALL_FILES, DeviceSplit, load_split, raw_folder  # noqa: E402
 from latentlab.models import build_model, count_parameters  # noqa: E402
-from latentlab.training import keep_freed_memory, make_step, new_model_and_optimizer, pick_device  # noqa: E402
+from latentlab.devices import keep_freed_memory, pick_device  # noqa: E402
+from latentlab.training import make_step, new_model_and_optimizer  # noqa: E402
 
 WARMUP = 5
 

@@ -113,9 +113,14 @@ def model_from_checkpoint(state: dict, path: Path | str = "checkpoint") -> torch
     return model
 
 
+def trained_model(state: dict, device: str | torch.device = "cpu", path: Path | str = "checkpoint") -> torch.nn.Module:
+    """The trained model of a checkpoint dictionary, rebuilt from its stored configuration, in eval mode."""
+    return model_from_checkpoint(state, path).to(device).eval()
+
+
 def load_model(path: Path | str, device: str | torch.device = "cpu") -> torch.nn.Module:
-    """The trained model of a checkpoint, rebuilt from its stored configuration, in eval mode."""
-    return model_from_checkpoint(read_checkpoint(Path(path)), path).to(device).eval()
+    """The trained model of a checkpoint file, rebuilt from its stored configuration, in eval mode."""
+    return trained_model(read_checkpoint(Path(path)), device, path)
 
 
 def load_config(path: Path | str) -> TrainConfig:

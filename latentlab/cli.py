@@ -6,13 +6,12 @@ import argparse
 import sys
 from pathlib import Path
 
-from .config import (EXPERIMENTS, SCRIPT_EXPERIMENTS, TrainConfig, build_parser, config_from_args,
-                     non_negative_int, positive_int)
+from .config import EXPERIMENTS, Experiment, TrainConfig, build_parser, config_from_args, non_negative_int, positive_int
 from .errors import LatentlabError
 from .progress import status
 
 
-def _guarded(action) -> int:
+def guarded(action) -> int:
     """Run ``action``; a user-fixable problem becomes one paragraph on stderr, not a traceback."""
     try:
         action()
@@ -25,19 +24,19 @@ def _guarded(action) -> int:
     return 0
 
 
-def run_experiment(script: str | Path, argv: list[str] | None = None) -> int:
-    """Entry point of a script in Models/: its ``hyp`` fixes the model and latent size."""
-    experiment = next(e for e in SCRIPT_EXPERIMENTS.values() if e.script == Path(script).resolve())
+def experiment_config(hyp: dict, script: str | Path, argv: list[str] | None = None) -> TrainConfig:
+    """A script's TrainConfig: its ``hyp``, overridden by the command-line flags (made from TrainConfig's
+    fields; ``--help`` lists them). Bad flags stop here, before PyTorch is imported."""
+    experiment = Experiment(hyp)
     parser = argparse.ArgumentParser(
-        prog=f"python Models/{experiment.script.name}",
-        description=f"{experiment.label} latent on MNIST; results go to {experiment.out_dir}/.",
+        prog=f"python Models/{Path(script).name}",
+        description=f"{experiment.label} latent (MNIST unless --dataset says otherwise); results go to "
+                    f"{experiment.out_dir}/.",
     )
-    build_parser(parser, experiment.hyp, command="experiment")
-    args = parser.parse_args(argv)
-    with status("loading PyTorch, matplotlib and scikit-learn"):  # only once the flags are valid: seconds
-        from .pipeline import run
-
-    return _guarded(lambda: run(config_from_args(args, experiment.hyp)))
+    build_parser(parser, hyp, command="experiment")
+    config = config_from_args(parser.parse_args(argv), hyp)
+    print("Loading PyTorch, matplotlib and scikit-learn ...", flush=True)  # a few seconds
+    return config
 
 
 def _add_only(parser: argparse.ArgumentParser) -> None:
@@ -144,4 +143,4 @@ def main(argv: list[str] | None = None) -> int:
         "bound-vs-k": lambda: bound_figure(args.folders, args.ks, args.n_test, args.data_root, args.device),
         "report": lambda: write_results(args.output) if args.output else write_documents(),
     }
-    return _guarded(actions[args.command])
+    return guarded(actions[args.command])

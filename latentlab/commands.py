@@ -10,9 +10,10 @@ from pathlib import Path
 
 import torch
 
-from .checkpoint import MODEL_FILE, read_checkpoint
+from .checkpoint import MODEL_FILE, read_checkpoint, trained_model
 from .config import EXPERIMENTS, TrainConfig
 from .data import load_test_split, to_float
+from .devices import pick_device
 from .errors import DataSetMissing, LatentlabError, SomeSkipped
 from .evaluation import bound_versus_k
 from .explorer import write_explorer
@@ -21,7 +22,6 @@ from .files import check_writable, hold_folder, write_json_atomic
 from .gallery import ELBO_UNITS, model_name
 from .pipeline import draw, encode_test, measure, run
 from .report import PUBLISHED_NLL
-from .training import pick_device, trained_model
 
 
 def evaluate_folder(folder: Path, data_root: str | None, device_name: str, k: int | None, n_test: int | None) -> dict:

@@ -1,17 +1,17 @@
 """One typed dataclass per run, the command-line flags generated from its fields, and the experiments.
 
-An experiment is a name and its ``hyp``: the settings that differ from TrainConfig's
-defaults. The four experiments of the original work keep their ``hyp`` at the top of
-their scripts in Models/, where a reader looks first; this module reads it from there
-(without running the script), so every list of experiments (``reproduce``, the report,
-the READMEs, CI) comes from those files and the one below.
+An experiment is a name and its ``hyp``: its recipe, the settings it gives TrainConfig. The
+four experiments of the original work keep their ``hyp`` at the top of their scripts in
+Models/, where a reader looks first; this module imports it from there (a script runs
+nothing on import), so every list of experiments (``reproduce``, the report, the READMEs,
+CI) comes from those files and the ones below.
 """
 
 from __future__ import annotations
 
 import argparse
-import ast
 import dataclasses
+import importlib.util
 import json
 import math
 import os
@@ -166,11 +166,11 @@ MODELS_FOLDER = Path(__file__).resolve().parents[1] / "Models"
 
 
 def _script_experiment(script: Path) -> Experiment:
-    """Read the ``hyp = {...}`` assignment of a script in Models/ without running the script."""
-    for node in ast.parse(script.read_text(encoding="utf-8")).body:
-        if isinstance(node, ast.Assign) and [getattr(t, "id", None) for t in node.targets] == ["hyp"]:
-            return Experiment(ast.literal_eval(node.value), script)
-    raise ValueError(f"{script} has no top-level `hyp = {{...}}` assignment of its experiment's settings")
+    """Import a script of Models/ for its ``hyp``: a script runs nothing on import."""
+    spec = importlib.util.spec_from_file_location(f"latentlab_experiment_{script.stem}", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return Experiment(module.hyp, script)
 
 
 # The fifth experiment has no script of the original work: a VAE comparable with published

@@ -141,6 +141,15 @@ class Autoencoder(nn.Module):
         reconstruction, kl = self.loss_per_image(x)
         return reconstruction.mean(), kl.mean()
 
+    @torch.no_grad()
+    def fit_for_figures(self, batches) -> dict:
+        """An AE has no prior to sample from: samples.png draws from this Gaussian fit of the training
+        codes instead, stored in model.pt so that figures need no training data. ``batches``: the
+        training images as float batches (B, 1, 28, 28)."""
+        self.eval()
+        z = torch.cat([self.code(x).float().cpu() for x in batches]).double()  # (N, latent_dim)
+        return {"latent_fit": {"mean": z.mean(0).float(), "cov": torch.cov(z.T).float().reshape(z.shape[1], -1)}}
+
 
 class VariationalAutoencoder(nn.Module):
     """VAE with a diagonal Gaussian posterior q(z|x) = N(mean, exp(log_var)) and prior N(0, I).
@@ -195,6 +204,10 @@ class VariationalAutoencoder(nn.Module):
         The training objective is their sum, the negative ELBO (beta = 1)."""
         reconstruction, kl = self.loss_per_image(x)
         return reconstruction.mean(), kl.mean()
+
+    def fit_for_figures(self, batches) -> dict:
+        """Nothing: samples.png draws from the prior N(0, I)."""
+        return {}
 
     def iwae_loss(self, x: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """(-L_k, reconstruction, kl), each averaged over the batch, for the k-sample importance-weighted

@@ -8,6 +8,7 @@ above it.
 from __future__ import annotations
 
 import dataclasses
+from contextlib import contextmanager
 from pathlib import Path
 
 from .config import TrainConfig
@@ -19,7 +20,9 @@ from .gallery import model_name, write_gallery
 from .metrics import encode_split
 from .models import count_parameters
 from .progress import status
-from .training import pick_device, train, trained_model
+from .checkpoint import trained_model
+from .devices import pick_device
+from .training import train
 
 REPORTED = ("test_mse", "test_recon_sse", "test_kl", "test_elbo", "test_log_likelihood_is", "test_nll_nats",
             "knn5_accuracy", "linear_probe_accuracy", "active_units", "pca_test_mse")
@@ -72,11 +75,24 @@ def encode_test(model, test):
         return encode_split(model, test)
 
 
-def run(config: TrainConfig) -> dict:
-    """Train (or reuse) the model of ``config``, evaluate it and draw its figures."""
+@contextmanager
+def result_folder(config: TrainConfig):
+    """Print the configuration, refuse an unusable --device before anything is written, and hold the
+    result folder for this run alone."""
     print("Configuration:\n" + config.to_json())
-    out = Path(config.out_dir)
-    pick_device(config.device)  # an unusable --device fails before anything is written
-    with hold_folder(out):
+    pick_device(config.device)
+    with hold_folder(config.out_dir):
+        yield
+
+
+def evaluate_and_draw(state: dict, config: TrainConfig) -> dict:
+    """metrics.json, every figure and GIF, and explorer.html of a finished checkpoint, in ``config.out_dir``."""
+    return measure(state, Path(config.out_dir), config.data_root, config.device, config.is_samples,
+                   config.is_test_images)
+
+
+def run(config: TrainConfig) -> dict:
+    """What each script does: train (or reuse) the model of ``config``, evaluate it and draw its figures."""
+    with result_folder(config):
         state = train(config)  # writes config.json only if it trains, and only with the finished model
-        return measure(state, out, config.data_root, config.device, config.is_samples, config.is_test_images)
+        return evaluate_and_draw(state, config)

@@ -13,7 +13,8 @@ from latentlab.cli import main
 from latentlab.data import load_test_split
 from latentlab.explorer import EXPLORER_FILE, HERE, export_decoder, pack, write_explorer
 from latentlab.metrics import encode_split
-from latentlab.training import train, trained_model
+from latentlab.checkpoint import trained_model
+from latentlab.training import train
 
 NODE = shutil.which("node")
 POINTS = [[0.0, 0.0], [0.8, -0.5], [-1.3, 1.1]]

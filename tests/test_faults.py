@@ -11,6 +11,7 @@ from latentlab.checkpoint import FORMAT, MODEL_FILE, PARTIAL_FILE, save_atomic
 from latentlab.files import write_json_atomic
 from latentlab.errors import LatentlabError
 from latentlab.models import VariationalAutoencoder
+from latentlab.runs import TrainingInterrupted
 from latentlab.training import train
 
 
@@ -98,7 +99,7 @@ def test_resuming_with_other_settings_is_refused_with_the_difference(tiny_config
         return interrupt() if len(calls) == 2 else real(*args, **kwargs)
 
     monkeypatch.setattr(training, "split_losses", second_call_interrupts)
-    with pytest.raises(training.TrainingInterrupted):
+    with pytest.raises(TrainingInterrupted):
         train(tiny_config)
     monkeypatch.setattr(training, "split_losses", real)
     with pytest.raises(LatentlabError, match="latent_dim: 2 -> 3"):

@@ -11,7 +11,8 @@ import latentlab.training as training
 from latentlab import load_model
 from latentlab.checkpoint import MODEL_FILE, PARTIAL_FILE
 from latentlab.pipeline import run
-from latentlab.training import TrainingInterrupted, train
+from latentlab.runs import TrainingInterrupted
+from latentlab.training import train
 
 
 def test_loss_falls_on_a_small_synthetic_set(tiny_config):

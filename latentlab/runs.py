@@ -1,0 +1,128 @@
+"""A run on disk: found finished, started, resumed bit for bit after an interruption, saved after
+every epoch, and published when done. The checkpoint layout lives here, so that the loop in
+``training`` reads as a loop.
+
+A folder's ``model.partial.pt`` holds everything resuming needs (optimizer, scheduler, random
+states); ``model.pt`` only what a reader needs. ``config.json`` is written with ``model.pt`` and
+never before it, so a failed or interrupted ``--retrain`` leaves the old model's record in place.
+"""
+
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+from pathlib import Path
+
+import torch
+
+from .checkpoint import FORMAT, MODEL_FILE, PARTIAL_FILE, published, read_checkpoint, save_atomic
+from .config import TrainConfig
+from .cuda_graphs import load_optimizer_state
+from .errors import LatentlabError
+from .files import write_json_atomic
+from .progress import plural
+
+
+class TrainingInterrupted(LatentlabError):
+    """Ctrl-C during training; the message says how to resume."""
+
+    exit_code = 130
+
+
+def finished_run(config: TrainConfig) -> dict | None:
+    """The folder's finished checkpoint, unless ``--retrain``: a finished model is never trained again."""
+    path = Path(config.out_dir) / MODEL_FILE
+    if config.retrain or not path.exists():
+        return None
+    state = read_checkpoint(path)
+    if TrainConfig.from_dict(state["config"]).recipe() != config.recipe():
+        print(f"Note: {path} was trained with other settings than these; it is used as it is. "
+              "Pass --retrain to train with the new settings.")
+    print(f"Found the finished model {path} ({plural(state['epoch'], 'epoch')}): not retraining "
+          "(pass --retrain to train again). Rebuilding metrics and figures from it.")
+    return state
+
+
+class Run:
+    """The state of one training run that is saved after each epoch: model, optimizer, scheduler,
+    the shuffling and sampling random states, the loss history and the training time."""
+
+    def __init__(self, config: TrainConfig, device: torch.device, model, optimizer, scheduler):
+        self.config, self.device = config, device
+        self.model, self.optimizer, self.scheduler = model, optimizer, scheduler
+        self.shuffle = torch.Generator().manual_seed(config.seed)  # the order of the training images
+        self.epoch, self.history, self.seconds = 0, [], 0.0
+        out = Path(config.out_dir)
+        self.finished_path, self.partial_path = out / MODEL_FILE, out / PARTIAL_FILE
+        if self.partial_path.exists() and not config.retrain:
+            self._resume()
+
+    def _resume(self) -> None:
+        state = read_checkpoint(self.partial_path, map_location=self.device)
+        recipe = TrainConfig.from_dict(state["config"]).recipe()
+        if recipe != self.config.recipe():
+            changed = ", ".join(f"{k}: {recipe[k]} -> {v}" for k, v in self.config.recipe().items() if recipe.get(k) != v)
+            raise LatentlabError(
+                f"{self.partial_path} holds an unfinished run with other settings ({changed}). Run the same "
+                "command as before to resume it, pass --retrain to start over with the new settings, "
+                "or choose another --out-dir."
+            )
+        self.model.load_state_dict(state["model"])
+        load_optimizer_state(self.optimizer, state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        self.shuffle.set_state(state["rng"]["shuffle"])
+        torch.set_rng_state(state["rng"]["torch"])
+        if self.device.type == "cuda" and "cuda" in state["rng"]:
+            torch.cuda.set_rng_state(state["rng"]["cuda"])
+        self.epoch, self.history, self.seconds = state["epoch"], state["history"], state["train_seconds"]
+        print(f"Resuming {self.partial_path} after epoch {self.epoch} of {self.config.epochs}.")
+
+    def checkpoint(self, finished: bool) -> dict:
+        rng = {"shuffle": self.shuffle.get_state(), "torch": torch.get_rng_state()}
+        if self.device.type == "cuda":
+            rng["cuda"] = torch.cuda.get_rng_state()
+        return {
+            "format": FORMAT, "config": self.config.__dict__ | {"retrain": False}, "epoch": self.epoch,
+            "finished": finished, "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(), "rng": rng, "history": self.history,
+            "train_seconds": self.seconds, "device": str(self.device),
+        }
+
+    def end_epoch(self, record: dict, seconds: float) -> None:
+        """Record a finished epoch's losses and time, and save the run so far."""
+        self.seconds += seconds
+        self.epoch += 1
+        self.history.append({"epoch": self.epoch, **record, "lr": self.scheduler.get_last_lr()[0],
+                             "seconds": round(self.seconds, 2)})
+        save_atomic(self.checkpoint(finished=False), self.partial_path)
+
+    def diverged(self, loss: float, step: int) -> LatentlabError:
+        """The error that stops a run whose loss is no longer finite, in the epoch under way."""
+        return LatentlabError(
+            f"The loss became {loss} in epoch {self.epoch + 1}, at or before step {step}. Training stopped; "
+            + (f"{self.partial_path} holds the last good epoch ({self.epoch}) and was not touched. "
+               if self.epoch else "no epoch had finished, so no checkpoint was written. ")
+            + f"Lower --lr (now {self.config.lr:g}) and run again with --retrain.")
+
+    @contextmanager
+    def interruptible(self):
+        """Ctrl-C becomes a message saying what was saved and how to go on."""
+        try:
+            yield
+        except KeyboardInterrupt:
+            if self.epoch:  # a checkpoint of this run exists (written now, or the one it resumed from)
+                advice = (f"{self.partial_path} holds epoch {self.epoch}. Run the same command again to resume "
+                          "(the result equals an uninterrupted run), or add --retrain to start over.")
+            else:
+                advice = "no epoch had finished, so nothing was saved. Run the same command again to start over."
+            raise TrainingInterrupted(f"Interrupted during epoch {self.epoch + 1}; {advice}") from None
+
+    def publish(self, extra: dict) -> dict:
+        """Write the finished model.pt (with ``extra`` entries) and config.json; drop the partial file."""
+        state = published(self.checkpoint(finished=True)) | extra
+        save_atomic(state, self.finished_path)
+        write_json_atomic(self.config.__dict__, self.finished_path.parent / "config.json")
+        self.partial_path.unlink(missing_ok=True)
+        print(f"Saved {self.finished_path} ({os.path.getsize(self.finished_path) / 1e6:.1f} MB) after "
+              f"{self.seconds:.0f} s of training.")
+        return state
