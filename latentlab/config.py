@@ -128,6 +128,18 @@ class TrainConfig:
         return cls(**{k: v for k, v in values.items() if k in known})
 
 
+def model_label(family: str, latent_dim: int, likelihood: str, dataset: str | None = "mnist") -> str:
+    """How a model is named: in tables "VAE, 32-D, Bernoulli decoder (binarized MNIST)" or "VAE, 2-D,
+    Fashion-MNIST"; in figure titles (``dataset=None``: the legend names the classes) "VAE, 2-D latent,
+    Bernoulli decoder"."""
+    if dataset is None:
+        decoder = ", Bernoulli decoder" if likelihood == "bernoulli" else ""
+        return f"{family.upper()}, {latent_dim}-D latent{decoder}"
+    decoder = ", Bernoulli decoder (binarized MNIST)" if likelihood == "bernoulli" else ""
+    data = "" if dataset == "mnist" else f", {DATASET_TITLES.get(dataset, dataset)}"
+    return f"{family.upper()}, {latent_dim}-D{decoder}{data}"
+
+
 @dataclass(frozen=True)
 class Experiment:
     """A named recipe: ``hyp`` holds the settings that differ from TrainConfig's defaults."""
@@ -149,9 +161,7 @@ class Experiment:
         """How tables name it: "VAE, 2-D", "VAE, 32-D, Bernoulli decoder (binarized MNIST)", "VAE, 2-D,
         Fashion-MNIST"."""
         config = self.config()
-        decoder = ", Bernoulli decoder (binarized MNIST)" if config.likelihood == "bernoulli" else ""
-        dataset = "" if config.dataset == "mnist" else f", {DATASET_TITLES.get(config.dataset, config.dataset)}"
-        return f"{config.model.upper()}, {config.latent_dim}-D{decoder}{dataset}"
+        return model_label(config.model, config.latent_dim, config.likelihood, config.dataset)
 
     @property
     def out_dir(self) -> Path:

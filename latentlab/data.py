@@ -273,6 +273,12 @@ def read_split(config, split: str) -> tuple[torch.Tensor, torch.Tensor]:
 TEST_BINARIZATION_SEED = 1234
 
 
+def binarize(x: torch.Tensor) -> torch.Tensor:
+    """Dynamic binarization of a float batch in [0, 1]: each pixel drawn as Bernoulli(intensity), anew
+    every time, so the model never sees the same binary training image twice."""
+    return torch.bernoulli(x)
+
+
 def binarize_once(images: torch.Tensor, seed: int = TEST_BINARIZATION_SEED) -> torch.Tensor:
     """Each pixel drawn once as Bernoulli(intensity), with a fixed seed: uint8 0 or 255.
 

@@ -24,6 +24,7 @@ from tqdm import tqdm
 from . import losses
 from .data import DeviceSplit
 from .losses import log_mean_exp
+from .models import VariationalAutoencoder
 from .metrics import active_units, encode_split, seeded, split_losses
 from .progress import status
 
@@ -36,13 +37,12 @@ def importance_sampled_bound(mean: torch.Tensor, log_var: torch.Tensor, log_like
     ``log_likelihood(z)`` maps (S, B, D) samples to log p(x|z) of shape (S, B). Returns (B,).
     Samples are drawn ``chunk`` at a time (vectorised within a chunk) to bound memory.
     """
-    std = torch.exp(0.5 * log_var)
     log_weights = []
     for start in range(0, k, chunk):
         s = min(chunk, k - start)
         eps = torch.randn((s, *mean.shape), generator=generator, device=mean.device)  # (S, B, D)
-        z = mean + std * eps
-        log_weights.append(log_likelihood(z) + losses.log_prior(z) - losses.log_posterior(eps, log_var))
+        z = VariationalAutoencoder.reparameterization_trick(mean, log_var, eps)
+        log_weights.append(losses.log_importance_weight(log_likelihood(z), z, eps, log_var))
     return log_mean_exp(torch.cat(log_weights), dim=0)
 
 

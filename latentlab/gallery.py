@@ -17,6 +17,7 @@ from sklearn.decomposition import PCA
 from sklearn.manifold import TSNE
 
 from . import animations, figures, losses
+from .config import model_label
 from .data import DeviceSplit, to_float
 from .errors import LatentlabError
 from .files import write_text_atomic
@@ -34,8 +35,8 @@ ELBO_UNITS = {"gaussian": "nats, up to the constant 392·log π", "bernoulli": "
 
 
 def model_name(model) -> str:
-    decoder = ", Bernoulli decoder" if model.likelihood == "bernoulli" else ""
-    return f"{model.kind.upper()}, {model.latent_dim}-D latent{decoder}"
+    """The model as figure titles name it: "VAE, 2-D latent"."""
+    return model_label(model.kind, model.latent_dim, model.likelihood, dataset=None)
 
 
 @torch.no_grad()

@@ -72,6 +72,13 @@ def log_posterior(eps: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
     return -0.5 * (eps.pow(2) + log_var + math.log(2 * math.pi)).sum(-1)
 
 
+def log_importance_weight(log_likelihood: torch.Tensor, z: torch.Tensor, eps: torch.Tensor,
+                          log_var: torch.Tensor) -> torch.Tensor:
+    """log w = log p(x|z) + log p(z) - log q(z|x) of samples z = mean + exp(log_var / 2) * eps: (S, B).
+    The importance-weighted bound of Burda et al. (2015), eq. 8, is L_k = log_mean_exp over k of log w."""
+    return log_likelihood + log_prior(z) - log_posterior(eps, log_var)
+
+
 def log_mean_exp(values: torch.Tensor, dim: int = 0) -> torch.Tensor:
     """log(mean(exp(values))) without overflow or underflow: logsumexp shifts by the maximum."""
     return torch.logsumexp(values, dim=dim) - math.log(values.shape[dim])

@@ -63,7 +63,7 @@ def elbo_estimate(model: torch.nn.Module, x: torch.Tensor, samples: int = 100, s
     mean, log_var = model.encode(x)  # (B, D) each
     with seeded(seed, x.device):
         eps = torch.randn((samples, 1, mean.shape[1]), device=x.device)  # (S, 1, D), shared by the batch
-    z = mean + torch.exp(0.5 * log_var) * eps  # (S, B, D)
+    z = model.reparameterization_trick(mean, log_var, eps)  # (S, B, D)
     x_hat = model.decode(z.flatten(0, 1)).view(samples, *x.shape)  # (S, B, 1, 28, 28)
     recon = losses.reconstruction_per_image(x_hat.flatten(0, 1), x.repeat(samples, 1, 1, 1), model.likelihood)
     return -(recon.view(samples, -1).mean(0) + losses.kl_per_image(mean, log_var))  # (B,)

@@ -176,9 +176,11 @@ class VariationalAutoencoder(nn.Module):
         return self.mean(h), self.log_var(h)  # (B, latent_dim) each
 
     @staticmethod
-    def reparameterization_trick(mean: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
-        """z = mean + sigma * eps with eps ~ N(0, I): the sample stays differentiable in mean, log_var."""
-        eps = torch.randn_like(mean)
+    def reparameterization_trick(mean: torch.Tensor, log_var: torch.Tensor, eps: torch.Tensor | None = None) -> torch.Tensor:
+        """z = mean + sigma * eps with eps ~ N(0, I): the sample stays differentiable in mean, log_var.
+        ``eps`` is drawn here unless given; (S, B, D) draws give S samples per image."""
+        if eps is None:
+            eps = torch.randn_like(mean)
         return mean + torch.exp(0.5 * log_var) * eps
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
@@ -215,12 +217,12 @@ class VariationalAutoencoder(nn.Module):
         terms estimated from the same k samples (the KL by sampling, not in closed form), for the log."""
         mean, log_var = self.encode(x)  # (B, D) each
         eps = torch.randn((k, *mean.shape), device=x.device, dtype=mean.dtype)  # (k, B, D)
-        z = mean + torch.exp(0.5 * log_var) * eps
+        z = self.reparameterization_trick(mean, log_var, eps)
         x_hat = self.decode(z.flatten(0, 1))  # (k * B, 1, 28, 28), sample-major
         log_likelihood = -losses.reconstruction_per_image(x_hat, x.repeat(k, 1, 1, 1), self.likelihood).view(k, -1)
-        log_ratio = losses.log_prior(z) - losses.log_posterior(eps, log_var)  # (k, B): log p(z) / q(z|x)
-        bound = losses.log_mean_exp(log_likelihood + log_ratio, dim=0)  # (B,)
-        return -bound.mean(), -log_likelihood.mean(), -log_ratio.mean()
+        log_weight = losses.log_importance_weight(log_likelihood, z, eps, log_var)  # (k, B)
+        bound = losses.log_mean_exp(log_weight, dim=0)  # (B,)
+        return -bound.mean(), -log_likelihood.mean(), (log_likelihood - log_weight).mean()
 
 
 MODELS = {"ae": Autoencoder, "vae": VariationalAutoencoder}

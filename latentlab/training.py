@@ -15,7 +15,7 @@ from tqdm import tqdm
 
 from .config import TrainConfig
 from .cuda_graphs import GraphedStep, adam
-from .data import DeviceSplit, load_splits, to_float
+from .data import DeviceSplit, binarize, load_splits, to_float
 from .devices import keep_freed_memory, pick_device
 from .errors import LatentlabError
 from .files import check_writable
@@ -42,7 +42,7 @@ def training_step(model, optimizer, x: torch.Tensor, config: TrainConfig) -> tor
     the negative importance-weighted bound with ``iw_samples`` samples (models.iwae_loss).
     """
     if model.likelihood == "bernoulli":
-        x = torch.bernoulli(x)  # dynamic binarization: fresh binary pixels every time
+        x = binarize(x)  # fresh binary pixels every time
     if config.objective == "iwae":
         loss, reconstruction, kl = model.iwae_loss(x, config.iw_samples)
     else:

@@ -86,9 +86,9 @@ def test_report_renders_a_row_per_result_folder_from_hand_written_metrics(tmp_pa
     _metrics(tmp_path / "Kết_quả_huấn_luyện_Autoencoder/2D_latent_AE", model="ae", test_mse=0.0399,
              test_recon_sse=31.3, pca_test_mse=0.0557, pca_knn5_accuracy=0.42)
     text = render(tmp_path)
-    assert "| VAE, 2-D | 0.0432 | 33.87 | -37.25 | -36.50 (k=100, n=2000) | – | 0.751 |" in text
-    assert "| AE, 2-D | 0.0399 | 31.30 |" in text
-    assert "| PCA, 2 components | 0.0557 | 43.67 |" in text
+    assert "| VAE, 2-D | MNIST | 0.0432 | 33.87 | -37.25 | -36.50 (k=100, n=2000) | – | 0.751 |" in text
+    assert "| AE, 2-D | MNIST | 0.0399 | 31.30 |" in text
+    assert "| PCA, 2 components | MNIST | 0.0557 | 43.67 |" in text
     assert "32D_latent_AE" in text.split("Not trained yet")[1]
     assert "86.76 nats" in text  # the published references
 
