@@ -11,6 +11,16 @@ import pytest
 from latentlab.config import TrainConfig
 
 
+# The widths of every tiny model the tests train: seconds on a CPU.
+TINY_WIDTHS = dict(stem_channels=4, growth=4, dense_layers=1, reduce_channels=8, decoder_channels=8, decoder_blocks=1,
+                   upsample_channels=8)
+
+
+def as_flags(settings: dict) -> list[str]:
+    """``{"latent_dim": 2}`` -> ``["--latent-dim", "2"]``."""
+    return [item for key, value in settings.items() for item in (f"--{key.replace('_', '-')}", str(value))]
+
+
 def idx_bytes(array: np.ndarray) -> bytes:
     """Encode a uint8 array in the IDX format (magic 0x0803 for images, 0x0801 for labels)."""
     header = bytes([0, 0, 0x08, array.ndim]) + b"".join(int(d).to_bytes(4, "big") for d in array.shape)
@@ -51,6 +61,5 @@ def mnist_root(tmp_path: Path) -> Path:
 @pytest.fixture
 def tiny_config(mnist_root: Path, tmp_path: Path) -> TrainConfig:
     """A VAE small enough to train two epochs on 256 images in about a second."""
-    return TrainConfig(model="vae", latent_dim=2, epochs=2, batch_size=32, lr=5e-3, stem_channels=4, growth=4,
-                       dense_layers=1, reduce_channels=8, decoder_channels=8, upsample_channels=8, device="cpu", data_root=str(mnist_root),
-                       out_dir=str(tmp_path / "run"))
+    return TrainConfig(model="vae", latent_dim=2, epochs=2, batch_size=32, lr=5e-3, **TINY_WIDTHS, device="cpu",
+                       data_root=str(mnist_root), out_dir=str(tmp_path / "run"))

@@ -10,12 +10,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from conftest import write_mnist
+from conftest import TINY_WIDTHS, as_flags, write_mnist
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPT = REPO / "Models" / "Variational_AutoEncoder.py"
-TINY = ["--stem-channels", "4", "--growth", "2", "--dense-layers", "1", "--reduce-channels", "4",
-        "--decoder-channels", "4", "--upsample-channels", "4", "--batch-size", "32", "--device", "cpu"]
+TINY = [*as_flags(TINY_WIDTHS), "--batch-size", "32", "--device", "cpu"]
 
 
 def run(args, env=None, **kwargs) -> subprocess.CompletedProcess:

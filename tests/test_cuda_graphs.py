@@ -7,13 +7,13 @@ import dataclasses
 import pytest
 import torch
 
+from conftest import TINY_WIDTHS
 from latentlab.config import TrainConfig
 from latentlab.cuda_graphs import GraphedStep, adam, load_optimizer_state
 from latentlab.data import DeviceSplit
 from latentlab.training import make_step, new_model_and_optimizer
 
-CONFIG = TrainConfig(model="vae", latent_dim=2, batch_size=32, stem_channels=4, growth=4, reduce_channels=4,
-                     decoder_channels=4, upsample_channels=4)
+CONFIG = TrainConfig(model="vae", latent_dim=2, batch_size=32, **TINY_WIDTHS)
 
 
 def synthetic_split(device: torch.device, n: int = 64) -> DeviceSplit:

@@ -11,7 +11,7 @@ import pytest
 import torch
 from PIL import Image
 
-from conftest import idx_bytes, synthetic_digits
+from conftest import TINY_WIDTHS, as_flags, idx_bytes, synthetic_digits
 from latentlab import data
 from latentlab.cli import main
 from latentlab.config import TrainConfig
@@ -127,9 +127,8 @@ def test_a_folder_that_does_not_exist_names_the_choices(tmp_path):
         load_image_folder(tmp_path / "nowhere", "train")
 
 
-TINY = ["--stem-channels", "2", "--growth", "2", "--dense-layers", "1", "--reduce-channels", "2",
-        "--decoder-channels", "2", "--upsample-channels", "2", "--decoder-blocks", "0", "--epochs", "1",
-        "--batch-size", "4", "--is-samples", "2", "--is-test-images", "4", "--device", "cpu"]
+TINY = [*as_flags(TINY_WIDTHS), "--epochs", "1", "--batch-size", "4", "--is-samples", "2", "--is-test-images", "4",
+        "--device", "cpu"]
 
 
 def test_a_run_on_an_image_folder_records_its_data_set_and_is_never_evaluated_on_another(tmp_path, capsys):

@@ -23,13 +23,11 @@ POINTS = [[0.0, 0.0], [0.8, -0.5], [-1.3, 1.1]]
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     """A tiny 2-D VAE trained for two epochs on synthetic digits, and its test split."""
-    from conftest import write_mnist
+    from conftest import TINY_WIDTHS, write_mnist
     from latentlab.config import TrainConfig
 
     root = tmp_path_factory.mktemp("explorer")
-    config = TrainConfig(model="vae", latent_dim=2, epochs=2, batch_size=32, lr=5e-3, stem_channels=4, growth=4,
-                         dense_layers=1, reduce_channels=8, decoder_channels=8, decoder_blocks=1, upsample_channels=8,
-                         device="cpu", data_root=str(write_mnist(root / "data")), out_dir=str(root / "run"))
+    config = TrainConfig(model="vae", latent_dim=2, epochs=2, batch_size=32, lr=5e-3, **TINY_WIDTHS, device="cpu", data_root=str(write_mnist(root / "data")), out_dir=str(root / "run"))
     model = trained_model(train(config), torch.device("cpu"))
     return model, load_test_split(config, torch.device("cpu")), root / "run"
 

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import TINY_WIDTHS
 from latentlab.cli import main
 from latentlab.config import EXPERIMENTS
 from latentlab.report import render, summary
@@ -94,8 +95,7 @@ def test_a_smoke_run_is_never_recorded_as_the_default_recipe(study, monkeypatch)
     monkeypatch.chdir(root)
     data = write_mnist(root / "data")
     # The default recipe made tiny (the registry's entry, patched) so that the test trains in a second.
-    tiny = {"epochs": 1, "stem_channels": 2, "growth": 2, "reduce_channels": 2, "decoder_channels": 2,
-            "upsample_channels": 2, "decoder_blocks": 0, "is_test_images": 8, "is_samples": 2}
+    tiny = {"epochs": 1, **TINY_WIDTHS, "is_test_images": 8, "is_samples": 2}
     monkeypatch.setitem(EXPERIMENTS, "vae-2d", Experiment({**EXPERIMENTS["vae-2d"].hyp, **tiny}))
     assert main(["seeds", "--only", "vae-2d", "--seeds", "1", "--device", "cpu", "--data-root", str(data)]) == 0
     (run,) = [run for run in _runs(root, "vae-2d") if run["recipe"]["train_limit"] is None]
@@ -109,9 +109,7 @@ def test_seed_zero_of_the_default_recipe_is_the_committed_model_evaluated_not_re
 
     data = write_mnist(tmp_path / "data")
     monkeypatch.chdir(tmp_path)
-    hyp = {"model": "ae", "latent_dim": 2, "epochs": 1, "batch_size": 64, "stem_channels": 2, "growth": 2,
-           "dense_layers": 1, "reduce_channels": 2, "decoder_channels": 2, "upsample_channels": 2,
-           "out_dir": "results/ae"}
+    hyp = {"model": "ae", "latent_dim": 2, "epochs": 1, "batch_size": 64, **TINY_WIDTHS, "out_dir": "results/ae"}
     monkeypatch.setitem(EXPERIMENTS, "ae-2d", Experiment(hyp))
     assert main(["train", *[f"--{k.replace('_', '-')}={v}" for k, v in hyp.items()], "--device", "cpu",
                  "--data-root", str(data)]) == 0
