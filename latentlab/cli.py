@@ -54,19 +54,19 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m latentlab", description="AE and VAE on MNIST.")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    train = commands.add_parser("train", help="train any model and latent size",
+    train_parser = commands.add_parser("train", help="train any model and latent size",
                                 description="Train an AE or VAE; e.g. --model vae --latent-dim 8 --out-dir runs/vae8")
-    build_parser(train, {}, command="train")
+    build_parser(train_parser, {}, command="train")
 
-    everything = commands.add_parser(
+    reproduce_parser = commands.add_parser(
         "reproduce", help="run the four experiments and the Bernoulli VAE with their defaults, then write RESULTS.md",
         description="Each experiment as its script runs it, one after another in this process; a folder that "
                     "already holds a finished model is not retrained unless --retrain is given.")
-    _add_only(everything)
-    everything.add_argument("--retrain", action="store_true", help="train again even where a finished model exists")
-    _add_data_and_device(everything)
+    _add_only(reproduce_parser)
+    reproduce_parser.add_argument("--retrain", action="store_true", help="train again even where a finished model exists")
+    _add_data_and_device(reproduce_parser)
 
-    study = commands.add_parser(
+    seeds_parser = commands.add_parser(
         "seeds", help="train each experiment's recipe with several seeds and record the spread in seeds.json",
         description="Run from the repository root. For each named experiment and seed: train into "
                     "runs/seeds/<experiment>/<recipe>/seed<N>/ (seed 0 of the default recipe is the committed "
@@ -74,55 +74,55 @@ def main(argv: list[str] | None = None) -> int:
                     "<result folder>/seeds.json (the committed model and figures are not touched). A seed "
                     "already recorded is skipped unless --retrain. `python -m latentlab report` then shows "
                     "mean ± sd.")
-    study.add_argument("--seeds", nargs="+", type=non_negative_int, default=[0, 1, 2, 3, 4], metavar="N",
+    seeds_parser.add_argument("--seeds", nargs="+", type=non_negative_int, default=[0, 1, 2, 3, 4], metavar="N",
                        help="the seeds (default: 0 1 2 3 4)")
-    _add_only(study)
-    study.add_argument("--retrain", action="store_true", help="train again even where a seed is recorded")
-    study.add_argument("--epochs", type=positive_int, default=None,
+    _add_only(seeds_parser)
+    seeds_parser.add_argument("--retrain", action="store_true", help="train again even where a seed is recorded")
+    seeds_parser.add_argument("--epochs", type=positive_int, default=None,
                        help="override the recipe's epochs (smoke runs; such runs are left out of the spread)")
-    study.add_argument("--train-limit", type=positive_int, default=None,
+    seeds_parser.add_argument("--train-limit", type=positive_int, default=None,
                        help="train on the first N images only (smoke runs; left out of the spread)")
-    study.add_argument("--is-test-images", type=positive_int, default=None,
+    seeds_parser.add_argument("--is-test-images", type=positive_int, default=None,
                        help="test images the VAEs' log-likelihood bound averages over (default: the recipe's)")
-    _add_data_and_device(study)
+    _add_data_and_device(seeds_parser)
 
-    redraw = commands.add_parser("figures", help="rebuild every figure of a result folder from its model.pt")
-    redraw.add_argument("folder", help="a result folder holding model.pt")
-    _add_data_and_device(redraw)
+    figures_parser = commands.add_parser("figures", help="rebuild every figure of a result folder from its model.pt")
+    figures_parser.add_argument("folder", help="a result folder holding model.pt")
+    _add_data_and_device(figures_parser)
 
-    page = commands.add_parser("explore", help="write a result folder's explorer.html: its latent space, "
+    explore_parser = commands.add_parser("explore", help="write a result folder's explorer.html: its latent space, "
                                "decoded live in the browser")
-    page.add_argument("folder", help="a result folder holding model.pt")
-    page.add_argument("--screenshot", action="store_true",
+    explore_parser.add_argument("folder", help="a result folder holding model.pt")
+    explore_parser.add_argument("--screenshot", action="store_true",
                       help="also save explorer.png: the page in headless Chromium, a test digit picked "
                            "(needs Playwright and the system's Chromium)")
-    _add_data_and_device(page)
+    _add_data_and_device(explore_parser)
 
-    measure = commands.add_parser("evaluate", help="recompute metrics.json of result folders: baselines, "
+    evaluate_parser = commands.add_parser("evaluate", help="recompute metrics.json of result folders: baselines, "
                                   "kNN and linear probes, likelihood bounds")
-    measure.add_argument("folders", nargs="+", help="result folders holding model.pt")
-    measure.add_argument("--k", type=positive_int, default=None,
+    evaluate_parser.add_argument("folders", nargs="+", help="result folders holding model.pt")
+    evaluate_parser.add_argument("--k", type=positive_int, default=None,
                          help="importance samples per test image (default: the run's own --is-samples)")
-    measure.add_argument("--n-test", type=positive_int, default=None,
+    evaluate_parser.add_argument("--n-test", type=positive_int, default=None,
                          help="test images the likelihood bound averages over (default: the run's own "
                               "--is-test-images)")
-    _add_data_and_device(measure)
+    _add_data_and_device(evaluate_parser)
 
-    tighten = commands.add_parser(
+    bound_parser = commands.add_parser(
         "bound-vs-k", help="the ELBO and the importance-sampled bound against k: bound_vs_k.png and .json",
         description="For each VAE result folder: the ELBO and the importance-sampled bound for each k, with "
                     "standard errors over the test images, in bound_vs_k.json; bound_vs_k.png draws every "
                     "folder's curve (ELBO- and IWAE-trained models side by side) into each folder.")
-    tighten.add_argument("folders", nargs="+", help="result folders holding a VAE's model.pt")
-    tighten.add_argument("--ks", nargs="+", type=positive_int, default=[1, 10, 100, 1000, 5000], metavar="K",
+    bound_parser.add_argument("folders", nargs="+", help="result folders holding a VAE's model.pt")
+    bound_parser.add_argument("--ks", nargs="+", type=positive_int, default=[1, 10, 100, 1000, 5000], metavar="K",
                          help="importance samples per image (default: 1 10 100 1000 5000)")
-    tighten.add_argument("--n-test", type=positive_int, default=10000,
+    bound_parser.add_argument("--n-test", type=positive_int, default=10000,
                          help="test images to average over (default: 10000, the whole test set)")
-    _add_data_and_device(tighten)
+    _add_data_and_device(bound_parser)
 
-    report = commands.add_parser("report", help="write RESULTS.md, the READMEs' generated tables and index.html "
+    report_parser = commands.add_parser("report", help="write RESULTS.md, the READMEs' generated tables and index.html "
                                  "from the result folders' metrics.json")
-    report.add_argument("--output", default=None, metavar="PATH",
+    report_parser.add_argument("--output", default=None, metavar="PATH",
                         help="write only the text of RESULTS.md, to PATH, and touch nothing else")
 
     args = parser.parse_args(argv)

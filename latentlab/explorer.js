@@ -144,7 +144,7 @@ class Explorer {
   ready() {
     const legend = this.meta.colours.map((c, d) => `<span><i style="background:${c}"></i>${this.meta.classes[d]}</span>`).join("");
     const prior = this.meta.kind === "vae" && this.D === 2
-      ? "<br>dashed circles: 1 and 2 sd of the prior N(0, I); a picked digit's black ellipse: 2 sd of q(z|x)" : "";
+      ? `<br>dashed circles: 1 and 2 sd of the prior N(0, I); a picked test image's black ellipse: 2 sd of q(z|x)` : "";
     document.getElementById("legend").innerHTML = legend + prior;
     this.drawBackground();
     this.scatter.addEventListener("pointermove", (e) => { if (!this.pinned) this.moveTo(this.toPlot(e)); });
@@ -252,7 +252,7 @@ class Explorer {
       (this.meta.kind === "vae" ? `posterior mean (${fmt(mean[0])}, ${fmt(mean[1])})` : `code (${fmt(mean[0])}, ${fmt(mean[1])})`);
     if (this.meta.kind === "vae") {
       const sd = [0, 1].map((j) => Math.exp(0.5 * this.arrays.pick_log_var[2 * i + j]));
-      text += `, posterior sd (${fmt(sd[0])}, ${fmt(sd[1])})`;
+      text += `, posterior sd (${sd[0].toFixed(2)}, ${sd[1].toFixed(2)})`;
     }
     document.getElementById("chosen-text").textContent = text;
   }
