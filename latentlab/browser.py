@@ -53,11 +53,15 @@ def open_page(html: Path, width: int = 1040, height: int = 800):
 
 
 def move_to_latent(page, point: tuple[float, float]) -> None:
-    """Move the pointer over the scatter to the plot point ``point``."""
+    """Move the pointer over the scatter to the plot point ``point``, through the plot's content box
+    (inside its border), where the canvas's pixels are."""
     box = page.locator("#scatter").bounding_box()
     px, py = page.evaluate("([x, y]) => window.explorer.view.toPixel(x, y)", list(point))
-    width, height = page.evaluate("[document.getElementById('scatter').width, document.getElementById('scatter').height]")
-    page.mouse.move(box["x"] + px * box["width"] / width, box["y"] + py * box["height"] / height)
+    c = page.evaluate("(({width, height, clientLeft, clientTop, clientWidth, clientHeight}) => "
+                      "({width, height, clientLeft, clientTop, clientWidth, clientHeight}))"
+                      "(document.getElementById('scatter'))")
+    page.mouse.move(box["x"] + c["clientLeft"] + px * c["clientWidth"] / c["width"],
+                    box["y"] + c["clientTop"] + py * c["clientHeight"] / c["height"])
 
 
 def screenshot(html: Path, png: Path, point: tuple[float, float] | None = None, click: bool = False) -> None:

@@ -1,11 +1,14 @@
-// The latent-space explorer: this model's own decoder, run in the browser.
+// The latent-space explorer: this model's own encoder and decoder, run in the browser.
 //
-// explorer.py inlines this file into every explorer.html, together with the decoder's
-// weights (exported from model.pt) and the test codes. The decoder below runs the exact
-// layers of latentlab.models.decoder_conv in float32 arrays: Linear, the transposed
-// convolutions, ReLU, BatchNorm in eval mode (a per-channel scale and shift, applied
-// after the ReLU as in the model), Sigmoid. tests/test_explorer.py runs it under Node
-// against PyTorch's decode.
+// explorer.py inlines this file into every explorer.html, together with the weights
+// (exported from model.pt) and the test codes. The network below runs the exact layers of
+// latentlab.models in float32 arrays, in the same order:
+//   encoder_conv: Conv2d 3x3 (padding 1), ReLU, BatchNorm (eval mode: a per-channel scale and
+//     shift, after the ReLU as in the model), MaxPool2d 2, the DenseLayers (each block's output
+//     appended to its input), the 1x1 Conv2d, MaxPool2d 2, Flatten; then the latent heads
+//     (Linear: the AE's z, the VAE's mean and log_var).
+//   decoder_conv: Linear, unflatten, the transposed convolutions with ReLU and BatchNorm, Sigmoid.
+// tests/test_explorer.py runs both under Node against PyTorch's encode and decode.
 
 "use strict";
 
@@ -78,6 +81,86 @@ function convTranspose(x, cin, h, w, W, b, cout, k, s, p) {
   return {x: out, h: oh, w: ow};
 }
 
+// Conv2d with stride 1: x (cin, h, w), W (cout, cin, k, k), padding p; output (cout, h', w').
+function conv2d(x, cin, h, w, W, b, cout, k, p) {
+  const oh = h + 2 * p - k + 1, ow = w + 2 * p - k + 1;
+  const out = new Float32Array(cout * oh * ow);
+  const acc = new Float64Array(oh * ow);
+  for (let co = 0; co < cout; co++) {
+    acc.fill(b[co]);
+    for (let ci = 0; ci < cin; ci++) {
+      const plane = ci * h * w, kernel = (co * cin + ci) * k * k;
+      for (let ky = 0; ky < k; ky++) {
+        const oy0 = Math.max(0, p - ky), oy1 = Math.min(oh - 1, h - 1 + p - ky);
+        for (let kx = 0; kx < k; kx++) {
+          const weight = W[kernel + ky * k + kx];
+          const ox0 = Math.max(0, p - kx), ox1 = Math.min(ow - 1, w - 1 + p - kx);
+          for (let oy = oy0; oy <= oy1; oy++) {
+            const row = plane + (oy + ky - p) * w + kx - p, outRow = oy * ow;
+            for (let ox = ox0; ox <= ox1; ox++) acc[outRow + ox] += weight * x[row + ox];
+          }
+        }
+      }
+    }
+    out.set(acc, co * oh * ow);
+  }
+  return {x: out, h: oh, w: ow};
+}
+
+// MaxPool2d(size): x (c, h, w) -> (c, h / size, w / size), rounding down as PyTorch does.
+function maxpool(x, c, h, w, size) {
+  const oh = Math.floor(h / size), ow = Math.floor(w / size), out = new Float32Array(c * oh * ow);
+  for (let ch = 0; ch < c; ch++) {
+    for (let oy = 0; oy < oh; oy++) {
+      for (let ox = 0; ox < ow; ox++) {
+        let best = -Infinity;
+        for (let dy = 0; dy < size; dy++) {
+          for (let dx = 0; dx < size; dx++) best = Math.max(best, x[(ch * h + oy * size + dy) * w + ox * size + dx]);
+        }
+        out[(ch * oh + oy) * ow + ox] = best;
+      }
+    }
+  }
+  return {x: out, h: oh, w: ow};
+}
+
+// The convolutional layers of encoder_conv on a state {x, c, h, w}; returns the new state.
+function runConvLayers(layers, arrays, state) {
+  let {x, c, h, w} = state;
+  for (const layer of layers) {
+    if (layer.type === "conv") {
+      const y = conv2d(x, c, h, w, arrays[layer.weight], arrays[layer.bias], layer.out, layer.kernel, layer.padding);
+      x = y.x; c = layer.out; h = y.h; w = y.w;
+    } else if (layer.type === "relu") {
+      x = x.map((v) => (v < 0 ? 0 : v));
+    } else if (layer.type === "batchnorm") {
+      const scale = arrays[layer.scale], shift = arrays[layer.shift], plane = h * w;
+      x = x.map((v, i) => v * scale[Math.floor(i / plane)] + shift[Math.floor(i / plane)]);
+    } else if (layer.type === "maxpool") {
+      const y = maxpool(x, c, h, w, layer.size);
+      x = y.x; h = y.h; w = y.w;
+    } else if (layer.type === "dense") {  // DenseLayer: torch.cat([x, block(x)], dim=1)
+      const y = runConvLayers(layer.block, arrays, {x, c, h, w});
+      const joined = new Float32Array(x.length + y.x.length);
+      joined.set(x);
+      joined.set(y.x, x.length);
+      x = joined; c += y.c;
+    } else {
+      throw new Error("unknown layer " + layer.type);
+    }
+  }
+  return {x, c, h, w};
+}
+
+// pixels: 784 values in [0, 1], row-major (the model's input x). Returns {z} for an AE and
+// {mean, log_var} for a VAE, each a Float32Array(latent_dim): what model.encode returns.
+function encode(layers, heads, arrays, pixels) {
+  const features = runConvLayers(layers, arrays, {x: Float32Array.from(pixels), c: 1, h: 28, w: 28}).x;
+  const code = {};
+  for (const [name, head] of Object.entries(heads)) code[name] = linear(features, arrays[head.weight], arrays[head.bias], head.out);
+  return code;
+}
+
 // layers: the list explorer.py writes; arrays: the named weights. z: Float32Array(latent_dim).
 // Returns the 28 x 28 image as a Float32Array in (0, 1).
 function decode(layers, arrays, z) {
@@ -107,7 +190,7 @@ function decode(layers, arrays, z) {
   return x;
 }
 
-if (typeof module !== "undefined") module.exports = {decode, readArrays};
+if (typeof module !== "undefined") module.exports = {decode, encode, readArrays};
 
 // --- The page ---------------------------------------------------------------------------
 
@@ -145,11 +228,14 @@ class Explorer {
     const legend = this.meta.colours.map((c, d) => `<span><i style="background:${c}"></i>${this.meta.classes[d]}</span>`).join("");
     const prior = this.meta.kind === "vae" && this.D === 2
       ? `<br>dashed circles: 1 and 2 sd of the prior N(0, I); a picked test image's black ellipse: 2 sd of q(z|x)` : "";
-    document.getElementById("legend").innerHTML = legend + prior;
+    const ring = this.D > 2 ? "<br>black ring: where the decoded code lies on the PC plane" : "";
+    document.getElementById("legend").innerHTML = legend + prior + ring;
     this.drawBackground();
-    this.scatter.addEventListener("pointermove", (e) => { if (!this.pinned) this.moveTo(this.toPlot(e)); });
+    // A 32-D page's image depends on A, B and the sliders only: moving over its plot decodes nothing.
+    this.scatter.addEventListener("pointermove", (e) => { if (this.D === 2 && !this.pinned) this.moveTo(this.toPlot(e)); });
     this.scatter.addEventListener("click", (e) => this.click(this.toPlot(e)));
-    window.addEventListener("keydown", (e) => this.key(e));
+    this.scatter.addEventListener("keydown", (e) => this.key(e));  // only while the plot has the focus
+    this.setUpPad();
     if (this.D > 2) this.setUpSliders();
     if (this.D === 2) this.moveTo([0, 0]);
     else this.meta.default_ends.forEach((pick, end) => this.choose(end, pick));
@@ -157,10 +243,11 @@ class Explorer {
   }
 
   // Plot coordinates: z1, z2 for a 2-D latent; PC 1, PC 2 for a larger one.
+  // The content box, inside the plot's border: the canvas's pixels map onto it, not onto the border.
   toPlot(e) {
-    const r = this.scatter.getBoundingClientRect();
-    const px = (e.clientX - r.left) * this.scatter.width / r.width;
-    const py = (e.clientY - r.top) * this.scatter.height / r.height;
+    const r = this.scatter.getBoundingClientRect(), c = this.scatter;
+    const px = (e.clientX - r.left - c.clientLeft) * c.width / c.clientWidth;
+    const py = (e.clientY - r.top - c.clientTop) * c.height / c.clientHeight;
     return this.view.fromPixel(px, py);
   }
 
@@ -177,6 +264,128 @@ class Explorer {
       for (let j = 0; j < this.D; j++) z[j] += amount * pcs[i * this.D + j];
     });
     return z;
+  }
+
+  // --- The API on window.explorer (README: "Your own digit") ----------------------------
+  // encode(pixels): 784 values in [0, 1], row-major -> {z} (AE) or {mean, log_var} (VAE);
+  // decode(z) -> 784 values in (0, 1); input() -> the 784 values the model sees now, or null.
+  encode(pixels) { return encode(this.meta.encoder, this.meta.heads, this.arrays, pixels); }
+  decode(z) { return decode(this.meta.layers, this.arrays, Float32Array.from(z)); }
+  input() { return this.current ? Float32Array.from(this.current) : null; }
+
+  pickPixels(pick) {
+    return Float32Array.from(this.arrays.pick_images.subarray(pick * 784, (pick + 1) * 784), (v) => v / 255);
+  }
+
+  // --- Your own digit: the pad, MNIST's preprocessing, and what the model makes of it ----
+  setUpPad() {
+    const pad = document.getElementById("pad"), ctx = pad.getContext("2d");
+    const clear = () => {
+      ctx.fillStyle = "black";
+      ctx.fillRect(0, 0, pad.width, pad.height);
+    };
+    clear();
+    let last = null;
+    const at = (e) => {
+      const r = pad.getBoundingClientRect();
+      return [(e.clientX - r.left - pad.clientLeft) * pad.width / pad.clientWidth,
+              (e.clientY - r.top - pad.clientTop) * pad.height / pad.clientHeight];
+    };
+    pad.addEventListener("pointerdown", (e) => {
+      e.preventDefault();
+      pad.setPointerCapture(e.pointerId);
+      last = at(e);
+      this.stroke(ctx, last, last);
+    });
+    pad.addEventListener("pointermove", (e) => {
+      if (!last) return;
+      const next = at(e);
+      this.stroke(ctx, last, next);
+      last = next;
+    });
+    const end = () => {
+      if (!last) return;
+      last = null;
+      const pixels = mnistInput(pad);
+      if (pixels) this.analyse(pixels);
+    };
+    pad.addEventListener("pointerup", end);
+    pad.addEventListener("pointercancel", end);
+    document.getElementById("clear").addEventListener("click", () => {
+      clear();
+      this.current = null;
+      this.yours = null;
+      document.getElementById("yours-result").hidden = true;
+      this.moveTo(this.point);
+    });
+  }
+
+  stroke(ctx, from, to) {
+    ctx.strokeStyle = "white";
+    ctx.lineWidth = 22;  // about 2 pixels of the 28 x 28 input, as MNIST's pen strokes
+    ctx.lineCap = ctx.lineJoin = "round";
+    ctx.beginPath();
+    ctx.moveTo(from[0], from[1]);
+    ctx.lineTo(to[0], to[1]);
+    ctx.stroke();
+  }
+
+  // Send an input (784 values in [0, 1]) through the model: its code, its reconstruction, and for a
+  // VAE the two terms of its negative ELBO and where that falls among the test images'.
+  analyse(pixels) {
+    this.current = Float32Array.from(pixels);
+    const code = this.encode(this.current);
+    const z = code.z || code.mean;  // the point code: the AE's z, the VAE's posterior mean
+    const x_hat = this.decode(z);
+    drawPixels(document.getElementById("input"), this.current);
+    drawPixels(document.getElementById("recon"), x_hat);
+    const recon = reconstruction(x_hat, this.current, this.meta.likelihood);
+    const kl = code.mean ? klDivergence(code.mean, code.log_var) : 0;
+    const score = recon + kl;
+    const test = this.arrays.test_loss;
+    let below = 0;
+    for (let i = 0; i < test.length; i++) if (test[i] < score) below++;
+    const share = (100 * below / test.length).toFixed(1);
+    const what = code.mean ? "negative ELBO" : "reconstruction error";
+    const lines = [this.D === 2 ? `code ${code.mean ? "(posterior mean)" : "z"} = (${fmt(z[0])}, ${fmt(z[1])})`
+                                : `projection on PC 1, PC 2 = (${this.project(z).map(fmt).join(", ")})`];
+    if (code.mean) {
+      const sd = Array.from(code.log_var, (v) => Math.exp(0.5 * v));
+      if (this.D === 2) lines.push(`posterior sd (${sd[0].toFixed(2)}, ${sd[1].toFixed(2)})`);
+      lines.push(`reconstruction −log p(x|z) at z = mean: ${recon.toFixed(2)}; KL(q(z|x) ‖ N(0, I)): ${kl.toFixed(2)}`);
+    } else {
+      lines.push(`reconstruction error: ${recon.toFixed(2)}`);
+    }
+    lines.push(`${what} ${score.toFixed(2)}: higher than ${share} % of the ${test.length.toLocaleString("en")} test ` +
+               `images (${this.meta.units})`);
+    document.getElementById("yours-text").innerHTML = lines.map((l) => `<div>${l}</div>`).join("");
+    document.getElementById("yours-result").hidden = false;
+    this.yours = {z, sd: code.log_var ? Array.from(code.log_var, (v) => Math.exp(0.5 * v)) : null};
+    if (this.D > 2) this.showNeighbours(z);
+    this.moveTo(this.point);
+  }
+
+  // The five test images among the page's whose codes lie nearest to z (Euclidean, in the latent space).
+  showNeighbours(z) {
+    const codes = this.arrays.pick_codes, D = this.D, order = [];
+    for (let i = 0; i < this.meta.picks; i++) {
+      let d = 0;
+      for (let j = 0; j < D; j++) d += (codes[i * D + j] - z[j]) ** 2;
+      order.push([d, i]);
+    }
+    order.sort((a, b) => a[0] - b[0]);
+    const box = document.getElementById("neighbours");
+    box.replaceChildren();
+    for (const [, i] of order.slice(0, 5)) {
+      const cell = document.createElement("figure"), canvas = document.createElement("canvas");
+      canvas.width = canvas.height = 28;
+      canvas.className = "digit tiny";
+      drawDigit(canvas, this.arrays.pick_images, i);
+      const caption = document.createElement("figcaption");
+      caption.textContent = `${i}: ${this.meta.classes[this.arrays.pick_labels[i]]}`;
+      cell.append(canvas, caption);
+      box.append(cell);
+    }
   }
 
   moveTo(point) {
@@ -221,17 +430,27 @@ class Explorer {
 
   click(point) {
     const pick = this.nearestPick(point, 8);
+    if (pick >= 0) this.analyse(this.pickPixels(pick));  // a test image goes the way a drawn one does
     if (this.D > 2) {
       if (pick >= 0) this.choose(this.nextEnd, pick);
       return;
     }
+    if (this.pinned && pick < 0) { this.unpin(); return; }  // a second click elsewhere lets the pointer decode again
     this.chosen = pick >= 0 ? pick : null;
     this.pinned = pick >= 0 ? [this.arrays.pick_codes[2 * pick], this.arrays.pick_codes[2 * pick + 1]] : point;
     this.moveTo(this.pinned);
     this.showChosen();
   }
 
+  unpin() {
+    this.pinned = null;
+    this.chosen = null;
+    this.showChosen();
+    this.moveTo(this.point);
+  }
+
   key(e) {
+    if (e.key === "Escape" && this.pinned) { this.unpin(); return; }
     const steps = {ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, 1], ArrowDown: [0, -1]};
     if (!(e.key in steps) || this.D > 2) return;
     e.preventDefault();
@@ -300,6 +519,11 @@ class Explorer {
       ctx.setLineDash([]);
     }
     const s = this.arrays.scatter, labels = this.arrays.labels, colours = this.meta.colours;
+    ctx.save();  // dots outside the data box would cover the margins and the axis labels
+    const [left, top] = this.view.toPixel(this.view.x0, this.view.y1), [right, bottom] = this.view.toPixel(this.view.x1, this.view.y0);
+    ctx.beginPath();
+    ctx.rect(left, top, right - left, bottom - top);
+    ctx.clip();
     ctx.globalAlpha = 0.55;
     for (let i = 0; i < labels.length; i++) {
       const [x, y] = this.view.toPixel(s[2 * i], s[2 * i + 1]);
@@ -318,6 +542,7 @@ class Explorer {
       ctx.strokeStyle = "white";
       ctx.stroke();
     }
+    ctx.restore();
     this.background = ctx.getImageData(0, 0, W, H);
   }
 
@@ -339,6 +564,21 @@ class Explorer {
         const [x, y] = this.view.toPixel(this.arrays.pick_scatter[2 * pick], this.arrays.pick_scatter[2 * pick + 1]);
         ctx.fillText(end === 0 ? "A" : "B", x + 5, y - 5);
       });
+    }
+    if (this.yours) {  // your own digit: a black cross at its code; a VAE's 2 sd ellipse of q(z|x) in 2-D
+      const [cx, cy] = this.D === 2 ? this.yours.z : this.project(this.yours.z);
+      const [px, py] = this.view.toPixel(cx, cy);
+      ctx.strokeStyle = "black";
+      ctx.lineWidth = 3;
+      ctx.beginPath();
+      ctx.moveTo(px - 8, py - 8); ctx.lineTo(px + 8, py + 8); ctx.moveTo(px + 8, py - 8); ctx.lineTo(px - 8, py + 8);
+      ctx.stroke();
+      if (this.D === 2 && this.yours.sd) {
+        ctx.lineWidth = 1.5;
+        ctx.setLineDash([3, 3]);
+        ellipse(ctx, this.view, cx, cy, 2 * this.yours.sd[0], 2 * this.yours.sd[1]);
+        ctx.setLineDash([]);
+      }
     }
     const [x, y] = this.view.toPixel(where[0], where[1]);
     ctx.beginPath();
@@ -416,3 +656,73 @@ function drawDigit(canvas, images, i) {
 }
 
 function fmt(v) { return (v >= 0 ? "+" : "") + v.toFixed(2); }
+
+function drawPixels(canvas, pixels) {
+  const ctx = canvas.getContext("2d"), img = ctx.createImageData(28, 28);
+  for (let p = 0; p < 784; p++) {
+    img.data[4 * p] = img.data[4 * p + 1] = img.data[4 * p + 2] = Math.round(255 * pixels[p]);
+    img.data[4 * p + 3] = 255;
+  }
+  ctx.putImageData(img, 0, 0);
+}
+
+// -log p(x|z) of losses.reconstruction_per_image: the squared error (Gaussian, constant dropped) or the
+// cross-entropy with log clamped at -100 as PyTorch's binary_cross_entropy does (Bernoulli).
+function reconstruction(x_hat, x, likelihood) {
+  let s = 0;
+  for (let i = 0; i < 784; i++) {
+    if (likelihood === "bernoulli") {
+      s -= x[i] * Math.max(Math.log(x_hat[i]), -100) + (1 - x[i]) * Math.max(Math.log(1 - x_hat[i]), -100);
+    } else {
+      s += (x_hat[i] - x[i]) ** 2;
+    }
+  }
+  return s;
+}
+
+// KL(N(mean, exp(log_var)) || N(0, I)) in closed form, as losses.kl_per_image.
+function klDivergence(mean, log_var) {
+  let s = 0;
+  for (let j = 0; j < mean.length; j++) s += -0.5 * (1 + log_var[j] - mean[j] ** 2 - Math.exp(log_var[j]));
+  return s;
+}
+
+// The pad's strokes as MNIST's digits were made: the bounding box scaled to fit 20 x 20 with its aspect
+// ratio kept (the browser's smoothing gives the anti-aliased grey levels), then placed in the 28 x 28
+// field with its centre of mass at the centre. Returns 784 values in [0, 1], or null for an empty pad.
+function mnistInput(pad) {
+  const W = pad.width, H = pad.height, data = pad.getContext("2d").getImageData(0, 0, W, H).data;
+  let x0 = W, y0 = H, x1 = -1, y1 = -1;
+  for (let y = 0; y < H; y++) {
+    for (let x = 0; x < W; x++) {
+      if (data[4 * (y * W + x)] > 0) { x0 = Math.min(x0, x); x1 = Math.max(x1, x); y0 = Math.min(y0, y); y1 = Math.max(y1, y); }
+    }
+  }
+  if (x1 < 0) return null;
+  const bw = x1 - x0 + 1, bh = y1 - y0 + 1, scale = 20 / Math.max(bw, bh);
+  const sw = Math.max(1, Math.round(bw * scale)), sh = Math.max(1, Math.round(bh * scale));
+  const small = document.createElement("canvas");
+  small.width = sw;
+  small.height = sh;
+  const sctx = small.getContext("2d");
+  sctx.imageSmoothingEnabled = true;
+  sctx.imageSmoothingQuality = "high";
+  sctx.drawImage(pad, x0, y0, bw, bh, 0, 0, sw, sh);
+  const grey = sctx.getImageData(0, 0, sw, sh).data;
+  let mass = 0, mx = 0, my = 0;
+  for (let y = 0; y < sh; y++) {
+    for (let x = 0; x < sw; x++) {
+      const v = grey[4 * (y * sw + x)];
+      mass += v; mx += v * x; my += v * y;
+    }
+  }
+  const dx = Math.round(13.5 - mx / mass), dy = Math.round(13.5 - my / mass);
+  const out = new Float32Array(784);
+  for (let y = 0; y < sh; y++) {
+    for (let x = 0; x < sw; x++) {
+      const tx = x + dx, ty = y + dy;
+      if (tx >= 0 && tx < 28 && ty >= 0 && ty < 28) out[ty * 28 + tx] = grey[4 * (y * sw + x)] / 255;
+    }
+  }
+  return out;
+}

@@ -21,15 +21,67 @@ from matplotlib.colors import to_hex
 from sklearn.decomposition import PCA
 from torch import nn
 
+from . import losses
 from .data import DeviceSplit, to_float
 from .figures import CLASS_CMAP
 from .files import write_text_atomic
-from .models import TransposeConvolutionalBlock, count_parameters
+from .gallery import ELBO_UNITS, RECONSTRUCTION
+from .models import ConvolutionalBlock, DenseBlock, TransposeConvolutionalBlock, count_parameters
 
 HERE = Path(__file__).parent
 PICKS = 500  # the first test digits, whose images and full codes the page carries (a click picks one)
 PRINCIPAL_DIRECTIONS = 8  # sliders of a larger latent
 EXPLORER_FILE = "explorer.html"
+
+
+def _batchnorm_affine(norm: nn.BatchNorm2d) -> tuple[torch.Tensor, torch.Tensor]:
+    """BatchNorm in eval mode as scale * h + shift, per channel."""
+    scale = norm.weight / torch.sqrt(norm.running_var + norm.eps)
+    return scale, norm.bias - norm.running_mean * scale
+
+
+def export_encoder(model) -> tuple[list[dict], dict[str, list[dict]], dict[str, np.ndarray]]:
+    """``model.encoder`` (encoder_conv) as layers for explorer.js, the latent heads (the AE's ``z``, the
+    VAE's ``mean`` and ``log_var``: one Linear each) and their float32 arrays.
+
+    Layer by layer as in models.py: ConvolutionalBlock = conv (3x3, padding 1), relu, batchnorm;
+    MaxPool2d = maxpool; DenseBlock = one "dense" layer per DenseLayer, whose block's output is
+    appended to its input (the concatenation); the 1x1 Conv2d = conv; Flatten = nothing (the arrays
+    are already channel, row, column in PyTorch's order).
+    """
+    arrays = {}
+
+    def add(name: str, tensor: torch.Tensor) -> str:
+        arrays[name] = tensor.detach().float().cpu().numpy()
+        return name
+
+    def conv(name: str, layer: nn.Conv2d) -> dict:
+        return {"type": "conv", "weight": add(f"{name}.weight", layer.weight), "bias": add(f"{name}.bias", layer.bias),
+                "out": layer.out_channels, "kernel": layer.kernel_size[0], "padding": layer.padding[0]}
+
+    def block(name: str, conv_block) -> list[dict]:
+        convolution, _, norm = conv_block
+        scale, shift = _batchnorm_affine(norm)
+        return [conv(name, convolution), {"type": "relu"},
+                {"type": "batchnorm", "scale": add(f"{name}.scale", scale), "shift": add(f"{name}.shift", shift)}]
+
+    layers = []
+    for i, layer in enumerate(model.encoder):
+        name = f"encoder.{i}"
+        if isinstance(layer, ConvolutionalBlock):
+            layers += block(name, layer)
+        elif isinstance(layer, nn.MaxPool2d):
+            layers.append({"type": "maxpool", "size": layer.kernel_size})
+        elif isinstance(layer, DenseBlock):
+            layers += [{"type": "dense", "block": block(f"{name}.{j}", dense.block)} for j, dense in enumerate(layer)]
+        elif isinstance(layer, nn.Conv2d):
+            layers.append(conv(name, layer))
+        elif not isinstance(layer, nn.Flatten):
+            raise TypeError(f"explorer.js has no counterpart of {type(layer).__name__}")
+    heads = {name: {"type": "linear", "weight": add(f"{name}.weight", head.weight), "bias": add(f"{name}.bias", head.bias),
+                    "out": head.out_features}
+             for name, head in model.latent_heads().items()}
+    return layers, heads, arrays
 
 
 def export_decoder(model) -> tuple[list[dict], dict[str, np.ndarray]]:
@@ -60,10 +112,9 @@ def export_decoder(model) -> tuple[list[dict], dict[str, np.ndarray]]:
             layers.append({"type": "unflatten", "shape": list(layer.unflattened_size)})
         elif isinstance(layer, TransposeConvolutionalBlock):
             conv, _, norm = layer
-            scale = norm.weight / torch.sqrt(norm.running_var + norm.eps)
+            scale, shift = _batchnorm_affine(norm)
             layers += [conv_transpose(name, conv), {"type": "relu"},
-                       {"type": "batchnorm", "scale": add(f"{name}.scale", scale),
-                        "shift": add(f"{name}.shift", norm.bias - norm.running_mean * scale)}]
+                       {"type": "batchnorm", "scale": add(f"{name}.scale", scale), "shift": add(f"{name}.shift", shift)}]
         elif isinstance(layer, nn.ConvTranspose2d):
             layers.append(conv_transpose(name, layer))
         elif isinstance(layer, nn.Sigmoid):
@@ -101,6 +152,9 @@ def page_data(model, test: DeviceSplit, encoded: torch.Tensor, title: str) -> tu
     """What the page shows: the layers, the scatter, the pickable digits; (meta, arrays).
     ``encoded`` is ``metrics.encode_split`` of the test split, (N, latent_dim)."""
     layers, arrays = export_decoder(model)
+    encoder, heads, encoder_arrays = export_encoder(model)
+    arrays.update(encoder_arrays)
+    arrays["test_loss"] = loss_at_code(model, test)
     codes = encoded.numpy()  # (N, D)
     labels = test.labels.cpu().numpy().astype(np.uint8)
     picks = min(PICKS, len(test))
@@ -108,7 +162,10 @@ def page_data(model, test: DeviceSplit, encoded: torch.Tensor, title: str) -> tu
     arrays["labels"] = labels
     arrays["pick_images"] = test.images[:picks].cpu().numpy().reshape(picks, 784).astype(np.uint8)
     meta = {"title": title, "kind": model.kind, "latent_dim": model.latent_dim, "picks": picks, "layers": layers,
+            "encoder": encoder, "heads": heads, "likelihood": model.likelihood,
+            "units": ELBO_UNITS[model.likelihood] if model.kind == "vae" else RECONSTRUCTION[model.likelihood],
             "decoder_parameters": count_parameters(model.decoder),
+            "encoder_parameters": count_parameters(model.encoder) + sum(map(count_parameters, model.latent_heads().values())),
             "colours": [to_hex(CLASS_CMAP(d)) for d in range(len(test.classes))],
             "classes": list(test.classes.names), "noun": test.classes.noun}
     if model.latent_dim == 2:
@@ -131,6 +188,21 @@ def page_data(model, test: DeviceSplit, encoded: torch.Tensor, title: str) -> tu
     return meta, arrays
 
 
+@torch.no_grad()
+def loss_at_code(model, test: DeviceSplit) -> np.ndarray:
+    """What the page computes for a drawn digit, for every test image (N,): the reconstruction term at the
+    point code (the AE's z, the VAE's posterior mean), plus for a VAE its KL in closed form (a negative
+    ELBO without sampling noise, so that a drawn digit's value can be ranked among them)."""
+    values = []
+    for x in test.batches(1000):
+        code = model.code(x)
+        value = losses.reconstruction_per_image(model.decode(code), x, model.likelihood)
+        if model.kind == "vae":
+            value = value + losses.kl_per_image(*model.encode(x))
+        values.append(value.float().cpu())
+    return torch.cat(values).numpy()
+
+
 def render(meta: dict, arrays: dict[str, np.ndarray]) -> str:
     """The whole page as one string: the template with the data and explorer.js inlined."""
     payload, meta["manifest"] = pack(arrays)
@@ -142,6 +214,7 @@ def render(meta: dict, arrays: dict[str, np.ndarray]) -> str:
             .replace("{{many_d}}", "" if larger else "hidden")
             .replace("{{latent_dim}}", str(meta["latent_dim"]))
             .replace("{{decoder_parameters}}", f"{meta['decoder_parameters']:,}")
+            .replace("{{encoder_parameters}}", f"{meta['encoder_parameters']:,}")
             .replace("{{picks}}", str(meta["picks"]))
             .replace("{{noun}}", meta["noun"])
             .replace("{{n_test}}", f"{len(arrays['labels']):,}")

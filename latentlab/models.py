@@ -121,6 +121,10 @@ class Autoencoder(nn.Module):
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         return self.to_latent(self.encoder(x))  # (B, latent_dim)
 
+    def latent_heads(self) -> dict[str, nn.Linear]:
+        """The Linear layers from encoder_conv's features to what ``encode`` returns, by name."""
+        return {"z": self.to_latent}
+
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         return self.decoder(z)  # (B, 1, 28, 28)
 
@@ -170,6 +174,10 @@ class VariationalAutoencoder(nn.Module):
         self.mean = nn.Linear(reduce_channels * 49, latent_dim)
         self.log_var = nn.Linear(reduce_channels * 49, latent_dim)
         self.decoder = decoder_conv(latent_dim, decoder_channels, decoder_blocks, upsample_channels)
+
+    def latent_heads(self) -> dict[str, nn.Linear]:
+        """The Linear layers from encoder_conv's features to what ``encode`` returns, by name."""
+        return {"mean": self.mean, "log_var": self.log_var}
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         h = self.encoder(x)  # (B, reduce_channels * 49)

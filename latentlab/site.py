@@ -37,7 +37,7 @@ STYLE = """
   body { font-family: system-ui, "DejaVu Sans", sans-serif; max-width: 1100px; margin: 1.5rem auto; padding: 0 1rem;
          color: #222; line-height: 1.45; }
   h1 { font-size: 1.5rem; } h2 { font-size: 1.2rem; margin-top: 2.2rem; border-bottom: 1px solid #ddd; }
-  table { border-collapse: collapse; font-size: 0.88rem; } td, th { border: 1px solid #ddd; padding: 0.25rem 0.5rem; }
+  table { border-collapse: collapse; font-size: 0.88rem; display: block; overflow-x: auto; } td, th { border: 1px solid #ddd; padding: 0.25rem 0.5rem; }
   th { background: #f4f4f4; } .grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(320px, 1fr));
   gap: 1rem; } figure { margin: 0; } figure img { width: 100%; border: 1px solid #eee; }
   figcaption { font-size: 0.82rem; color: #444; } .en { color: #666; } a.explore { font-weight: bold; }
@@ -96,7 +96,8 @@ def render(root: Path = Path(".")) -> str:
 <head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>latentlab: AE và VAE trên MNIST · AE and VAE on MNIST</title><style>{STYLE}</style></head>
 <body>
-<h1>Hướng Dẫn Suy Luận Biến Thiên và Mạng Nơ-ron Cho Xấp Xỉ Không Gian Ẩn</h1>
+<h1>Hướng Dẫn Suy Luận Biến Thiên và Mạng Nơ-ron Cho Xấp Xỉ Không Gian Ẩn<br><span class="en">A guide to
+variational inference and neural networks for latent-space approximation</span></h1>
 <p>Autoencoder và Variational Autoencoder tích chập trên MNIST, không gian ẩn 2 và 32 chiều: mọi hình dưới đây do mã
 nguồn trong kho tạo ra. <span class="en">Convolutional Autoencoders and Variational Autoencoders on MNIST with 2-D and
 32-D latent spaces: every figure below was made by the repository's code.</span>

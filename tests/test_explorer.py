@@ -86,3 +86,100 @@ def test_explore_on_a_broken_model_says_so_and_leaves_the_folder_as_it_was(tmp_p
     assert main(["explore", str(tmp_path)]) == 1
     assert "not a latentlab checkpoint" in capsys.readouterr().err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model.pt"]
+
+
+def _run_node(tmp_path, script: str, data: dict):
+    (tmp_path / "net.json").write_text(json.dumps(data))
+    runner = f"""
+        const {{decode, encode, readArrays}} = require({json.dumps(str(HERE / "explorer.js"))});
+        const net = JSON.parse(require("fs").readFileSync({json.dumps(str(tmp_path / "net.json"))}, "utf8"));
+        const blob = require("zlib").gunzipSync(Buffer.from(net.payload, "base64"));
+        const arrays = readArrays(blob.buffer.slice(blob.byteOffset, blob.byteOffset + blob.length), net.manifest);
+        {script}
+    """
+    done = subprocess.run([NODE, "-e", runner], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+@pytest.mark.skipif(NODE is None, reason="Node is not installed, so explorer.js cannot run outside a browser")
+@pytest.mark.parametrize("kind, latent_dim, likelihood", [("vae", 2, "gaussian"), ("ae", 2, "gaussian"),
+                                                        ("vae", 32, "gaussian"), ("ae", 32, "gaussian"),
+                                                        ("vae", 32, "bernoulli")])
+def test_the_javascript_encoder_matches_pytorch_to_1e_4(kind, latent_dim, likelihood, tmp_path):
+    from conftest import TINY_WIDTHS, synthetic_digits
+    from latentlab.explorer import export_encoder
+    from latentlab.models import Autoencoder, VariationalAutoencoder
+
+    torch.manual_seed(0)
+    model = (Autoencoder if kind == "ae" else VariationalAutoencoder)(latent_dim, likelihood=likelihood, **TINY_WIDTHS)
+    for module in model.modules():  # BatchNorm statistics other than the initial 0 and 1, as after training
+        if isinstance(module, torch.nn.BatchNorm2d):
+            module.running_mean.uniform_(-0.5, 0.5)
+            module.running_var.uniform_(0.5, 2.0)
+            module.weight.data.uniform_(-1.5, 1.5)  # negative scales too
+    model.eval()
+    images = torch.from_numpy(synthetic_digits(3, seed=5)[0]).float().div(255).view(3, 1, 28, 28)
+    layers, heads, arrays = export_encoder(model)
+    payload, manifest = pack(arrays)
+    codes = _run_node(tmp_path, "console.log(JSON.stringify(net.images.map((x) => "
+                      "Object.fromEntries(Object.entries(encode(net.layers, net.heads, arrays, x)).map(([k, v]) => [k, Array.from(v)])))));",
+                      {"layers": layers, "heads": heads, "manifest": manifest, "payload": payload,
+                       "images": images.view(3, 784).tolist()})
+    with torch.no_grad():
+        expected = model.encode(images)
+    expected = {"z": expected} if kind == "ae" else {"mean": expected[0], "log_var": expected[1]}
+    for name, values in expected.items():
+        assert np.abs(np.array([code[name] for code in codes]) - values.numpy()).max() <= 1e-4, name
+
+
+@pytest.mark.skipif(browser.missing() is not None, reason=f"no headless browser here: {browser.missing()}")
+def test_a_digit_drawn_on_the_pad_goes_through_the_javascript_encoder_like_pytorch(trained, tmp_path):
+    model, test, _ = trained
+    page_path = write_explorer(model, test, encode_split(model, test), "tiny VAE", tmp_path)
+    with browser.open_page(page_path) as (page, errors):
+        assert "draw" in page.get_attribute("#pad", "aria-label")
+        page.locator("#pad").scroll_into_view_if_needed()
+        box = page.locator("#pad").bounding_box()
+        page.mouse.move(box["x"] + 140, box["y"] + 40)  # a "7": a bar, then a diagonal stroke
+        page.mouse.down()
+        for x, y in [(200, 40), (200, 60), (150, 240)]:
+            page.mouse.move(box["x"] + x, box["y"] + y, steps=8)
+        page.mouse.up()
+        pixels = np.array(page.evaluate("Array.from(window.explorer.input())"), dtype=np.float32)
+        shown = page.evaluate("Object.fromEntries(Object.entries(window.explorer.encode(window.explorer.input()))"
+                              ".map(([k, v]) => [k, Array.from(v)]))")
+        text = page.inner_text("#yours-text")
+        recon = np.array(page.evaluate("Array.from(document.getElementById('recon').getContext('2d')"
+                                       ".getImageData(0, 0, 28, 28).data)")).reshape(784, 4)[:, 0]
+        assert not errors
+    assert pixels.shape == (784,) and pixels.max() > 0.9 and 0.05 < (pixels > 0.1).mean() < 0.4
+    image = pixels.reshape(28, 28)
+    rows, cols = np.nonzero(image > 0)
+    assert max(rows.max() - rows.min(), cols.max() - cols.min()) <= 21  # fitted to a 20 x 20 box
+    centre = np.array([(image.sum(1) * np.arange(28)).sum(), (image.sum(0) * np.arange(28)).sum()]) / image.sum()
+    assert np.abs(centre - 13.5).max() <= 1.0  # centred by its centre of mass
+    with torch.no_grad():
+        mean, log_var = model.encode(torch.from_numpy(pixels).view(1, 1, 28, 28))
+        expected = model.decode(mean)[0, 0].numpy().reshape(784) * 255
+    assert np.abs(np.array(shown["mean"]) - mean[0].numpy()).max() <= 1e-4
+    assert np.abs(np.array(shown["log_var"]) - log_var[0].numpy()).max() <= 1e-4
+    assert np.abs(recon - expected).max() <= 1  # the canvas rounds to 1/255
+    assert "KL" in text and "test images" in text
+
+
+@pytest.mark.skipif(browser.missing() is not None, reason=f"no headless browser here: {browser.missing()}")
+def test_a_pinned_point_is_unpinned_by_a_second_click_or_escape(trained, tmp_path):
+    model, test, _ = trained
+    page_path = write_explorer(model, test, encode_split(model, test), "tiny VAE", tmp_path)
+    with browser.open_page(page_path) as (page, errors):
+        browser.move_to_latent(page, (0.5, 0.5))
+        page.mouse.down(); page.mouse.up()
+        assert page.evaluate("window.explorer.pinned !== null")
+        page.keyboard.press("Escape")
+        assert page.evaluate("window.explorer.pinned === null")
+        page.mouse.down(); page.mouse.up()
+        browser.move_to_latent(page, (-1.0, 0.3))
+        page.mouse.down(); page.mouse.up()
+        assert page.evaluate("window.explorer.pinned === null")
+        assert not errors

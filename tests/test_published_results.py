@@ -52,6 +52,6 @@ def test_metrics_json_agrees_with_the_committed_model(folder):
 
 
 @pytest.mark.parametrize("folder", FOLDERS, ids=[str(f.name) for f in FOLDERS])
-def test_every_result_folder_has_an_explorer_page_of_at_most_1_5_mb(folder):
+def test_every_result_folder_has_an_explorer_page_of_at_most_2_mb(folder):
     page = REPO / folder / "explorer.html"
-    assert page.is_file() and page.stat().st_size <= 1.5e6
+    assert page.is_file() and page.stat().st_size <= 2e6  # the encoder, decoder and test codes in float32
