@@ -59,7 +59,8 @@ def main(argv: list[str] | None = None) -> int:
     build_parser(train_parser, {}, command="train")
 
     reproduce_parser = commands.add_parser(
-        "reproduce", help="run the four experiments and the Bernoulli VAE with their defaults, then write RESULTS.md",
+        "reproduce", help="run every experiment (the four scripts, the Bernoulli and the Fashion-MNIST VAE) with its "
+                          "defaults, then write RESULTS.md; exit status 3 if one was skipped for want of its data",
         description="Each experiment as its script runs it, one after another in this process; a folder that "
                     "already holds a finished model is not retrained unless --retrain is given.")
     _add_only(reproduce_parser)
