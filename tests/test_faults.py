@@ -8,10 +8,9 @@ import torch
 
 import latentlab.training as training
 from latentlab import load_model
-from latentlab.checkpoint import FORMAT, MODEL_FILE, PARTIAL_FILE, save_atomic
+from latentlab.checkpoint import FORMAT, MODEL_FILE, save_atomic
 from latentlab.files import write_json_atomic
 from latentlab.errors import LatentlabError
-from latentlab.models import VariationalAutoencoder
 from latentlab.runs import TrainingInterrupted
 from latentlab.training import train
 

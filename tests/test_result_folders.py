@@ -6,10 +6,8 @@ import json
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import pytest
 
 from latentlab.cli import main
 from latentlab.files import LOCK_FILE, hold_folder
