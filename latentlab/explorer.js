@@ -432,7 +432,12 @@ class Explorer {
     const pick = this.nearestPick(point, 8);
     if (pick >= 0) this.analyse(this.pickPixels(pick));  // a test image goes the way a drawn one does
     if (this.D > 2) {
-      if (pick >= 0) this.choose(this.nextEnd, pick);
+      if (pick >= 0) {
+        const end = this.nextEnd;
+        this.choose(end, pick);
+        // Two clicks choose A, then B: the next click sets the other end.
+        document.querySelector(`input[name=end][value=${end === 0 ? "B" : "A"}]`).checked = true;
+      }
       return;
     }
     if (this.pinned && pick < 0) { this.unpin(); return; }  // a second click elsewhere lets the pointer decode again

@@ -183,3 +183,26 @@ def test_a_pinned_point_is_unpinned_by_a_second_click_or_escape(trained, tmp_pat
         page.mouse.down(); page.mouse.up()
         assert page.evaluate("window.explorer.pinned === null")
         assert not errors
+
+
+@pytest.mark.skipif(browser.missing() is not None, reason=f"no headless browser here: {browser.missing()}")
+def test_two_clicks_on_a_32_d_page_choose_a_then_b(tmp_path):
+    from conftest import TINY_WIDTHS, synthetic_digits
+    from latentlab.data import DeviceSplit
+    from latentlab.models import VariationalAutoencoder
+
+    torch.manual_seed(0)
+    model = VariationalAutoencoder(32, **TINY_WIDTHS).eval()
+    images, labels = synthetic_digits(64, seed=4)
+    test = DeviceSplit(torch.from_numpy(images), torch.from_numpy(labels).long(), torch.device("cpu"))
+    page_path = write_explorer(model, test, encode_split(model, test), "tiny 32-D VAE", tmp_path)
+    with browser.open_page(page_path) as (page, errors):
+        ends = []
+        for pick in (18, 61 % len(test)):
+            point = page.evaluate(f"Array.from(window.explorer.arrays.pick_scatter.subarray({2 * pick}, {2 * pick + 2}))")
+            browser.move_to_latent(page, point)
+            page.mouse.down(); page.mouse.up()
+            ends.append(page.evaluate("window.explorer.ends.slice()"))
+        assert not errors
+    first, second = ends
+    assert first[0] == 18 and second == [18, 61 % len(test)]
