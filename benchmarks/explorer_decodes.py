@@ -20,7 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from latentlab import browser  # noqa: E402
-from latentlab.config import EXPERIMENTS  # noqa: E402
+from latentlab.experiments import EXPERIMENTS  # noqa: E402
 from latentlab.explorer import EXPLORER_FILE  # noqa: E402
 
 TIMED = """(seconds) => {

@@ -32,7 +32,8 @@ from torchvision.datasets.utils import extract_archive
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from latentlab.config import SCRIPT_EXPERIMENTS, TrainConfig  # noqa: E402
+from latentlab.config import TrainConfig  # noqa: E402
+from latentlab.experiments import SCRIPT_EXPERIMENTS  # noqa: E402
 from latentlab.data import ALL_FILES, DeviceSplit, load_split, raw_folder  # noqa: E402
 from latentlab.models import build_model, count_parameters  # noqa: E402
 from latentlab.devices import keep_freed_memory, pick_device  # noqa: E402

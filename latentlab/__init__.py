@@ -1,6 +1,7 @@
 """latentlab: convolutional AE and VAE on MNIST with 2-D and 32-D latent spaces."""
 
-from .config import EXPERIMENTS, TrainConfig
+from .config import TrainConfig
+from .experiments import EXPERIMENTS
 
 __all__ = ["load_model", "TrainConfig", "EXPERIMENTS", "Autoencoder", "VariationalAutoencoder"]
 

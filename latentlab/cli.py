@@ -6,7 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from .config import EXPERIMENTS, Experiment, TrainConfig, build_parser, config_from_args, non_negative_int, positive_int
+from .config import TrainConfig, build_parser, config_from_args, non_negative_int, positive_int
+from .experiments import EXPERIMENTS, Experiment
 from .errors import LatentlabError
 from .progress import status
 

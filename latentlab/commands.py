@@ -11,7 +11,8 @@ from pathlib import Path
 import torch
 
 from .checkpoint import MODEL_FILE, read_checkpoint, trained_model
-from .config import EXPERIMENTS, TrainConfig
+from .config import TrainConfig
+from .experiments import EXPERIMENTS
 from .data import load_test_split, to_float
 from .devices import pick_device
 from .errors import DataSetMissing, LatentlabError, SomeSkipped

@@ -17,7 +17,7 @@ from sklearn.decomposition import PCA
 from sklearn.manifold import TSNE
 
 from . import animations, figures, losses
-from .config import model_label
+from .experiments import model_label
 from .data import DeviceSplit, to_float
 from .errors import LatentlabError
 from .files import write_text_atomic

@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .config import BERNOULLI, DATASET_TITLES, EXPERIMENTS, SCRIPT_EXPERIMENTS, TrainConfig
+from .config import DATASET_TITLES, TrainConfig
+from .experiments import BERNOULLI, EXPERIMENTS, SCRIPT_EXPERIMENTS
 from .files import write_text_atomic
 from .seeds import default_runs, spread
 

@@ -16,7 +16,8 @@ import json
 import statistics
 from pathlib import Path
 
-from .config import EXPERIMENTS, Experiment, TrainConfig
+from .config import TrainConfig
+from .experiments import EXPERIMENTS, Experiment
 from .errors import LatentlabError
 from .files import hold_folder, write_json_atomic
 

@@ -10,7 +10,7 @@ import html
 from pathlib import Path
 from urllib.parse import quote
 
-from .config import EXPERIMENTS
+from .experiments import EXPERIMENTS
 from .explorer import EXPLORER_FILE
 from .files import write_text_atomic
 from .report import SUMMARY_HEADER, summary_rows

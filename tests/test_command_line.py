@@ -43,7 +43,7 @@ def test_unknown_flag_exits_2(tmp_path):
 
 
 def test_help_and_bad_flags_are_answered_before_torch_is_imported():
-    probe = ("import sys\nfrom latentlab.cli import experiment_config, main\nfrom latentlab.config import EXPERIMENTS\n"
+    probe = ("import sys\nfrom latentlab.cli import experiment_config, main\nfrom latentlab.experiments import EXPERIMENTS\n"
              "hyp = EXPERIMENTS['vae-32d'].hyp\n"
              "for call in (lambda: experiment_config(hyp, 'x.py', ['--help']), lambda: main(['train', '--epochs', '0'])):\n"
              "    try:\n        call()\n    except SystemExit:\n        pass\n"

@@ -7,7 +7,7 @@ import pytest
 
 from conftest import TINY_WIDTHS
 from latentlab.cli import main
-from latentlab.config import EXPERIMENTS
+from latentlab.experiments import EXPERIMENTS
 from latentlab.report import render, summary
 
 TINY = ["--epochs", "1", "--train-limit", "64", "--device", "cpu"]
@@ -89,7 +89,8 @@ def test_a_smoke_run_is_never_recorded_as_the_default_recipe(study, monkeypatch)
     smoke model of the same seed is not found and recorded under the default recipe."""
     from conftest import write_mnist
     from latentlab.checkpoint import read_checkpoint
-    from latentlab.config import Experiment, TrainConfig
+    from latentlab.config import TrainConfig
+    from latentlab.experiments import Experiment
 
     root, _ = study
     monkeypatch.chdir(root)
@@ -105,7 +106,7 @@ def test_a_smoke_run_is_never_recorded_as_the_default_recipe(study, monkeypatch)
 
 def test_seed_zero_of_the_default_recipe_is_the_committed_model_evaluated_not_retrained(tmp_path, monkeypatch):
     from conftest import write_mnist
-    from latentlab.config import Experiment
+    from latentlab.experiments import Experiment
 
     data = write_mnist(tmp_path / "data")
     monkeypatch.chdir(tmp_path)

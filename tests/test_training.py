@@ -91,7 +91,7 @@ def test_same_seed_gives_the_same_metrics(tiny_config, tmp_path):
 
 def test_reproduce_runs_each_named_experiment_with_its_defaults_then_writes_the_report(monkeypatch):
     import latentlab.commands as commands
-    from latentlab.config import BERNOULLI, EXPERIMENTS
+    from latentlab.experiments import BERNOULLI, EXPERIMENTS
 
     calls = []
     monkeypatch.setattr(commands, "run", lambda config: calls.append(config))
@@ -108,7 +108,7 @@ def test_reproduce_runs_each_named_experiment_with_its_defaults_then_writes_the_
 def test_reproduce_skips_an_experiment_whose_data_set_is_missing_and_says_so_in_its_exit_status(monkeypatch, capsys):
     import latentlab.commands as commands
     from latentlab.cli import main
-    from latentlab.config import FASHION
+    from latentlab.experiments import FASHION
     from latentlab.errors import DataSetMissing
 
     def run(config):
