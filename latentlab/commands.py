@@ -30,8 +30,7 @@ def evaluate_folder(folder: Path, data_root: str | None, device_name: str, k: in
     with ``k`` samples on ``n_test`` images, by default the run's own settings."""
     state = read_checkpoint(Path(folder) / MODEL_FILE)
     trained_with = TrainConfig.from_dict(state["config"])
-    check_writable(Path(folder))
-    with hold_folder(folder):
+    with hold_folder(folder):  # also fails at once if the folder cannot be written
         return measure(state, folder, data_root, device_name, k=k or trained_with.is_samples,
                        n_test=n_test or trained_with.is_test_images, figures=False)
 
