@@ -4,6 +4,7 @@ result folders' metrics.json files; nothing in them is typed by hand."""
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 from .config import DATASET_TITLES, TrainConfig
@@ -87,9 +88,15 @@ def _model_row(label: str, m: dict) -> list[str]:
 
 
 def _pm(runs: list[dict], key: str, digits: int) -> str | None:
-    """"mean ± sd" of a metric over seeded runs, or None with fewer than two."""
+    """"mean ± sd" of a metric over seeded runs, or None with fewer than two. An sd too small for
+    ``digits`` decimals gets two significant digits (and the mean as many decimals), not "± 0.0000"."""
     found = spread(runs, key)
-    return None if found is None else f"{found[0]:.{digits}f} ± {found[1]:.{digits}f}"
+    if found is None:
+        return None
+    mean, sd, _ = found
+    if 0 < sd < 10 ** -digits:
+        digits = 1 - math.floor(math.log10(sd))
+    return f"{mean:.{digits}f} ± {sd:.{digits}f}"
 
 
 def _spread_row(runs: list[dict]) -> list[str]:

@@ -134,3 +134,14 @@ def test_a_seed_named_twice_is_refused(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     assert main(["seeds", "--only", "ae-2d", "--seeds", "9", "9"]) == 1
     assert "twice" in capsys.readouterr().err
+
+
+def test_a_spread_smaller_than_the_tables_digits_is_shown_with_two_significant_digits(tmp_path):
+    _write_folder(tmp_path, "vae-2d", [-38.0, -37.0, -37.5])  # test_mse 0.040, 0.041, 0.042: sd 0.001
+    assert "0.0410 ± 0.0010" in render(tmp_path)
+    folder = tmp_path / EXPERIMENTS["vae-2d"].out_dir
+    runs = json.loads((folder / "seeds.json").read_text())
+    for run, mse in zip(runs["runs"], (0.03560, 0.03563, 0.03566)):
+        run["test_mse"] = mse
+    (folder / "seeds.json").write_text(json.dumps(runs))
+    assert "0.035630 ± 0.000030" in render(tmp_path)
