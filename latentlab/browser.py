@@ -1,4 +1,4 @@
-"""A headless Chromium for the explorer pages: the browser test and the README's screenshot use it.
+"""A headless Chromium for the explorer pages: the browser tests and the README's screenshots use it.
 
 Playwright drives the system's Chromium (Debian: ``apt-get install -y chromium``); its own
 browser download is never used. Neither is needed to train or to write the pages.
@@ -62,6 +62,41 @@ def move_to_latent(page, point: tuple[float, float]) -> None:
                       "(document.getElementById('scatter'))")
     page.mouse.move(box["x"] + c["clientLeft"] + px * c["clientWidth"] / c["width"],
                     box["y"] + c["clientTop"] + py * c["clientHeight"] / c["height"])
+
+
+def draw_seven(page) -> None:
+    """Draw a "7" on the page's pad with the mouse: a bar, then a diagonal stroke."""
+    page.locator("#pad").scroll_into_view_if_needed()
+    box = page.locator("#pad").bounding_box()
+    page.mouse.move(box["x"] + 140, box["y"] + 40)
+    page.mouse.down()
+    for x, y in [(200, 40), (200, 60), (150, 240)]:
+        page.mouse.move(box["x"] + x, box["y"] + y, steps=8)
+    page.mouse.up()
+
+
+def wait_for_every_model(page, timeout_ms: int = 60_000) -> None:
+    """compare.html: wait until every frame has loaded and answered the current input."""
+    page.wait_for_selector("body[data-frames=ready]", state="attached", timeout=timeout_ms)
+    page.wait_for_function("window.compare.results.size === window.compare.models.length", timeout=timeout_ms)
+
+
+def screenshot_compare(html: Path, png: Path) -> None:
+    """Save a screenshot of compare.html with a "7" drawn on its pad, once every model has answered."""
+    with open_page(html, width=1300, height=900) as (page, errors):
+        page.wait_for_selector("body[data-frames=ready]", state="attached", timeout=60_000)
+        draw_seven(page)
+        wait_for_every_model(page)
+        # A full-page screenshot leaves the frames blank (each file:// page is a process of its own):
+        # a window as tall as the page shows them.
+        for _ in range(3):  # the frames resize to their content after the window does
+            page.set_viewport_size({"width": 1300, "height": page.evaluate("document.body.scrollHeight") + 20})
+            page.wait_for_timeout(300)
+        page.evaluate("window.scrollTo(0, 0)")
+        page.screenshot(path=str(png))
+        if errors:
+            raise LatentlabError(f"{html} reported errors in the browser: {'; '.join(errors)}")
+    print(f"Wrote {png}")
 
 
 def screenshot(html: Path, png: Path, point: tuple[float, float] | None = None, click: bool = False) -> None:

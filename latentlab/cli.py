@@ -60,8 +60,9 @@ def main(argv: list[str] | None = None) -> int:
     build_parser(train_parser, {}, command="train")
 
     reproduce_parser = commands.add_parser(
-        "reproduce", help="run every experiment (the four scripts, the Bernoulli and the Fashion-MNIST VAE) with its "
-                          "defaults, then write RESULTS.md; exit status 3 if one was skipped for want of its data",
+        "reproduce", help="run every experiment (the four scripts, the two Bernoulli VAEs and the Fashion-MNIST VAE) "
+                          "with its defaults, then write RESULTS.md; exit status 3 if one was skipped for want of "
+                          "its data",
         description="Each experiment as its script runs it, one after another in this process; a folder that "
                     "already holds a finished model is not retrained unless --retrain is given.")
     _add_only(reproduce_parser)
@@ -122,10 +123,13 @@ def main(argv: list[str] | None = None) -> int:
                          help="test images to average over (default: 10000, the whole test set)")
     _add_data_and_device(bound_parser)
 
-    report_parser = commands.add_parser("report", help="write RESULTS.md, the READMEs' generated tables and index.html "
+    report_parser = commands.add_parser("report", help="write RESULTS.md, the READMEs' generated tables, index.html and compare.html "
                                  "from the result folders' metrics.json")
     report_parser.add_argument("--output", default=None, metavar="PATH",
                         help="write only the text of RESULTS.md, to PATH, and touch nothing else")
+    report_parser.add_argument("--screenshot", action="store_true",
+                        help="also save compare.png: compare.html in headless Chromium with a 7 drawn on its pad "
+                             "(needs Playwright and the system's Chromium)")
 
     args = parser.parse_args(argv)
     with status("loading PyTorch, matplotlib and scikit-learn"):  # only once the flags are valid: seconds
@@ -143,6 +147,6 @@ def main(argv: list[str] | None = None) -> int:
         "explore": lambda: explore(args.folder, args.data_root, args.device, args.screenshot),
         "evaluate": lambda: [evaluate_folder(f, args.data_root, args.device, args.k, args.n_test) for f in args.folders],
         "bound-vs-k": lambda: bound_figure(args.folders, args.ks, args.n_test, args.data_root, args.device),
-        "report": lambda: write_results(args.output) if args.output else write_documents(),
+        "report": lambda: write_results(args.output) if args.output else write_documents(screenshot=args.screenshot),
     }
     return guarded(actions[args.command])

@@ -5,6 +5,7 @@ steps (``pipeline``) and the cross-run documents (``report``, ``site``)."""
 from __future__ import annotations
 
 import dataclasses
+import json
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -19,8 +20,9 @@ from .errors import DataSetMissing, LatentlabError, SomeSkipped
 from .evaluation import bound_versus_k
 from .explorer import write_explorer
 from .figures import bound_vs_k
-from .files import check_writable, hold_folder, write_json_atomic
+from .files import check_writable, file_sha256, hold_folder, write_json_atomic
 from .gallery import ELBO_UNITS, model_name
+from .models import count_parameters
 from .pipeline import draw, encode_test, measure, run
 from .report import PUBLISHED_NLL
 
@@ -86,8 +88,8 @@ def bound_figure(folders: list[Path], ks: list[int], n_test: int, data_root: str
     labels = []
     for folder, state, model, _ in runs:
         config = TrainConfig.from_dict(state["config"])
-        trained_on = "ELBO" if config.objective == "elbo" else f"IWAE, K={config.iw_samples}"
-        labels.append(f"{model_name(model)}, trained on the {trained_on}")
+        trained_on = "the ELBO" if config.objective == "elbo" else f"the IWAE bound, K={config.iw_samples}"
+        labels.append(f"{model_name(model)}, {count_parameters(model) / 1e6:.2f} M parameters, trained on {trained_on}")
     # Two folders of the same kind of model would share a label, and one curve would replace the other.
     labels = [f"{label} ({folder})" if labels.count(label) > 1 else label for label, folder in zip(labels, folders)]
     curves = {}
@@ -95,10 +97,18 @@ def bound_figure(folders: list[Path], ks: list[int], n_test: int, data_root: str
         for folder in folders:
             held.enter_context(hold_folder(folder))
         for label, (folder, state, model, test) in zip(labels, runs):
-            # a line of its own: the progress bar below would overwrite a status line
-            print(f"{folder}: bounds for k = {', '.join(map(str, ks))} on {min(n_test, len(test)):,} images")
-            result = bound_versus_k(model, test, ks, n_test, seed=state["config"]["seed"])
-            write_json_atomic(result, folder / f"{BOUND_FILE}.json")
+            n = min(n_test, len(test))
+            settings = {"ks": ks, "n_test": n, "model_sha256": file_sha256(folder / MODEL_FILE)}
+            result = _earlier_bounds(folder, settings)
+            if result is not None:
+                print(f"{folder}: bounds for k = {', '.join(map(str, ks))} on {n:,} images taken from "
+                      f"{BOUND_FILE}.json (same model.pt, same settings)")
+            else:
+                # a line of its own: the progress bar below would overwrite a status line
+                print(f"{folder}: bounds for k = {', '.join(map(str, ks))} on {n:,} images")
+                result = {**bound_versus_k(model, test, ks, n_test, seed=state["config"]["seed"]),
+                          "model_sha256": settings["model_sha256"], "device": test.device.type}
+                write_json_atomic(result, folder / f"{BOUND_FILE}.json")
             curves[label] = result
         bernoulli = runs[0][2].likelihood == "bernoulli"
         for folder in folders:
@@ -106,6 +116,18 @@ def bound_figure(folders: list[Path], ks: list[int], n_test: int, data_root: str
             bound_vs_k(curves, references, ELBO_UNITS[runs[0][2].likelihood],
                        "How the importance-weighted bound tightens with k", folder / f"{BOUND_FILE}.png")
             print(f"Wrote {folder / BOUND_FILE}.png")
+
+
+def _earlier_bounds(folder: Path, settings: dict) -> dict | None:
+    """The folder's bound_vs_k.json if it was computed from this very model.pt with these k and images:
+    k = 5000 on the full test set takes hours on a CPU, so adding a curve must not redo the others."""
+    path = folder / f"{BOUND_FILE}.json"
+    if not path.is_file():
+        return None
+    earlier = json.loads(path.read_text(encoding="utf-8"))
+    same = (earlier.get("model_sha256") == settings["model_sha256"] and earlier.get("n_test") == settings["n_test"]
+            and [bound["k"] for bound in earlier.get("bounds", [])] == settings["ks"])
+    return earlier if same else None
 
 
 def reproduce(names: list[str], retrain: bool, device: str, data_root: str | None) -> None:
@@ -130,11 +152,17 @@ def reproduce(names: list[str], retrain: bool, device: str, data_root: str | Non
                           f"machine: {'; '.join(skipped)} The others were reproduced and RESULTS.md written.")
 
 
-def write_documents(root: Path = Path(".")) -> None:
-    """``python -m latentlab report``: RESULTS.md, the READMEs' generated tables and index.html."""
+def write_documents(root: Path = Path("."), screenshot: bool = False) -> None:
+    """``python -m latentlab report``: RESULTS.md, the READMEs' generated tables, index.html and compare.html;
+    with ``screenshot`` also compare.png, a digit drawn on compare.html's pad."""
+    from . import browser
     from .report import update_readmes, write_results
-    from .site import write_index
+    from .site import COMPARE_FILE, write_index
 
+    if screenshot and browser.missing():
+        raise LatentlabError(f"--screenshot needs a headless browser: {browser.missing()}.")
     write_results(root / "RESULTS.md", root)
     update_readmes(root)
     write_index(root)
+    if screenshot:
+        browser.screenshot_compare(root / COMPARE_FILE, root / "compare.png")

@@ -197,6 +197,12 @@ if (typeof module !== "undefined") module.exports = {decode, encode, readArrays}
 if (typeof document !== "undefined") window.addEventListener("DOMContentLoaded", start);
 
 async function start() {
+  const models = document.getElementById("compare");
+  if (models) {  // compare.html: one pad driving every folder's own page in a frame
+    window.compare = new Compare(JSON.parse(models.textContent));
+    window.compare.ready();
+    return;
+  }
   const meta = JSON.parse(document.getElementById("meta").textContent);
   const bytes = base64Bytes(document.getElementById("payload").textContent);
   const arrays = readArrays(await gunzip(bytes), meta.manifest);
@@ -204,12 +210,15 @@ async function start() {
   // (for a 2-D latent) codes are the first rows of the whole test split's.
   arrays.pick_scatter = arrays.scatter.subarray(0, 2 * meta.picks);
   arrays.pick_labels = arrays.labels.subarray(0, meta.picks);
-  if (meta.latent_dim === 2) arrays.pick_codes = arrays.pick_scatter;
-  const page = new Explorer(meta, arrays);
+  const page = meta.latent_dim === 2 ? new PlaneExplorer(meta, arrays) : new ProjectionExplorer(meta, arrays);
   window.explorer = page;  // for the browser test and the curious reader's console
   page.ready();
 }
 
+// Two kinds of page over one core: PlaneExplorer for a 2-D latent (the plane itself, decoded under the
+// pointer) and ProjectionExplorer for a larger one (the codes on their first two principal directions;
+// A, B and the sliders choose the code decoded). Explorer holds what both do: the plot, your own digit,
+// the frame protocol of compare.html and the API on window.explorer.
 class Explorer {
   constructor(meta, arrays) {
     this.meta = meta;
@@ -218,28 +227,39 @@ class Explorer {
     this.scatter = document.getElementById("scatter");
     this.view = viewBox(meta);
     this.image = document.getElementById("decoded");
-    this.pinned = null;     // the pinned point in plot coordinates, or null
-    this.chosen = null;     // index (into the pickable digits) of the test digit clicked last
-    this.ends = [null, null];  // 32-D: the two chosen digits A and B
     this.background = null;
+    this.current = null;  // the input of your own digit (784 values), or null
+    this.yours = null;    // its code {z, sd}, drawn on the plot
   }
 
   ready() {
     const legend = this.meta.colours.map((c, d) => `<span><i style="background:${c}"></i>${this.meta.classes[d]}</span>`).join("");
-    const prior = this.meta.kind === "vae" && this.D === 2
-      ? `<br>dashed circles: 1 and 2 sd of the prior N(0, I); a picked test image's black ellipse: 2 sd of q(z|x)` : "";
-    const ring = this.D > 2 ? "<br>black ring: where the decoded code lies on the PC plane" : "";
-    document.getElementById("legend").innerHTML = legend + prior + ring;
+    document.getElementById("legend").innerHTML = legend + this.legendNote();
     this.drawBackground();
-    // A 32-D page's image depends on A, B and the sliders only: moving over its plot decodes nothing.
-    this.scatter.addEventListener("pointermove", (e) => { if (this.D === 2 && !this.pinned) this.moveTo(this.toPlot(e)); });
     this.scatter.addEventListener("click", (e) => this.click(this.toPlot(e)));
     this.scatter.addEventListener("keydown", (e) => this.key(e));  // only while the plot has the focus
-    this.setUpPad();
-    if (this.D > 2) this.setUpSliders();
-    if (this.D === 2) this.moveTo([0, 0]);
-    else this.meta.default_ends.forEach((pick, end) => this.choose(end, pick));
+    setUpPad((pixels) => this.analyse(pixels), () => this.clearYours());
+    this.start();
+    if (this.embedded) this.embed();
     document.body.dataset.ready = "yes";
+  }
+
+  // --- In a frame of compare.html (explorer.html#embed): its pad sends the input here ------
+  get embedded() { return window.parent !== window && location.hash === "#embed"; }
+
+  embed() {
+    document.body.classList.add("embed", this.pageClass);
+    window.addEventListener("message", (e) => {
+      if (e.source !== window.parent || !e.data) return;
+      if (e.data.explorer === "input") this.analyse(Float32Array.from(e.data.pixels));
+      if (e.data.explorer === "clear") this.clearYours();
+    });
+    const tell = (message) => window.parent.postMessage({...message, title: this.meta.title}, "*");
+    this.tell = tell;
+    // The body's own height: the document's is never less than the frame, so the frame could not shrink.
+    new ResizeObserver(() => tell({explorer: "size", height: Math.ceil(document.body.getBoundingClientRect().height) + 12}))
+      .observe(document.body);
+    tell({explorer: "ready"});
   }
 
   // Plot coordinates: z1, z2 for a 2-D latent; PC 1, PC 2 for a larger one.
@@ -249,21 +269,6 @@ class Explorer {
     const px = (e.clientX - r.left - c.clientLeft) * c.width / c.clientWidth;
     const py = (e.clientY - r.top - c.clientTop) * c.height / c.clientHeight;
     return this.view.fromPixel(px, py);
-  }
-
-  // The latent point shown: 2-D, the plot point itself; 32-D, the interpolation plus the PC offsets.
-  latent(point) {
-    if (this.D === 2) return Float32Array.from(point);
-    const t = +document.getElementById("t").value;
-    const [a, b] = this.ends.map((i) => this.arrays.pick_codes.subarray(i * this.D, (i + 1) * this.D));
-    const z = new Float32Array(this.D);
-    for (let j = 0; j < this.D; j++) z[j] = (1 - t) * a[j] + t * b[j];
-    const pcs = this.arrays.pc_directions, sd = this.arrays.pc_scale;
-    document.querySelectorAll("input.pc").forEach((slider, i) => {
-      const amount = +slider.value * sd[i];
-      for (let j = 0; j < this.D; j++) z[j] += amount * pcs[i * this.D + j];
-    });
-    return z;
   }
 
   // --- The API on window.explorer (README: "Your own digit") ----------------------------
@@ -277,57 +282,13 @@ class Explorer {
     return Float32Array.from(this.arrays.pick_images.subarray(pick * 784, (pick + 1) * 784), (v) => v / 255);
   }
 
-  // --- Your own digit: the pad, MNIST's preprocessing, and what the model makes of it ----
-  setUpPad() {
-    const pad = document.getElementById("pad"), ctx = pad.getContext("2d");
-    const clear = () => {
-      ctx.fillStyle = "black";
-      ctx.fillRect(0, 0, pad.width, pad.height);
-    };
-    clear();
-    let last = null;
-    const at = (e) => {
-      const r = pad.getBoundingClientRect();
-      return [(e.clientX - r.left - pad.clientLeft) * pad.width / pad.clientWidth,
-              (e.clientY - r.top - pad.clientTop) * pad.height / pad.clientHeight];
-    };
-    pad.addEventListener("pointerdown", (e) => {
-      e.preventDefault();
-      pad.setPointerCapture(e.pointerId);
-      last = at(e);
-      this.stroke(ctx, last, last);
-    });
-    pad.addEventListener("pointermove", (e) => {
-      if (!last) return;
-      const next = at(e);
-      this.stroke(ctx, last, next);
-      last = next;
-    });
-    const end = () => {
-      if (!last) return;
-      last = null;
-      const pixels = mnistInput(pad);
-      if (pixels) this.analyse(pixels);
-    };
-    pad.addEventListener("pointerup", end);
-    pad.addEventListener("pointercancel", end);
-    document.getElementById("clear").addEventListener("click", () => {
-      clear();
-      this.current = null;
-      this.yours = null;
-      document.getElementById("yours-result").hidden = true;
-      this.moveTo(this.point);
-    });
-  }
-
-  stroke(ctx, from, to) {
-    ctx.strokeStyle = "white";
-    ctx.lineWidth = 22;  // about 2 pixels of the 28 x 28 input, as MNIST's pen strokes
-    ctx.lineCap = ctx.lineJoin = "round";
-    ctx.beginPath();
-    ctx.moveTo(from[0], from[1]);
-    ctx.lineTo(to[0], to[1]);
-    ctx.stroke();
+  // --- Your own digit: what the model makes of it ------------------------------------------
+  clearYours() {
+    this.current = null;
+    this.yours = null;
+    document.getElementById("yours-result").hidden = true;
+    this.moveTo(this.point);
+    if (this.tell) this.tell({explorer: "result", result: null});
   }
 
   // Send an input (784 values in [0, 1]) through the model: its code, its reconstruction, and for a
@@ -336,6 +297,7 @@ class Explorer {
     this.current = Float32Array.from(pixels);
     const code = this.encode(this.current);
     const z = code.z || code.mean;  // the point code: the AE's z, the VAE's posterior mean
+    const sd = code.log_var ? Array.from(code.log_var, (v) => Math.exp(0.5 * v)) : null;
     const x_hat = this.decode(z);
     drawPixels(document.getElementById("input"), this.current);
     drawPixels(document.getElementById("recon"), x_hat);
@@ -347,22 +309,260 @@ class Explorer {
     for (let i = 0; i < test.length; i++) if (test[i] < score) below++;
     const share = (100 * below / test.length).toFixed(1);
     const what = code.mean ? "negative ELBO" : "reconstruction error";
-    const lines = [this.D === 2 ? `code ${code.mean ? "(posterior mean)" : "z"} = (${fmt(z[0])}, ${fmt(z[1])})`
-                                : `projection on PC 1, PC 2 = (${this.project(z).map(fmt).join(", ")})`];
-    if (code.mean) {
-      const sd = Array.from(code.log_var, (v) => Math.exp(0.5 * v));
-      if (this.D === 2) lines.push(`posterior sd (${sd[0].toFixed(2)}, ${sd[1].toFixed(2)})`);
-      lines.push(`reconstruction −log p(x|z) at z = mean: ${recon.toFixed(2)}; KL(q(z|x) ‖ N(0, I)): ${kl.toFixed(2)}`);
-    } else {
-      lines.push(`reconstruction error: ${recon.toFixed(2)}`);
-    }
+    const lines = this.codeLines(z, sd);
+    lines.push(code.mean ? `reconstruction −log p(x|z) at z = mean: ${recon.toFixed(2)}; KL(q(z|x) ‖ N(0, I)): ${kl.toFixed(2)}`
+                         : `reconstruction error: ${recon.toFixed(2)}`);
     lines.push(`${what} ${score.toFixed(2)}: higher than ${share} % of the ${test.length.toLocaleString("en")} test ` +
                `images (${this.meta.units})`);
     document.getElementById("yours-text").innerHTML = lines.map((l) => `<div>${l}</div>`).join("");
     document.getElementById("yours-result").hidden = false;
-    this.yours = {z, sd: code.log_var ? Array.from(code.log_var, (v) => Math.exp(0.5 * v)) : null};
-    if (this.D > 2) this.showNeighbours(z);
+    this.yours = {z, sd};
+    this.analysed(z);
     this.moveTo(this.point);
+    if (this.tell) {
+      this.tell({explorer: "result", result: {kind: this.meta.kind, latent_dim: this.D, recon, kl: code.mean ? kl : null,
+                                              score, share: +share, units: this.meta.units, x_hat: Array.from(x_hat)}});
+    }
+  }
+
+  analysed(z) {}  // what a page adds for your digit (ProjectionExplorer: its nearest test digits)
+
+  moveTo(point) {
+    this.point = point;
+    this.show(this.latent(point));
+  }
+
+  show(z) {
+    const x = decode(this.meta.layers, this.arrays, z);
+    const ctx = this.image.getContext("2d"), img = ctx.createImageData(28, 28);
+    for (let i = 0; i < 784; i++) {
+      const v = Math.round(255 * x[i]);
+      img.data[4 * i] = img.data[4 * i + 1] = img.data[4 * i + 2] = v;
+      img.data[4 * i + 3] = 255;
+    }
+    ctx.putImageData(img, 0, 0);
+    const where = this.onPlot(z);
+    document.getElementById("coords").textContent = this.coordsText(where);
+    this.drawOverlay(where);
+  }
+
+  nearestPick(point, radiusPx) {
+    const s = this.arrays.pick_scatter, [px, py] = this.view.toPixel(point[0], point[1]);
+    let best = -1, bestD = radiusPx * radiusPx;
+    for (let i = 0; i < s.length / 2; i++) {
+      const [qx, qy] = this.view.toPixel(s[2 * i], s[2 * i + 1]);
+      const d = (qx - px) ** 2 + (qy - py) ** 2;
+      if (d < bestD) { bestD = d; best = i; }
+    }
+    return best;
+  }
+
+  drawBackground() {
+    const ctx = this.scatter.getContext("2d"), W = this.scatter.width, H = this.scatter.height;
+    ctx.fillStyle = "white";
+    ctx.fillRect(0, 0, W, H);
+    drawAxes(ctx, this.view, this.meta.axes);
+    this.drawGuides(ctx);
+    const s = this.arrays.scatter, labels = this.arrays.labels, colours = this.meta.colours;
+    ctx.save();  // dots outside the data box would cover the margins and the axis labels
+    const [left, top] = this.view.toPixel(this.view.x0, this.view.y1), [right, bottom] = this.view.toPixel(this.view.x1, this.view.y0);
+    ctx.beginPath();
+    ctx.rect(left, top, right - left, bottom - top);
+    ctx.clip();
+    ctx.globalAlpha = 0.55;
+    for (let i = 0; i < labels.length; i++) {
+      const [x, y] = this.view.toPixel(s[2 * i], s[2 * i + 1]);
+      ctx.fillStyle = colours[labels[i]];
+      ctx.fillRect(x - 1, y - 1, 2.2, 2.2);
+    }
+    ctx.globalAlpha = 1;
+    const p = this.arrays.pick_scatter;  // the clickable digits: larger, outlined
+    ctx.lineWidth = 0.8;
+    for (let i = 0; i < p.length / 2; i++) {
+      const [x, y] = this.view.toPixel(p[2 * i], p[2 * i + 1]);
+      ctx.beginPath();
+      ctx.arc(x, y, 3, 0, 2 * Math.PI);
+      ctx.fillStyle = colours[this.arrays.pick_labels[i]];
+      ctx.fill();
+      ctx.strokeStyle = "white";
+      ctx.stroke();
+    }
+    ctx.restore();
+    this.background = ctx.getImageData(0, 0, W, H);
+  }
+
+  drawGuides(ctx) {}  // drawn under the dots (PlaneExplorer: the prior's circles)
+
+  drawOverlay(where) {
+    const ctx = this.scatter.getContext("2d");
+    ctx.putImageData(this.background, 0, 0);
+    this.drawMarks(ctx);
+    if (this.yours) {  // your own digit: a black cross at its code
+      const [cx, cy] = this.onPlot(this.yours.z);
+      const [px, py] = this.view.toPixel(cx, cy);
+      ctx.strokeStyle = "black";
+      ctx.lineWidth = 3;
+      ctx.beginPath();
+      ctx.moveTo(px - 8, py - 8); ctx.lineTo(px + 8, py + 8); ctx.moveTo(px + 8, py - 8); ctx.lineTo(px - 8, py + 8);
+      ctx.stroke();
+      this.drawYours(ctx, cx, cy);
+    }
+    const [x, y] = this.view.toPixel(where[0], where[1]);
+    ctx.beginPath();
+    ctx.arc(x, y, 6, 0, 2 * Math.PI);
+    ctx.lineWidth = 2.5;
+    ctx.strokeStyle = this.pinned ? "#d62728" : "black";
+    ctx.fillStyle = "white";
+    ctx.fill();
+    ctx.stroke();
+  }
+
+  drawMarks(ctx) {}             // the page's own marks over the dots
+  drawYours(ctx, cx, cy) {}     // more around your digit's cross (PlaneExplorer, VAE: its 2 sd ellipse)
+}
+
+// --- A 2-D latent: the plane itself ----------------------------------------------------------
+class PlaneExplorer extends Explorer {
+  constructor(meta, arrays) {
+    super(meta, arrays);
+    this.pinned = null;  // the pinned point in plot coordinates, or null
+    this.chosen = null;  // index (into the pickable digits) of the test digit clicked last
+    this.arrays.pick_codes = this.arrays.pick_scatter;  // in 2-D the plot shows the codes themselves
+  }
+
+  get pageClass() { return "plane"; }
+
+  legendNote() {
+    return this.meta.kind === "vae"
+      ? "<br>dashed circles: 1 and 2 sd of the prior N(0, I); a picked test image's black ellipse: 2 sd of q(z|x)" : "";
+  }
+
+  start() {
+    this.scatter.addEventListener("pointermove", (e) => { if (!this.pinned) this.moveTo(this.toPlot(e)); });
+    this.moveTo([0, 0]);
+  }
+
+  latent(point) { return Float32Array.from(point); }
+  onPlot(z) { return z; }
+  coordsText(where) { return `z = (${fmt(where[0])}, ${fmt(where[1])})`; }
+
+  codeLines(z, sd) {
+    const lines = [`code ${sd ? "(posterior mean)" : "z"} = (${fmt(z[0])}, ${fmt(z[1])})`];
+    if (sd) lines.push(`posterior sd (${sd[0].toFixed(2)}, ${sd[1].toFixed(2)})`);
+    return lines;
+  }
+
+  click(point) {
+    const pick = this.nearestPick(point, 8);
+    if (pick >= 0) this.analyse(this.pickPixels(pick));  // a test image goes the way a drawn one does
+    if (this.pinned && pick < 0) { this.unpin(); return; }  // a second click elsewhere lets the pointer decode again
+    this.chosen = pick >= 0 ? pick : null;
+    this.pinned = pick >= 0 ? [this.arrays.pick_codes[2 * pick], this.arrays.pick_codes[2 * pick + 1]] : point;
+    this.moveTo(this.pinned);
+    this.showChosen();
+  }
+
+  unpin() {
+    this.pinned = null;
+    this.chosen = null;
+    this.showChosen();
+    this.moveTo(this.point);
+  }
+
+  key(e) {
+    if (e.key === "Escape" && this.pinned) { this.unpin(); return; }
+    const steps = {ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, 1], ArrowDown: [0, -1]};
+    if (!(e.key in steps)) return;
+    e.preventDefault();
+    const step = 0.01 * this.view.span;
+    const from = this.pinned || this.point;
+    this.pinned = [from[0] + steps[e.key][0] * step, from[1] + steps[e.key][1] * step];
+    this.moveTo(this.pinned);
+  }
+
+  showChosen() {
+    const box = document.getElementById("chosen");
+    if (this.chosen === null) { box.hidden = true; return; }
+    box.hidden = false;
+    drawDigit(document.getElementById("original"), this.arrays.pick_images, this.chosen);
+    const i = this.chosen, label = this.arrays.pick_labels[i];
+    const mean = [this.arrays.pick_codes[2 * i], this.arrays.pick_codes[2 * i + 1]];
+    let text = `test image ${i}, ${this.meta.noun} ${this.meta.classes[label]}; ` +
+      (this.meta.kind === "vae" ? `posterior mean (${fmt(mean[0])}, ${fmt(mean[1])})` : `code (${fmt(mean[0])}, ${fmt(mean[1])})`);
+    if (this.meta.kind === "vae") {
+      const sd = [0, 1].map((j) => Math.exp(0.5 * this.arrays.pick_log_var[2 * i + j]));
+      text += `, posterior sd (${sd[0].toFixed(2)}, ${sd[1].toFixed(2)})`;
+    }
+    document.getElementById("chosen-text").textContent = text;
+  }
+
+  drawGuides(ctx) {
+    if (this.meta.kind !== "vae") return;
+    ctx.strokeStyle = "#555";  // the prior N(0, I): 1 and 2 sd
+    ctx.setLineDash([5, 4]);
+    for (const r of [1, 2]) ellipse(ctx, this.view, 0, 0, r, r);
+    ctx.setLineDash([]);
+  }
+
+  drawMarks(ctx) {
+    if (this.chosen === null || this.meta.kind !== "vae") return;
+    const i = this.chosen, lv = this.arrays.pick_log_var;  // q(z|x) of the picked test image: 2 sd
+    ctx.strokeStyle = "black";
+    ctx.lineWidth = 1.5;
+    ellipse(ctx, this.view, this.arrays.pick_codes[2 * i], this.arrays.pick_codes[2 * i + 1],
+            2 * Math.exp(0.5 * lv[2 * i]), 2 * Math.exp(0.5 * lv[2 * i + 1]));
+  }
+
+  drawYours(ctx, cx, cy) {
+    if (!this.yours.sd) return;
+    ctx.lineWidth = 1.5;
+    ctx.setLineDash([3, 3]);
+    ellipse(ctx, this.view, cx, cy, 2 * this.yours.sd[0], 2 * this.yours.sd[1]);
+    ctx.setLineDash([]);
+  }
+}
+
+// --- A larger latent: its codes on the first two principal directions ------------------------
+// The decoded code is (1 - t)·A + t·B plus the PC sliders: moving over the plot decodes nothing.
+class ProjectionExplorer extends Explorer {
+  constructor(meta, arrays) {
+    super(meta, arrays);
+    this.ends = [null, null];  // the two chosen digits A and B
+    this.cursor = undefined;   // the outlined digit the arrow keys reached
+  }
+
+  get pageClass() { return "many-d"; }
+  legendNote() { return "<br>black ring: where the decoded code lies on the PC plane"; }
+
+  start() {
+    this.setUpSliders();
+    this.meta.default_ends.forEach((pick, end) => this.choose(end, pick));
+  }
+
+  latent() {
+    const t = +document.getElementById("t").value, D = this.D;
+    const [a, b] = this.ends.map((i) => this.arrays.pick_codes.subarray(i * D, (i + 1) * D));
+    const z = new Float32Array(D);
+    for (let j = 0; j < D; j++) z[j] = (1 - t) * a[j] + t * b[j];
+    const pcs = this.arrays.pc_directions, sd = this.arrays.pc_scale;
+    document.querySelectorAll("input.pc").forEach((slider, i) => {
+      const amount = +slider.value * sd[i];
+      for (let j = 0; j < D; j++) z[j] += amount * pcs[i * D + j];
+    });
+    return z;
+  }
+
+  onPlot(z) { return this.project(z); }
+  coordsText(where) { return `projection on PC 1, PC 2 = (${fmt(where[0])}, ${fmt(where[1])})`; }
+  codeLines(z) { return [`projection on PC 1, PC 2 = (${this.project(z).map(fmt).join(", ")})`]; }
+  analysed(z) { this.showNeighbours(z); }
+
+  project(z) {
+    const mean = this.arrays.pc_mean, pcs = this.arrays.pc_directions, out = [0, 0];
+    for (let i = 0; i < 2; i++) {
+      for (let j = 0; j < this.D; j++) out[i] += (z[j] - mean[j]) * pcs[i * this.D + j];
+    }
+    return out;
   }
 
   // The five test images among the page's whose codes lie nearest to z (Euclidean, in the latent space).
@@ -388,100 +588,36 @@ class Explorer {
     }
   }
 
-  moveTo(point) {
-    this.point = point;
-    this.show(this.latent(point));
-  }
-
-  show(z) {
-    const x = decode(this.meta.layers, this.arrays, z);
-    const ctx = this.image.getContext("2d"), img = ctx.createImageData(28, 28);
-    for (let i = 0; i < 784; i++) {
-      const v = Math.round(255 * x[i]);
-      img.data[4 * i] = img.data[4 * i + 1] = img.data[4 * i + 2] = v;
-      img.data[4 * i + 3] = 255;
-    }
-    ctx.putImageData(img, 0, 0);
-    const where = this.D === 2 ? z : this.project(z);
-    document.getElementById("coords").textContent = this.D === 2
-      ? `z = (${fmt(z[0])}, ${fmt(z[1])})`
-      : `projection on PC 1, PC 2 = (${fmt(where[0])}, ${fmt(where[1])})`;
-    this.drawOverlay(where);
-  }
-
-  project(z) {
-    const mean = this.arrays.pc_mean, pcs = this.arrays.pc_directions, out = [0, 0];
-    for (let i = 0; i < 2; i++) {
-      for (let j = 0; j < this.D; j++) out[i] += (z[j] - mean[j]) * pcs[i * this.D + j];
-    }
-    return out;
-  }
-
-  nearestPick(point, radiusPx) {
-    const s = this.arrays.pick_scatter, [px, py] = this.view.toPixel(point[0], point[1]);
-    let best = -1, bestD = radiusPx * radiusPx;
-    for (let i = 0; i < s.length / 2; i++) {
-      const [qx, qy] = this.view.toPixel(s[2 * i], s[2 * i + 1]);
-      const d = (qx - px) ** 2 + (qy - py) ** 2;
-      if (d < bestD) { bestD = d; best = i; }
-    }
-    return best;
-  }
-
   click(point) {
     const pick = this.nearestPick(point, 8);
-    if (pick >= 0) this.analyse(this.pickPixels(pick));  // a test image goes the way a drawn one does
-    if (this.D > 2) {
-      if (pick >= 0) {
-        const end = this.nextEnd;
-        this.choose(end, pick);
-        // Two clicks choose A, then B: the next click sets the other end.
-        document.querySelector(`input[name=end][value=${end === 0 ? "B" : "A"}]`).checked = true;
-      }
-      return;
-    }
-    if (this.pinned && pick < 0) { this.unpin(); return; }  // a second click elsewhere lets the pointer decode again
-    this.chosen = pick >= 0 ? pick : null;
-    this.pinned = pick >= 0 ? [this.arrays.pick_codes[2 * pick], this.arrays.pick_codes[2 * pick + 1]] : point;
-    this.moveTo(this.pinned);
-    this.showChosen();
+    if (pick < 0) return;
+    this.analyse(this.pickPixels(pick));  // a test image goes the way a drawn one does
+    const end = this.nextEnd;
+    this.choose(end, pick);
+    // Two clicks choose A, then B: the next click sets the other end.
+    document.querySelector(`input[name=end][value=${end === 0 ? "B" : "A"}]`).checked = true;
   }
 
-  unpin() {
-    this.pinned = null;
-    this.chosen = null;
-    this.showChosen();
-    this.moveTo(this.point);
-  }
-
+  // From the keyboard: the arrow keys step through the outlined test digits (a ring marks the one
+  // reached), Enter or Space chooses it as the next end, A or B, as a click would.
   key(e) {
-    if (e.key === "Escape" && this.pinned) { this.unpin(); return; }
-    const steps = {ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, 1], ArrowDown: [0, -1]};
-    if (!(e.key in steps) || this.D > 2) return;
-    e.preventDefault();
-    const step = 0.01 * this.view.span;
-    const from = this.pinned || this.point;
-    this.pinned = [from[0] + steps[e.key][0] * step, from[1] + steps[e.key][1] * step];
-    this.moveTo(this.pinned);
-  }
-
-  showChosen() {
-    const box = document.getElementById("chosen");
-    if (this.chosen === null) { box.hidden = true; return; }
-    box.hidden = false;
-    drawDigit(document.getElementById("original"), this.arrays.pick_images, this.chosen);
-    const i = this.chosen, label = this.arrays.pick_labels[i];
-    const mean = [this.arrays.pick_codes[2 * i], this.arrays.pick_codes[2 * i + 1]];
-    let text = `test image ${i}, ${this.meta.noun} ${this.meta.classes[label]}; ` +
-      (this.meta.kind === "vae" ? `posterior mean (${fmt(mean[0])}, ${fmt(mean[1])})` : `code (${fmt(mean[0])}, ${fmt(mean[1])})`);
-    if (this.meta.kind === "vae") {
-      const sd = [0, 1].map((j) => Math.exp(0.5 * this.arrays.pick_log_var[2 * i + j]));
-      text += `, posterior sd (${sd[0].toFixed(2)}, ${sd[1].toFixed(2)})`;
+    const steps = {ArrowRight: 1, ArrowDown: 1, ArrowLeft: -1, ArrowUp: -1};
+    if (e.key in steps) {
+      e.preventDefault();
+      const n = this.meta.picks;
+      this.cursor = this.cursor === undefined ? 0 : (this.cursor + steps[e.key] + n) % n;
+      const i = this.cursor;
+      document.getElementById("coords").textContent =
+        `test image ${i}, ${this.meta.noun} ${this.meta.classes[this.arrays.pick_labels[i]]}: Enter chooses it as ` +
+        (this.nextEnd === 0 ? "A" : "B");
+      this.drawOverlay(this.project(this.latent()));
+    } else if ((e.key === "Enter" || e.key === " ") && this.cursor !== undefined) {
+      e.preventDefault();
+      this.click([this.arrays.pick_scatter[2 * this.cursor], this.arrays.pick_scatter[2 * this.cursor + 1]]);
     }
-    document.getElementById("chosen-text").textContent = text;
   }
 
-  // 32-D: which end (A or B) the next click sets
+  // which end (A or B) the next click sets
   get nextEnd() { return document.querySelector("input[name=end]:checked").value === "A" ? 0 : 1; }
 
   choose(end, pick) {
@@ -512,87 +648,22 @@ class Explorer {
     });
   }
 
-  drawBackground() {
-    const ctx = this.scatter.getContext("2d"), W = this.scatter.width, H = this.scatter.height;
-    ctx.fillStyle = "white";
-    ctx.fillRect(0, 0, W, H);
-    drawAxes(ctx, this.view, this.meta.axes);
-    if (this.meta.kind === "vae" && this.D === 2) {  // the prior N(0, I): 1 and 2 sd
-      ctx.strokeStyle = "#555";
-      ctx.setLineDash([5, 4]);
-      for (const r of [1, 2]) ellipse(ctx, this.view, 0, 0, r, r);
-      ctx.setLineDash([]);
-    }
-    const s = this.arrays.scatter, labels = this.arrays.labels, colours = this.meta.colours;
-    ctx.save();  // dots outside the data box would cover the margins and the axis labels
-    const [left, top] = this.view.toPixel(this.view.x0, this.view.y1), [right, bottom] = this.view.toPixel(this.view.x1, this.view.y0);
-    ctx.beginPath();
-    ctx.rect(left, top, right - left, bottom - top);
-    ctx.clip();
-    ctx.globalAlpha = 0.55;
-    for (let i = 0; i < labels.length; i++) {
-      const [x, y] = this.view.toPixel(s[2 * i], s[2 * i + 1]);
-      ctx.fillStyle = colours[labels[i]];
-      ctx.fillRect(x - 1, y - 1, 2.2, 2.2);
-    }
-    ctx.globalAlpha = 1;
-    const p = this.arrays.pick_scatter;  // the clickable digits: larger, outlined
-    ctx.lineWidth = 0.8;
-    for (let i = 0; i < p.length / 2; i++) {
-      const [x, y] = this.view.toPixel(p[2 * i], p[2 * i + 1]);
+  drawMarks(ctx) {
+    if (this.cursor !== undefined) {  // the digit the arrow keys reached
+      const [x, y] = this.view.toPixel(this.arrays.pick_scatter[2 * this.cursor], this.arrays.pick_scatter[2 * this.cursor + 1]);
       ctx.beginPath();
-      ctx.arc(x, y, 3, 0, 2 * Math.PI);
-      ctx.fillStyle = colours[this.arrays.pick_labels[i]];
-      ctx.fill();
-      ctx.strokeStyle = "white";
+      ctx.arc(x, y, 9, 0, 2 * Math.PI);
+      ctx.lineWidth = 2;
+      ctx.strokeStyle = "#1f77b4";
       ctx.stroke();
     }
-    ctx.restore();
-    this.background = ctx.getImageData(0, 0, W, H);
-  }
-
-  drawOverlay(where) {
-    const ctx = this.scatter.getContext("2d");
-    ctx.putImageData(this.background, 0, 0);
-    if (this.D === 2 && this.chosen !== null && this.meta.kind === "vae") {  // q(z|x): 2 sd ellipse
-      const i = this.chosen, lv = this.arrays.pick_log_var;
-      ctx.strokeStyle = "black";
-      ctx.lineWidth = 1.5;
-      ellipse(ctx, this.view, this.arrays.pick_codes[2 * i], this.arrays.pick_codes[2 * i + 1],
-              2 * Math.exp(0.5 * lv[2 * i]), 2 * Math.exp(0.5 * lv[2 * i + 1]));
-    }
-    if (this.D > 2) {  // the two chosen digits
-      ctx.fillStyle = "black";
-      ctx.font = "bold 13px sans-serif";
-      this.ends.forEach((pick, end) => {
-        if (pick === null) return;
-        const [x, y] = this.view.toPixel(this.arrays.pick_scatter[2 * pick], this.arrays.pick_scatter[2 * pick + 1]);
-        ctx.fillText(end === 0 ? "A" : "B", x + 5, y - 5);
-      });
-    }
-    if (this.yours) {  // your own digit: a black cross at its code; a VAE's 2 sd ellipse of q(z|x) in 2-D
-      const [cx, cy] = this.D === 2 ? this.yours.z : this.project(this.yours.z);
-      const [px, py] = this.view.toPixel(cx, cy);
-      ctx.strokeStyle = "black";
-      ctx.lineWidth = 3;
-      ctx.beginPath();
-      ctx.moveTo(px - 8, py - 8); ctx.lineTo(px + 8, py + 8); ctx.moveTo(px + 8, py - 8); ctx.lineTo(px - 8, py + 8);
-      ctx.stroke();
-      if (this.D === 2 && this.yours.sd) {
-        ctx.lineWidth = 1.5;
-        ctx.setLineDash([3, 3]);
-        ellipse(ctx, this.view, cx, cy, 2 * this.yours.sd[0], 2 * this.yours.sd[1]);
-        ctx.setLineDash([]);
-      }
-    }
-    const [x, y] = this.view.toPixel(where[0], where[1]);
-    ctx.beginPath();
-    ctx.arc(x, y, 6, 0, 2 * Math.PI);
-    ctx.lineWidth = 2.5;
-    ctx.strokeStyle = this.pinned ? "#d62728" : "black";
-    ctx.fillStyle = "white";
-    ctx.fill();
-    ctx.stroke();
+    ctx.fillStyle = "black";  // the two chosen digits
+    ctx.font = "bold 13px sans-serif";
+    this.ends.forEach((pick, end) => {
+      if (pick === null) return;
+      const [x, y] = this.view.toPixel(this.arrays.pick_scatter[2 * pick], this.arrays.pick_scatter[2 * pick + 1]);
+      ctx.fillText(end === 0 ? "A" : "B", x + 5, y - 5);
+    });
   }
 }
 
@@ -690,6 +761,133 @@ function klDivergence(mean, log_var) {
   let s = 0;
   for (let j = 0; j < mean.length; j++) s += -0.5 * (1 + log_var[j] - mean[j] ** 2 - Math.exp(log_var[j]));
   return s;
+}
+
+// --- Your own digit: the pad (explorer and compare pages alike) ----------------------------
+// Pointer events serve mouse, touch and pen. When a stroke ends, onInput gets the 784 values the
+// model sees (mnistInput); the Clear button calls onClear.
+function setUpPad(onInput, onClear) {
+  const pad = document.getElementById("pad"), ctx = pad.getContext("2d");
+  const blank = () => {
+    ctx.fillStyle = "black";
+    ctx.fillRect(0, 0, pad.width, pad.height);
+  };
+  blank();
+  let last = null;
+  const at = (e) => {
+    const r = pad.getBoundingClientRect();
+    return [(e.clientX - r.left - pad.clientLeft) * pad.width / pad.clientWidth,
+            (e.clientY - r.top - pad.clientTop) * pad.height / pad.clientHeight];
+  };
+  const stroke = (from, to) => {
+    ctx.strokeStyle = "white";
+    ctx.lineWidth = 22;  // about 2 pixels of the 28 x 28 input, as MNIST's pen strokes
+    ctx.lineCap = ctx.lineJoin = "round";
+    ctx.beginPath();
+    ctx.moveTo(from[0], from[1]);
+    ctx.lineTo(to[0], to[1]);
+    ctx.stroke();
+  };
+  pad.addEventListener("pointerdown", (e) => {
+    e.preventDefault();
+    pad.setPointerCapture(e.pointerId);
+    last = at(e);
+    stroke(last, last);
+  });
+  pad.addEventListener("pointermove", (e) => {
+    if (!last) return;
+    const next = at(e);
+    stroke(last, next);
+    last = next;
+  });
+  const end = () => {
+    if (!last) return;
+    last = null;
+    const pixels = mnistInput(pad);
+    if (pixels) onInput(pixels);
+  };
+  pad.addEventListener("pointerup", end);
+  pad.addEventListener("pointercancel", end);
+  document.getElementById("clear").addEventListener("click", () => {
+    blank();
+    onClear();
+  });
+}
+
+// --- compare.html: one pad, every model's own page in a frame ------------------------------
+// Each frame is a folder's explorer.html#embed. This page sends it the input ({explorer: "input"});
+// it answers with its height and with what its model made of the input ({explorer: "result"}).
+// Messages work between pages opened from disk (file://), where a page cannot reach into a frame.
+class Compare {
+  constructor(models) {
+    this.models = models;  // [{title, src}], in the order of the frames
+    this.frames = models.map((m) => document.querySelector(`iframe[data-title="${CSS.escape(m.title)}"]`));
+    this.waiting = new Set(models.map((m) => m.title));
+    this.results = new Map();
+    this.current = null;
+  }
+
+  ready() {
+    setUpPad((pixels) => this.send(pixels), () => this.send(null));
+    window.addEventListener("message", (e) => this.receive(e));
+    document.body.dataset.ready = "yes";
+  }
+
+  // The 784 values every model sees now, or null: the same for all of them.
+  input() { return this.current ? Float32Array.from(this.current) : null; }
+
+  send(pixels) {
+    this.current = pixels ? Float32Array.from(pixels) : null;
+    document.getElementById("input-box").hidden = !pixels;
+    if (pixels) drawPixels(document.getElementById("input"), pixels);
+    this.frames.forEach((frame, i) => { if (!this.waiting.has(this.models[i].title)) this.post(frame); });
+  }
+
+  post(frame) {
+    const message = this.current ? {explorer: "input", pixels: Array.from(this.current)} : {explorer: "clear"};
+    frame.contentWindow.postMessage(message, "*");
+  }
+
+  receive(e) {
+    const i = this.frames.findIndex((frame) => frame.contentWindow === e.source);
+    if (i < 0 || !e.data) return;
+    const frame = this.frames[i], title = this.models[i].title;
+    if (e.data.explorer === "ready") {
+      this.waiting.delete(title);
+      if (this.current) this.post(frame);
+      if (this.waiting.size === 0) document.body.dataset.frames = "ready";
+    } else if (e.data.explorer === "size") {
+      frame.style.height = `${e.data.height}px`;
+    } else if (e.data.explorer === "result") {
+      if (e.data.result) this.results.set(title, e.data.result);
+      else this.results.delete(title);
+      this.showResults();
+    }
+  }
+
+  // One row per model: its reconstruction of the input, its loss terms and where they rank.
+  showResults() {
+    const body = document.querySelector("#summary tbody");
+    body.replaceChildren();
+    this.models.forEach(({title}) => {
+      const r = this.results.get(title);
+      if (!r) return;
+      const row = document.createElement("tr"), canvas = document.createElement("canvas");
+      canvas.width = canvas.height = 28;
+      canvas.className = "digit tiny";
+      drawPixels(canvas, r.x_hat);
+      const cells = [title, canvas, r.recon.toFixed(2), r.kl === null ? "–" : r.kl.toFixed(2),
+                     `${r.score.toFixed(2)} (${r.kl === null ? "error" : "−ELBO"})`, `${r.share.toFixed(1)} %`, r.units];
+      for (const value of cells) {
+        const cell = document.createElement("td");
+        if (value instanceof HTMLElement) cell.append(value); else cell.textContent = value;
+        row.append(cell);
+      }
+      body.append(row);
+    });
+    document.getElementById("summary").hidden = this.results.size === 0;
+    document.body.dataset.results = String(this.results.size);
+  }
 }
 
 // The pad's strokes as MNIST's digits were made: the bounding box scaled to fit 20 x 20 with its aspect

@@ -210,6 +210,9 @@ def render(meta: dict, arrays: dict[str, np.ndarray]) -> str:
     larger = meta["latent_dim"] > 2
     return (template
             .replace("{{title}}", html.escape(meta["title"]))
+            .replace("{{plot_label}}", "test codes on the PC plane: click an outlined digit, or step through them "
+                     "with the arrow keys and press Enter, to choose A and B" if larger else
+                     "test codes: point to decode, click to pin, arrow keys move a pinned point")
             .replace("{{two_d}}", "hidden" if larger else "")
             .replace("{{many_d}}", "" if larger else "hidden")
             .replace("{{latent_dim}}", str(meta["latent_dim"]))

@@ -267,5 +267,6 @@ def bound_vs_k(curves: dict[str, dict], references: list[tuple[str, float]], uni
         ax.set(xlabel="importance samples k", ylabel=f"log p(x) bound ({units})",
                title=f"{title}\nmean over {n:,} test images; bars: ±1 standard error over images")
         ax.grid(alpha=0.3, which="both")
-        ax.legend(frameon=False, fontsize=7, loc="lower right")
+        # below the axes: inside, it would cover the ELBO lines at the bottom or the curves' rise at the top
+        ax.legend(frameon=False, fontsize=7, loc="upper left", bbox_to_anchor=(0.0, -0.13))
         save(fig, path)

@@ -7,6 +7,7 @@ Every file goes to a temporary name in the same folder and is renamed over the o
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import sys
@@ -100,3 +101,9 @@ def hold_folder(folder: Path):
     finally:
         os.unlink(path)  # while still holding the lock, so no other run can be holding this file
         os.close(fd)
+
+
+def file_sha256(path: Path) -> str:
+    """The file's SHA-256, to tell whether a result was computed from this very file."""
+    with open(path, "rb") as file:
+        return hashlib.file_digest(file, "sha256").hexdigest()

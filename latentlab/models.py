@@ -30,6 +30,8 @@ import torch
 from torch import nn
 
 from . import losses
+from .data import binarize
+from .errors import LatentlabError
 
 
 class ConvolutionalBlock(nn.Sequential):
@@ -240,8 +242,28 @@ WIDTHS = ("stem_channels", "growth", "dense_layers", "reduce_channels", "decoder
 
 def build_model(config) -> nn.Module:
     """The model a TrainConfig describes."""
+    if config.objective == "iwae" and config.model != "vae":
+        raise LatentlabError("--objective iwae weighs samples of a VAE's posterior; an AE has none. "
+                             "Use --model vae, or leave --objective at elbo.")
     return MODELS[config.model](config.latent_dim, likelihood=config.likelihood,
                                 **{name: getattr(config, name) for name in WIDTHS})
+
+
+def training_loss(model: nn.Module, x: torch.Tensor, config) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(loss, reconstruction, kl) of a training step on a batch x (B, 1, 28, 28) in [0, 1], each averaged
+    over the batch; the two terms are for the log.
+
+    The loss is reconstruction + beta * KL, the negative ELBO for beta = 1 (beta != 1 weighs the KL as in
+    beta-VAE; an AE's KL is 0), or with ``objective="iwae"`` the negative importance-weighted bound with
+    ``iw_samples`` samples (``iwae_loss``). A Bernoulli decoder sees fresh binary pixels every time
+    (dynamic binarization).
+    """
+    if model.likelihood == "bernoulli":
+        x = binarize(x)
+    if config.objective == "iwae":
+        return model.iwae_loss(x, config.iw_samples)
+    reconstruction, kl = model.loss(x)
+    return reconstruction + config.beta * kl, reconstruction, kl
 
 
 def count_parameters(model: nn.Module) -> int:

@@ -15,12 +15,11 @@ from tqdm import tqdm
 
 from .config import TrainConfig
 from .cuda_graphs import GraphedStep, adam
-from .data import DeviceSplit, binarize, load_splits, to_float
+from .data import DeviceSplit, load_splits, to_float
 from .devices import keep_freed_memory, pick_device
-from .errors import LatentlabError
 from .files import check_writable
 from .metrics import split_losses
-from .models import build_model
+from .models import build_model, training_loss
 from .progress import plural, status
 from .runs import Run, finished_run
 
@@ -37,17 +36,10 @@ def new_model_and_optimizer(config: TrainConfig, device: torch.device):
 def training_step(model, optimizer, x: torch.Tensor, config: TrainConfig) -> torch.Tensor:
     """One Adam step on a batch x (B, 1, 28, 28) in [0, 1]; returns the detached (reconstruction, KL).
 
-    The loss is the negative ELBO, reconstruction + KL, averaged over the batch (beta = 1;
-    beta != 1 weighs the KL as in beta-VAE); an AE's KL is 0. With ``objective="iwae"`` it is
-    the negative importance-weighted bound with ``iw_samples`` samples (models.iwae_loss).
+    The loss (models.training_loss) is the negative ELBO, reconstruction + KL averaged over the
+    batch, or the negative IWAE bound with ``--objective iwae``.
     """
-    if model.likelihood == "bernoulli":
-        x = binarize(x)  # fresh binary pixels every time
-    if config.objective == "iwae":
-        loss, reconstruction, kl = model.iwae_loss(x, config.iw_samples)
-    else:
-        reconstruction, kl = model.loss(x)
-        loss = reconstruction + config.beta * kl
+    loss, reconstruction, kl = training_loss(model, x, config)
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     optimizer.step()
@@ -72,9 +64,7 @@ def train(config: TrainConfig) -> dict:
     The loop of the paper: for each epoch, one Adam step per shuffled batch (``training_step``),
     then the test losses. ``runs.Run`` saves the run after every epoch and resumes it bit for bit.
     """
-    if config.objective == "iwae" and config.model != "vae":
-        raise LatentlabError("--objective iwae weighs samples of a VAE's posterior; an AE has none. "
-                             "Use --model vae, or leave --objective at elbo.")
+    build_model(config)  # an impossible model (IWAE for an AE) is refused before anything is read or written
     check_writable(Path(config.out_dir))
     if (state := finished_run(config)) is not None:
         return state

@@ -101,7 +101,7 @@ def test_report_gives_the_evaluate_command_with_the_bound_settings_each_folder_w
     text = render(tmp_path)
     assert 'evaluate "Kết_quả_huấn_luyện_Variational_Autoecoder/32D_latent_VAE_bernoulli" --k 1000 --n-test 10000\n' in text
     plain = next(line for line in text.splitlines() if line.startswith("python -m latentlab evaluate") and "--k" not in line)
-    assert "2D_latent_VAE" in plain and "bernoulli" not in plain
+    assert "2D_latent_VAE" in plain and '/32D_latent_VAE_bernoulli"' not in plain
 
 
 def test_readme_summary_adds_up_the_training_time_of_the_four_default_runs(tmp_path):

@@ -187,6 +187,19 @@ def test_a_pinned_point_is_unpinned_by_a_second_click_or_escape(trained, tmp_pat
 
 @pytest.mark.skipif(browser.missing() is not None, reason=f"no headless browser here: {browser.missing()}")
 def test_two_clicks_on_a_32_d_page_choose_a_then_b(tmp_path):
+    with browser.open_page(_tiny_32_d_page(tmp_path)) as (page, errors):
+        ends = []
+        for pick in (18, 61 % 64):
+            point = page.evaluate(f"Array.from(window.explorer.arrays.pick_scatter.subarray({2 * pick}, {2 * pick + 2}))")
+            browser.move_to_latent(page, point)
+            page.mouse.down(); page.mouse.up()
+            ends.append(page.evaluate("window.explorer.ends.slice()"))
+        assert not errors
+    first, second = ends
+    assert first[0] == 18 and second == [18, 61 % 64]
+
+
+def _tiny_32_d_page(tmp_path):
     from conftest import TINY_WIDTHS, synthetic_digits
     from latentlab.data import DeviceSplit
     from latentlab.models import VariationalAutoencoder
@@ -195,14 +208,86 @@ def test_two_clicks_on_a_32_d_page_choose_a_then_b(tmp_path):
     model = VariationalAutoencoder(32, **TINY_WIDTHS).eval()
     images, labels = synthetic_digits(64, seed=4)
     test = DeviceSplit(torch.from_numpy(images), torch.from_numpy(labels).long(), torch.device("cpu"))
-    page_path = write_explorer(model, test, encode_split(model, test), "tiny 32-D VAE", tmp_path)
-    with browser.open_page(page_path) as (page, errors):
-        ends = []
-        for pick in (18, 61 % len(test)):
-            point = page.evaluate(f"Array.from(window.explorer.arrays.pick_scatter.subarray({2 * pick}, {2 * pick + 2}))")
-            browser.move_to_latent(page, point)
-            page.mouse.down(); page.mouse.up()
-            ends.append(page.evaluate("window.explorer.ends.slice()"))
+    return write_explorer(model, test, encode_split(model, test), "tiny 32-D VAE", tmp_path)
+
+
+@pytest.mark.skipif(browser.missing() is not None, reason=f"no headless browser here: {browser.missing()}")
+def test_the_keyboard_chooses_a_and_b_on_a_32_d_page(tmp_path):
+    with browser.open_page(_tiny_32_d_page(tmp_path)) as (page, errors):
+        page.focus("#scatter")
+        for key in ["ArrowRight"] * 3 + ["Enter"] + ["ArrowRight"] * 2 + [" "]:  # digit 2 as A, then digit 4 as B
+            page.keyboard.press(key)
+        ends = page.evaluate("window.explorer.ends.slice()")
+        scrolled = page.evaluate("window.scrollY")
         assert not errors
-    first, second = ends
-    assert first[0] == 18 and second == [18, 61 % len(test)]
+    assert ends == [2, 4] and scrolled == 0  # the keys moved the choice, not the page
+
+
+@pytest.mark.skipif(browser.missing() is not None, reason=f"no headless browser here: {browser.missing()}")
+@pytest.mark.parametrize("two_d", [True, False])
+def test_a_400_px_phone_screen_has_no_sideways_scroll_and_keeps_the_decoded_image_in_view(trained, tmp_path, two_d):
+    from playwright.sync_api import sync_playwright
+
+    if two_d:
+        model, test, _ = trained
+        page_path = write_explorer(model, test, encode_split(model, test), "tiny VAE", tmp_path)
+    else:
+        page_path = _tiny_32_d_page(tmp_path)
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=browser.chromium_path(), args=["--no-sandbox"])
+        try:
+            context = chromium.new_context(viewport={"width": 400, "height": 760}, device_scale_factor=2,
+                                           is_mobile=True, has_touch=True)
+            page = context.new_page()
+            page.goto(page_path.resolve().as_uri())
+            page.wait_for_selector("body[data-ready=yes]", state="attached")
+            widths = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+            page.evaluate("document.getElementById('scatter').scrollIntoView({block: 'end'})")  # the plot low on screen
+            box = page.locator("#scatter").bounding_box()
+            page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] * 0.9)  # low on the plot
+            image = page.locator("#decoded").bounding_box()
+        finally:
+            chromium.close()
+    assert widths[0] <= widths[1] == 400  # no sideways scroll, no zooming out
+    assert 0 <= image["y"] and image["y"] + image["height"] <= 760 and image["x"] + image["width"] <= 400
+
+
+@pytest.mark.skipif(browser.missing() is not None, reason=f"no headless browser here: {browser.missing()}")
+def test_compare_sends_one_drawn_digit_through_every_models_own_page(trained, tmp_path):
+    from conftest import TINY_WIDTHS
+    from latentlab.experiments import EXPERIMENTS
+    from latentlab.models import Autoencoder
+    from latentlab.site import COMPARE_FILE, render_compare
+
+    vae, test, _ = trained
+    torch.manual_seed(0)
+    ae = Autoencoder(32, **TINY_WIDTHS).eval()
+    models = {"vae-2d": vae, "ae-32d": ae}
+    for name, model in models.items():
+        (tmp_path / EXPERIMENTS[name].out_dir).mkdir(parents=True)
+        write_explorer(model, test, encode_split(model, test), name, tmp_path / EXPERIMENTS[name].out_dir)
+    page_text = render_compare(tmp_path)
+    (tmp_path / COMPARE_FILE).write_text(page_text, encoding="utf-8")
+    assert len(page_text.encode()) < 1_000_000 and 'id="payload"' not in page_text  # frames, no weights
+    with browser.open_page(tmp_path / COMPARE_FILE) as (page, errors):
+        assert "draw" in page.get_attribute("#pad", "aria-label")
+        page.wait_for_selector("body[data-frames=ready]", state="attached", timeout=30_000)
+        browser.draw_seven(page)
+        browser.wait_for_every_model(page)
+        pixels = np.array(page.evaluate("Array.from(window.compare.input())"), dtype=np.float32)
+        rows = page.locator("#summary tbody tr").count()
+        seen = {}
+        for frame in page.frames[1:]:
+            name = "vae-2d" if "2D_latent_VAE" in frame.url else "ae-32d"
+            seen[name] = {"input": np.array(frame.evaluate("Array.from(window.explorer.input())"), dtype=np.float32),
+                          "code": frame.evaluate("Object.fromEntries(Object.entries(window.explorer.encode("
+                                                 "window.explorer.input())).map(([k, v]) => [k, Array.from(v)]))")}
+        assert not errors
+    assert rows == 2 and sorted(seen) == ["ae-32d", "vae-2d"]
+    x = torch.from_numpy(pixels).view(1, 1, 28, 28)
+    with torch.no_grad():
+        expected = {"vae-2d": vae.encode(x)[0][0].numpy(), "ae-32d": ae.encode(x)[0].numpy()}
+    for name, shown in seen.items():
+        assert np.array_equal(shown["input"], pixels)  # every model sees the same 784 values
+        code = shown["code"].get("mean", shown["code"].get("z"))
+        assert np.abs(np.array(code) - expected[name]).max() <= 1e-4

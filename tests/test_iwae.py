@@ -41,6 +41,28 @@ def test_bound_vs_k_writes_the_bounds_with_standard_errors_and_the_figure(tiny_c
             assert image.width >= 600
 
 
+def test_bound_vs_k_reuses_a_folders_bounds_only_for_the_same_model_and_settings(tiny_config, tmp_path, capsys):
+    config = dataclasses.replace(tiny_config, latent_dim=32, likelihood="bernoulli", out_dir=str(tmp_path / "vae"))
+    run(config)
+    command = ["bound-vs-k", config.out_dir, "--ks", "1", "3", "--n-test", "10", "--data-root", tiny_config.data_root,
+               "--device", "cpu"]
+    assert main(command) == 0
+    bounds = tmp_path / "vae" / "bound_vs_k.json"
+    first = json.loads(bounds.read_text())
+    first["bounds"][0]["mean"] = 123.0  # a value no model gives: seen again only if the file is reused
+    bounds.write_text(json.dumps(first))
+    capsys.readouterr()
+    assert main(command) == 0
+    assert "taken from bound_vs_k.json" in capsys.readouterr().out
+    assert json.loads(bounds.read_text())["bounds"][0]["mean"] == 123.0
+    assert main(command[:4] + ["5"] + command[5:]) == 0  # other k: computed again
+    assert [b["k"] for b in json.loads(bounds.read_text())["bounds"]] == [1, 5]
+    run(dataclasses.replace(config, seed=1, retrain=True))  # another model.pt: computed again
+    capsys.readouterr()
+    assert main(command[:4] + ["5"] + command[5:]) == 0
+    assert "taken from" not in capsys.readouterr().out
+
+
 def test_bound_vs_k_refuses_an_autoencoder_and_writes_nothing(tiny_config, tmp_path, capsys):
     ae = dataclasses.replace(tiny_config, model="ae", latent_dim=32, out_dir=str(tmp_path / "ae"))
     train(ae)

@@ -8,7 +8,7 @@ import pytest
 from conftest import TINY_WIDTHS
 from latentlab.cli import main
 from latentlab.experiments import EXPERIMENTS
-from latentlab.report import render, summary
+from latentlab.report import comparisons, render, summary
 
 TINY = ["--epochs", "1", "--train-limit", "64", "--device", "cpu"]
 RUN_KEYS = {"seed", "device", "torch", "train_seconds", "recipe", "test_mse", "test_recon_sse", "test_kl", "test_elbo",
@@ -145,3 +145,41 @@ def test_a_spread_smaller_than_the_tables_digits_is_shown_with_two_significant_d
         run["test_mse"] = mse
     (folder / "seeds.json").write_text(json.dumps(runs))
     assert "0.035630 ± 0.000030" in render(tmp_path)
+
+
+def _set_knn(root: Path, name: str, values: list[float], committed: float) -> None:
+    folder = root / EXPERIMENTS[name].out_dir
+    runs = json.loads((folder / "seeds.json").read_text())
+    for run, value in zip(runs["runs"], values):
+        run["knn5_accuracy"] = value
+    (folder / "seeds.json").write_text(json.dumps(runs))
+    metrics = json.loads((folder / "metrics.json").read_text())
+    (folder / "metrics.json").write_text(json.dumps({**metrics, "knn5_accuracy": committed}))
+
+
+def test_a_published_value_outside_every_seed_is_called_a_real_difference(tmp_path):
+    from latentlab.report import UMAP_VAE
+
+    _write_folder(tmp_path, "vae-2d", [-38.0, -37.0, -37.5])
+    _set_knn(tmp_path, "vae-2d", [0.60, 0.62, 0.64], committed=0.62)
+    (sentence,) = comparisons(tmp_path)
+    assert f"Sainburg et al.'s 2-D conv VAE: {UMAP_VAE:.3f}, theirs is better by more than the seed spread" in sentence
+    assert "0.620 ± 0.020 over 3 seeds" in sentence and "outlier" not in sentence
+
+
+def test_a_published_value_among_the_seeds_is_called_unresolved_and_an_outlying_committed_model_is_named(tmp_path):
+    _write_folder(tmp_path, "vae-2d", [-38.0, -37.0, -37.5])
+    _set_knn(tmp_path, "vae-2d", [0.70, 0.74, 0.78], committed=0.90)
+    (sentence,) = comparisons(tmp_path)
+    assert "the seeds cannot tell the two apart" in sentence
+    assert "The committed model (0.900) is an outlier among its seeds" in sentence
+
+
+def test_results_list_the_full_test_set_nll_from_bound_vs_k_json(tmp_path):
+    folder = tmp_path / EXPERIMENTS["vae-32d-bernoulli"].out_dir
+    folder.mkdir(parents=True)
+    bounds = {"n_test": 10000, "elbo": {"mean": -89.4, "se": 0.2}, "device": "cuda",
+              "bounds": [{"k": 1, "mean": -89.5, "se": 0.2}, {"k": 5000, "mean": -84.3, "se": 0.21}]}
+    (folder / "bound_vs_k.json").write_text(json.dumps(bounds))
+    text = render(tmp_path)
+    assert "| NLL (nats) | 84.30 ± 0.21 | 5000 | 10,000 | 89.40 | cuda |" in text
