@@ -157,12 +157,13 @@ def write_documents(root: Path = Path("."), screenshot: bool = False) -> None:
     with ``screenshot`` also compare.png, a digit drawn on compare.html's pad."""
     from . import browser
     from .report import update_readmes, write_results
-    from .site import COMPARE_FILE, write_index
+    from .site import COMPARE_FILE, write_compare, write_index
 
     if screenshot and browser.missing():
         raise LatentlabError(f"--screenshot needs a headless browser: {browser.missing()}.")
     write_results(root / "RESULTS.md", root)
     update_readmes(root)
     write_index(root)
+    write_compare(root)
     if screenshot:
         browser.screenshot_compare(root / COMPARE_FILE, root / "compare.png")

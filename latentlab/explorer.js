@@ -38,7 +38,7 @@ async function gunzip(bytes) {
   return await new Response(stream).arrayBuffer();
 }
 
-// --- The decoder: decoder_conv, layer by layer ------------------------------------------
+// --- The networks: encoder_conv and decoder_conv, layer by layer ---------------------------
 
 // y (out) = W (out x in) z + b
 function linear(z, W, b, out) {
@@ -124,27 +124,40 @@ function maxpool(x, c, h, w, size) {
   return {x: out, h: oh, w: ow};
 }
 
-// The convolutional layers of encoder_conv on a state {x, c, h, w}; returns the new state.
-function runConvLayers(layers, arrays, state) {
+// One runner for both networks: the layers explorer.py writes, applied to a state {x, c, h, w}
+// (x: the activations, channel-major; c, h, w: their shape). Returns the new state.
+function runLayers(layers, arrays, state) {
   let {x, c, h, w} = state;
   for (const layer of layers) {
-    if (layer.type === "conv") {
+    if (layer.type === "linear") {
+      x = linear(x, arrays[layer.weight], arrays[layer.bias], layer.out);
+    } else if (layer.type === "unflatten") {
+      [c, h, w] = layer.shape;
+    } else if (layer.type === "conv") {
       const y = conv2d(x, c, h, w, arrays[layer.weight], arrays[layer.bias], layer.out, layer.kernel, layer.padding);
       x = y.x; c = layer.out; h = y.h; w = y.w;
-    } else if (layer.type === "relu") {
-      x = x.map((v) => (v < 0 ? 0 : v));
-    } else if (layer.type === "batchnorm") {
+    } else if (layer.type === "conv_transpose") {
+      const y = convTranspose(x, c, h, w, arrays[layer.weight], arrays[layer.bias], layer.out, layer.kernel,
+                              layer.stride, layer.padding);
+      x = y.x; c = layer.out; h = y.h; w = y.w;
+    } else if (layer.type === "relu") {  // in place: every layer before it made x anew
+      for (let i = 0; i < x.length; i++) if (x[i] < 0) x[i] = 0;
+    } else if (layer.type === "batchnorm") {  // eval mode: a per-channel scale and shift
       const scale = arrays[layer.scale], shift = arrays[layer.shift], plane = h * w;
-      x = x.map((v, i) => v * scale[Math.floor(i / plane)] + shift[Math.floor(i / plane)]);
+      for (let ch = 0; ch < c; ch++) {
+        for (let i = ch * plane; i < (ch + 1) * plane; i++) x[i] = x[i] * scale[ch] + shift[ch];
+      }
     } else if (layer.type === "maxpool") {
       const y = maxpool(x, c, h, w, layer.size);
       x = y.x; h = y.h; w = y.w;
     } else if (layer.type === "dense") {  // DenseLayer: torch.cat([x, block(x)], dim=1)
-      const y = runConvLayers(layer.block, arrays, {x, c, h, w});
+      const y = runLayers(layer.block, arrays, {x: x.slice(), c, h, w});  // a copy: the block must not touch x
       const joined = new Float32Array(x.length + y.x.length);
       joined.set(x);
       joined.set(y.x, x.length);
       x = joined; c += y.c;
+    } else if (layer.type === "sigmoid") {
+      for (let i = 0; i < x.length; i++) x[i] = 1 / (1 + Math.exp(-x[i]));
     } else {
       throw new Error("unknown layer " + layer.type);
     }
@@ -155,39 +168,16 @@ function runConvLayers(layers, arrays, state) {
 // pixels: 784 values in [0, 1], row-major (the model's input x). Returns {z} for an AE and
 // {mean, log_var} for a VAE, each a Float32Array(latent_dim): what model.encode returns.
 function encode(layers, heads, arrays, pixels) {
-  const features = runConvLayers(layers, arrays, {x: Float32Array.from(pixels), c: 1, h: 28, w: 28}).x;
+  const features = runLayers(layers, arrays, {x: Float32Array.from(pixels), c: 1, h: 28, w: 28}).x;
   const code = {};
   for (const [name, head] of Object.entries(heads)) code[name] = linear(features, arrays[head.weight], arrays[head.bias], head.out);
   return code;
 }
 
-// layers: the list explorer.py writes; arrays: the named weights. z: Float32Array(latent_dim).
+// layers: the decoder's list explorer.py writes; arrays: the named weights. z: Float32Array(latent_dim).
 // Returns the 28 x 28 image as a Float32Array in (0, 1).
 function decode(layers, arrays, z) {
-  let x = z, c = 0, h = 0, w = 0;
-  for (const layer of layers) {
-    if (layer.type === "linear") {
-      x = linear(x, arrays[layer.weight], arrays[layer.bias], layer.out);
-    } else if (layer.type === "unflatten") {
-      [c, h, w] = layer.shape;
-    } else if (layer.type === "conv_transpose") {
-      const y = convTranspose(x, c, h, w, arrays[layer.weight], arrays[layer.bias], layer.out, layer.kernel,
-                              layer.stride, layer.padding);
-      x = y.x; c = layer.out; h = y.h; w = y.w;
-    } else if (layer.type === "relu") {
-      for (let i = 0; i < x.length; i++) if (x[i] < 0) x[i] = 0;
-    } else if (layer.type === "batchnorm") {
-      const scale = arrays[layer.scale], shift = arrays[layer.shift], plane = h * w;
-      for (let ch = 0; ch < c; ch++) {
-        for (let i = ch * plane; i < (ch + 1) * plane; i++) x[i] = x[i] * scale[ch] + shift[ch];
-      }
-    } else if (layer.type === "sigmoid") {
-      for (let i = 0; i < x.length; i++) x[i] = 1 / (1 + Math.exp(-x[i]));
-    } else {
-      throw new Error("unknown layer " + layer.type);
-    }
-  }
-  return x;
+  return runLayers(layers, arrays, {x: z, c: 0, h: 0, w: 0}).x;
 }
 
 if (typeof module !== "undefined") module.exports = {decode, encode, readArrays};

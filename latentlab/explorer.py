@@ -21,7 +21,6 @@ from matplotlib.colors import to_hex
 from sklearn.decomposition import PCA
 from torch import nn
 
-from . import losses
 from .data import DeviceSplit, to_float
 from .figures import CLASS_CMAP
 from .files import write_text_atomic
@@ -193,14 +192,7 @@ def loss_at_code(model, test: DeviceSplit) -> np.ndarray:
     """What the page computes for a drawn digit, for every test image (N,): the reconstruction term at the
     point code (the AE's z, the VAE's posterior mean), plus for a VAE its KL in closed form (a negative
     ELBO without sampling noise, so that a drawn digit's value can be ranked among them)."""
-    values = []
-    for x in test.batches(1000):
-        code = model.code(x)
-        value = losses.reconstruction_per_image(model.decode(code), x, model.likelihood)
-        if model.kind == "vae":
-            value = value + losses.kl_per_image(*model.encode(x))
-        values.append(value.float().cpu())
-    return torch.cat(values).numpy()
+    return torch.cat([sum(model.point_loss_per_image(x)).float().cpu() for x in test.batches(1000)]).numpy()
 
 
 def render(meta: dict, arrays: dict[str, np.ndarray]) -> str:

@@ -147,6 +147,10 @@ class Autoencoder(nn.Module):
         reconstruction, kl = self.loss_per_image(x)
         return reconstruction.mean(), kl.mean()
 
+    def point_loss_per_image(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """loss_per_image without sampling: for an AE the same."""
+        return self.loss_per_image(x)
+
     @torch.no_grad()
     def fit_for_figures(self, batches) -> dict:
         """An AE has no prior to sample from: samples.png draws from this Gaussian fit of the training
@@ -216,6 +220,12 @@ class VariationalAutoencoder(nn.Module):
         The training objective is their sum, the negative ELBO (beta = 1)."""
         reconstruction, kl = self.loss_per_image(x)
         return reconstruction.mean(), kl.mean()
+
+    def point_loss_per_image(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The two terms without sampling noise, (B,) each: -log p(x|z) at z = the posterior mean, and the
+        KL in closed form. What the explorer page computes for a drawn digit, to rank it among these."""
+        mean, log_var = self.encode(x)
+        return losses.reconstruction_per_image(self.decode(mean), x, self.likelihood), losses.kl_per_image(mean, log_var)
 
     def fit_for_figures(self, batches) -> dict:
         """Nothing: samples.png draws from the prior N(0, I)."""

@@ -147,7 +147,10 @@ def render_compare(root: Path = Path(".")) -> str | None:
 def write_index(root: Path = Path(".")) -> None:
     write_text_atomic(render(root), root / INDEX_FILE)
     print(f"Wrote {root / INDEX_FILE}")
-    compare = render_compare(root)
-    if compare is not None:
-        write_text_atomic(compare, root / COMPARE_FILE)
-        print(f"Wrote {root / COMPARE_FILE} ({len(compare.encode('utf-8')) / 1e3:.0f} kB)")
+
+
+def write_compare(root: Path = Path(".")) -> None:
+    page = render_compare(root)
+    if page is not None:
+        write_text_atomic(page, root / COMPARE_FILE)
+        print(f"Wrote {root / COMPARE_FILE} ({len(page.encode('utf-8')) / 1e3:.0f} kB)")

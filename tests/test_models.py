@@ -135,6 +135,19 @@ def test_the_point_code_is_the_aes_z_and_the_vaes_posterior_mean():
     assert torch.equal(vae.code(x), vae.encode(x)[0])
 
 
+@torch.no_grad()
+def test_the_point_loss_is_the_reconstruction_at_the_mean_plus_the_closed_form_kl_without_noise():
+    from latentlab import losses
+
+    x = torch.rand(5, 1, 28, 28)
+    vae = VariationalAutoencoder(3, **SMALL).eval()
+    first, second = vae.point_loss_per_image(x), vae.point_loss_per_image(x)
+    mean, log_var = vae.encode(x)
+    assert torch.equal(first[0], second[0]) and torch.equal(first[1], second[1])  # no sample drawn
+    assert torch.equal(first[0], losses.reconstruction_per_image(vae.decode(mean), x, "gaussian"))
+    assert torch.equal(first[1], losses.kl_per_image(mean, log_var))
+
+
 def _bernoulli_vae_and_batch():
     torch.manual_seed(0)
     model = VariationalAutoencoder(3, likelihood="bernoulli", **SMALL).eval()
