@@ -7,6 +7,8 @@
   test_log_likelihood_is (VAE)      importance-sampled bound, Burda et al. (2015) eq. 8, with k samples
   test_nll_nats (Bernoulli VAE)     minus that bound: the number of binarized-MNIST NLL tables
   active_units (VAE)                dimensions with Var_x(E_q[z|x]) > 0.01 (Burda et al. 2015)
+``elbo_estimate`` scores single images by the ELBO with many posterior samples (the interpolation figure).
+What training itself measures each epoch is in metrics.py.
 """
 
 from __future__ import annotations
@@ -97,6 +99,24 @@ def bound_versus_k(model, split: DeviceSplit, ks: list[int], n_test: int, seed: 
     elbo = torch.cat(elbos)[:n_test]
     bounds = [{"k": k, **mean_and_se(torch.cat(per_image_bounds(model, split, k, n_test, seed)))} for k in ks]
     return {"n_test": min(n_test, len(split)), "elbo": mean_and_se(elbo), "bounds": bounds}
+
+
+@torch.no_grad()
+def elbo_estimate(model: torch.nn.Module, x: torch.Tensor, samples: int = 100, seed: int = 0) -> torch.Tensor:
+    """ELBO of each image (B,), its expected reconstruction averaged over ``samples`` posterior draws.
+
+    -( E_q[ -log p(x | decode(z)) ] + KL(q(z|x) || N(0, I)) ), the KL in closed form.
+    Every image uses the same ``samples`` standard-normal draws (common random numbers):
+    each estimate stays unbiased, an image's value does not depend on the batch it is
+    in, and differences between images are not sampling noise.
+    """
+    mean, log_var = model.encode(x)  # (B, D) each
+    with seeded(seed, x.device):
+        eps = torch.randn((samples, 1, mean.shape[1]), device=x.device)  # (S, 1, D), shared by the batch
+    z = model.reparameterization_trick(mean, log_var, eps)  # (S, B, D)
+    x_hat = model.decode(z.flatten(0, 1)).view(samples, *x.shape)  # (S, B, 1, 28, 28)
+    recon = losses.reconstruction_per_image(x_hat.flatten(0, 1), x.repeat(samples, 1, 1, 1), model.likelihood)
+    return -(recon.view(samples, -1).mean(0) + losses.kl_per_image(mean, log_var))  # (B,)
 
 
 def knn_accuracy(train_codes: np.ndarray, train_labels: np.ndarray, test_codes: np.ndarray,

@@ -21,7 +21,8 @@ from .experiments import model_label
 from .data import DeviceSplit, to_float
 from .errors import LatentlabError
 from .files import write_text_atomic
-from .metrics import active_units, elbo_estimate, seeded
+from .evaluation import elbo_estimate
+from .metrics import active_units, seeded
 from .progress import status
 
 RATIOS = [0.1, 0.3, 0.5, 0.7, 0.9]

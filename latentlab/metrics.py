@@ -1,4 +1,6 @@
-"""Measurements on a split shared by training, evaluation and figures."""
+"""What training measures each epoch, and what every later step shares with it: seeded draws, the loss
+terms over a split, the codes of a split, the active units. What a finished model is judged by (baselines,
+probes, likelihood bounds, the ELBO by many samples) is in evaluation.py."""
 
 from __future__ import annotations
 
@@ -49,24 +51,6 @@ def split_losses(model: torch.nn.Module, split: DeviceSplit, seed: int, batch_si
 def encode_split(model: torch.nn.Module, split: DeviceSplit, batch_size: int = 1000) -> torch.Tensor:
     """``model.code`` of every image of the split, in order, on the CPU: (N, latent_dim)."""
     return torch.cat([model.code(x).float().cpu() for x in split.batches(batch_size)])
-
-
-@torch.no_grad()
-def elbo_estimate(model: torch.nn.Module, x: torch.Tensor, samples: int = 100, seed: int = 0) -> torch.Tensor:
-    """ELBO of each image (B,), its expected reconstruction averaged over ``samples`` posterior draws.
-
-    -( E_q[ -log p(x | decode(z)) ] + KL(q(z|x) || N(0, I)) ), the KL in closed form.
-    Every image uses the same ``samples`` standard-normal draws (common random numbers):
-    each estimate stays unbiased, an image's value does not depend on the batch it is
-    in, and differences between images are not sampling noise.
-    """
-    mean, log_var = model.encode(x)  # (B, D) each
-    with seeded(seed, x.device):
-        eps = torch.randn((samples, 1, mean.shape[1]), device=x.device)  # (S, 1, D), shared by the batch
-    z = model.reparameterization_trick(mean, log_var, eps)  # (S, B, D)
-    x_hat = model.decode(z.flatten(0, 1)).view(samples, *x.shape)  # (S, B, 1, 28, 28)
-    recon = losses.reconstruction_per_image(x_hat.flatten(0, 1), x.repeat(samples, 1, 1, 1), model.likelihood)
-    return -(recon.view(samples, -1).mean(0) + losses.kl_per_image(mean, log_var))  # (B,)
 
 
 def active_units(means: torch.Tensor, threshold: float = 0.01) -> tuple[int, torch.Tensor]:

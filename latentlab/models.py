@@ -278,3 +278,25 @@ def training_loss(model: nn.Module, x: torch.Tensor, config) -> tuple[torch.Tens
 
 def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
+
+
+@torch.no_grad()
+def layer_table(config) -> tuple[list[tuple[str, str, tuple, int | None]], int]:
+    """The VAE of ``config`` layer by layer, as the architecture table lists it: (part, layer, output shape
+    without the batch, parameters or None) for each row, and the model's parameter count. Read off the
+    model itself, by passing a zero image (and a zero z) through its layers."""
+    model = VariationalAutoencoder(config.latent_dim, likelihood=config.likelihood,
+                                   **{name: getattr(config, name) for name in WIDTHS}).eval()
+    x = torch.zeros(1, 1, 28, 28)
+    rows = [("input x", "–", tuple(x.shape[1:]), None)]
+    for layer in model.encoder:
+        x = layer(x)
+        rows.append(("encoder_conv", type(layer).__name__, tuple(x.shape[1:]), count_parameters(layer)))
+    for name in ("mean", "log_var"):
+        rows.append((f"`self.{name}`", "Linear", (config.latent_dim,), count_parameters(getattr(model, name))))
+    rows.append(("z = reparameterization_trick(mean, log_var)", "–", (config.latent_dim,), None))
+    z = torch.zeros(1, config.latent_dim)
+    for layer in model.decoder:
+        z = layer(z)
+        rows.append(("decoder_conv", type(layer).__name__, tuple(z.shape[1:]), count_parameters(layer)))
+    return rows, count_parameters(model)

@@ -297,29 +297,14 @@ def render(root: Path = Path(".")) -> str:
 
 
 def architecture(experiment: str = "vae-32d") -> str:
-    """A table of an experiment's layers with output shapes and parameter counts, read off the code."""
-    import torch
-
-    from .models import WIDTHS, build_model, count_parameters
+    """A table of an experiment's layers with output shapes and parameter counts, read off the code
+    (``models.layer_table``)."""
+    from .models import WIDTHS, layer_table
 
     config = EXPERIMENTS[experiment].config()
-    latent_dim = config.latent_dim
-    model = build_model(config).eval()
-    rows = []
-    x = torch.zeros(1, 1, 28, 28)
-    rows.append(["input x", "–", str(tuple(x.shape[1:])), "–"])
-    for part, stage in (("encoder_conv", model.encoder), ("decoder_conv", model.decoder)):
-        if part == "decoder_conv":
-            for name in ("mean", "log_var"):
-                layer = getattr(model, name)
-                rows.append([f"`self.{name}`", "Linear", f"({latent_dim},)", f"{count_parameters(layer):,}"])
-            x = torch.zeros(1, latent_dim)
-            rows.append(["z = reparameterization_trick(mean, log_var)", "–", f"({latent_dim},)", "–"])
-        for layer in stage:
-            with torch.no_grad():
-                x = layer(x)
-            rows.append([part, type(layer).__name__, str(tuple(x.shape[1:])), f"{count_parameters(layer):,}"])
-    table = _table(["part", "layer", "output shape", "parameters"], rows)
+    rows, parameters = layer_table(config)
+    table = _table(["part", "layer", "output shape", "parameters"],
+                   [[part, layer, str(shape), "–" if count is None else f"{count:,}"] for part, layer, shape, count in rows])
     widths = ", ".join(f"`{name}` {getattr(config, name)}" for name in WIDTHS)
     changes = []
     for name, e in EXPERIMENTS.items():
@@ -328,7 +313,7 @@ def architecture(experiment: str = "vae-32d") -> str:
         if name != experiment and changed:
             changes.append(f"{name}: {', '.join(changed)}")
     others = "; ".join(changes)
-    return (f"{table}\n\nThe {experiment} experiment ({widths}): {count_parameters(model):,} parameters; the AE "
+    return (f"{table}\n\nThe {experiment} experiment ({widths}): {parameters:,} parameters; the AE "
             "has one Linear layer in place of `mean` and `log_var`. "
             + (f"Other experiments change: {others}. " if others else "")
             + "Generated from the code by `python -m latentlab report`.")
