@@ -13,7 +13,6 @@ from .files import write_text_atomic
 from .seeds import default_runs, spread
 
 
-
 def _flags(settings: dict) -> str:
     return " ".join(f"--{key.replace('_', '-')} {value}" for key, value in settings.items())
 
