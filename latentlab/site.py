@@ -35,6 +35,8 @@ CAPTIONS = {
     "samples.png": ("64 mẫu sinh từ không gian ẩn", "64 samples decoded from the latent space"),
     "latent_distribution.png": ("Phân bố của mã ẩn theo từng chiều", "How the codes are distributed, dimension by dimension"),
     "loss_curves.png": ("Hàm mất mát theo epoch, tập huấn luyện và tập test", "The loss per epoch, training and test"),
+    "bound_vs_k.png": ("ELBO và cận trọng số quan trọng L_k theo k, trên toàn bộ tập test",
+                       "The ELBO and the importance-weighted bound L_k against k, on the full test set"),
 }
 STYLE = """
   body { font-family: system-ui, "DejaVu Sans", sans-serif; max-width: 1100px; margin: 1.5rem auto; padding: 0 1rem;
