@@ -133,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
 
     args = parser.parse_args(argv)
     with status("loading PyTorch, matplotlib and scikit-learn"):  # only once the flags are valid: seconds
-        from .commands import bound_figure, evaluate_folder, explore, rebuild_figures, reproduce, write_documents
+        from .commands import evaluate_folder, explore, rebuild_figures, reproduce, write_bound_vs_k, write_documents
         from .pipeline import run
         from .report import write_results
         from .seeds import run_seeds
@@ -146,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
         "figures": lambda: rebuild_figures(args.folder, args.data_root, args.device),
         "explore": lambda: explore(args.folder, args.data_root, args.device, args.screenshot),
         "evaluate": lambda: [evaluate_folder(f, args.data_root, args.device, args.k, args.n_test) for f in args.folders],
-        "bound-vs-k": lambda: bound_figure(args.folders, args.ks, args.n_test, args.data_root, args.device),
+        "bound-vs-k": lambda: write_bound_vs_k(args.folders, args.ks, args.n_test, args.data_root, args.device),
         "report": lambda: write_results(args.output) if args.output else write_documents(screenshot=args.screenshot),
     }
     return guarded(actions[args.command])

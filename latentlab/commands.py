@@ -17,7 +17,7 @@ from .experiments import EXPERIMENTS
 from .data import load_test_split, to_float
 from .devices import pick_device
 from .errors import DataSetMissing, LatentlabError, SomeSkipped
-from .evaluation import bound_versus_k
+from .evaluation import bounds_for_each_k
 from .explorer import write_explorer
 from .figures import bound_vs_k
 from .files import check_writable, file_sha256, hold_folder, write_json_atomic
@@ -76,7 +76,7 @@ def explore(folder: Path, data_root: str | None, device_name: str = "auto", scre
 BOUND_FILE = "bound_vs_k"
 
 
-def bound_figure(folders: list[Path], ks: list[int], n_test: int, data_root: str | None, device_name: str) -> None:
+def write_bound_vs_k(folders: list[Path], ks: list[int], n_test: int, data_root: str | None, device_name: str) -> None:
     """The ELBO and the importance-sampled bound against k of each folder's VAE: bound_vs_k.json in
     each folder, and bound_vs_k.png with every folder's curve in each."""
     folders = list(dict.fromkeys(Path(folder) for folder in folders))  # a folder named twice is one curve
@@ -106,7 +106,7 @@ def bound_figure(folders: list[Path], ks: list[int], n_test: int, data_root: str
             else:
                 # a line of its own: the progress bar below would overwrite a status line
                 print(f"{folder}: bounds for k = {', '.join(map(str, ks))} on {n:,} images")
-                result = {**bound_versus_k(model, test, ks, n_test, seed=state["config"]["seed"]),
+                result = {**bounds_for_each_k(model, test, ks, n_test, seed=state["config"]["seed"]),
                           "model_sha256": settings["model_sha256"], "device": test.device.type}
                 write_json_atomic(result, folder / f"{BOUND_FILE}.json")
             curves[label] = result

@@ -82,7 +82,7 @@ def vae_log_likelihood(model, split: DeviceSplit, k: int, n_test: int, seed: int
     return sum(batch.double().sum().item() for batch in bounds) / sum(len(batch) for batch in bounds)
 
 
-def bound_versus_k(model, split: DeviceSplit, ks: list[int], n_test: int, seed: int = 0) -> dict:
+def bounds_for_each_k(model, split: DeviceSplit, ks: list[int], n_test: int, seed: int = 0) -> dict:
     """The ELBO and the importance-sampled bound for each k over the first ``n_test`` images, each
     with its standard error over images: {"elbo": {...}, "bounds": [{"k", "mean", "se"}, ...]}."""
     def mean_and_se(values: torch.Tensor) -> dict:

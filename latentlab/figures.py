@@ -246,7 +246,7 @@ def bound_vs_k(curves: dict[str, dict], references: list[tuple[str, float]], uni
     """The importance-sampled bound against k (log axis) for each model, with standard-error bars,
     the ELBO of each as a dashed line, and published values as grey lines.
 
-    ``curves``: label -> evaluation.bound_versus_k's result; ``references``: (label, log-likelihood).
+    ``curves``: label -> evaluation.bounds_for_each_k's result; ``references``: (label, log-likelihood).
     """
     with style():
         fig, ax = plt.subplots(figsize=(7.5, 4.8))
