@@ -323,14 +323,7 @@ class Explorer {
   }
 
   show(z) {
-    const x = decode(this.meta.layers, this.arrays, z);
-    const ctx = this.image.getContext("2d"), img = ctx.createImageData(28, 28);
-    for (let i = 0; i < 784; i++) {
-      const v = Math.round(255 * x[i]);
-      img.data[4 * i] = img.data[4 * i + 1] = img.data[4 * i + 2] = v;
-      img.data[4 * i + 3] = 255;
-    }
-    ctx.putImageData(img, 0, 0);
+    drawPixels(this.image, decode(this.meta.layers, this.arrays, z));
     const where = this.onPlot(z);
     document.getElementById("coords").textContent = this.coordsText(where);
     this.drawOverlay(where);

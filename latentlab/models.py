@@ -250,11 +250,16 @@ WIDTHS = ("stem_channels", "growth", "dense_layers", "reduce_channels", "decoder
           "upsample_channels")
 
 
-def build_model(config) -> nn.Module:
-    """The model a TrainConfig describes."""
+def check_objective(config) -> None:
+    """Refuse a model its objective cannot train: the IWAE bound weighs samples of a posterior."""
     if config.objective == "iwae" and config.model != "vae":
         raise LatentlabError("--objective iwae weighs samples of a VAE's posterior; an AE has none. "
                              "Use --model vae, or leave --objective at elbo.")
+
+
+def build_model(config) -> nn.Module:
+    """The model a TrainConfig describes."""
+    check_objective(config)
     return MODELS[config.model](config.latent_dim, likelihood=config.likelihood,
                                 **{name: getattr(config, name) for name in WIDTHS})
 
@@ -285,8 +290,7 @@ def layer_table(config) -> tuple[list[tuple[str, str, tuple, int | None]], int]:
     """The VAE of ``config`` layer by layer, as the architecture table lists it: (part, layer, output shape
     without the batch, parameters or None) for each row, and the model's parameter count. Read off the
     model itself, by passing a zero image (and a zero z) through its layers."""
-    model = VariationalAutoencoder(config.latent_dim, likelihood=config.likelihood,
-                                   **{name: getattr(config, name) for name in WIDTHS}).eval()
+    model = build_model(config).eval()
     x = torch.zeros(1, 1, 28, 28)
     rows = [("input x", "–", tuple(x.shape[1:]), None)]
     for layer in model.encoder:

@@ -105,9 +105,13 @@ def _pm(runs: list[dict], key: str, digits: int) -> str | None:
     if found is None:
         return None
     mean, sd, _ = found
-    if 0 < sd < 10 ** -digits:
-        digits = 1 - math.floor(math.log10(sd))
+    digits = _decimals(sd, digits)
     return f"{mean:.{digits}f} ± {sd:.{digits}f}"
+
+
+def _decimals(sd: float, digits: int) -> int:
+    """``digits``, or more where the sd would otherwise print as 0: then two significant digits of it."""
+    return 1 - math.floor(math.log10(sd)) if 0 < sd < 10 ** -digits else digits
 
 
 def _spread_row(runs: list[dict]) -> list[str]:
@@ -162,8 +166,7 @@ def comparisons(root: Path = Path(".")) -> list[str]:
         if found is None:
             continue
         mean, sd, n = found
-        if 0 < sd < 10 ** -digits:  # as _pm: two significant digits of the sd, not "± 0.0000"
-            digits = 1 - math.floor(math.log10(sd))
+        digits = _decimals(sd, digits)
         values = [run[key] for run in runs if run.get(key) is not None]
         low, high = min(values), max(values)
         outside = not low <= published <= high
@@ -195,10 +198,10 @@ def full_test_bounds(root: Path = Path(".")) -> list[list[str]]:
         result = json.loads(path.read_text(encoding="utf-8"))
         best = max(result["bounds"], key=lambda bound: bound["k"])
         nll = e.config().likelihood == "bernoulli"
-        value = f"{-best['mean']:.2f} ± {best['se']:.2f}" if nll else f"{best['mean']:.2f} ± {best['se']:.2f}"
-        rows.append([e.label, "NLL (nats)" if nll else "log-likelihood bound", value, str(best["k"]),
-                     f"{result['n_test']:,}", f"{-result['elbo']['mean']:.2f}" if nll else f"{result['elbo']['mean']:.2f}",
-                     result.get("device", "–")])
+        sign = -1 if nll else 1  # NLL tables print -log p(x)
+        rows.append([e.label, "NLL (nats)" if nll else "log-likelihood bound",
+                     f"{sign * best['mean']:.2f} ± {best['se']:.2f}", str(best["k"]), f"{result['n_test']:,}",
+                     f"{sign * result['elbo']['mean']:.2f}", result.get("device", "–")])
     return rows
 
 

@@ -108,7 +108,8 @@ def record_seed(experiment: Experiment, config: TrainConfig) -> None:
     folder, seed = experiment.out_dir, config.seed
     scratch = scratch_folder(experiment, config)
     config.out_dir = str(scratch)
-    if not config.retrain and any(recipe_of(run) == config.recipe() for run in read_runs(folder)):
+    recorded = read_runs(folder)  # the study holds the folder: nothing else writes seeds.json meanwhile
+    if not config.retrain and any(recipe_of(run) == config.recipe() for run in recorded):
         print(f"{experiment.name}, seed {seed}: already in {folder / SEEDS_FILE}; skipped (--retrain runs it again)")
         return
     with hold_folder(scratch):
@@ -128,7 +129,7 @@ def record_seed(experiment: Experiment, config: TrainConfig) -> None:
     run = {"seed": seed, "device": state["device"], "torch": torch.__version__,
            "train_seconds": round(state["train_seconds"], 1), "recipe": config.recipe(),
            **{key: metrics[key] for key in (*REPORTED, "is_samples", "is_test_images") if key in metrics}}
-    runs = [r for r in read_runs(folder) if recipe_of(r) != config.recipe()] + [run]
+    runs = [r for r in recorded if recipe_of(r) != config.recipe()] + [run]
     runs.sort(key=lambda r: (r["seed"], json.dumps(r["recipe"], sort_keys=True)))
     write_json_atomic({"experiment": experiment.name, "runs": runs}, folder / SEEDS_FILE)
     print(f"Recorded seed {seed} in {folder / SEEDS_FILE}")

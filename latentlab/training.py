@@ -19,7 +19,7 @@ from .data import DeviceSplit, load_splits, to_float
 from .devices import keep_freed_memory, pick_device
 from .files import check_writable
 from .metrics import split_losses
-from .models import build_model, training_loss
+from .models import build_model, check_objective, training_loss
 from .progress import plural, status
 from .runs import Run, finished_run
 
@@ -64,7 +64,7 @@ def train(config: TrainConfig) -> dict:
     The loop of the paper: for each epoch, one Adam step per shuffled batch (``training_step``),
     then the test losses. ``runs.Run`` saves the run after every epoch and resumes it bit for bit.
     """
-    build_model(config)  # an impossible model (IWAE for an AE) is refused before anything is read or written
+    check_objective(config)  # before anything is read or written
     check_writable(Path(config.out_dir))
     if (state := finished_run(config)) is not None:
         return state
