@@ -15,7 +15,7 @@ from pathlib import Path
 
 import torch
 
-from .config import TrainConfig
+from .config import TrainConfig, renamed
 from .errors import LatentlabError
 from .files import atomic_path
 from .models import WIDTHS, build_model
@@ -73,6 +73,7 @@ def read_checkpoint(path: Path, map_location="cpu") -> dict:
     if problem:
         raise LatentlabError(f"{path} has the latentlab marker but is damaged: {problem}. The file was edited, "
                              "or written by another program; train the model again or restore the file.")
+    state["config"] = renamed(state["config"])  # older files name two fields otherwise (config.RENAMED)
     return state
 
 

@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
                        help="override the recipe's epochs (smoke runs; such runs are left out of the spread)")
     seeds_parser.add_argument("--train-limit", type=positive_int, default=None,
                        help="train on the first N images only (smoke runs; left out of the spread)")
-    seeds_parser.add_argument("--is-test-images", type=positive_int, default=None,
+    seeds_parser.add_argument("--bound-test-images", type=positive_int, default=None,
                        help="test images the VAEs' log-likelihood bound averages over (default: the recipe's)")
     _add_data_and_device(seeds_parser)
 
@@ -105,10 +105,10 @@ def main(argv: list[str] | None = None) -> int:
                                   "kNN and linear probes, likelihood bounds")
     evaluate_parser.add_argument("folders", nargs="+", help="result folders holding model.pt")
     evaluate_parser.add_argument("--k", type=positive_int, default=None,
-                         help="importance samples per test image (default: the run's own --is-samples)")
+                         help="importance samples per test image (default: the run's own --bound-samples)")
     evaluate_parser.add_argument("--n-test", type=positive_int, default=None,
                          help="test images the likelihood bound averages over (default: the run's own "
-                              "--is-test-images)")
+                              "--bound-test-images)")
     _add_data_and_device(evaluate_parser)
 
     bound_parser = commands.add_parser(
@@ -142,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
         "train": lambda: run(config_from_args(args, {})),
         "reproduce": lambda: reproduce(args.only, args.retrain, args.device, args.data_root),
         "seeds": lambda: run_seeds(args.only, args.seeds, args.device, args.data_root, args.retrain,
-                                   args.is_test_images, **{k: v for k in ("epochs", "train_limit") if (v := getattr(args, k)) is not None}),
+                                   args.bound_test_images, **{k: v for k in ("epochs", "train_limit") if (v := getattr(args, k)) is not None}),
         "figures": lambda: rebuild_figures(args.folder, args.data_root, args.device),
         "explore": lambda: explore(args.folder, args.data_root, args.device, args.screenshot),
         "evaluate": lambda: [evaluate_folder(f, args.data_root, args.device, args.k, args.n_test) for f in args.folders],

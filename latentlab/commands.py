@@ -21,10 +21,9 @@ from .evaluation import bounds_for_each_k
 from .explorer import write_explorer
 from .figures import bound_vs_k
 from .files import check_writable, file_sha256, hold_folder, write_json_atomic
-from .gallery import ELBO_UNITS, model_name
-from .models import count_parameters
+from .gallery import model_name
+from .models import check_bounds_comparable, count_parameters
 from .pipeline import draw, encode_test, measure, run
-from .report import PUBLISHED_NLL
 
 
 def evaluate_folder(folder: Path, data_root: str | None, device_name: str, k: int | None, n_test: int | None) -> dict:
@@ -33,8 +32,8 @@ def evaluate_folder(folder: Path, data_root: str | None, device_name: str, k: in
     state = read_checkpoint(Path(folder) / MODEL_FILE)
     trained_with = TrainConfig.from_dict(state["config"])
     with hold_folder(folder):  # also fails at once if the folder cannot be written
-        return measure(state, folder, data_root, device_name, k=k or trained_with.is_samples,
-                       n_test=n_test or trained_with.is_test_images, figures=False)
+        return measure(state, folder, data_root, device_name, k=k or trained_with.bound_samples,
+                       n_test=n_test or trained_with.bound_test_images, figures=False)
 
 
 def _finished(folder: Path, data_root: str | None, device_name: str):
@@ -43,7 +42,8 @@ def _finished(folder: Path, data_root: str | None, device_name: str):
     check_writable(folder)
     device = pick_device(device_name)
     config = dataclasses.replace(TrainConfig.from_dict(state["config"]), data_root=data_root)
-    return state, trained_model(state, device), load_test_split(config, device)
+    model = trained_model(state, device)
+    return state, model, load_test_split(config, device, model.likelihood)
 
 
 def rebuild_figures(folder: Path, data_root: str | None, device_name: str = "auto") -> None:
@@ -81,10 +81,7 @@ def write_bound_vs_k(folders: list[Path], ks: list[int], n_test: int, data_root:
     each folder, and bound_vs_k.png with every folder's curve in each."""
     folders = list(dict.fromkeys(Path(folder) for folder in folders))  # a folder named twice is one curve
     runs = [(folder, *_finished(folder, data_root, device_name)) for folder in folders]  # every folder checked first
-    if any(model.kind != "vae" for _, _, model, _ in runs) or len({model.likelihood for _, _, model, _ in runs}) > 1:
-        raise LatentlabError("bound-vs-k compares VAEs with the same decoder: an AE has no posterior to sample, "
-                             "and a Gaussian and a Bernoulli decoder measure in different units. Name result "
-                             "folders of VAEs of one kind.")
+    check_bounds_comparable([model for _, _, model, _ in runs])
     labels = []
     for folder, state, model, _ in runs:
         config = TrainConfig.from_dict(state["config"])
@@ -110,10 +107,10 @@ def write_bound_vs_k(folders: list[Path], ks: list[int], n_test: int, data_root:
                           "model_sha256": settings["model_sha256"], "device": test.device.type}
                 write_json_atomic(result, folder / f"{BOUND_FILE}.json")
             curves[label] = result
-        bernoulli = runs[0][2].likelihood == "bernoulli"
+        first = runs[0][2]  # every folder's model has its decoder (checked above)
+        references = [(label, -nll) for label, _, nll, _ in first.likelihood.published_nll]
         for folder in folders:
-            references = [(label, -nll) for label, _, nll, _ in PUBLISHED_NLL] if bernoulli else []
-            bound_vs_k(curves, references, ELBO_UNITS[runs[0][2].likelihood],
+            bound_vs_k(curves, references, first.loss_units,
                        "How the importance-weighted bound tightens with k", folder / f"{BOUND_FILE}.png")
             print(f"Wrote {folder / BOUND_FILE}.png")
 

@@ -47,7 +47,7 @@ def _flag(default, help: str, parse=None, choices=None, cli: str = "all"):
 
 @dataclass
 class TrainConfig:
-    model: str = _flag("vae", "model family", choices=("ae", "vae"), cli="train")
+    model: str = _flag("vae", "model kind (the class's `kind`)", choices=("ae", "vae"), cli="train")
     latent_dim: int = _flag(2, "size of the latent vector z", parse=positive_int, cli="train")
     epochs: int = _flag(10, "passes over the training set", parse=positive_int)
     batch_size: int = _flag(128, "images per optimisation step", parse=positive_int)
@@ -74,8 +74,9 @@ class TrainConfig:
     decoder_blocks: int = _flag(1, "TransposeConvolutionalBlocks of the decoder at 7x7, before upsampling",
                                 parse=non_negative_int)
     upsample_channels: int = _flag(32, "channels of the decoder's upsampling block (14x14)", parse=positive_int)
-    is_samples: int = _flag(100, "importance samples per image for the VAE's log-likelihood bound", parse=positive_int)
-    is_test_images: int = _flag(2000, "test images the log-likelihood bound averages over", parse=positive_int)
+    bound_samples: int = _flag(100, "importance samples per image (k) for the VAE's log-likelihood bound",
+                               parse=positive_int)
+    bound_test_images: int = _flag(2000, "test images the log-likelihood bound averages over", parse=positive_int)
     data_root: str | None = _flag(None, "folder holding MNIST/raw/ or FashionMNIST/raw/ (default: $MNIST_ROOT, "
                                   "else data/)")
     out_dir: str = _flag("runs/vae2", "result folder for checkpoint, metrics and figures")
@@ -84,7 +85,7 @@ class TrainConfig:
 
     # Fields that say where and how a run happens, not what it computes: they may
     # differ between an interrupted run and its resumption.
-    RUN_FIELDS = ("device", "data_root", "out_dir", "retrain", "is_samples", "is_test_images")
+    RUN_FIELDS = ("device", "data_root", "out_dir", "retrain", "bound_samples", "bound_test_images")
 
     def resolved_data_root(self) -> Path:
         return Path(self.data_root or os.environ.get("MNIST_ROOT") or "data")
@@ -114,7 +115,17 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, values: dict) -> "TrainConfig":
         known = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in values.items() if k in known})
+        return cls(**{k: v for k, v in renamed(values).items() if k in known})
+
+
+# Fields that had other names in older checkpoints: the committed model.pt files still carry them (a rewrite
+# would add megabytes to every clone), so a configuration read from a file passes through ``renamed``.
+RENAMED = {"is_samples": "bound_samples", "is_test_images": "bound_test_images"}
+
+
+def renamed(values: dict) -> dict:
+    """``values`` with each field under its current name, in the same order."""
+    return {RENAMED.get(key, key): value for key, value in values.items()}
 
 
 def build_parser(parser: argparse.ArgumentParser, defaults: dict, command: str,

@@ -319,20 +319,20 @@ class DeviceSplit:
             yield to_float(self.images[index])
 
 
-def load_splits(config, device: torch.device) -> tuple[DeviceSplit, DeviceSplit]:
+def load_splits(config, device: torch.device, likelihood) -> tuple[DeviceSplit, DeviceSplit]:
     """The training split (its first ``config.train_limit`` images, if set) and the test split of
-    a TrainConfig, on ``device``."""
+    a TrainConfig, on ``device``; the test split as ``likelihood`` (the model's) judges it."""
     with status(f"reading the {dataset_title(config.dataset)} training images"):
         images, labels = read_split(config, "train")
     if config.train_limit is not None:
         images, labels = images[: config.train_limit], labels[: config.train_limit]
-    return DeviceSplit(images, labels, device, dataset_classes(config.dataset)), load_test_split(config, device)
+    return (DeviceSplit(images, labels, device, dataset_classes(config.dataset)),
+            load_test_split(config, device, likelihood))
 
 
-def load_test_split(config, device: torch.device) -> DeviceSplit:
-    """The test split as the model sees it: binarized once (fixed seed) for a Bernoulli decoder."""
+def load_test_split(config, device: torch.device, likelihood) -> DeviceSplit:
+    """The test split with the pixels ``likelihood.test_pixels`` gives: a Bernoulli decoder's binarized
+    once, with a fixed seed (likelihoods.py)."""
     with status(f"reading the {dataset_title(config.dataset)} test images"):
         images, labels = read_split(config, "test")
-    if config.likelihood == "bernoulli":
-        images = binarize_once(images)
-    return DeviceSplit(images, labels, device, dataset_classes(config.dataset))
+    return DeviceSplit(likelihood.test_pixels(images), labels, device, dataset_classes(config.dataset))

@@ -17,16 +17,16 @@ from .config import DATASET_TITLES, TrainConfig
 VAE_RESULTS = Path("Kết_quả_huấn_luyện_Variational_Autoecoder")
 
 
-def model_label(family: str, latent_dim: int, likelihood: str, dataset: str | None = "mnist") -> str:
+def model_label(kind: str, latent_dim: int, likelihood: str, dataset: str | None = "mnist") -> str:
     """How a model is named: in tables "VAE, 32-D, Bernoulli decoder (binarized MNIST)" or "VAE, 2-D,
     Fashion-MNIST"; in figure titles (``dataset=None``: the legend names the classes) "VAE, 2-D latent,
     Bernoulli decoder"."""
     if dataset is None:
         decoder = ", Bernoulli decoder" if likelihood == "bernoulli" else ""
-        return f"{family.upper()}, {latent_dim}-D latent{decoder}"
+        return f"{kind.upper()}, {latent_dim}-D latent{decoder}"
     decoder = ", Bernoulli decoder (binarized MNIST)" if likelihood == "bernoulli" else ""
     data = "" if dataset == "mnist" else f", {DATASET_TITLES.get(dataset, dataset)}"
-    return f"{family.upper()}, {latent_dim}-D{decoder}{data}"
+    return f"{kind.upper()}, {latent_dim}-D{decoder}{data}"
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,7 @@ class Experiment:
     @property
     def name(self) -> str:
         """``vae-2d``, ``ae-32d``, ``vae-32d-bernoulli``, ``vae-2d-fashion-mnist``, ``vae-32d-bernoulli-iwae5``:
-        family, latent size, decoder if not Gaussian, data set if not MNIST, objective if not the ELBO."""
+        kind, latent size, decoder if not Gaussian, data set if not MNIST, objective if not the ELBO."""
         config = self.config()
         decoder = "" if config.likelihood == "gaussian" else f"-{config.likelihood}"
         dataset = "" if config.dataset == "mnist" else f"-{config.dataset}"

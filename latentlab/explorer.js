@@ -725,8 +725,8 @@ function drawPixels(canvas, pixels) {
   ctx.putImageData(img, 0, 0);
 }
 
-// -log p(x|z) of losses.reconstruction_per_image: the squared error (Gaussian, constant dropped) or the
-// cross-entropy with log clamped at -100 as PyTorch's binary_cross_entropy does (Bernoulli).
+// -log p(x|z) of the model's likelihood (likelihoods.py): the squared error (Gaussian, constant dropped) or
+// the cross-entropy with log clamped at -100 as PyTorch's binary_cross_entropy does (Bernoulli).
 function reconstruction(x_hat, x, likelihood) {
   let s = 0;
   for (let i = 0; i < 784; i++) {

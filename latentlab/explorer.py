@@ -24,7 +24,6 @@ from torch import nn
 from .data import DeviceSplit, to_float
 from .figures import CLASS_CMAP
 from .files import write_text_atomic
-from .gallery import ELBO_UNITS, RECONSTRUCTION
 from .models import ConvolutionalBlock, DenseBlock, TransposeConvolutionalBlock, count_parameters
 
 HERE = Path(__file__).parent
@@ -161,18 +160,19 @@ def page_data(model, test: DeviceSplit, encoded: torch.Tensor, title: str) -> tu
     arrays["labels"] = labels
     arrays["pick_images"] = test.images[:picks].cpu().numpy().reshape(picks, 784).astype(np.uint8)
     meta = {"title": title, "kind": model.kind, "latent_dim": model.latent_dim, "picks": picks, "layers": layers,
-            "encoder": encoder, "heads": heads, "likelihood": model.likelihood,
-            "units": ELBO_UNITS[model.likelihood] if model.kind == "vae" else RECONSTRUCTION[model.likelihood],
+            "encoder": encoder, "heads": heads, "likelihood": model.likelihood.name, "units": model.loss_units,
             "decoder_parameters": count_parameters(model.decoder),
             "encoder_parameters": count_parameters(model.encoder) + sum(map(count_parameters, model.latent_heads().values())),
             "colours": [to_hex(CLASS_CMAP(d)) for d in range(len(test.classes))],
             "classes": list(test.classes.names), "noun": test.classes.noun}
     if model.latent_dim == 2:
         arrays["scatter"] = codes
-        if model.kind == "vae":
+        prior_reach = 0.0
+        if model.kind == "vae":  # the page draws each pick's posterior, and the plane shows the prior's 2.2 sd
             arrays["pick_log_var"] = model.encode(x)[1].float().cpu().numpy()
+            prior_reach = 2.2
         meta["axes"] = ["z₁", "z₂"]
-        meta["bounds"] = _square_bounds(codes, include=2.2 if model.kind == "vae" else 0.0)
+        meta["bounds"] = _square_bounds(codes, include=prior_reach)
     else:
         pca = PCA(n_components=min(PRINCIPAL_DIRECTIONS, *codes.shape), random_state=0).fit(codes)
         arrays["scatter"] = pca.transform(codes)[:, :2]

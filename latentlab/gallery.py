@@ -30,14 +30,11 @@ INTERPOLATION_PAIRS = [(1, 7), (3, 8), (4, 9), (0, 6)]  # class pairs (digits on
 NUMBER_WORDS = {2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 7: "seven", 8: "eight", 9: "nine", 10: "ten"}
 TSNE_POINTS = 5000
 WALK_FRAMES = 96
-# How each decoder's numbers read (see losses.py): its reconstruction term, its ELBO's units.
-RECONSTRUCTION = {"gaussian": "squared error per image", "bernoulli": "cross-entropy per image, nats"}
-ELBO_UNITS = {"gaussian": "nats, up to the constant 392·log π", "bernoulli": "nats"}
 
 
 def model_name(model) -> str:
     """The model as figure titles name it: "VAE, 2-D latent"."""
-    return model_label(model.kind, model.latent_dim, model.likelihood, dataset=None)
+    return model_label(model.kind, model.latent_dim, model.likelihood.name, dataset=None)
 
 
 @torch.no_grad()
@@ -82,12 +79,15 @@ def items(classes) -> str:
 class AEFigures:
     """What the AE's figures show where they differ from the VAE's."""
 
-    score_name = "squared error of each decoded image passed back through the AE"
     latent_note = "; latent_i = encode(x_i)."
     code_note = ""
 
     def __init__(self, model, state: dict):
         self.model, self.state = model, state
+
+    @property
+    def score_name(self) -> str:
+        return f"{self.model.likelihood.reconstruction_name} of each decoded image passed back through the AE"
 
     def latents(self, x: torch.Tensor, seed: int) -> torch.Tensor:
         """The two interpolation end points (2, D): the codes themselves."""
@@ -95,7 +95,7 @@ class AEFigures:
 
     def score(self, decoded: torch.Tensor, seed: int) -> torch.Tensor:
         """(N,) reconstruction error of each decoded image passed back through the AE."""
-        return losses.reconstruction_per_image(self.model(decoded), decoded)
+        return self.model.likelihood.reconstruction_per_image(self.model(decoded), decoded)
 
     def sample_latents(self, normal: torch.Tensor) -> tuple[torch.Tensor, str]:
         """An AE has no prior: z from a Gaussian fitted to the training codes (stored at training)."""
@@ -125,7 +125,7 @@ class VAEFigures(AEFigures):
 
     @property
     def score_name(self) -> str:
-        return (f"ELBO of each decoded image passed back through the VAE\n({ELBO_UNITS[self.model.likelihood]}; "
+        return (f"ELBO of each decoded image passed back through the VAE\n({self.model.loss_units}; "
                 "100 posterior samples)")
 
     def latents(self, x: torch.Tensor, seed: int) -> torch.Tensor:
@@ -157,15 +157,15 @@ class VAEFigures(AEFigures):
         return kl.mean(0).double().numpy(), "average KL per dimension (nats)"
 
 
-FAMILY_FIGURES = {"ae": AEFigures, "vae": VAEFigures}
+FIGURES_OF_KIND = {"ae": AEFigures, "vae": VAEFigures}
 
 
 def write_reconstructions(model, test: DeviceSplit, out: Path) -> None:
     n = min(16, len(test))
     x = figures_input(test, range(n))
     x_hat = reconstruct(model, x)
-    errors = losses.reconstruction_per_image(x_hat, x.cpu(), model.likelihood)  # the model's own -log p(x|z)
-    figures.reconstructions(x.cpu(), x_hat, errors, RECONSTRUCTION[model.likelihood],
+    errors = model.likelihood.reconstruction_per_image(x_hat, x.cpu())  # the model's own -log p(x|z)
+    figures.reconstructions(x.cpu(), x_hat, errors, model.likelihood.reconstruction_units,
                             f"{model_name(model)}: test {items(test.classes)} 0-{n - 1} and their reconstructions",
                             out / "reconstructions.png")
 
@@ -176,7 +176,7 @@ def figures_input(test: DeviceSplit, indices) -> torch.Tensor:
 
 
 @torch.no_grad()
-def interpolation(model, family: AEFigures, test: DeviceSplit, out: Path, seed: int = 0) -> str:
+def interpolation(model, kind_figures: AEFigures, test: DeviceSplit, out: Path, seed: int = 0) -> str:
     """The reference experiment: decode five points between two latents and score each decoded image.
 
     VAE: latent_1, latent_2 are drawn with the reparameterization trick (seed fixed);
@@ -189,24 +189,24 @@ def interpolation(model, family: AEFigures, test: DeviceSplit, out: Path, seed: 
     for number, (a, b) in enumerate(interpolation_pairs(labels), start=1):
         i, j = first_index_of(labels, a), first_index_of(labels, b)
         x = figures_input(test, [i, j])  # (2, 1, 28, 28)
-        latent = family.latents(x, seed + number)  # (2, D): latent_1, latent_2
+        latent = kind_figures.latents(x, seed + number)  # (2, D): latent_1, latent_2
         ratios = torch.tensor([0.0] + RATIOS + [1.0], device=x.device)[:, None]
         points = (1 - ratios) * latent[0] + ratios * latent[1]  # (7, D): r_1, five points, r_2
         decoded = model.decode(points)  # (7, 1, 28, 28)
-        score = family.score(decoded, seed)
+        score = kind_figures.score(decoded, seed)
         rows.append(torch.cat([x[:1], decoded, x[1:]]).cpu())
         scores.append(score.cpu().numpy())
         captions.append(f"{class_text(classes, a)} → {class_text(classes, b)}")
         values = "  ".join(f"{v:8.2f}" for v in score[1:-1].tolist())
         lines.append(f"{number:<5d} {a}->{b:<4d} {i:>5d} {j:>5d}  {values}")
     text = "\n".join([
-        f"# {model_name(model)}: " + family.score_name.replace("\n", " ") + ".",
-        "# ratio r decodes (1 - r) * latent_1 + r * latent_2" + family.latent_note,
+        f"# {model_name(model)}: " + kind_figures.score_name.replace("\n", " ") + ".",
+        "# ratio r decodes (1 - r) * latent_1 + r * latent_2" + kind_figures.latent_note,
         *([] if classes.noun == "digit" else [f"# classes: {', '.join(f'{k} {n}' for k, n in enumerate(classes.names))}"]),
         f"# pair  {(classes.noun + 's'):<7s} idx_1 idx_2  " + "  ".join(f"   r={r:.1f}" for r in RATIOS),
         *lines,
     ]) + "\n"
-    figures.interpolation_grid(torch.stack(rows), np.stack(scores), RATIOS, family.score_name, captions,
+    figures.interpolation_grid(torch.stack(rows), np.stack(scores), RATIOS, kind_figures.score_name, captions,
                                f"{model_name(model)}: interpolation between two test {items(classes)}",
                                out / "interpolation.png")
     write_text_atomic(text, out / "interpolation.txt")
@@ -214,14 +214,14 @@ def interpolation(model, family: AEFigures, test: DeviceSplit, out: Path, seed: 
 
 
 @torch.no_grad()
-def samples(model, family: AEFigures, out: Path, seed: int = 0) -> None:
+def samples(model, kind_figures: AEFigures, out: Path, seed: int = 0) -> None:
     normal = torch.randn(64, model.latent_dim, generator=torch.Generator().manual_seed(seed))
-    z, where = family.sample_latents(normal)
+    z, where = kind_figures.sample_latents(normal)
     figures.image_grid(decode(model, z), f"{model_name(model)}: 64 samples, {where}", out / "samples.png")
 
 
-def write_scatter(model, family: AEFigures, codes: np.ndarray, labels: np.ndarray, classes, out: Path) -> None:
-    title = f"{model_name(model)}: test codes by {classes.noun}{family.code_note}"
+def write_scatter(model, kind_figures: AEFigures, codes: np.ndarray, labels: np.ndarray, classes, out: Path) -> None:
+    title = f"{model_name(model)}: test codes by {classes.noun}{kind_figures.code_note}"
     if model.latent_dim == 2:
         figures.latent_scatter_2d(codes, labels, classes, title, out / "latent_scatter.png")
         return
@@ -234,22 +234,22 @@ def write_scatter(model, family: AEFigures, codes: np.ndarray, labels: np.ndarra
     figures.latent_scatter_projections(pca, labels, tsne, labels[subset], classes, title, out / "latent_scatter.png")
 
 
-def write_latent_distribution(model, family: AEFigures, codes: torch.Tensor, test: DeviceSplit, out: Path) -> None:
+def write_latent_distribution(model, kind_figures: AEFigures, codes: torch.Tensor, test: DeviceSplit, out: Path) -> None:
     in_use = active_units(codes)[0]
-    per_dim, name = family.per_dimension(codes, test)
+    per_dim, name = kind_figures.per_dimension(codes, test)
     figures.latent_distribution(codes.numpy(), per_dim, name, in_use, "Var over x of the code > 0.01",
                                 f"{model_name(model)}: distribution of the test codes", out / "latent_distribution.png")
 
 
-def write_manifold(model, family: AEFigures, codes: np.ndarray, out: Path) -> None:
-    z1, z2, where = family.manifold_axes(codes)
+def write_manifold(model, kind_figures: AEFigures, codes: np.ndarray, out: Path) -> None:
+    z1, z2, where = kind_figures.manifold_axes(codes)
     z2_top_down = z2[::-1]
     grid = torch.tensor(np.stack(np.meshgrid(z1, z2_top_down), -1).reshape(-1, 2), dtype=torch.float32)
     figures.manifold(decode(model, grid), z1, z2_top_down, f"{model_name(model)}: decoded latent plane, "
                      f"20×20 grid over the {where}", out / "manifold.png")
 
 
-def write_walks(model, family: AEFigures, codes: np.ndarray, labels: np.ndarray, classes, out: Path) -> None:
+def write_walks(model, kind_figures: AEFigures, codes: np.ndarray, labels: np.ndarray, classes, out: Path) -> None:
     """sampling_1: a closed loop through the class centres (the ten digits' on MNIST); sampling_2: a
     spiral from the densest region out into empty space and back; VAE: vae_latent_walk, a walk under
     the prior."""
@@ -268,7 +268,7 @@ def write_walks(model, family: AEFigures, codes: np.ndarray, labels: np.ndarray,
         "sampling_1.gif": (loop, f"a loop through the {NUMBER_WORDS.get(len(present), len(present))} "
                                  f"{classes.noun} centres"),
         "sampling_2.gif": (spiral, "from the densest region out into empty space"),
-        **family.prior_walks(),
+        **kind_figures.prior_walks(),
     }
     for filename, (walk, what) in walks.items():
         with status(f"drawing {filename}"):
@@ -297,19 +297,19 @@ def write_gallery(model, state: dict, test: DeviceSplit, encoded: torch.Tensor, 
     (N, latent_dim). Prints the interpolation table as the reference did."""
     model.eval()
     out = Path(out)
-    family = FAMILY_FIGURES[model.kind](model, state)
+    kind_figures = FIGURES_OF_KIND[model.kind](model, state)
     codes = encoded.numpy()
     labels = test.labels.cpu().numpy()
     write_reconstructions(model, test, out)
-    write_scatter(model, family, codes, labels, test.classes, out)
-    print(interpolation(model, family, test, out), end="")
+    write_scatter(model, kind_figures, codes, labels, test.classes, out)
+    print(interpolation(model, kind_figures, test, out), end="")
     figures.loss_curves(state["history"], f"{model_name(model)}: loss per epoch", out / "loss_curves.png",
-                        f"reconstruction ({RECONSTRUCTION[model.likelihood]})")
-    samples(model, family, out)
+                        f"reconstruction ({model.likelihood.reconstruction_units})")
+    samples(model, kind_figures, out)
     if model.latent_dim == 2:
-        write_manifold(model, family, codes, out)
-        write_walks(model, family, codes, labels, test.classes, out)
+        write_manifold(model, kind_figures, codes, out)
+        write_walks(model, kind_figures, codes, labels, test.classes, out)
     else:
-        write_latent_distribution(model, family, encoded, test, out)
+        write_latent_distribution(model, kind_figures, encoded, test, out)
         write_interpolation_gif(model, test, out)
     print(f"Figures written to {out}/")

@@ -16,6 +16,7 @@ reconstruction term 784-fold and let the KL term swamp it.
 With ``likelihood="bernoulli"`` (binarized MNIST, comparable with published NLL
 tables) the reconstruction is the exact -log p(x|z) of a Bernoulli decoder:
 binary cross-entropy summed over pixels, in nats, with no constant dropped.
+likelihoods.py says which decoder uses which.
 
 The importance-weighted bound (Burda et al. 2015, eq. 8) needs the log densities of
 each sample z = mean + exp(log_var / 2) * eps under the prior and the posterior:
@@ -43,13 +44,6 @@ def bernoulli_nll_per_image(x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tenso
     PyTorch clamps log(x_hat) at -100, so a saturated sigmoid cannot give an infinite loss.
     """
     return F.binary_cross_entropy(x_hat, x, reduction="none").flatten(1).sum(dim=1)
-
-
-def reconstruction_per_image(x_hat: torch.Tensor, x: torch.Tensor, likelihood: str = "gaussian") -> torch.Tensor:
-    """-log p(x|z) per image, (B,): squared error (Gaussian, constant dropped) or cross-entropy."""
-    if likelihood == "bernoulli":
-        return bernoulli_nll_per_image(x_hat, x)
-    return squared_error_per_image(x_hat, x)
 
 
 def kl_per_image(mean: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:

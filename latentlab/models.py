@@ -30,8 +30,8 @@ import torch
 from torch import nn
 
 from . import losses
-from .data import binarize
 from .errors import LatentlabError
+from .likelihoods import LIKELIHOODS
 
 
 class ConvolutionalBlock(nn.Sequential):
@@ -115,7 +115,7 @@ class Autoencoder(nn.Module):
                  upsample_channels: int):  # defaults of the widths: TrainConfig, via build_model
         super().__init__()
         self.latent_dim = latent_dim
-        self.likelihood = likelihood  # the decoder's p(x|z): "gaussian" or "bernoulli" (see losses.py)
+        self.likelihood = LIKELIHOODS[likelihood]  # the decoder's p(x|z): likelihoods.Gaussian or .Bernoulli
         self.encoder = encoder_conv(stem_channels, growth, dense_layers, reduce_channels)
         self.to_latent = nn.Linear(reduce_channels * 49, latent_dim)
         self.decoder = decoder_conv(latent_dim, decoder_channels, decoder_blocks, upsample_channels)
@@ -139,7 +139,7 @@ class Autoencoder(nn.Module):
 
     def loss_per_image(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(reconstruction, kl) of each image, (B,) each; an AE has no KL term, so it is 0."""
-        reconstruction = losses.reconstruction_per_image(self(x), x, self.likelihood)
+        reconstruction = self.likelihood.reconstruction_per_image(self(x), x)
         return reconstruction, torch.zeros_like(reconstruction)
 
     def loss(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -150,6 +150,11 @@ class Autoencoder(nn.Module):
     def point_loss_per_image(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """loss_per_image without sampling: for an AE the same."""
         return self.loss_per_image(x)
+
+    @property
+    def loss_units(self) -> str:
+        """What its loss per image is read in: its reconstruction term's units."""
+        return self.likelihood.reconstruction_units
 
     @torch.no_grad()
     def fit_for_figures(self, batches) -> dict:
@@ -175,7 +180,7 @@ class VariationalAutoencoder(nn.Module):
                  upsample_channels: int):
         super().__init__()
         self.latent_dim = latent_dim
-        self.likelihood = likelihood
+        self.likelihood = LIKELIHOODS[likelihood]
         self.encoder = encoder_conv(stem_channels, growth, dense_layers, reduce_channels)
         self.mean = nn.Linear(reduce_channels * 49, latent_dim)
         self.log_var = nn.Linear(reduce_channels * 49, latent_dim)
@@ -213,7 +218,7 @@ class VariationalAutoencoder(nn.Module):
         """The negative ELBO's two terms for each image, (B,) each, with one sample z ~ q(z|x):
         -log p(x|z) and KL(q(z|x) || N(0, I)) (Kingma & Welling 2014, eq. 10)."""
         x_hat, mean, log_var = self(x)
-        return losses.reconstruction_per_image(x_hat, x, self.likelihood), losses.kl_per_image(mean, log_var)
+        return self.likelihood.reconstruction_per_image(x_hat, x), losses.kl_per_image(mean, log_var)
 
     def loss(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(reconstruction, kl): summed over pixels (latent dimensions), averaged over the batch.
@@ -225,7 +230,12 @@ class VariationalAutoencoder(nn.Module):
         """The two terms without sampling noise, (B,) each: -log p(x|z) at z = the posterior mean, and the
         KL in closed form. What the explorer page computes for a drawn digit, to rank it among these."""
         mean, log_var = self.encode(x)
-        return losses.reconstruction_per_image(self.decode(mean), x, self.likelihood), losses.kl_per_image(mean, log_var)
+        return self.likelihood.reconstruction_per_image(self.decode(mean), x), losses.kl_per_image(mean, log_var)
+
+    @property
+    def loss_units(self) -> str:
+        """What its loss per image, the negative ELBO, is read in."""
+        return self.likelihood.elbo_units
 
     def fit_for_figures(self, batches) -> dict:
         """Nothing: samples.png draws from the prior N(0, I)."""
@@ -239,7 +249,7 @@ class VariationalAutoencoder(nn.Module):
         eps = torch.randn((k, *mean.shape), device=x.device, dtype=mean.dtype)  # (k, B, D)
         z = self.reparameterization_trick(mean, log_var, eps)
         x_hat = self.decode(z.flatten(0, 1))  # (k * B, 1, 28, 28), sample-major
-        log_likelihood = -losses.reconstruction_per_image(x_hat, x.repeat(k, 1, 1, 1), self.likelihood).view(k, -1)
+        log_likelihood = -self.likelihood.reconstruction_per_image(x_hat, x.repeat(k, 1, 1, 1)).view(k, -1)
         log_weight = losses.log_importance_weight(log_likelihood, z, eps, log_var)  # (k, B)
         bound = losses.log_mean_exp(log_weight, dim=0)  # (B,)
         return -bound.mean(), -log_likelihood.mean(), (log_likelihood - log_weight).mean()
@@ -255,6 +265,14 @@ def check_objective(config) -> None:
     if config.objective == "iwae" and config.model != "vae":
         raise LatentlabError("--objective iwae weighs samples of a VAE's posterior; an AE has none. "
                              "Use --model vae, or leave --objective at elbo.")
+
+
+def check_bounds_comparable(models) -> None:
+    """Refuse to set models' likelihood bounds side by side unless they measure the same thing."""
+    if any(model.kind != "vae" for model in models) or len({model.likelihood for model in models}) > 1:
+        raise LatentlabError("bound-vs-k compares VAEs with the same decoder: an AE has no posterior to sample, "
+                             "and a Gaussian and a Bernoulli decoder measure in different units. Name result "
+                             "folders of VAEs of one kind.")
 
 
 def build_model(config) -> nn.Module:
@@ -273,8 +291,7 @@ def training_loss(model: nn.Module, x: torch.Tensor, config) -> tuple[torch.Tens
     ``iw_samples`` samples (``iwae_loss``). A Bernoulli decoder sees fresh binary pixels every time
     (dynamic binarization).
     """
-    if model.likelihood == "bernoulli":
-        x = binarize(x)
+    x = model.likelihood.training_pixels(x)
     if config.objective == "iwae":
         return model.iwae_loss(x, config.iw_samples)
     reconstruction, kl = model.loss(x)

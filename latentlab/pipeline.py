@@ -50,7 +50,7 @@ def measure(state: dict, folder: Path, data_root: str | None, device_name: str, 
     trained_with = TrainConfig.from_dict(state["config"])
     device = pick_device(device_name)
     model = trained_model(state, device)
-    train_split, test = load_splits(dataclasses.replace(trained_with, data_root=data_root), device)
+    train_split, test = load_splits(dataclasses.replace(trained_with, data_root=data_root), device, model.likelihood)
     metrics = run_facts(model, state)
     metrics.update(evaluate(model, trained_with, train_split, test, k=k, n_test=n_test))
     metrics["config"], metrics["history"] = state["config"], state["history"]
@@ -87,8 +87,8 @@ def result_folder(config: TrainConfig):
 
 def evaluate_and_draw(state: dict, config: TrainConfig) -> dict:
     """metrics.json, every figure and GIF, and explorer.html of a finished checkpoint, in ``config.out_dir``."""
-    return measure(state, Path(config.out_dir), config.data_root, config.device, config.is_samples,
-                   config.is_test_images)
+    return measure(state, Path(config.out_dir), config.data_root, config.device, config.bound_samples,
+                   config.bound_test_images)
 
 
 def run(config: TrainConfig) -> dict:

@@ -10,6 +10,7 @@ from pathlib import Path
 from .config import DATASET_TITLES, TrainConfig
 from .experiments import EXPERIMENTS, SCRIPT_EXPERIMENTS
 from .files import write_text_atomic
+from .likelihoods import BINARIZED_MNIST_NLL, LIKELIHOODS
 from .seeds import default_runs, spread
 
 
@@ -41,24 +42,13 @@ def _pca_rows() -> list[tuple[str, Path]]:
 
 
 PCA_ROWS = _pca_rows()
-# Published test NLLs on dynamically binarized MNIST, in nats: (the figure's label, the table's label or
-# None, NLL, source). bound_vs_k.png draws them as lines; RESULTS.md lists them.
-PUBLISHED_NLL = [
-    ("VAE, Burda et al. 2015", "Test NLL, VAE, 1 stochastic layer, k = 1", 86.76,
-     "Burda, Grosse & Salakhutdinov (2015), IWAE, Table 1"),
-    ("IWAE k=50, Burda et al. 2015", "Test NLL, IWAE, 1 stochastic layer, k = 50", 84.78, "Burda et al. (2015), Table 1"),
-    ("IWAE, 2 layers, Burda et al. 2015", "Test NLL, IWAE, 2 stochastic layers, k = 50", 82.90,
-     "Burda et al. (2015), Table 1"),
-    ("ResNet VAE, Kingma et al. 2016", "Test NLL, conv. ResNet VAE, 1 stochastic layer of 32 units, diagonal posterior",
-     81.08, "Kingma et al. (2016), IAF"),
-]
 UMAP_AE, UMAP_VAE, UMAP_VAE_64, DEEP_AE_MSE = 0.793, 0.765, 0.979, 0.0038
 PUBLISHED = [
     ("5-NN accuracy, 2-D conv AE", f"{UMAP_AE:.3f}", "Sainburg, McInnes & Gentner (2021), Parametric UMAP, Table 2"),
     ("5-NN accuracy, 2-D conv VAE", f"{UMAP_VAE:.3f}", "Sainburg et al. (2021), Table 2"),
     ("5-NN accuracy, 2-D PCA", "0.420", "Sainburg et al. (2021), Table 2"),
     ("5-NN accuracy, 64-D VAE", f"{UMAP_VAE_64:.3f}", "Sainburg et al. (2021), Table 2"),
-    *[(label, f"{nll:.2f} nats", source) for _, label, nll, source in PUBLISHED_NLL],
+    *[(label, f"{nll:.2f} nats", source) for _, label, nll, source in BINARIZED_MNIST_NLL],
     ("Test MSE per pixel, PCA with 32 components", "0.0168", "this repository's PCA baseline (see the table above)"),
     ("Test MSE per pixel, deep AE, 30-D code", f"{DEEP_AE_MSE}", "Hinton & Salakhutdinov (2006), Science"),
 ]
@@ -71,7 +61,7 @@ COMPARISONS = [
      3, True),
     ("test MSE of the 32-D AE", "ae-32d", "test_mse", DEEP_AE_MSE, "Hinton & Salakhutdinov's 30-D deep AE", 4, False),
     *[("NLL of the Bernoulli VAE", "vae-32d-bernoulli", "test_nll_nats", nll, label.replace(", ", " (", 1) + ")", 2, False)
-      for label, _, nll, _ in PUBLISHED_NLL[:2]],
+      for label, _, nll, _ in BINARIZED_MNIST_NLL[:2]],
 ]
 COLUMNS = ["model", "data set", "test MSE", "recon SSE", "ELBO", "log-lik. bound (IS)", "NLL (nats)", "5-NN acc.",
            "linear probe", "active units", "epochs", "train time", "device"]
@@ -89,8 +79,8 @@ def _fmt(value, digits: int) -> str:
 
 
 def _model_row(label: str, m: dict) -> list[str]:
-    is_bound = m.get("test_log_likelihood_is")
-    bound = None if is_bound is None else f"{is_bound:.2f} (k={m['is_samples']}, n={m['is_test_images']})"
+    value = m.get("test_log_likelihood_is")
+    bound = None if value is None else f"{value:.2f} (k={m['bound_samples']}, n={m['bound_test_images']})"
     return [label, _dataset(m), _fmt(m.get("test_mse"), 4), _fmt(m.get("test_recon_sse"), 2), _fmt(m.get("test_elbo"), 2),
             bound or "–", _fmt(m.get("test_nll_nats"), 2), _fmt(m.get("knn5_accuracy"), 3),
             _fmt(m.get("linear_probe_accuracy"), 3),
@@ -146,11 +136,13 @@ def _evaluate_commands(loaded: dict) -> list[str]:
     groups: dict[tuple, list[str]] = {}
     for _, folder in ROWS:
         metrics = loaded.get(folder, {})
-        setting = (metrics.get("is_samples", defaults.is_samples), metrics.get("is_test_images", defaults.is_test_images))
+        setting = (metrics.get("bound_samples", defaults.bound_samples),
+                   metrics.get("bound_test_images", defaults.bound_test_images))
         groups.setdefault(setting, []).append(f'"{folder}"')
     commands = []
     for (k, n_test), folders in groups.items():
-        flags = "" if (k, n_test) == (defaults.is_samples, defaults.is_test_images) else f" --k {k} --n-test {n_test}"
+        default = (k, n_test) == (defaults.bound_samples, defaults.bound_test_images)
+        flags = "" if default else f" --k {k} --n-test {n_test}"
         commands.append(f"python -m latentlab evaluate {' '.join(folders)}{flags}")
     return commands
 
@@ -197,9 +189,9 @@ def full_test_bounds(root: Path = Path(".")) -> list[list[str]]:
             continue
         result = json.loads(path.read_text(encoding="utf-8"))
         best = max(result["bounds"], key=lambda bound: bound["k"])
-        nll = e.config().likelihood == "bernoulli"
-        sign = -1 if nll else 1  # NLL tables print -log p(x)
-        rows.append([e.label, "NLL (nats)" if nll else "log-likelihood bound",
+        likelihood = LIKELIHOODS[e.config().likelihood]
+        sign = likelihood.bound_sign
+        rows.append([e.label, likelihood.bound_heading,
                      f"{sign * best['mean']:.2f} ± {best['se']:.2f}", str(best["k"]), f"{result['n_test']:,}",
                      f"{sign * result['elbo']['mean']:.2f}", result.get("device", "–")])
     return rows

@@ -40,10 +40,10 @@ def default_runs(experiment: Experiment, folder: Path | None = None) -> list[dic
     """The recorded runs of the experiment's own recipe (any seed), evaluated with its own likelihood-bound
     settings: the ones its spread is made of."""
     config = experiment.config()
-    recipe, bound = config.recipe(), (config.is_samples, config.is_test_images)
+    recipe, bound = config.recipe(), (config.bound_samples, config.bound_test_images)
     same = [run for run in read_runs(folder or experiment.out_dir)
             if recipe_of(run, seed=recipe["seed"]) == recipe
-            and (run.get("is_samples", bound[0]), run.get("is_test_images", bound[1])) == bound]
+            and (run.get("bound_samples", bound[0]), run.get("bound_test_images", bound[1])) == bound]
     return sorted(same, key=lambda run: run["seed"])
 
 
@@ -78,10 +78,10 @@ def committed_model(experiment: Experiment, config: TrainConfig) -> dict | None:
 
 
 def run_seeds(names: list[str], seeds: list[int], device: str, data_root: str | None, retrain: bool,
-              is_test_images: int | None = None, **overrides) -> None:
+              bound_test_images: int | None = None, **overrides) -> None:
     """Train, evaluate and record every named experiment with every seed. ``overrides`` change the
     recipe (``epochs``, ``train_limit``: for smoke runs); such runs are recorded with their recipe
-    and left out of the reported spread. ``is_test_images`` shortens the likelihood bound only."""
+    and left out of the reported spread. ``bound_test_images`` shortens the likelihood bound only."""
     if len(set(seeds)) != len(seeds):
         raise LatentlabError(f"--seeds names a seed twice ({' '.join(map(str, seeds))}); name each seed once.")
     for name in names:
@@ -93,8 +93,8 @@ def run_seeds(names: list[str], seeds: list[int], device: str, data_root: str | 
         with hold_folder(folder):
             for seed in seeds:
                 run = dict(seed=seed, device=device, data_root=data_root, retrain=retrain)
-                if is_test_images is not None:
-                    run["is_test_images"] = is_test_images
+                if bound_test_images is not None:
+                    run["bound_test_images"] = bound_test_images
                 record_seed(experiment, experiment.config(**run, **overrides))
 
 
@@ -124,11 +124,11 @@ def record_seed(experiment: Experiment, config: TrainConfig) -> None:
             raise LatentlabError(
                 f"{scratch}/model.pt was trained with other settings than the recipe being recorded; "
                 f"delete {scratch} or run with --retrain.")
-        metrics = measure(state, scratch, config.data_root, config.device, config.is_samples,
-                          config.is_test_images, figures=False)
+        metrics = measure(state, scratch, config.data_root, config.device, config.bound_samples,
+                          config.bound_test_images, figures=False)
     run = {"seed": seed, "device": state["device"], "torch": torch.__version__,
            "train_seconds": round(state["train_seconds"], 1), "recipe": config.recipe(),
-           **{key: metrics[key] for key in (*REPORTED, "is_samples", "is_test_images") if key in metrics}}
+           **{key: metrics[key] for key in (*REPORTED, "bound_samples", "bound_test_images") if key in metrics}}
     runs = [r for r in recorded if recipe_of(r) != config.recipe()] + [run]
     runs.sort(key=lambda r: (r["seed"], json.dumps(r["recipe"], sort_keys=True)))
     write_json_atomic({"experiment": experiment.name, "runs": runs}, folder / SEEDS_FILE)

@@ -71,8 +71,8 @@ def train(config: TrainConfig) -> dict:
     device = pick_device(config.device)
     if device.type == "cpu":
         keep_freed_memory()
-    train_split, test_split = load_splits(config, device)
     model, optimizer = new_model_and_optimizer(config, device)
+    train_split, test_split = load_splits(config, device, model.likelihood)
     steps_per_epoch = math.ceil(len(train_split) / config.batch_size)
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.epochs * steps_per_epoch)
     run = Run(config, device, model, optimizer, scheduler)  # resumes an interrupted run of the same recipe

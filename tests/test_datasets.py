@@ -127,7 +127,7 @@ def test_a_folder_that_does_not_exist_names_the_choices(tmp_path):
         load_image_folder(tmp_path / "nowhere", "train")
 
 
-TINY = [*as_flags(TINY_WIDTHS), "--epochs", "1", "--batch-size", "4", "--is-samples", "2", "--is-test-images", "4",
+TINY = [*as_flags(TINY_WIDTHS), "--epochs", "1", "--batch-size", "4", "--bound-samples", "2", "--bound-test-images", "4",
         "--device", "cpu"]
 
 

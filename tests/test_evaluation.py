@@ -82,7 +82,7 @@ def _metrics(folder, **values):
 def test_report_renders_a_row_per_result_folder_from_hand_written_metrics(tmp_path):
     _metrics(tmp_path / "Kết_quả_huấn_luyện_Variational_Autoecoder/2D_latent_VAE", test_mse=0.04321,
              test_recon_sse=33.87, test_elbo=-37.25, knn5_accuracy=0.7512, active_units=2,
-             test_log_likelihood_is=-36.5, is_samples=100, is_test_images=2000)
+             test_log_likelihood_is=-36.5, bound_samples=100, bound_test_images=2000)
     _metrics(tmp_path / "Kết_quả_huấn_luyện_Autoencoder/2D_latent_AE", model="ae", test_mse=0.0399,
              test_recon_sse=31.3, pca_test_mse=0.0557, pca_knn5_accuracy=0.42)
     text = render(tmp_path)
@@ -95,9 +95,9 @@ def test_report_renders_a_row_per_result_folder_from_hand_written_metrics(tmp_pa
 
 def test_report_gives_the_evaluate_command_with_the_bound_settings_each_folder_was_measured_with(tmp_path):
     _metrics(tmp_path / "Kết_quả_huấn_luyện_Variational_Autoecoder/2D_latent_VAE", test_mse=0.04,
-             is_samples=100, is_test_images=2000)
+             bound_samples=100, bound_test_images=2000)
     _metrics(tmp_path / "Kết_quả_huấn_luyện_Variational_Autoecoder/32D_latent_VAE_bernoulli", test_mse=0.02,
-             is_samples=1000, is_test_images=10000)
+             bound_samples=1000, bound_test_images=10000)
     text = render(tmp_path)
     assert 'evaluate "Kết_quả_huấn_luyện_Variational_Autoecoder/32D_latent_VAE_bernoulli" --k 1000 --n-test 10000\n' in text
     plain = next(line for line in text.splitlines() if line.startswith("python -m latentlab evaluate") and "--k" not in line)

@@ -29,7 +29,7 @@ def trained(tmp_path_factory):
     root = tmp_path_factory.mktemp("explorer")
     config = TrainConfig(model="vae", latent_dim=2, epochs=2, batch_size=32, lr=5e-3, **TINY_WIDTHS, device="cpu", data_root=str(write_mnist(root / "data")), out_dir=str(root / "run"))
     model = trained_model(train(config), torch.device("cpu"))
-    return model, load_test_split(config, torch.device("cpu")), root / "run"
+    return model, load_test_split(config, torch.device("cpu"), model.likelihood), root / "run"
 
 
 @torch.no_grad()

@@ -64,13 +64,13 @@ def test_pngs_open_with_a_white_background_and_readable_size(rendered):
 @pytest.mark.parametrize("kind", ["ae", "vae"])
 def test_manifold_holds_a_20_by_20_grid(kind, monkeypatch, tmp_path):
     from latentlab import figures
-    from latentlab.gallery import FAMILY_FIGURES, write_manifold
+    from latentlab.gallery import FIGURES_OF_KIND, write_manifold
 
     model = (Autoencoder if kind == "ae" else VariationalAutoencoder)(2, **TINY_WIDTHS).eval()
     drawn = []
     monkeypatch.setattr(figures, "save", lambda fig, path: drawn.append(fig))
     codes = np.random.default_rng(0).normal(size=(100, 2))
-    write_manifold(model, FAMILY_FIGURES[kind](model, _state(model)), codes, tmp_path)
+    write_manifold(model, FIGURES_OF_KIND[kind](model, _state(model)), codes, tmp_path)
     grid = drawn[0].axes[0].images[0].get_array()
     assert grid.shape[:2] == (20 * 28, 20 * 28)  # 20 x 20 decoded images, each 28 x 28, no padding
 

@@ -17,7 +17,7 @@ def test_bernoulli_reconstruction_is_the_summed_binary_cross_entropy_in_nats():
     x = torch.bernoulli(torch.full((3, 1, 28, 28), 0.3))
     x_hat = torch.rand(3, 1, 28, 28) * 0.98 + 0.01
     expected = -(x * x_hat.log() + (1 - x) * (1 - x_hat).log()).sum((1, 2, 3))
-    assert torch.allclose(losses.reconstruction_per_image(x_hat, x, "bernoulli"), expected, rtol=1e-5)
+    assert torch.allclose(losses.bernoulli_nll_per_image(x_hat, x), expected, rtol=1e-5)
 
 
 def test_kl_is_zero_when_the_posterior_is_the_prior():

@@ -41,7 +41,7 @@ def test_metrics_json_agrees_with_the_committed_model(folder):
     model = load_model(REPO / folder / "model.pt")
     config = TrainConfig.from_dict(metrics["config"])
     config.data_root = str(DATA)
-    test = load_test_split(config, torch.device("cpu"))
+    test = load_test_split(config, torch.device("cpu"), model.likelihood)
     measured = split_losses(model, test, seed=config.seed)
     assert measured["mse"] == pytest.approx(metrics["test_mse"], rel=1e-4)
     assert measured["recon_sse"] == pytest.approx(metrics["test_recon_sse"], rel=1e-4)

@@ -95,13 +95,13 @@ def test_bound_vs_k_draws_one_curve_per_folder_even_when_two_models_share_a_name
 
 
 def test_evaluate_keeps_the_runs_own_likelihood_bound_settings(tiny_config):
-    config = dataclasses.replace(tiny_config, is_samples=3, is_test_images=16)
+    config = dataclasses.replace(tiny_config, bound_samples=3, bound_test_images=16)
     assert main(["train", *_flags(config)]) == 0
     metrics = Path(config.out_dir) / "metrics.json"
     metrics.unlink()
     assert main(["evaluate", config.out_dir, "--data-root", config.data_root, "--device", "cpu"]) == 0
     measured = json.loads(metrics.read_text())
-    assert (measured["is_samples"], measured["is_test_images"]) == (3, 16)
+    assert (measured["bound_samples"], measured["bound_test_images"]) == (3, 16)
 
 
 def test_report_with_output_writes_only_that_file(tmp_path, monkeypatch):

@@ -66,7 +66,7 @@ def _write_folder(root: Path, name: str, elbos: list[float]) -> None:
     folder.mkdir(parents=True)
     metrics = {"model": "vae", "latent_dim": 2, "epochs": 16, "device": "cpu", "train_seconds": 60.0,
                "parameters": 1000, "test_mse": 0.04, "test_recon_sse": 31.0, "test_elbo": -37.5,
-               "knn5_accuracy": 0.67, "is_samples": 100, "is_test_images": 2000, "test_log_likelihood_is": -35.0}
+               "knn5_accuracy": 0.67, "bound_samples": 100, "bound_test_images": 2000, "test_log_likelihood_is": -35.0}
     (folder / "metrics.json").write_text(json.dumps(metrics))
     recipe = experiment.config().recipe()
     runs = [{"seed": seed, "device": "cuda", "torch": "x", "train_seconds": 10.0, "recipe": {**recipe, "seed": seed},
@@ -96,7 +96,7 @@ def test_a_smoke_run_is_never_recorded_as_the_default_recipe(study, monkeypatch)
     monkeypatch.chdir(root)
     data = write_mnist(root / "data")
     # The default recipe made tiny (the registry's entry, patched) so that the test trains in a second.
-    tiny = {"epochs": 1, **TINY_WIDTHS, "is_test_images": 8, "is_samples": 2}
+    tiny = {"epochs": 1, **TINY_WIDTHS, "bound_test_images": 8, "bound_samples": 2}
     monkeypatch.setitem(EXPERIMENTS, "vae-2d", Experiment({**EXPERIMENTS["vae-2d"].hyp, **tiny}))
     assert main(["seeds", "--only", "vae-2d", "--seeds", "1", "--device", "cpu", "--data-root", str(data)]) == 0
     (run,) = [run for run in _runs(root, "vae-2d") if run["recipe"]["train_limit"] is None]

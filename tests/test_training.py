@@ -9,7 +9,8 @@ import pytest
 import torch
 
 from latentlab import load_model
-from latentlab.checkpoint import MODEL_FILE, PARTIAL_FILE
+from latentlab.config import TrainConfig
+from latentlab.checkpoint import MODEL_FILE, PARTIAL_FILE, read_checkpoint
 from latentlab.pipeline import run
 from latentlab.runs import TrainingInterrupted
 from latentlab.training import train
@@ -27,6 +28,20 @@ def test_load_model_rebuilds_the_trained_model_in_eval_mode(tiny_config):
     assert not model.training and model.latent_dim == tiny_config.latent_dim
     for name, tensor in model.state_dict().items():
         assert torch.equal(tensor, state["model"][name]), name
+
+
+def test_a_configuration_with_the_old_names_of_the_bound_settings_is_read_with_todays(tiny_config, capsys):
+    # The committed model.pt files were written when bound_samples was is_samples (and so on).
+    config = dataclasses.replace(tiny_config, bound_samples=7, bound_test_images=50)
+    state = train(config)
+    old_names = {"bound_samples": "is_samples", "bound_test_images": "is_test_images"}
+    state["config"] = {old_names.get(key, key): value for key, value in state["config"].items()}
+    assert TrainConfig.from_dict(state["config"]) == config
+    torch.save(state, f"{config.out_dir}/{MODEL_FILE}")
+    read = read_checkpoint(Path(config.out_dir) / MODEL_FILE)["config"]
+    assert list(read.items()) == list(dataclasses.asdict(config).items())  # today's names, in the same order
+    train(config)
+    assert "not retraining" in capsys.readouterr().out  # the same recipe
 
 
 def test_finished_run_is_not_retrained(tiny_config, capsys):

@@ -1,0 +1,96 @@
+"""The decoder's p(x|z), the one setting that changes what every number means (``--likelihood``).
+
+    gaussian   N(x_hat, 1/2 I) on grey pixels: -log p(x|z) = squared error + 392·log π, the constant
+               dropped, so ELBOs and bounds are "nats, up to the constant"
+    bernoulli  Bernoulli(x_hat) on binary pixels: -log p(x|z) = binary cross-entropy in nats, exact, so
+               minus the importance-sampled bound is the NLL of binarized-MNIST tables
+
+Each is a class that says, side by side with the other: its -log p(x|z) (losses.py), the pixels it
+models in training and in the test set, the units its numbers are read in, and what published
+numbers they compare with. A model holds one (``model.likelihood``); the rest of the package asks
+it rather than testing the decoder's name.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from . import losses
+from .data import binarize, binarize_once
+
+# Published test NLLs on dynamically binarized MNIST, in nats: (the figure's label, the table's label,
+# NLL, source). bound_vs_k.png draws them as lines; RESULTS.md lists them.
+BINARIZED_MNIST_NLL = [
+    ("VAE, Burda et al. 2015", "Test NLL, VAE, 1 stochastic layer, k = 1", 86.76,
+     "Burda, Grosse & Salakhutdinov (2015), IWAE, Table 1"),
+    ("IWAE k=50, Burda et al. 2015", "Test NLL, IWAE, 1 stochastic layer, k = 50", 84.78, "Burda et al. (2015), Table 1"),
+    ("IWAE, 2 layers, Burda et al. 2015", "Test NLL, IWAE, 2 stochastic layers, k = 50", 82.90,
+     "Burda et al. (2015), Table 1"),
+    ("ResNet VAE, Kingma et al. 2016", "Test NLL, conv. ResNet VAE, 1 stochastic layer of 32 units, diagonal posterior",
+     81.08, "Kingma et al. (2016), IAF"),
+]
+
+
+class Gaussian:
+    """N(x_hat, 1/2 I) on grey pixels in [0, 1]."""
+
+    name = "gaussian"
+    reconstruction_name = "squared error"
+    reconstruction_units = "squared error per image"
+    elbo_units = "nats, up to the constant 392·log π"
+    bound_heading, bound_sign = "log-likelihood bound", 1  # how tables print the importance-sampled bound
+    published_nll = ()  # the dropped constant makes its bound no NLL that a table reports
+
+    @staticmethod
+    def reconstruction_per_image(x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """-log p(x|z) per image, constant dropped: (B, 1, 28, 28) x 2 -> (B,)."""
+        return losses.squared_error_per_image(x_hat, x)
+
+    @staticmethod
+    def training_pixels(x: torch.Tensor) -> torch.Tensor:
+        """A training batch as this decoder models it: the grey pixels themselves."""
+        return x
+
+    @staticmethod
+    def test_pixels(images: torch.Tensor) -> torch.Tensor:
+        """The test images (uint8) as this decoder is judged on: as they are."""
+        return images
+
+    @staticmethod
+    def nll_metrics(bound: float) -> dict:
+        """Nothing: minus the bound is no NLL (a constant is dropped)."""
+        return {}
+
+
+class Bernoulli:
+    """Bernoulli(x_hat) on binary pixels: the setting of the binarized-MNIST likelihood tables."""
+
+    name = "bernoulli"
+    reconstruction_name = "cross-entropy"
+    reconstruction_units = "cross-entropy per image, nats"
+    elbo_units = "nats"
+    bound_heading, bound_sign = "NLL (nats)", -1  # NLL tables print -log p(x)
+    published_nll = BINARIZED_MNIST_NLL
+
+    @staticmethod
+    def reconstruction_per_image(x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """-log p(x|z) per image, exact: (B, 1, 28, 28) x 2 -> (B,)."""
+        return losses.bernoulli_nll_per_image(x_hat, x)
+
+    @staticmethod
+    def training_pixels(x: torch.Tensor) -> torch.Tensor:
+        """Fresh binary pixels every call (dynamic binarization), as the tables' models were trained."""
+        return binarize(x)
+
+    @staticmethod
+    def test_pixels(images: torch.Tensor) -> torch.Tensor:
+        """The test images binarized once, with a fixed seed, as the tables' test set is."""
+        return binarize_once(images)
+
+    @staticmethod
+    def nll_metrics(bound: float) -> dict:
+        """The NLL in nats, the number the tables report: minus the importance-sampled bound."""
+        return {"test_nll_nats": -bound}
+
+
+LIKELIHOODS = {likelihood.name: likelihood for likelihood in (Gaussian, Bernoulli)}
