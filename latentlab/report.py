@@ -363,8 +363,8 @@ def summary(root: Path = Path(".")) -> str:
 
 
 EXPERIMENT_HEADERS = {  # the experiments table in each README's language
-    "README.md": ["lệnh", "mô hình", "chiều ẩn", "epoch", "thư mục kết quả"],
-    "README.en.md": ["command", "model", "latent", "epochs", "result folder"],
+    "README.md": ["lệnh", "mô hình", "epoch", "thư mục kết quả"],
+    "README.en.md": ["command", "model", "epochs", "result folder"],
 }
 
 
@@ -372,10 +372,7 @@ def experiments_table(header: list[str]) -> str:
     """The experiments of the registry: the command that runs each, what it trains, where results go."""
     rows = []
     for e in EXPERIMENTS.values():
-        command = experiment_command(e)
-        config = e.config()
-        decoder = "" if config.likelihood == "gaussian" else f", {config.likelihood}"
-        rows.append([f"`{command}`", f"{config.model.upper()}{decoder}", str(config.latent_dim), str(config.epochs),
+        rows.append([f"`{experiment_command(e)}`", e.label, str(e.config().epochs),
                      f"[`{e.out_dir}/`]({e.out_dir.as_posix()})"])
     return _table(header, rows)
 
