@@ -8,8 +8,9 @@ from latentlab.models import (
     VariationalAutoencoder, decoder_conv, encoder_conv,
 )
 
-SMALL = dict(stem_channels=4, growth=4, dense_layers=2, reduce_channels=8, decoder_channels=8, decoder_blocks=1,
-             upsample_channels=8)
+from conftest import TINY_WIDTHS
+
+SMALL = {**TINY_WIDTHS, "dense_layers": 2}  # two DenseLayers: the second sees the first's output
 
 
 def test_convolutional_block_keeps_height_and_width():
