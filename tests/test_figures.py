@@ -129,3 +129,14 @@ def test_interpolation_values_equal_an_independent_computation(rendered):
             else:
                 expected = ((model(decoded) - decoded) ** 2).sum()
             assert written[number - 1][k] == pytest.approx(expected.item(), abs=0.006)
+
+
+@torch.no_grad()
+def test_an_ae_with_a_bernoulli_decoder_scores_its_interpolation_by_cross_entropy():
+    from latentlab.gallery import AEFigures
+
+    model = Autoencoder(2, likelihood="bernoulli", **TINY_WIDTHS).eval()
+    shown = AEFigures(model, _state(model))
+    decoded = model.decode(torch.randn(7, 2))  # (7, 1, 28, 28) in (0, 1), as the interpolation decodes
+    assert torch.equal(shown.score(decoded, seed=0), losses.bernoulli_nll_per_image(model(decoded), decoded))
+    assert shown.score_name.startswith("cross-entropy")
