@@ -95,7 +95,7 @@ class AEFigures:
 
     def score(self, decoded: torch.Tensor, seed: int) -> torch.Tensor:
         """(N,) reconstruction error of each decoded image passed back through the AE."""
-        return self.model.likelihood.reconstruction_per_image(self.model(decoded), decoded)
+        return self.model.loss_per_image(decoded)[0]
 
     def sample_latents(self, normal: torch.Tensor) -> tuple[torch.Tensor, str]:
         """An AE has no prior: z from a Gaussian fitted to the training codes (stored at training)."""

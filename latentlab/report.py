@@ -106,17 +106,16 @@ def _decimals(sd: float, digits: int) -> int:
 
 def _spread_row(runs: list[dict]) -> list[str]:
     """The row under a model's: mean ± sd over the seeded runs of the same recipe."""
-    devices = ", ".join(sorted({run["device"] for run in runs}))
+    devices = sorted({run["device"] for run in runs})
     cells = [_pm(runs, key, digits) for key, digits in (("test_mse", 4), ("test_recon_sse", 2), ("test_elbo", 2),
                                                          ("test_log_likelihood_is", 2), ("test_nll_nats", 2),
                                                          ("knn5_accuracy", 3), ("linear_probe_accuracy", 3),
                                                          ("active_units", 1), ("train_seconds", 0))]
     *metrics, seconds = [cell or "–" for cell in cells]
-    if len({run["device"] for run in runs}) > 1:  # a mean over a CPU's minutes and a GPU's seconds says nothing
+    if len(devices) > 1:  # a mean over a CPU's minutes and a GPU's seconds says nothing
         seconds = "; ".join(f"{device}: {_pm(same, 'train_seconds', 0) or round(same[0]['train_seconds'])}"
-                            for device in sorted({run["device"] for run in runs})
-                            for same in [[run for run in runs if run["device"] == device]])
-    return [f"↳ mean ± sd over {len(runs)} seeds", "", *metrics, "", f"{seconds} s", devices]
+                            for device in devices for same in [[run for run in runs if run["device"] == device]])
+    return [f"↳ mean ± sd over {len(runs)} seeds", "", *metrics, "", f"{seconds} s", ", ".join(devices)]
 
 
 def _pca_row(label: str, m: dict) -> list[str]:
@@ -179,9 +178,9 @@ def comparisons(root: Path = Path(".")) -> list[str]:
     return lines
 
 
-def full_test_bounds(root: Path = Path(".")) -> list[list[str]]:
-    """One row per folder with a bound_vs_k.json: its largest-k bound on the full test set (Burda et al.'s
-    setting for published NLLs), with the standard error over images."""
+def full_test_bounds(root: Path = Path(".")) -> list[tuple[Path, list[str]]]:
+    """(folder, row) for each folder with a bound_vs_k.json: its largest-k bound on the full test set (Burda
+    et al.'s setting for published NLLs), with the standard error over images."""
     rows = []
     for e in EXPERIMENTS.values():
         path = root / e.out_dir / "bound_vs_k.json"
@@ -191,9 +190,10 @@ def full_test_bounds(root: Path = Path(".")) -> list[list[str]]:
         best = max(result["bounds"], key=lambda bound: bound["k"])
         likelihood = LIKELIHOODS[e.config().likelihood]
         sign = likelihood.bound_sign
-        rows.append([e.label, likelihood.bound_heading,
-                     f"{sign * best['mean']:.2f} ± {best['se']:.2f}", str(best["k"]), f"{result['n_test']:,}",
-                     f"{sign * result['elbo']['mean']:.2f}", result.get("device", "–")])
+        rows.append((e.out_dir, [e.label, likelihood.bound_heading,
+                                 f"{sign * best['mean']:.2f} ± {best['se']:.2f}", str(best["k"]),
+                                 f"{result['n_test']:,}", f"{sign * result['elbo']['mean']:.2f}",
+                                 result.get("device", "–")]))
     return rows
 
 
@@ -258,7 +258,7 @@ def render(root: Path = Path(".")) -> str:
     ]
     bounds = full_test_bounds(root)
     if bounds:
-        folders = " ".join(f'"{e.out_dir}"' for e in EXPERIMENTS.values() if (root / e.out_dir / "bound_vs_k.json").is_file())
+        folders = " ".join(f'"{folder}"' for folder, _ in bounds)
         parts += [
             "## Log-likelihood on the full test set",
             "",
@@ -267,7 +267,7 @@ def render(root: Path = Path(".")) -> str:
             "From each folder's `bound_vs_k.json`, which also holds k = 1, 10, 100 and 1000 "
             "(`bound_vs_k.png` draws them):",
             "",
-            _table(["model", "quantity", "value", "k", "test images", "−ELBO", "device"], bounds),
+            _table(["model", "quantity", "value", "k", "test images", "−ELBO", "device"], [row for _, row in bounds]),
             "",
             "```bash",
             f"python -m latentlab bound-vs-k {folders}   # about a minute on one H200, hours on a 2-core CPU",
