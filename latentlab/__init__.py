@@ -3,16 +3,16 @@
 from .config import TrainConfig
 from .experiments import EXPERIMENTS
 
-__all__ = ["load_model", "TrainConfig", "EXPERIMENTS", "Autoencoder", "VariationalAutoencoder"]
+__all__ = ["load_model", "load_config", "TrainConfig", "EXPERIMENTS", "Autoencoder", "VariationalAutoencoder"]
 
 
 def __getattr__(name: str):
     # The torch-backed names load on first use, so that the scripts answer --help and
     # reject a bad flag at once instead of after importing torch (seconds).
-    if name == "load_model":
-        from .checkpoint import load_model
+    if name in ("load_model", "load_config"):
+        from . import checkpoint
 
-        return load_model
+        return getattr(checkpoint, name)
     if name in ("Autoencoder", "VariationalAutoencoder"):
         from . import models
 

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .config import TrainConfig, build_parser, config_from_args, non_negative_int, positive_int
+from .config import TrainConfig, build_parser, config_from_args, dataset_argument, non_negative_int, positive_int
 from .experiments import EXPERIMENTS, Experiment
 from .errors import LatentlabError
 from .progress import status
@@ -46,9 +46,14 @@ def _add_only(parser: argparse.ArgumentParser) -> None:
                         help=f"these experiments only (default: all of {', '.join(names)})")
 
 
-def _add_data_and_device(parser: argparse.ArgumentParser) -> None:
-    """The two TrainConfig flags that the commands on finished result folders take too."""
+def _add_data_and_device(parser: argparse.ArgumentParser, moved_data: bool = False) -> None:
+    """The TrainConfig flags that the commands on finished result folders take too; with ``moved_data``
+    also --dataset, to point at an image folder that has moved since the model was trained."""
     build_parser(parser, {}, command="train", only=("data_root", "device"))
+    if moved_data:
+        parser.add_argument("--dataset", type=dataset_argument, default=None, metavar="FOLDER",
+                            help="where the image folder the model was trained on is now, if it moved "
+                                 "(default: the folder recorded in its config.json)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -74,7 +79,8 @@ def main(argv: list[str] | None = None) -> int:
         description="Run from the repository root. For each named experiment and seed: train into "
                     "runs/seeds/<experiment>/<recipe>/seed<N>/ (seed 0 of the default recipe is the committed "
                     "model, evaluated as it is), evaluate as metrics.json is, and record the numbers in "
-                    "<result folder>/seeds.json (the committed model and figures are not touched). A seed "
+                    "<result folder>/seeds.json (the committed model and figures are not touched; a changed "
+                    "recipe or bound is recorded in runs/seeds/<experiment>/<recipe>/seeds.json instead). A seed "
                     "already recorded is skipped unless --retrain. `python -m latentlab report` then shows "
                     "mean ± sd.")
     seeds_parser.add_argument("--seeds", nargs="+", type=non_negative_int, default=[0, 1, 2, 3, 4], metavar="N",
@@ -82,16 +88,18 @@ def main(argv: list[str] | None = None) -> int:
     _add_only(seeds_parser)
     seeds_parser.add_argument("--retrain", action="store_true", help="train again even where a seed is recorded")
     seeds_parser.add_argument("--epochs", type=positive_int, default=None,
-                       help="override the recipe's epochs (smoke runs; such runs are left out of the spread)")
+                       help="override the recipe's epochs (smoke runs; recorded under runs/seeds/, out of the "
+                            "published seeds.json)")
     seeds_parser.add_argument("--train-limit", type=positive_int, default=None,
-                       help="train on the first N images only (smoke runs; left out of the spread)")
+                       help="train on a class-balanced subset of N images (smoke runs; recorded under runs/seeds/, "
+                            "out of the published seeds.json)")
     seeds_parser.add_argument("--bound-test-images", type=positive_int, default=None,
                        help="test images the VAEs' log-likelihood bound averages over (default: the recipe's)")
     _add_data_and_device(seeds_parser)
 
     figures_parser = commands.add_parser("figures", help="rebuild every figure of a result folder from its model.pt")
     figures_parser.add_argument("folder", help="a result folder holding model.pt")
-    _add_data_and_device(figures_parser)
+    _add_data_and_device(figures_parser, moved_data=True)
 
     explore_parser = commands.add_parser("explore", help="write a result folder's explorer.html: its latent space, "
                                "decoded live in the browser")
@@ -99,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     explore_parser.add_argument("--screenshot", action="store_true",
                       help="also save explorer.png: the page in headless Chromium, a test digit picked "
                            "(needs Playwright and the system's Chromium)")
-    _add_data_and_device(explore_parser)
+    _add_data_and_device(explore_parser, moved_data=True)
 
     evaluate_parser = commands.add_parser("evaluate", help="recompute metrics.json of result folders: baselines, "
                                   "kNN and linear probes, likelihood bounds")
@@ -109,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     evaluate_parser.add_argument("--n-test", type=positive_int, default=None,
                          help="test images the likelihood bound averages over (default: the run's own "
                               "--bound-test-images)")
-    _add_data_and_device(evaluate_parser)
+    _add_data_and_device(evaluate_parser, moved_data=True)
 
     bound_parser = commands.add_parser(
         "bound-vs-k", help="the ELBO and the importance-sampled bound against k: bound_vs_k.png and .json",
@@ -144,9 +152,10 @@ def main(argv: list[str] | None = None) -> int:
         "seeds": lambda: run_seeds(args.only, args.seeds, args.device, args.data_root, args.retrain,
                                    args.bound_test_images,
                                    **{k: v for k in ("epochs", "train_limit") if (v := getattr(args, k)) is not None}),
-        "figures": lambda: rebuild_figures(args.folder, args.data_root, args.device),
-        "explore": lambda: explore(args.folder, args.data_root, args.device, args.screenshot),
-        "evaluate": lambda: [evaluate_folder(f, args.data_root, args.device, args.k, args.n_test) for f in args.folders],
+        "figures": lambda: rebuild_figures(args.folder, args.data_root, args.device, args.dataset),
+        "explore": lambda: explore(args.folder, args.data_root, args.device, args.screenshot, args.dataset),
+        "evaluate": lambda: [evaluate_folder(f, args.data_root, args.device, args.k, args.n_test, args.dataset)
+                             for f in args.folders],
         "bound-vs-k": lambda: write_bound_vs_k(args.folders, args.ks, args.n_test, args.data_root, args.device),
         "report": lambda: write_results(args.output) if args.output else write_documents(screenshot=args.screenshot),
     }

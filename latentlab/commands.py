@@ -23,38 +23,42 @@ from .figures import bound_vs_k
 from .files import check_writable, file_sha256, hold_folder, write_json_atomic
 from .gallery import model_name
 from .models import check_bounds_comparable, count_parameters
-from .pipeline import draw, encode_test, measure, run
+from .pipeline import draw, encode_test, measure, run, trained_on
 
 
-def evaluate_folder(folder: Path, data_root: str | None, device_name: str, k: int | None, n_test: int | None) -> dict:
+def evaluate_folder(folder: Path, data_root: str | None, device_name: str, k: int | None, n_test: int | None,
+                    dataset: str | None = None) -> dict:
     """Recompute every number of a result folder's metrics.json from its model.pt; the likelihood bound
-    with ``k`` samples on ``n_test`` images, by default the run's own settings."""
+    with ``k`` samples on ``n_test`` images, by default the run's own settings (a smoke run's quick
+    evaluation unless ``n_test`` is given)."""
     state = read_checkpoint(Path(folder) / MODEL_FILE)
     trained_with = TrainConfig.from_dict(state["config"])
     with hold_folder(folder):  # also fails at once if the folder cannot be written
         return measure(state, folder, data_root, device_name, k=k or trained_with.bound_samples,
-                       n_test=n_test or trained_with.bound_test_images, figures=False)
+                       n_test=n_test or trained_with.bound_test_images, figures=False,
+                       quick=trained_with.quick() and n_test is None, dataset=dataset)
 
 
-def _finished(folder: Path, data_root: str | None, device_name: str):
+def _finished(folder: Path, data_root: str | None, device_name: str, dataset: str | None = None):
     """A result folder's checkpoint, its model on the device and the test split, for redrawing."""
     state = read_checkpoint(folder / MODEL_FILE)
     check_writable(folder)
     device = pick_device(device_name)
-    config = dataclasses.replace(TrainConfig.from_dict(state["config"]), data_root=data_root)
+    config = trained_on(TrainConfig.from_dict(state["config"]), data_root, dataset)
     model = trained_model(state, device)
     return state, model, load_test_split(config, device, model.likelihood)
 
 
-def rebuild_figures(folder: Path, data_root: str | None, device_name: str = "auto") -> None:
+def rebuild_figures(folder: Path, data_root: str | None, device_name: str = "auto", dataset: str | None = None) -> None:
     """Redraw every figure of a result folder, and its explorer page, from its model.pt and the test split."""
     folder = Path(folder)
-    state, model, test = _finished(folder, data_root, device_name)
+    state, model, test = _finished(folder, data_root, device_name, dataset)
     with hold_folder(folder):
-        draw(model, state, test, folder)
+        draw(model, state, test, folder, TrainConfig.from_dict(state["config"]).quick())
 
 
-def explore(folder: Path, data_root: str | None, device_name: str = "auto", screenshot: bool = False) -> Path:
+def explore(folder: Path, data_root: str | None, device_name: str = "auto", screenshot: bool = False,
+            dataset: str | None = None) -> Path:
     """Write a result folder's explorer.html from its model.pt and the test split, and with
     ``screenshot`` its explorer.png: the page with the first test digit picked."""
     from . import browser
@@ -62,7 +66,7 @@ def explore(folder: Path, data_root: str | None, device_name: str = "auto", scre
     folder = Path(folder)
     if screenshot and browser.missing():
         raise LatentlabError(f"--screenshot needs a headless browser: {browser.missing()}.")
-    _, model, test = _finished(folder, data_root, device_name)
+    _, model, test = _finished(folder, data_root, device_name, dataset)
     with hold_folder(folder):
         page = write_explorer(model, test, encode_test(model, test), model_name(model), folder)
         if screenshot:

@@ -11,6 +11,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 DATASET_TITLES = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST"}  # data.DATASETS, without importing torch
+# The quick evaluation of a smoke run: the likelihood bound and the t-SNE are most of a full evaluation's
+# minutes on a CPU (90 s each for a run that trained for 3 s), and a smoke run asks whether things work.
+QUICK_BOUND_IMAGES = 200
+QUICK_TSNE_POINTS = 1000
 
 
 def _bounded(convert, low, strict: bool):
@@ -36,13 +40,27 @@ _positive_float = _bounded(float, 0, strict=True)
 _non_negative_float = _bounded(float, 0, strict=False)
 
 
-def _flag(default, help: str, parse=None, choices=None, cli: str = "all"):
+def dataset_argument(text: str) -> str:
+    """--dataset: a data set's name, or an image folder that exists, stored as its absolute path (so that
+    commands run later from another folder still find it)."""
+    if text in DATASET_TITLES:
+        return text
+    folder = Path(text).expanduser()
+    if not folder.is_dir():
+        raise argparse.ArgumentTypeError(f"{text!r} is neither {' nor '.join(DATASET_TITLES)} nor a folder that "
+                                         "exists (your own images: FOLDER/train/<class>/*.png, FOLDER/test/<class>/*.png)")
+    return str(folder.resolve())
+
+
+def _flag(default, help: str, parse=None, choices=None, cli: str = "all", argument=None):
     """A dataclass field that also describes its command-line flag.
 
     ``cli`` is "all" (every command) or "train" (only ``python -m latentlab train``,
-    because each script fixes it).
+    because each script fixes it). ``parse`` converts and checks a number, both on the command line
+    and in a stored configuration; ``argument`` converts the text of a flag only.
     """
-    return field(default=default, metadata={"help": help, "parse": parse, "choices": choices, "cli": cli})
+    return field(default=default, metadata={"help": help, "parse": parse, "choices": choices, "cli": cli,
+                                            "argument": argument or parse})
 
 
 @dataclass
@@ -63,8 +81,9 @@ class TrainConfig:
     seed: int = _flag(0, "random seed for initialisation, shuffling and sampling", parse=non_negative_int)
     device: str = _flag("auto", "auto picks cuda, then mps, then cpu", choices=("auto", "cpu", "cuda", "mps"))
     dataset: str = _flag("mnist", "mnist, fashion-mnist, or a folder of your own images laid out as "
-                         "FOLDER/train/<class>/*.png and FOLDER/test/<class>/*.png")
-    train_limit: int | None = _flag(None, "train on the first N training images only (smoke runs)", parse=positive_int)
+                         "FOLDER/train/<class>/*.png and FOLDER/test/<class>/*.png", argument=dataset_argument)
+    train_limit: int | None = _flag(None, "train on N training images only, a subset drawn with a fixed seed that "
+                                    "keeps each class's share (smoke runs, learning curves)", parse=positive_int)
     stem_channels: int = _flag(16, "channels of the encoder's first block (28x28)", parse=positive_int)
     growth: int = _flag(16, "channels each DenseLayer adds", parse=positive_int)
     dense_layers: int = _flag(2, "DenseLayers in the encoder's DenseBlock", parse=positive_int)
@@ -79,13 +98,34 @@ class TrainConfig:
     bound_test_images: int = _flag(2000, "test images the log-likelihood bound averages over", parse=positive_int)
     data_root: str | None = _flag(None, "folder holding MNIST/raw/ or FashionMNIST/raw/ (default: $MNIST_ROOT, "
                                   "else data/)")
-    out_dir: str = _flag("runs/vae2", "result folder for checkpoint, metrics and figures")
+    evaluation: str = _flag("auto", "how much the finished model is evaluated and drawn: full, or quick (the "
+                            f"bound on at most {QUICK_BOUND_IMAGES} test images, t-SNE of at most {QUICK_TSNE_POINTS:,} "
+                            "codes: seconds, for trying a flag); auto is quick with --train-limit, else full",
+                            choices=("auto", "full", "quick"))
+    out_dir: str | None = _flag(None, "result folder for checkpoint, metrics and figures (default: runs/ and the "
+                                "run's name, e.g. runs/vae-8d)")
     retrain: bool = _flag(False, "train again even if the result folder holds a finished model "
                           "(the old model is replaced only when the new run finishes)")
 
     # Fields that say where and how a run happens, not what it computes: they may
     # differ between an interrupted run and its resumption.
-    RUN_FIELDS = ("device", "data_root", "out_dir", "retrain", "bound_samples", "bound_test_images")
+    RUN_FIELDS = ("device", "data_root", "out_dir", "retrain", "bound_samples", "bound_test_images", "evaluation")
+
+    def __post_init__(self):
+        if self.out_dir is None:
+            self.out_dir = str(Path("runs") / self.name())
+
+    def name(self) -> str:
+        """``vae-2d``, ``ae-32d``, ``vae-32d-bernoulli``, ``vae-2d-fashion-mnist``, ``vae-32d-bernoulli-iwae5``:
+        kind, latent size, decoder if not Gaussian, data set if not MNIST, objective if not the ELBO."""
+        decoder = "" if self.likelihood == "gaussian" else f"-{self.likelihood}"
+        dataset = "" if self.dataset == "mnist" else f"-{Path(self.dataset).name}"
+        objective = "" if self.objective == "elbo" else f"-{self.objective}{self.iw_samples}"
+        return f"{self.model}-{self.latent_dim}d{decoder}{dataset}{objective}"
+
+    def quick(self) -> bool:
+        """Whether the finished model gets the quick evaluation (``evaluation``'s help says what it is)."""
+        return self.evaluation == "quick" or (self.evaluation == "auto" and self.train_limit is not None)
 
     def resolved_data_root(self) -> Path:
         return Path(self.data_root or os.environ.get("MNIST_ROOT") or "data")
@@ -143,7 +183,7 @@ def build_parser(parser: argparse.ArgumentParser, defaults: dict, command: str,
             continue
         parser.add_argument(
             flag,
-            type=meta["parse"] or str,
+            type=meta["argument"] or str,
             choices=meta["choices"],
             default=default,
             help=meta["help"] if default is None else f"{meta['help']} (default: {default})",

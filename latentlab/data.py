@@ -11,7 +11,8 @@ Three kinds, chosen by ``TrainConfig.dataset``:
 - any other value: a folder of your own images laid out as torchvision's ``ImageFolder`` expects,
   ``train/<class>/*.png`` and ``test/<class>/*.png`` (any format Pillow reads), each converted to
   28x28 grey: its longer side scaled to 28 pixels with the aspect ratio kept, then padded with
-  black to a square. Class names are the folder names.
+  black to a square. Class names are the folder names. We list the files ourselves rather than
+  through ``ImageFolder``, which follows symbolic links without limit and knows fewer formats.
 
 We read IDX ourselves rather than through ``torchvision.datasets.MNIST`` because torchvision
 verifies md5 sums and re-downloads on a mismatch (it would overwrite a user's file, and the
@@ -22,6 +23,7 @@ reader also checks every header field so a damaged file gets a message, not an a
 from __future__ import annotations
 
 import gzip
+import os
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -194,63 +196,148 @@ def load_split(root: Path, split: str, dataset: str = "mnist") -> tuple[torch.Te
 # --- Your own images --------------------------------------------------------------------
 
 SIDE = 28
+MIN_SIDE = 8  # smaller images hold no shape worth scaling up to 28x28 (a 1x1 "image" would train as a blank)
 
 
 def to_28x28_grey(image) -> np.ndarray:
     """A Pillow image as MNIST-sized grey (28, 28) uint8: the longer side scaled to 28 pixels with the
-    aspect ratio kept (Lanczos, so edges get grey levels as MNIST's did), the rest padded with black."""
+    aspect ratio kept (Lanczos, so edges get grey levels as MNIST's did), the rest padded with black.
+
+    An image with transparency is read by its opacity alone: opaque strokes are the ink (white, as in
+    MNIST), transparent pixels the black background, whatever colour the strokes are. Converting such a
+    file to grey would drop the alpha channel and turn dark ink on a transparent background into a black
+    image. Images without transparent pixels are converted to grey as they are.
+    """
     from PIL import Image, ImageOps
 
+    if image.mode == "P" and "transparency" in image.info:
+        image = image.convert("RGBA")
+    if image.mode in ("RGBA", "LA", "PA"):
+        alpha = image.getchannel("A")
+        image = alpha if alpha.getextrema()[0] < 255 else image.convert("L")
     return np.asarray(ImageOps.pad(image.convert("L"), (SIDE, SIDE), method=Image.Resampling.LANCZOS, color=0))
 
 
-def _image_folder(folder: Path, split: str):
-    """torchvision's ImageFolder listing of ``folder/split`` (files not opened yet), or a clear error."""
-    from torchvision.datasets import ImageFolder
+def _image_extensions() -> tuple[str, ...]:
+    """Every file ending Pillow can open (.png, .jpg, .gif, .bmp, .tif, .webp, ...)."""
+    from PIL import Image
 
+    Image.init()
+    return tuple(ending for ending, name in Image.registered_extensions().items() if name in Image.OPEN)
+
+
+def _class_images(class_folder: Path) -> tuple[list[Path], list[str]]:
+    """The image files under one class folder, each once, and a line for each thing skipped.
+
+    A symbolic link is followed only when it stays inside the class folder: a link that leads out of
+    it (to another class, or back up, as ``loop -> ..`` does) would read other classes' images under
+    this class's label, or the same images again and again.
+    """
+    root = class_folder.resolve()
+    endings = _image_extensions()
+    found, skipped, seen = [], [], set()
+    for here, folders, files in os.walk(class_folder):  # followlinks=False: linked folders are looked at below
+        for name in sorted(folders):
+            if (Path(here) / name).is_symlink():
+                skipped.append(f"{Path(here) / name} (a linked folder: only files inside {class_folder} are read)")
+        folders.sort()
+        for name in sorted(files):
+            path = Path(here) / name
+            if not name.lower().endswith(endings):
+                if not name.startswith("."):
+                    skipped.append(f"{path} (not an image file by its ending)")
+                continue
+            target = path.resolve()
+            if not target.is_relative_to(root):
+                skipped.append(f"{path} (a link that leads out of {class_folder})")
+            elif target in seen:
+                skipped.append(f"{path} (a link to an image already read)")
+            elif target.is_file():
+                seen.add(target)
+                found.append(path)
+    return found, skipped
+
+
+def _split_path(folder: Path, split: str) -> Path:
     where = folder / split
     if not where.is_dir():
         raise LatentlabError(f"The image folder {folder} has no {split}/ folder. Lay your images out as "
                              f"{folder}/train/<class>/*.png and {folder}/test/<class>/*.png.")
-    try:
-        return ImageFolder(str(where), loader=lambda path: path)
-    except (FileNotFoundError, OSError) as error:  # no class folder, or a class folder without images
-        raise LatentlabError(f"{where} holds no usable images ({error}). Each class needs its own folder "
-                             f"{where}/<class>/ with at least one .png or .jpg file.") from None
+    return where
+
+
+def _class_names(where: Path) -> list[str]:
+    """The class folders of a split, sorted (hidden folders such as .ipynb_checkpoints are not classes)."""
+    return sorted(entry.name for entry in where.iterdir() if entry.is_dir() and not entry.name.startswith("."))
+
+
+def _split_folder(folder: Path, split: str) -> tuple[list[str], list[tuple[Path, str]]]:
+    """The class names of ``folder/split`` (its sub-folders, sorted) and its (image path, class) pairs,
+    each class with at least one image; what was skipped is said on screen."""
+    where = _split_path(folder, split)
+    classes = _class_names(where)
+    if not classes:
+        raise LatentlabError(f"{where} holds no class folders. Each class needs its own folder {where}/<class>/ "
+                             "with its images in it.")
+    samples, skipped = [], []
+    for name in classes:
+        paths, skipped_here = _class_images(where / name)
+        if not paths:
+            raise LatentlabError(f"The class folder {where / name}/ holds no images (looked for the endings "
+                                 "Pillow reads: .png, .jpg, .gif, ...). Add images to it, or remove the folder.")
+        samples += [(path, name) for path in paths]
+        skipped += skipped_here
+    if skipped:
+        print(f"Skipped {len(skipped)} entr{'y' if len(skipped) == 1 else 'ies'} of {where}:\n  " + "\n  ".join(skipped))
+    return classes, samples
 
 
 def image_folder_classes(folder: Path) -> Classes:
     """The class names of an image folder: the folder names under ``train/``, sorted."""
-    found = _image_folder(Path(folder), "train").classes
+    where = _split_path(Path(folder), "train")
+    found = _class_names(where)
     if not 2 <= len(found) <= MAX_CLASSES:
-        raise LatentlabError(f"{Path(folder) / 'train'} has {len(found)} class folders ({', '.join(found)}); "
-                             f"use between 2 and {MAX_CLASSES} classes (the figures give each its own colour).")
+        raise LatentlabError(f"{where} has {len(found)} class folders ({', '.join(found)}); use between 2 and "
+                             f"{MAX_CLASSES} classes (the figures give each its own colour).")
     return Classes(tuple(found))
+
+
+def _read_image(path: Path) -> np.ndarray:
+    """One file as (28, 28) grey uint8, or an error naming it and what to do."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as image:
+            if max(image.size) < MIN_SIDE:
+                raise LatentlabError(f"{path} is {image.size[0]}x{image.size[1]} pixels: too small to hold a shape "
+                                     f"(at least {MIN_SIDE} pixels on its longer side are needed). Replace or "
+                                     "remove it.")
+            grey = to_28x28_grey(image)
+    except (UnidentifiedImageError, OSError, ValueError) as error:
+        raise LatentlabError(f"{path} cannot be read as an image ({error}). Replace or remove it.") from None
+    if grey.min() == grey.max():
+        raise LatentlabError(
+            f"{path} becomes a blank image (every pixel {grey.min()}) in 28x28 grey: there is no ink to learn. "
+            "Images are read as light strokes on a dark background (MNIST's way; an image with transparency "
+            "by its opacity). Fix or remove the file.")
+    return grey
 
 
 def load_image_folder(folder: Path, split: str) -> tuple[torch.Tensor, torch.Tensor]:
     """Images (N, 28, 28) uint8 and labels (N,) int64 of ``folder/split``, labelled by the train classes."""
-    from PIL import Image, UnidentifiedImageError
-
     folder = Path(folder)
     if not folder.is_dir():
         raise LatentlabError(f"--dataset {folder}: there is no such folder, and it is not one of "
                              f"{', '.join(DATASETS)}. Give one of those names, or a folder laid out as "
                              "<folder>/train/<class>/*.png and <folder>/test/<class>/*.png.")
     classes = image_folder_classes(folder).names
-    listing = _image_folder(folder, split)
-    unknown = sorted(set(listing.classes) - set(classes))
+    found, samples = _split_folder(folder, split)
+    unknown = sorted(set(found) - set(classes))
     if unknown:
         raise LatentlabError(f"{folder / split} has the class folder(s) {', '.join(unknown)}, which train/ has "
                              "not: a model cannot learn classes it never sees. Add them to train/ or remove them.")
-    images, labels = [], []
-    for path, index in listing.samples:
-        try:
-            with Image.open(path) as image:
-                images.append(to_28x28_grey(image))
-        except (UnidentifiedImageError, OSError, ValueError) as error:
-            raise LatentlabError(f"{path} cannot be read as an image ({error}). Replace or remove it.") from None
-        labels.append(classes.index(listing.classes[index]))
+    images = [_read_image(path) for path, _ in samples]
+    labels = [classes.index(name) for _, name in samples]
     return torch.from_numpy(np.stack(images)), torch.tensor(labels, dtype=torch.int64)
 
 
@@ -320,14 +407,49 @@ class DeviceSplit:
 
 
 def load_splits(config, device: torch.device, likelihood) -> tuple[DeviceSplit, DeviceSplit]:
-    """The training split (its first ``config.train_limit`` images, if set) and the test split of
-    a TrainConfig, on ``device``; the test split as ``likelihood`` (the model's) judges it."""
+    """The training split (a subset of ``config.train_limit`` images that keeps the classes, if set) and the
+    test split of a TrainConfig, on ``device``; the test split as ``likelihood`` (the model's) judges it.
+    A split with a single class is refused here, before any training."""
     with status(f"reading the {dataset_title(config.dataset)} training images"):
         images, labels = read_split(config, "train")
     if config.train_limit is not None:
-        images, labels = images[: config.train_limit], labels[: config.train_limit]
-    return (DeviceSplit(images, labels, device, dataset_classes(config.dataset)),
-            load_test_split(config, device, likelihood))
+        keep = training_subset(labels, config.train_limit)
+        images, labels = images[keep], labels[keep]
+    require_two_classes(labels, f"the training images{' kept by --train-limit' if config.train_limit else ''}")
+    test = load_test_split(config, device, likelihood)
+    require_two_classes(test.labels, "the test images")
+    return DeviceSplit(images, labels, device, dataset_classes(config.dataset)), test
+
+
+SUBSET_SEED = 0  # one subset for every seed of a recipe, so that seeds differ in training only
+
+
+def training_subset(labels: torch.Tensor, limit: int) -> torch.Tensor:
+    """The indices (limit,) of a subset with every class in its share, drawn with a fixed seed, in the
+    data set's order. The first N images would not do: a folder sorted by class gives one class only."""
+    from sklearn.model_selection import train_test_split
+
+    n, count = len(labels), len(labels.unique())
+    if limit >= n:
+        return torch.arange(n)
+    if limit < count:
+        raise LatentlabError(f"--train-limit {limit} keeps fewer training images than the {count} classes, so "
+                             f"some class would be missing. Use --train-limit {count} or more.")
+    try:
+        keep, _ = train_test_split(np.arange(n), train_size=limit, stratify=labels.numpy(), random_state=SUBSET_SEED)
+    except ValueError:  # a class with a single image cannot be split in proportion: a seeded shuffle instead
+        keep = np.random.default_rng(SUBSET_SEED).permutation(n)[:limit]
+    return torch.from_numpy(np.sort(keep))
+
+
+def require_two_classes(labels: torch.Tensor, what: str) -> None:
+    """Refuse, before any training, a split that the classifiers of the evaluation could not be fitted or
+    scored on."""
+    present = labels.unique().tolist()
+    if len(present) < 2:
+        raise LatentlabError(f"{what[0].upper()}{what[1:]} hold one class only (label {present[0] if present else '-'}); "
+                             "the evaluation's 5-NN and linear probes compare classes and need two at least. "
+                             "Add images of another class, or raise --train-limit.")
 
 
 def load_test_split(config, device: torch.device, likelihood) -> DeviceSplit:

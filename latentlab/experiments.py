@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .config import DATASET_TITLES, TrainConfig
+from .errors import LatentlabError
 
 VAE_RESULTS = Path("Kết_quả_huấn_luyện_Variational_Autoecoder")
 
@@ -38,13 +39,8 @@ class Experiment:
 
     @property
     def name(self) -> str:
-        """``vae-2d``, ``ae-32d``, ``vae-32d-bernoulli``, ``vae-2d-fashion-mnist``, ``vae-32d-bernoulli-iwae5``:
-        kind, latent size, decoder if not Gaussian, data set if not MNIST, objective if not the ELBO."""
-        config = self.config()
-        decoder = "" if config.likelihood == "gaussian" else f"-{config.likelihood}"
-        dataset = "" if config.dataset == "mnist" else f"-{config.dataset}"
-        objective = "" if config.objective == "elbo" else f"-{config.objective}{config.iw_samples}"
-        return f"{config.model}-{config.latent_dim}d{decoder}{dataset}{objective}"
+        """The name of its configuration: ``vae-2d``, ``vae-32d-bernoulli-iwae5`` (TrainConfig.name)."""
+        return self.config().name()
 
     @property
     def label(self) -> str:
@@ -102,3 +98,13 @@ FASHION = Experiment({**{k: v for k, v in _VAE_2D.items() if k != "out_dir"}, "d
 # Every experiment, in the order of the tables: 2-D before 32-D, AE before VAE, MNIST first.
 EXPERIMENTS = {e.name: e for e in _SCRIPTS + [BERNOULLI, FRONTIER, FASHION]}
 SCRIPT_EXPERIMENTS = {name: e for name, e in EXPERIMENTS.items() if e.script}
+
+
+def check_repository_root(root: Path, command: str) -> None:
+    """Refuse to run ``command`` where none of the result trees is: run elsewhere, it would find no
+    result and write empty documents, or a second result tree, there."""
+    trees = sorted({e.out_dir.parts[0] for e in EXPERIMENTS.values()})
+    if not any((Path(root) / tree).is_dir() for tree in trees):
+        raise LatentlabError(f"{Path(root).resolve()} holds none of the result folders ({', '.join(trees)}): "
+                             f"run `python -m latentlab {command}` from the repository root, where they are. "
+                             "Nothing was written.")

@@ -220,14 +220,15 @@ def samples(model, kind_figures: AEFigures, out: Path, seed: int = 0) -> None:
     figures.image_grid(decode(model, z), f"{model_name(model)}: 64 samples, {where}", out / "samples.png")
 
 
-def write_scatter(model, kind_figures: AEFigures, codes: np.ndarray, labels: np.ndarray, classes, out: Path) -> None:
+def write_scatter(model, kind_figures: AEFigures, codes: np.ndarray, labels: np.ndarray, classes, out: Path,
+                  tsne_points: int = TSNE_POINTS) -> None:
     title = f"{model_name(model)}: test codes by {classes.noun}{kind_figures.code_note}"
     if model.latent_dim == 2:
         figures.latent_scatter_2d(codes, labels, classes, title, out / "latent_scatter.png")
         return
     pca = PCA(n_components=2, random_state=0).fit_transform(codes)
-    subset = np.random.default_rng(0).permutation(len(codes))[:TSNE_POINTS]
-    with status(f"t-SNE of {TSNE_POINTS:,} test codes"):
+    subset = np.random.default_rng(0).permutation(len(codes))[:tsne_points]
+    with status(f"t-SNE of {len(subset):,} test codes"):
         # perplexity must stay below the number of points: a small folder of own images has few
         tsne = TSNE(n_components=2, init="pca", random_state=0,
                     perplexity=min(30, len(subset) - 1)).fit_transform(codes[subset])
@@ -292,16 +293,18 @@ def write_interpolation_gif(model, test: DeviceSplit, out: Path) -> None:
                                         f"{class_text(classes, b)} and back", out / "interpolation.gif")
 
 
-def write_gallery(model, state: dict, test: DeviceSplit, encoded: torch.Tensor, out: Path) -> None:
+def write_gallery(model, state: dict, test: DeviceSplit, encoded: torch.Tensor, out: Path,
+                  tsne_points: int = TSNE_POINTS) -> None:
     """All figures of a run into ``out``; ``encoded`` is ``metrics.encode_split`` of the test split
-    (N, latent_dim). Prints the interpolation table as the reference did."""
+    (N, latent_dim); a 32-D scatter's t-SNE shows at most ``tsne_points`` of them. Prints the
+    interpolation table as the reference did."""
     model.eval()
     out = Path(out)
     kind_figures = FIGURES_OF_KIND[model.kind](model, state)
     codes = encoded.numpy()
     labels = test.labels.cpu().numpy()
     write_reconstructions(model, test, out)
-    write_scatter(model, kind_figures, codes, labels, test.classes, out)
+    write_scatter(model, kind_figures, codes, labels, test.classes, out, tsne_points)
     print(interpolation(model, kind_figures, test, out), end="")
     figures.loss_curves(state["history"], f"{model_name(model)}: loss per epoch", out / "loss_curves.png",
                         f"reconstruction ({model.likelihood.reconstruction_units})")

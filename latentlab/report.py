@@ -8,7 +8,7 @@ import math
 from pathlib import Path
 
 from .config import DATASET_TITLES, TrainConfig
-from .experiments import EXPERIMENTS, SCRIPT_EXPERIMENTS
+from .experiments import EXPERIMENTS, SCRIPT_EXPERIMENTS, check_repository_root
 from .files import write_text_atomic
 from .likelihoods import BINARIZED_MNIST_NLL, LIKELIHOODS
 from .seeds import default_runs, spread
@@ -387,6 +387,7 @@ def flags_list() -> str:
 
 def write_results(output: str | Path = "RESULTS.md", root: Path = Path(".")) -> None:
     """Write RESULTS.md from the result folders under ``root``."""
+    check_repository_root(root, "report")
     write_text_atomic(render(root), Path(output))
     print(f"Wrote {output}")
 

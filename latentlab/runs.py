@@ -29,15 +29,26 @@ class TrainingInterrupted(LatentlabError):
     exit_code = 130
 
 
+def differences(asked: TrainConfig, found: dict) -> str:
+    """The recipe's settings that differ, in words: "epochs: asked 2, found 16; dataset: ..."."""
+    found = TrainConfig.from_dict(found).recipe()
+    return "; ".join(f"{key}: asked {value}, found {found[key]}" for key, value in asked.recipe().items()
+                     if found[key] != value)
+
+
 def finished_run(config: TrainConfig) -> dict | None:
-    """The folder's finished checkpoint, unless ``--retrain``: a finished model is never trained again."""
+    """The folder's finished checkpoint, unless ``--retrain``: a finished model is never trained again,
+    and never reused for settings other than its own."""
     path = Path(config.out_dir) / MODEL_FILE
     if config.retrain or not path.exists():
         return None
     state = read_checkpoint(path)
-    if TrainConfig.from_dict(state["config"]).recipe() != config.recipe():
-        print(f"Note: {path} was trained with other settings than these; it is used as it is. "
-              "Pass --retrain to train with the new settings.")
+    changed = differences(config, state["config"])
+    if changed:
+        raise LatentlabError(
+            f"{path} holds a finished model trained with other settings ({changed}). Nothing was changed. "
+            "Pass --retrain to replace it with a model of these settings (the old one stays until the new "
+            "run finishes), or give this run its own --out-dir.")
     print(f"Found the finished model {path} ({plural(state['epoch'], 'epoch')}): not retraining "
           "(pass --retrain to train again). Rebuilding metrics and figures from it.")
     return state
@@ -59,9 +70,8 @@ class Run:
 
     def _resume(self) -> None:
         state = read_checkpoint(self.partial_path, map_location=self.device)
-        recipe = TrainConfig.from_dict(state["config"]).recipe()
-        if recipe != self.config.recipe():
-            changed = ", ".join(f"{k}: {recipe[k]} -> {v}" for k, v in self.config.recipe().items() if recipe.get(k) != v)
+        changed = differences(self.config, state["config"])
+        if changed:
             raise LatentlabError(
                 f"{self.partial_path} holds an unfinished run with other settings ({changed}). Run the same "
                 "command as before to resume it, pass --retrain to start over with the new settings, "

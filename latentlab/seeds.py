@@ -5,9 +5,11 @@ Every recipe trains into its own git-ignored scratch folder,
 ``runs/seeds/<experiment>/<recipe>/seed<N>/`` (``<recipe>`` is ``default``, or the settings that
 differ from it, e.g. ``epochs1-train_limit2048``), so a smoke run can never be found and recorded
 as the default recipe. Seed 0 of the default recipe is the committed model itself, evaluated from
-its own checkpoint like the others. The committed model and figures are never touched. A run
-already recorded (same seed, same recipe) is skipped unless ``retrain``, so an interrupted study
-resumes where it stopped.
+its own checkpoint like the others. The committed model and figures are never touched, and only
+runs of the experiment's own recipe and bound settings go into the published seeds.json: any other
+(a smoke run with ``--epochs 1``, a shorter bound) is recorded in ``runs/seeds/<experiment>/<recipe>/
+seeds.json``, so trying the study never changes a published file. A run already recorded (same seed,
+same recipe) is skipped unless ``retrain``, so an interrupted study resumes where it stopped.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import statistics
 from pathlib import Path
 
 from .config import TrainConfig
-from .experiments import EXPERIMENTS, Experiment
+from .experiments import EXPERIMENTS, Experiment, check_repository_root
 from .errors import LatentlabError
 from .files import hold_folder, write_json_atomic
 
@@ -25,8 +27,7 @@ SEEDS_FILE = "seeds.json"
 SCRATCH = Path("runs") / "seeds"
 
 
-def read_runs(folder: Path) -> list[dict]:
-    path = Path(folder) / SEEDS_FILE
+def read_record(path: Path) -> list[dict]:
     return json.loads(path.read_text(encoding="utf-8"))["runs"] if path.is_file() else []
 
 
@@ -41,7 +42,7 @@ def default_runs(experiment: Experiment, folder: Path | None = None) -> list[dic
     settings: the ones its spread is made of."""
     config = experiment.config()
     recipe, bound = config.recipe(), (config.bound_samples, config.bound_test_images)
-    same = [run for run in read_runs(folder or experiment.out_dir)
+    same = [run for run in read_record(Path(folder or experiment.out_dir) / SEEDS_FILE)
             if recipe_of(run, seed=recipe["seed"]) == recipe
             and (run.get("bound_samples", bound[0]), run.get("bound_test_images", bound[1])) == bound]
     return sorted(same, key=lambda run: run["seed"])
@@ -55,11 +56,25 @@ def spread(runs: list[dict], key: str) -> tuple[float, float, int] | None:
     return statistics.fmean(values), statistics.stdev(values), len(values)
 
 
+BOUND_SETTINGS = ("bound_samples", "bound_test_images")  # not in the recipe, but in the recorded numbers
+
+
+def _settings(config: TrainConfig) -> dict:
+    return {**config.recipe(), **{key: getattr(config, key) for key in BOUND_SETTINGS}}
+
+
 def recipe_folder(experiment: Experiment, config: TrainConfig) -> str:
-    """``default`` for the experiment's own recipe (any seed), else its differences from it."""
-    default = experiment.config(seed=config.seed).recipe()
-    changed = [f"{key}{value}" for key, value in config.recipe().items() if default[key] != value]
+    """``default`` for the experiment's own recipe and bound settings (any seed), else their differences."""
+    default = _settings(experiment.config(seed=config.seed))
+    changed = [f"{key}{value}" for key, value in _settings(config).items() if default[key] != value]
     return "-".join(changed) or "default"
+
+
+def record_file(experiment: Experiment, config: TrainConfig) -> Path:
+    """Where a run is recorded: the published seeds.json for the experiment's own recipe and bound
+    settings, else the scratch tree's, beside the runs of that recipe."""
+    folder = recipe_folder(experiment, config)
+    return experiment.out_dir / SEEDS_FILE if folder == "default" else SCRATCH / experiment.name / folder / SEEDS_FILE
 
 
 def scratch_folder(experiment: Experiment, config: TrainConfig) -> Path:
@@ -84,6 +99,7 @@ def run_seeds(names: list[str], seeds: list[int], device: str, data_root: str | 
     and left out of the reported spread. ``bound_test_images`` shortens the likelihood bound only."""
     if len(set(seeds)) != len(seeds):
         raise LatentlabError(f"--seeds names a seed twice ({' '.join(map(str, seeds))}); name each seed once.")
+    check_repository_root(Path("."), "seeds")
     for name in names:
         experiment = EXPERIMENTS[name]
         folder = experiment.out_dir
@@ -106,11 +122,11 @@ def record_seed(experiment: Experiment, config: TrainConfig) -> None:
     from .training import train
 
     folder, seed = experiment.out_dir, config.seed
-    scratch = scratch_folder(experiment, config)
+    scratch, record = scratch_folder(experiment, config), record_file(experiment, config)
     config.out_dir = str(scratch)
-    recorded = read_runs(folder)  # the study holds the folder: nothing else writes seeds.json meanwhile
+    recorded = read_record(record)  # the study holds the result folder: nothing else writes its records meanwhile
     if not config.retrain and any(recipe_of(run) == config.recipe() for run in recorded):
-        print(f"{experiment.name}, seed {seed}: already in {folder / SEEDS_FILE}; skipped (--retrain runs it again)")
+        print(f"{experiment.name}, seed {seed}: already in {record}; skipped (--retrain runs it again)")
         return
     with hold_folder(scratch):
         state = committed_model(experiment, config)
@@ -125,11 +141,13 @@ def record_seed(experiment: Experiment, config: TrainConfig) -> None:
                 f"{scratch}/model.pt was trained with other settings than the recipe being recorded; "
                 f"delete {scratch} or run with --retrain.")
         metrics = measure(state, scratch, config.data_root, config.device, config.bound_samples,
-                          config.bound_test_images, figures=False)
+                          config.bound_test_images, figures=False, quick=config.quick())
     run = {"seed": seed, "device": state["device"], "torch": torch.__version__,
            "train_seconds": round(state["train_seconds"], 1), "recipe": config.recipe(),
            **{key: metrics[key] for key in (*REPORTED, "bound_samples", "bound_test_images") if key in metrics}}
     runs = [r for r in recorded if recipe_of(r) != config.recipe()] + [run]
     runs.sort(key=lambda r: (r["seed"], json.dumps(r["recipe"], sort_keys=True)))
-    write_json_atomic({"experiment": experiment.name, "runs": runs}, folder / SEEDS_FILE)
-    print(f"Recorded seed {seed} in {folder / SEEDS_FILE}")
+    record.parent.mkdir(parents=True, exist_ok=True)
+    write_json_atomic({"experiment": experiment.name, "runs": runs}, record)
+    kept_out = "" if record.parent == folder else " (not the experiment's own recipe: kept out of the published file)"
+    print(f"Recorded seed {seed} in {record}{kept_out}")

@@ -114,12 +114,86 @@ def test_a_test_class_missing_from_train_is_refused(tmp_path):
         load_image_folder(root, "test")
 
 
-def test_an_empty_split_is_refused(tmp_path):
+def test_an_empty_class_folder_is_named(tmp_path):
     root = write_image_folder(tmp_path / "mine")
-    for path in (root / "test").rglob("*.*"):
+    for path in (root / "test" / "square").rglob("*.*"):
         path.unlink()
-    with pytest.raises(LatentlabError, match="no usable images"):
+    with pytest.raises(LatentlabError, match="holds no images") as error:
         load_image_folder(root, "test")
+    assert str(root / "test" / "square") in str(error.value)
+
+
+def _strokes(ink_rgb: tuple[int, int, int]) -> Image.Image:
+    """A 28x28 RGBA image: a plus sign of the given colour, fully opaque, on a fully transparent background."""
+    pixels = np.zeros((28, 28, 4), np.uint8)
+    pixels[12:16, 4:24, :3] = pixels[4:24, 12:16, :3] = ink_rgb
+    pixels[12:16, 4:24, 3] = pixels[4:24, 12:16, 3] = 255
+    return Image.fromarray(pixels, "RGBA")
+
+
+@pytest.mark.parametrize("ink", [(0, 0, 0), (255, 255, 255), (200, 30, 30)])
+def test_strokes_on_a_transparent_background_become_white_ink_on_black_whatever_their_colour(ink):
+    grey = to_28x28_grey(_strokes(ink))
+    assert grey[14, 14] == 255 and grey[0, 0] == 0 and grey[2, 2] == 0
+
+
+def test_an_opaque_image_with_an_alpha_channel_is_read_by_its_colours():
+    pixels = np.zeros((28, 28, 4), np.uint8)
+    pixels[..., 3] = 255
+    pixels[10:18, 10:18, :3] = 255
+    grey = to_28x28_grey(Image.fromarray(pixels, "RGBA"))
+    assert grey[14, 14] == 255 and grey[0, 0] == 0
+
+
+def test_an_image_that_converts_to_a_blank_image_stops_the_run_naming_the_file(tmp_path):
+    root = write_image_folder(tmp_path / "mine")
+    blank = root / "train" / "circle" / "blank.png"
+    Image.fromarray(np.zeros((28, 28, 4), np.uint8), "RGBA").save(blank)  # transparent everywhere
+    with pytest.raises(LatentlabError, match="blank image") as error:
+        load_image_folder(root, "train")
+    assert str(blank) in str(error.value)
+
+
+def test_a_link_out_of_its_class_folder_is_skipped_with_a_line_and_each_image_is_read_once(tmp_path, capsys):
+    root = write_image_folder(tmp_path / "mine")
+    circle = root / "train" / "circle"
+    (circle / "loop").symlink_to("..")  # back up: would read every class again, labelled circle
+    (circle / "other.png").symlink_to(root / "train" / "square" / "0.png")  # another class's image
+    (circle / "again.png").symlink_to(circle / "0.png")  # the same image under a second name
+    images, labels = load_image_folder(root, "train")
+    assert sorted(labels.tolist()) == [0] * 6 + [1] * 6
+    said = capsys.readouterr().out
+    assert all(str(circle / name) in said for name in ("loop", "other.png", "again.png"))
+
+
+def test_every_format_pillow_reads_is_an_image_gif_included(tmp_path):
+    root = write_image_folder(tmp_path / "mine")
+    Image.fromarray(np.arange(784, dtype=np.uint8).reshape(28, 28).T).save(root / "train" / "circle" / "g.gif")
+    Image.fromarray(np.arange(784, dtype=np.uint8).reshape(28, 28)).save(root / "train" / "circle" / "b.bmp")
+    (root / "train" / "circle" / "notes.txt").write_text("not an image")
+    images, labels = load_image_folder(root, "train")
+    assert len(images) == 14 and (labels == 0).sum() == 8
+
+
+def test_an_image_too_small_to_hold_a_shape_is_refused_naming_it(tmp_path):
+    root = write_image_folder(tmp_path / "mine")
+    tiny = root / "train" / "square" / "dot.png"
+    Image.fromarray(np.full((1, 1), 255, np.uint8)).save(tiny)
+    with pytest.raises(LatentlabError, match="1x1 pixels") as error:
+        load_image_folder(root, "train")
+    assert str(tiny) in str(error.value)
+
+
+def test_a_train_limit_keeps_every_class_of_a_folder_sorted_by_class():
+    labels = torch.arange(10).repeat_interleave(100)  # sorted by class, as a folder listing is
+    kept = labels[data.training_subset(labels, 150)]
+    assert len(kept) == 150 and torch.bincount(kept).tolist() == [15] * 10
+    assert torch.equal(data.training_subset(labels, 150), data.training_subset(labels, 150))  # seeded
+
+
+def test_a_train_limit_below_the_number_of_classes_is_refused():
+    with pytest.raises(LatentlabError, match="--train-limit 10 or more"):
+        data.training_subset(torch.arange(10).repeat_interleave(5), 1)
 
 
 def test_a_folder_that_does_not_exist_names_the_choices(tmp_path):

@@ -93,7 +93,7 @@ def test_resuming_with_other_settings_is_refused_with_the_difference(tiny_config
     with pytest.raises(TrainingInterrupted):
         train(tiny_config)
     monkeypatch.setattr(training, "split_losses", real)
-    with pytest.raises(LatentlabError, match="latent_dim: 2 -> 3"):
+    with pytest.raises(LatentlabError, match="latent_dim: asked 3, found 2"):
         train(dataclasses.replace(tiny_config, latent_dim=3))
 
 

@@ -105,10 +105,13 @@ def test_evaluate_keeps_the_runs_own_likelihood_bound_settings(tiny_config):
 
 
 def test_report_with_output_writes_only_that_file(tmp_path, monkeypatch):
+    from latentlab.experiments import VAE_RESULTS
+
     monkeypatch.chdir(tmp_path)
+    (tmp_path / VAE_RESULTS).mkdir()  # a repository root: a result tree is there
     readme = "# x\n<!-- results:start -->\nold\n<!-- results:end -->\n"
     for name in ("README.md", "README.en.md"):
         (tmp_path / name).write_text(readme)
     assert main(["report", "--output", "preview.md"]) == 0
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["README.en.md", "README.md", "preview.md"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["README.en.md", "README.md", VAE_RESULTS.name, "preview.md"])
     assert all((tmp_path / name).read_text() == readme for name in ("README.md", "README.en.md"))
