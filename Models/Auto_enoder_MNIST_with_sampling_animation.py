@@ -9,13 +9,14 @@ model.pt is not retrained.
     python Models/Auto_enoder_MNIST_with_sampling_animation.py --help   # every flag, e.g. --epochs 3
 
 Reading order, one step each:
-  1. latentlab/models.py    Autoencoder: encode -> decode, and loss(x), which returns the reconstruction term
-  2. latentlab/losses.py    that term: the squared error summed over the 784 pixels
-  3. latentlab/training.py  training_step (one Adam step on the reconstruction), then train (the loop)
+  1. latentlab/core/models.py    Autoencoder: encode -> decode, and loss(x), which returns the reconstruction
+                                 term; training_loss makes it the loss
+  2. latentlab/core/losses.py    that term: the squared error summed over the 784 pixels
+  3. latentlab/core/training.py  training_step (one Adam step on the reconstruction), then train (the loop)
 """
 
 # The experiment's recipe: model, latent size, epochs, learning rate and every width, all here so that
-# it reads without opening another file (some equal TrainConfig's defaults in latentlab/config.py).
+# it reads without opening another file (some equal TrainConfig's defaults in latentlab/core/config.py).
 # Every setting not named is that default; any setting can be changed for one run on the command line.
 hyp = {
     "model": "ae",
@@ -46,11 +47,11 @@ if __name__ == "__main__":  # importing this file (the registry of experiments d
     config = experiment_config(hyp, __file__)  # the command-line flags override hyp (--help lists them)
 
     def experiment() -> None:
-        from latentlab.pipeline import evaluate_and_draw, result_folder
-        from latentlab.training import train
+        from latentlab.workflow import evaluate_and_draw, result_folder
+        from latentlab.core.training import train
 
         with result_folder(config):  # the configuration printed; the folder held by this run alone
-            state = train(config)  # the loop: latentlab/training.py
+            state = train(config)  # the loop: latentlab/core/training.py
             evaluate_and_draw(state, config)  # metrics.json, every figure and GIF, explorer.html
 
     sys.exit(guarded(experiment))

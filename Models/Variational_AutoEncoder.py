@@ -9,14 +9,15 @@ that holds a finished model.pt is not retrained.
     python Models/Variational_AutoEncoder.py --help   # every flag, e.g. --epochs 3
 
 Reading order, from this file to the paper's equations, one step each:
-  1. latentlab/models.py    VariationalAutoencoder: encode -> reparameterization_trick -> decode,
-                            and loss(x), which returns the two terms of the negative ELBO
-  2. latentlab/losses.py    those terms: reconstruction -log p(x|z) and KL(q(z|x) || N(0, I))
-  3. latentlab/training.py  training_step (one Adam step on reconstruction + beta * KL), then train (the loop)
+  1. latentlab/core/models.py    VariationalAutoencoder: encode -> reparameterization_trick -> decode,
+                                 and loss(x), which returns the two terms of the negative ELBO; then
+                                 training_loss, which adds them as reconstruction + beta * KL
+  2. latentlab/core/losses.py    those terms: reconstruction -log p(x|z) and KL(q(z|x) || N(0, I))
+  3. latentlab/core/training.py  training_step (one Adam step on that loss), then train (the loop)
 """
 
 # The experiment's recipe: model, latent size, epochs, learning rate and every width, all here so that
-# it reads without opening another file (some equal TrainConfig's defaults in latentlab/config.py).
+# it reads without opening another file (some equal TrainConfig's defaults in latentlab/core/config.py).
 # Every setting not named is that default; any setting can be changed for one run on the command line.
 hyp = {
     "model": "vae",
@@ -44,11 +45,11 @@ if __name__ == "__main__":  # importing this file (the registry of experiments d
     config = experiment_config(hyp, __file__)  # the command-line flags override hyp (--help lists them)
 
     def experiment() -> None:
-        from latentlab.pipeline import evaluate_and_draw, result_folder
-        from latentlab.training import train
+        from latentlab.workflow import evaluate_and_draw, result_folder
+        from latentlab.core.training import train
 
         with result_folder(config):  # the configuration printed; the folder held by this run alone
-            state = train(config)  # the loop: latentlab/training.py
+            state = train(config)  # the loop: latentlab/core/training.py
             evaluate_and_draw(state, config)  # metrics.json, every figure and GIF, explorer.html
 
     sys.exit(guarded(experiment))

@@ -7,7 +7,7 @@ Each page is opened from disk; its decoder (explorer.js) is run on random latent
 --seconds, as a moving pointer would run it, then its encoder and decoder together on random
 28x28 inputs, as a drawn digit runs them (the milliseconds each takes are printed too, against
 the 50 ms budget); the page size is printed too.
-Needs Playwright and the system's Chromium (see latentlab/browser.py). Timings on a
+Needs Playwright and the system's Chromium (see latentlab/publish/browser.py). Timings on a
 shared machine vary from run to run.
 """
 
@@ -19,9 +19,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from latentlab import browser  # noqa: E402
+from latentlab.publish import browser  # noqa: E402
 from latentlab.experiments import EXPERIMENTS  # noqa: E402
-from latentlab.explorer import EXPLORER_FILE  # noqa: E402
+from latentlab.publish.explorer import EXPLORER_FILE  # noqa: E402
 
 TIMED = """(seconds) => {
   const page = window.explorer, start = performance.now();

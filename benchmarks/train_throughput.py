@@ -4,7 +4,7 @@
 
 "ours" is the training step the scripts run (data held on the device as uint8 and
 batched by index, channels_last; on the CPU glibc told to keep freed memory, on a GPU the
-whole step replayed as one CUDA graph, see latentlab/cuda_graphs.py). "reference" is
+whole step replayed as one CUDA graph, see latentlab/core/cuda_graphs.py). "reference" is
 the usual loop in a plain process: torchvision's MNIST with transforms.ToTensor() through
 a default DataLoader (shuffle on), the same model and batch size, float32,
 zero_grad/backward/step. Images per second are measured over --steps steps after a
@@ -32,12 +32,12 @@ from torchvision.datasets.utils import extract_archive
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from latentlab.config import TrainConfig  # noqa: E402
+from latentlab.core.config import TrainConfig  # noqa: E402
 from latentlab.experiments import SCRIPT_EXPERIMENTS  # noqa: E402
-from latentlab.data import ALL_FILES, DeviceSplit, load_split, raw_folder  # noqa: E402
-from latentlab.models import build_model, count_parameters  # noqa: E402
-from latentlab.devices import keep_freed_memory, pick_device  # noqa: E402
-from latentlab.training import make_step, new_model_and_optimizer  # noqa: E402
+from latentlab.core.data import ALL_FILES, DeviceSplit, load_split, raw_folder  # noqa: E402
+from latentlab.core.models import build_model, count_parameters  # noqa: E402
+from latentlab.core.devices import keep_freed_memory, pick_device  # noqa: E402
+from latentlab.core.training import make_step, new_model_and_optimizer  # noqa: E402
 
 WARMUP = 5
 

@@ -1,6 +1,6 @@
 """latentlab: convolutional AE and VAE on MNIST with 2-D and 32-D latent spaces."""
 
-from .config import TrainConfig
+from .core.config import TrainConfig
 from .experiments import EXPERIMENTS
 
 __all__ = ["load_model", "load_config", "TrainConfig", "EXPERIMENTS", "Autoencoder", "VariationalAutoencoder"]
@@ -10,11 +10,11 @@ def __getattr__(name: str):
     # The torch-backed names load on first use, so that the scripts answer --help and
     # reject a bad flag at once instead of after importing torch (seconds).
     if name in ("load_model", "load_config"):
-        from . import checkpoint
+        from .core import trained
 
-        return getattr(checkpoint, name)
+        return getattr(trained, name)
     if name in ("Autoencoder", "VariationalAutoencoder"):
-        from . import models
+        from .core import models
 
         return getattr(models, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,15 +1,18 @@
-"""Command line: ``python -m latentlab train|reproduce|seeds|figures|explore|evaluate|bound-vs-k|report`` and the scripts in Models/."""
+"""Command line: ``python -m latentlab train|reproduce|seeds|figures|explore|evaluate|bound-vs-k|report`` and
+the scripts in Models/. One function per command adds its flags and its action; the libraries behind
+the actions load only once the flags are valid."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
-from .config import TrainConfig, build_parser, config_from_args, dataset_argument, non_negative_int, positive_int
-from .experiments import EXPERIMENTS, Experiment
-from .errors import LatentlabError
-from .progress import status
+from .core.config import TrainConfig, build_parser, config_from_args, dataset_argument, non_negative_int, positive_int
+from .experiments import Experiment, experiment_names
+from .core.errors import LatentlabError
+from .core.progress import status
 
 
 def guarded(action) -> int:
@@ -41,7 +44,7 @@ def experiment_config(hyp: dict, script: str | Path, argv: list[str] | None = No
 
 
 def _add_only(parser: argparse.ArgumentParser) -> None:
-    names = list(EXPERIMENTS)
+    names = experiment_names()
     parser.add_argument("--only", nargs="+", choices=names, default=names, metavar="NAME",
                         help=f"these experiments only (default: all of {', '.join(names)})")
 
@@ -56,25 +59,29 @@ def _add_data_and_device(parser: argparse.ArgumentParser, moved_data: bool = Fal
                                  "(default: the folder recorded in its config.json)")
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m latentlab", description="AE and VAE on MNIST.")
-    commands = parser.add_subparsers(dest="command", required=True)
+def _train(commands) -> None:
+    parser = commands.add_parser("train", help="train any model and latent size",
+                                 description="Train an AE or VAE; e.g. --model vae --latent-dim 8 (results in runs/vae-8d)")
+    build_parser(parser, {}, command="train")
+    parser.set_defaults(action=lambda args, do: do.workflow.run(config_from_args(args, {})))
 
-    train_parser = commands.add_parser("train", help="train any model and latent size",
-                                description="Train an AE or VAE; e.g. --model vae --latent-dim 8 --out-dir runs/vae8")
-    build_parser(train_parser, {}, command="train")
 
-    reproduce_parser = commands.add_parser(
+def _reproduce(commands) -> None:
+    parser = commands.add_parser(
         "reproduce", help="run every experiment (the four scripts, the two Bernoulli VAEs and the Fashion-MNIST VAE) "
                           "with its defaults, then write RESULTS.md; exit status 3 if one was skipped for want of "
                           "its data",
         description="Each experiment as its script runs it, one after another in this process; a folder that "
                     "already holds a finished model is not retrained unless --retrain is given.")
-    _add_only(reproduce_parser)
-    reproduce_parser.add_argument("--retrain", action="store_true", help="train again even where a finished model exists")
-    _add_data_and_device(reproduce_parser)
+    _add_only(parser)
+    parser.add_argument("--retrain", action="store_true", help="train again even where a finished model exists")
+    _add_data_and_device(parser)
+    parser.set_defaults(action=lambda args, do: do.commands.reproduce(args.only, args.retrain, args.device,
+                                                                      args.data_root))
 
-    seeds_parser = commands.add_parser(
+
+def _seeds(commands) -> None:
+    parser = commands.add_parser(
         "seeds", help="train each experiment's recipe with several seeds and record the spread in seeds.json",
         description="Run from the repository root. For each named experiment and seed: train into "
                     "runs/seeds/<experiment>/<recipe>/seed<N>/ (seed 0 of the default recipe is the committed "
@@ -83,80 +90,101 @@ def main(argv: list[str] | None = None) -> int:
                     "recipe or bound is recorded in runs/seeds/<experiment>/<recipe>/seeds.json instead). A seed "
                     "already recorded is skipped unless --retrain. `python -m latentlab report` then shows "
                     "mean ± sd.")
-    seeds_parser.add_argument("--seeds", nargs="+", type=non_negative_int, default=[0, 1, 2, 3, 4], metavar="N",
-                       help="the seeds (default: 0 1 2 3 4)")
-    _add_only(seeds_parser)
-    seeds_parser.add_argument("--retrain", action="store_true", help="train again even where a seed is recorded")
-    seeds_parser.add_argument("--epochs", type=positive_int, default=None,
-                       help="override the recipe's epochs (smoke runs; recorded under runs/seeds/, out of the "
-                            "published seeds.json)")
-    seeds_parser.add_argument("--train-limit", type=positive_int, default=None,
-                       help="train on a class-balanced subset of N images (smoke runs; recorded under runs/seeds/, "
-                            "out of the published seeds.json)")
-    seeds_parser.add_argument("--bound-test-images", type=positive_int, default=None,
-                       help="test images the VAEs' log-likelihood bound averages over (default: the recipe's)")
-    _add_data_and_device(seeds_parser)
+    parser.add_argument("--seeds", nargs="+", type=non_negative_int, default=[0, 1, 2, 3, 4], metavar="N",
+                        help="the seeds (default: 0 1 2 3 4)")
+    _add_only(parser)
+    parser.add_argument("--retrain", action="store_true", help="train again even where a seed is recorded")
+    parser.add_argument("--epochs", type=positive_int, default=None,
+                        help="override the recipe's epochs (smoke runs; recorded under runs/seeds/, out of the "
+                             "published seeds.json)")
+    parser.add_argument("--train-limit", type=positive_int, default=None,
+                        help="train on a class-balanced subset of N images (smoke runs; recorded under runs/seeds/, "
+                             "out of the published seeds.json)")
+    parser.add_argument("--bound-test-images", type=positive_int, default=None,
+                        help="test images the VAEs' log-likelihood bound averages over (default: the recipe's)")
+    _add_data_and_device(parser)
 
-    figures_parser = commands.add_parser("figures", help="rebuild every figure of a result folder from its model.pt")
-    figures_parser.add_argument("folder", help="a result folder holding model.pt")
-    _add_data_and_device(figures_parser, moved_data=True)
+    def action(args, do):
+        overrides = {k: v for k in ("epochs", "train_limit") if (v := getattr(args, k)) is not None}
+        do.seeds.run_seeds(args.only, args.seeds, args.device, args.data_root, args.retrain, args.bound_test_images,
+                           **overrides)
 
-    explore_parser = commands.add_parser("explore", help="write a result folder's explorer.html: its latent space, "
-                               "decoded live in the browser")
-    explore_parser.add_argument("folder", help="a result folder holding model.pt")
-    explore_parser.add_argument("--screenshot", action="store_true",
-                      help="also save explorer.png: the page in headless Chromium, a test digit picked "
-                           "(needs Playwright and the system's Chromium)")
-    _add_data_and_device(explore_parser, moved_data=True)
+    parser.set_defaults(action=action)
 
-    evaluate_parser = commands.add_parser("evaluate", help="recompute metrics.json of result folders: baselines, "
-                                  "kNN and linear probes, likelihood bounds")
-    evaluate_parser.add_argument("folders", nargs="+", help="result folders holding model.pt")
-    evaluate_parser.add_argument("--k", type=positive_int, default=None,
-                         help="importance samples per test image (default: the run's own --bound-samples)")
-    evaluate_parser.add_argument("--n-test", type=positive_int, default=None,
-                         help="test images the likelihood bound averages over (default: the run's own "
-                              "--bound-test-images)")
-    _add_data_and_device(evaluate_parser, moved_data=True)
 
-    bound_parser = commands.add_parser(
+def _on_folders(commands) -> None:
+    """The commands on finished result folders: figures, explore, evaluate."""
+    parser = commands.add_parser("figures", help="rebuild every figure of a result folder from its model.pt")
+    parser.add_argument("folder", help="a result folder holding model.pt")
+    _add_data_and_device(parser, moved_data=True)
+    parser.set_defaults(action=lambda args, do: do.commands.rebuild_figures(args.folder, args.data_root, args.device,
+                                                                            args.dataset))
+
+    parser = commands.add_parser("explore", help="write a result folder's explorer.html: its latent space, "
+                                                 "decoded live in the browser")
+    parser.add_argument("folder", help="a result folder holding model.pt")
+    parser.add_argument("--screenshot", action="store_true",
+                        help="also save explorer.png: the page in headless Chromium, a test digit picked "
+                             "(needs Playwright and the system's Chromium)")
+    _add_data_and_device(parser, moved_data=True)
+    parser.set_defaults(action=lambda args, do: do.commands.explore(args.folder, args.data_root, args.device,
+                                                                    args.screenshot, args.dataset))
+
+    parser = commands.add_parser("evaluate", help="recompute metrics.json of result folders: baselines, "
+                                                  "kNN and linear probes, likelihood bounds")
+    parser.add_argument("folders", nargs="+", help="result folders holding model.pt")
+    parser.add_argument("--k", type=positive_int, default=None,
+                        help="importance samples per test image (default: the run's own --bound-samples)")
+    parser.add_argument("--n-test", type=positive_int, default=None,
+                        help="test images the likelihood bound averages over (default: the run's own "
+                             "--bound-test-images)")
+    _add_data_and_device(parser, moved_data=True)
+    parser.set_defaults(action=lambda args, do: [
+        do.commands.evaluate_folder(folder, args.data_root, args.device, args.k, args.n_test, args.dataset)
+        for folder in args.folders])
+
+
+def _bound_vs_k(commands) -> None:
+    parser = commands.add_parser(
         "bound-vs-k", help="the ELBO and the importance-sampled bound against k: bound_vs_k.png and .json",
         description="For each VAE result folder: the ELBO and the importance-sampled bound for each k, with "
                     "standard errors over the test images, in bound_vs_k.json; bound_vs_k.png draws every "
                     "folder's curve (ELBO- and IWAE-trained models side by side) into each folder.")
-    bound_parser.add_argument("folders", nargs="+", help="result folders holding a VAE's model.pt")
-    bound_parser.add_argument("--ks", nargs="+", type=positive_int, default=[1, 10, 100, 1000, 5000], metavar="K",
-                         help="importance samples per image (default: 1 10 100 1000 5000)")
-    bound_parser.add_argument("--n-test", type=positive_int, default=10000,
-                         help="test images to average over (default: 10000, the whole test set)")
-    _add_data_and_device(bound_parser)
+    parser.add_argument("folders", nargs="+", help="result folders holding a VAE's model.pt")
+    parser.add_argument("--ks", nargs="+", type=positive_int, default=[1, 10, 100, 1000, 5000], metavar="K",
+                        help="importance samples per image (default: 1 10 100 1000 5000)")
+    parser.add_argument("--n-test", type=positive_int, default=10000,
+                        help="test images to average over (default: 10000, the whole test set)")
+    _add_data_and_device(parser)
+    parser.set_defaults(action=lambda args, do: do.commands.write_bound_vs_k(args.folders, args.ks, args.n_test,
+                                                                             args.data_root, args.device))
 
-    report_parser = commands.add_parser("report", help="write RESULTS.md, the READMEs' generated tables, index.html and compare.html "
-                                 "from the result folders' metrics.json")
-    report_parser.add_argument("--output", default=None, metavar="PATH",
+
+def _report(commands) -> None:
+    parser = commands.add_parser("report", help="write RESULTS.md, the READMEs' generated tables, index.html and "
+                                                "compare.html from the result folders' metrics.json")
+    parser.add_argument("--output", default=None, metavar="PATH",
                         help="write only the text of RESULTS.md, to PATH, and touch nothing else")
-    report_parser.add_argument("--screenshot", action="store_true",
+    parser.add_argument("--screenshot", action="store_true",
                         help="also save compare.png: compare.html in headless Chromium with a 7 drawn on its pad "
                              "(needs Playwright and the system's Chromium)")
+    parser.set_defaults(action=lambda args, do: do.report.write_results(args.output) if args.output
+                        else do.commands.write_documents(screenshot=args.screenshot))
 
+
+COMMANDS = (_train, _reproduce, _seeds, _on_folders, _bound_vs_k, _report)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m latentlab COMMAND``: each command's flags and action are in its function above."""
+    parser = argparse.ArgumentParser(prog="python -m latentlab", description="AE and VAE on MNIST.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    for add in COMMANDS:
+        add(commands)
     args = parser.parse_args(argv)
     with status("loading PyTorch, matplotlib and scikit-learn"):  # only once the flags are valid: seconds
-        from .commands import evaluate_folder, explore, rebuild_figures, reproduce, write_bound_vs_k, write_documents
-        from .pipeline import run
-        from .report import write_results
-        from .seeds import run_seeds
-
-    actions = {
-        "train": lambda: run(config_from_args(args, {})),
-        "reproduce": lambda: reproduce(args.only, args.retrain, args.device, args.data_root),
-        "seeds": lambda: run_seeds(args.only, args.seeds, args.device, args.data_root, args.retrain,
-                                   args.bound_test_images,
-                                   **{k: v for k in ("epochs", "train_limit") if (v := getattr(args, k)) is not None}),
-        "figures": lambda: rebuild_figures(args.folder, args.data_root, args.device, args.dataset),
-        "explore": lambda: explore(args.folder, args.data_root, args.device, args.screenshot, args.dataset),
-        "evaluate": lambda: [evaluate_folder(f, args.data_root, args.device, args.k, args.n_test, args.dataset)
-                             for f in args.folders],
-        "bound-vs-k": lambda: write_bound_vs_k(args.folders, args.ks, args.n_test, args.data_root, args.device),
-        "report": lambda: write_results(args.output) if args.output else write_documents(screenshot=args.screenshot),
-    }
-    return guarded(actions[args.command])
+        from . import commands as command_module, workflow
+        from .publish import report
+        from .studies import seeds
+    do = SimpleNamespace(commands=command_module, workflow=workflow, report=report, seeds=seeds)
+    return guarded(lambda: args.action(args, do))

@@ -11,19 +11,20 @@ from pathlib import Path
 
 import torch
 
-from .checkpoint import MODEL_FILE, read_checkpoint, trained_model
-from .config import TrainConfig
+from .core.checkpoint import MODEL_FILE, read_checkpoint
+from .core.trained import trained_model
+from .core.config import TrainConfig
 from .experiments import EXPERIMENTS
-from .data import load_test_split, to_float
-from .devices import pick_device
-from .errors import DataSetMissing, LatentlabError, SomeSkipped
-from .evaluation import bounds_for_each_k
-from .explorer import write_explorer
-from .figures import bound_vs_k
-from .files import check_writable, file_sha256, hold_folder, write_json_atomic
-from .gallery import model_name
-from .models import check_bounds_comparable, count_parameters
-from .pipeline import draw, encode_test, measure, run, trained_on
+from .core.data import load_test_split, to_float
+from .core.devices import pick_device
+from .core.errors import DataSetMissing, LatentlabError, SomeSkipped
+from .core.evaluation import bounds_for_each_k
+from .publish.explorer import write_explorer
+from .publish.figures import bound_vs_k
+from .core.files import check_writable, file_sha256, hold_folder, write_json_atomic
+from .publish.gallery import model_name
+from .core.models import count_parameters
+from .workflow import draw, encode_test, measure, run, trained_on
 
 
 def evaluate_folder(folder: Path, data_root: str | None, device_name: str, k: int | None, n_test: int | None,
@@ -61,7 +62,7 @@ def explore(folder: Path, data_root: str | None, device_name: str = "auto", scre
             dataset: str | None = None) -> Path:
     """Write a result folder's explorer.html from its model.pt and the test split, and with
     ``screenshot`` its explorer.png: the page with the first test digit picked."""
-    from . import browser
+    from .publish import browser
 
     folder = Path(folder)
     if screenshot and browser.missing():
@@ -75,6 +76,15 @@ def explore(folder: Path, data_root: str | None, device_name: str = "auto", scre
             two_d = model.latent_dim == 2  # a larger latent's page shows a projection: a click there would choose A
             browser.screenshot(page, folder / "explorer.png", tuple(point) if two_d else None, click=two_d)
     return page
+
+
+def check_bounds_comparable(models) -> None:
+    """bound-vs-k's refusal to set models' likelihood bounds side by side unless they measure the same thing."""
+    if any(model.kind != "vae" for model in models) or len({model.likelihood for model in models}) > 1:
+        raise LatentlabError("bound-vs-k compares VAEs with the same decoder: an AE has no posterior to sample, "
+                             "and a Gaussian and a Bernoulli decoder measure in different units. Name result "
+                             "folders of VAEs of one kind.")
+
 
 
 BOUND_FILE = "bound_vs_k"
@@ -156,9 +166,9 @@ def reproduce(names: list[str], retrain: bool, device: str, data_root: str | Non
 def write_documents(root: Path = Path("."), screenshot: bool = False) -> None:
     """``python -m latentlab report``: RESULTS.md, the READMEs' generated tables, index.html and compare.html;
     with ``screenshot`` also compare.png, a digit drawn on compare.html's pad."""
-    from . import browser
-    from .report import update_readmes, write_results
-    from .site import COMPARE_FILE, write_compare, write_index
+    from .publish import browser
+    from .publish.report import update_readmes, write_results
+    from .publish.site import COMPARE_FILE, write_compare, write_index
 
     if screenshot and browser.missing():
         raise LatentlabError(f"--screenshot needs a headless browser: {browser.missing()}.")

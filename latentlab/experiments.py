@@ -9,25 +9,14 @@ those files and the two below.
 from __future__ import annotations
 
 import importlib.util
+from collections.abc import MutableMapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from .config import DATASET_TITLES, TrainConfig
-from .errors import LatentlabError
+from .core.config import TrainConfig, model_label
+from .core.errors import LatentlabError
 
 VAE_RESULTS = Path("Kết_quả_huấn_luyện_Variational_Autoecoder")
-
-
-def model_label(kind: str, latent_dim: int, likelihood: str, dataset: str | None = "mnist") -> str:
-    """How a model is named: in tables "VAE, 32-D, Bernoulli decoder (binarized MNIST)" or "VAE, 2-D,
-    Fashion-MNIST"; in figure titles (``dataset=None``: the legend names the classes) "VAE, 2-D latent,
-    Bernoulli decoder"."""
-    if dataset is None:
-        decoder = ", Bernoulli decoder" if likelihood == "bernoulli" else ""
-        return f"{kind.upper()}, {latent_dim}-D latent{decoder}"
-    decoder = ", Bernoulli decoder (binarized MNIST)" if likelihood == "bernoulli" else ""
-    data = "" if dataset == "mnist" else f", {DATASET_TITLES.get(dataset, dataset)}"
-    return f"{kind.upper()}, {latent_dim}-D{decoder}{data}"
 
 
 @dataclass(frozen=True)
@@ -87,17 +76,62 @@ FRONTIER = Experiment(dict(model="vae", latent_dim=32, likelihood="bernoulli", o
                            decoder_blocks=3, upsample_channels=64,
                            out_dir=str(VAE_RESULTS / "32D_latent_VAE_bernoulli_iwae5")))
 
-_SCRIPTS = sorted((_script_experiment(path) for path in MODELS_FOLDER.glob("*.py")),
-                  key=lambda e: (e.hyp["latent_dim"], e.hyp["model"]))
+class Registry(MutableMapping):
+    """The experiments by name, read from the scripts of Models/ on first use: ``import latentlab`` and
+    ``latentlab.load_model`` work from an installed package without the repository around it."""
 
-# The 2-D VAE's own recipe on Fashion-MNIST: the same model on a harder data set.
-_VAE_2D = next(e.hyp for e in _SCRIPTS if e.hyp["model"] == "vae" and e.hyp["latent_dim"] == 2)
-FASHION = Experiment({**{k: v for k, v in _VAE_2D.items() if k != "out_dir"}, "dataset": "fashion-mnist",
-                      "out_dir": str(VAE_RESULTS / "2D_latent_VAE_fashion_mnist")})
+    def __init__(self, load):
+        self._load, self._experiments = load, None
 
-# Every experiment, in the order of the tables: 2-D before 32-D, AE before VAE, MNIST first.
-EXPERIMENTS = {e.name: e for e in _SCRIPTS + [BERNOULLI, FRONTIER, FASHION]}
-SCRIPT_EXPERIMENTS = {name: e for name, e in EXPERIMENTS.items() if e.script}
+    @property
+    def _data(self) -> dict:
+        if self._experiments is None:
+            self._experiments = self._load()
+        return self._experiments
+
+    def __getitem__(self, name):
+        return self._data[name]
+
+    def __setitem__(self, name, experiment):
+        self._data[name] = experiment
+
+    def __delitem__(self, name):
+        del self._data[name]
+
+    def __iter__(self):
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+
+def _read_registry() -> dict:
+    """Every experiment, in the order of the tables: 2-D before 32-D, AE before VAE, MNIST first."""
+    if not MODELS_FOLDER.is_dir():
+        raise LatentlabError(
+            f"The experiments are read from the repository's scripts in Models/, and {MODELS_FOLDER} is not "
+            "there: this latentlab is installed without its repository. load_model, train, evaluate, figures "
+            "and explore work as they are; for reproduce, seeds, sweep and report, clone the repository and "
+            "run from its root.")
+    scripts = sorted((_script_experiment(path) for path in MODELS_FOLDER.glob("*.py")),
+                     key=lambda e: (e.hyp["latent_dim"], e.hyp["model"]))
+    # The 2-D VAE's own recipe on Fashion-MNIST: the same model on a harder data set.
+    vae_2d = next(e.hyp for e in scripts if e.hyp["model"] == "vae" and e.hyp["latent_dim"] == 2)
+    fashion = Experiment({**{k: v for k, v in vae_2d.items() if k != "out_dir"}, "dataset": "fashion-mnist",
+                          "out_dir": str(VAE_RESULTS / "2D_latent_VAE_fashion_mnist")})
+    return {e.name: e for e in scripts + [BERNOULLI, FRONTIER, fashion]}
+
+
+EXPERIMENTS = Registry(_read_registry)
+SCRIPT_EXPERIMENTS = Registry(lambda: {name: e for name, e in EXPERIMENTS.items() if e.script})
+
+
+def experiment_names() -> list[str]:
+    """The experiments' names, or none where the registry cannot be read (the commands that need it say why)."""
+    try:
+        return list(EXPERIMENTS)
+    except LatentlabError:
+        return []
 
 
 def check_repository_root(root: Path, command: str) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from latentlab.config import TrainConfig
+from latentlab.core.config import TrainConfig
 
 
 # The widths of every tiny model the tests train: seconds on a CPU.

@@ -3,7 +3,7 @@
 import imageio.v3 as iio
 import numpy as np
 
-from latentlab.animations import _palette, _palette_indices, _write_gif
+from latentlab.publish.animations import _palette, _palette_indices, _write_gif
 
 
 def _frames_on_the_palette(count: int, seed: int = 0) -> np.ndarray:

@@ -8,10 +8,10 @@ import pytest
 import torch
 
 from conftest import TINY_WIDTHS
-from latentlab.config import TrainConfig
-from latentlab.cuda_graphs import GraphedStep, adam, load_optimizer_state
-from latentlab.data import DeviceSplit
-from latentlab.training import make_step, new_model_and_optimizer
+from latentlab.core.config import TrainConfig
+from latentlab.core.cuda_graphs import GraphedStep, adam, load_optimizer_state
+from latentlab.core.data import DeviceSplit
+from latentlab.core.training import make_step, new_model_and_optimizer
 
 CONFIG = TrainConfig(model="vae", latent_dim=2, batch_size=32, **TINY_WIDTHS)
 

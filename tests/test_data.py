@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from conftest import idx_bytes, write_mnist
-from latentlab.data import DeviceSplit, load_split, to_float
-from latentlab.errors import LatentlabError
+from latentlab.core.data import DeviceSplit, load_split, to_float
+from latentlab.core.errors import LatentlabError
 
 
 @pytest.mark.parametrize("gz", [True, False], ids=["gzipped", "raw"])

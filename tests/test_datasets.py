@@ -12,11 +12,11 @@ import torch
 from PIL import Image
 
 from conftest import TINY_WIDTHS, as_flags, idx_bytes, synthetic_digits
-from latentlab import data
+from latentlab.core import data
 from latentlab.cli import main
-from latentlab.config import TrainConfig
-from latentlab.data import DATASETS, load_image_folder, load_split, to_28x28_grey
-from latentlab.errors import DataSetMissing, LatentlabError
+from latentlab.core.config import TrainConfig
+from latentlab.core.data import DATASETS, load_image_folder, load_split, to_28x28_grey
+from latentlab.core.errors import DataSetMissing, LatentlabError
 
 FASHION_NAMES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
                  "Ankle boot")
@@ -220,8 +220,8 @@ def test_a_run_on_an_image_folder_records_its_data_set_and_is_never_evaluated_on
 
 
 def test_the_scatter_legend_names_the_classes(monkeypatch, tmp_path):
-    from latentlab import figures
-    from latentlab.data import Classes
+    from latentlab.publish import figures
+    from latentlab.core.data import Classes
 
     drawn = []
     monkeypatch.setattr(figures, "save", lambda fig, path: drawn.append(fig))

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 import torch
 
-from latentlab.evaluation import importance_sampled_bound, knn_accuracy, linear_probe_accuracy, log_mean_exp
-from latentlab.metrics import active_units
-from latentlab.report import render, summary
+from latentlab.core.evaluation import importance_sampled_bound, knn_accuracy, linear_probe_accuracy, log_mean_exp
+from latentlab.core.metrics import active_units
+from latentlab.publish.report import results_markdown, summary
 
 
 def test_log_mean_exp_is_stable_for_very_negative_inputs():
@@ -85,7 +85,7 @@ def test_report_renders_a_row_per_result_folder_from_hand_written_metrics(tmp_pa
              test_log_likelihood_is=-36.5, bound_samples=100, bound_test_images=2000)
     _metrics(tmp_path / "Kết_quả_huấn_luyện_Autoencoder/2D_latent_AE", model="ae", test_mse=0.0399,
              test_recon_sse=31.3, pca_test_mse=0.0557, pca_knn5_accuracy=0.42)
-    text = render(tmp_path)
+    text = results_markdown(tmp_path)
     assert "| VAE, 2-D | MNIST | 0.0432 | 33.87 | -37.25 | -36.50 (k=100, n=2000) | – | 0.751 |" in text
     assert "| AE, 2-D | MNIST | 0.0399 | 31.30 |" in text
     assert "| PCA, 2 components | MNIST | 0.0557 | 43.67 |" in text
@@ -98,7 +98,7 @@ def test_report_gives_the_evaluate_command_with_the_bound_settings_each_folder_w
              bound_samples=100, bound_test_images=2000)
     _metrics(tmp_path / "Kết_quả_huấn_luyện_Variational_Autoecoder/32D_latent_VAE_bernoulli", test_mse=0.02,
              bound_samples=1000, bound_test_images=10000)
-    text = render(tmp_path)
+    text = results_markdown(tmp_path)
     assert 'evaluate "Kết_quả_huấn_luyện_Variational_Autoecoder/32D_latent_VAE_bernoulli" --k 1000 --n-test 10000\n' in text
     plain = next(line for line in text.splitlines() if line.startswith("python -m latentlab evaluate") and "--k" not in line)
     assert "2D_latent_VAE" in plain and '/32D_latent_VAE_bernoulli"' not in plain

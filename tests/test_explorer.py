@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 import torch
 
-from latentlab import browser
+from latentlab.publish import browser
 from latentlab.cli import main
-from latentlab.data import load_test_split
-from latentlab.explorer import EXPLORER_FILE, HERE, export_decoder, pack, write_explorer
-from latentlab.metrics import encode_split
-from latentlab.checkpoint import trained_model
-from latentlab.training import train
+from latentlab.core.data import load_test_split
+from latentlab.publish.explorer import EXPLORER_FILE, HERE, export_decoder, pack, write_explorer
+from latentlab.core.metrics import encode_split
+from latentlab.core.trained import trained_model
+from latentlab.core.training import train
 
 NODE = shutil.which("node")
 POINTS = [[0.0, 0.0], [0.8, -0.5], [-1.3, 1.1]]
@@ -24,7 +24,7 @@ POINTS = [[0.0, 0.0], [0.8, -0.5], [-1.3, 1.1]]
 def trained(tmp_path_factory):
     """A tiny 2-D VAE trained for two epochs on synthetic digits, and its test split."""
     from conftest import TINY_WIDTHS, write_mnist
-    from latentlab.config import TrainConfig
+    from latentlab.core.config import TrainConfig
 
     root = tmp_path_factory.mktemp("explorer")
     config = TrainConfig(model="vae", latent_dim=2, epochs=2, batch_size=32, lr=5e-3, **TINY_WIDTHS, device="cpu", data_root=str(write_mnist(root / "data")), out_dir=str(root / "run"))
@@ -108,8 +108,8 @@ def _run_node(tmp_path, script: str, data: dict):
                                                         ("vae", 32, "bernoulli")])
 def test_the_javascript_encoder_matches_pytorch_to_1e_4(kind, latent_dim, likelihood, tmp_path):
     from conftest import TINY_WIDTHS, synthetic_digits
-    from latentlab.explorer import export_encoder
-    from latentlab.models import Autoencoder, VariationalAutoencoder
+    from latentlab.publish.explorer import export_encoder
+    from latentlab.core.models import Autoencoder, VariationalAutoencoder
 
     torch.manual_seed(0)
     model = (Autoencoder if kind == "ae" else VariationalAutoencoder)(latent_dim, likelihood=likelihood, **TINY_WIDTHS)
@@ -201,8 +201,8 @@ def test_two_clicks_on_a_32_d_page_choose_a_then_b(tmp_path):
 
 def _tiny_32_d_page(tmp_path):
     from conftest import TINY_WIDTHS, synthetic_digits
-    from latentlab.data import DeviceSplit
-    from latentlab.models import VariationalAutoencoder
+    from latentlab.core.data import DeviceSplit
+    from latentlab.core.models import VariationalAutoencoder
 
     torch.manual_seed(0)
     model = VariationalAutoencoder(32, **TINY_WIDTHS).eval()
@@ -256,8 +256,8 @@ def test_a_400_px_phone_screen_has_no_sideways_scroll_and_keeps_the_decoded_imag
 def test_compare_sends_one_drawn_digit_through_every_models_own_page(trained, tmp_path):
     from conftest import TINY_WIDTHS
     from latentlab.experiments import EXPERIMENTS
-    from latentlab.models import Autoencoder
-    from latentlab.site import COMPARE_FILE, render_compare
+    from latentlab.core.models import Autoencoder
+    from latentlab.publish.site import COMPARE_FILE, compare_html
 
     vae, test, _ = trained
     torch.manual_seed(0)
@@ -266,7 +266,7 @@ def test_compare_sends_one_drawn_digit_through_every_models_own_page(trained, tm
     for name, model in models.items():
         (tmp_path / EXPERIMENTS[name].out_dir).mkdir(parents=True)
         write_explorer(model, test, encode_split(model, test), name, tmp_path / EXPERIMENTS[name].out_dir)
-    page_text = render_compare(tmp_path)
+    page_text = compare_html(tmp_path)
     (tmp_path / COMPARE_FILE).write_text(page_text, encoding="utf-8")
     assert len(page_text.encode()) < 1_000_000 and 'id="payload"' not in page_text  # frames, no weights
     with browser.open_page(tmp_path / COMPARE_FILE) as (page, errors):

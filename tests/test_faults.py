@@ -6,13 +6,13 @@ from pathlib import Path
 import pytest
 import torch
 
-import latentlab.training as training
+import latentlab.core.training as training
 from latentlab import load_model
-from latentlab.checkpoint import FORMAT, MODEL_FILE, save_atomic
-from latentlab.files import write_json_atomic
-from latentlab.errors import LatentlabError
-from latentlab.runs import TrainingInterrupted
-from latentlab.training import train
+from latentlab.core.checkpoint import FORMAT, MODEL_FILE, save_atomic
+from latentlab.core.files import write_json_atomic
+from latentlab.core.errors import LatentlabError
+from latentlab.core.checkpoint import TrainingInterrupted
+from latentlab.core.training import train
 
 
 def test_a_nan_loss_stops_training_at_once_naming_epoch_and_step(tiny_config):

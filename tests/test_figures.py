@@ -9,11 +9,11 @@ import torch
 from PIL import Image
 
 from conftest import TINY_WIDTHS, synthetic_digits
-from latentlab import losses
-from latentlab.data import DeviceSplit, to_float
-from latentlab.gallery import INTERPOLATION_PAIRS, RATIOS, write_gallery
-from latentlab.metrics import encode_split
-from latentlab.models import Autoencoder, VariationalAutoencoder
+from latentlab.core import losses
+from latentlab.core.data import DeviceSplit, to_float
+from latentlab.publish.gallery import INTERPOLATION_PAIRS, RATIOS, write_gallery
+from latentlab.core.metrics import encode_split
+from latentlab.core.models import Autoencoder, VariationalAutoencoder
 
 COMMON = ["reconstructions.png", "latent_scatter.png", "interpolation.png", "interpolation.txt",
           "loss_curves.png", "samples.png"]
@@ -63,8 +63,8 @@ def test_pngs_open_with_a_white_background_and_readable_size(rendered):
 
 @pytest.mark.parametrize("kind", ["ae", "vae"])
 def test_manifold_holds_a_20_by_20_grid(kind, monkeypatch, tmp_path):
-    from latentlab import figures
-    from latentlab.gallery import FIGURES_OF_KIND, write_manifold
+    from latentlab.publish import figures
+    from latentlab.publish.gallery import FIGURES_OF_KIND, write_manifold
 
     model = (Autoencoder if kind == "ae" else VariationalAutoencoder)(2, **TINY_WIDTHS).eval()
     drawn = []
@@ -133,7 +133,7 @@ def test_interpolation_values_equal_an_independent_computation(rendered):
 
 @torch.no_grad()
 def test_an_ae_with_a_bernoulli_decoder_scores_its_interpolation_by_cross_entropy():
-    from latentlab.gallery import AEFigures
+    from latentlab.publish.gallery import AEFigures
 
     model = Autoencoder(2, likelihood="bernoulli", **TINY_WIDTHS).eval()
     shown = AEFigures(model, _state(model))

@@ -7,9 +7,9 @@ import pytest
 from PIL import Image
 
 from latentlab.cli import main
-from latentlab.errors import LatentlabError
-from latentlab.pipeline import run
-from latentlab.training import train
+from latentlab.core.errors import LatentlabError
+from latentlab.workflow import run
+from latentlab.core.training import train
 
 
 def test_an_iwae_run_trains_and_its_test_elbo_rises(tiny_config):

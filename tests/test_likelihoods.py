@@ -3,10 +3,11 @@
 import pytest
 import torch
 
-from latentlab import losses
-from latentlab.likelihoods import LIKELIHOODS, Bernoulli, Gaussian
-from latentlab.models import Autoencoder, VariationalAutoencoder, check_bounds_comparable
-from latentlab.errors import LatentlabError
+from latentlab.core import losses
+from latentlab.core.likelihoods import LIKELIHOODS, Bernoulli, Gaussian
+from latentlab.commands import check_bounds_comparable
+from latentlab.core.models import Autoencoder, VariationalAutoencoder
+from latentlab.core.errors import LatentlabError
 
 from conftest import TINY_WIDTHS
 

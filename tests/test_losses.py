@@ -4,7 +4,7 @@ import torch
 from torch import nn
 from torch.distributions import Normal, kl_divergence as torch_kl
 
-from latentlab import losses
+from latentlab.core import losses
 
 
 def test_squared_error_is_summed_over_the_pixels_of_each_image():

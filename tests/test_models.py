@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from latentlab.models import (
+from latentlab.core.models import (
     Autoencoder, ConvolutionalBlock, DenseBlock, DenseLayer, TransposeConvolutionalBlock,
     VariationalAutoencoder, decoder_conv, encoder_conv,
 )
@@ -138,7 +138,7 @@ def test_the_point_code_is_the_aes_z_and_the_vaes_posterior_mean():
 
 @torch.no_grad()
 def test_the_point_loss_is_the_reconstruction_at_the_mean_plus_the_closed_form_kl_without_noise():
-    from latentlab import losses
+    from latentlab.core import losses
 
     x = torch.rand(5, 1, 28, 28)
     vae = VariationalAutoencoder(3, **SMALL).eval()

@@ -10,16 +10,16 @@ import pytest
 import torch
 
 from latentlab import load_model
-from latentlab.config import TrainConfig
-from latentlab.data import ALL_FILES, raw_folder
-from latentlab.data import load_test_split
-from latentlab.metrics import active_units, encode_split, split_losses
-from latentlab.report import ROWS
+from latentlab.core.config import TrainConfig
+from latentlab.core.data import ALL_FILES, raw_folder
+from latentlab.core.data import load_test_split
+from latentlab.core.metrics import active_units, encode_split, split_losses
+from latentlab.experiments import EXPERIMENTS
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("MNIST_ROOT") or REPO.parent / "shared" / "data")
 HAVE_MNIST = all((raw_folder(DATA) / n).exists() or (raw_folder(DATA) / f"{n}.gz").exists() for n in ALL_FILES)
-FOLDERS = [folder for _, folder in ROWS if (REPO / folder / "model.pt").is_file()]
+FOLDERS = [e.out_dir for e in EXPERIMENTS.values() if (REPO / e.out_dir / "model.pt").is_file()]
 
 
 @pytest.mark.parametrize("readme", ["README.md", "README.en.md"])

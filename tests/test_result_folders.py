@@ -10,9 +10,9 @@ from pathlib import Path
 
 
 from latentlab.cli import main
-from latentlab.files import LOCK_FILE, hold_folder
+from latentlab.core.files import LOCK_FILE, hold_folder
 
-HOLDER = ("import sys, time\nfrom latentlab.files import hold_folder\n"
+HOLDER = ("import sys, time\nfrom latentlab.core.files import hold_folder\n"
           "with hold_folder(sys.argv[1]):\n    print('held', flush=True)\n    time.sleep(60)\n")
 
 

@@ -8,7 +8,7 @@ import pytest
 from conftest import TINY_WIDTHS
 from latentlab.cli import main
 from latentlab.experiments import EXPERIMENTS
-from latentlab.report import comparisons, render, summary
+from latentlab.publish.report import comparisons, results_markdown, summary
 
 TINY = ["--epochs", "1", "--train-limit", "64", "--device", "cpu"]
 RUN_KEYS = {"seed", "device", "torch", "train_seconds", "recipe", "test_mse", "test_recon_sse", "test_kl", "test_elbo",
@@ -88,7 +88,7 @@ def _write_folder(root: Path, name: str, elbos: list[float]) -> None:
 
 def test_the_report_shows_mean_and_sd_over_the_seeds_of_the_recipe_only(tmp_path):
     _write_folder(tmp_path, "vae-2d", [-38.0, -37.0, -37.5])  # mean -37.50, sd 0.50
-    results = render(tmp_path)
+    results = results_markdown(tmp_path)
     assert "↳ mean ± sd over 3 seeds" in results and "-37.50 ± 0.50" in results
     table = summary(tmp_path)
     assert "-37.50 (-37.50 ± 0.50)" in table and "vae-2d 3 (cuda)" in table
@@ -98,8 +98,8 @@ def test_a_smoke_run_is_never_recorded_as_the_default_recipe(study, monkeypatch)
     """After the smoke study of the fixture, a study of the default recipe trains its own model: the finished
     smoke model of the same seed is not found and recorded under the default recipe."""
     from conftest import write_mnist
-    from latentlab.checkpoint import read_checkpoint
-    from latentlab.config import TrainConfig
+    from latentlab.core.checkpoint import read_checkpoint
+    from latentlab.core.config import TrainConfig
     from latentlab.experiments import Experiment
 
     root, _ = study
@@ -148,13 +148,13 @@ def test_a_seed_named_twice_is_refused(tmp_path, monkeypatch, capsys):
 
 def test_a_spread_smaller_than_the_tables_digits_is_shown_with_two_significant_digits(tmp_path):
     _write_folder(tmp_path, "vae-2d", [-38.0, -37.0, -37.5])  # test_mse 0.040, 0.041, 0.042: sd 0.001
-    assert "0.0410 ± 0.0010" in render(tmp_path)
+    assert "0.0410 ± 0.0010" in results_markdown(tmp_path)
     folder = tmp_path / EXPERIMENTS["vae-2d"].out_dir
     runs = json.loads((folder / "seeds.json").read_text())
     for run, mse in zip(runs["runs"], (0.03560, 0.03563, 0.03566)):
         run["test_mse"] = mse
     (folder / "seeds.json").write_text(json.dumps(runs))
-    assert "0.035630 ± 0.000030" in render(tmp_path)
+    assert "0.035630 ± 0.000030" in results_markdown(tmp_path)
 
 
 def _set_knn(root: Path, name: str, values: list[float], committed: float) -> None:
@@ -168,7 +168,7 @@ def _set_knn(root: Path, name: str, values: list[float], committed: float) -> No
 
 
 def test_a_published_value_outside_every_seed_is_called_a_real_difference(tmp_path):
-    from latentlab.report import UMAP_VAE
+    from latentlab.publish.report import UMAP_VAE
 
     _write_folder(tmp_path, "vae-2d", [-38.0, -37.0, -37.5])
     _set_knn(tmp_path, "vae-2d", [0.60, 0.62, 0.64], committed=0.62)
@@ -191,5 +191,5 @@ def test_results_list_the_full_test_set_nll_from_bound_vs_k_json(tmp_path):
     bounds = {"n_test": 10000, "elbo": {"mean": -89.4, "se": 0.2}, "device": "cuda",
               "bounds": [{"k": 1, "mean": -89.5, "se": 0.2}, {"k": 5000, "mean": -84.3, "se": 0.21}]}
     (folder / "bound_vs_k.json").write_text(json.dumps(bounds))
-    text = render(tmp_path)
+    text = results_markdown(tmp_path)
     assert "| NLL (nats) | 84.30 ± 0.21 | 5000 | 10,000 | 89.40 | cuda |" in text

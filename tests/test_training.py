@@ -9,11 +9,11 @@ import pytest
 import torch
 
 from latentlab import load_model
-from latentlab.config import TrainConfig
-from latentlab.checkpoint import MODEL_FILE, PARTIAL_FILE, read_checkpoint
-from latentlab.pipeline import run
-from latentlab.runs import TrainingInterrupted
-from latentlab.training import train
+from latentlab.core.config import TrainConfig
+from latentlab.core.checkpoint import MODEL_FILE, PARTIAL_FILE, read_checkpoint
+from latentlab.workflow import run
+from latentlab.core.checkpoint import TrainingInterrupted
+from latentlab.core.training import train
 
 
 def test_loss_falls_on_a_small_synthetic_set(tiny_config):
@@ -123,8 +123,10 @@ def test_reproduce_runs_each_named_experiment_with_its_defaults_then_writes_the_
 def test_reproduce_skips_an_experiment_whose_data_set_is_missing_and_says_so_in_its_exit_status(monkeypatch, capsys):
     import latentlab.commands as commands
     from latentlab.cli import main
-    from latentlab.experiments import FASHION
-    from latentlab.errors import DataSetMissing
+    from latentlab.core.errors import DataSetMissing
+    from latentlab.experiments import EXPERIMENTS
+
+    fashion = EXPERIMENTS["vae-2d-fashion-mnist"]
 
     def run(config):
         if config.dataset != "mnist":
@@ -134,10 +136,10 @@ def test_reproduce_skips_an_experiment_whose_data_set_is_missing_and_says_so_in_
     ran = []
     monkeypatch.setattr(commands, "run", run)
     monkeypatch.setattr(commands, "write_documents", lambda: ran.append("report"))
-    assert main(["reproduce", "--only", "ae-2d", FASHION.name]) == 3
+    assert main(["reproduce", "--only", "ae-2d", fashion.name]) == 3
     assert ran[-1] == "report" and len(ran) == 2
     error = capsys.readouterr().err
-    assert "Skipped 1 of 2" in error and FASHION.name in error and "dataset-fashion-mnist" in error
+    assert "Skipped 1 of 2" in error and fashion.name in error and "dataset-fashion-mnist" in error
 
 
 def test_figures_command_redraws_a_finished_folder_byte_for_byte(tiny_config):

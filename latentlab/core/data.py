@@ -357,25 +357,6 @@ def read_split(config, split: str) -> tuple[torch.Tensor, torch.Tensor]:
     return load_image_folder(Path(config.dataset), split)
 
 
-TEST_BINARIZATION_SEED = 1234
-
-
-def binarize(x: torch.Tensor) -> torch.Tensor:
-    """Dynamic binarization of a float batch in [0, 1]: each pixel drawn as Bernoulli(intensity), anew
-    every time, so the model never sees the same binary training image twice."""
-    return torch.bernoulli(x)
-
-
-def binarize_once(images: torch.Tensor, seed: int = TEST_BINARIZATION_SEED) -> torch.Tensor:
-    """Each pixel drawn once as Bernoulli(intensity), with a fixed seed: uint8 0 or 255.
-
-    The test set of binarized-MNIST likelihood tables is fixed like this; the
-    training set is binarized anew for every batch instead (dynamic binarization).
-    """
-    generator = torch.Generator().manual_seed(seed)
-    return (torch.bernoulli(images.float() / 255, generator=generator) * 255).to(torch.uint8)
-
-
 def to_float(images: torch.Tensor) -> torch.Tensor:
     """uint8 (B, 28, 28) -> float (B, 1, 28, 28) in [0, 1], converted where the batch lives."""
     return images.unsqueeze(1).float().div_(255.0)

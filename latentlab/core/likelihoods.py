@@ -16,7 +16,25 @@ from __future__ import annotations
 import torch
 
 from . import losses
-from .data import binarize, binarize_once
+
+TEST_BINARIZATION_SEED = 1234
+
+
+def binarize(x: torch.Tensor) -> torch.Tensor:
+    """Dynamic binarization of a float batch in [0, 1]: each pixel drawn as Bernoulli(intensity), anew
+    every time, so the model never sees the same binary training image twice."""
+    return torch.bernoulli(x)
+
+
+def binarize_once(images: torch.Tensor, seed: int = TEST_BINARIZATION_SEED) -> torch.Tensor:
+    """Each pixel drawn once as Bernoulli(intensity), with a fixed seed: uint8 0 or 255.
+
+    The test set of binarized-MNIST likelihood tables is fixed like this; the
+    training set is binarized anew for every batch instead (dynamic binarization).
+    """
+    generator = torch.Generator().manual_seed(seed)
+    return (torch.bernoulli(images.float() / 255, generator=generator) * 255).to(torch.uint8)
+
 
 # Published test NLLs on dynamically binarized MNIST, in nats: (the figure's label, the table's label,
 # NLL, source). bound_vs_k.png draws them as lines; RESULTS.md lists them.

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from .files import atomic_path
+from ..core.files import atomic_path
 from .figures import CLASS_CMAP, _class_legend, _class_scatter, plt, style
 
 FRAME_MS = 70

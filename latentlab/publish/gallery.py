@@ -16,14 +16,18 @@ import torch
 from sklearn.decomposition import PCA
 from sklearn.manifold import TSNE
 
-from . import animations, figures, losses
-from .experiments import model_label
-from .data import DeviceSplit, to_float
-from .errors import LatentlabError
-from .files import write_text_atomic
-from .evaluation import elbo_estimate
-from .metrics import active_units, seeded
-from .progress import status
+from . import animations
+
+from . import figures
+
+from ..core import losses
+from ..core.config import model_label
+from ..core.data import DeviceSplit, to_float
+from ..core.errors import LatentlabError
+from ..core.files import write_text_atomic
+from ..core.evaluation import elbo_estimate
+from ..core.metrics import active_units, seeded
+from ..core.progress import status
 
 RATIOS = [0.1, 0.3, 0.5, 0.7, 0.9]
 INTERPOLATION_PAIRS = [(1, 7), (3, 8), (4, 9), (0, 6)]  # class pairs (digits on MNIST); their first test images

@@ -21,10 +21,10 @@ from matplotlib.colors import to_hex
 from sklearn.decomposition import PCA
 from torch import nn
 
-from .data import DeviceSplit, to_float
+from ..core.data import DeviceSplit, to_float
 from .figures import CLASS_CMAP
-from .files import write_text_atomic
-from .models import ConvolutionalBlock, DenseBlock, TransposeConvolutionalBlock, count_parameters
+from ..core.files import write_text_atomic
+from ..core.models import ConvolutionalBlock, DenseBlock, TransposeConvolutionalBlock, count_parameters
 
 HERE = Path(__file__).parent
 PICKS = 500  # the first test digits, whose images and full codes the page carries (a click picks one)
@@ -195,7 +195,7 @@ def loss_at_code(model, test: DeviceSplit) -> np.ndarray:
     return torch.cat([sum(model.point_loss_per_image(x)).float().cpu() for x in test.batches(1000)]).numpy()
 
 
-def render(meta: dict, arrays: dict[str, np.ndarray]) -> str:
+def page_html(meta: dict, arrays: dict[str, np.ndarray]) -> str:
     """The whole page as one string: the template with the data and explorer.js inlined."""
     payload, meta["manifest"] = pack(arrays)
     template = (HERE / "explorer_template.html").read_text(encoding="utf-8")
@@ -222,6 +222,6 @@ def render(meta: dict, arrays: dict[str, np.ndarray]) -> str:
 def write_explorer(model, test: DeviceSplit, encoded: torch.Tensor, title: str, out: Path) -> Path:
     """Write ``out/explorer.html`` for a trained model in eval mode; returns its path."""
     path = Path(out) / EXPLORER_FILE
-    write_text_atomic(render(*page_data(model, test, encoded, title)), path)
+    write_text_atomic(page_html(*page_data(model, test, encoded, title)), path)
     print(f"Wrote {path} ({path.stat().st_size / 1e6:.2f} MB)")
     return path

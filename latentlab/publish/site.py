@@ -12,10 +12,10 @@ import json
 from pathlib import Path
 from urllib.parse import quote
 
-from .experiments import EXPERIMENTS
+from ..experiments import EXPERIMENTS
 from .explorer import EXPLORER_FILE, HERE
-from .files import write_text_atomic
-from .report import SUMMARY_HEADER, summary_rows
+from ..core.files import write_text_atomic
+from .summary import SUMMARY_HEADER, summary_rows
 
 INDEX_FILE = "index.html"
 COMPARE_FILE = "compare.html"
@@ -90,7 +90,7 @@ def _folder_section(label: str, folder: Path, dataset: str, root: Path) -> str:
             f'<p><code>{html.escape(folder.as_posix())}/</code></p>{explorer}<div class="grid">{figures}</div>')
 
 
-def render(root: Path = Path(".")) -> str:
+def index_html(root: Path = Path(".")) -> str:
     rows, note = summary_rows(root)
     folders = [(e.label, e.out_dir, e.config().dataset) for e in EXPERIMENTS.values()
                if (root / e.out_dir / "metrics.json").is_file()]
@@ -120,7 +120,7 @@ full table and the commands that produce it.</p>
 """
 
 
-def render_compare(root: Path = Path(".")) -> str | None:
+def compare_html(root: Path = Path(".")) -> str | None:
     """compare.html: the pad, and every MNIST model's explorer page in a frame (None if no page exists yet).
     The pages are framed, not copied: the models' weights would make one page several megabytes."""
     models = [(e.label, e.out_dir / EXPLORER_FILE, e.config().latent_dim) for e in EXPERIMENTS.values()
@@ -147,12 +147,12 @@ def render_compare(root: Path = Path(".")) -> str | None:
 
 
 def write_index(root: Path = Path(".")) -> None:
-    write_text_atomic(render(root), root / INDEX_FILE)
+    write_text_atomic(index_html(root), root / INDEX_FILE)
     print(f"Wrote {root / INDEX_FILE}")
 
 
 def write_compare(root: Path = Path(".")) -> None:
-    page = render_compare(root)
+    page = compare_html(root)
     if page is not None:
         write_text_atomic(page, root / COMPARE_FILE)
         print(f"Wrote {root / COMPARE_FILE} ({len(page.encode('utf-8')) / 1e3:.0f} kB)")

@@ -21,7 +21,7 @@ from .files import check_writable
 from .metrics import split_losses
 from .models import build_model, check_objective, training_loss
 from .progress import plural, status
-from .runs import Run, finished_run
+from .checkpoint import Run, finished_run
 
 
 def new_model_and_optimizer(config: TrainConfig, device: torch.device):

@@ -105,10 +105,12 @@ def decoder_conv(latent_dim: int, decoder_channels: int, decoder_blocks: int, up
     )
 
 
-class Autoencoder(nn.Module):
-    """Deterministic autoencoder: x -> z -> x_hat, trained on the reconstruction alone."""
+class ConvAutoencoderBase(nn.Module):
+    """What the AE and the VAE share: ``encoder_conv``, ``decoder_conv``, the decoder's likelihood, and the
+    loss as the batch mean of ``loss_per_image``. Each subclass adds its heads from the encoder's
+    features to the latent (``latent_heads``) and says how a code and its loss are made."""
 
-    kind = "ae"
+    kind: str  # "ae" or "vae": what --model calls it
 
     def __init__(self, latent_dim: int, *, likelihood: str = "gaussian", stem_channels: int, growth: int,
                  dense_layers: int, reduce_channels: int, decoder_channels: int, decoder_blocks: int,
@@ -117,18 +119,40 @@ class Autoencoder(nn.Module):
         self.latent_dim = latent_dim
         self.likelihood = LIKELIHOODS[likelihood]  # the decoder's p(x|z): likelihoods.Gaussian or .Bernoulli
         self.encoder = encoder_conv(stem_channels, growth, dense_layers, reduce_channels)
-        self.to_latent = nn.Linear(reduce_channels * 49, latent_dim)
+        # The heads are made between the encoder and the decoder, in this order, so that a seed gives the
+        # same initial weights as ever (the published models were trained that way).
+        self.add_latent_heads(features=reduce_channels * 49)
         self.decoder = decoder_conv(latent_dim, decoder_channels, decoder_blocks, upsample_channels)
 
-    def encode(self, x: torch.Tensor) -> torch.Tensor:
-        return self.to_latent(self.encoder(x))  # (B, latent_dim)
+    def add_latent_heads(self, features: int) -> None:
+        raise NotImplementedError
 
     def latent_heads(self) -> dict[str, nn.Linear]:
         """The Linear layers from encoder_conv's features to what ``encode`` returns, by name."""
-        return {"z": self.to_latent}
+        raise NotImplementedError
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         return self.decoder(z)  # (B, 1, 28, 28)
+
+    def loss(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(reconstruction, kl): summed over pixels (latent dimensions), averaged over the batch."""
+        reconstruction, kl = self.loss_per_image(x)
+        return reconstruction.mean(), kl.mean()
+
+
+class Autoencoder(ConvAutoencoderBase):
+    """Deterministic autoencoder: x -> z -> x_hat, trained on the reconstruction alone."""
+
+    kind = "ae"
+
+    def add_latent_heads(self, features: int) -> None:
+        self.to_latent = nn.Linear(features, self.latent_dim)
+
+    def latent_heads(self) -> dict[str, nn.Linear]:
+        return {"z": self.to_latent}
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        return self.to_latent(self.encoder(x))  # (B, latent_dim)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.decode(self.encode(x))
@@ -141,11 +165,6 @@ class Autoencoder(nn.Module):
         """(reconstruction, kl) of each image, (B,) each; an AE has no KL term, so it is 0."""
         reconstruction = self.likelihood.reconstruction_per_image(self(x), x)
         return reconstruction, torch.zeros_like(reconstruction)
-
-    def loss(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(reconstruction, kl): summed over pixels (latent dimensions), averaged over the batch."""
-        reconstruction, kl = self.loss_per_image(x)
-        return reconstruction.mean(), kl.mean()
 
     def point_loss_per_image(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """loss_per_image without sampling: for an AE the same."""
@@ -166,7 +185,7 @@ class Autoencoder(nn.Module):
         return {"latent_fit": {"mean": z.mean(0).float(), "cov": torch.cov(z.T).float().reshape(z.shape[1], -1)}}
 
 
-class VariationalAutoencoder(nn.Module):
+class VariationalAutoencoder(ConvAutoencoderBase):
     """VAE with a diagonal Gaussian posterior q(z|x) = N(mean, exp(log_var)) and prior N(0, I).
 
     The AE's encoder_conv and decoder_conv; its ``to_latent`` becomes the two heads
@@ -175,19 +194,11 @@ class VariationalAutoencoder(nn.Module):
 
     kind = "vae"
 
-    def __init__(self, latent_dim: int, *, likelihood: str = "gaussian", stem_channels: int, growth: int,
-                 dense_layers: int, reduce_channels: int, decoder_channels: int, decoder_blocks: int,
-                 upsample_channels: int):
-        super().__init__()
-        self.latent_dim = latent_dim
-        self.likelihood = LIKELIHOODS[likelihood]
-        self.encoder = encoder_conv(stem_channels, growth, dense_layers, reduce_channels)
-        self.mean = nn.Linear(reduce_channels * 49, latent_dim)
-        self.log_var = nn.Linear(reduce_channels * 49, latent_dim)
-        self.decoder = decoder_conv(latent_dim, decoder_channels, decoder_blocks, upsample_channels)
+    def add_latent_heads(self, features: int) -> None:
+        self.mean = nn.Linear(features, self.latent_dim)
+        self.log_var = nn.Linear(features, self.latent_dim)
 
     def latent_heads(self) -> dict[str, nn.Linear]:
-        """The Linear layers from encoder_conv's features to what ``encode`` returns, by name."""
         return {"mean": self.mean, "log_var": self.log_var}
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -202,9 +213,6 @@ class VariationalAutoencoder(nn.Module):
             eps = torch.randn_like(mean)
         return mean + torch.exp(0.5 * log_var) * eps
 
-    def decode(self, z: torch.Tensor) -> torch.Tensor:
-        return self.decoder(z)  # (B, 1, 28, 28)
-
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         mean, log_var = self.encode(x)
         z = self.reparameterization_trick(mean, log_var)
@@ -216,15 +224,10 @@ class VariationalAutoencoder(nn.Module):
 
     def loss_per_image(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The negative ELBO's two terms for each image, (B,) each, with one sample z ~ q(z|x):
-        -log p(x|z) and KL(q(z|x) || N(0, I)) (Kingma & Welling 2014, eq. 10)."""
+        -log p(x|z) and KL(q(z|x) || N(0, I)) (Kingma & Welling 2014, eq. 10). The training objective
+        is their sum, the negative ELBO (beta = 1)."""
         x_hat, mean, log_var = self(x)
         return self.likelihood.reconstruction_per_image(x_hat, x), losses.kl_per_image(mean, log_var)
-
-    def loss(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(reconstruction, kl): summed over pixels (latent dimensions), averaged over the batch.
-        The training objective is their sum, the negative ELBO (beta = 1)."""
-        reconstruction, kl = self.loss_per_image(x)
-        return reconstruction.mean(), kl.mean()
 
     def point_loss_per_image(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The two terms without sampling noise, (B,) each: -log p(x|z) at z = the posterior mean, and the
@@ -267,14 +270,6 @@ def check_objective(config) -> None:
                              "Use --model vae, or leave --objective at elbo.")
 
 
-def check_bounds_comparable(models) -> None:
-    """Refuse to set models' likelihood bounds side by side unless they measure the same thing."""
-    if any(model.kind != "vae" for model in models) or len({model.likelihood for model in models}) > 1:
-        raise LatentlabError("bound-vs-k compares VAEs with the same decoder: an AE has no posterior to sample, "
-                             "and a Gaussian and a Bernoulli decoder measure in different units. Name result "
-                             "folders of VAEs of one kind.")
-
-
 def build_model(config) -> nn.Module:
     """The model a TrainConfig describes."""
     check_objective(config)
@@ -300,24 +295,3 @@ def training_loss(model: nn.Module, x: torch.Tensor, config) -> tuple[torch.Tens
 
 def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
-
-
-@torch.no_grad()
-def layer_table(config) -> tuple[list[tuple[str, str, tuple, int | None]], int]:
-    """The VAE of ``config`` layer by layer, as the architecture table lists it: (part, layer, output shape
-    without the batch, parameters or None) for each row, and the model's parameter count. Read off the
-    model itself, by passing a zero image (and a zero z) through its layers."""
-    model = build_model(config).eval()
-    x = torch.zeros(1, 1, 28, 28)
-    rows = [("input x", "–", tuple(x.shape[1:]), None)]
-    for layer in model.encoder:
-        x = layer(x)
-        rows.append(("encoder_conv", type(layer).__name__, tuple(x.shape[1:]), count_parameters(layer)))
-    for name in ("mean", "log_var"):
-        rows.append((f"`self.{name}`", "Linear", (config.latent_dim,), count_parameters(getattr(model, name))))
-    rows.append(("z = reparameterization_trick(mean, log_var)", "–", (config.latent_dim,), None))
-    z = torch.zeros(1, config.latent_dim)
-    for layer in model.decoder:
-        z = layer(z)
-        rows.append(("decoder_conv", type(layer).__name__, tuple(z.shape[1:]), count_parameters(layer)))
-    return rows, count_parameters(model)

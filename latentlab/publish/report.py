@@ -4,14 +4,16 @@ result folders' metrics.json files; nothing in them is typed by hand."""
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 
-from .config import DATASET_TITLES, TrainConfig
-from .experiments import EXPERIMENTS, SCRIPT_EXPERIMENTS, check_repository_root
-from .files import write_text_atomic
-from .likelihoods import BINARIZED_MNIST_NLL, LIKELIHOODS
-from .seeds import default_runs, spread
+from ..core.config import DATASET_TITLES, TrainConfig
+from ..experiments import EXPERIMENTS, SCRIPT_EXPERIMENTS, check_repository_root
+from ..core.files import write_text_atomic
+from ..core.likelihoods import BINARIZED_MNIST_NLL, LIKELIHOODS
+from ..studies.records import default_runs, spread
+from .architecture import architecture
+from .summary import summary
+from .tables import decimals, fmt, markdown_table, plus_minus
 
 
 def _flags(settings: dict) -> str:
@@ -28,8 +30,7 @@ def experiment_command(e) -> str:
             return f"python Models/{base.script.name} " + _flags({k: v for k, v in e.hyp.items() if base.hyp.get(k) != v})
     return "python -m latentlab train " + _flags(e.hyp)
 
-ROWS = [(e.label, e.out_dir) for e in EXPERIMENTS.values()]  # (label, folder)
-SCRIPT_FOLDERS = {e.out_dir for e in SCRIPT_EXPERIMENTS.values()}
+
 
 def _pca_rows() -> list[tuple[str, Path]]:
     """Every metrics.json holds the PCA baseline of its latent size on its data set: one row per size and
@@ -41,7 +42,6 @@ def _pca_rows() -> list[tuple[str, Path]]:
     return [(f"PCA, {dim} components", folder) for (dim, _), folder in first.items()]
 
 
-PCA_ROWS = _pca_rows()
 UMAP_AE, UMAP_VAE, UMAP_VAE_64, DEEP_AE_MSE = 0.793, 0.765, 0.979, 0.0038
 PUBLISHED = [
     ("5-NN accuracy, 2-D conv AE", f"{UMAP_AE:.3f}", "Sainburg, McInnes & Gentner (2021), Parametric UMAP, Table 2"),
@@ -74,66 +74,41 @@ def _dataset(m: dict) -> str:
     return DATASET_TITLES.get(dataset, f"`{dataset}`") + binarized
 
 
-def _fmt(value, digits: int) -> str:
-    return "–" if value is None else f"{value:.{digits}f}"
-
-
 def _model_row(label: str, m: dict) -> list[str]:
     value = m.get("test_log_likelihood_is")
     bound = None if value is None else f"{value:.2f} (k={m['bound_samples']}, n={m['bound_test_images']})"
-    return [label, _dataset(m), _fmt(m.get("test_mse"), 4), _fmt(m.get("test_recon_sse"), 2), _fmt(m.get("test_elbo"), 2),
-            bound or "–", _fmt(m.get("test_nll_nats"), 2), _fmt(m.get("knn5_accuracy"), 3),
-            _fmt(m.get("linear_probe_accuracy"), 3),
+    return [label, _dataset(m), fmt(m.get("test_mse"), 4), fmt(m.get("test_recon_sse"), 2), fmt(m.get("test_elbo"), 2),
+            bound or "–", fmt(m.get("test_nll_nats"), 2), fmt(m.get("knn5_accuracy"), 3),
+            fmt(m.get("linear_probe_accuracy"), 3),
             "–" if m.get("active_units") is None else f"{m['active_units']} / {m['latent_dim']}",
             str(m["epochs"]), f"{m['train_seconds'] / 60:.1f} min", m["device"]]
-
-
-def _pm(runs: list[dict], key: str, digits: int) -> str | None:
-    """"mean ± sd" of a metric over seeded runs, or None with fewer than two. An sd too small for
-    ``digits`` decimals gets two significant digits (and the mean as many decimals), not "± 0.0000"."""
-    found = spread(runs, key)
-    if found is None:
-        return None
-    mean, sd, _ = found
-    digits = _decimals(sd, digits)
-    return f"{mean:.{digits}f} ± {sd:.{digits}f}"
-
-
-def _decimals(sd: float, digits: int) -> int:
-    """``digits``, or more where the sd would otherwise print as 0: then two significant digits of it."""
-    return 1 - math.floor(math.log10(sd)) if 0 < sd < 10 ** -digits else digits
 
 
 def _spread_row(runs: list[dict]) -> list[str]:
     """The row under a model's: mean ± sd over the seeded runs of the same recipe."""
     devices = sorted({run["device"] for run in runs})
-    cells = [_pm(runs, key, digits) for key, digits in (("test_mse", 4), ("test_recon_sse", 2), ("test_elbo", 2),
+    cells = [plus_minus(runs, key, digits) for key, digits in (("test_mse", 4), ("test_recon_sse", 2), ("test_elbo", 2),
                                                          ("test_log_likelihood_is", 2), ("test_nll_nats", 2),
                                                          ("knn5_accuracy", 3), ("linear_probe_accuracy", 3),
                                                          ("active_units", 1), ("train_seconds", 0))]
     *metrics, seconds = [cell or "–" for cell in cells]
     if len(devices) > 1:  # a mean over a CPU's minutes and a GPU's seconds says nothing
-        seconds = "; ".join(f"{device}: {_pm(same, 'train_seconds', 0) or round(same[0]['train_seconds'])}"
+        seconds = "; ".join(f"{device}: {plus_minus(same, 'train_seconds', 0) or round(same[0]['train_seconds'])}"
                             for device in devices for same in [[run for run in runs if run["device"] == device]])
     return [f"↳ mean ± sd over {len(runs)} seeds", "", *metrics, "", f"{seconds} s", ", ".join(devices)]
 
 
 def _pca_row(label: str, m: dict) -> list[str]:
-    return [label, _dataset(m), _fmt(m.get("pca_test_mse"), 4), _fmt(m.get("pca_test_mse") and 784 * m["pca_test_mse"], 2),
-            "–", "–", "–", _fmt(m.get("pca_knn5_accuracy"), 3), _fmt(m.get("pca_linear_probe_accuracy"), 3),
+    return [label, _dataset(m), fmt(m.get("pca_test_mse"), 4), fmt(m.get("pca_test_mse") and 784 * m["pca_test_mse"], 2),
+            "–", "–", "–", fmt(m.get("pca_knn5_accuracy"), 3), fmt(m.get("pca_linear_probe_accuracy"), 3),
             "–", "–", "–", "–"]
-
-
-def _table(header: list[str], rows: list[list[str]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "| " + " | ".join("---" for _ in header) + " |"]
-    return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in rows])
 
 
 def _evaluate_commands(loaded: dict) -> list[str]:
     """One ``evaluate`` command per likelihood-bound setting the folders' numbers were computed with."""
     defaults = TrainConfig()
     groups: dict[tuple, list[str]] = {}
-    for _, folder in ROWS:
+    for folder in (e.out_dir for e in EXPERIMENTS.values()):
         metrics = loaded.get(folder, {})
         setting = (metrics.get("bound_samples", defaults.bound_samples),
                    metrics.get("bound_test_images", defaults.bound_test_images))
@@ -157,7 +132,7 @@ def comparisons(root: Path = Path(".")) -> list[str]:
         if found is None:
             continue
         mean, sd, n = found
-        digits = _decimals(sd, digits)
+        digits = decimals(sd, digits)
         values = [run[key] for run in runs if run.get(key) is not None]
         low, high = min(values), max(values)
         outside = not low <= published <= high
@@ -197,29 +172,28 @@ def full_test_bounds(root: Path = Path(".")) -> list[tuple[Path, list[str]]]:
     return rows
 
 
-def render(root: Path = Path(".")) -> str:
+def results_markdown(root: Path = Path(".")) -> str:
     """The text of RESULTS.md for the result folders under ``root``."""
-    rows, missing = [], []
-    loaded = {}
+    loaded = {e.out_dir: json.loads(path.read_text(encoding="utf-8")) for e in EXPERIMENTS.values()
+              if (path := root / e.out_dir / "metrics.json").is_file()}
+    parts = ["# Results", "", "Generated by `python -m latentlab report` (or `make results`) from the `metrics.json` "
+             "file of each result folder. Do not edit by hand.", ""]
+    parts += _main_table(root, loaded) + _published_references() + _full_test_section(root)
+    return "\n".join(parts + _comparison_section(root))
+
+
+def _main_table(root: Path, loaded: dict) -> list[str]:
+    """Every model's numbers, each with its seeds' spread under it, the PCA baselines, and the commands."""
+    rows = []
     for e in EXPERIMENTS.values():
-        folder = e.out_dir
-        path = root / folder / "metrics.json"
-        if path.is_file():
-            loaded[folder] = json.loads(path.read_text(encoding="utf-8"))
-            rows.append(_model_row(e.label, loaded[folder]))
-            runs = default_runs(e, root / folder)
+        if e.out_dir in loaded:
+            rows.append(_model_row(e.label, loaded[e.out_dir]))
+            runs = default_runs(e, root / e.out_dir)
             if spread(runs, "test_mse"):
                 rows.append(_spread_row(runs))
-        else:
-            missing.append(f"`{folder}`")
-    rows += [_pca_row(label, loaded[folder]) for label, folder in PCA_ROWS if "pca_test_mse" in loaded.get(folder, {})]
-    commands = [experiment_command(e) for e in EXPERIMENTS.values()]
+    rows += [_pca_row(label, loaded[folder]) for label, folder in _pca_rows() if "pca_test_mse" in loaded.get(folder, {})]
+    missing = [f"`{e.out_dir}`" for e in EXPERIMENTS.values() if e.out_dir not in loaded]
     parts = [
-        "# Results",
-        "",
-        "Generated by `python -m latentlab report` (or `make results`) from the `metrics.json` file of each "
-        "result folder. Do not edit by hand.",
-        "",
         "All numbers are on the 10,000 test images of the data set named. Test MSE is per pixel (pixels in [0, 1]); recon SSE is "
         "the squared error summed over the 784 pixels of an image. For the VAEs both use the reconstruction from "
         "the posterior mean. ELBO = −(reconstruction + KL) per image with one posterior sample per image: for the "
@@ -232,85 +206,74 @@ def render(root: Path = Path(".")) -> str:
         "images. Active units: latent dimensions whose posterior mean varies across the test set (variance "
         "above 0.01). Training times were measured on the device named, a shared machine: treat them as rough.",
         "",
-        _table(COLUMNS, rows),
+        markdown_table(COLUMNS, rows),
         "",
     ]
     if missing:
         parts += [f"Not trained yet, so not in the table: {', '.join(missing)}.", ""]
-    parts += [
+    return parts + [
         "Commands that produce this table (each script trains if its folder holds no finished model, "
         "then evaluates and draws its figures):",
         "",
         "```bash",
-        *commands,
+        *[experiment_command(e) for e in EXPERIMENTS.values()],
         *_evaluate_commands(loaded),
         "python -m latentlab report",
         "```",
         "",
+    ]
+
+
+def _published_references() -> list[str]:
+    return [
         "## Published references",
         "",
-        _table(["quantity", "value", "source"], [list(row) for row in PUBLISHED]),
+        markdown_table(["quantity", "value", "source"], [list(row) for row in PUBLISHED]),
         "",
         "These are copied from the papers named; the table above is computed. Sainburg et al. use different "
         "architectures and training budgets, and Burda et al. report k = 5000 importance samples on the full "
         "test set, as the next table does.",
         "",
     ]
+
+
+def _full_test_section(root: Path) -> list[str]:
     bounds = full_test_bounds(root)
-    if bounds:
-        folders = " ".join(f'"{folder}"' for folder, _ in bounds)
-        parts += [
-            "## Log-likelihood on the full test set",
-            "",
-            "The published setting: k importance samples per image on all 10,000 test images (binarized once, "
-            "with a fixed seed), ± the standard error over images; the ELBO column is −ELBO in the same units. "
-            "From each folder's `bound_vs_k.json`, which also holds k = 1, 10, 100 and 1000 "
-            "(`bound_vs_k.png` draws them):",
-            "",
-            _table(["model", "quantity", "value", "k", "test images", "−ELBO", "device"], [row for _, row in bounds]),
-            "",
-            "```bash",
-            f"python -m latentlab bound-vs-k {folders}   # about a minute on one H200, hours on a 2-core CPU",
-            "```",
-            "",
-        ]
+    if not bounds:
+        return []
+    folders = " ".join(f'"{folder}"' for folder, _ in bounds)
+    return [
+        "## Log-likelihood on the full test set",
+        "",
+        "The published setting: k importance samples per image on all 10,000 test images (binarized once, "
+        "with a fixed seed), ± the standard error over images; the ELBO column is −ELBO in the same units. "
+        "From each folder's `bound_vs_k.json`, which also holds k = 1, 10, 100 and 1000 "
+        "(`bound_vs_k.png` draws them):",
+        "",
+        markdown_table(["model", "quantity", "value", "k", "test images", "−ELBO", "device"], [row for _, row in bounds]),
+        "",
+        "```bash",
+        f"python -m latentlab bound-vs-k {folders}   # about a minute on one H200, hours on a 2-core CPU",
+        "```",
+        "",
+    ]
+
+
+def _comparison_section(root: Path) -> list[str]:
     sentences = comparisons(root)
-    if sentences:
-        parts += [
-            "## Which differences the seeds can resolve",
-            "",
-            "Each published value against the spread of our seeds (the rows \"mean ± sd\" above). A difference "
-            "counts as real when the published value lies outside every seed's value and more than 2 sd from "
-            "their mean. The NLLs here are the k = 100 bounds on 2,000 images of the seed table; the full test "
-            "set's are in the table above.",
-            "",
-            *sentences,
-            "",
-        ]
-    return "\n".join(parts)
-
-
-def architecture(experiment: str = "vae-32d") -> str:
-    """A table of an experiment's layers with output shapes and parameter counts, read off the code
-    (``models.layer_table``)."""
-    from .models import WIDTHS, layer_table
-
-    config = EXPERIMENTS[experiment].config()
-    rows, parameters = layer_table(config)
-    table = _table(["part", "layer", "output shape", "parameters"],
-                   [[part, layer, str(shape), "–" if count is None else f"{count:,}"] for part, layer, shape, count in rows])
-    widths = ", ".join(f"`{name}` {getattr(config, name)}" for name in WIDTHS)
-    changes = []
-    for name, e in EXPERIMENTS.items():
-        other = e.config()
-        changed = [f"`{k}` {getattr(other, k)}" for k in WIDTHS if getattr(other, k) != getattr(config, k)]
-        if name != experiment and changed:
-            changes.append(f"{name}: {', '.join(changed)}")
-    others = "; ".join(changes)
-    return (f"{table}\n\nThe {experiment} experiment ({widths}): {parameters:,} parameters; the AE "
-            "has one Linear layer in place of `mean` and `log_var`. "
-            + (f"Other experiments change: {others}. " if others else "")
-            + "Generated from the code by `python -m latentlab report`.")
+    if not sentences:
+        return []
+    return [
+        "## Which differences the seeds can resolve",
+        "",
+        "Each published value against the spread of our seeds (the rows \"mean ± sd\" above). A difference "
+        "counts as real when the published value lies outside every seed's value and more than 2 sd from "
+        "their mean. The NLLs here are the k = 100 bounds on 2,000 images of the seed table; the full test "
+        "set's are in the table above.",
+        "",
+        *sentences,
+        "",
+    ]
 
 
 def _replace_between(text: str, name: str, content: str) -> str:
@@ -319,47 +282,6 @@ def _replace_between(text: str, name: str, content: str) -> str:
         return text
     head, rest = text.split(start, 1)
     return f"{head}{start}\n{content}\n{end}{rest.split(end, 1)[1]}"
-
-
-SUMMARY_HEADER = ["model", "parameters", "test MSE", "ELBO", "NLL (nats)", "5-NN acc.", "epochs", "training"]
-
-
-def summary_rows(root: Path = Path(".")) -> tuple[list[list[str]], str]:
-    """The short table of the READMEs and index.html: one row per trained model, and a note on time."""
-    rows, script_runs, seeded = [], [], []
-    for e in EXPERIMENTS.values():
-        path = root / e.out_dir / "metrics.json"
-        if not path.is_file():
-            continue
-        m = json.loads(path.read_text(encoding="utf-8"))
-        runs = default_runs(e, root / e.out_dir)
-
-        def cell(key: str, digits: int) -> str:
-            spread_text = _pm(runs, key, digits)
-            return _fmt(m.get(key), digits) + (f" ({spread_text})" if spread_text and m.get(key) is not None else "")
-
-        rows.append([e.label, f"{m['parameters']:,}", cell("test_mse", 4), cell("test_elbo", 2),
-                     cell("test_nll_nats", 2), cell("knn5_accuracy", 3),
-                     f"{m['epochs']}", f"{m['train_seconds'] / 60:.1f} min ({m['device']})"])
-        if e.script:
-            script_runs.append(m)
-        if spread(runs, "test_mse"):
-            seeded.append(f"{e.name} {len(runs)} ({', '.join(sorted({r['device'] for r in runs}))})")
-    notes = []
-    if seeded:
-        notes.append("In brackets: mean ± sd over seeds of the same recipe (`python -m latentlab seeds`; seeds "
-                     f"per experiment: {'; '.join(seeded)}).")
-    if len(script_runs) == len(SCRIPT_FOLDERS):
-        devices = ", ".join(sorted({m["device"] for m in script_runs}))
-        total = sum(m["train_seconds"] for m in script_runs) / 60
-        notes.append(f"The four default runs trained for {total:.1f} min in total ({devices}).")
-    return rows, " ".join(notes)
-
-
-def summary(root: Path = Path(".")) -> str:
-    rows, note = summary_rows(root)
-    table = _table(SUMMARY_HEADER, rows)
-    return f"{table}\n\n{note}" if note else table
 
 
 EXPERIMENT_HEADERS = {  # the experiments table in each README's language
@@ -374,7 +296,7 @@ def experiments_table(header: list[str]) -> str:
     for e in EXPERIMENTS.values():
         rows.append([f"`{experiment_command(e)}`", e.label, str(e.config().epochs),
                      f"[`{e.out_dir}/`]({e.out_dir.as_posix()})"])
-    return _table(header, rows)
+    return markdown_table(header, rows)
 
 
 def flags_list() -> str:
@@ -388,7 +310,7 @@ def flags_list() -> str:
 def write_results(output: str | Path = "RESULTS.md", root: Path = Path(".")) -> None:
     """Write RESULTS.md from the result folders under ``root``."""
     check_repository_root(root, "report")
-    write_text_atomic(render(root), Path(output))
+    write_text_atomic(results_markdown(root), Path(output))
     print(f"Wrote {output}")
 
 

@@ -10,7 +10,7 @@ import shutil
 from contextlib import contextmanager
 from pathlib import Path
 
-from .errors import LatentlabError
+from ..core.errors import LatentlabError
 
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome")
 

@@ -11,19 +11,19 @@ import dataclasses
 from contextlib import contextmanager
 from pathlib import Path
 
-from .config import QUICK_BOUND_IMAGES, QUICK_TSNE_POINTS, TrainConfig
-from .data import DATASETS, load_splits
-from .evaluation import evaluate
-from .explorer import write_explorer
-from .files import hold_folder, write_json_atomic
-from .errors import LatentlabError
-from .gallery import TSNE_POINTS, model_name, write_gallery
-from .metrics import encode_split
-from .models import count_parameters
-from .progress import status
-from .checkpoint import trained_model
-from .devices import pick_device
-from .training import train
+from .core.config import QUICK_BOUND_IMAGES, QUICK_TSNE_POINTS, TrainConfig
+from .core.data import DATASETS, load_splits
+from .core.evaluation import evaluate
+from .publish.explorer import write_explorer
+from .core.files import hold_folder, write_json_atomic
+from .core.errors import LatentlabError
+from .publish.gallery import TSNE_POINTS, model_name, write_gallery
+from .core.metrics import encode_split
+from .core.models import count_parameters
+from .core.progress import status
+from .core.trained import trained_model
+from .core.devices import pick_device
+from .core.training import train
 
 REPORTED = ("test_mse", "test_recon_sse", "test_kl", "test_elbo", "test_log_likelihood_is", "test_nll_nats",
             "knn5_accuracy", "linear_probe_accuracy", "active_units", "pca_test_mse")

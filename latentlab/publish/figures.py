@@ -20,7 +20,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from torchvision.utils import make_grid  # noqa: E402
 
-from .files import atomic_path  # noqa: E402
+from ..core.files import atomic_path  # noqa: E402
 
 CLASS_CMAP = plt.get_cmap("tab10")
 DPI = 150

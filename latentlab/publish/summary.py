@@ -1,0 +1,52 @@
+"""The short results table of the READMEs and index.html: one row per trained model, with the spread
+over seeds in brackets, and a note on training time."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ..experiments import EXPERIMENTS, SCRIPT_EXPERIMENTS
+from ..studies.records import default_runs, spread
+from .tables import fmt, markdown_table, plus_minus
+
+
+SUMMARY_HEADER = ["model", "parameters", "test MSE", "ELBO", "NLL (nats)", "5-NN acc.", "epochs", "training"]
+
+
+def summary_rows(root: Path = Path(".")) -> tuple[list[list[str]], str]:
+    """The short table of the READMEs and index.html: one row per trained model, and a note on time."""
+    rows, script_runs, seeded = [], [], []
+    for e in EXPERIMENTS.values():
+        path = root / e.out_dir / "metrics.json"
+        if not path.is_file():
+            continue
+        m = json.loads(path.read_text(encoding="utf-8"))
+        runs = default_runs(e, root / e.out_dir)
+
+        def cell(key: str, digits: int) -> str:
+            spread_text = plus_minus(runs, key, digits)
+            return fmt(m.get(key), digits) + (f" ({spread_text})" if spread_text and m.get(key) is not None else "")
+
+        rows.append([e.label, f"{m['parameters']:,}", cell("test_mse", 4), cell("test_elbo", 2),
+                     cell("test_nll_nats", 2), cell("knn5_accuracy", 3),
+                     f"{m['epochs']}", f"{m['train_seconds'] / 60:.1f} min ({m['device']})"])
+        if e.script:
+            script_runs.append(m)
+        if spread(runs, "test_mse"):
+            seeded.append(f"{e.name} {len(runs)} ({', '.join(sorted({r['device'] for r in runs}))})")
+    notes = []
+    if seeded:
+        notes.append("In brackets: mean ± sd over seeds of the same recipe (`python -m latentlab seeds`; seeds "
+                     f"per experiment: {'; '.join(seeded)}).")
+    if len(script_runs) == len(SCRIPT_EXPERIMENTS):
+        devices = ", ".join(sorted({m["device"] for m in script_runs}))
+        total = sum(m["train_seconds"] for m in script_runs) / 60
+        notes.append(f"The four default runs trained for {total:.1f} min in total ({devices}).")
+    return rows, " ".join(notes)
+
+
+def summary(root: Path = Path(".")) -> str:
+    rows, note = summary_rows(root)
+    table = markdown_table(SUMMARY_HEADER, rows)
+    return f"{table}\n\n{note}" if note else table

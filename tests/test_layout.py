@@ -1,0 +1,113 @@
+"""The package's layout holds: the core imports nothing from the rest, imports run one way in short
+chains, functions stay short, and the package works installed without its repository."""
+
+import ast
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+PACKAGE = REPO / "latentlab"
+LONGEST_CHAIN = 8
+LONGEST_FUNCTION = 60
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(REPO).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imported_modules(path: Path) -> set[str]:
+    """The package's modules that ``path`` imports, at the top or inside a function."""
+    here = module_name(path).split(".")
+    package = here if path.name == "__init__.py" else here[:-1]
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom):
+            base = package[: len(package) - node.level + 1] if node.level else []
+            target = ".".join(base + ([node.module] if node.module else []))
+            if not target.startswith("latentlab"):
+                continue
+            for alias in node.names:  # ``from . import losses`` imports a module, ``from .x import f`` a name
+                candidate = f"{target}.{alias.name}"
+                found.add(candidate if candidate in MODULES else target)
+        elif isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names if alias.name.startswith("latentlab")}
+    return {name for name in found if name in MODULES and name != module_name(path)}
+
+
+MODULES = {module_name(path): path for path in PACKAGE.rglob("*.py")}
+IMPORTS = {name: imported_modules(path) for name, path in MODULES.items()}
+
+
+def test_the_core_imports_nothing_outside_the_core():
+    outside = {name: sorted(i for i in imported if not i.startswith("latentlab.core"))
+               for name, imported in IMPORTS.items() if name.startswith("latentlab.core")}
+    assert {name: imported for name, imported in outside.items() if imported} == {}
+
+
+def test_the_imports_run_one_way_in_chains_of_at_most_eight_modules():
+    longest: dict[str, tuple] = {}
+
+    def chain(name: str, visiting: tuple = ()) -> tuple:
+        """The longest chain of imports that starts at ``name``."""
+        assert name not in visiting, f"an import cycle: {' -> '.join(visiting + (name,))}"
+        if name not in longest:
+            below = [chain(other, visiting + (name,)) for other in IMPORTS[name]]
+            longest[name] = (name, *max(below, key=len, default=()))
+        return longest[name]
+
+    # __main__ (the three lines behind ``python -m latentlab``) is left out: the chain starts at cli
+    deepest = max((chain(name) for name in MODULES if name != "latentlab.__main__"), key=len)
+    assert len(deepest) <= LONGEST_CHAIN, " -> ".join(deepest)
+
+
+def test_no_function_is_longer_than_sixty_lines():
+    long = []
+    for name, path in MODULES.items():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                length = node.end_lineno - node.lineno + 1
+                if length > LONGEST_FUNCTION:
+                    long.append(f"{name}.{node.name}: {length} lines")
+    assert long == []
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory) -> Path:
+    """The wheel built from the repository, installed alone into an empty folder (no repository around it)."""
+    build, target = tmp_path_factory.mktemp("wheel"), tmp_path_factory.mktemp("site")
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(build),
+                    str(REPO)], check=True, capture_output=True, timeout=300)
+    (wheel,) = build.glob("latentlab-*.whl")
+    subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target), str(wheel)],
+                   check=True, capture_output=True, timeout=300)
+    return target
+
+
+def _python_in(target: Path, code: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=cwd, timeout=300,
+                          env={**os.environ, "PYTHONPATH": str(target)})
+
+
+def test_the_installed_wheel_imports_and_loads_a_committed_model_without_the_repository(installed, tmp_path):
+    model = REPO / "Kết_quả_huấn_luyện_Autoencoder" / "2D_latent_AE" / "model.pt"
+    done = _python_in(installed, "import latentlab, sys\n"
+                                 f"model = latentlab.load_model({str(model)!r})\n"
+                                 "print(latentlab.__file__, model.kind, model.latent_dim, model.training)", tmp_path)
+    assert done.returncode == 0, done.stderr
+    location, kind, latent_dim, training = done.stdout.split()
+    assert location.startswith(str(installed)) and (kind, latent_dim, training) == ("ae", "2", "False")
+
+
+def test_the_wheel_carries_every_file_the_package_reads(installed):
+    publish = installed / "latentlab" / "publish"
+    assert {"explorer.js", "explorer_template.html", "compare_template.html"} <= {p.name for p in publish.iterdir()}
+
+
+def test_the_experiments_registry_says_clearly_where_the_repository_is_missing(installed, tmp_path):
+    done = _python_in(installed, "from latentlab.experiments import EXPERIMENTS\nlist(EXPERIMENTS)", tmp_path)
+    assert done.returncode != 0 and "installed without its repository" in done.stderr
