@@ -1,5 +1,5 @@
-"""Command line: ``python -m latentlab train|reproduce|seeds|figures|explore|evaluate|bound-vs-k|report`` and
-the scripts in Models/. One function per command adds its flags and its action; the libraries behind
+"""Command line: ``python -m latentlab train|reproduce|seeds|figures|explore|evaluate|bound-vs-k|report|info|site``,
+and the scripts in Models/. One function per command adds its flags and its action; the libraries behind
 the actions load only once the flags are valid."""
 
 from __future__ import annotations
@@ -172,7 +172,21 @@ def _report(commands) -> None:
                         else do.commands.write_documents(screenshot=args.screenshot))
 
 
-COMMANDS = (_train, _reproduce, _seeds, _on_folders, _bound_vs_k, _report)
+def _info(commands) -> None:
+    parser = commands.add_parser("info", help="what made a result folder's model: the code's commit, the versions, "
+                                              "the device and the date, with its recipe")
+    parser.add_argument("folder", help="a result folder holding model.pt")
+    parser.set_defaults(action=lambda args, do: do.commands.info(args.folder))
+
+
+def _site(commands) -> None:
+    parser = commands.add_parser("site", help="copy the results site (index.html, compare.html, the explorer pages "
+                                              "and every figure and GIF they show) into one folder for the web")
+    parser.add_argument("--out", required=True, metavar="DIR", help="the folder to write (a site there is replaced)")
+    parser.set_defaults(action=lambda args, do: do.static_site.build_site(Path(args.out)))
+
+
+COMMANDS = (_train, _reproduce, _seeds, _on_folders, _bound_vs_k, _report, _info, _site)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -184,7 +198,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     with status("loading PyTorch, matplotlib and scikit-learn"):  # only once the flags are valid: seconds
         from . import commands as command_module, workflow
-        from .publish import report
+        from .publish import report, static_site
         from .studies import seeds
-    do = SimpleNamespace(commands=command_module, workflow=workflow, report=report, seeds=seeds)
+    do = SimpleNamespace(commands=command_module, workflow=workflow, report=report, seeds=seeds, static_site=static_site)
     return guarded(lambda: args.action(args, do))

@@ -163,6 +163,20 @@ def reproduce(names: list[str], retrain: bool, device: str, data_root: str | Non
                           f"machine: {'; '.join(skipped)} The others were reproduced and RESULTS.md written.")
 
 
+def info(folder: Path) -> str:
+    """``python -m latentlab info FOLDER``: what made a result folder's model (provenance) and its recipe."""
+    from .core.provenance import describe
+
+    path = Path(folder) / MODEL_FILE
+    state = read_checkpoint(path)
+    config = TrainConfig.from_dict(state["config"])
+    recipe = "\n".join(f"  {key}: {value}" for key, value in config.recipe().items())
+    text = (f"{path}: {config.name()}, {state['epoch']} epochs on {state['device']} in {state['train_seconds'] / 60:.1f} min\n"
+            f"{describe(state.get('provenance'))}\nrecipe:\n{recipe}")
+    print(text)
+    return text
+
+
 def write_documents(root: Path = Path("."), screenshot: bool = False) -> None:
     """``python -m latentlab report``: RESULTS.md, the READMEs' generated tables, index.html and compare.html;
     with ``screenshot`` also compare.png, a digit drawn on compare.html's pad."""

@@ -226,28 +226,22 @@ def test_the_keyboard_chooses_a_and_b_on_a_32_d_page(tmp_path):
 @pytest.mark.skipif(browser.missing() is not None, reason=f"no headless browser here: {browser.missing()}")
 @pytest.mark.parametrize("two_d", [True, False])
 def test_a_400_px_phone_screen_has_no_sideways_scroll_and_keeps_the_decoded_image_in_view(trained, tmp_path, two_d):
-    from playwright.sync_api import sync_playwright
-
     if two_d:
         model, test, _ = trained
         page_path = write_explorer(model, test, encode_split(model, test), "tiny VAE", tmp_path)
     else:
         page_path = _tiny_32_d_page(tmp_path)
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=browser.chromium_path(), args=["--no-sandbox"])
-        try:
-            context = chromium.new_context(viewport={"width": 400, "height": 760}, device_scale_factor=2,
-                                           is_mobile=True, has_touch=True)
-            page = context.new_page()
-            page.goto(page_path.resolve().as_uri())
-            page.wait_for_selector("body[data-ready=yes]", state="attached")
-            widths = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
-            page.evaluate("document.getElementById('scatter').scrollIntoView({block: 'end'})")  # the plot low on screen
-            box = page.locator("#scatter").bounding_box()
-            page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] * 0.9)  # low on the plot
-            image = page.locator("#decoded").bounding_box()
-        finally:
-            chromium.close()
+    with browser.open_browser() as chromium:
+        context = chromium.new_context(viewport={"width": 400, "height": 760}, device_scale_factor=2,
+                                       is_mobile=True, has_touch=True)
+        page = context.new_page()
+        page.goto(page_path.resolve().as_uri())
+        page.wait_for_selector("body[data-ready=yes]", state="attached")
+        widths = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+        page.evaluate("document.getElementById('scatter').scrollIntoView({block: 'end'})")  # the plot low on screen
+        box = page.locator("#scatter").bounding_box()
+        page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] * 0.9)  # low on the plot
+        image = page.locator("#decoded").bounding_box()
     assert widths[0] <= widths[1] == 400  # no sideways scroll, no zooming out
     assert 0 <= image["y"] and image["y"] + image["height"] <= 760 and image["x"] + image["width"] <= 400
 
@@ -291,3 +285,22 @@ def test_compare_sends_one_drawn_digit_through_every_models_own_page(trained, tm
         assert np.array_equal(shown["input"], pixels)  # every model sees the same 784 values
         code = shown["code"].get("mean", shown["code"].get("z"))
         assert np.abs(np.array(code) - expected[name]).max() <= 1e-4
+
+
+@pytest.mark.skipif(browser.missing() is not None, reason=f"no headless browser here: {browser.missing()}")
+def test_a_page_of_another_data_set_prepares_a_drawing_as_its_images_were_made_and_speaks_of_images(trained, tmp_path):
+    from latentlab.core.data import DATASETS, DeviceSplit
+
+    model, test, _ = trained
+    other = DeviceSplit(test.images, test.labels, test.device, DATASETS["fashion-mnist"].classes)  # another data set's
+    page_path = write_explorer(model, other, encode_split(model, other), "tiny VAE", tmp_path)
+    text = page_path.read_text(encoding="utf-8")
+    assert "Your own drawing" in text and "chữ số" not in text and "longer side" in text
+    with browser.open_page(page_path) as (page, errors):
+        browser.draw_seven(page)
+        pixels = np.array(page.evaluate("Array.from(window.explorer.input())"), dtype=np.float32)
+        assert not errors
+    rows, cols = np.nonzero(pixels.reshape(28, 28) > 0)
+    height, width = rows.max() - rows.min() + 1, cols.max() - cols.min() + 1
+    assert max(height, width) >= 27  # the longer side scaled to 28 pixels, not fitted into 20 x 20
+    assert abs((cols.min() + cols.max()) / 2 - 13.5) <= 1 and abs((rows.min() + rows.max()) / 2 - 13.5) <= 1  # centred

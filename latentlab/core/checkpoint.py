@@ -26,6 +26,7 @@ from .cuda_graphs import load_optimizer_state
 from .errors import LatentlabError
 from .files import atomic_path, write_json_atomic
 from .progress import plural
+from .provenance import provenance
 
 FORMAT = "latentlab-checkpoint-v1"
 MODEL_FILE = "model.pt"  # the finished model
@@ -97,6 +98,8 @@ def _layout_problem(state: dict) -> str | None:
             return f"its '{key}' entry is a {type(state[key]).__name__}"
     if not all(isinstance(t, torch.Tensor) for t in state["model"].values()):
         return "its 'model' entry holds something other than tensors"
+    if not isinstance(state.get("provenance", {}), dict):  # absent from models trained before it was kept
+        return f"its 'provenance' entry is a {type(state['provenance']).__name__}"
     try:
         TrainConfig.from_dict(state["config"]).check()
     except (TypeError, ValueError) as error:
@@ -211,10 +214,12 @@ class Run:
             raise TrainingInterrupted(f"Interrupted during epoch {self.epoch + 1}; {advice}") from None
 
     def publish(self, extra: dict) -> dict:
-        """Write the finished model.pt (with ``extra`` entries) and config.json; drop the partial file."""
-        state = published(self.checkpoint(finished=True)) | extra
+        """Write the finished model.pt (with ``extra`` entries) and config.json, each with the run's
+        provenance (the code, the versions, the device, the date); drop the partial file."""
+        made_by = provenance(self.device)
+        state = published(self.checkpoint(finished=True)) | extra | {"provenance": made_by}
         save_atomic(state, self.finished_path)
-        write_json_atomic(self.config.__dict__, self.finished_path.parent / "config.json")
+        write_json_atomic(self.config.__dict__ | {"provenance": made_by}, self.finished_path.parent / "config.json")
         self.partial_path.unlink(missing_ok=True)
         print(f"Saved {self.finished_path} ({os.path.getsize(self.finished_path) / 1e6:.1f} MB) after "
               f"{self.seconds:.0f} s of training.")

@@ -45,10 +45,14 @@ MAX_CLASSES = 10  # the figures colour each class with one of matplotlib's ten t
 
 @dataclass(frozen=True)
 class Classes:
-    """What the figures call the classes: their names, and the word for one class ("digit" on MNIST)."""
+    """What the figures call the classes: their names, and the word for one class ("digit" on MNIST); and
+    how an image of the data set was made from a drawing, so that a drawing on the explorer's pad is
+    prepared alike: "mnist" (fitted into 20x20, centred by its centre of mass) or "padded" (the longer
+    side scaled to 28, padded: Fashion-MNIST's way, and ``to_28x28_grey``'s)."""
 
     names: tuple[str, ...]
     noun: str = "class"
+    preparation: str = "padded"
 
     def __len__(self) -> int:
         return len(self.names)
@@ -70,7 +74,7 @@ class IdxDataSet:
 
 
 DATASETS = {
-    "mnist": IdxDataSet("MNIST", "MNIST", Classes(tuple("0123456789"), noun="digit"), downloadable=True),
+    "mnist": IdxDataSet("MNIST", "MNIST", Classes(tuple("0123456789"), noun="digit", preparation="mnist"), downloadable=True),
     "fashion-mnist": IdxDataSet(
         "Fashion-MNIST", "FashionMNIST",
         Classes(("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",

@@ -30,26 +30,47 @@ def missing() -> str | None:
     return None
 
 
+# No connections of Chromium's own (updates, sync, field trials): a closed network refuses them, and
+# a page's test must see only the page's requests.
+QUIET = ["--no-sandbox", "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         "--no-first-run", "--disable-quic"]
+
+
 @contextmanager
-def open_page(html: Path, width: int = 1040, height: int = 800):
-    """Yield (page, console_errors) with ``html`` opened from disk and its explorer ready."""
+def open_browser():
+    """Yield a headless Chromium (Playwright's Browser), closed afterwards."""
     reason = missing()
     if reason:
-        raise LatentlabError(f"Cannot open {html} in a browser: {reason}.")
+        raise LatentlabError(f"Cannot open a browser: {reason}.")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium_path(), args=["--no-sandbox"])
+        browser = playwright.chromium.launch(executable_path=chromium_path(), args=QUIET)
         try:
-            page = browser.new_page(viewport={"width": width, "height": height})
-            errors: list[str] = []
-            page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
-            page.on("pageerror", lambda error: errors.append(str(error)))
-            page.goto(Path(html).resolve().as_uri())
-            page.wait_for_selector("body[data-ready=yes]", state="attached", timeout=30_000)
-            yield page, errors
+            yield browser
         finally:
             browser.close()
+
+
+def watched_page(browser, width: int = 1040, height: int = 800):
+    """A new page and the list its console errors and uncaught exceptions are added to."""
+    page = browser.new_page(viewport={"width": width, "height": height})
+    errors: list[str] = []
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    return page, errors
+
+
+@contextmanager
+def open_page(html: Path | str, width: int = 1040, height: int = 800, ready: str | None = "body[data-ready=yes]"):
+    """Yield (page, console_errors) with ``html`` (a file, or an http:// address) opened and, unless ``ready``
+    is None, its explorer ready."""
+    with open_browser() as browser:
+        page, errors = watched_page(browser, width, height)
+        page.goto(html if str(html).startswith("http") else Path(html).resolve().as_uri())
+        if ready:
+            page.wait_for_selector(ready, state="attached", timeout=30_000)
+        yield page, errors
 
 
 def move_to_latent(page, point: tuple[float, float]) -> None:

@@ -228,7 +228,8 @@ class Explorer {
     this.drawBackground();
     this.scatter.addEventListener("click", (e) => this.click(this.toPlot(e)));
     this.scatter.addEventListener("keydown", (e) => this.key(e));  // only while the plot has the focus
-    setUpPad((pixels) => this.analyse(pixels), () => this.clearYours());
+    const prepare = this.meta.preparation === "padded" ? paddedInput : mnistInput;  // as the data set's images were made
+    setUpPad((pixels) => this.analyse(pixels), () => this.clearYours(), prepare);
     this.start();
     if (this.embedded) this.embed();
     document.body.dataset.ready = "yes";
@@ -748,8 +749,8 @@ function klDivergence(mean, log_var) {
 
 // --- Your own digit: the pad (explorer and compare pages alike) ----------------------------
 // Pointer events serve mouse, touch and pen. When a stroke ends, onInput gets the 784 values the
-// model sees (mnistInput); the Clear button calls onClear.
-function setUpPad(onInput, onClear) {
+// model sees (prepare: mnistInput, or paddedInput for data sets made that way); the Clear button calls onClear.
+function setUpPad(onInput, onClear, prepare = mnistInput) {
   const pad = document.getElementById("pad"), ctx = pad.getContext("2d");
   const blank = () => {
     ctx.fillStyle = "black";
@@ -786,7 +787,7 @@ function setUpPad(onInput, onClear) {
   const end = () => {
     if (!last) return;
     last = null;
-    const pixels = mnistInput(pad);
+    const pixels = prepare(pad);
     if (pixels) onInput(pixels);
   };
   pad.addEventListener("pointerup", end);
@@ -877,6 +878,30 @@ class Compare {
 // ratio kept (the browser's smoothing gives the anti-aliased grey levels), then placed in the 28 x 28
 // field with its centre of mass at the centre. Returns 784 values in [0, 1], or null for an empty pad.
 function mnistInput(pad) {
+  const box = inkBox(pad);
+  if (!box) return null;
+  const {grey, sw, sh} = shrunk(pad, box, 20);
+  let mass = 0, mx = 0, my = 0;
+  for (let y = 0; y < sh; y++) {
+    for (let x = 0; x < sw; x++) {
+      const v = grey[4 * (y * sw + x)];
+      mass += v; mx += v * x; my += v * y;
+    }
+  }
+  return placed(grey, sw, sh, Math.round(13.5 - mx / mass), Math.round(13.5 - my / mass));
+}
+
+// The pad's strokes as Fashion-MNIST's images and an image folder's were made: the bounding box scaled
+// so that its longer side is 28 pixels, aspect ratio kept, centred and padded with black.
+function paddedInput(pad) {
+  const box = inkBox(pad);
+  if (!box) return null;
+  const {grey, sw, sh} = shrunk(pad, box, 28);
+  return placed(grey, sw, sh, Math.floor((28 - sw) / 2), Math.floor((28 - sh) / 2));
+}
+
+// The bounding box of the strokes on the pad, or null for an empty pad.
+function inkBox(pad) {
   const W = pad.width, H = pad.height, data = pad.getContext("2d").getImageData(0, 0, W, H).data;
   let x0 = W, y0 = H, x1 = -1, y1 = -1;
   for (let y = 0; y < H; y++) {
@@ -884,8 +909,12 @@ function mnistInput(pad) {
       if (data[4 * (y * W + x)] > 0) { x0 = Math.min(x0, x); x1 = Math.max(x1, x); y0 = Math.min(y0, y); y1 = Math.max(y1, y); }
     }
   }
-  if (x1 < 0) return null;
-  const bw = x1 - x0 + 1, bh = y1 - y0 + 1, scale = 20 / Math.max(bw, bh);
+  return x1 < 0 ? null : {x0, y0, bw: x1 - x0 + 1, bh: y1 - y0 + 1};
+}
+
+// The strokes in ``box`` scaled so that the longer side is ``side`` pixels: RGBA bytes, width, height.
+function shrunk(pad, {x0, y0, bw, bh}, side) {
+  const scale = side / Math.max(bw, bh);
   const sw = Math.max(1, Math.round(bw * scale)), sh = Math.max(1, Math.round(bh * scale));
   const small = document.createElement("canvas");
   small.width = sw;
@@ -894,15 +923,11 @@ function mnistInput(pad) {
   sctx.imageSmoothingEnabled = true;
   sctx.imageSmoothingQuality = "high";
   sctx.drawImage(pad, x0, y0, bw, bh, 0, 0, sw, sh);
-  const grey = sctx.getImageData(0, 0, sw, sh).data;
-  let mass = 0, mx = 0, my = 0;
-  for (let y = 0; y < sh; y++) {
-    for (let x = 0; x < sw; x++) {
-      const v = grey[4 * (y * sw + x)];
-      mass += v; mx += v * x; my += v * y;
-    }
-  }
-  const dx = Math.round(13.5 - mx / mass), dy = Math.round(13.5 - my / mass);
+  return {grey: sctx.getImageData(0, 0, sw, sh).data, sw, sh};
+}
+
+// The scaled strokes placed at (dx, dy) in the 28 x 28 field: 784 values in [0, 1].
+function placed(grey, sw, sh, dx, dy) {
   const out = new Float32Array(784);
   for (let y = 0; y < sh; y++) {
     for (let x = 0; x < sw; x++) {

@@ -164,7 +164,7 @@ def page_data(model, test: DeviceSplit, encoded: torch.Tensor, title: str) -> tu
             "decoder_parameters": count_parameters(model.decoder),
             "encoder_parameters": count_parameters(model.encoder) + sum(map(count_parameters, model.latent_heads().values())),
             "colours": [to_hex(CLASS_CMAP(d)) for d in range(len(test.classes))],
-            "classes": list(test.classes.names), "noun": test.classes.noun}
+            "classes": list(test.classes.names), "noun": test.classes.noun, "preparation": test.classes.preparation}
     if model.latent_dim == 2:
         arrays["scatter"] = codes
         prior_reach = 0.0
@@ -195,14 +195,29 @@ def loss_at_code(model, test: DeviceSplit) -> np.ndarray:
     return torch.cat([sum(model.point_loss_per_image(x)).float().cpu() for x in test.batches(1000)]).numpy()
 
 
+# How the pad's strokes become the model's input, in the words of the page (explorer.js does it).
+PREPARATION = {
+    "mnist": "the way MNIST's digits were made: the drawing's bounding box scaled to fit 20×20 with its aspect "
+             "ratio kept, then centred by its centre of mass",
+    "padded": "the way this data set's images were made: the drawing's bounding box scaled so that its longer side "
+              "is 28 pixels, aspect ratio kept, centred and padded with black",
+}
+
+
 def page_html(meta: dict, arrays: dict[str, np.ndarray]) -> str:
     """The whole page as one string: the template with the data and explorer.js inlined."""
     payload, meta["manifest"] = pack(arrays)
+    return filled_template(meta, payload)
+
+
+def filled_template(meta: dict, payload: str) -> str:
+    """The template filled with ``meta`` (its ``manifest`` says how ``payload``, the packed arrays, is laid
+    out) and explorer.js."""
     template = (HERE / "explorer_template.html").read_text(encoding="utf-8")
     larger = meta["latent_dim"] > 2
     return (template
             .replace("{{title}}", html.escape(meta["title"]))
-            .replace("{{plot_label}}", "test codes on the PC plane: click an outlined digit, or step through them "
+            .replace("{{plot_label}}", "test codes on the PC plane: click an outlined test image, or step through them "
                      "with the arrow keys and press Enter, to choose A and B" if larger else
                      "test codes: point to decode, click to pin, arrow keys move a pinned point")
             .replace("{{two_d}}", "hidden" if larger else "")
@@ -212,8 +227,11 @@ def page_html(meta: dict, arrays: dict[str, np.ndarray]) -> str:
             .replace("{{encoder_parameters}}", f"{meta['encoder_parameters']:,}")
             .replace("{{picks}}", str(meta["picks"]))
             .replace("{{noun}}", meta["noun"])
-            .replace("{{n_test}}", f"{len(arrays['labels']):,}")
+            .replace("{{n_test}}", f"{meta['manifest']['labels']['shape'][0]:,}")
             .replace("{{items}}", "digits" if meta["noun"] == "digit" else "images")
+            .replace("{{item}}", "digit" if meta["noun"] == "digit" else "drawing")
+            .replace("{{vi_item}}", "chữ số" if meta["noun"] == "digit" else "hình")
+            .replace("{{preparation}}", PREPARATION[meta["preparation"]])
             .replace("{{meta}}", json.dumps(meta, ensure_ascii=False).replace("</", "<\\/"))
             .replace("{{payload}}", payload)
             .replace("{{script}}", (HERE / "explorer.js").read_text(encoding="utf-8")))
