@@ -22,7 +22,8 @@ hyp = {
     "model": "ae",
     "latent_dim": 2,
     # Test MSE over seeds (H100): 12 epochs 0.0404-0.0414 (5 seeds); 16 epochs with 64 channels
-    # at 7x7 0.0400 0.0395 0.0410 0.0400, with 96 channels 0.0394 0.0398 0.0402.
+    # at 7x7 0.0400 0.0395 0.0410 0.0400, with 96 channels 0.0394 0.0398 0.0402. Rerun:
+    # python -m latentlab sweep ae-2d --set epochs=12,16 --set decoder_channels=64,96 --seeds 0 1 2 3 4 --jobs 5
     "epochs": 16,
     "lr": 4e-3,  # the AE trains well at twice the VAE's rate
     "stem_channels": 16,

@@ -1,4 +1,4 @@
-"""Command line: ``python -m latentlab train|reproduce|seeds|figures|explore|evaluate|bound-vs-k|report|info|site``,
+"""Command line: ``python -m latentlab train|reproduce|seeds|sweep|figures|explore|evaluate|bound-vs-k|report|info|site``,
 and the scripts in Models/. One function per command adds its flags and its action; the libraries behind
 the actions load only once the flags are valid."""
 
@@ -9,7 +9,8 @@ import sys
 from pathlib import Path
 from types import SimpleNamespace
 
-from .core.config import TrainConfig, build_parser, config_from_args, dataset_argument, non_negative_int, positive_int
+from .core.config import (TrainConfig, build_parser, config_from_args, dataset_argument, non_negative_int, positive_int,
+                          recipe_setting)
 from .experiments import Experiment, experiment_names
 from .core.errors import LatentlabError
 from .core.progress import status
@@ -103,13 +104,81 @@ def _seeds(commands) -> None:
     parser.add_argument("--bound-test-images", type=positive_int, default=None,
                         help="test images the VAEs' log-likelihood bound averages over (default: the recipe's)")
     _add_data_and_device(parser)
+    _add_where(parser)
 
     def action(args, do):
         overrides = {k: v for k in ("epochs", "train_limit") if (v := getattr(args, k)) is not None}
         do.seeds.run_seeds(args.only, args.seeds, args.device, args.data_root, args.retrain, args.bound_test_images,
-                           **overrides)
+                           executor=_executor(args), collect=args.collect, **overrides)
 
     parser.set_defaults(action=action)
+
+
+def _sweep(commands) -> None:
+    parser = commands.add_parser(
+        "sweep", help="train an experiment's recipe over a grid of settings times seeds, and tabulate the spread",
+        description="E.g. sweep vae-2d --set lr=1e-3,3e-3 --set epochs=8,16 --seeds 0 1 2 --jobs 2. Each run is "
+                    "recorded as the seed study records it; the table (mean ± sd of the experiment's headline "
+                    "numbers, best first) and a figure go to runs/sweeps/<experiment>/.")
+    parser.add_argument("experiment", choices=experiment_names(), metavar="EXPERIMENT",
+                        help=f"one of {', '.join(experiment_names())}")
+    parser.add_argument("--set", dest="settings", action="append", required=True, type=recipe_setting, metavar="KEY=V1,V2",
+                        help="a recipe setting and its values (repeat for a grid)")
+    parser.add_argument("--seeds", nargs="+", type=non_negative_int, default=[0, 1, 2], metavar="N",
+                        help="the seeds of each recipe (default: 0 1 2)")
+    parser.add_argument("--bound-test-images", type=positive_int, default=None,
+                        help="test images the VAEs' log-likelihood bound averages over (default: the recipe's)")
+    _add_data_and_device(parser)
+    _add_where(parser)
+
+    def action(args, do):
+        settings = dict(args.settings)
+        if len(settings) != len(args.settings):
+            raise LatentlabError("--set names a setting twice; give each setting once, with all its values.")
+        run = {"device": args.device, "data_root": args.data_root}
+        if args.bound_test_images is not None:
+            run["bound_test_images"] = args.bound_test_images
+        do.sweep.run_sweep(args.experiment, settings, args.seeds, _executor(args), args.collect, **run)
+
+    parser.set_defaults(action=action)
+
+
+def _add_where(parser: argparse.ArgumentParser) -> None:
+    """Where a study's jobs run: here one after another (default), --jobs N local processes, or a Slurm cluster."""
+    where = parser.add_argument_group("where the runs go (default: this process, one after another)")
+    where.add_argument("--jobs", type=positive_int, default=None, metavar="N",
+                       help="N local processes at once (submitit), each with its share of the cores, or a GPU each")
+    where.add_argument("--cluster", choices=("slurm",), default=None,
+                       help="one sbatch job per run through submitit; logs under runs/seeds/jobs/")
+    where.add_argument("--threads", type=positive_int, default=None,
+                       help="CPU threads per run (default: the cores in this process, cores / N with --jobs, 1 on "
+                            "Slurm). A CPU run's last digits depend on it: equal --threads give equal numbers")
+    where.add_argument("--partition", default=None, help="Slurm partition")
+    where.add_argument("--time", type=positive_int, default=24 * 60, metavar="MINUTES",
+                       help="Slurm time limit per job (default: 1440)")
+    where.add_argument("--gpus-per-job", type=non_negative_int, default=0, metavar="N", help="Slurm GPUs per job")
+    where.add_argument("--sbatch", action="append", default=[], type=_key_value, metavar="KEY=VALUE",
+                       help="an extra sbatch option, e.g. --sbatch account=myproject (repeatable)")
+    where.add_argument("--collect", action="store_true",
+                       help="submit nothing: record the runs whose jobs have finished (after Ctrl-C, or from "
+                            "another terminal)")
+
+
+def _key_value(text: str) -> tuple[str, str]:
+    key, equals, value = text.partition("=")
+    if not equals or not key:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    return key.strip(), value.strip()
+
+
+def _executor(args):
+    """The executor that the flags of ``_add_where`` ask for."""
+    from .studies.executors import make_executor
+
+    if args.jobs and args.cluster:
+        raise LatentlabError("--jobs and --cluster slurm are two places to run the jobs: give one of them.")
+    return make_executor(args.jobs, args.cluster, args.threads, Path("runs/seeds/jobs").resolve(), args.device,
+                         args.partition, args.time, args.gpus_per_job, dict(args.sbatch))
 
 
 def _on_folders(commands) -> None:
@@ -186,7 +255,7 @@ def _site(commands) -> None:
     parser.set_defaults(action=lambda args, do: do.static_site.build_site(Path(args.out)))
 
 
-COMMANDS = (_train, _reproduce, _seeds, _on_folders, _bound_vs_k, _report, _info, _site)
+COMMANDS = (_train, _reproduce, _seeds, _sweep, _on_folders, _bound_vs_k, _report, _info, _site)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -199,6 +268,7 @@ def main(argv: list[str] | None = None) -> int:
     with status("loading PyTorch, matplotlib and scikit-learn"):  # only once the flags are valid: seconds
         from . import commands as command_module, workflow
         from .publish import report, static_site
-        from .studies import seeds
-    do = SimpleNamespace(commands=command_module, workflow=workflow, report=report, seeds=seeds, static_site=static_site)
+        from .studies import seeds, sweep
+    do = SimpleNamespace(commands=command_module, workflow=workflow, report=report, seeds=seeds, sweep=sweep,
+                         static_site=static_site)
     return guarded(lambda: args.action(args, do))

@@ -24,7 +24,8 @@ from .publish.figures import bound_vs_k
 from .core.files import check_writable, file_sha256, hold_folder, write_json_atomic
 from .publish.gallery import model_name
 from .core.models import count_parameters
-from .workflow import draw, encode_test, measure, run, trained_on
+from .core.metrics_json import trained_on
+from .workflow import draw, encode_test, measure, run
 
 
 def evaluate_folder(folder: Path, data_root: str | None, device_name: str, k: int | None, n_test: int | None,

@@ -11,76 +11,23 @@ import dataclasses
 from contextlib import contextmanager
 from pathlib import Path
 
-from .core.config import QUICK_BOUND_IMAGES, QUICK_TSNE_POINTS, TrainConfig
-from .core.data import DATASETS, load_splits
-from .core.evaluation import evaluate
-from .publish.explorer import write_explorer
-from .core.files import hold_folder, write_json_atomic
-from .core.errors import LatentlabError
-from .publish.gallery import TSNE_POINTS, model_name, write_gallery
-from .core.metrics import encode_split
-from .core.models import count_parameters
-from .core.progress import status
-from .core.trained import trained_model
+from .core.config import QUICK_TSNE_POINTS, TrainConfig
 from .core.devices import pick_device
+from .core.files import hold_folder
+from .core.metrics import encode_split
+from .core.metrics_json import write_metrics
+from .core.progress import status
 from .core.training import train
-
-REPORTED = ("test_mse", "test_recon_sse", "test_kl", "test_elbo", "test_log_likelihood_is", "test_nll_nats",
-            "knn5_accuracy", "linear_probe_accuracy", "active_units", "pca_test_mse")
-
-
-def run_facts(model, state: dict) -> dict:
-    """What metrics.json says about how a model was trained (the measurements come from evaluation)."""
-    config = state["config"]
-    return {
-        "model": config["model"],
-        "latent_dim": config["latent_dim"],
-        "likelihood": config.get("likelihood", "gaussian"),
-        "dataset": config.get("dataset", "mnist"),
-        "epochs": state["epoch"],
-        "seed": config["seed"],
-        "device": state["device"],
-        "train_seconds": round(state["train_seconds"], 1),
-        "parameters": count_parameters(model),
-    }
-
+from .publish.explorer import write_explorer
+from .publish.gallery import TSNE_POINTS, model_name, write_gallery
 
 def measure(state: dict, folder: Path, data_root: str | None, device_name: str, k: int, n_test: int,
             figures: bool = True, quick: bool = False, dataset: str | None = None) -> dict:
-    """Evaluate a finished checkpoint, write metrics.json (and the figures) into ``folder``. ``quick``: the
-    bound on at most QUICK_BOUND_IMAGES test images, said on screen and in metrics.json. ``dataset``: where
-    an image folder the model was trained on lives now (``trained_on``)."""
-    trained_with = trained_on(TrainConfig.from_dict(state["config"]), data_root, dataset)
-    device = pick_device(device_name)
-    model = trained_model(state, device)
-    train_split, test = load_splits(trained_with, device, model.likelihood)
-    if quick and model.kind == "vae" and n_test > QUICK_BOUND_IMAGES:
-        print(f"Quick evaluation: the likelihood bound averages over {QUICK_BOUND_IMAGES} test images, not "
-              f"{n_test:,} (--evaluation full for all of them).")
-        n_test = QUICK_BOUND_IMAGES
-    metrics = run_facts(model, state)
-    metrics.update(evaluate(model, trained_with, train_split, test, k=k, n_test=n_test))
-    if quick:  # absent from a full evaluation's file, so that published metrics.json files keep their bytes
-        metrics["evaluation"] = (f"quick: bound on at most {QUICK_BOUND_IMAGES} test images, t-SNE of at most "
-                                 f"{QUICK_TSNE_POINTS} codes")
-    metrics["config"], metrics["history"] = state["config"], state["history"]
-    write_json_atomic(metrics, Path(folder) / "metrics.json")
-    print(f"{folder}: " + ", ".join(f"{key} {metrics[key]:.5g}" for key in REPORTED if key in metrics))
+    """metrics.json of a finished checkpoint (``write_metrics``) and, with ``figures``, every figure of it."""
+    metrics, model, test = write_metrics(state, Path(folder), data_root, device_name, k, n_test, quick, dataset)
     if figures:
         draw(model, state, test, Path(folder), quick)
     return metrics
-
-
-def trained_on(config: TrainConfig, data_root: str | None, dataset: str | None = None) -> TrainConfig:
-    """The configuration a finished model was trained with, reading its data from ``data_root``, and for a
-    model of an image folder from ``dataset`` if given (the folder moved): never another data set."""
-    if dataset is not None and dataset != config.dataset:
-        if config.dataset in DATASETS or dataset in DATASETS:
-            raise LatentlabError(f"This model was trained on {config.dataset}; it is evaluated and drawn on that "
-                                 f"data set only, not on {dataset}. --dataset here only says where a moved image "
-                                 "folder now lives.")
-        return dataclasses.replace(config, data_root=data_root, dataset=dataset)
-    return dataclasses.replace(config, data_root=data_root)
 
 
 def draw(model, state: dict, test, folder: Path, quick: bool = False) -> None:

@@ -208,3 +208,23 @@ def config_from_args(args: argparse.Namespace, defaults: dict) -> TrainConfig:
     values = dict(defaults)
     values.update({k: v for k, v in vars(args).items() if k in {f.name for f in dataclasses.fields(TrainConfig)}})
     return TrainConfig(**values)
+
+
+def recipe_setting(text: str) -> tuple[str, list]:
+    """--set KEY=V1,V2: a recipe field and its values, each checked as its flag checks it."""
+    key, equals, values = text.partition("=")
+    fields = {f.name: f for f in dataclasses.fields(TrainConfig)}
+    key = key.strip().replace("-", "_")
+    if not equals or key not in fields or key in TrainConfig.RUN_FIELDS or key == "seed":
+        swept = sorted(name for name in fields if name not in TrainConfig.RUN_FIELDS and name != "seed")
+        raise argparse.ArgumentTypeError(f"expected KEY=V1,V2,... with KEY one of the recipe's settings "
+                                         f"({', '.join(swept)}); got {text!r} (seeds are given with --seeds)")
+    meta = fields[key].metadata
+    parsed = []
+    for value in values.split(","):
+        if meta["choices"] and value not in meta["choices"]:
+            raise argparse.ArgumentTypeError(f"{key}={value}: not one of {', '.join(meta['choices'])}")
+        parsed.append((meta["argument"] or str)(value.strip()))
+    if len(set(parsed)) != len(parsed):
+        raise argparse.ArgumentTypeError(f"{key} names a value twice ({values}); name each once")
+    return key, parsed

@@ -64,8 +64,10 @@ LOCK_FILE = ".latentlab.lock"
 
 
 @contextmanager
-def hold_folder(folder: Path):
-    """Hold ``folder`` for one run: a second run into it stops at once instead of mixing its files in.
+def hold_folder(folder: Path, wait_s: float = 0.0):
+    """Hold ``folder`` for one run: a second run into it stops at once instead of mixing its files in
+    (or, with ``wait_s``, waits up to that long for the holder to finish: a short write such as the
+    merge of a study's record).
 
     The lock is the operating system's (``flock``) on ``<folder>/.latentlab.lock``, so it ends with the
     process that holds it, however that process ends: a killed run never blocks the next. The file
@@ -76,6 +78,7 @@ def hold_folder(folder: Path):
     folder = Path(folder)
     check_writable(folder)
     path = folder / LOCK_FILE
+    give_up = time.monotonic() + wait_s
     while True:
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
         try:
@@ -83,6 +86,9 @@ def hold_folder(folder: Path):
         except BlockingIOError:
             holder = os.read(fd, 4096).decode("utf-8", "replace").strip() or "another process"
             os.close(fd)
+            if time.monotonic() < give_up:
+                time.sleep(0.05)
+                continue
             raise LatentlabError(
                 f"The result folder {folder} is in use by another run ({holder}). Wait for that run to end, "
                 "or give this one its own --out-dir. Nothing was written."
@@ -100,6 +106,24 @@ def hold_folder(folder: Path):
         yield
     finally:
         os.unlink(path)  # while still holding the lock, so no other run can be holding this file
+        os.close(fd)
+
+
+def is_held(folder: Path) -> bool:
+    """Whether a run holds ``folder`` now (its lock is taken), without taking it."""
+    import fcntl
+
+    path = Path(folder) / LOCK_FILE
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        return False
+    except BlockingIOError:
+        return True
+    finally:
         os.close(fd)
 
 

@@ -15,6 +15,7 @@ import statistics
 from pathlib import Path
 
 from ..core.config import TrainConfig
+from ..core.files import hold_folder, write_json_atomic
 from ..experiments import Experiment
 
 SEEDS_FILE = "seeds.json"
@@ -73,3 +74,19 @@ def record_file(experiment: Experiment, config: TrainConfig) -> Path:
 
 def scratch_folder(experiment: Experiment, config: TrainConfig) -> Path:
     return SCRATCH / experiment.name / recipe_folder(experiment, config) / f"seed{config.seed}"
+
+
+def is_recorded(path: Path, config: TrainConfig) -> bool:
+    """Whether ``path`` (a seeds.json) holds a run of ``config``'s recipe (its seed included)."""
+    return any(recipe_of(run) == config.recipe() for run in read_record(path))
+
+
+def merge(path: Path, experiment: str, run: dict) -> None:
+    """Add ``run`` to the seeds.json at ``path``, replacing a run of the same recipe, under the folder's lock:
+    records of jobs that finish at the same moment are merged one after the other, never lost or doubled."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with hold_folder(path.parent, wait_s=300):
+        recipe = recipe_of(run)
+        runs = [r for r in read_record(path) if recipe_of(r) != recipe] + [run]
+        runs.sort(key=lambda r: (r["seed"], json.dumps(r["recipe"], sort_keys=True)))
+        write_json_atomic({"experiment": experiment, "runs": runs}, path)

@@ -1,0 +1,200 @@
+"""Where a study's jobs run: in this process one after another (the default), as N local processes at once
+(``--jobs N``, submitit's LocalExecutor), or on a Slurm cluster (``--cluster slurm``, submitit's Slurm
+executor). Each starts a job, says whether it is done, gives its result or its failure with the log to
+read, and says how to cancel it; ``study`` decides what to run. Scheduling is submitit's and Slurm's:
+the local executor runs every job it is given at once, so at most ``capacity`` are given at a time.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..core.errors import LatentlabError
+
+JOB_FILE = "job.json"  # in a run's scratch folder: the job submitted for it, so that a second call waits for it
+ACTIVE_SLURM_STATES = {"PENDING", "RUNNING", "CONFIGURING", "COMPLETING", "REQUEUED", "REQUEUE_HOLD", "RESIZING",
+                       "SUSPENDED", "STAGE_OUT", "SIGNALING", "RESV_DEL_HOLD", "REQUEUE_FED"}
+
+
+class Finished:
+    """A job that ran in this process: done as soon as it exists."""
+
+    def __init__(self, fn, *args):
+        self.job_id, self.log = None, None
+        try:
+            self._result, self._error = fn(*args), None
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except Exception as error:  # a failed run is reported with the others; the study goes on
+            self._result, self._error = None, error
+
+    def done(self) -> bool:
+        return True
+
+    def result(self) -> dict:
+        if self._error is not None:
+            raise self._error
+        return self._result
+
+
+class SubmititJob:
+    """A job of submitit's (local or Slurm)."""
+
+    def __init__(self, job, kind: str):
+        self.job, self.kind, self.job_id = job, kind, str(job.job_id)
+        self.log = job.paths.stderr
+
+    def done(self) -> bool:
+        if self.job.paths.result_pickle.exists():
+            return True
+        if self.kind == "slurm":  # without accounting storage submitit cannot see a killed job end: ask squeue
+            return slurm_state(self.job_id) not in ACTIVE_SLURM_STATES
+        return self.job.done()
+
+    def result(self) -> dict:
+        return self.job.result()
+
+
+def slurm_state(job_id: str) -> str | None:
+    """The job's state as squeue says it, or None once Slurm has forgotten it (long finished)."""
+    try:
+        done = subprocess.run(["squeue", "-h", "-t", "all", "-j", job_id, "-o", "%T"], capture_output=True,
+                              text=True, timeout=60)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    lines = done.stdout.split()
+    return lines[0] if done.returncode == 0 and lines else None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@dataclass
+class InProcess:
+    """Today's behaviour: each run in this process, one after another, with ``threads`` threads (None:
+    PyTorch's default, the machine's cores)."""
+
+    threads: int | None
+    capacity: int = 1
+    kind: str = "in-process"
+
+    def start(self, fn, run) -> Finished:
+        return Finished(fn, run, self.threads)
+
+    def cancel_hint(self, handles: list) -> str:
+        return ""
+
+
+@dataclass
+class LocalJobs:
+    """``--jobs N``: N local processes at once, each with ``threads`` threads and, on a machine with GPUs,
+    one GPU (round robin)."""
+
+    capacity: int
+    threads: int
+    folder: Path
+    gpus: int = 0
+    kind: str = "local"
+    _started: int = field(default=0, repr=False)
+
+    def __post_init__(self):
+        import submitit
+
+        self.executor = submitit.LocalExecutor(folder=str(self.folder / "%j"))
+        self.executor.update_parameters(timeout_min=7 * 24 * 60)  # a run ends when it is done, not at a deadline
+
+    def start(self, fn, run) -> SubmititJob:
+        if self.gpus:
+            self.executor.update_parameters(gpus_per_node=1, visible_gpus=[self._started % self.gpus])
+        self._started += 1
+        return SubmititJob(self.executor.submit(fn, run, self.threads), self.kind)
+
+    def cancel_hint(self, handles: list) -> str:
+        return ("The local jobs end with this command (Ctrl-C reaches them too). Run the same command again to go on: "
+                "finished runs are recorded, and only the missing ones start again.")
+
+
+@dataclass
+class SlurmJobs:
+    """``--cluster slurm``: one sbatch job per run, submitted through submitit; Slurm queues them."""
+
+    folder: Path
+    threads: int
+    partition: str | None = None
+    time_min: int = 24 * 60
+    gpus: int = 0
+    sbatch: dict = field(default_factory=dict)
+    capacity: int | None = None
+    kind: str = "slurm"
+
+    def __post_init__(self):
+        import shutil
+
+        import submitit
+
+        if shutil.which("sbatch") is None:
+            raise LatentlabError("--cluster slurm needs Slurm's sbatch on the PATH, and there is none here. Run "
+                                 "the study on a machine of the cluster, or use --jobs N for local processes.")
+        self.executor = submitit.AutoExecutor(folder=str(self.folder / "%j"), cluster="slurm")
+        parameters = {"timeout_min": self.time_min, "cpus_per_task": self.threads, "slurm_additional_parameters": self.sbatch}
+        if self.partition:
+            parameters["slurm_partition"] = self.partition
+        if self.gpus:
+            parameters["gpus_per_node"] = self.gpus
+        self.executor.update_parameters(name="latentlab", **parameters)
+
+    def start(self, fn, run) -> SubmititJob:
+        return SubmititJob(self.executor.submit(fn, run, self.threads), self.kind)
+
+    def cancel_hint(self, handles: list) -> str:
+        ids = " ".join(handle.job_id for handle in handles)
+        return (f"They stay in Slurm's queue. To cancel them: scancel {ids}. To record what has finished later, "
+                "without submitting anything: the same command with --collect.")
+
+
+def write_job_file(scratch: Path, handle, kind: str) -> None:
+    """Note the job submitted for a run in its scratch folder, so that a second call does not submit it again."""
+    if handle.job_id is not None:
+        scratch.mkdir(parents=True, exist_ok=True)
+        (scratch / JOB_FILE).write_text(json.dumps({"executor": kind, "job_id": handle.job_id, "log": str(handle.log)}))
+
+
+def submitted_and_unfinished(scratch: Path) -> dict | None:
+    """The job noted in a run's scratch folder if it is still queued or running (wherever it was submitted
+    from), else None."""
+    path = scratch / JOB_FILE
+    record = json.loads(path.read_text()) if path.is_file() else {}
+    if record.get("executor") == "local" and _alive(int(record["job_id"])):
+        return record
+    if record.get("executor") == "slurm" and slurm_state(str(record["job_id"])) in ACTIVE_SLURM_STATES:
+        return record
+    return None
+
+
+def cores() -> int:
+    """The cores this process may use."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def make_executor(jobs: int | None, cluster: str | None, threads: int | None, folder: Path, device: str,
+                  partition: str | None = None, time_min: int = 24 * 60, gpus: int = 0, sbatch: dict | None = None):
+    """The executor the flags ask for: in this process, ``jobs`` local processes, or the Slurm cluster."""
+    if cluster == "slurm":
+        return SlurmJobs(folder, threads or 1, partition, time_min, gpus, sbatch or {})
+    if jobs is None:
+        return InProcess(threads)
+    import torch
+
+    gpus_here = torch.cuda.device_count() if device in ("auto", "cuda") else 0
+    return LocalJobs(jobs, threads or max(1, cores() // jobs), folder, gpus_here)

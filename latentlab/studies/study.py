@@ -1,0 +1,201 @@
+"""A study: many runs, each one job that trains into its scratch folder, evaluates, and leaves its record
+there (record.json). The command that started them merges each record into its seeds.json as the job
+finishes (``records.merge``, under the folder's lock). Where the jobs run is the executor's business
+(``executors``); here: what to run, the job itself, waiting, merging, and saying what failed.
+
+A run already recorded is skipped; a finished job's record that was never merged (its command was
+stopped) is merged without running anything; a run whose job is still queued or running, from this call
+or another, is not submitted again; a failed job is reported with its log while the others go on, and the
+next call submits only what is missing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..core.config import TrainConfig
+from ..core.errors import LatentlabError
+from ..core.files import hold_folder, is_held, write_json_atomic
+from ..experiments import Experiment
+from .executors import submitted_and_unfinished, write_job_file
+from .records import is_recorded, merge, record_file, scratch_folder
+
+RECORD_FILE = "record.json"  # a finished job's record, in its scratch folder
+
+
+class StudyInterrupted(LatentlabError):
+    exit_code = 130
+
+
+@dataclass(frozen=True)
+class StudyRun:
+    """One run of a study: an experiment's recipe with one seed, trained in its scratch folder
+    (``config.out_dir``) and recorded in ``record``."""
+
+    experiment: Experiment
+    config: TrainConfig
+    record: Path
+    root: Path  # the repository root, where every path of the study starts
+
+    @classmethod
+    def of(cls, experiment: Experiment, config: TrainConfig) -> "StudyRun":
+        scratch = scratch_folder(experiment, config)
+        return cls(experiment, dataclasses.replace(config, out_dir=str(scratch)), record_file(experiment, config),
+                   Path.cwd())
+
+    @property
+    def scratch(self) -> Path:
+        return Path(self.config.out_dir)
+
+    @property
+    def name(self) -> str:
+        return f"{self.experiment.name} ({self.scratch.parent.name}), seed {self.config.seed}"
+
+
+def committed_model(experiment: Experiment, config: TrainConfig) -> dict | None:
+    """The experiment's published checkpoint, when it was trained with exactly ``config``'s recipe."""
+    from ..core.checkpoint import MODEL_FILE, read_checkpoint
+
+    path = experiment.out_dir / MODEL_FILE
+    if not path.is_file():
+        return None
+    state = read_checkpoint(path)
+    return state if TrainConfig.from_dict(state["config"]).recipe() == config.recipe() else None
+
+
+def run_job(run: StudyRun, threads: int | None) -> dict:
+    """The job: train (or find) the run's model in its scratch folder, evaluate it as metrics.json is, and
+    leave its record in record.json there. The same function in this process, a local process or a Slurm
+    job. ``threads`` (None: PyTorch's default) is set and recorded in each, because PyTorch's CPU kernels sum
+    in another order with another number of threads (the last digits of a run change): with the same
+    threads, a run's numbers do not depend on where it ran."""
+    import torch
+
+    from ..core.metrics_json import REPORTED, write_metrics
+    from ..core.training import train
+
+    os.chdir(run.root)  # a cluster's job starts where sbatch puts it; the study's paths start at the repository
+    if threads is not None:
+        torch.set_num_threads(threads)
+    threads = torch.get_num_threads()
+    config = run.config
+    with hold_folder(run.scratch, wait_s=5):
+        state = committed_model(run.experiment, config)
+        if state is not None:
+            print(f"=== {run.name}: the committed {run.experiment.out_dir}/model.pt has this recipe; evaluating it")
+        else:
+            print(f"=== {run.name} -> {run.scratch}/")
+            state = train(config)
+        if TrainConfig.from_dict(state["config"]).recipe() != config.recipe():  # never record a model under another recipe
+            raise LatentlabError(f"{run.scratch}/model.pt was trained with other settings than the recipe being "
+                                 f"recorded; delete {run.scratch} or run with --retrain.")
+        metrics = write_metrics(state, run.scratch, config.data_root, config.device, config.bound_samples,
+                                config.bound_test_images, quick=config.quick())[0]
+        record = {"seed": config.seed, "device": state["device"], "torch": str(torch.__version__),
+                  "threads": threads, "train_seconds": round(state["train_seconds"], 1), "recipe": config.recipe(),
+                  **{key: metrics[key] for key in (*REPORTED, "bound_samples", "bound_test_images") if key in metrics}}
+        write_json_atomic(record, run.scratch / RECORD_FILE)
+    return record
+
+
+def _record_of_finished_job(run: StudyRun) -> dict | None:
+    """A record a job left in the scratch folder for this very recipe, if it was never merged."""
+    path = run.scratch / RECORD_FILE
+    if not path.is_file():
+        return None
+    record = json.loads(path.read_text(encoding="utf-8"))
+    return record if TrainConfig.from_dict(record["recipe"]).recipe() == run.config.recipe() else None
+
+
+def _waiting_on(run: StudyRun) -> str | None:
+    """Why the run must not be started now (its job is queued or running), or None."""
+    if is_held(run.scratch):
+        return "running (its scratch folder is held)"
+    job = submitted_and_unfinished(run.scratch)
+    return f"{job['executor']} job {job['job_id']} is still queued or running" if job else None
+
+
+def _merge(run: StudyRun, record: dict) -> None:
+    merge(run.record, run.experiment.name, record)
+    kept_out = "" if run.record.parent == run.experiment.out_dir else " (not the experiment's own recipe: kept out of the published file)"
+    print(f"Recorded {run.name} in {run.record}{kept_out}")
+
+
+def carry_out(runs: list[StudyRun], executor, collect: bool = False) -> None:
+    """Run what is missing of ``runs`` with ``executor`` (with ``collect``: nothing, only merge what finished)."""
+    todo = []
+    for run in runs:
+        retrain = run.config.retrain
+        if not retrain and is_recorded(run.record, run.config):
+            print(f"{run.name}: already in {run.record}; skipped (--retrain runs it again)")
+        elif not retrain and (record := _record_of_finished_job(run)) is not None:
+            _merge(run, record)
+        elif (why := _waiting_on(run)) is not None:
+            print(f"{run.name}: {why}; not submitted again (--collect records it once it has finished)")
+        else:
+            todo.append(run)
+    if collect:
+        if todo:
+            print(f"--collect: {len(todo)} run(s) neither recorded nor under way: {'; '.join(r.name for r in todo)}. "
+                  "Run the command without --collect to start them.")
+        return
+    failures = _run_all(todo, executor)
+    if failures:
+        raise LatentlabError(f"{len(failures)} of {len(todo)} run(s) failed: " + "; ".join(failures)
+                             + ". The others were recorded; run the same command again to retry only what is missing.")
+
+
+def _run_all(todo: list[StudyRun], executor) -> list[str]:
+    """Start the runs (at most ``executor.capacity`` at a time), merge each record as its job finishes,
+    and return a line for each failure."""
+    queue, active, failures = list(todo), [], []  # active: (run, handle) pairs
+    try:
+        while queue or active:
+            while queue and (executor.capacity is None or len(active) < executor.capacity):
+                run = queue.pop(0)
+                if (why := _waiting_on(run)) is not None:  # another call started it meanwhile
+                    print(f"{run.name}: {why}; not submitted again")
+                    continue
+                handle = executor.start(run_job, run)
+                write_job_file(run.scratch, handle, executor.kind)
+                if handle.job_id is not None:
+                    print(f"{run.name}: {executor.kind} job {handle.job_id} (log: {handle.log})")
+                active.append((run, handle))
+            finished = [pair for pair in active if pair[1].done()]
+            if not finished:
+                time.sleep(1)
+            for run, handle in finished:
+                active.remove((run, handle))
+                failure = _collect(run, handle)
+                if failure:
+                    failures.append(failure)
+                    print(f"FAILED {failure}")
+    except KeyboardInterrupt:
+        waiting = [f"{run.name} ({executor.kind} job {handle.job_id})" for run, handle in active
+                   if handle.job_id is not None]
+        raise StudyInterrupted("Interrupted. Recorded so far: what finished before. "
+                               + (f"Still queued or running: {'; '.join(waiting)}. " if waiting else "")
+                               + executor.cancel_hint([handle for _, handle in active])) from None
+    return failures
+
+
+def _reason(error: Exception) -> str:
+    """The line that says why a job failed: submitit wraps the job's traceback, whose last exception line
+    ("LatentlabError: ...") is the one a reader needs."""
+    raised = [line for line in str(error).splitlines() if re.match(r"^[A-Za-z_][\w.]*: ", line)]
+    return raised[-1].split(": ", 1)[1] if raised else (str(error).strip().splitlines() or [type(error).__name__])[0]
+
+
+def _collect(run: StudyRun, handle) -> str | None:
+    try:
+        record = handle.result()
+    except Exception as error:  # a job's failure, whatever it was, is reported and the study goes on
+        return f"{run.name}: {_reason(error)}" + (f" (log: {handle.log})" if handle.log else "")
+    _merge(run, record)
+    return None
