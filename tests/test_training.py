@@ -2,6 +2,7 @@
 
 import dataclasses
 import json
+import signal
 import time
 from pathlib import Path
 
@@ -76,9 +77,15 @@ def test_resumed_run_equals_an_uninterrupted_run(tiny_config, tmp_path):
             time.sleep(0.001)
         _thread.interrupt_main()
 
-    threading.Thread(target=press_ctrl_c_once_an_epoch_is_saved, daemon=True).start()
-    with pytest.raises(TrainingInterrupted, match="holds epoch"):
-        train(config)
+    # A shell starts background jobs (CI's, say) with SIGINT ignored, and interrupt_main then does nothing:
+    # Python's own handler, as at a terminal, for the length of the run.
+    handler = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        threading.Thread(target=press_ctrl_c_once_an_epoch_is_saved, daemon=True).start()
+        with pytest.raises(TrainingInterrupted, match="holds epoch"):
+            train(config)
+    finally:
+        signal.signal(signal.SIGINT, handler)
     assert 1 <= torch.load(partial, weights_only=True)["epoch"] < config.epochs
     resumed = train(config)
 

@@ -90,7 +90,13 @@ class InProcess:
     kind: str = "in-process"
 
     def start(self, fn, run) -> Finished:
-        return Finished(fn, run, self.threads)
+        import torch
+
+        threads = torch.get_num_threads()
+        try:
+            return Finished(fn, run, self.threads)
+        finally:
+            torch.set_num_threads(threads)  # the run's thread count is the run's, not this process's from now on
 
     def cancel_hint(self, handles: list) -> str:
         return ""
