@@ -4,7 +4,6 @@ steps (``pipeline``) and the cross-run documents (``report``, ``site``)."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from contextlib import ExitStack
 from pathlib import Path

@@ -7,7 +7,6 @@ above it.
 
 from __future__ import annotations
 
-import dataclasses
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from .core.progress import status
 from .core.training import train
 from .publish.explorer import write_explorer
 from .publish.gallery import TSNE_POINTS, model_name, write_gallery
+
 
 def measure(state: dict, folder: Path, data_root: str | None, device_name: str, k: int, n_test: int,
             figures: bool = True, quick: bool = False, dataset: str | None = None) -> dict:

@@ -13,7 +13,6 @@ import pytest
 
 from conftest import TINY_WIDTHS, write_mnist
 from latentlab.cli import main
-from latentlab.core.errors import LatentlabError
 from latentlab.experiments import EXPERIMENTS, Experiment
 from latentlab.studies import records
 from latentlab.studies.executors import JOB_FILE, LocalJobs
