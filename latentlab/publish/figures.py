@@ -292,8 +292,10 @@ def sweep_plot(series: dict[str, tuple[list, list[list[float]]]], xlabel: str, y
             ax.errorbar(where[kept], means, yerr=sds, fmt="o-", color=colour, ms=4, capsize=3, label=label)
         if numeric and min(xs_all) > 0 and max(xs_all) / min(xs_all) >= 10:
             ax.set_xscale("log")
-            ax.xaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
-        if not numeric:
+            ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
+        if numeric:  # a tick at each swept value, labelled as it was given
+            ax.set_xticks(sorted(set(xs_all)), [f"{x:g}" for x in sorted(set(xs_all))])
+        else:
             ax.set_xticks(range(len(categories)), categories)
         ax.set(xlabel=xlabel, ylabel=ylabel, title=f"{title}\ndots: seeds; line: their mean, bars ±1 sd")
         ax.grid(alpha=0.3)
