@@ -23,8 +23,8 @@ from .publish.figures import bound_vs_k
 from .core.files import check_writable, file_sha256, hold_folder, write_json_atomic
 from .publish.gallery import model_name
 from .core.models import count_parameters
-from .core.metrics_json import trained_on
-from .workflow import draw, encode_test, measure, run
+from .core.metrics_json import trained_on, write_metrics
+from .workflow import draw, encode_test, run
 
 
 def evaluate_folder(folder: Path, data_root: str | None, device_name: str, k: int | None, n_test: int | None,
@@ -35,9 +35,9 @@ def evaluate_folder(folder: Path, data_root: str | None, device_name: str, k: in
     state = read_checkpoint(Path(folder) / MODEL_FILE)
     trained_with = TrainConfig.from_dict(state["config"])
     with hold_folder(folder):  # also fails at once if the folder cannot be written
-        return measure(state, folder, data_root, device_name, k=k or trained_with.bound_samples,
-                       n_test=n_test or trained_with.bound_test_images, figures=False,
-                       quick=trained_with.quick() and n_test is None, dataset=dataset)
+        return write_metrics(state, Path(folder), data_root, device_name, k=k or trained_with.bound_samples,
+                             n_test=n_test or trained_with.bound_test_images,
+                             quick=trained_with.quick() and n_test is None, dataset=dataset)[0]
 
 
 def _finished(folder: Path, data_root: str | None, device_name: str, dataset: str | None = None):

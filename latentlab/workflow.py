@@ -22,11 +22,10 @@ from .publish.gallery import TSNE_POINTS, model_name, write_gallery
 
 
 def measure(state: dict, folder: Path, data_root: str | None, device_name: str, k: int, n_test: int,
-            figures: bool = True, quick: bool = False, dataset: str | None = None) -> dict:
-    """metrics.json of a finished checkpoint (``write_metrics``) and, with ``figures``, every figure of it."""
-    metrics, model, test = write_metrics(state, Path(folder), data_root, device_name, k, n_test, quick, dataset)
-    if figures:
-        draw(model, state, test, Path(folder), quick)
+            quick: bool = False) -> dict:
+    """metrics.json of a finished checkpoint (``write_metrics``) and every figure of it."""
+    metrics, model, test = write_metrics(state, Path(folder), data_root, device_name, k, n_test, quick)
+    draw(model, state, test, Path(folder), quick)
     return metrics
 
 

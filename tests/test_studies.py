@@ -178,3 +178,21 @@ def test_slurm_without_sbatch_is_one_clear_error(study_root, monkeypatch, capsys
 def test_local_jobs_share_the_cores_by_default():
     jobs = LocalJobs(capacity=2, threads=max(1, (os.cpu_count() or 2) // 2), folder=Path("unused"))
     assert jobs.threads * jobs.capacity <= max(2, os.cpu_count() or 2)
+
+
+def test_ctrl_c_during_a_run_in_this_process_stops_the_whole_study(study_root, monkeypatch):
+    import latentlab.studies.study as study
+    from latentlab.core.checkpoint import TrainingInterrupted
+    from latentlab.studies.executors import InProcess
+
+    started = []
+
+    def interrupted_run(run, threads):
+        started.append(run.config.seed)
+        raise TrainingInterrupted("Interrupted during epoch 1; nothing was saved.")
+
+    monkeypatch.setattr(study, "run_job", interrupted_run)
+    runs = [StudyRun.of(EXPERIMENTS["ae-2d"], EXPERIMENTS["ae-2d"].config(seed=seed, device="cpu")) for seed in (1, 2)]
+    with pytest.raises(TrainingInterrupted):
+        carry_out(runs, InProcess(threads=None))
+    assert started == [1]  # the second run never started, and the first was not reported as a failure

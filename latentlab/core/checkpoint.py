@@ -23,7 +23,7 @@ import torch
 
 from .config import TrainConfig, renamed
 from .cuda_graphs import load_optimizer_state
-from .errors import LatentlabError
+from .errors import Interrupted, LatentlabError
 from .files import atomic_path, write_json_atomic
 from .progress import plural
 from .provenance import provenance
@@ -109,10 +109,8 @@ def _layout_problem(state: dict) -> str | None:
 
 # --- A run: found finished, resumed, saved each epoch, published ----------------------------
 
-class TrainingInterrupted(LatentlabError):
+class TrainingInterrupted(Interrupted):
     """Ctrl-C during training; the message says how to resume."""
-
-    exit_code = 130
 
 
 def differences(asked: TrainConfig, found: dict) -> str:

@@ -7,6 +7,12 @@ class LatentlabError(Exception):
     exit_code = 1
 
 
+class Interrupted(LatentlabError):
+    """Ctrl-C: the message says what was saved and how to go on. It stops a whole study, not one run."""
+
+    exit_code = 130
+
+
 class DataSetMissing(LatentlabError):
     """A data set that is not on this machine and is never downloaded (Fashion-MNIST)."""
 

@@ -13,7 +13,7 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..core.errors import LatentlabError
+from ..core.errors import Interrupted, LatentlabError
 
 JOB_FILE = "job.json"  # in a run's scratch folder: the job submitted for it, so that a second call waits for it
 ACTIVE_SLURM_STATES = {"PENDING", "RUNNING", "CONFIGURING", "COMPLETING", "REQUEUED", "REQUEUE_HOLD", "RESIZING",
@@ -27,7 +27,7 @@ class Finished:
         self.job_id, self.log = None, None
         try:
             self._result, self._error = fn(*args), None
-        except (KeyboardInterrupt, SystemExit):
+        except (KeyboardInterrupt, SystemExit, Interrupted):  # Ctrl-C stops the study, not just this run
             raise
         except Exception as error:  # a failed run is reported with the others; the study goes on
             self._result, self._error = None, error

@@ -15,21 +15,18 @@ one job (``study``), run in this process, as local processes or on a Slurm clust
 
 from __future__ import annotations
 
-from pathlib import Path
 
 from ..core.errors import LatentlabError
-from ..experiments import EXPERIMENTS, check_repository_root
+from ..experiments import EXPERIMENTS
 from .executors import InProcess
-from .study import StudyRun, carry_out
+from .study import StudyRun, carry_out, check_study
 
 
 def study_runs(names: list[str], seeds: list[int], device: str, data_root: str | None, retrain: bool,
                bound_test_images: int | None = None, **overrides) -> list[StudyRun]:
     """Every named experiment with every seed. ``overrides`` change the recipe (``epochs``, ``train_limit``:
     smoke runs), recorded in the scratch tree; ``bound_test_images`` shortens the likelihood bound only."""
-    if len(set(seeds)) != len(seeds):
-        raise LatentlabError(f"--seeds names a seed twice ({' '.join(map(str, seeds))}); name each seed once.")
-    check_repository_root(Path("."), "seeds")
+    check_study(seeds, "seeds")
     runs = []
     for name in names:
         experiment = EXPERIMENTS[name]

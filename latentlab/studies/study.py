@@ -20,17 +20,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..core.config import TrainConfig
-from ..core.errors import LatentlabError
+from ..core.errors import Interrupted, LatentlabError
 from ..core.files import hold_folder, is_held, write_json_atomic
-from ..experiments import Experiment
+from ..experiments import Experiment, check_repository_root
 from .executors import submitted_and_unfinished, write_job_file
-from .records import is_recorded, merge, record_file, scratch_folder
+from .records import is_recorded, merge, recipe_of, record_file, scratch_folder
 
 RECORD_FILE = "record.json"  # a finished job's record, in its scratch folder
 
 
-class StudyInterrupted(LatentlabError):
-    exit_code = 130
+class StudyInterrupted(Interrupted):
+    """Ctrl-C while a study's jobs are under way; the message names them and how to cancel or collect them."""
 
 
 @dataclass(frozen=True)
@@ -56,6 +56,13 @@ class StudyRun:
     @property
     def name(self) -> str:
         return f"{self.experiment.name} ({self.scratch.parent.name}), seed {self.config.seed}"
+
+
+def check_study(seeds: list[int], command: str) -> None:
+    """Refuse a study that names a seed twice, or that runs outside the repository root."""
+    if len(set(seeds)) != len(seeds):
+        raise LatentlabError(f"--seeds names a seed twice ({' '.join(map(str, seeds))}); name each seed once.")
+    check_repository_root(Path("."), command)
 
 
 def committed_model(experiment: Experiment, config: TrainConfig) -> dict | None:
@@ -91,10 +98,7 @@ def run_job(run: StudyRun, threads: int | None) -> dict:
             print(f"=== {run.name}: the committed {run.experiment.out_dir}/model.pt has this recipe; evaluating it")
         else:
             print(f"=== {run.name} -> {run.scratch}/")
-            state = train(config)
-        if TrainConfig.from_dict(state["config"]).recipe() != config.recipe():  # never record a model under another recipe
-            raise LatentlabError(f"{run.scratch}/model.pt was trained with other settings than the recipe being "
-                                 f"recorded; delete {run.scratch} or run with --retrain.")
+            state = train(config)  # a scratch model of another recipe stops here (never recorded under this one)
         metrics = write_metrics(state, run.scratch, config.data_root, config.device, config.bound_samples,
                                 config.bound_test_images, quick=config.quick())[0]
         record = {"seed": config.seed, "device": state["device"], "torch": str(torch.__version__),
@@ -110,7 +114,7 @@ def _record_of_finished_job(run: StudyRun) -> dict | None:
     if not path.is_file():
         return None
     record = json.loads(path.read_text(encoding="utf-8"))
-    return record if TrainConfig.from_dict(record["recipe"]).recipe() == run.config.recipe() else None
+    return record if recipe_of(record) == run.config.recipe() else None
 
 
 def _waiting_on(run: StudyRun) -> str | None:

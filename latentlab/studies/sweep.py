@@ -13,13 +13,12 @@ from __future__ import annotations
 import itertools
 from pathlib import Path
 
-from ..core.errors import LatentlabError
 from ..core.files import write_text_atomic
-from ..experiments import EXPERIMENTS, Experiment, check_repository_root
+from ..experiments import EXPERIMENTS, Experiment
 from ..publish.figures import sweep_plot
 from ..publish.tables import fmt, markdown_table, plus_minus
 from .records import read_record, recipe_of
-from .study import StudyRun, carry_out
+from .study import StudyRun, carry_out, check_study
 
 SWEEPS = Path("runs") / "sweeps"
 
@@ -44,9 +43,7 @@ def sweep_runs(experiment: Experiment, settings: dict[str, list], seeds: list[in
 def run_sweep(name: str, settings: dict[str, list], seeds: list[int], executor, collect: bool = False, **run) -> Path:
     """Train and record the grid, then write the table and the figure (also after some runs failed: the
     table says how many seeds each recipe has)."""
-    if len(set(seeds)) != len(seeds):
-        raise LatentlabError(f"--seeds names a seed twice ({' '.join(map(str, seeds))}); name each seed once.")
-    check_repository_root(Path("."), "sweep")
+    check_study(seeds, "sweep")
     experiment = EXPERIMENTS[name]
     runs = sweep_runs(experiment, settings, seeds, **run)
     try:
