@@ -1,5 +1,5 @@
 """The commands on finished result folders and on every experiment: ``reproduce``, ``evaluate``,
-``figures``, ``explore``, ``bound-vs-k`` and ``report``'s documents. Each is built from one run's
+``figures``, ``explore``, ``bound-vs-k``, ``binarization-spread`` and ``report``'s documents. Each is built from one run's
 steps (``pipeline``) and the cross-run documents (``report``, ``site``)."""
 
 from __future__ import annotations
@@ -14,10 +14,11 @@ from .core.checkpoint import MODEL_FILE, read_checkpoint
 from .core.trained import trained_model
 from .core.config import TrainConfig
 from .experiments import EXPERIMENTS
-from .core.data import load_test_split, to_float
+from .core.data import DeviceSplit, dataset_classes, load_test_split, read_split, to_float
 from .core.devices import pick_device
 from .core.errors import DataSetMissing, LatentlabError, SomeSkipped
-from .core.evaluation import bounds_for_each_k
+from .core.evaluation import bounds_for_each_k, per_image_bounds
+from .core.likelihoods import TEST_BINARIZATION_SEED, Bernoulli, binarize_once
 from .publish.explorer import write_explorer
 from .publish.figures import bound_vs_k
 from .core.files import check_writable, file_sha256, hold_folder, write_json_atomic
@@ -139,6 +140,42 @@ def _earlier_bounds(folder: Path, settings: dict) -> dict | None:
     same = (earlier.get("model_sha256") == settings["model_sha256"] and earlier.get("n_test") == settings["n_test"]
             and [bound["k"] for bound in earlier.get("bounds", [])] == settings["ks"])
     return earlier if same else None
+
+
+BINARIZATION_FILE = "binarization_spread.json"
+
+
+def write_binarization_spread(folder: Path, seeds: list[int], k: int, n_test: int, data_root: str | None,
+                              device_name: str) -> dict:
+    """The importance-sampled bound of a Bernoulli VAE on the test set binarized once with each of ``seeds``:
+    how far an NLL moves with the draw of the binary test set alone (the published one uses
+    TEST_BINARIZATION_SEED; other papers drew theirs otherwise). Written to binarization_spread.json.
+
+    Every draw is scored with the same posterior noise (the run's seed), so that two draws differ only in
+    their pixels."""
+    folder = Path(folder)
+    state, model, published = _finished(folder, data_root, device_name)
+    if model.kind != "vae" or model.likelihood is not Bernoulli:
+        raise LatentlabError(f"{folder} holds no VAE with a Bernoulli decoder: only its test set is binarized, "
+                             "and only a VAE has a likelihood bound. Name a folder such as "
+                             "Kết_quả_huấn_luyện_Variational_Autoecoder/32D_latent_VAE_bernoulli.")
+    config = trained_on(TrainConfig.from_dict(state["config"]), data_root, None)
+    images, labels = read_split(config, "test")
+    n = min(n_test, len(images))
+    draws = []
+    with hold_folder(folder):
+        for seed in dict.fromkeys(seeds):
+            print(f"{folder}: bound with k = {k} on {n:,} test images binarized with seed {seed}")
+            test = DeviceSplit(binarize_once(images, seed), labels, published.device, dataset_classes(config.dataset))
+            bounds = torch.cat(per_image_bounds(model, test, k, n, seed=config.seed)).double().cpu()
+            draws.append({"seed": seed, "mean": bounds.mean().item(), "se": (bounds.std() / n ** 0.5).item()})
+        result = {"k": k, "n_test": n, "published_seed": TEST_BINARIZATION_SEED, "draws": draws,
+                  "model_sha256": file_sha256(folder / MODEL_FILE), "device": test.device.type}
+        write_json_atomic(result, folder / BINARIZATION_FILE)
+    means = torch.tensor([draw["mean"] for draw in draws], dtype=torch.float64)
+    spread = f", sd {means.std().item():.3f} nats over the draws" if len(draws) > 1 else ""
+    print(f"Wrote {folder / BINARIZATION_FILE}: bounds {', '.join(f'{m:.3f}' for m in means.tolist())}{spread}")
+    return result
 
 
 def reproduce(names: list[str], retrain: bool, device: str, data_root: str | None) -> None:

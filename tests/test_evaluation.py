@@ -104,6 +104,23 @@ def test_report_gives_the_evaluate_command_with_the_bound_settings_each_folder_w
     assert "2D_latent_VAE" in plain and '/32D_latent_VAE_bernoulli"' not in plain
 
 
+def test_results_state_how_the_binary_test_set_was_drawn_and_how_far_a_draw_moves_the_nll(tmp_path):
+    folder = "Kết_quả_huấn_luyện_Variational_Autoecoder/32D_latent_VAE_bernoulli"
+    _metrics(tmp_path / folder, likelihood="bernoulli", test_mse=0.02)
+    assert "seeded with 1234" in results_markdown(tmp_path) and "Larochelle" in results_markdown(tmp_path)
+    draws = [{"seed": seed, "mean": -nll, "se": 0.2} for seed, nll in ((1234, 84.0), (1, 84.2), (2, 84.4))]
+    (tmp_path / folder / "binarization_spread.json").write_text(json.dumps({"k": 100, "n_test": 10000, "draws": draws}))
+    text = results_markdown(tmp_path)
+    assert "NLL 84.00, 84.20, 84.40 nats, 84.20 ± 0.20 (sd over the 3 draws" in text
+    assert "smaller than about 0.40 nats" in text
+    assert f'binarization-spread "{folder}" --seeds 1234 1 2 --k 100' in text
+
+
+def test_results_say_nothing_of_binarization_without_a_bernoulli_model(tmp_path):
+    _metrics(tmp_path / "Kết_quả_huấn_luyện_Variational_Autoecoder/2D_latent_VAE", test_mse=0.04)
+    assert "binary test set" not in results_markdown(tmp_path)
+
+
 def test_readme_summary_adds_up_the_training_time_of_the_four_default_runs(tmp_path):
     for folder, seconds in (("Kết_quả_huấn_luyện_Autoencoder/2D_latent_AE", 60.0),
                             ("Kết_quả_huấn_luyện_Autoencoder/32D_latent_AE", 120.0),

@@ -70,3 +70,26 @@ def test_bound_vs_k_refuses_an_autoencoder_and_writes_nothing(tiny_config, tmp_p
     assert main(["bound-vs-k", ae.out_dir, "--data-root", tiny_config.data_root, "--device", "cpu"]) == 1
     assert "an AE has no posterior" in capsys.readouterr().err
     assert sorted(p.name for p in (tmp_path / "ae").iterdir()) == before
+
+
+def test_binarization_spread_scores_each_draw_of_the_test_set_and_the_published_draw_is_the_bound_itself(
+        tiny_config, tmp_path):
+    config = dataclasses.replace(tiny_config, latent_dim=32, likelihood="bernoulli", out_dir=str(tmp_path / "vae"))
+    run(config)
+    flags = ["--n-test", "20", "--data-root", tiny_config.data_root, "--device", "cpu"]
+    assert main(["bound-vs-k", config.out_dir, "--ks", "3", *flags]) == 0
+    assert main(["binarization-spread", config.out_dir, "--seeds", "1234", "7", "--k", "3", *flags]) == 0
+    spread = json.loads((tmp_path / "vae" / "binarization_spread.json").read_text())
+    bound = json.loads((tmp_path / "vae" / "bound_vs_k.json").read_text())["bounds"][0]
+    assert [draw["seed"] for draw in spread["draws"]] == [1234, 7] and (spread["k"], spread["n_test"]) == (3, 20)
+    assert spread["draws"][0]["mean"] == pytest.approx(bound["mean"], abs=1e-4)  # the test set everything else uses
+    assert spread["draws"][1]["mean"] != pytest.approx(bound["mean"], abs=1e-4)  # other pixels, another bound
+
+
+def test_binarization_spread_refuses_a_gaussian_vae_and_writes_nothing(tiny_config, tmp_path, capsys):
+    run(tiny_config)
+    before = sorted(p.name for p in (tmp_path / "run").iterdir())
+    assert main(["binarization-spread", tiny_config.out_dir, "--data-root", tiny_config.data_root, "--device",
+                 "cpu"]) == 1
+    assert "no VAE with a Bernoulli decoder" in capsys.readouterr().err
+    assert sorted(p.name for p in (tmp_path / "run").iterdir()) == before
