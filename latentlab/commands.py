@@ -1,6 +1,6 @@
 """The commands on finished result folders and on every experiment: ``reproduce``, ``evaluate``,
-``figures``, ``explore``, ``bound-vs-k``, ``binarization-spread`` and ``report``'s documents. Each is built from one run's
-steps (``pipeline``) and the cross-run documents (``report``, ``site``)."""
+``figures``, ``explore``, ``bound-vs-k``, ``binarization-spread`` and ``report``'s documents. Each is built
+from one run's steps (``workflow``) and the cross-run documents (``report``, ``site``)."""
 
 from __future__ import annotations
 
