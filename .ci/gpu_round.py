@@ -14,6 +14,11 @@ own. At the deadline whatever still runs gets Ctrl-C: a training run keeps its l
 its recorded runs, and running this script again (with runs/ carried back) goes on where they stopped.
 What comes back, in --out: frontier.tar.gz (the frontier's result folder), sweeps.tar.gz (the sweeps' records
 and tables, the models of seed 0 only), logs.tar.gz, and summary.txt.
+
+Afterwards, here: unpack the archives at the repository root (they hold runs/...); rerunning a sweep's command
+on the CPU finds every run recorded and only writes its table again. A frontier model that reaches its target
+gets its own result folder and experiment (as vae-32d-bernoulli-iwae5 has), then ``evaluate`` (the full
+evaluation), ``figures``, ``explore`` and ``report`` on the CPU; bound_vs_k.json comes from the GPU.
 """
 
 from __future__ import annotations

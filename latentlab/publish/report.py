@@ -320,7 +320,7 @@ def _draw_spread(folder: Path, result: dict) -> list[str]:
         "",
         "```bash",
         f'python -m latentlab binarization-spread "{folder}" --seeds {" ".join(str(d["seed"]) for d in draws)} '
-        f"--k {result['k']}   # minutes on a GPU, about {len(draws) * 5} minutes on a 2-core CPU",
+        f"--k {result['k']}   # minutes on a GPU, tens of minutes on a 2-core CPU",
         "```",
         "",
     ]
