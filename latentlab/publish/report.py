@@ -4,6 +4,7 @@ result folders' metrics.json files; nothing in them is typed by hand."""
 from __future__ import annotations
 
 import json
+import statistics
 from pathlib import Path
 
 from ..core.config import DATASET_TITLES, TrainConfig
@@ -306,15 +307,15 @@ def _protocol_section(root: Path) -> list[str]:
 def _draw_spread(folder: Path, result: dict) -> list[str]:
     """What binarization_spread.json says: the bound on each draw of the binary test set, and their spread."""
     draws = result["draws"]
-    means = [-draw["mean"] for draw in draws]  # NLLs
+    nlls = [-draw["mean"] for draw in draws]
     seeds = ", ".join(str(draw["seed"]) for draw in draws)
-    mean = sum(means) / len(means)
-    sd = (sum((m - mean) ** 2 for m in means) / (len(means) - 1)) ** 0.5 if len(means) > 1 else 0.0
+    sd = statistics.stdev(nlls) if len(nlls) > 1 else 0.0
+    mean = statistics.mean(nlls)
     return [
-        f"How far the draw alone moves an NLL: the model of `{folder}`, scored with k = {result['k']} on all "
+        f"How far the draw alone moves an NLL: the model of `{folder}`, scored with k = {result['k']} on "
         f"{result['n_test']:,} test images binarized with each of the seeds {seeds} (the same posterior noise "
-        f"for each): NLL {', '.join(f'{m:.2f}' for m in means)} nats, {mean:.2f} ± {sd:.2f} (sd over the "
-        f"{len(means)} draws; the standard error over images of one draw is {draws[0]['se']:.2f}). Differences "
+        f"for each): NLL {', '.join(f'{m:.2f}' for m in nlls)} nats, {mean:.2f} ± {sd:.2f} (sd over the "
+        f"{len(nlls)} draws; the standard error over images of one draw is {draws[0]['se']:.2f}). Differences "
         f"from numbers measured on another draw that are smaller than about {2 * sd:.2f} nats (2 sd) can come "
         "from the draw alone.",
         "",
