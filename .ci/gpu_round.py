@@ -6,7 +6,7 @@
     # runs/gpu, runs/seeds and runs/sweeps to go on from a lease that stopped at its deadline:
     python3 -m pip install -q --no-index --no-deps --target /tmp/site .whl/*.whl && export PYTHONPATH=/tmp/site
     PYTHONUNBUFFERED=1 python3 .ci/gpu_round.py --data-root .device-data --minutes 8.5 --out "$OUT"
-    # here, on the CPU, before a lease is spent: the same plan with tiny settings, in seconds
+    # here, on the CPU, before a lease is spent: the same plan with tiny settings, in a minute or two
     python3 .ci/gpu_round.py --dry-run --data-root DIR --out DIR
 
 Every step is a documented command (``train``, ``bound-vs-k``, ``sweep``), so each result can be rerun on its
