@@ -32,7 +32,7 @@ def _headline(folder: _Path) -> str:
             + ", ".join(numbers) + ".")
 
 
-def _entry(experiment):
+def _entry(experiment, name: str):
     folder = _ROOT / experiment.out_dir
 
     def load(device: str = "cpu"):
@@ -40,7 +40,7 @@ def _entry(experiment):
 
         return load_model(folder / "model.pt", device)
 
-    load.__name__ = experiment.name.replace("-", "_")
+    load.__name__ = name
     load.__doc__ = (f"{experiment.label}: the committed model of the experiment {experiment.name}.\n\n"
                     f"{_headline(folder)}\nResult folder: {experiment.out_dir}/. "
                     "Returns the model in eval mode; ``device`` places it (default cpu).")
@@ -51,4 +51,5 @@ def _entry(experiment):
 # vae_32d_bernoulli, vae_32d_bernoulli_iwae5, vae_2d_fashion_mnist.
 for _experiment in _EXPERIMENTS.values():
     if (_ROOT / _experiment.out_dir / "model.pt").is_file():
-        globals()[_experiment.name.replace("-", "_")] = _entry(_experiment)
+        _name = _experiment.name.replace("-", "_")
+        globals()[_name] = _entry(_experiment, _name)

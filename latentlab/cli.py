@@ -101,8 +101,7 @@ def _seeds(commands) -> None:
     parser.add_argument("--train-limit", type=positive_int, default=None,
                         help="train on a class-balanced subset of N images (smoke runs; recorded under runs/seeds/, "
                              "out of the published seeds.json)")
-    parser.add_argument("--bound-test-images", type=positive_int, default=None,
-                        help="test images the VAEs' log-likelihood bound averages over (default: the recipe's)")
+    _add_bound_test_images(parser)
     _add_data_and_device(parser)
     _add_where(parser)
 
@@ -126,8 +125,7 @@ def _sweep(commands) -> None:
                         help="a recipe setting and its values (repeat for a grid)")
     parser.add_argument("--seeds", nargs="+", type=non_negative_int, default=[0, 1, 2], metavar="N",
                         help="the seeds of each recipe (default: 0 1 2)")
-    parser.add_argument("--bound-test-images", type=positive_int, default=None,
-                        help="test images the VAEs' log-likelihood bound averages over (default: the recipe's)")
+    _add_bound_test_images(parser)
     _add_data_and_device(parser)
     _add_where(parser)
 
@@ -135,12 +133,22 @@ def _sweep(commands) -> None:
         settings = dict(args.settings)
         if len(settings) != len(args.settings):
             raise LatentlabError("--set names a setting twice; give each setting once, with all its values.")
-        run = {"device": args.device, "data_root": args.data_root}
-        if args.bound_test_images is not None:
-            run["bound_test_images"] = args.bound_test_images
-        do.sweep.run_sweep(args.experiment, settings, args.seeds, _executor(args), args.collect, **run)
+        do.sweep.run_sweep(args.experiment, settings, args.seeds, _executor(args), args.collect, args.device,
+                           args.data_root, args.bound_test_images)
 
     parser.set_defaults(action=action)
+
+
+def _add_bound_test_images(parser: argparse.ArgumentParser) -> None:
+    """A study's shorter likelihood bound: it changes where the runs are recorded, not the recipe."""
+    parser.add_argument("--bound-test-images", type=positive_int, default=None,
+                        help="test images the VAEs' log-likelihood bound averages over (default: the recipe's)")
+
+
+def _add_full_test_set(parser: argparse.ArgumentParser) -> None:
+    """--n-test of the commands that measure on the full test set, as published likelihoods are."""
+    parser.add_argument("--n-test", type=positive_int, default=10000,
+                        help="test images to average over (default: 10000, the whole test set)")
 
 
 def _add_where(parser: argparse.ArgumentParser) -> None:
@@ -222,8 +230,7 @@ def _bound_vs_k(commands) -> None:
     parser.add_argument("folders", nargs="+", help="result folders holding a VAE's model.pt")
     parser.add_argument("--ks", nargs="+", type=positive_int, default=[1, 10, 100, 1000, 5000], metavar="K",
                         help="importance samples per image (default: 1 10 100 1000 5000)")
-    parser.add_argument("--n-test", type=positive_int, default=10000,
-                        help="test images to average over (default: 10000, the whole test set)")
+    _add_full_test_set(parser)
     _add_data_and_device(parser)
     parser.set_defaults(action=lambda args, do: do.commands.write_bound_vs_k(args.folders, args.ks, args.n_test,
                                                                              args.data_root, args.device))
@@ -240,8 +247,7 @@ def _binarization_spread(commands) -> None:
     parser.add_argument("--seeds", nargs="+", type=non_negative_int, default=[1234, 1, 2, 3, 4], metavar="SEED",
                         help="binarization seeds (default: 1234, the published test set's, then 1 2 3 4)")
     parser.add_argument("--k", type=positive_int, default=100, help="importance samples per image (default: 100)")
-    parser.add_argument("--n-test", type=positive_int, default=10000,
-                        help="test images to average over (default: 10000, the whole test set)")
+    _add_full_test_set(parser)
     _add_data_and_device(parser)
     parser.set_defaults(action=lambda args, do: do.commands.write_binarization_spread(
         args.folder, args.seeds, args.k, args.n_test, args.data_root, args.device))

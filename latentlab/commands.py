@@ -17,7 +17,7 @@ from .experiments import EXPERIMENTS
 from .core.data import DeviceSplit, dataset_classes, load_test_split, read_split, to_float
 from .core.devices import pick_device
 from .core.errors import DataSetMissing, LatentlabError, SomeSkipped
-from .core.evaluation import bounds_for_each_k, per_image_bounds
+from .core.evaluation import bounds_for_each_k, mean_and_se, per_image_bounds
 from .core.likelihoods import TEST_BINARIZATION_SEED, Bernoulli, binarize_once
 from .publish.explorer import write_explorer
 from .publish.figures import bound_vs_k
@@ -41,14 +41,19 @@ def evaluate_folder(folder: Path, data_root: str | None, device_name: str, k: in
                              quick=trained_with.quick() and n_test is None, dataset=dataset)[0]
 
 
-def _finished(folder: Path, data_root: str | None, device_name: str, dataset: str | None = None):
-    """A result folder's checkpoint, its model on the device and the test split, for redrawing."""
+def _finished_model(folder: Path, data_root: str | None, device_name: str, dataset: str | None = None):
+    """A result folder's checkpoint, its model on the device, and the configuration it was trained with
+    (reading its data from ``data_root``)."""
     state = read_checkpoint(folder / MODEL_FILE)
     check_writable(folder)
-    device = pick_device(device_name)
     config = trained_on(TrainConfig.from_dict(state["config"]), data_root, dataset)
-    model = trained_model(state, device)
-    return state, model, load_test_split(config, device, model.likelihood)
+    return state, trained_model(state, pick_device(device_name)), config
+
+
+def _finished(folder: Path, data_root: str | None, device_name: str, dataset: str | None = None):
+    """A result folder's checkpoint, its model on the device and the test split, for redrawing."""
+    state, model, config = _finished_model(folder, data_root, device_name, dataset)
+    return state, model, load_test_split(config, next(model.parameters()).device, model.likelihood)
 
 
 def rebuild_figures(folder: Path, data_root: str | None, device_name: str = "auto", dataset: str | None = None) -> None:
@@ -154,23 +159,22 @@ def write_binarization_spread(folder: Path, seeds: list[int], k: int, n_test: in
     Every draw is scored with the same posterior noise (the run's seed), so that two draws differ only in
     their pixels."""
     folder = Path(folder)
-    state, model, published = _finished(folder, data_root, device_name)
+    _, model, config = _finished_model(folder, data_root, device_name)
     if model.kind != "vae" or model.likelihood is not Bernoulli:
         raise LatentlabError(f"{folder} holds no VAE with a Bernoulli decoder: only its test set is binarized, "
                              "and only a VAE has a likelihood bound. Name a folder such as "
                              "Kết_quả_huấn_luyện_Variational_Autoecoder/32D_latent_VAE_bernoulli.")
-    config = trained_on(TrainConfig.from_dict(state["config"]), data_root, None)
-    images, labels = read_split(config, "test")
-    n = min(n_test, len(images))
+    images, labels = read_split(config, "test")  # read once; each seed binarizes it anew
+    device, n = next(model.parameters()).device, min(n_test, len(images))
     draws = []
     with hold_folder(folder):
         for seed in dict.fromkeys(seeds):
             print(f"{folder}: bound with k = {k} on {n:,} test images binarized with seed {seed}")
-            test = DeviceSplit(binarize_once(images, seed), labels, published.device, dataset_classes(config.dataset))
-            bounds = torch.cat(per_image_bounds(model, test, k, n, seed=config.seed)).double().cpu()
-            draws.append({"seed": seed, "mean": bounds.mean().item(), "se": (bounds.std() / n ** 0.5).item()})
+            test = DeviceSplit(binarize_once(images, seed), labels, device, dataset_classes(config.dataset))
+            bounds = torch.cat(per_image_bounds(model, test, k, n, seed=config.seed))  # (n,)
+            draws.append({"seed": seed, **mean_and_se(bounds)})
         result = {"k": k, "n_test": n, "published_seed": TEST_BINARIZATION_SEED, "draws": draws,
-                  "model_sha256": file_sha256(folder / MODEL_FILE), "device": test.device.type}
+                  "model_sha256": file_sha256(folder / MODEL_FILE), "device": device.type}
         write_json_atomic(result, folder / BINARIZATION_FILE)
     means = torch.tensor([draw["mean"] for draw in draws], dtype=torch.float64)
     spread = f", sd {means.std().item():.3f} nats over the draws" if len(draws) > 1 else ""

@@ -221,10 +221,10 @@ def recipe_setting(text: str) -> tuple[str, list]:
                                          f"({', '.join(swept)}); got {text!r} (seeds are given with --seeds)")
     meta = fields[key].metadata
     parsed = []
-    for value in values.split(","):
+    for value in (value.strip() for value in values.split(",")):
         if meta["choices"] and value not in meta["choices"]:
             raise argparse.ArgumentTypeError(f"{key}={value}: not one of {', '.join(meta['choices'])}")
-        parsed.append((meta["argument"] or str)(value.strip()))
+        parsed.append((meta["argument"] or str)(value))
     if len(set(parsed)) != len(parsed):
         raise argparse.ArgumentTypeError(f"{key} names a value twice ({values}); name each once")
     return key, parsed

@@ -82,13 +82,15 @@ def vae_log_likelihood(model, split: DeviceSplit, k: int, n_test: int, seed: int
     return sum(batch.double().sum().item() for batch in bounds) / sum(len(batch) for batch in bounds)
 
 
+def mean_and_se(values: torch.Tensor) -> dict:
+    """The mean of per-image values (N,) and its standard error over the images: {"mean", "se"}."""
+    values = values.double().cpu()
+    return {"mean": values.mean().item(), "se": (values.std() / len(values) ** 0.5).item()}
+
+
 def bounds_for_each_k(model, split: DeviceSplit, ks: list[int], n_test: int, seed: int = 0) -> dict:
     """The ELBO and the importance-sampled bound for each k over the first ``n_test`` images, each
     with its standard error over images: {"elbo": {...}, "bounds": [{"k", "mean", "se"}, ...]}."""
-    def mean_and_se(values: torch.Tensor) -> dict:
-        values = values.double().cpu()
-        return {"mean": values.mean().item(), "se": (values.std() / len(values) ** 0.5).item()}
-
     elbos, count = [], 0
     with seeded(seed, split.device), torch.no_grad():
         for x in split.batches(100):

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..core.errors import Interrupted, LatentlabError
+from ..core.files import write_json_atomic
 
 JOB_FILE = "job.json"  # in a run's scratch folder: the job submitted for it, so that a second call waits for it
 ACTIVE_SLURM_STATES = {"PENDING", "RUNNING", "CONFIGURING", "COMPLETING", "REQUEUED", "REQUEUE_HOLD", "RESIZING",
@@ -173,7 +174,7 @@ def write_job_file(scratch: Path, handle, kind: str) -> None:
     """Note the job submitted for a run in its scratch folder, so that a second call does not submit it again."""
     if handle.job_id is not None:
         scratch.mkdir(parents=True, exist_ok=True)
-        (scratch / JOB_FILE).write_text(json.dumps({"executor": kind, "job_id": handle.job_id, "log": str(handle.log)}))
+        write_json_atomic({"executor": kind, "job_id": handle.job_id, "log": str(handle.log)}, scratch / JOB_FILE)
 
 
 def submitted_and_unfinished(scratch: Path) -> dict | None:

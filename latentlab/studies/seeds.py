@@ -15,11 +15,10 @@ one job (``study``), run in this process, as local processes or on a Slurm clust
 
 from __future__ import annotations
 
-
 from ..core.errors import LatentlabError
 from ..experiments import EXPERIMENTS
 from .executors import InProcess
-from .study import StudyRun, carry_out, check_study
+from .study import StudyRun, carry_out, check_study, run_settings
 
 
 def study_runs(names: list[str], seeds: list[int], device: str, data_root: str | None, retrain: bool,
@@ -34,9 +33,7 @@ def study_runs(names: list[str], seeds: list[int], device: str, data_root: str |
             raise LatentlabError(f"{experiment.out_dir}/ is not here: run the seed study from the repository root, "
                                  "where the result folders are.")
         for seed in seeds:
-            run = dict(seed=seed, device=device, data_root=data_root, retrain=retrain)
-            if bound_test_images is not None:
-                run["bound_test_images"] = bound_test_images
+            run = run_settings(device, data_root, bound_test_images, seed=seed, retrain=retrain)
             runs.append(StudyRun.of(experiment, experiment.config(**run, **overrides)))
     return runs
 

@@ -58,6 +58,13 @@ class StudyRun:
         return f"{self.experiment.name} ({self.scratch.parent.name}), seed {self.config.seed}"
 
 
+def run_settings(device: str, data_root: str | None, bound_test_images: int | None, **more) -> dict:
+    """The TrainConfig fields a study sets on every run: where it runs and reads its data, and the bound's
+    images only where asked (otherwise the recipe's own)."""
+    bound = {} if bound_test_images is None else {"bound_test_images": bound_test_images}
+    return {"device": device, "data_root": data_root, **bound, **more}
+
+
 def check_study(seeds: list[int], command: str) -> None:
     """Refuse a study that names a seed twice, or that runs outside the repository root."""
     if len(set(seeds)) != len(seeds):

@@ -18,7 +18,7 @@ from ..experiments import EXPERIMENTS, Experiment
 from ..publish.figures import sweep_plot
 from ..publish.tables import fmt, markdown_table, plus_minus
 from .records import read_record, recipe_of
-from .study import StudyRun, carry_out, check_study
+from .study import StudyRun, carry_out, check_study, run_settings
 
 SWEEPS = Path("runs") / "sweeps"
 
@@ -40,12 +40,13 @@ def sweep_runs(experiment: Experiment, settings: dict[str, list], seeds: list[in
     return [StudyRun.of(experiment, experiment.config(**point, seed=seed, **run)) for point in points for seed in seeds]
 
 
-def run_sweep(name: str, settings: dict[str, list], seeds: list[int], executor, collect: bool = False, **run) -> Path:
+def run_sweep(name: str, settings: dict[str, list], seeds: list[int], executor, collect: bool, device: str,
+              data_root: str | None, bound_test_images: int | None = None) -> Path:
     """Train and record the grid, then write the table and the figure (also after some runs failed: the
     table says how many seeds each recipe has)."""
     check_study(seeds, "sweep")
     experiment = EXPERIMENTS[name]
-    runs = sweep_runs(experiment, settings, seeds, **run)
+    runs = sweep_runs(experiment, settings, seeds, **run_settings(device, data_root, bound_test_images))
     try:
         carry_out(runs, executor, collect)
     finally:
