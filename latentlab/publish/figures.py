@@ -272,33 +272,36 @@ def bound_vs_k(curves: dict[str, dict], references: list[tuple[str, float]], uni
         save(fig, path)
 
 
-def sweep_plot(series: dict[str, tuple[list, list[list[float]]]], xlabel: str, ylabel: str, title: str,
+def sweep_plot(panels: dict[str, dict[str, tuple[list, list[list[float]]]]], xlabel: str, title: str,
                path: Path) -> None:
-    """A sweep's headline number against the swept setting: each seed a dot, the mean a line with ±1 sd bars,
-    one line per value of the other settings. ``series``: label -> (x values, the seeds' values at each)."""
-    xs_all = [x for xs, _ in series.values() for x in xs]
+    """A sweep's headline numbers against the swept setting, one panel each (a recipe can win on one and lose
+    on another): each seed a dot, the mean a line with ±1 sd bars, one line per value of the other settings.
+    ``panels``: the number's name -> its series, label -> (x values, the seeds' values at each)."""
+    xs_all = [x for series in panels.values() for xs, _ in series.values() for x in xs]
     numeric = all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in xs_all)
     categories = list(dict.fromkeys(map(str, xs_all)))
     with style():
-        fig, ax = plt.subplots(figsize=(6.5, 4.2))
-        for number, (label, (xs, values)) in enumerate(series.items()):
-            colour = CLASS_CMAP(number)
-            where = np.array(xs, dtype=float) if numeric else np.array([categories.index(str(x)) for x in xs], float)
-            kept = [i for i, v in enumerate(values) if v]
-            for i in kept:
-                ax.scatter([where[i]] * len(values[i]), values[i], color=colour, s=10, alpha=0.5, lw=0)
-            means = [np.mean(values[i]) for i in kept]
-            sds = [np.std(values[i], ddof=1) if len(values[i]) > 1 else 0.0 for i in kept]
-            ax.errorbar(where[kept], means, yerr=sds, fmt="o-", color=colour, ms=4, capsize=3, label=label)
-        if numeric and min(xs_all) > 0 and max(xs_all) / min(xs_all) >= 10:
-            ax.set_xscale("log")
-            ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
-        if numeric:  # a tick at each swept value, labelled as it was given
-            ax.set_xticks(sorted(set(xs_all)), [f"{x:g}" for x in sorted(set(xs_all))])
-        else:
-            ax.set_xticks(range(len(categories)), categories)
-        ax.set(xlabel=xlabel, ylabel=ylabel, title=f"{title}\ndots: seeds; line: their mean, bars ±1 sd")
-        ax.grid(alpha=0.3)
-        if len(series) > 1:
-            ax.legend(frameon=False, fontsize=7)
+        fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels) + 1, 4.2), squeeze=False)
+        for ax, (ylabel, series) in zip(axes[0], panels.items()):
+            for number, (label, (xs, values)) in enumerate(series.items()):
+                colour = CLASS_CMAP(number)
+                where = np.array(xs, dtype=float) if numeric else np.array([categories.index(str(x)) for x in xs], float)
+                kept = [i for i, v in enumerate(values) if v]
+                for i in kept:
+                    ax.scatter([where[i]] * len(values[i]), values[i], color=colour, s=10, alpha=0.5, lw=0)
+                means = [np.mean(values[i]) for i in kept]
+                sds = [np.std(values[i], ddof=1) if len(values[i]) > 1 else 0.0 for i in kept]
+                ax.errorbar(where[kept], means, yerr=sds, fmt="o-", color=colour, ms=4, capsize=3, label=label)
+            if numeric and min(xs_all) > 0 and max(xs_all) / min(xs_all) >= 10:
+                ax.set_xscale("log")
+                ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
+            if numeric:  # a tick at each swept value, labelled as it was given
+                ax.set_xticks(sorted(set(xs_all)), [f"{x:g}" for x in sorted(set(xs_all))])
+            else:
+                ax.set_xticks(range(len(categories)), categories)
+            ax.set(xlabel=xlabel, ylabel=ylabel)
+            ax.grid(alpha=0.3)
+            if len(series) > 1:
+                ax.legend(frameon=False, fontsize=7)
+        fig.suptitle(f"{title}\ndots: seeds; line: their mean, bars ±1 sd")
         save(fig, path)

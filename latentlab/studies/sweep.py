@@ -4,8 +4,8 @@
 
 each run one job of the study (trained and recorded beside its models in runs/seeds/<experiment>/<recipe>/,
 or in the published seeds.json for the experiment's own recipe), then a table of every recipe's mean ± sd
-of the experiment's headline numbers, best first, and a figure of the first of them against the swept
-setting, written to runs/sweeps/<experiment>/.
+of the experiment's headline numbers, best first, and a figure of each of them (a panel apiece) against the
+first swept setting, written to runs/sweeps/<experiment>/.
 """
 
 from __future__ import annotations
@@ -84,8 +84,8 @@ def write_sweep(experiment: Experiment, settings: dict[str, list], runs: list[St
     text = (f"# Sweep of {experiment.name}: {', '.join(settings)}\n\n`{command}`\n\nOrdered by {numbers[0][1]} "
             f"({'higher' if higher else 'lower'} is better), best first; mean ± sd over the seeds recorded.\n\n{table}\n")
     write_text_atomic(text, stem.with_suffix(".md"))
-    series = _series(settings, rows, key)
-    sweep_plot(series, list(settings)[0], numbers[0][1], f"{experiment.name}: {numbers[0][1]} over the sweep",
+    panels = {label: _series(settings, rows, number) for number, label, _, _ in numbers}
+    sweep_plot(panels, list(settings)[0], f"{experiment.name}: its headline numbers over the sweep",
                stem.with_suffix(".png"))
     print(text + f"\nWrote {stem}.md and {stem}.png")
     return stem.with_suffix(".md")
