@@ -10,7 +10,7 @@ from pathlib import Path
 
 
 from latentlab.cli import main
-from latentlab.core.files import LOCK_FILE, hold_folder
+from latentlab.core.files import LOCK_FILES, hold_folder
 
 HOLDER = ("import sys, time\nfrom latentlab.core.files import hold_folder\n"
           "with hold_folder(sys.argv[1]):\n    print('held', flush=True)\n    time.sleep(60)\n")
@@ -28,7 +28,7 @@ def _flags(config) -> list[str]:
 
 
 def _contents(folder: Path) -> dict:
-    return {p.name: p.read_bytes() for p in folder.iterdir() if p.name != LOCK_FILE}
+    return {p.name: p.read_bytes() for p in folder.iterdir() if p.name not in LOCK_FILES}
 
 
 def test_a_second_run_into_a_folder_in_use_stops_at_once_naming_the_folder_and_writes_nothing(tiny_config, capsys):

@@ -61,6 +61,8 @@ def check_writable(folder: Path) -> None:
 
 
 LOCK_FILE = ".latentlab.lock"
+HOLDER_FILE = ".latentlab.holder"  # who holds the folder: read by the run that is refused
+LOCK_FILES = (LOCK_FILE, HOLDER_FILE)
 
 
 @contextmanager
@@ -69,62 +71,64 @@ def hold_folder(folder: Path, wait_s: float = 0.0):
     (or, with ``wait_s``, waits up to that long for the holder to finish: a short write such as the
     merge of a study's record).
 
-    The lock is the operating system's (``flock``) on ``<folder>/.latentlab.lock``, so it ends with the
-    process that holds it, however that process ends: a killed run never blocks the next. The file
-    names the holder while the run lasts and is removed when it ends, so a folder is left as it was.
+    The lock is ``filelock``'s on ``<folder>/.latentlab.lock``: the operating system's (``flock`` on
+    POSIX, ``LockFileEx`` on Windows), so it ends with the process that holds it, however that process
+    ends: a killed run never blocks the next. ``<folder>/.latentlab.holder`` names the holder while the
+    run lasts (Windows lets no other process read a locked file); both are removed when it ends, so a
+    folder is left as it was.
     """
-    import fcntl  # POSIX; on Windows there is no lock (one run per folder is then up to the user)
+    from filelock import FileLock, Timeout
 
     folder = Path(folder)
     check_writable(folder)
-    path = folder / LOCK_FILE
-    give_up = time.monotonic() + wait_s
-    while True:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.read(fd, 4096).decode("utf-8", "replace").strip() or "another process"
-            os.close(fd)
-            if time.monotonic() < give_up:
-                time.sleep(0.05)
-                continue
-            raise LatentlabError(
-                f"The result folder {folder} is in use by another run ({holder}). Wait for that run to end, "
-                "or give this one its own --out-dir. Nothing was written."
-            ) from None
-        try:
-            if os.stat(path).st_ino == os.fstat(fd).st_ino:
-                break
-        except FileNotFoundError:
-            pass
-        os.close(fd)  # the holder removed this file as we opened it: take the lock on the new one
+    path, note = folder / LOCK_FILE, folder / HOLDER_FILE
+    lock = FileLock(path, timeout=wait_s, poll_interval=0.05)
     try:
-        os.ftruncate(fd, 0)
-        os.write(fd, f"process {os.getpid()}: {' '.join(sys.argv) or 'python'}, started "
-                     f"{time.strftime('%Y-%m-%d %H:%M:%S')}".encode())
+        lock.acquire()
+    except Timeout:
+        raise LatentlabError(
+            f"The result folder {folder} is in use by another run ({_holder(note)}). Wait for that run to end, "
+            "or give this one its own --out-dir. Nothing was written."
+        ) from None
+    try:
+        note.write_text(f"process {os.getpid()}: {' '.join(sys.argv) or 'python'}, started "
+                        f"{time.strftime('%Y-%m-%d %H:%M:%S')}", encoding="utf-8")
         yield
     finally:
-        os.unlink(path)  # while still holding the lock, so no other run can be holding this file
-        os.close(fd)
+        try:
+            for name in (note, path):  # while still holding the lock, so no other run can be holding them
+                try:
+                    name.unlink()
+                except FileNotFoundError:
+                    pass
+                except PermissionError:  # Windows keeps a locked file: filelock removes it on release
+                    pass
+        finally:
+            lock.release()
+
+
+def _holder(note: Path) -> str:
+    """What the holder of a folder wrote about itself (nothing yet if it took the lock a moment ago)."""
+    try:
+        return note.read_text(encoding="utf-8", errors="replace").strip() or "another process"
+    except OSError:
+        return "another process"
 
 
 def is_held(folder: Path) -> bool:
-    """Whether a run holds ``folder`` now (its lock is taken), without taking it."""
-    import fcntl
+    """Whether a run holds ``folder`` now (its lock is taken); a free lock is let go at once."""
+    from filelock import FileLock, Timeout
 
     path = Path(folder) / LOCK_FILE
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except FileNotFoundError:
+    if not path.exists():
         return False
+    lock = FileLock(path, timeout=0)
     try:
-        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        return False
-    except BlockingIOError:
+        lock.acquire()
+    except Timeout:
         return True
-    finally:
-        os.close(fd)
+    lock.release()
+    return False
 
 
 def file_sha256(path: Path) -> str:

@@ -1,0 +1,31 @@
+"""Smaller things a new user hit (issue 37 §6): each test names the behaviour it holds."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+# As on Windows, where Python has no fcntl module: the folder lock must still hold.
+NO_FCNTL = "import sys\nsys.modules['fcntl'] = None\n"
+HOLD = ("from latentlab.core.files import hold_folder\nimport time\n"
+        "with hold_folder(sys.argv[1]):\n    print('held', flush=True)\n    time.sleep(60)\n")
+TAKE = "from latentlab.cli import guarded\nfrom latentlab.core.files import hold_folder\n" \
+       "def take():\n    with hold_folder(sys.argv[1]):\n        print('taken')\nsys.exit(guarded(take))\n"
+
+
+def test_a_result_folder_is_held_on_a_system_without_fcntl_as_on_windows(tmp_path):
+    folder = tmp_path / "run"
+    holder = subprocess.Popen([sys.executable, "-c", NO_FCNTL + HOLD, str(folder)], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, cwd=REPO)
+    try:
+        assert holder.stdout.readline().strip() == "held", holder.stderr.read()
+        second = subprocess.run([sys.executable, "-c", NO_FCNTL + TAKE, str(folder)], capture_output=True,
+                                text=True, cwd=REPO)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert second.returncode == 1 and "taken" not in second.stdout, second.stderr
+    assert "in use by another run" in second.stderr and f"process {holder.pid}" in second.stderr
