@@ -50,10 +50,15 @@ def _add_only(parser: argparse.ArgumentParser) -> None:
                         help=f"these experiments only (default: all of {', '.join(names)})")
 
 
-def _add_data_and_device(parser: argparse.ArgumentParser, moved_data: bool = False) -> None:
+def _add_data_and_device(parser: argparse.ArgumentParser, moved_data: bool = False, on_folders: bool = False) -> None:
     """The TrainConfig flags that the commands on finished result folders take too; with ``moved_data``
-    also --dataset, to point at an image folder that has moved since the model was trained."""
+    also --dataset, to point at an image folder that has moved since the model was trained. A command on
+    result folders (``on_folders``, implied by ``moved_data``) reads the data where the model was trained."""
     build_parser(parser, {}, command="train", only=("data_root", "device"))
+    if moved_data or on_folders:
+        data_root = next(action for action in parser._actions if action.dest == "data_root")
+        data_root.help = ("folder holding MNIST/raw/ or FashionMNIST/raw/ (default: the data root recorded in the "
+                          "folder's config.json if it is still there, else $MNIST_ROOT, else data/)")
     if moved_data:
         parser.add_argument("--dataset", type=dataset_argument, default=None, metavar="FOLDER",
                             help="where the image folder the model was trained on is now, if it moved "
@@ -231,7 +236,7 @@ def _bound_vs_k(commands) -> None:
     parser.add_argument("--ks", nargs="+", type=positive_int, default=[1, 10, 100, 1000, 5000], metavar="K",
                         help="importance samples per image (default: 1 10 100 1000 5000)")
     _add_full_test_set(parser)
-    _add_data_and_device(parser)
+    _add_data_and_device(parser, on_folders=True)
     parser.set_defaults(action=lambda args, do: do.commands.write_bound_vs_k(args.folders, args.ks, args.n_test,
                                                                              args.data_root, args.device))
 
@@ -248,7 +253,7 @@ def _binarization_spread(commands) -> None:
                         help="binarization seeds (default: 1234, the published test set's, then 1 2 3 4)")
     parser.add_argument("--k", type=positive_int, default=100, help="importance samples per image (default: 100)")
     _add_full_test_set(parser)
-    _add_data_and_device(parser)
+    _add_data_and_device(parser, on_folders=True)
     parser.set_defaults(action=lambda args, do: do.commands.write_binarization_spread(
         args.folder, args.seeds, args.k, args.n_test, args.data_root, args.device))
 

@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from conftest import TINY_WIDTHS
+
 REPO = Path(__file__).resolve().parents[1]
 
 # As on Windows, where Python has no fcntl module: the folder lock must still hold.
@@ -29,3 +31,22 @@ def test_a_result_folder_is_held_on_a_system_without_fcntl_as_on_windows(tmp_pat
         holder.wait()
     assert second.returncode == 1 and "taken" not in second.stdout, second.stderr
     assert "in use by another run" in second.stderr and f"process {holder.pid}" in second.stderr
+
+
+def test_explore_reads_the_data_root_recorded_in_the_folders_config_json(tiny_config, tmp_path, monkeypatch):
+    import json
+
+    from latentlab.cli import main
+    from conftest import as_flags
+
+    out = Path(tiny_config.out_dir)
+    flags = as_flags({"model": "vae", "latent_dim": 2, "epochs": 1, "batch_size": 32, "train_limit": 64,
+                      "device": "cpu", "data_root": tiny_config.data_root, "out_dir": out})
+    assert main(["train", *flags, *as_flags(TINY_WIDTHS)]) == 0
+    assert json.loads((out / "config.json").read_text())["data_root"] == tiny_config.data_root
+    elsewhere = tmp_path / "elsewhere"  # no data/ here, and no $MNIST_ROOT: only config.json says where MNIST is
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    monkeypatch.delenv("MNIST_ROOT", raising=False)
+    assert main(["explore", str(out), "--device", "cpu"]) == 0
+    assert (out / "explorer.html").is_file() and not (elsewhere / "data").exists()

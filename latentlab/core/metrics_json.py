@@ -64,8 +64,12 @@ def write_metrics(state: dict, folder: Path, data_root: str | None, device_name:
 
 
 def trained_on(config: TrainConfig, data_root: str | None, dataset: str | None = None) -> TrainConfig:
-    """The configuration a finished model was trained with, reading its data from ``data_root``, and for a
-    model of an image folder from ``dataset`` if given (the folder moved): never another data set."""
+    """The configuration a finished model was trained with, reading its data from ``data_root`` (when None,
+    from the data root it was trained with if that folder is still there, else as a run would: $MNIST_ROOT,
+    else data/), and for a model of an image folder from ``dataset`` if given (the folder moved): never
+    another data set."""
+    if data_root is None and config.data_root is not None and Path(config.data_root).is_dir():
+        data_root = config.data_root
     if dataset is not None and dataset != config.dataset:
         if config.dataset in DATASETS or dataset in DATASETS:
             raise LatentlabError(f"This model was trained on {config.dataset}; it is evaluated and drawn on that "
