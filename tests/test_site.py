@@ -14,7 +14,7 @@ import pytest
 
 from latentlab.core.errors import LatentlabError
 from latentlab.publish import browser
-from latentlab.publish.static_site import build_site
+from latentlab.publish.static_site import build_site, local_links
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -49,6 +49,12 @@ def test_the_site_holds_the_pages_and_what_they_show_and_no_model(built):
     assert not any(path.suffix in (".pt", ".json") for path in built)
 
 
+def test_the_site_carries_the_documents_its_pages_link_and_what_they_link_in_turn(built):
+    carried = {path.as_posix() for path in built}
+    assert {"README.md", "README.en.md", "RESULTS.md", "CITATION.cff", "LICENSE", "compare.png"} <= carried
+    assert not any(path.suffix in (".pt", ".json") for path in built)  # a linked result folder is not carried whole
+
+
 def test_a_page_that_links_a_missing_file_stops_the_build_naming_it(tmp_path):
     root = tmp_path / "repo"
     (root / "Kết_quả_huấn_luyện_Autoencoder").mkdir(parents=True)
@@ -71,7 +77,8 @@ def _links_of(page) -> list[str]:
 
 
 @pytest.mark.skipif(browser.missing() is not None, reason=f"no headless browser here: {browser.missing()}")
-def test_every_page_opens_over_http_without_a_failed_request_or_console_error_and_every_link_resolves(served, built):
+def test_every_page_opens_over_http_without_a_failed_request_or_console_error_and_every_link_resolves(site, served,
+                                                                                                      built):
     pages = [path for path in built if path.suffix == ".html"]
     started, checked = time.perf_counter(), set()
     with browser.open_browser() as chromium:
@@ -94,7 +101,16 @@ def test_every_page_opens_over_http_without_a_failed_request_or_console_error_an
                 with urlopen(link) as response:  # noqa: S310 (our own server on 127.0.0.1)
                     assert response.status == 200, link
                 checked.add(link)
-    print(f"\ncrawled {len(pages)} pages and {len(checked)} links over HTTP in {time.perf_counter() - started:.1f} s")
+    documents = [path for path in built if path.suffix == ".md"]  # served as they are: their links, read here
+    for path in documents:
+        for target in local_links(site / path, site):
+            link = served + quote(target.relative_to(site.resolve()).as_posix())
+            if link not in checked:
+                with urlopen(link) as response:  # noqa: S310 (our own server on 127.0.0.1)
+                    assert response.status == 200, (path, link)
+                checked.add(link)
+    print(f"\ncrawled {len(pages)} pages, {len(documents)} documents and {len(checked)} links over HTTP in "
+          f"{time.perf_counter() - started:.1f} s")
     assert len(checked) >= len(built) - 1  # everything but index.html itself is linked from somewhere
 
 

@@ -3,13 +3,17 @@ GIF they show, copied from the committed files into one folder that any static h
 (``.github/workflows/pages.yml`` publishes it on GitHub Pages). Nothing is trained or drawn here.
 
 What goes in is what the pages link, found by following their links from index.html and
-compare.html, so nothing they do not show travels (no model.pt). Links stay relative, as the pages
-write them, so the folder names with Vietnamese letters resolve over HTTP as on disk.
+compare.html, so nothing they do not show travels (no model.pt). The Markdown documents they link
+(README.md, README.en.md, RESULTS.md) are carried as they are, and so is every file those link in turn
+(CITATION.cff, LICENSE, figures, sources); a link to a whole result folder is not followed (a static
+host lists no folder, and the folder holds model.pt). Links stay relative, as the pages write them, so
+the folder names with Vietnamese letters resolve over HTTP as on disk.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
 from html.parser import HTMLParser
@@ -35,12 +39,32 @@ class _Links(HTMLParser):
         self.found += [value for name, value in attrs if name == wanted and value]
 
 
-def local_links(page: Path, root: Path) -> list[Path]:
-    """The files under ``root`` that ``page`` links to (outside links and in-page anchors left out)."""
+# A Markdown link or image, [text](target "title") or ![alt](<target>), and a fenced code block (not links).
+MARKDOWN_LINK = re.compile(r"\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
+FENCED_CODE = re.compile(r"^```.*?^```", re.S | re.M)
+
+
+def markdown_links(text: str) -> list[str]:
+    """The link targets of a Markdown document: its [text](target) links and images, and the href and src of
+    the HTML written into it; code blocks left out."""
+    text = FENCED_CODE.sub("", text)
     parser = _Links()
-    parser.feed(page.read_text(encoding="utf-8"))
+    parser.feed(text)
+    return MARKDOWN_LINK.findall(text) + parser.found
+
+
+def local_links(page: Path, root: Path) -> list[Path]:
+    """The files under ``root`` that ``page`` (an HTML page or a Markdown document) links to: outside links,
+    in-page anchors and, in a Markdown document, links to folders left out."""
+    text = page.read_text(encoding="utf-8")
+    if page.suffix == ".md":
+        found = markdown_links(text)
+    else:
+        parser = _Links()
+        parser.feed(text)
+        found = parser.found
     targets = []
-    for link in parser.found:
+    for link in found:
         parts = urlsplit(link)
         if parts.scheme or parts.netloc or not parts.path:  # http(s), mailto, data:, or "#anchor"
             continue
@@ -48,13 +72,15 @@ def local_links(page: Path, root: Path) -> list[Path]:
         if not target.is_relative_to(root.resolve()):
             raise LatentlabError(f"{page} links {link}, which is outside {root}: a site cannot serve it. "
                                  "Regenerate the pages with `python -m latentlab report`.")
+        if page.suffix == ".md" and target.is_dir():  # a result folder, browsed on GitHub: nothing to serve
+            continue
         targets.append(target)
     return targets
 
 
 def site_files(root: Path) -> list[Path]:
     """Every file the site needs, relative to ``root``: the two pages and all they link, followed through
-    the pages they link in turn."""
+    the pages and Markdown documents they link in turn."""
     root = root.resolve()
     queue = [root / name for name in (INDEX_FILE, COMPARE_FILE) if (root / name).is_file()]
     if not queue or queue[0].name != INDEX_FILE:
@@ -68,7 +94,7 @@ def site_files(root: Path) -> list[Path]:
             missing.append(str(path.relative_to(root)))
             continue
         found[path] = path.relative_to(root)
-        if path.suffix == ".html":
+        if path.suffix in (".html", ".md"):
             queue += local_links(path, root)
     if missing:
         raise LatentlabError(f"The pages link {len(missing)} file(s) that are not there: {', '.join(sorted(missing))}. "
