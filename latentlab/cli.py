@@ -289,8 +289,10 @@ COMMANDS = (_train, _reproduce, _seeds, _sweep, _on_folders, _bound_vs_k, _binar
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m latentlab COMMAND``: each command's flags and action are in its function above."""
-    parser = argparse.ArgumentParser(prog="python -m latentlab", description="AE and VAE on MNIST.")
+    """``python -m latentlab COMMAND`` (or the installed ``latentlab COMMAND``): each command's flags and action
+    are in its function above."""
+    prog = "latentlab" if Path(sys.argv[0]).stem == "latentlab" else "python -m latentlab"  # the installed command
+    parser = argparse.ArgumentParser(prog=prog, description="AE and VAE on MNIST.")
     commands = parser.add_subparsers(dest="command", required=True)
     for add in COMMANDS:
         add(commands)

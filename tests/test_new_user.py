@@ -50,3 +50,15 @@ def test_explore_reads_the_data_root_recorded_in_the_folders_config_json(tiny_co
     monkeypatch.delenv("MNIST_ROOT", raising=False)
     assert main(["explore", str(out), "--device", "cpu"]) == 0
     assert (out / "explorer.html").is_file() and not (elsewhere / "data").exists()
+
+
+def test_the_installed_package_has_a_latentlab_command():
+    import tomllib
+    from importlib.metadata import entry_points
+
+    from latentlab.cli import main
+
+    declared = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]["scripts"]
+    assert declared["latentlab"] == "latentlab.cli:main"
+    (command,) = entry_points(group="console_scripts", name="latentlab")  # as pip installed it
+    assert command.load() is main and callable(main)
