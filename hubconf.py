@@ -7,9 +7,14 @@
     x_hat = model.decode(z)           # z: (B, latent_dim)
     z = model.code(x)                 # the point code: the AE's z, the VAE's posterior mean
 
-Each entry returns the committed model.pt in eval mode, loaded weights-only; its docstring
-(``torch.hub.help``) says what it is and gives its headline numbers, read from its folder's
-metrics.json, so they are always the committed ones.
+Each entry returns the committed model.pt in eval mode, loaded weights-only; its docstring says what
+it is and gives its headline numbers, read from its folder's metrics.json, so they are always the
+committed ones. Reading the entries and their docstrings:
+
+    torch.hub.list("OWNER/REPOSITORY")                 # hosted only: torch.hub.list and torch.hub.help
+    print(torch.hub.help("OWNER/REPOSITORY", "vae_2d"))  # read GitHub, never a folder on disk
+    python -m pydoc hubconf                            # from a clone, offline: run in its root folder
+    import hubconf; help(hubconf.vae_2d)               # the same in Python started in the clone's root
 """
 
 # Imported under private names: torch.hub.list lists every public callable of this file as an entry.

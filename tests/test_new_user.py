@@ -62,3 +62,15 @@ def test_the_installed_package_has_a_latentlab_command():
     assert declared["latentlab"] == "latentlab.cli:main"
     (command,) = entry_points(group="console_scripts", name="latentlab")  # as pip installed it
     assert command.load() is main and callable(main)
+
+
+def test_hubconf_says_how_to_read_its_entries_help_from_a_clone_and_that_way_works():
+    import ast
+    import os
+
+    doc = ast.get_docstring(ast.parse((REPO / "hubconf.py").read_text(encoding="utf-8")))
+    assert 'source="local"' in doc and "python -m pydoc hubconf" in doc  # torch.hub.help reads GitHub only
+    shown = subprocess.run([sys.executable, "-m", "pydoc", "hubconf"], capture_output=True, text=True, cwd=REPO,
+                           env={**os.environ, "PAGER": "cat"}, timeout=120)
+    assert shown.returncode == 0, shown.stderr
+    assert "vae_2d(device" in shown.stdout and "test MSE per pixel" in shown.stdout
