@@ -74,3 +74,18 @@ def test_hubconf_says_how_to_read_its_entries_help_from_a_clone_and_that_way_wor
                            env={**os.environ, "PAGER": "cat"}, timeout=120)
     assert shown.returncode == 0, shown.stderr
     assert "vae_2d(device" in shown.stdout and "test MSE per pixel" in shown.stdout
+
+
+def test_the_readmes_bibtex_keeps_the_capitals_of_ae_vae_and_mnist_and_names_the_month():
+    import re
+
+    for readme in ("README.md", "README.en.md"):
+        text = (REPO / readme).read_text(encoding="utf-8")
+        block = text.split("<!-- bibtex:start -->", 1)[1].split("<!-- bibtex:end -->", 1)[0]
+        titles = re.findall(r"^title = \{(.*)\},?$", block, re.M)
+        software = next(title for title in titles if title.startswith("latentlab"))
+        for acronym in ("AE", "VAE", "MNIST", "2-D", "32-D"):  # BibTeX styles lower-case an unbraced title
+            assert f"{{{acronym}}}" in software, (readme, acronym)
+        months = re.findall(r"^month = (.*?),?$", block, re.M)
+        assert months and all(re.fullmatch(r"jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec", m) for m in months), \
+            (readme, months)
