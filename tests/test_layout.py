@@ -104,8 +104,9 @@ def test_the_installed_wheel_imports_and_loads_a_committed_model_without_the_rep
 
 
 def test_the_wheel_carries_every_file_the_package_reads(installed):
-    publish = installed / "latentlab" / "publish"
-    assert {"explorer.js", "explorer_template.html", "compare_template.html"} <= {p.name for p in publish.iterdir()}
+    publish, source = installed / "latentlab" / "publish", REPO / "latentlab" / "publish"
+    read = {"explorer.js"} | {f"templates/{p.name}" for p in (source / "templates").iterdir()}
+    assert read <= {p.relative_to(publish).as_posix() for p in publish.rglob("*") if p.is_file()}
 
 
 def test_the_experiments_registry_says_clearly_where_the_repository_is_missing(installed, tmp_path):

@@ -92,7 +92,7 @@ def test_every_page_opens_over_http_without_a_failed_request_or_console_error_an
                 page.wait_for_selector("body[data-ready=yes]", state="attached", timeout=30_000)
             # index.html loads its figures lazily: ask for all of them now, and wait until each has arrived
             page.evaluate("[...document.images].forEach(i => { i.loading = 'eager'; })")
-            page.wait_for_function("[...document.images].every(i => i.complete)", timeout=60_000)
+            page.wait_for_function("() => [...document.images].every(i => i.complete)", timeout=60_000)
             broken_images = page.evaluate("[...document.images].filter(i => !i.naturalWidth).map(i => i.src)")
             links = _links_of(page)
             page.close()

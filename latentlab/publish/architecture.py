@@ -7,7 +7,7 @@ import torch
 
 from ..core.models import WIDTHS, build_model, count_parameters
 from ..experiments import EXPERIMENTS
-from .tables import markdown_table
+from .tables import Markdown, markdown_table
 
 
 @torch.no_grad()
@@ -37,7 +37,8 @@ def architecture(experiment: str = "vae-32d") -> str:
     config = EXPERIMENTS[experiment].config()
     rows, parameters = layer_table(config)
     table = markdown_table(["part", "layer", "output shape", "parameters"],
-                   [[part, layer, str(shape), "–" if count is None else f"{count:,}"] for part, layer, shape, count in rows])
+                           [[Markdown(part), layer, str(shape), "–" if count is None else f"{count:,}"]
+                            for part, layer, shape, count in rows])  # the parts are the code's own names, as Markdown
     widths = ", ".join(f"`{name}` {getattr(config, name)}" for name in WIDTHS)
     changes = []
     for name, e in EXPERIMENTS.items():

@@ -99,7 +99,7 @@ def draw_seven(page) -> None:
 def wait_for_every_model(page, timeout_ms: int = 60_000) -> None:
     """compare.html: wait until every frame has loaded and answered the current input."""
     page.wait_for_selector("body[data-frames=ready]", state="attached", timeout=timeout_ms)
-    page.wait_for_function("window.compare.results.size === window.compare.models.length", timeout=timeout_ms)
+    page.wait_for_function("() => window.compare.results.size === window.compare.models.length", timeout=timeout_ms)
 
 
 def screenshot_compare(html: Path, png: Path) -> None:

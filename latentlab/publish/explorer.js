@@ -223,8 +223,16 @@ class Explorer {
   }
 
   ready() {
-    const legend = this.meta.colours.map((c, d) => `<span><i style="background:${c}"></i>${this.meta.classes[d]}</span>`).join("");
-    document.getElementById("legend").innerHTML = legend + this.legendNote();
+    // Class names come from a reader's folders: they are text, never markup (no innerHTML anywhere).
+    const legend = this.meta.colours.map((colour, d) => {
+      const swatch = document.createElement("i"), entry = document.createElement("span");
+      swatch.style.background = colour;
+      entry.append(swatch, this.meta.classes[d]);
+      return entry;
+    });
+    const note = this.legendNote();
+    if (note) legend.push(document.createElement("br"), note);
+    document.getElementById("legend").replaceChildren(...legend);
     this.drawBackground();
     this.scatter.addEventListener("click", (e) => this.click(this.toPlot(e)));
     this.scatter.addEventListener("keydown", (e) => this.key(e));  // only while the plot has the focus
@@ -305,7 +313,11 @@ class Explorer {
                          : `reconstruction error: ${recon.toFixed(2)}`);
     lines.push(`${what} ${score.toFixed(2)}: higher than ${share} % of the ${test.length.toLocaleString("en")} test ` +
                `images (${this.meta.units})`);
-    document.getElementById("yours-text").innerHTML = lines.map((l) => `<div>${l}</div>`).join("");
+    document.getElementById("yours-text").replaceChildren(...lines.map((line) => {
+      const row = document.createElement("div");
+      row.textContent = line;
+      return row;
+    }));
     document.getElementById("yours-result").hidden = false;
     this.yours = {z, sd};
     this.analysed(z);
@@ -418,7 +430,7 @@ class PlaneExplorer extends Explorer {
 
   legendNote() {
     return this.meta.kind === "vae"
-      ? "<br>dashed circles: 1 and 2 sd of the prior N(0, I); a picked test image's black ellipse: 2 sd of q(z|x)" : "";
+      ? "dashed circles: 1 and 2 sd of the prior N(0, I); a picked test image's black ellipse: 2 sd of q(z|x)" : "";
   }
 
   start() {
@@ -516,7 +528,7 @@ class ProjectionExplorer extends Explorer {
   }
 
   get pageClass() { return "many-d"; }
-  legendNote() { return "<br>black ring: where the decoded code lies on the PC plane"; }
+  legendNote() { return "black ring: where the decoded code lies on the PC plane"; }
 
   start() {
     this.setUpSliders();
@@ -615,9 +627,10 @@ class ProjectionExplorer extends Explorer {
   setUpSliders() {
     const box = document.getElementById("pcs");
     for (let i = 0; i < this.arrays.pc_scale.length; i++) {
-      const row = document.createElement("label");
-      row.innerHTML = `PC ${i + 1} <input class="pc" type="range" min="-3" max="3" step="0.05" value="0">` +
-        `<output>0.00 sd</output>`;
+      const row = document.createElement("label"), slider = document.createElement("input"), shown = document.createElement("output");
+      Object.assign(slider, {className: "pc", type: "range", min: -3, max: 3, step: 0.05, value: 0});
+      shown.textContent = "0.00 sd";
+      row.append(`PC ${i + 1} `, slider, shown);
       box.appendChild(row);
     }
     const update = () => {

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import base64
 import gzip
-import html
-import json
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +22,7 @@ from torch import nn
 from ..core.data import DeviceSplit, to_float
 from .figures import CLASS_CMAP
 from ..core.files import write_text_atomic
+from .templating import asset, render
 from ..core.models import ConvolutionalBlock, DenseBlock, TransposeConvolutionalBlock, count_parameters
 
 HERE = Path(__file__).parent
@@ -212,29 +211,20 @@ def page_html(meta: dict, arrays: dict[str, np.ndarray]) -> str:
 
 def filled_template(meta: dict, payload: str) -> str:
     """The template filled with ``meta`` (its ``manifest`` says how ``payload``, the packed arrays, is laid
-    out) and explorer.js."""
-    template = (HERE / "explorer_template.html").read_text(encoding="utf-8")
+    out) and explorer.js. Every value is escaped by the template engine for where it lands."""
     larger = meta["latent_dim"] > 2
-    return (template
-            .replace("{{title}}", html.escape(meta["title"]))
-            .replace("{{plot_label}}", "test codes on the PC plane: click an outlined test image, or step through them "
-                     "with the arrow keys and press Enter, to choose A and B" if larger else
-                     "test codes: point to decode, click to pin, arrow keys move a pinned point")
-            .replace("{{two_d}}", "hidden" if larger else "")
-            .replace("{{many_d}}", "" if larger else "hidden")
-            .replace("{{latent_dim}}", str(meta["latent_dim"]))
-            .replace("{{decoder_parameters}}", f"{meta['decoder_parameters']:,}")
-            .replace("{{encoder_parameters}}", f"{meta['encoder_parameters']:,}")
-            .replace("{{picks}}", str(meta["picks"]))
-            .replace("{{noun}}", meta["noun"])
-            .replace("{{n_test}}", f"{meta['manifest']['labels']['shape'][0]:,}")
-            .replace("{{items}}", "digits" if meta["noun"] == "digit" else "images")
-            .replace("{{item}}", "digit" if meta["noun"] == "digit" else "drawing")
-            .replace("{{vi_item}}", "chữ số" if meta["noun"] == "digit" else "hình")
-            .replace("{{preparation}}", PREPARATION[meta["preparation"]])
-            .replace("{{meta}}", json.dumps(meta, ensure_ascii=False).replace("</", "<\\/"))
-            .replace("{{payload}}", payload)
-            .replace("{{script}}", (HERE / "explorer.js").read_text(encoding="utf-8")))
+    digits = meta["noun"] == "digit"
+    return render(
+        "explorer.html", style=asset("explorer.css"), script=(HERE / "explorer.js").read_text(encoding="utf-8"),
+        meta=meta, payload=payload, larger=larger, title=meta["title"],
+        plot_label=("test codes on the PC plane: click an outlined test image, or step through them with the arrow "
+                    "keys and press Enter, to choose A and B" if larger else
+                    "test codes: point to decode, click to pin, arrow keys move a pinned point"),
+        latent_dim=meta["latent_dim"], decoder_parameters=f"{meta['decoder_parameters']:,}",
+        encoder_parameters=f"{meta['encoder_parameters']:,}", picks=meta["picks"], noun=meta["noun"],
+        n_test=f"{meta['manifest']['labels']['shape'][0]:,}", items="digits" if digits else "images",
+        item="digit" if digits else "drawing", vi_item="chữ số" if digits else "hình",
+        preparation=PREPARATION[meta["preparation"]])
 
 
 def write_explorer(model, test: DeviceSplit, encoded: torch.Tensor, title: str, out: Path) -> Path:

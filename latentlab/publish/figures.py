@@ -35,6 +35,9 @@ STYLE = {
     "figure.titleweight": "bold",
     "axes.spines.top": False,
     "axes.spines.right": False,
+    # Titles and legends carry names from outside the code (a reader's class folders): a "$" in one is
+    # a dollar sign, never the start of mathtext.
+    "text.parse_math": False,
 }
 
 

@@ -14,7 +14,7 @@ from ..core.likelihoods import BINARIZED_MNIST_NLL, LIKELIHOODS, TEST_BINARIZATI
 from ..studies.records import default_runs, spread
 from .architecture import architecture
 from .summary import summary
-from .tables import decimals, fmt, markdown_table, plus_minus
+from .tables import Markdown, code_span, decimals, fmt, markdown_table, plus_minus
 
 
 def _flags(settings: dict) -> str:
@@ -362,8 +362,8 @@ def experiments_table(header: list[str]) -> str:
     """The experiments of the registry: the command that runs each, what it trains, where results go."""
     rows = []
     for e in EXPERIMENTS.values():
-        rows.append([f"`{experiment_command(e)}`", e.label, str(e.config().epochs),
-                     f"[`{e.out_dir}/`]({e.out_dir.as_posix()})"])
+        rows.append([code_span(experiment_command(e)), e.label, str(e.config().epochs),
+                     Markdown(f"[{code_span(f'{e.out_dir}/')}]({e.out_dir.as_posix()})")])
     return markdown_table(header, rows)
 
 

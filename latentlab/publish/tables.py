@@ -2,13 +2,38 @@
 their numbers are printed."""
 
 import math
+import re
 
 from ..studies.records import spread
 
+# What Markdown (GitHub's, with its tables, HTML and math) reads as markup inside a table cell.
+# An "&" is markup only where it starts a character reference such as "&lt;".
+MARKUP = re.compile(r"([\\`*_\[\]<>|~$]|&(?=#?\w+;))")
+
+
+class Markdown(str):
+    """Text this package writes as Markdown on purpose (a code span, a link): a table keeps it as it is."""
+
+
+def markdown_text(value: str) -> str:
+    """Text from outside the code (a folder or class name, a value read from a JSON file) as literal
+    Markdown on one line: each character that Markdown would read as markup is backslash-escaped."""
+    return MARKUP.sub(r"\\\1", " ".join(str(value).splitlines()))
+
+
+def code_span(text: str) -> Markdown:
+    """``text`` as a Markdown code span, fenced by more backticks than it holds in a row."""
+    text = " ".join(str(text).splitlines())
+    fence = "`" * (1 + max((len(run) for run in re.findall("`+", text)), default=0))
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return Markdown(f"{fence}{pad}{text}{pad}{fence}")
+
 
 def markdown_table(header: list[str], rows: list[list[str]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "| " + " | ".join("---" for _ in header) + " |"]
-    return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in rows])
+    """Every cell is escaped as text, but for those marked ``Markdown``."""
+    def cells(values: list[str]) -> str:
+        return "| " + " | ".join(v if isinstance(v, Markdown) else markdown_text(v) for v in values) + " |"
+    return "\n".join([cells(header), "| " + " | ".join("---" for _ in header) + " |"] + [cells(row) for row in rows])
 
 
 def fmt(value, digits: int) -> str:

@@ -16,7 +16,7 @@ from pathlib import Path
 from ..core.files import write_text_atomic
 from ..experiments import EXPERIMENTS, Experiment
 from ..publish.figures import sweep_plot
-from ..publish.tables import fmt, markdown_table, plus_minus
+from ..publish.tables import code_span, fmt, markdown_table, markdown_text, plus_minus
 from .records import read_record, recipe_of
 from .study import StudyRun, carry_out, check_study, run_settings
 
@@ -81,7 +81,7 @@ def write_sweep(experiment: Experiment, settings: dict[str, list], runs: list[St
     command = (f"python -m latentlab sweep {experiment.name} "
                + " ".join(f"--set {k}={','.join(map(str, v))}" for k, v in settings.items())
                + f" --seeds {' '.join(map(str, seeds))}")
-    text = (f"# Sweep of {experiment.name}: {', '.join(settings)}\n\n`{command}`\n\nOrdered by {numbers[0][1]} "
+    text = (f"# Sweep of {experiment.name}: {markdown_text(', '.join(settings))}\n\n{code_span(command)}\n\nOrdered by {numbers[0][1]} "
             f"({'higher' if higher else 'lower'} is better), best first; mean ± sd over the seeds recorded.\n\n{table}\n")
     write_text_atomic(text, stem.with_suffix(".md"))
     panels = {label: _series(settings, rows, number) for number, label, _, _ in numbers}
