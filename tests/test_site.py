@@ -127,3 +127,14 @@ def test_a_digit_drawn_on_compare_reaches_every_models_frame_over_http(served):
         assert not errors
     assert len(frames) == rows == iframes == 6  # the six MNIST models
     assert all(sum(pixels) > 10 for pixels in inputs)
+
+
+@pytest.mark.skipif(browser.missing() is not None, reason=f"no headless browser here: {browser.missing()}")
+def test_index_html_fits_a_400_px_screen_and_shows_commands_as_code_not_backticks(served):
+    with browser.open_page(f"{served}index.html", width=400, height=800, ready=None) as (page, errors):
+        widths = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+        text = page.evaluate("document.body.innerText")
+        codes = page.locator("p.en code").all_text_contents()
+        assert not errors
+    assert widths[0] <= widths[1] == 400
+    assert "`" not in text and "python -m latentlab seeds" in codes
