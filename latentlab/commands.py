@@ -24,6 +24,7 @@ from .publish.figures import bound_vs_k
 from .core.files import check_writable, file_sha256, hold_folder, write_json_atomic
 from .publish.gallery import model_name
 from .core.models import count_parameters
+from .core.progress import plural
 from .core.metrics_json import trained_on, write_metrics
 from .workflow import draw, encode_test, run
 
@@ -212,7 +213,7 @@ def info(folder: Path) -> str:
     state = read_checkpoint(path)
     config = TrainConfig.from_dict(state["config"])
     recipe = "\n".join(f"  {key}: {value}" for key, value in config.recipe().items())
-    text = (f"{path}: {config.name()}, {state['epoch']} epochs on {state['device']} in {state['train_seconds'] / 60:.1f} min\n"
+    text = (f"{path}: {config.name()}, {plural(state['epoch'], 'epoch')} on {state['device']} in {state['train_seconds'] / 60:.1f} min\n"
             f"{describe(state.get('provenance'))}\nrecipe:\n{recipe}")
     print(text)
     return text

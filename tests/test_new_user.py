@@ -89,3 +89,32 @@ def test_the_readmes_bibtex_keeps_the_capitals_of_ae_vae_and_mnist_and_names_the
         months = re.findall(r"^month = (.*?),?$", block, re.M)
         assert months and all(re.fullmatch(r"jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec", m) for m in months), \
             (readme, months)
+
+
+def test_the_interpolation_table_of_an_image_folder_heads_its_column_classes_not_classs(tmp_path):
+    import torch
+
+    from conftest import synthetic_digits
+    from latentlab.core.data import Classes, DeviceSplit
+    from latentlab.core.models import Autoencoder
+    from latentlab.publish.gallery import AEFigures, interpolation
+
+    images, _ = synthetic_digits(12, seed=3)
+    split = DeviceSplit(torch.from_numpy(images), torch.arange(12) % 3, torch.device("cpu"),
+                        Classes(("cat", "dog", "fox")))  # an image folder's classes: the noun is "class"
+    model = Autoencoder(2, **TINY_WIDTHS).eval()
+    header = next(line for line in interpolation(model, AEFigures(model, {}), split, tmp_path).splitlines()
+                  if line.startswith("# pair"))
+    assert " classes " in header and "classs" not in header
+
+
+def test_a_run_of_one_epoch_of_one_step_says_so_in_the_singular(tiny_config, capsys):
+    import dataclasses
+
+    from latentlab.cli import main
+    from conftest import as_flags
+
+    config = dataclasses.replace(tiny_config, epochs=1, batch_size=32, train_limit=20)  # 20 images: one batch
+    values = {k: v for k, v in dataclasses.asdict(config).items() if v is not None and k != "retrain"}
+    assert main(["train", *as_flags(values)]) == 0
+    assert "1 epoch of 1 step." in capsys.readouterr().out

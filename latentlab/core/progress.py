@@ -16,5 +16,10 @@ def status(message: str):
 
 
 def plural(count: int, noun: str) -> str:
-    """``1 epoch``, ``16 epochs``."""
-    return f"{count} {noun}{'' if count == 1 else 's'}"
+    """``1 epoch``, ``16 epochs``, ``1 step``, ``2 classes``."""
+    return f"{count} {noun if count == 1 else plural_of(noun)}"
+
+
+def plural_of(noun: str) -> str:
+    """The plural of an English noun of this code's words: ``digits``, ``classes``, ``images``."""
+    return noun + ("es" if noun.endswith(("s", "x", "z", "ch", "sh")) else "s")

@@ -78,7 +78,7 @@ def train(config: TrainConfig) -> dict:
     run = Run(config, device, model, optimizer, scheduler)  # resumes an interrupted run of the same recipe
     step = make_step(model, optimizer, train_split, config)
     print(f"Training {config.model.upper()} with a {config.latent_dim}-D latent on {device}: "
-          f"{len(train_split)} training images, {plural(config.epochs, 'epoch')} of {steps_per_epoch} steps.")
+          f"{len(train_split)} training images, {plural(config.epochs, 'epoch')} of {plural(steps_per_epoch, 'step')}.")
     with run.interruptible():
         while run.epoch < config.epochs:
             started = time.perf_counter()

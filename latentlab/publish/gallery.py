@@ -27,7 +27,7 @@ from ..core.errors import LatentlabError
 from ..core.files import write_text_atomic
 from ..core.evaluation import elbo_estimate
 from ..core.metrics import active_units, seeded
-from ..core.progress import status
+from ..core.progress import plural_of, status
 
 RATIOS = [0.1, 0.3, 0.5, 0.7, 0.9]
 INTERPOLATION_PAIRS = [(1, 7), (3, 8), (4, 9), (0, 6)]  # class pairs (digits on MNIST); their first test images
@@ -77,7 +77,7 @@ def class_text(classes, label: int) -> str:
 
 def items(classes) -> str:
     """What a caption calls the test images: "digits" on MNIST, "images" elsewhere."""
-    return f"{classes.noun}s" if classes.noun == "digit" else "images"
+    return plural_of(classes.noun) if classes.noun == "digit" else "images"
 
 
 class AEFigures:
@@ -207,7 +207,7 @@ def interpolation(model, kind_figures: AEFigures, test: DeviceSplit, out: Path, 
         f"# {model_name(model)}: " + kind_figures.score_name.replace("\n", " ") + ".",
         "# ratio r decodes (1 - r) * latent_1 + r * latent_2" + kind_figures.latent_note,
         *([] if classes.noun == "digit" else [f"# classes: {', '.join(f'{k} {n}' for k, n in enumerate(classes.names))}"]),
-        f"# pair  {(classes.noun + 's'):<7s} idx_1 idx_2  " + "  ".join(f"   r={r:.1f}" for r in RATIOS),
+        f"# pair  {plural_of(classes.noun):<7s} idx_1 idx_2  " + "  ".join(f"   r={r:.1f}" for r in RATIOS),
         *lines,
     ]) + "\n"
     figures.interpolation_grid(torch.stack(rows), np.stack(scores), RATIOS, kind_figures.score_name, captions,
