@@ -3,13 +3,20 @@
 executor). Each starts a job, says whether it is done, gives its result or its failure with the log to
 read, and says how to cancel it; ``study`` decides what to run. Scheduling is submitit's and Slurm's:
 the local executor runs every job it is given at once, so at most ``capacity`` are given at a time.
+
+A Slurm job is watched with squeue, not with submitit's sacct: a cluster without accounting storage has no
+sacct to ask, and submitit would wait forever for a job that ended without a result (cancelled while
+pending, killed at its time limit). Such a job is ``JobLost``: it ended, or Slurm no longer lists it, and it
+left no result.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import subprocess
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,6 +26,29 @@ from ..core.files import write_json_atomic
 JOB_FILE = "job.json"  # in a run's scratch folder: the job submitted for it, so that a second call waits for it
 ACTIVE_SLURM_STATES = {"PENDING", "RUNNING", "CONFIGURING", "COMPLETING", "REQUEUED", "REQUEUE_HOLD", "RESIZING",
                        "SUSPENDED", "STAGE_OUT", "SIGNALING", "RESV_DEL_HOLD", "REQUEUE_FED"}
+SQUEUE_FAILED = "SQUEUE_FAILED"  # squeue could not answer (not the same as a job Slurm no longer lists)
+
+
+class JobLost(Exception):
+    """A job that ended without leaving a result: cancelled, ended by its time limit, killed with its node,
+    or no longer listed by Slurm. ``state`` is Slurm's (None: no longer listed)."""
+
+    def __init__(self, job_id: str, state: str | None, log: Path | None, time_min: int | None = None):
+        self.job_id, self.state, self.log, self.time_min = job_id, state, log, time_min
+        if state is None:
+            what = "is no longer listed by Slurm (squeue) and left no result: it was cancelled or killed"
+        elif state == "CANCELLED":
+            what = "was cancelled (scancel) before it left a result"
+        elif state == "TIMEOUT":
+            limit = f" of {time_min} min" if time_min else ""
+            what = f"was ended by its time limit{limit} before it left a result (--time MINUTES gives it more)"
+        else:
+            what = f"ended as {state} without leaving a result"
+        if log is not None and Path(log).is_file() and Path(log).stat().st_size:
+            where = f"log: {log}"
+        else:
+            where = "no log: it never started" if state in (None, "CANCELLED") else "it left no log"
+        super().__init__(f"slurm job {job_id} {what} ({where})")
 
 
 class Finished:
@@ -43,32 +73,105 @@ class Finished:
 
 
 class SubmititJob:
-    """A job of submitit's (local or Slurm)."""
+    """A job of submitit's (local or Slurm). A Slurm job is done once its result is there or once squeue no
+    longer says it is queued or running (asked at most every ``poll_s`` seconds); a job that ended without a
+    result is given ``grace_s`` more seconds for its result file to appear on a shared file system, and is
+    then lost (``result`` raises ``JobLost``)."""
 
-    def __init__(self, job, kind: str):
-        self.job, self.kind, self.job_id = job, kind, str(job.job_id)
+    poll_s = 5.0
+    grace_s = 10.0
+
+    def __init__(self, job, kind: str, time_min: int | None = None):
+        self.job, self.kind, self.job_id, self.time_min = job, kind, str(job.job_id), time_min
         self.log = job.paths.stderr
+        self._asked_at = float("-inf")
+        self._ended_at = None  # when squeue first said the job was no longer queued or running
+        self.state = None  # Slurm's last word on the job
+        # Slurm numbers its jobs anew when its state is lost (or on another cluster that shares this folder):
+        # files an earlier job of the same number left in its folder are not this job's
+        self._stale = {path: _mtime(path) for path in (job.paths.result_pickle, self.log)}
+
+    def _fresh(self, path: Path) -> bool:
+        mtime = _mtime(path)
+        return mtime is not None and mtime != self._stale[path]
+
+    def _has_result(self) -> bool:
+        return self._fresh(self.job.paths.result_pickle)
 
     def done(self) -> bool:
-        if self.job.paths.result_pickle.exists():
+        if self._has_result():
             return True
-        if self.kind == "slurm":  # without accounting storage submitit cannot see a killed job end: ask squeue
-            return slurm_state(self.job_id) not in ACTIVE_SLURM_STATES
-        return self.job.done()
+        if self.kind != "slurm":
+            return self.job.done()
+        now = time.monotonic()
+        if self._ended_at is None and now - self._asked_at < self.poll_s:
+            return False
+        self._asked_at = now
+        if self._ended_at is None:
+            state = slurm_state(self.job_id)
+            if state in ACTIVE_SLURM_STATES or state == SQUEUE_FAILED:  # a failed squeue is asked again
+                return False
+            self.state, self._ended_at = state, now
+        return now - self._ended_at >= self.grace_s
 
     def result(self) -> dict:
-        return self.job.result()
+        log = self.log if self._fresh(self.log) else None
+        if self.kind == "slurm" and not self._has_result():  # submitit would wait for sacct here, forever
+            raise JobLost(self.job_id, self.state, log, self.time_min)
+        try:
+            return self.job.result()
+        except Exception as error:
+            if "Job not requeued because: timed-out" in str(error):  # submitit caught Slurm's warning signal
+                raise JobLost(self.job_id, "TIMEOUT", log, self.time_min) from None
+            raise
+
+
+def _mtime(path: Path) -> int | None:
+    try:
+        return os.stat(path).st_mtime_ns
+    except OSError:
+        return None
 
 
 def slurm_state(job_id: str) -> str | None:
-    """The job's state as squeue says it, or None once Slurm has forgotten it (long finished)."""
+    """The job's state as squeue says it; None once Slurm no longer lists it (it keeps an ended job for
+    MinJobAge, 300 s by default); SQUEUE_FAILED when squeue could not answer."""
     try:
         done = subprocess.run(["squeue", "-h", "-t", "all", "-j", job_id, "-o", "%T"], capture_output=True,
                               text=True, timeout=60)
     except (OSError, subprocess.SubprocessError):
-        return None
+        return SQUEUE_FAILED
     lines = done.stdout.split()
-    return lines[0] if done.returncode == 0 and lines else None
+    if done.returncode == 0:
+        return lines[0] if lines else None
+    return None if "invalid job id" in done.stderr.lower() else SQUEUE_FAILED
+
+
+class _SacctWarningOnce(logging.Filter):
+    """Lets submitit's "Bypassing sacct error" warning through once: without accounting storage sacct fails
+    on every call, and the jobs are watched with squeue anyway."""
+
+    def __init__(self):
+        super().__init__()
+        self.seen = False
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if "Bypassing sacct error" not in record.getMessage():
+            return True
+        if self.seen:
+            return False
+        self.seen = True
+        record.msg = (f"{record.getMessage()} (said once: latentlab watches its Slurm jobs with squeue; "
+                      "sacct needs accounting storage)")
+        record.args = ()
+        return True
+
+
+def quiet_sacct_warnings() -> None:
+    """Install the filter on submitit's logger, once."""
+    log = logging.getLogger("submitit")
+    if not any(isinstance(existing, _SacctWarningOnce) for existing in log.filters):
+        log.addFilter(_SacctWarningOnce())
 
 
 def _alive(pid: int) -> bool:
@@ -160,9 +263,10 @@ class SlurmJobs:
         if self.gpus:
             parameters["gpus_per_node"] = self.gpus
         self.executor.update_parameters(name="latentlab", **parameters)
+        quiet_sacct_warnings()
 
     def start(self, fn, run) -> SubmititJob:
-        return SubmititJob(self.executor.submit(fn, run, self.threads), self.kind)
+        return SubmititJob(self.executor.submit(fn, run, self.threads), self.kind, self.time_min)
 
     def cancel_hint(self, handles: list) -> str:
         ids = " ".join(handle.job_id for handle in handles)

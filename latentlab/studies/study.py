@@ -6,7 +6,9 @@ finishes (``records.merge``, under the folder's lock). Where the jobs run is the
 A run already recorded is skipped; a finished job's record that was never merged (its command was
 stopped) is merged without running anything; a run whose job is still queued or running, from this call
 or another, is not submitted again; a failed job is reported with its log while the others go on, and the
-next call submits only what is missing.
+next call submits only what is missing. A job that ended without a result (cancelled while pending, ended by
+its time limit, no longer listed by Slurm) is reported as lost, with its log if it has one; the others are
+merged as they finish, and the command ends with an error that names the lost runs.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from ..core.config import TrainConfig
 from ..core.errors import Interrupted, LatentlabError
 from ..core.files import hold_folder, is_held, write_json_atomic
 from ..experiments import Experiment, check_repository_root
-from .executors import submitted_and_unfinished, write_job_file
+from .executors import JobLost, submitted_and_unfinished, write_job_file
 from .records import is_recorded, merge, recipe_of, record_file, scratch_folder
 
 RECORD_FILE = "record.json"  # a finished job's record, in its scratch folder
@@ -156,16 +158,40 @@ def carry_out(runs: list[StudyRun], executor, collect: bool = False) -> None:
             print(f"--collect: {len(todo)} run(s) neither recorded nor under way: {'; '.join(r.name for r in todo)}. "
                   "Run the command without --collect to start them.")
         return
-    failures = _run_all(todo, executor)
-    if failures:
-        raise LatentlabError(f"{len(failures)} of {len(todo)} run(s) failed: " + "; ".join(failures)
-                             + ". The others were recorded; run the same command again to retry only what is missing.")
+    outcome = _run_all(todo, executor)
+    if outcome.lost or outcome.failed:
+        raise LatentlabError(outcome.summary(len(todo)))
 
 
-def _run_all(todo: list[StudyRun], executor) -> list[str]:
+@dataclass
+class Outcome:
+    """What became of the jobs this call started: a line for each run recorded, failed or lost."""
+
+    recorded: list = dataclasses.field(default_factory=list)  # run names
+    failed: list = dataclasses.field(default_factory=list)  # "name: why (log: ...)"
+    lost: list = dataclasses.field(default_factory=list)  # (run, "name: slurm job N was ... (log: ...)")
+
+    def summary(self, started: int) -> str:
+        """The paragraph the command ends with when a job failed or was lost."""
+        parts = []
+        if self.lost:
+            seeds = " ".join(str(run.config.seed) for run, _ in self.lost)
+            parts.append(f"{len(self.lost)} of {started} job(s) lost, ended without a record: "
+                         + "; ".join(line for _, line in self.lost) + f". Lost seed(s): {seeds}.")
+        if self.failed:
+            parts.append(f"{len(self.failed)} of {started} run(s) failed: " + "; ".join(self.failed) + ".")
+        timed_out = any("time limit" in line for _, line in self.lost)
+        parts.append(f"{len(self.recorded)} run(s) were recorded. Run the same command again"
+                     + (" with a longer --time" if timed_out else "") + " to run only what is missing: recorded "
+                     "runs are skipped" + (", so only the lost seed(s) are submitted again."
+                                           if self.lost and not self.failed else "."))
+        return " ".join(parts)
+
+
+def _run_all(todo: list[StudyRun], executor) -> Outcome:
     """Start the runs (at most ``executor.capacity`` at a time), merge each record as its job finishes,
-    and return a line for each failure."""
-    queue, active, failures = list(todo), [], []  # active: (run, handle) pairs
+    and say what became of each."""
+    queue, active, outcome = list(todo), [], Outcome()  # active: (run, handle) pairs
     try:
         while queue or active:
             while queue and (executor.capacity is None or len(active) < executor.capacity):
@@ -182,18 +208,35 @@ def _run_all(todo: list[StudyRun], executor) -> list[str]:
             if not finished:
                 time.sleep(1)
             for run, handle in finished:
+                _collect(run, handle, outcome)
                 active.remove((run, handle))
-                failure = _collect(run, handle)
-                if failure:
-                    failures.append(failure)
-                    print(f"FAILED {failure}")
     except KeyboardInterrupt:
-        waiting = [f"{run.name} ({executor.kind} job {handle.job_id})" for run, handle in active
-                   if handle.job_id is not None]
-        raise StudyInterrupted("Interrupted. Recorded so far: what finished before. "
-                               + (f"Still queued or running: {'; '.join(waiting)}. " if waiting else "")
-                               + executor.cancel_hint([handle for _, handle in active])) from None
-    return failures
+        raise StudyInterrupted(_interrupted(outcome, active, executor)) from None
+    return outcome
+
+
+def _interrupted(outcome: Outcome, active: list, executor) -> str:
+    """Ctrl-C's message: what this call recorded, what failed or was lost, what finished but is not merged
+    yet, and what is still queued or running (with how to cancel it or record it later)."""
+    ended = [run for run, _ in active if _record_of_finished_job(run) is not None]
+    under_way = [(run, handle) for run, handle in active if run not in ended]
+    waiting = [f"{run.name} ({executor.kind} job {handle.job_id})" for run, handle in under_way
+               if handle.job_id is not None]
+    parts = ["Interrupted.",
+             (f"Recorded by this call: {'; '.join(outcome.recorded)}." if outcome.recorded
+              else "Nothing was recorded by this call.")]
+    if outcome.lost:
+        parts.append("Lost (ended without a record): " + "; ".join(line for _, line in outcome.lost) + ".")
+    if outcome.failed:
+        parts.append("Failed: " + "; ".join(outcome.failed) + ".")
+    if ended:
+        parts.append(f"Finished but not merged yet: {'; '.join(run.name for run in ended)} "
+                     "(the same command with --collect records them).")
+    if waiting:
+        parts.append(f"Still queued or running: {'; '.join(waiting)}.")
+    if under_way:
+        parts.append(executor.cancel_hint([handle for _, handle in under_way]))
+    return " ".join(part for part in parts if part)
 
 
 def _reason(error: Exception) -> str:
@@ -203,10 +246,18 @@ def _reason(error: Exception) -> str:
     return raised[-1].split(": ", 1)[1] if raised else (str(error).strip().splitlines() or [type(error).__name__])[0]
 
 
-def _collect(run: StudyRun, handle) -> str | None:
+def _collect(run: StudyRun, handle, outcome: Outcome) -> None:
+    """Merge a finished job's record, or note (and print) why there is none."""
     try:
         record = handle.result()
+    except JobLost as lost:
+        outcome.lost.append((run, f"{run.name}: {lost}"))
+        print(f"LOST {run.name}: {lost}")
+        return
     except Exception as error:  # a job's failure, whatever it was, is reported and the study goes on
-        return f"{run.name}: {_reason(error)}" + (f" (log: {handle.log})" if handle.log else "")
+        failure = f"{run.name}: {_reason(error)}" + (f" (log: {handle.log})" if handle.log else "")
+        outcome.failed.append(failure)
+        print(f"FAILED {failure}")
+        return
     _merge(run, record)
-    return None
+    outcome.recorded.append(run.name)
