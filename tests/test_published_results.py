@@ -58,3 +58,15 @@ def test_every_result_folder_has_an_explorer_page_of_at_most_2_mb_plus_its_extra
     page = REPO / folder / "explorer.html"
     parameters = json.loads((REPO / folder / "metrics.json").read_text(encoding="utf-8"))["parameters"]
     assert page.is_file() and page.stat().st_size <= 2e6 + 4 * 4 / 3 * max(0, parameters - 350_000)
+
+
+def test_the_summary_says_that_a_bernoulli_decoders_test_mse_is_on_binarized_images(tmp_path):
+    from latentlab.experiments import EXPERIMENTS
+    from latentlab.publish.summary import summary_rows
+
+    folder = tmp_path / EXPERIMENTS["vae-32d-bernoulli"].out_dir
+    folder.mkdir(parents=True)
+    (folder / "metrics.json").write_text(json.dumps({"parameters": 1, "epochs": 1, "train_seconds": 60.0, "device": "cpu",
+                                                     "likelihood": "bernoulli", "test_mse": 0.02}), encoding="utf-8")
+    _, note = summary_rows(tmp_path)
+    assert "binarized test images" in note and EXPERIMENTS["vae-32d-bernoulli"].label in note

@@ -16,7 +16,7 @@ SUMMARY_HEADER = ["model", "parameters", "test MSE", "ELBO", "NLL (nats)", "5-NN
 
 def summary_rows(root: Path = Path(".")) -> tuple[list[list[str]], str]:
     """The short table of the READMEs and index.html: one row per trained model, and a note on time."""
-    rows, script_runs, seeded = [], [], []
+    rows, script_runs, seeded, binary = [], [], [], []
     for e in EXPERIMENTS.values():
         path = root / e.out_dir / "metrics.json"
         if not path.is_file():
@@ -33,12 +33,17 @@ def summary_rows(root: Path = Path(".")) -> tuple[list[list[str]], str]:
                      f"{m['epochs']}", f"{m['train_seconds'] / 60:.1f} min ({m['device']})"])
         if e.script:
             script_runs.append(m)
+        if m.get("likelihood") == "bernoulli":
+            binary.append(e.label)
         if spread(runs, "test_mse"):
             seeded.append(f"{e.name} {len(runs)} ({', '.join(sorted({r['device'] for r in runs}))})")
     notes = []
     if seeded:
         notes.append("In brackets: mean ± sd over seeds of the same recipe (`python -m latentlab seeds`; seeds "
                      f"per experiment: {'; '.join(seeded)}).")
+    if binary:
+        notes.append("The test MSE of a Bernoulli decoder is measured against the binarized test images it models "
+                     "(pixels 0 or 1), not the grey ones of the other rows: " + "; ".join(binary) + ".")
     if len(script_runs) == len(SCRIPT_EXPERIMENTS):
         devices = ", ".join(sorted({m["device"] for m in script_runs}))
         total = sum(m["train_seconds"] for m in script_runs) / 60
