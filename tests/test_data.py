@@ -101,3 +101,25 @@ def test_incomplete_folder_names_the_missing_file_and_downloads_nothing(tmp_path
     with pytest.raises(LatentlabError, match="t10k-labels-idx1-ubyte"):
         load_split(root, "train")
     assert sorted(p.name for p in (root / "MNIST/raw").iterdir()) == before
+
+
+def test_a_failed_download_leaves_no_folder_behind_that_it_created(tmp_path, monkeypatch):
+    import torchvision.datasets
+
+    class Unreachable:
+        """torchvision's MNIST as it behaves offline: it makes its raw folder, and the first file fails midway."""
+
+        def __init__(self, root, train, download):
+            raw = tmp_path / "data" / "MNIST" / "raw"
+            raw.mkdir(parents=True, exist_ok=True)
+            (raw / "train-images-idx3-ubyte.gz").write_bytes(b"\x1f\x8b half a file")
+            raise OSError("network unreachable")
+
+    monkeypatch.setattr(torchvision.datasets, "MNIST", Unreachable)
+    with pytest.raises(LatentlabError, match="download failed"):
+        load_split(tmp_path / "data", "train")
+    assert list(tmp_path.iterdir()) == []  # an empty or half-filled MNIST/raw would be taken for the user's own
+    (tmp_path / "data").mkdir()  # a data root the user made is theirs: only what the attempt made goes
+    with pytest.raises(LatentlabError, match="download failed"):
+        load_split(tmp_path / "data", "train")
+    assert list(tmp_path.iterdir()) == [tmp_path / "data"] and list((tmp_path / "data").iterdir()) == []

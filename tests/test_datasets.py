@@ -162,8 +162,8 @@ def test_a_link_out_of_its_class_folder_is_skipped_with_a_line_and_each_image_is
     (circle / "again.png").symlink_to(circle / "0.png")  # the same image under a second name
     images, labels = load_image_folder(root, "train")
     assert sorted(labels.tolist()) == [0] * 6 + [1] * 6
-    said = capsys.readouterr().out
-    assert all(str(circle / name) in said for name in ("loop", "other.png", "again.png"))
+    said = [line for line in capsys.readouterr().out.splitlines() if str(circle) in line]
+    assert len(said) == 1 and all(name in said[0] for name in ("loop", "other.png", "again.png"))
 
 
 def test_every_format_pillow_reads_is_an_image_gif_included(tmp_path):

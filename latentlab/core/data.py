@@ -9,10 +9,12 @@ Three kinds, chosen by ``TrainConfig.dataset``:
   downloaded: Debian recompressed the files, so their md5 differs from torchvision's while the
   images are the standard ones, and a checksum must never replace a user's files.
 - any other value: a folder of your own images laid out as torchvision's ``ImageFolder`` expects,
-  ``train/<class>/*.png`` and ``test/<class>/*.png`` (any format Pillow reads), each converted to
-  28x28 grey: its longer side scaled to 28 pixels with the aspect ratio kept, then padded with
-  black to a square. Class names are the folder names. We list the files ourselves rather than
-  through ``ImageFolder``, which follows symbolic links without limit and knows fewer formats.
+  ``train/<class>/*.png`` and ``test/<class>/*.png`` (any format Pillow reads), each read as an image
+  viewer shows it and converted to 28x28 grey: its longer side scaled to 28 pixels with the aspect ratio
+  kept, then padded with black to a square. Class names are the folder names; only the image files
+  directly inside a class folder are read. We list the files ourselves rather than through
+  ``ImageFolder``, which follows symbolic links without limit, reads subfolders and hidden files, and
+  knows fewer formats.
 
 We read IDX ourselves rather than through ``torchvision.datasets.MNIST`` because torchvision
 verifies md5 sums and re-downloads on a mismatch (it would overwrite a user's file, and the
@@ -23,7 +25,8 @@ reader also checks every header field so a damaged file gets a message, not an a
 from __future__ import annotations
 
 import gzip
-import os
+import shutil
+import warnings
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -129,15 +132,41 @@ def find_files(data: IdxDataSet, root: Path) -> Path:
     from torchvision.datasets import MNIST
 
     print(f"MNIST not found under {folders[0]}; downloading it with torchvision ...")
+    undo = _undo_new_entries(folders[0])
     try:
         for train in (True, False):
             MNIST(str(root), train=train, download=True)
-    except Exception as error:  # any network or file failure ends in the same advice
-        raise LatentlabError(
+    except BaseException as error:
+        # An empty or half-filled raw folder left behind would be taken for the user's own files by the next
+        # run ("incomplete", nothing downloaded), so what this attempt made goes, and nothing else.
+        undo()
+        if not isinstance(error, Exception):  # Ctrl-C
+            raise
+        raise LatentlabError(  # any network or file failure ends in the same advice
             f"MNIST is not in {folders[0]} and the download failed ({error}). "
             f"{_how_to_provide(data, root)}"
         ) from None
     return folders[0]
+
+
+def _undo_new_entries(folder: Path):
+    """A function that removes what appears from now on at ``folder``: the highest of its folders that does not
+    exist yet, with all in it, or, if ``folder`` exists, the entries added to it."""
+    folder = Path(folder).absolute()
+    missing = [path for path in (folder, *folder.parents) if not path.exists()]
+    before = set() if missing else set(folder.iterdir())
+
+    def undo() -> None:
+        if missing:
+            shutil.rmtree(missing[-1], ignore_errors=True)
+            return
+        for entry in set(folder.iterdir()) - before:
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry, ignore_errors=True)
+            else:
+                entry.unlink()
+
+    return undo
 
 
 def _read_bytes(path: Path) -> bytes:
@@ -201,11 +230,40 @@ def load_split(root: Path, split: str, dataset: str = "mnist") -> tuple[torch.Te
 
 SIDE = 28
 MIN_SIDE = 8  # smaller images hold no shape worth scaling up to 28x28 (a 1x1 "image" would train as a blank)
+SHOWN_NAMES = 5  # the names listed for each reason in a line of what was not read
+UNEQUAL = 5  # a class with fewer than a fifth of the largest class's images is "much smaller"
+
+_said: set[str] = set()
+
+
+def _say_once(text: str) -> None:
+    """Print ``text`` unless this process printed it already. A run reads its folder for training and again for
+    its evaluation (a study once per run): a decision about the user's files is news the first time only."""
+    if text not in _said:
+        _said.add(text)
+        print(text)
+
+
+def _grey_maximum(image) -> int | None:
+    """White's value in a grey image of more than 8 bits per pixel, by its bit depth; None for other images."""
+    if image.mode.startswith("I;16"):
+        return 2 ** 16 - 1
+    if image.mode == "I":
+        # Pillow widens 16-bit PGM (scaled to 16 bits whatever its maxval) and 16-bit PNG of older versions to
+        # "I"; a TIFF says its depth, which may be 32 bits.
+        bits = getattr(image, "tag_v2", {}).get(258, (16,))
+        return 2 ** int(bits[0] if isinstance(bits, tuple) else bits) - 1
+    return None
 
 
 def to_28x28_grey(image) -> np.ndarray:
     """A Pillow image as MNIST-sized grey (28, 28) uint8: the longer side scaled to 28 pixels with the
     aspect ratio kept (Lanczos, so edges get grey levels as MNIST's did), the rest padded with black.
+
+    The image is read as an image viewer shows it: turned by its EXIF orientation, since a phone stores a
+    photo as its sensor lay and only tags how to turn it. A grey image of more than 8 bits per pixel (a
+    16-bit scan) is scaled by its own depth, 65535 white for 16 bits: Pillow's conversion to 8 bits would
+    clip every value above 255 to white.
 
     An image with transparency is read by its opacity alone: opaque strokes are the ink (white, as in
     MNIST), transparent pixels the black background, whatever colour the strokes are. Converting such a
@@ -214,6 +272,11 @@ def to_28x28_grey(image) -> np.ndarray:
     """
     from PIL import Image, ImageOps
 
+    white = _grey_maximum(image)  # before the turn: its copy no longer carries a TIFF's tags
+    image = ImageOps.exif_transpose(image)
+    if white is not None:
+        scaled = np.rint(np.asarray(image, dtype=np.float64) * (255 / white))
+        image = Image.fromarray(np.clip(scaled, 0, 255).astype(np.uint8), "L")
     if image.mode == "P" and "transparency" in image.info:
         image = image.convert("RGBA")
     if image.mode in ("RGBA", "LA", "PA"):
@@ -230,36 +293,61 @@ def _image_extensions() -> tuple[str, ...]:
     return tuple(ending for ending, name in Image.registered_extensions().items() if name in Image.OPEN)
 
 
-def _class_images(class_folder: Path) -> tuple[list[Path], list[str]]:
-    """The image files under one class folder, each once, and a line for each thing skipped.
+# Why an entry of a class folder is not read, as the line saying so names it (singular, plural).
+HIDDEN = ("hidden entry", "hidden entries")
+SUBFOLDER = ("subfolder", "subfolders")
+NOT_AN_IMAGE = ("file that is not an image by its ending", "files that are not images by their ending")
+LEADS_OUT = ("link that leads out of the class folder", "links that lead out of the class folder")
+SECOND_NAME = ("second name of an image already read", "second names of images already read")
+LEADS_NOWHERE = ("link that leads nowhere", "links that lead nowhere")
+NOT_READ = ("Only the image files directly inside a class folder are read; hidden entries (names starting with "
+            "'.'), subfolders, and links that lead out of their class folder never are")
 
-    A symbolic link is followed only when it stays inside the class folder: a link that leads out of
-    it (to another class, or back up, as ``loop -> ..`` does) would read other classes' images under
-    this class's label, or the same images again and again.
+
+def _class_images(class_folder: Path) -> tuple[list[Path], dict[tuple[str, str], list[str]]]:
+    """The image files directly inside one class folder, each file once, and the names of the entries not
+    read, by why.
+
+    A subfolder is not this class by any rule we could state: Jupyter's .ipynb_checkpoints holds copies, a
+    "rejects" folder what its owner set aside, and a linked folder may lead to another class or back up
+    (``loop -> ..``). Hidden entries are a system's or a tool's, never images to learn: macOS's ``._x.png``
+    holds Finder metadata under an image's ending. A link to a file is read only when it leads to a file
+    inside the class folder not read already: one leading out would read another class's image under this
+    class's label, or an image twice.
     """
     root = class_folder.resolve()
     endings = _image_extensions()
-    found, skipped, seen = [], [], set()
-    for here, folders, files in os.walk(class_folder):  # followlinks=False: linked folders are looked at below
-        for name in sorted(folders):
-            if (Path(here) / name).is_symlink():
-                skipped.append(f"{Path(here) / name} (a linked folder: only files inside {class_folder} are read)")
-        folders.sort()
-        for name in sorted(files):
-            path = Path(here) / name
-            if not name.lower().endswith(endings):
-                if not name.startswith("."):
-                    skipped.append(f"{path} (not an image file by its ending)")
-                continue
-            target = path.resolve()
-            if not target.is_relative_to(root):
-                skipped.append(f"{path} (a link that leads out of {class_folder})")
-            elif target in seen:
-                skipped.append(f"{path} (a link to an image already read)")
-            elif target.is_file():
-                seen.add(target)
-                found.append(path)
-    return found, skipped
+    found, skipped, seen = [], {}, set()
+    for entry in sorted(class_folder.iterdir(), key=lambda entry: (entry.is_symlink(), entry.name)):
+        target = entry.resolve()
+        if entry.name.startswith("."):
+            why = HIDDEN
+        elif entry.is_dir():
+            why = SUBFOLDER
+        elif not entry.name.lower().endswith(endings):
+            why = NOT_AN_IMAGE
+        elif not target.is_relative_to(root):
+            why = LEADS_OUT
+        elif target in seen:
+            why = SECOND_NAME
+        elif not target.is_file():
+            why = LEADS_NOWHERE
+        else:
+            seen.add(target)
+            found.append(entry)
+            continue
+        skipped.setdefault(why, []).append(entry.name)
+    return sorted(found), skipped
+
+
+def _not_read(skipped: dict[tuple[str, str], list[str]]) -> str:
+    """'1 hidden entry (._0.png); 2 subfolders (a, b)': what a class folder holds that is not read."""
+    parts = []
+    for (one, many), names in skipped.items():
+        shown = ", ".join(sorted(names)[:SHOWN_NAMES]) + (f" and {len(names) - SHOWN_NAMES} more"
+                                                           if len(names) > SHOWN_NAMES else "")
+        parts.append(f"{len(names)} {one if len(names) == 1 else many} ({shown})")
+    return "; ".join(parts)
 
 
 def _split_path(folder: Path, split: str) -> Path:
@@ -271,28 +359,42 @@ def _split_path(folder: Path, split: str) -> Path:
 
 
 def _class_names(where: Path) -> list[str]:
-    """The class folders of a split, sorted (hidden folders such as .ipynb_checkpoints are not classes)."""
-    return sorted(entry.name for entry in where.iterdir() if entry.is_dir() and not entry.name.startswith("."))
+    """The class folders of a split, sorted. Hidden folders (.ipynb_checkpoints) are no class, and a folder
+    leading to the same folder as another class (a link to it) is skipped with a line: it would read the same
+    images again under a second label. A folder leading into another class's subfolder reads nothing twice,
+    since subfolders are not read."""
+    kept: dict[Path, Path] = {}
+    folders = [entry for entry in where.iterdir() if entry.is_dir() and not entry.name.startswith(".")]
+    for entry in sorted(folders, key=lambda entry: (entry.is_symlink(), entry.name)):  # a real folder wins
+        same = kept.setdefault(entry.resolve(), entry)
+        if same != entry:
+            _say_once(f"Skipped the class folder {entry}: it leads to the same folder as {same}, whose images are "
+                      f"read once, as the class {same.name}. Remove the link, or make it a folder of its own.")
+    return sorted(entry.name for entry in kept.values())
 
 
 def _split_folder(folder: Path, split: str) -> tuple[list[str], list[tuple[Path, str]]]:
     """The class names of ``folder/split`` (its sub-folders, sorted) and its (image path, class) pairs,
-    each class with at least one image; what was skipped is said on screen."""
+    each class with at least one image; what was not read is said on screen, a line per class."""
     where = _split_path(folder, split)
     classes = _class_names(where)
     if not classes:
         raise LatentlabError(f"{where} holds no class folders. Each class needs its own folder {where}/<class>/ "
                              "with its images in it.")
-    samples, skipped = [], []
+    samples, lines = [], []
     for name in classes:
-        paths, skipped_here = _class_images(where / name)
+        paths, skipped = _class_images(where / name)
         if not paths:
-            raise LatentlabError(f"The class folder {where / name}/ holds no images (looked for the endings "
-                                 "Pillow reads: .png, .jpg, .gif, ...). Add images to it, or remove the folder.")
+            inside = f" ({_not_read(skipped)})" if skipped else ""
+            raise LatentlabError(f"The class folder {where / name}/ holds no images directly inside it{inside}: "
+                                 "looked for the endings Pillow reads (.png, .jpg, .gif, ...); subfolders and "
+                                 "hidden files are not read. Put the class's images directly into it, or remove "
+                                 "the folder.")
         samples += [(path, name) for path in paths]
-        skipped += skipped_here
-    if skipped:
-        print(f"Skipped {len(skipped)} entr{'y' if len(skipped) == 1 else 'ies'} of {where}:\n  " + "\n  ".join(skipped))
+        if skipped:
+            lines.append(f"  {where / name}: {_not_read(skipped)}")
+    if lines:
+        _say_once(f"Not read in {where}. {NOT_READ}:\n" + "\n".join(lines))
     return classes, samples
 
 
@@ -311,12 +413,20 @@ def _read_image(path: Path) -> np.ndarray:
     from PIL import Image, UnidentifiedImageError
 
     try:
-        with Image.open(path) as image:
-            if max(image.size) < MIN_SIDE:
-                raise LatentlabError(f"{path} is {image.size[0]}x{image.size[1]} pixels: too small to hold a shape "
-                                     f"(at least {MIN_SIDE} pixels on its longer side are needed). Replace or "
-                                     "remove it.")
-            grey = to_28x28_grey(image)
+        with warnings.catch_warnings():
+            # Between its limit and twice it Pillow only warns, not naming the file, and decodes it all anyway.
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                if max(image.size) < MIN_SIDE:
+                    raise LatentlabError(f"{path} is {image.size[0]}x{image.size[1]} pixels: too small to hold a "
+                                         f"shape (at least {MIN_SIDE} pixels on its longer side are needed). Replace "
+                                         "or remove it.")
+                grey = to_28x28_grey(image)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise LatentlabError(
+            f"{path} has more than {Image.MAX_IMAGE_PIXELS:,} pixels, Pillow's limit against decompression bombs "
+            "(Image.MAX_IMAGE_PIXELS), so it was not decoded. Every image becomes 28x28 pixels here: make it "
+            "smaller (a few hundred pixels on its longer side is plenty), or remove it.") from None
     except (UnidentifiedImageError, OSError, ValueError) as error:
         raise LatentlabError(f"{path} cannot be read as an image ({error}). Replace or remove it.") from None
     if grey.min() == grey.max():
@@ -403,7 +513,9 @@ def load_splits(config, device: torch.device, likelihood) -> tuple[DeviceSplit, 
     require_two_classes(labels, f"the training images{' kept by --train-limit' if config.train_limit else ''}")
     test = load_test_split(config, device, likelihood)
     require_two_classes(test.labels, "the test images")
-    return DeviceSplit(images, labels, device, dataset_classes(config.dataset)), test
+    classes = dataset_classes(config.dataset)
+    warn_if_unequal({"training": labels, "test": test.labels}, classes)
+    return DeviceSplit(images, labels, device, classes), test
 
 
 SUBSET_SEED = 0  # one subset for every seed of a recipe, so that seeds differ in training only
@@ -425,6 +537,28 @@ def training_subset(labels: torch.Tensor, limit: int) -> torch.Tensor:
     except ValueError:  # a class with a single image cannot be split in proportion: a seeded shuffle instead
         keep = np.random.default_rng(SUBSET_SEED).permutation(n)[:limit]
     return torch.from_numpy(np.sort(keep))
+
+
+def class_counts(labels: torch.Tensor, classes: Classes) -> dict[str, int]:
+    """The number of images of each class, by its name, in the classes' order (0 for a class the split lacks)."""
+    return dict(zip(classes.names, torch.bincount(labels.cpu(), minlength=len(classes)).tolist()))
+
+
+def warn_if_unequal(splits: dict[str, torch.Tensor], classes: Classes) -> None:
+    """One line, before any training, when a split's smallest class has fewer than a fifth of its largest's
+    images: an accuracy near the largest class's share then says little."""
+    unequal = []
+    for what, labels in splits.items():
+        counts = {name: count for name, count in class_counts(labels, classes).items() if count}
+        smallest, largest = min(counts, key=counts.get), max(counts, key=counts.get)
+        if counts[smallest] * UNEQUAL < counts[largest]:
+            unequal.append(f"the {what} images hold {counts[smallest]} of the class {smallest} and {counts[largest]} "
+                           f"of {largest}")
+    if unequal:
+        _say_once(f"Warning: unequal classes ({'; '.join(unequal)}: a class under a fifth of the largest). Answering "
+                  "the largest class every time scores its share as accuracy: read each accuracy beside the "
+                  "majority-class rate and the balanced accuracy (the mean of the classes' hit rates), both printed "
+                  "after the evaluation and kept in metrics.json.")
 
 
 def require_two_classes(labels: torch.Tensor, what: str) -> None:

@@ -4,6 +4,9 @@
   pca_test_mse                      PCA with as many components as the latent, fitted on the training images
   knn5_accuracy, linear_probe_accuracy     classifiers fitted on the training codes (the VAE's means)
   pca_knn5_accuracy, pca_linear_probe_accuracy   the same on PCA codes of the same size
+  *_balanced_accuracy               beside each accuracy: the mean over the test classes of each one's hit rate
+  majority_class_rate               the accuracy of answering the largest training class every time
+  images_per_class                  {"train": {class: images}, "test": {...}}: what the two above are read against
   test_log_likelihood_is (VAE)      importance-sampled bound, Burda et al. (2015) eq. 8, with k samples
   test_nll_nats (Bernoulli VAE)     minus that bound: the number of binarized-MNIST NLL tables
   active_units (VAE)                dimensions with Var_x(E_q[z|x]) > 0.01 (Burda et al. 2015)
@@ -13,10 +16,14 @@ What training itself measures each epoch is in metrics.py.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import torch
 from sklearn.decomposition import PCA
+from sklearn.dummy import DummyClassifier
 from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import accuracy_score, balanced_accuracy_score
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -24,7 +31,7 @@ from sklearn.preprocessing import StandardScaler
 from tqdm import tqdm
 
 from . import losses
-from .data import DeviceSplit
+from .data import DeviceSplit, class_counts
 from .losses import log_mean_exp
 from .models import VariationalAutoencoder
 from .metrics import active_units, encode_split, seeded, split_losses
@@ -121,18 +128,54 @@ def elbo_estimate(model: torch.nn.Module, x: torch.Tensor, samples: int = 100, s
     return -(recon.view(samples, -1).mean(0) + losses.kl_per_image(mean, log_var))  # (B,)
 
 
+def _knn(train_codes: np.ndarray, train_labels: np.ndarray, neighbours: int = 5):
+    # min(): a folder of a few own images may hold fewer than five training images
+    return KNeighborsClassifier(n_neighbors=min(neighbours, len(train_codes))).fit(train_codes, train_labels)
+
+
+def _linear_probe(train_codes: np.ndarray, train_labels: np.ndarray):
+    """Multinomial logistic regression on standardised codes."""
+    return make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)).fit(train_codes, train_labels)
+
+
 def knn_accuracy(train_codes: np.ndarray, train_labels: np.ndarray, test_codes: np.ndarray,
                  test_labels: np.ndarray, neighbours: int = 5) -> float:
-    # min(): a folder of a few own images may hold fewer than five training images
-    classifier = KNeighborsClassifier(n_neighbors=min(neighbours, len(train_codes))).fit(train_codes, train_labels)
-    return float(classifier.score(test_codes, test_labels))
+    return float(_knn(train_codes, train_labels, neighbours).score(test_codes, test_labels))
 
 
 def linear_probe_accuracy(train_codes: np.ndarray, train_labels: np.ndarray, test_codes: np.ndarray,
                           test_labels: np.ndarray) -> float:
-    """Multinomial logistic regression on standardised codes."""
-    probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
-    return float(probe.fit(train_codes, train_labels).score(test_codes, test_labels))
+    return float(_linear_probe(train_codes, train_labels).score(test_codes, test_labels))
+
+
+def _balanced_accuracy(test_labels: np.ndarray, predicted: np.ndarray) -> float:
+    with warnings.catch_warnings():
+        # A class the test split lacks may still be predicted; its rate is undefined and left out, as it should be.
+        warnings.filterwarnings("ignore", message="y_pred contains classes not in y_true")
+        return float(balanced_accuracy_score(test_labels, predicted))
+
+
+def classifier_scores(train_codes: np.ndarray, train_labels: np.ndarray, test_codes: np.ndarray,
+                      test_labels: np.ndarray) -> dict:
+    """The 5-NN's and the linear probe's accuracy on the test codes, each with its balanced accuracy: with
+    unequal classes an accuracy near the largest class's share may mean the classifier answers that class
+    every time, while the balanced accuracy of such a classifier is one over the number of classes."""
+    scores = {}
+    for name, fitted in (("knn5", _knn(train_codes, train_labels)),
+                         ("linear_probe", _linear_probe(train_codes, train_labels))):
+        predicted = fitted.predict(test_codes)
+        scores[f"{name}_accuracy"] = float(accuracy_score(test_labels, predicted))
+        scores[f"{name}_balanced_accuracy"] = _balanced_accuracy(test_labels, predicted)
+    return scores
+
+
+def class_balance(train: DeviceSplit, test: DeviceSplit) -> dict:
+    """The images per class of both splits, and the accuracy of answering the largest training class always."""
+    train_labels, test_labels = train.labels.cpu().numpy(), test.labels.cpu().numpy()
+    majority = DummyClassifier(strategy="most_frequent").fit(np.zeros((len(train_labels), 1)), train_labels)
+    return {"images_per_class": {"train": class_counts(train.labels, train.classes),
+                                 "test": class_counts(test.labels, test.classes)},
+            "majority_class_rate": float(majority.score(np.zeros((len(test_labels), 1)), test_labels))}
 
 
 def pca_baseline(train_images: np.ndarray, test_images: np.ndarray, components: int) -> dict:
@@ -159,14 +202,13 @@ def evaluate(model, config, train: DeviceSplit, test: DeviceSplit, k: int, n_tes
     with status(f"encoding {len(train):,} training and {len(test):,} test images"):
         train_codes, test_codes = encode_split(model, train).numpy(), encode_split(model, test).numpy()
     with status("5-NN and linear probes on the codes"):
-        results["knn5_accuracy"] = knn_accuracy(train_codes, train_labels, test_codes, test_labels)
-        results["linear_probe_accuracy"] = linear_probe_accuracy(train_codes, train_labels, test_codes, test_labels)
+        results.update(classifier_scores(train_codes, train_labels, test_codes, test_labels))
     with status(f"PCA baseline with {model.latent_dim} components, and its probes"):
         pca = pca_baseline(_flat(train), _flat(test), model.latent_dim)
         results["pca_test_mse"] = pca["mse"]
-        results["pca_knn5_accuracy"] = knn_accuracy(pca["train_codes"], train_labels, pca["test_codes"], test_labels)
-        results["pca_linear_probe_accuracy"] = linear_probe_accuracy(pca["train_codes"], train_labels,
-                                                                     pca["test_codes"], test_labels)
+        scores = classifier_scores(pca["train_codes"], train_labels, pca["test_codes"], test_labels)
+        results.update({f"pca_{key}": value for key, value in scores.items()})
+    results.update(class_balance(train, test))
     results["evaluated_on"] = {"train_images": len(train), "test_images": len(test)}
     if model.kind == "vae":
         results["test_kl"] = measured["kl"]

@@ -60,7 +60,23 @@ def write_metrics(state: dict, folder: Path, data_root: str | None, device_name:
     metrics["config"], metrics["history"] = state["config"], state["history"]
     write_json_atomic(metrics, Path(folder) / "metrics.json")
     print(f"{folder}: " + ", ".join(f"{key} {metrics[key]:.5g}" for key in REPORTED if key in metrics))
+    print(class_balance_line(metrics))
     return metrics, model, test
+
+
+ACCURACIES = (("5-NN", "knn5"), ("linear probe", "linear_probe"), ("PCA 5-NN", "pca_knn5"),
+              ("PCA linear probe", "pca_linear_probe"))
+
+
+def class_balance_line(metrics: dict) -> str:
+    """Each accuracy with its balanced accuracy, the majority-class rate, and the images per class: what an
+    accuracy must be read against when the classes are unequal."""
+    accuracies = ", ".join(f"{name} {metrics[f'{key}_accuracy']:.3f} (balanced {metrics[f'{key}_balanced_accuracy']:.3f})"
+                           for name, key in ACCURACIES if f"{key}_balanced_accuracy" in metrics)
+    counts = "; ".join(f"{split} " + ", ".join(f"{name} {count}" for name, count in per_class.items())
+                       for split, per_class in metrics["images_per_class"].items())
+    return (f"Accuracy: {accuracies}; majority-class rate {metrics['majority_class_rate']:.3f} (answering the "
+            f"largest training class every time). Images per class: {counts}.")
 
 
 def trained_on(config: TrainConfig, data_root: str | None, dataset: str | None = None) -> TrainConfig:
