@@ -166,3 +166,27 @@ def test_answering_the_largest_class_scores_its_share_as_accuracy_and_one_over_t
     noise = rng.normal(size=(306, 2)), rng.normal(size=(23, 2))  # codes that say nothing of the class
     scores = classifier_scores(noise[0], train_labels, noise[1], test_labels)
     assert scores["knn5_accuracy"] == pytest.approx(20 / 23) and scores["knn5_balanced_accuracy"] == pytest.approx(0.5)
+
+
+def test_the_results_tables_set_a_balanced_accuracy_beside_each_accuracy_only_where_the_classes_are_unequal(tmp_path):
+    from latentlab.experiments import EXPERIMENTS
+    from latentlab.publish.report import _model_row, _pca_row
+    from latentlab.publish.summary import summary_rows
+
+    facts = {"model": "ae", "latent_dim": 2, "epochs": 1, "train_seconds": 6.0, "device": "cpu", "dataset": "/d/mine"}
+    scores = {"knn5_accuracy": 0.87, "linear_probe_accuracy": 0.87, "pca_knn5_accuracy": 0.87,
+              "pca_linear_probe_accuracy": 0.87, "knn5_balanced_accuracy": 0.5, "linear_probe_balanced_accuracy": 0.5,
+              "pca_knn5_balanced_accuracy": 0.5, "pca_linear_probe_balanced_accuracy": 0.5}
+    unequal = {**facts, **scores, "images_per_class": {"train": {"a": 300, "b": 6}, "test": {"a": 20, "b": 3}}}
+    rows = _model_row("AE", unequal) + _pca_row("PCA", unequal)
+    assert sum(cell == "0.870 (balanced 0.500)" for cell in rows) == 4
+    alike = {**unequal, "images_per_class": {"train": {"a": 300, "b": 290}, "test": {"a": 20, "b": 21}}}
+    published = {key: value for key, value in unequal.items()  # a committed metrics.json: no new keys
+                 if "balanced" not in key and key != "images_per_class"}
+    for m in (alike, published):
+        assert sum(cell == "0.870" for cell in _model_row("AE", m) + _pca_row("PCA", m)) == 4
+    first = next(iter(EXPERIMENTS.values()))  # the short table of the READMEs and index.html
+    for m, cell in ((unequal, "0.870 (balanced 0.500)"), (published, "0.870")):
+        (tmp_path / first.out_dir).mkdir(parents=True, exist_ok=True)
+        (tmp_path / first.out_dir / "metrics.json").write_text(json.dumps({**m, "parameters": 1000}))
+        assert summary_rows(tmp_path)[0][0][5] == cell

@@ -514,7 +514,7 @@ def load_splits(config, device: torch.device, likelihood) -> tuple[DeviceSplit, 
     test = load_test_split(config, device, likelihood)
     require_two_classes(test.labels, "the test images")
     classes = dataset_classes(config.dataset)
-    warn_if_unequal({"training": labels, "test": test.labels}, classes)
+    warn_if_unequal({"train": labels, "test": test.labels}, classes)
     return DeviceSplit(images, labels, device, classes), test
 
 
@@ -544,16 +544,24 @@ def class_counts(labels: torch.Tensor, classes: Classes) -> dict[str, int]:
     return dict(zip(classes.names, torch.bincount(labels.cpu(), minlength=len(classes)).tolist()))
 
 
+def unequal_classes(images_per_class: dict[str, dict[str, int]]) -> list[str]:
+    """For each split (``{"train": {class: images}, "test": ...}``, as metrics.json keeps it) whose smallest
+    class has fewer than a fifth of its largest's images, a phrase naming both; none when the classes are alike."""
+    unequal = []
+    for split, per_class in images_per_class.items():
+        counts = {name: count for name, count in per_class.items() if count}  # a class a split lacks is not small
+        if not counts:
+            continue
+        smallest, largest = min(counts, key=counts.get), max(counts, key=counts.get)
+        if counts[smallest] * UNEQUAL < counts[largest]:
+            unequal.append(f"{split}: {counts[smallest]} images of the class {smallest}, {counts[largest]} of {largest}")
+    return unequal
+
+
 def warn_if_unequal(splits: dict[str, torch.Tensor], classes: Classes) -> None:
     """One line, before any training, when a split's smallest class has fewer than a fifth of its largest's
     images: an accuracy near the largest class's share then says little."""
-    unequal = []
-    for what, labels in splits.items():
-        counts = {name: count for name, count in class_counts(labels, classes).items() if count}
-        smallest, largest = min(counts, key=counts.get), max(counts, key=counts.get)
-        if counts[smallest] * UNEQUAL < counts[largest]:
-            unequal.append(f"the {what} images hold {counts[smallest]} of the class {smallest} and {counts[largest]} "
-                           f"of {largest}")
+    unequal = unequal_classes({split: class_counts(labels, classes) for split, labels in splits.items()})
     if unequal:
         _say_once(f"Warning: unequal classes ({'; '.join(unequal)}: a class under a fifth of the largest). Answering "
                   "the largest class every time scores its share as accuracy: read each accuracy beside the "

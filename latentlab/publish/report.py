@@ -11,10 +11,10 @@ from ..core.config import DATASET_TITLES, TrainConfig
 from ..experiments import EXPERIMENTS, SCRIPT_EXPERIMENTS, check_repository_root
 from ..core.files import write_text_atomic
 from ..core.likelihoods import BINARIZED_MNIST_NLL, LIKELIHOODS, TEST_BINARIZATION_SEED
-from ..studies.records import default_runs, spread
+from ..studies.records import default_runs
 from .architecture import architecture
-from .summary import summary
-from .tables import Markdown, code_span, decimals, fmt, markdown_table, plus_minus
+from .summary import balanced_beside, summary
+from .tables import Markdown, code_span, decimals, fmt, markdown_table, plus_minus, spread
 
 
 def _flags(settings: dict) -> str:
@@ -75,12 +75,15 @@ def _dataset(m: dict) -> str:
     return DATASET_TITLES.get(dataset, f"`{dataset}`") + binarized
 
 
+def _accuracy(m: dict, key: str) -> str:
+    return fmt(m.get(f"{key}_accuracy"), 3) + balanced_beside(m, key)
+
+
 def _model_row(label: str, m: dict) -> list[str]:
     value = m.get("test_log_likelihood_is")
     bound = None if value is None else f"{value:.2f} (k={m['bound_samples']}, n={m['bound_test_images']})"
     return [label, _dataset(m), fmt(m.get("test_mse"), 4), fmt(m.get("test_recon_sse"), 2), fmt(m.get("test_elbo"), 2),
-            bound or "–", fmt(m.get("test_nll_nats"), 2), fmt(m.get("knn5_accuracy"), 3),
-            fmt(m.get("linear_probe_accuracy"), 3),
+            bound or "–", fmt(m.get("test_nll_nats"), 2), _accuracy(m, "knn5"), _accuracy(m, "linear_probe"),
             "–" if m.get("active_units") is None else f"{m['active_units']} / {m['latent_dim']}",
             str(m["epochs"]), f"{m['train_seconds'] / 60:.1f} min", m["device"]]
 
@@ -101,7 +104,7 @@ def _spread_row(runs: list[dict]) -> list[str]:
 
 def _pca_row(label: str, m: dict) -> list[str]:
     return [label, _dataset(m), fmt(m.get("pca_test_mse"), 4), fmt(m.get("pca_test_mse") and 784 * m["pca_test_mse"], 2),
-            "–", "–", "–", fmt(m.get("pca_knn5_accuracy"), 3), fmt(m.get("pca_linear_probe_accuracy"), 3),
+            "–", "–", "–", _accuracy(m, "pca_knn5"), _accuracy(m, "pca_linear_probe"),
             "–", "–", "–", "–"]
 
 
