@@ -9,8 +9,8 @@ finished model.pt is not retrained.
     python Models/Auto_enoder_MNIST.py --help   # every flag, e.g. --epochs 3
 
 Reading order, one step each:
-  1. latentlab/core/models.py    Autoencoder: encode -> decode, and loss(x), which returns the reconstruction
-                                 term; training_loss makes it the loss
+  1. latentlab/core/kinds/ae.py  Autoencoder: encode -> decode, and loss(x), which returns its one term,
+                                 the reconstruction; training_loss (core/models.py) makes it the loss
   2. latentlab/core/losses.py    that term: the squared error summed over the 784 pixels
   3. latentlab/core/training.py  training_step (one Adam step on the reconstruction), then train (the loop)
 """
@@ -44,11 +44,10 @@ if __name__ == "__main__":  # importing this file (the registry of experiments d
     config = experiment_config(hyp, __file__)  # the command-line flags override hyp (--help lists them)
 
     def experiment() -> None:
-        from latentlab.workflow import evaluate_and_draw, result_folder
-        from latentlab.core.training import train
+        from latentlab.workflow import run
 
-        with result_folder(config):  # the configuration printed; the folder held by this run alone
-            state = train(config)  # the loop: latentlab/core/training.py
-            evaluate_and_draw(state, config)  # metrics.json, every figure and GIF, explorer.html
+        # The one road of every run (train, reproduce, a study's job): the loop of latentlab/core/training.py
+        # (or the finished model reused), then metrics.json, every figure and GIF, and explorer.html.
+        run(config)
 
     sys.exit(guarded(experiment))

@@ -9,9 +9,9 @@ that holds a finished model.pt is not retrained.
     python Models/Variational_AutoEncoder.py --help   # every flag, e.g. --epochs 3
 
 Reading order, from this file to the paper's equations, one step each:
-  1. latentlab/core/models.py    VariationalAutoencoder: encode -> reparameterization_trick -> decode,
-                                 and loss(x), which returns the two terms of the negative ELBO; then
-                                 training_loss, which adds them as reconstruction + beta * KL
+  1. latentlab/core/kinds/vae.py VariationalAutoencoder: encode -> reparameterization_trick -> decode,
+                                 and loss(x), which returns the two terms of the negative ELBO by name;
+                                 then training_loss (core/models.py): reconstruction + beta * KL
   2. latentlab/core/losses.py    those terms: reconstruction -log p(x|z) and KL(q(z|x) || N(0, I))
   3. latentlab/core/training.py  training_step (one Adam step on that loss), then train (the loop)
 """
@@ -45,11 +45,10 @@ if __name__ == "__main__":  # importing this file (the registry of experiments d
     config = experiment_config(hyp, __file__)  # the command-line flags override hyp (--help lists them)
 
     def experiment() -> None:
-        from latentlab.workflow import evaluate_and_draw, result_folder
-        from latentlab.core.training import train
+        from latentlab.workflow import run
 
-        with result_folder(config):  # the configuration printed; the folder held by this run alone
-            state = train(config)  # the loop: latentlab/core/training.py
-            evaluate_and_draw(state, config)  # metrics.json, every figure and GIF, explorer.html
+        # The one road of every run (train, reproduce, a study's job): the loop of latentlab/core/training.py
+        # (or the finished model reused), then metrics.json, every figure and GIF, and explorer.html.
+        run(config)
 
     sys.exit(guarded(experiment))

@@ -87,8 +87,7 @@ def reference(config: TrainConfig, root: Path, device: torch.device, steps: int)
         x, _ = next(loader)
         x = x.to(device)
         optimizer.zero_grad()
-        reconstruction, kl = model.loss(x)
-        (reconstruction + kl).backward()
+        sum(model.loss(x).values()).backward()
         optimizer.step()
 
     for _ in range(WARMUP):

@@ -14,7 +14,7 @@ def __getattr__(name: str):
 
         return getattr(trained, name)
     if name in ("Autoencoder", "VariationalAutoencoder"):
-        from .core import models
+        from .core.kinds import ae, vae
 
-        return getattr(models, name)
+        return getattr(ae if name == "Autoencoder" else vae, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

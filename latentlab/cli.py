@@ -138,8 +138,13 @@ def _sweep(commands) -> None:
         settings = dict(args.settings)
         if len(settings) != len(args.settings):
             raise LatentlabError("--set names a setting twice; give each setting once, with all its values.")
-        do.sweep.run_sweep(args.experiment, settings, args.seeds, _executor(args), args.collect, args.device,
-                           args.data_root, args.bound_test_images)
+        experiment, runs = do.sweep.planned_sweep(args.experiment, settings, args.seeds, args.device,
+                                                  args.data_root, args.bound_test_images)
+        try:  # the table and figure also after some runs failed: the table says how many seeds each recipe has
+            do.study.carry_out(runs, _executor(args), args.collect)
+        finally:
+            do.sweep_report.write_sweep(experiment, settings, sorted(set(args.seeds)),
+                                        do.sweep.recorded_rows(settings, runs))
 
     parser.set_defaults(action=action)
 
@@ -208,9 +213,13 @@ def _on_folders(commands) -> None:
     parser.add_argument("--screenshot", action="store_true",
                         help="also save explorer.png: the page in headless Chromium, a test digit picked "
                              "(needs Playwright and the system's Chromium)")
+    parser.add_argument("--template-only", action="store_true",
+                        help="rewrite the page in today's template and explorer.js around the data it already "
+                             "holds, loading no model or data: after a change to the page's code, its numbers "
+                             "stay those it was made with")
     _add_data_and_device(parser, moved_data=True)
-    parser.set_defaults(action=lambda args, do: do.commands.explore(args.folder, args.data_root, args.device,
-                                                                    args.screenshot, args.dataset))
+    parser.set_defaults(action=lambda args, do: do.commands.refill_explorer(args.folder) if args.template_only else
+                        do.commands.explore(args.folder, args.data_root, args.device, args.screenshot, args.dataset))
 
     parser = commands.add_parser("evaluate", help="recompute metrics.json of result folders: baselines, "
                                                   "kNN and linear probes, likelihood bounds")
@@ -299,8 +308,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     with status("loading PyTorch, matplotlib and scikit-learn"):  # only once the flags are valid: seconds
         from . import commands as command_module, workflow
-        from .publish import report, static_site
-        from .studies import seeds, sweep
-    do = SimpleNamespace(commands=command_module, workflow=workflow, report=report, seeds=seeds, sweep=sweep,
-                         static_site=static_site)
+        from .publish import report, static_site, sweep_report
+        from .studies import seeds, study, sweep
+    do = SimpleNamespace(commands=command_module, workflow=workflow, report=report, seeds=seeds, study=study,
+                         sweep=sweep, sweep_report=sweep_report, static_site=static_site)
     return guarded(lambda: args.action(args, do))

@@ -19,7 +19,7 @@ from .core.devices import pick_device
 from .core.errors import DataSetMissing, LatentlabError, SomeSkipped
 from .core.evaluation import bounds_for_each_k, mean_and_se, per_image_bounds
 from .core.likelihoods import TEST_BINARIZATION_SEED, Bernoulli, binarize_once
-from .publish.explorer import write_explorer
+from .publish.explorer import refill_explorer, write_explorer
 from .publish.figures import bound_vs_k
 from .core.files import check_writable, file_sha256, hold_folder, write_json_atomic
 from .publish.gallery import model_name
@@ -87,7 +87,7 @@ def explore(folder: Path, data_root: str | None, device_name: str = "auto", scre
 
 def check_bounds_comparable(models) -> None:
     """bound-vs-k's refusal to set models' likelihood bounds side by side unless they measure the same thing."""
-    if any(model.kind != "vae" for model in models) or len({model.likelihood for model in models}) > 1:
+    if not all(model.traits.posterior for model in models) or len({model.likelihood for model in models}) > 1:
         raise LatentlabError("bound-vs-k compares VAEs with the same decoder: an AE has no posterior to sample, "
                              "and a Gaussian and a Bernoulli decoder measure in different units. Name result "
                              "folders of VAEs of one kind.")
@@ -161,7 +161,7 @@ def write_binarization_spread(folder: Path, seeds: list[int], k: int, n_test: in
     their pixels."""
     folder = Path(folder)
     _, model, config = _finished_model(folder, data_root, device_name)
-    if model.kind != "vae" or model.likelihood is not Bernoulli:
+    if not model.traits.posterior or model.likelihood is not Bernoulli:
         raise LatentlabError(f"{folder} holds no VAE with a Bernoulli decoder: only its test set is binarized, "
                              "and only a VAE has a likelihood bound. Name a folder such as "
                              "Kết_quả_huấn_luyện_Variational_Autoecoder/32D_latent_VAE_bernoulli.")

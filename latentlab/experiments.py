@@ -115,11 +115,27 @@ def _read_registry() -> dict:
             "run from its root.")
     scripts = sorted((_script_experiment(path) for path in MODELS_FOLDER.glob("*.py")),
                      key=lambda e: (e.hyp["latent_dim"], e.hyp["model"]))
+    experiments = named(scripts + [BERNOULLI, FRONTIER])
     # The 2-D VAE's own recipe on Fashion-MNIST: the same model on a harder data set.
-    vae_2d = next(e.hyp for e in scripts if e.hyp["model"] == "vae" and e.hyp["latent_dim"] == 2)
+    vae_2d = experiments["vae-2d"].hyp
     fashion = Experiment({**{k: v for k, v in vae_2d.items() if k != "out_dir"}, "dataset": "fashion-mnist",
                           "out_dir": str(VAE_RESULTS / "2D_latent_VAE_fashion_mnist")})
-    return {e.name: e for e in scripts + [BERNOULLI, FRONTIER, fashion]}
+    return named([*experiments.values(), fashion])
+
+
+def named(experiments: list[Experiment]) -> dict[str, Experiment]:
+    """The experiments by name; two of one name (two recipes whose settings name alike, or two folders)
+    are refused, naming both, since one would silently hide the other."""
+    found: dict[str, Experiment] = {}
+    for e in experiments:
+        other = found.get(e.name)
+        if other is not None:
+            where = [str(x.script) if x.script else f"latentlab/experiments.py ({x.out_dir})" for x in (other, e)]
+            raise LatentlabError(f"Two experiments are both named {e.name}: {where[0]} and {where[1]}. A name is "
+                                 "made from the recipe (model, latent size, decoder, data set, objective, beta): "
+                                 "change a setting of one, or remove it.")
+        found[e.name] = e
+    return found
 
 
 EXPERIMENTS = Registry(_read_registry)

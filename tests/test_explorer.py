@@ -109,7 +109,7 @@ def _run_node(tmp_path, script: str, data: dict):
 def test_the_javascript_encoder_matches_pytorch_to_1e_4(kind, latent_dim, likelihood, tmp_path):
     from conftest import TINY_WIDTHS, synthetic_digits
     from latentlab.publish.explorer import export_encoder
-    from latentlab.core.models import Autoencoder, VariationalAutoencoder
+    from latentlab import Autoencoder, VariationalAutoencoder
 
     torch.manual_seed(0)
     model = (Autoencoder if kind == "ae" else VariationalAutoencoder)(latent_dim, likelihood=likelihood, **TINY_WIDTHS)
@@ -202,7 +202,7 @@ def test_two_clicks_on_a_32_d_page_choose_a_then_b(tmp_path):
 def _tiny_32_d_page(tmp_path):
     from conftest import TINY_WIDTHS, synthetic_digits
     from latentlab.core.data import DeviceSplit
-    from latentlab.core.models import VariationalAutoencoder
+    from latentlab import VariationalAutoencoder
 
     torch.manual_seed(0)
     model = VariationalAutoencoder(32, **TINY_WIDTHS).eval()
@@ -250,7 +250,7 @@ def test_a_400_px_phone_screen_has_no_sideways_scroll_and_keeps_the_decoded_imag
 def test_compare_sends_one_drawn_digit_through_every_models_own_page(trained, tmp_path):
     from conftest import TINY_WIDTHS
     from latentlab.experiments import EXPERIMENTS
-    from latentlab.core.models import Autoencoder
+    from latentlab import Autoencoder
     from latentlab.publish.site import COMPARE_FILE, compare_html
 
     vae, test, _ = trained
@@ -304,3 +304,15 @@ def test_a_page_of_another_data_set_prepares_a_drawing_as_its_images_were_made_a
     height, width = rows.max() - rows.min() + 1, cols.max() - cols.min() + 1
     assert max(height, width) >= 27  # the longer side scaled to 28 pixels, not fitted into 20 x 20
     assert abs((cols.min() + cols.max()) / 2 - 13.5) <= 1 and abs((rows.min() + rows.max()) / 2 - 13.5) <= 1  # centred
+
+
+def test_a_page_refilled_in_todays_template_keeps_its_data_byte_for_byte(tmp_path, capsys):
+    page = _tiny_32_d_page(tmp_path)
+    old = page.read_text(encoding="utf-8").replace("<h1>", "<h1>yesterday's template ", 1)
+    page.write_text(old, encoding="utf-8")
+    assert main(["explore", "--template-only", str(tmp_path)]) == 0
+    new = page.read_text(encoding="utf-8")
+
+    def data(text):
+        return [text.split(f'id="{block}">', 1)[1].split("</script>", 1)[0] for block in ("meta", "payload")]
+    assert data(new) == data(old) and "yesterday's template" not in new

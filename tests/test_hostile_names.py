@@ -22,7 +22,7 @@ NEEDS_BROWSER = pytest.mark.skipif(browser.missing() is not None, reason=f"no he
 
 def _page_of_hostile_classes(tmp_path, latent_dim: int):
     from conftest import TINY_WIDTHS, synthetic_digits
-    from latentlab.core.models import VariationalAutoencoder
+    from latentlab import VariationalAutoencoder
 
     torch.manual_seed(0)
     model = VariationalAutoencoder(latent_dim, **TINY_WIDTHS).eval()
@@ -112,3 +112,4 @@ def test_a_class_name_with_dollar_signs_is_drawn_literally_not_as_mathtext(tmp_p
     codes, labels = np.random.default_rng(0).normal(size=(20, 2)), np.arange(20) % 2
     latent_scatter_2d(codes, labels, classes, "a $title$", tmp_path / "scatter.png")  # mathtext would refuse these
     assert (tmp_path / "scatter.png").stat().st_size > 0
+

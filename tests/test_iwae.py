@@ -20,7 +20,7 @@ def test_an_iwae_run_trains_and_its_test_elbo_rises(tiny_config):
 
 def test_iwae_for_an_autoencoder_is_refused_before_anything_is_written(tiny_config, tmp_path):
     config = dataclasses.replace(tiny_config, model="ae", objective="iwae", out_dir=str(tmp_path / "ae"))
-    with pytest.raises(LatentlabError, match="an AE has none"):
+    with pytest.raises(LatentlabError, match="--model ae has none"):
         train(config)
     assert not (tmp_path / "ae").exists()
 

@@ -65,6 +65,56 @@ def test_the_imports_run_one_way_in_chains_of_at_most_eight_modules():
     assert len(deepest) <= LONGEST_CHAIN, " -> ".join(deepest)
 
 
+def test_each_layer_imports_only_the_layers_below_it_as_the_readme_states_them():
+    import re
+
+    stated = re.search(r"(`cli`(?: → `\w+`)+)", (REPO / "README.en.md").read_text(encoding="utf-8")).group(1)
+    layers = re.findall(r"`(\w+)`", stated)[::-1]  # bottom first
+
+    def layer(module: str) -> int:
+        parts = module.split(".")
+        return layers.index(parts[1] if len(parts) > 1 else "cli")  # the package's __init__ sits with cli
+
+    upward = [f"{a} -> {b}" for a, imported in IMPORTS.items() if a != "latentlab.__main__"
+              for b in imported if layer(b) > layer(a)]
+    assert sorted({m.split(".")[1] for m in MODULES if "." in m} - {"__main__"}) == sorted(layers)
+    assert upward == []
+
+
+KINDS = PACKAGE / "core" / "kinds"
+
+
+def _kind_branches(path: Path) -> list[str]:
+    """Where ``path`` asks which kind a model is: a comparison with a kind's name (or a collection of
+    them), or a table keyed by the kinds' names."""
+    from latentlab.core.kinds import NAMES
+
+    def names_a_kind(node) -> bool:
+        if isinstance(node, (ast.Tuple, ast.List, ast.Set)):
+            return any(map(names_a_kind, node.elts))
+        return isinstance(node, ast.Constant) and node.value in NAMES
+
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Compare) and any(map(names_a_kind, [node.left, *node.comparators])):
+            found.append(f"{path.relative_to(REPO)}:{node.lineno}")
+        elif isinstance(node, ast.Dict) and any(isinstance(k, ast.Constant) and k.value in NAMES for k in node.keys):
+            found.append(f"{path.relative_to(REPO)}:{node.lineno}")
+    return found
+
+
+def test_no_code_outside_the_kinds_modules_asks_which_kind_a_model_is():
+    outside = [path for path in PACKAGE.rglob("*.py") if KINDS not in path.parents]
+    assert [where for path in outside for where in _kind_branches(path)] == []
+
+
+def test_the_explorer_page_reads_what_it_may_do_from_its_data_not_from_the_kinds_name():
+    import re
+
+    script = (PACKAGE / "publish" / "explorer.js").read_text(encoding="utf-8")
+    assert re.findall(r"\.kind\b|\bkind\s*[!=]==", script) == []
+
+
 def test_no_function_is_longer_than_sixty_lines():
     long = []
     for name, path in MODULES.items():

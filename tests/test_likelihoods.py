@@ -6,7 +6,7 @@ import torch
 from latentlab.core import losses
 from latentlab.core.likelihoods import LIKELIHOODS, Bernoulli, Gaussian
 from latentlab.commands import check_bounds_comparable
-from latentlab.core.models import Autoencoder, VariationalAutoencoder
+from latentlab import Autoencoder, VariationalAutoencoder
 from latentlab.core.errors import LatentlabError
 
 from conftest import TINY_WIDTHS

@@ -96,14 +96,14 @@ def test_the_interpolation_table_of_an_image_folder_heads_its_column_classes_not
 
     from conftest import synthetic_digits
     from latentlab.core.data import Classes, DeviceSplit
-    from latentlab.core.models import Autoencoder
-    from latentlab.publish.gallery import AEFigures, interpolation
+    from latentlab import Autoencoder
+    from latentlab.publish.gallery import interpolation
 
     images, _ = synthetic_digits(12, seed=3)
     split = DeviceSplit(torch.from_numpy(images), torch.arange(12) % 3, torch.device("cpu"),
                         Classes(("cat", "dog", "fox")))  # an image folder's classes: the noun is "class"
     model = Autoencoder(2, **TINY_WIDTHS).eval()
-    header = next(line for line in interpolation(model, AEFigures(model, {}), split, tmp_path).splitlines()
+    header = next(line for line in interpolation(model, split, tmp_path).splitlines()
                   if line.startswith("# pair"))
     assert " classes " in header and "classs" not in header
 

@@ -7,9 +7,13 @@ import dataclasses
 import json
 import math
 import os
+import pkgutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
+# The model kinds: the modules of kinds/, each named as --model calls it. Listed without importing them, so
+# that a bad flag is refused before torch loads.
+KIND_NAMES = tuple(sorted(module.name for module in pkgutil.iter_modules([str(Path(__file__).with_name("kinds"))])))
 DATASET_TITLES = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST"}  # data.DATASETS, without importing torch
 # The quick evaluation of a smoke run: the likelihood bound and the t-SNE are most of a full evaluation's
 # minutes on a CPU (90 s each for a run that trained for 3 s), and a smoke run asks whether things work.
@@ -77,7 +81,8 @@ def _flag(default, help: str, parse=None, choices=None, cli: str = "all", argume
 
 @dataclass
 class TrainConfig:
-    model: str = _flag("vae", "model kind (the class's `kind`)", choices=("ae", "vae"), cli="train")
+    model: str = _flag("vae", "model kind: the name of its module in latentlab/core/kinds/", choices=KIND_NAMES,
+                       cli="train")
     latent_dim: int = _flag(2, "size of the latent vector z", parse=positive_int, cli="train")
     epochs: int = _flag(10, "passes over the training set", parse=positive_int)
     batch_size: int = _flag(128, "images per optimisation step", parse=positive_int)
@@ -128,12 +133,15 @@ class TrainConfig:
             self.out_dir = str(Path("runs") / self.name())
 
     def name(self) -> str:
-        """``vae-2d``, ``ae-32d``, ``vae-32d-bernoulli``, ``vae-2d-fashion-mnist``, ``vae-32d-bernoulli-iwae5``:
-        kind, latent size, decoder if not Gaussian, data set if not MNIST, objective if not the ELBO."""
+        """``vae-2d``, ``ae-32d``, ``vae-32d-bernoulli``, ``vae-2d-fashion-mnist``, ``vae-32d-bernoulli-iwae5``,
+        ``vae-2d-beta4``: kind, latent size, and each setting that changes the model's objective where it is
+        not the default (decoder, data set, objective, beta), so that two recipes of different models
+        never share a name (and a folder under runs/)."""
         decoder = "" if self.likelihood == "gaussian" else f"-{self.likelihood}"
         dataset = "" if self.dataset == "mnist" else f"-{Path(self.dataset).name}"
         objective = "" if self.objective == "elbo" else f"-{self.objective}{self.iw_samples}"
-        return f"{self.model}-{self.latent_dim}d{decoder}{dataset}{objective}"
+        beta = "" if self.beta == 1 else f"-beta{self.beta:g}"
+        return f"{self.model}-{self.latent_dim}d{decoder}{dataset}{objective}{beta}"
 
     def quick(self) -> bool:
         """Whether the finished model gets the quick evaluation (``evaluation``'s help says what it is)."""

@@ -33,7 +33,7 @@ from tqdm import tqdm
 from . import losses
 from .data import DeviceSplit, class_counts
 from .losses import log_mean_exp
-from .models import VariationalAutoencoder
+from .models import reparameterization_trick
 from .metrics import active_units, encode_split, seeded, split_losses
 from .progress import status
 
@@ -50,7 +50,7 @@ def importance_sampled_bound(mean: torch.Tensor, log_var: torch.Tensor, log_like
     for start in range(0, k, chunk):
         s = min(chunk, k - start)
         eps = torch.randn((s, *mean.shape), generator=generator, device=mean.device)  # (S, B, D)
-        z = VariationalAutoencoder.reparameterization_trick(mean, log_var, eps)
+        z = reparameterization_trick(mean, log_var, eps)
         log_weights.append(losses.log_importance_weight(log_likelihood(z), z, eps, log_var))
     return log_mean_exp(torch.cat(log_weights), dim=0)
 
@@ -101,7 +101,7 @@ def bounds_for_each_k(model, split: DeviceSplit, ks: list[int], n_test: int, see
     elbos, count = [], 0
     with seeded(seed, split.device), torch.no_grad():
         for x in split.batches(100):
-            elbos.append(-sum(model.loss_per_image(x)))  # (B,): -(reconstruction + KL)
+            elbos.append(-sum(model.loss_per_image(x).values()))  # (B,): -(reconstruction + KL)
             count += len(x)
             if count >= n_test:
                 break
@@ -210,7 +210,7 @@ def evaluate(model, config, train: DeviceSplit, test: DeviceSplit, k: int, n_tes
         results.update({f"pca_{key}": value for key, value in scores.items()})
     results.update(class_balance(train, test))
     results["evaluated_on"] = {"train_images": len(train), "test_images": len(test)}
-    if model.kind == "vae":
+    if model.traits.posterior:
         results["test_kl"] = measured["kl"]
         results["test_elbo"] = -(measured["recon"] + measured["kl"])
         n = min(n_test, len(test))

@@ -29,7 +29,7 @@ def seeded(seed: int, device: torch.device):
 def split_losses(model: torch.nn.Module, split: DeviceSplit, seed: int, batch_size: int = 1000) -> dict:
     """Per-image averages over a split, in the units of ``losses``.
 
-    recon, kl: the training objective's terms, with one posterior sample per image
+    recon, kl (a kind with a posterior only): the training objective's terms, with one posterior sample per image
     for the VAE, drawn from a generator seeded with ``seed`` so two evaluations of
     the same model agree. mse: per-pixel squared error of the reconstruction from
     the posterior mean (the VAE's deterministic reconstruction).
@@ -39,12 +39,13 @@ def split_losses(model: torch.nn.Module, split: DeviceSplit, seed: int, batch_si
     sums = torch.zeros(3, dtype=torch.float64, device=split.device)
     with seeded(seed, split.device):
         for x in split.batches(batch_size):
-            recon, kl = model.loss_per_image(x)  # (B,) each
+            terms = model.loss_per_image(x)  # (B,) each
+            kl = terms["kl"].sum() if "kl" in terms else torch.zeros((), device=split.device)
             sse = losses.squared_error_per_image(model.decode(model.code(x)), x)
-            sums += torch.stack([recon.sum(), kl.sum(), sse.sum()]).double()
+            sums += torch.stack([terms["reconstruction"].sum(), kl, sse.sum()]).double()
     model.train(was_training)
     recon, kl, sse = (sums / len(split)).tolist()
-    return {"recon": recon, "kl": kl, "recon_sse": sse, "mse": sse / 784}
+    return {"recon": recon, "recon_sse": sse, "mse": sse / 784, **({"kl": kl} if model.traits.posterior else {})}
 
 
 @torch.no_grad()

@@ -48,7 +48,7 @@ def write_metrics(state: dict, folder: Path, data_root: str | None, device_name:
     device = pick_device(device_name)
     model = trained_model(state, device)
     train_split, test = load_splits(trained_with, device, model.likelihood)
-    if quick and model.kind == "vae" and n_test > QUICK_BOUND_IMAGES:
+    if quick and model.traits.posterior and n_test > QUICK_BOUND_IMAGES:
         print(f"Quick evaluation: the likelihood bound averages over {QUICK_BOUND_IMAGES} test images, not "
               f"{n_test:,} (--evaluation full for all of them).")
         n_test = QUICK_BOUND_IMAGES

@@ -1,4 +1,4 @@
-"""The convolutional Autoencoder and Variational Autoencoder of the reference design.
+"""The convolutional encoder and decoder of the reference design, shared by every model kind.
 
 Encoder (``encoder_conv``):
     ConvolutionalBlock -> MaxPool2d -> DenseBlock -> Conv2d 1x1 -> MaxPool2d -> flatten
@@ -14,9 +14,10 @@ u = ``upsample_channels``):
     z -> Linear, unflatten (B, d, 7, 7) -> k blocks (B, d, 7, 7) -> block (B, u, 14, 14)
     -> ConvTranspose2d (B, 1, 28, 28) -> Sigmoid.
 
-Each model's ``loss(x)`` returns the two terms of its objective, (reconstruction, kl),
-as the PyTorch VAE example's ``loss_function`` does; ``losses.py`` holds the formulas and
-``training.training_step`` minimises ``reconstruction + beta * kl``.
+The blocks and the base class every model kind shares; each kind (its heads, its loss terms, what its
+figures compute) is one module of ``kinds/``. A model's ``loss(x)`` returns the terms of its objective
+by name, as the PyTorch VAE example's ``loss_function`` does; ``losses.py`` holds the formulas and
+``training_loss`` minimises ``reconstruction + beta * kl``.
 
 Why these widths: on a CPU the 28x28 layers cost most per channel (their ReLU,
 BatchNorm and pooling are memory-bound), so the stem is narrow; at the decoder's 7x7
@@ -31,6 +32,7 @@ from torch import nn
 
 from . import losses
 from .errors import LatentlabError
+from .kinds import traits
 from .likelihoods import LIKELIHOODS
 
 
@@ -110,7 +112,7 @@ class ConvAutoencoderBase(nn.Module):
     loss as the batch mean of ``loss_per_image``. Each subclass adds its heads from the encoder's
     features to the latent (``latent_heads``) and says how a code and its loss are made."""
 
-    kind: str  # "ae" or "vae": what --model calls it
+    kind: str  # what --model calls it: the name of its module in kinds/
 
     def __init__(self, latent_dim: int, *, likelihood: str = "gaussian", stem_channels: int, growth: int,
                  dense_layers: int, reduce_channels: int, decoder_channels: int, decoder_blocks: int,
@@ -134,163 +136,60 @@ class ConvAutoencoderBase(nn.Module):
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         return self.decoder(z)  # (B, 1, 28, 28)
 
-    def loss(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(reconstruction, kl): summed over pixels (latent dimensions), averaged over the batch."""
-        reconstruction, kl = self.loss_per_image(x)
-        return reconstruction.mean(), kl.mean()
-
-
-class Autoencoder(ConvAutoencoderBase):
-    """Deterministic autoencoder: x -> z -> x_hat, trained on the reconstruction alone."""
-
-    kind = "ae"
-
-    def add_latent_heads(self, features: int) -> None:
-        self.to_latent = nn.Linear(features, self.latent_dim)
-
-    def latent_heads(self) -> dict[str, nn.Linear]:
-        return {"z": self.to_latent}
-
-    def encode(self, x: torch.Tensor) -> torch.Tensor:
-        return self.to_latent(self.encoder(x))  # (B, latent_dim)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.decode(self.encode(x))
-
-    def code(self, x: torch.Tensor) -> torch.Tensor:
-        """The point code that figures and probes use: here z itself. (B, latent_dim)"""
-        return self.encode(x)
-
-    def loss_per_image(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(reconstruction, kl) of each image, (B,) each; an AE has no KL term, so it is 0."""
-        reconstruction = self.likelihood.reconstruction_per_image(self(x), x)
-        return reconstruction, torch.zeros_like(reconstruction)
-
-    def point_loss_per_image(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """loss_per_image without sampling: for an AE the same."""
-        return self.loss_per_image(x)
-
     @property
-    def loss_units(self) -> str:
-        """What its loss per image is read in: its reconstruction term's units."""
-        return self.likelihood.reconstruction_units
+    def traits(self):
+        """What the package reads of this model's kind (kinds.Traits)."""
+        return traits(self.kind)
 
-    @torch.no_grad()
-    def fit_for_figures(self, batches) -> dict:
-        """An AE has no prior to sample from: samples.png draws from this Gaussian fit of the training
-        codes instead, stored in model.pt so that figures need no training data. ``batches``: the
-        training images as float batches (B, 1, 28, 28)."""
-        self.eval()
-        z = torch.cat([self.code(x).float().cpu() for x in batches]).double()  # (N, latent_dim)
-        return {"latent_fit": {"mean": z.mean(0).float(), "cov": torch.cov(z.T).float().reshape(z.shape[1], -1)}}
+    def loss(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The terms of its objective by name ("reconstruction", and "kl" for a kind with a posterior):
+        summed over pixels (latent dimensions), averaged over the batch."""
+        return {name: term.mean() for name, term in self.loss_per_image(x).items()}
 
 
-class VariationalAutoencoder(ConvAutoencoderBase):
-    """VAE with a diagonal Gaussian posterior q(z|x) = N(mean, exp(log_var)) and prior N(0, I).
-
-    The AE's encoder_conv and decoder_conv; its ``to_latent`` becomes the two heads
-    ``mean`` and ``log_var``, and a sample z ~ q(z|x) replaces the deterministic code.
-    """
-
-    kind = "vae"
-
-    def add_latent_heads(self, features: int) -> None:
-        self.mean = nn.Linear(features, self.latent_dim)
-        self.log_var = nn.Linear(features, self.latent_dim)
-
-    def latent_heads(self) -> dict[str, nn.Linear]:
-        return {"mean": self.mean, "log_var": self.log_var}
-
-    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        h = self.encoder(x)  # (B, reduce_channels * 49)
-        return self.mean(h), self.log_var(h)  # (B, latent_dim) each
-
-    @staticmethod
-    def reparameterization_trick(mean: torch.Tensor, log_var: torch.Tensor, eps: torch.Tensor | None = None) -> torch.Tensor:
-        """z = mean + sigma * eps with eps ~ N(0, I): the sample stays differentiable in mean, log_var.
-        ``eps`` is drawn here unless given; (S, B, D) draws give S samples per image."""
-        if eps is None:
-            eps = torch.randn_like(mean)
-        return mean + torch.exp(0.5 * log_var) * eps
-
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        mean, log_var = self.encode(x)
-        z = self.reparameterization_trick(mean, log_var)
-        return self.decode(z), mean, log_var
-
-    def code(self, x: torch.Tensor) -> torch.Tensor:
-        """The point code that figures and probes use: the posterior mean. (B, latent_dim)"""
-        return self.encode(x)[0]
-
-    def loss_per_image(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """The negative ELBO's two terms for each image, (B,) each, with one sample z ~ q(z|x):
-        -log p(x|z) and KL(q(z|x) || N(0, I)) (Kingma & Welling 2014, eq. 10). The training objective
-        is their sum, the negative ELBO (beta = 1)."""
-        x_hat, mean, log_var = self(x)
-        return self.likelihood.reconstruction_per_image(x_hat, x), losses.kl_per_image(mean, log_var)
-
-    def point_loss_per_image(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """The two terms without sampling noise, (B,) each: -log p(x|z) at z = the posterior mean, and the
-        KL in closed form. What the explorer page computes for a drawn digit, to rank it among these."""
-        mean, log_var = self.encode(x)
-        return self.likelihood.reconstruction_per_image(self.decode(mean), x), losses.kl_per_image(mean, log_var)
-
-    @property
-    def loss_units(self) -> str:
-        """What its loss per image, the negative ELBO, is read in."""
-        return self.likelihood.elbo_units
-
-    def fit_for_figures(self, batches) -> dict:
-        """Nothing: samples.png draws from the prior N(0, I)."""
-        return {}
-
-    def iwae_loss(self, x: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """(-L_k, reconstruction, kl), each averaged over the batch, for the k-sample importance-weighted
-        bound L_k of Burda et al. (2015), eq. 8 (see losses.py). reconstruction and kl are the ELBO's
-        terms estimated from the same k samples (the KL by sampling, not in closed form), for the log."""
-        mean, log_var = self.encode(x)  # (B, D) each
-        eps = torch.randn((k, *mean.shape), device=x.device, dtype=mean.dtype)  # (k, B, D)
-        z = self.reparameterization_trick(mean, log_var, eps)
-        x_hat = self.decode(z.flatten(0, 1))  # (k * B, 1, 28, 28), sample-major
-        log_likelihood = -self.likelihood.reconstruction_per_image(x_hat, x.repeat(k, 1, 1, 1)).view(k, -1)
-        log_weight = losses.log_importance_weight(log_likelihood, z, eps, log_var)  # (k, B)
-        bound = losses.log_mean_exp(log_weight, dim=0)  # (B,)
-        return -bound.mean(), -log_likelihood.mean(), (log_likelihood - log_weight).mean()
+def reparameterization_trick(mean: torch.Tensor, log_var: torch.Tensor, eps: torch.Tensor | None = None) -> torch.Tensor:
+    """z = mean + sigma * eps with eps ~ N(0, I): the sample stays differentiable in mean, log_var.
+    ``eps`` is drawn here unless given; (S, B, D) draws give S samples per image."""
+    if eps is None:
+        eps = torch.randn_like(mean)
+    return mean + torch.exp(0.5 * log_var) * eps
 
 
-MODELS = {"ae": Autoencoder, "vae": VariationalAutoencoder}
 WIDTHS = ("stem_channels", "growth", "dense_layers", "reduce_channels", "decoder_channels", "decoder_blocks",
           "upsample_channels")
 
 
 def check_objective(config) -> None:
     """Refuse a model its objective cannot train: the IWAE bound weighs samples of a posterior."""
-    if config.objective == "iwae" and config.model != "vae":
-        raise LatentlabError("--objective iwae weighs samples of a VAE's posterior; an AE has none. "
-                             "Use --model vae, or leave --objective at elbo.")
+    if config.objective == "iwae" and not traits(config.model).posterior:
+        raise LatentlabError(f"--objective iwae weighs samples of a posterior; --model {config.model} has none. "
+                             "Use a model with a posterior (--model vae), or leave --objective at elbo.")
 
 
 def build_model(config) -> nn.Module:
     """The model a TrainConfig describes."""
     check_objective(config)
-    return MODELS[config.model](config.latent_dim, likelihood=config.likelihood,
-                                **{name: getattr(config, name) for name in WIDTHS})
+    return traits(config.model).model(config.latent_dim, likelihood=config.likelihood,
+                                      **{name: getattr(config, name) for name in WIDTHS})
 
 
 def training_loss(model: nn.Module, x: torch.Tensor, config) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """(loss, reconstruction, kl) of a training step on a batch x (B, 1, 28, 28) in [0, 1], each averaged
-    over the batch; the two terms are for the log.
+    over the batch; the two terms are for the log (a kind without a posterior has no KL: 0 in the log).
 
     The loss is reconstruction + beta * KL, the negative ELBO for beta = 1 (beta != 1 weighs the KL as in
-    beta-VAE; an AE's KL is 0), or with ``objective="iwae"`` the negative importance-weighted bound with
+    beta-VAE), or with ``objective="iwae"`` the negative importance-weighted bound with
     ``iw_samples`` samples (``iwae_loss``). A Bernoulli decoder sees fresh binary pixels every time
     (dynamic binarization).
     """
     x = model.likelihood.training_pixels(x)
     if config.objective == "iwae":
         return model.iwae_loss(x, config.iw_samples)
-    reconstruction, kl = model.loss(x)
-    return reconstruction + config.beta * kl, reconstruction, kl
+    terms = model.loss(x)
+    reconstruction = terms["reconstruction"]
+    if "kl" not in terms:
+        return reconstruction, reconstruction, torch.zeros_like(reconstruction)
+    return reconstruction + config.beta * terms["kl"], reconstruction, terms["kl"]
 
 
 def count_parameters(model: nn.Module) -> int:

@@ -87,9 +87,9 @@ def train(config: TrainConfig) -> dict:
             with status(f"epoch {run.epoch + 1}: test losses"):
                 test = split_losses(model, test_split, seed=config.seed)
             run.end_epoch({"train_recon": train_recon, "train_kl": train_kl, "test_recon": test["recon"],
-                           "test_kl": test["kl"], "test_mse": test["mse"]}, seconds)
+                           "test_kl": test.get("kl", 0.0), "test_mse": test["mse"]}, seconds)
             print(f"epoch {run.epoch:3d}/{config.epochs}  train/test: recon {train_recon:.3f}/{test['recon']:.3f}"
-                  f" KL {train_kl:.3f}/{test['kl']:.3f}  test mse {test['mse']:.5f}  ({run.seconds:.0f} s)")
+                  f" KL {train_kl:.3f}/{test.get('kl', 0.0):.3f}  test mse {test['mse']:.5f}  ({run.seconds:.0f} s)")
     return run.publish(model.fit_for_figures(train_split.batches(1000)))
 
 

@@ -323,7 +323,7 @@ class Explorer {
     this.analysed(z);
     this.moveTo(this.point);
     if (this.tell) {
-      this.tell({explorer: "result", result: {kind: this.meta.kind, latent_dim: this.D, recon, kl: code.mean ? kl : null,
+      this.tell({explorer: "result", result: {latent_dim: this.D, recon, kl: code.mean ? kl : null,
                                               score, share: +share, units: this.meta.units, x_hat: Array.from(x_hat)}});
     }
   }
@@ -429,7 +429,7 @@ class PlaneExplorer extends Explorer {
   get pageClass() { return "plane"; }
 
   legendNote() {
-    return this.meta.kind === "vae"
+    return this.meta.posterior
       ? "dashed circles: 1 and 2 sd of the prior N(0, I); a picked test image's black ellipse: 2 sd of q(z|x)" : "";
   }
 
@@ -484,8 +484,8 @@ class PlaneExplorer extends Explorer {
     const i = this.chosen, label = this.arrays.pick_labels[i];
     const mean = [this.arrays.pick_codes[2 * i], this.arrays.pick_codes[2 * i + 1]];
     let text = `test image ${i}, ${this.meta.noun} ${this.meta.classes[label]}; ` +
-      (this.meta.kind === "vae" ? `posterior mean (${fmt(mean[0])}, ${fmt(mean[1])})` : `code (${fmt(mean[0])}, ${fmt(mean[1])})`);
-    if (this.meta.kind === "vae") {
+      `${this.meta.point_code} (${fmt(mean[0])}, ${fmt(mean[1])})`;
+    if (this.meta.posterior) {
       const sd = [0, 1].map((j) => Math.exp(0.5 * this.arrays.pick_log_var[2 * i + j]));
       text += `, posterior sd (${sd[0].toFixed(2)}, ${sd[1].toFixed(2)})`;
     }
@@ -493,7 +493,7 @@ class PlaneExplorer extends Explorer {
   }
 
   drawGuides(ctx) {
-    if (this.meta.kind !== "vae") return;
+    if (!this.meta.posterior) return;
     ctx.strokeStyle = "#555";  // the prior N(0, I): 1 and 2 sd
     ctx.setLineDash([5, 4]);
     for (const r of [1, 2]) ellipse(ctx, this.view, 0, 0, r, r);
@@ -501,7 +501,7 @@ class PlaneExplorer extends Explorer {
   }
 
   drawMarks(ctx) {
-    if (this.chosen === null || this.meta.kind !== "vae") return;
+    if (this.chosen === null || !this.meta.posterior) return;
     const i = this.chosen, lv = this.arrays.pick_log_var;  // q(z|x) of the picked test image: 2 sd
     ctx.strokeStyle = "black";
     ctx.lineWidth = 1.5;

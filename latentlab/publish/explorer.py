@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import gzip
+import json
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +22,9 @@ from torch import nn
 
 from ..core.data import DeviceSplit, to_float
 from .figures import CLASS_CMAP
+from ..core.errors import LatentlabError
 from ..core.files import write_text_atomic
+from ..core.kinds import traits
 from .templating import asset, render
 from ..core.models import ConvolutionalBlock, DenseBlock, TransposeConvolutionalBlock, count_parameters
 
@@ -158,7 +161,7 @@ def page_data(model, test: DeviceSplit, encoded: torch.Tensor, title: str) -> tu
     x = to_float(test.images[:picks])
     arrays["labels"] = labels
     arrays["pick_images"] = test.images[:picks].cpu().numpy().reshape(picks, 784).astype(np.uint8)
-    meta = {"title": title, "kind": model.kind, "latent_dim": model.latent_dim, "picks": picks, "layers": layers,
+    meta = {"title": title, "kind": model.kind, **kind_meta(model.traits), "latent_dim": model.latent_dim, "picks": picks, "layers": layers,
             "encoder": encoder, "heads": heads, "likelihood": model.likelihood.name, "units": model.loss_units,
             "decoder_parameters": count_parameters(model.decoder),
             "encoder_parameters": count_parameters(model.encoder) + sum(map(count_parameters, model.latent_heads().values())),
@@ -167,7 +170,7 @@ def page_data(model, test: DeviceSplit, encoded: torch.Tensor, title: str) -> tu
     if model.latent_dim == 2:
         arrays["scatter"] = codes
         prior_reach = 0.0
-        if model.kind == "vae":  # the page draws each pick's posterior, and the plane shows the prior's 2.2 sd
+        if model.traits.posterior:  # the page draws each pick's posterior, and the plane shows the prior's 2.2 sd
             arrays["pick_log_var"] = model.encode(x)[1].float().cpu().numpy()
             prior_reach = 2.2
         meta["axes"] = ["z₁", "z₂"]
@@ -189,9 +192,9 @@ def page_data(model, test: DeviceSplit, encoded: torch.Tensor, title: str) -> tu
 @torch.no_grad()
 def loss_at_code(model, test: DeviceSplit) -> np.ndarray:
     """What the page computes for a drawn digit, for every test image (N,): the reconstruction term at the
-    point code (the AE's z, the VAE's posterior mean), plus for a VAE its KL in closed form (a negative
+    point code (the AE's z, the VAE's posterior mean), plus for a kind with a posterior its KL in closed form (a negative
     ELBO without sampling noise, so that a drawn digit's value can be ranked among them)."""
-    return torch.cat([sum(model.point_loss_per_image(x)).float().cpu() for x in test.batches(1000)]).numpy()
+    return torch.cat([sum(model.point_loss_per_image(x).values()).float().cpu() for x in test.batches(1000)]).numpy()
 
 
 # How the pad's strokes become the model's input, in the words of the page (explorer.js does it).
@@ -225,6 +228,37 @@ def filled_template(meta: dict, payload: str) -> str:
         n_test=f"{meta['manifest']['labels']['shape'][0]:,}", items="digits" if digits else "images",
         item="digit" if digits else "drawing", vi_item="chữ số" if digits else "hình",
         preparation=PREPARATION[meta["preparation"]])
+
+
+def read_page(path: Path) -> tuple[dict, dict[str, np.ndarray]]:
+    """The data an explorer page holds: (meta without its manifest, the arrays), as ``page_data`` made them."""
+    text = Path(path).read_text(encoding="utf-8")
+    meta = json.loads(text.split('<script type="application/json" id="meta">', 1)[1].split("</script>", 1)[0])
+    payload = text.split('<script type="application/octet-stream" id="payload">', 1)[1].split("</script>", 1)[0]
+    blob, manifest = gzip.decompress(base64.b64decode(payload)), meta.pop("manifest")
+    arrays = {name: np.frombuffer(blob, np.uint8 if entry["dtype"] == "uint8" else "<f4", int(np.prod(entry["shape"])),
+                                  entry["offset"]).reshape(entry["shape"])
+              for name, entry in manifest.items()}
+    return meta, arrays
+
+
+def refill_explorer(folder: Path, arrays: dict[str, np.ndarray] | None = None) -> Path:
+    """Rewrite ``folder/explorer.html`` in today's template and explorer.js around the data it holds, and
+    ``arrays`` added to it: a page's numbers stay those it was made with (its own model, data and machine)."""
+    path = Path(folder) / EXPLORER_FILE
+    if not path.is_file():
+        raise LatentlabError(f"{folder} holds no {EXPLORER_FILE} to refill; write one with python -m latentlab "
+                             f"explore {folder}.")
+    meta, held = read_page(path)
+    meta.update(kind_meta(traits(meta["kind"])))  # what a page made before the kinds' traits did not say
+    write_text_atomic(page_html(meta, {**held, **(arrays or {})}), path)
+    print(f"Refilled {path} ({path.stat().st_size / 1e6:.2f} MB)")
+    return path
+
+
+def kind_meta(kind) -> dict:
+    """What the page may do, from the model kind's traits (explorer.js never asks which kind it is)."""
+    return {"posterior": kind.posterior, "point_code": kind.point_code}
 
 
 def write_explorer(model, test: DeviceSplit, encoded: torch.Tensor, title: str, out: Path) -> Path:

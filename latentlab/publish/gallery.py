@@ -2,9 +2,9 @@
 
 This is the one place that runs the model for pictures; ``figures`` and ``animations``
 only draw. Test indices and seeds are fixed, so two rebuilds give the same files.
-Where the AE's figures differ from the VAE's (where z comes from, how a decoded image is
-scored, which region of the latent plane to show), ``AEFigures`` and ``VAEFigures`` say
-so, side by side.
+Where one kind's figures differ from another's (where z comes from, how a decoded image is
+scored, which region of the latent plane to show, where samples come from), the model says so:
+each kind's module in ``core/kinds/`` holds what its figures compute; this file only asks.
 """
 
 from __future__ import annotations
@@ -20,13 +20,11 @@ from . import animations
 
 from . import figures
 
-from ..core import losses
 from ..core.config import model_label
 from ..core.data import DeviceSplit, to_float
 from ..core.errors import LatentlabError
 from ..core.files import write_text_atomic
-from ..core.evaluation import elbo_estimate
-from ..core.metrics import active_units, seeded
+from ..core.metrics import active_units
 from ..core.progress import plural_of, status
 
 RATIOS = [0.1, 0.3, 0.5, 0.7, 0.9]
@@ -80,90 +78,6 @@ def items(classes) -> str:
     return plural_of(classes.noun) if classes.noun == "digit" else "images"
 
 
-class AEFigures:
-    """What the AE's figures show where they differ from the VAE's."""
-
-    latent_note = "; latent_i = encode(x_i)."
-    code_note = ""
-
-    def __init__(self, model, state: dict):
-        self.model, self.state = model, state
-
-    @property
-    def score_name(self) -> str:
-        return f"{self.model.likelihood.reconstruction_name} of each decoded image passed back through the AE"
-
-    def latents(self, x: torch.Tensor, seed: int) -> torch.Tensor:
-        """The two interpolation end points (2, D): the codes themselves."""
-        return self.model.encode(x)
-
-    def score(self, decoded: torch.Tensor, seed: int) -> torch.Tensor:
-        """(N,) reconstruction error of each decoded image passed back through the AE."""
-        return self.model.loss_per_image(decoded)[0]
-
-    def sample_latents(self, normal: torch.Tensor) -> tuple[torch.Tensor, str]:
-        """An AE has no prior: z from a Gaussian fitted to the training codes (stored at training)."""
-        fit, d = self.state["latent_fit"], self.model.latent_dim
-        # A small jitter keeps the Cholesky factor defined if a code dimension is constant.
-        cholesky = torch.linalg.cholesky(fit["cov"].double() + 1e-6 * torch.eye(d, dtype=torch.float64))
-        z = (fit["mean"].double() + normal.double() @ cholesky.T).float()
-        return z, "z ~ Gaussian fitted to the training codes"
-
-    def manifold_axes(self, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray, str]:
-        lo, hi = np.percentile(codes, [1, 99], axis=0)
-        return (np.linspace(lo[0], hi[0], 20), np.linspace(lo[1], hi[1], 20),
-                "1st–99th percentile box of the test codes")
-
-    def prior_walks(self) -> dict:
-        return {}
-
-    def per_dimension(self, codes: torch.Tensor, test: DeviceSplit) -> tuple[np.ndarray, str]:
-        return active_units(codes)[1].numpy(), "variance of the code across the test set"
-
-
-class VAEFigures(AEFigures):
-    """What the VAE's figures show where they differ from the AE's: its prior and its ELBO."""
-
-    latent_note = "; latent_i drawn with the reparameterization trick, seed fixed."
-    code_note = " (posterior means)"
-
-    @property
-    def score_name(self) -> str:
-        return (f"ELBO of each decoded image passed back through the VAE\n({self.model.loss_units}; "
-                "100 posterior samples)")
-
-    def latents(self, x: torch.Tensor, seed: int) -> torch.Tensor:
-        """latent_1, latent_2 (2, D) drawn with the reparameterization trick, as the reference does."""
-        mean, log_var = self.model.encode(x)
-        with seeded(seed, x.device):
-            return self.model.reparameterization_trick(mean, log_var)
-
-    def score(self, decoded: torch.Tensor, seed: int) -> torch.Tensor:
-        """(N,) ELBO of each decoded image, from 100 posterior samples."""
-        return elbo_estimate(self.model, decoded, samples=100, seed=seed)
-
-    def sample_latents(self, normal: torch.Tensor) -> tuple[torch.Tensor, str]:
-        return normal, "z ~ N(0, I)"
-
-    def manifold_axes(self, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray, str]:
-        # Kingma & Welling (2014), fig. 4: an even grid of probabilities mapped through
-        # the inverse CDF of the prior, so the grid covers N(0, I) evenly in mass.
-        axis = torch.distributions.Normal(0, 1).icdf(torch.linspace(0.05, 0.95, 20)).numpy()
-        return axis, axis, "N(0, 1) quantiles 0.05…0.95"
-
-    def prior_walks(self) -> dict:
-        return {"vae_latent_walk.gif": (animations.periodic_prior_walk(120, seed=0),
-                                        "a smooth random walk under the prior N(0, I)")}
-
-    @torch.no_grad()
-    def per_dimension(self, codes: torch.Tensor, test: DeviceSplit) -> tuple[np.ndarray, str]:
-        kl = torch.cat([losses.kl_per_dimension(*self.model.encode(x)).float().cpu() for x in test.batches(1000)])
-        return kl.mean(0).double().numpy(), "average KL per dimension (nats)"
-
-
-FIGURES_OF_KIND = {"ae": AEFigures, "vae": VAEFigures}
-
-
 def write_reconstructions(model, test: DeviceSplit, out: Path) -> None:
     n = min(16, len(test))
     x = figures_input(test, range(n))
@@ -180,7 +94,7 @@ def figures_input(test: DeviceSplit, indices) -> torch.Tensor:
 
 
 @torch.no_grad()
-def interpolation(model, kind_figures: AEFigures, test: DeviceSplit, out: Path, seed: int = 0) -> str:
+def interpolation(model, test: DeviceSplit, out: Path, seed: int = 0) -> str:
     """The reference experiment: decode five points between two latents and score each decoded image.
 
     VAE: latent_1, latent_2 are drawn with the reparameterization trick (seed fixed);
@@ -193,24 +107,24 @@ def interpolation(model, kind_figures: AEFigures, test: DeviceSplit, out: Path, 
     for number, (a, b) in enumerate(interpolation_pairs(labels), start=1):
         i, j = first_index_of(labels, a), first_index_of(labels, b)
         x = figures_input(test, [i, j])  # (2, 1, 28, 28)
-        latent = kind_figures.latents(x, seed + number)  # (2, D): latent_1, latent_2
+        latent = model.interpolation_latents(x, seed + number)  # (2, D): latent_1, latent_2
         ratios = torch.tensor([0.0] + RATIOS + [1.0], device=x.device)[:, None]
         points = (1 - ratios) * latent[0] + ratios * latent[1]  # (7, D): r_1, five points, r_2
         decoded = model.decode(points)  # (7, 1, 28, 28)
-        score = kind_figures.score(decoded, seed)
+        score = model.score(decoded, seed)
         rows.append(torch.cat([x[:1], decoded, x[1:]]).cpu())
         scores.append(score.cpu().numpy())
         captions.append(f"{class_text(classes, a)} → {class_text(classes, b)}")
         values = "  ".join(f"{v:8.2f}" for v in score[1:-1].tolist())
         lines.append(f"{number:<5d} {a}->{b:<4d} {i:>5d} {j:>5d}  {values}")
     text = "\n".join([
-        f"# {model_name(model)}: " + kind_figures.score_name.replace("\n", " ") + ".",
-        "# ratio r decodes (1 - r) * latent_1 + r * latent_2" + kind_figures.latent_note,
+        f"# {model_name(model)}: " + model.score_name.replace("\n", " ") + ".",
+        "# ratio r decodes (1 - r) * latent_1 + r * latent_2" + model.interpolation_note,
         *([] if classes.noun == "digit" else [f"# classes: {', '.join(f'{k} {n}' for k, n in enumerate(classes.names))}"]),
         f"# pair  {plural_of(classes.noun):<7s} idx_1 idx_2  " + "  ".join(f"   r={r:.1f}" for r in RATIOS),
         *lines,
     ]) + "\n"
-    figures.interpolation_grid(torch.stack(rows), np.stack(scores), RATIOS, kind_figures.score_name, captions,
+    figures.interpolation_grid(torch.stack(rows), np.stack(scores), RATIOS, model.score_name, captions,
                                f"{model_name(model)}: interpolation between two test {items(classes)}",
                                out / "interpolation.png")
     write_text_atomic(text, out / "interpolation.txt")
@@ -218,15 +132,15 @@ def interpolation(model, kind_figures: AEFigures, test: DeviceSplit, out: Path, 
 
 
 @torch.no_grad()
-def samples(model, kind_figures: AEFigures, out: Path, seed: int = 0) -> None:
+def samples(model, state: dict, out: Path, seed: int = 0) -> None:
     normal = torch.randn(64, model.latent_dim, generator=torch.Generator().manual_seed(seed))
-    z, where = kind_figures.sample_latents(normal)
+    z, where = model.sample_latents(normal, state)
     figures.image_grid(decode(model, z), f"{model_name(model)}: 64 samples, {where}", out / "samples.png")
 
 
-def write_scatter(model, kind_figures: AEFigures, codes: np.ndarray, labels: np.ndarray, classes, out: Path,
+def write_scatter(model, codes: np.ndarray, labels: np.ndarray, classes, out: Path,
                   tsne_points: int = TSNE_POINTS) -> None:
-    title = f"{model_name(model)}: test codes by {classes.noun}{kind_figures.code_note}"
+    title = f"{model_name(model)}: test codes by {classes.noun}{model.code_note}"
     if model.latent_dim == 2:
         figures.latent_scatter_2d(codes, labels, classes, title, out / "latent_scatter.png")
         return
@@ -239,25 +153,25 @@ def write_scatter(model, kind_figures: AEFigures, codes: np.ndarray, labels: np.
     figures.latent_scatter_projections(pca, labels, tsne, labels[subset], classes, title, out / "latent_scatter.png")
 
 
-def write_latent_distribution(model, kind_figures: AEFigures, codes: torch.Tensor, test: DeviceSplit, out: Path) -> None:
+def write_latent_distribution(model, codes: torch.Tensor, test: DeviceSplit, out: Path) -> None:
     in_use = active_units(codes)[0]
-    per_dim, name = kind_figures.per_dimension(codes, test)
+    per_dim, name = model.per_dimension(codes, test)
     figures.latent_distribution(codes.numpy(), per_dim, name, in_use, "Var over x of the code > 0.01",
                                 f"{model_name(model)}: distribution of the test codes", out / "latent_distribution.png")
 
 
-def write_manifold(model, kind_figures: AEFigures, codes: np.ndarray, out: Path) -> None:
-    z1, z2, where = kind_figures.manifold_axes(codes)
+def write_manifold(model, codes: np.ndarray, out: Path) -> None:
+    z1, z2, where = model.manifold_axes(codes)
     z2_top_down = z2[::-1]
     grid = torch.tensor(np.stack(np.meshgrid(z1, z2_top_down), -1).reshape(-1, 2), dtype=torch.float32)
     figures.manifold(decode(model, grid), z1, z2_top_down, f"{model_name(model)}: decoded latent plane, "
                      f"20×20 grid over the {where}", out / "manifold.png")
 
 
-def write_walks(model, kind_figures: AEFigures, codes: np.ndarray, labels: np.ndarray, classes, out: Path) -> None:
+def write_walks(model, codes: np.ndarray, labels: np.ndarray, classes, out: Path) -> None:
     """sampling_1: a closed loop through the class centres (the ten digits' on MNIST); sampling_2: a
-    spiral from the densest region out into empty space and back; VAE: vae_latent_walk, a walk under
-    the prior."""
+    spiral from the densest region out into empty space and back; a kind with a prior: vae_latent_walk,
+    a walk under the prior."""
     name = model_name(model)
     present = [d for d in range(len(classes)) if (labels == d).any()]
     centres = np.stack([np.median(codes[labels == d], axis=0) for d in present])
@@ -273,8 +187,10 @@ def write_walks(model, kind_figures: AEFigures, codes: np.ndarray, labels: np.nd
         "sampling_1.gif": (loop, f"a loop through the {NUMBER_WORDS.get(len(present), len(present))} "
                                  f"{classes.noun} centres"),
         "sampling_2.gif": (spiral, "from the densest region out into empty space"),
-        **kind_figures.prior_walks(),
     }
+    if model.traits.posterior:
+        walks["vae_latent_walk.gif"] = (animations.periodic_prior_walk(120, seed=0),
+                                        "a smooth random walk under the prior N(0, I)")
     for filename, (walk, what) in walks.items():
         with status(f"drawing {filename}"):
             decoded = decode(model, torch.tensor(walk, dtype=torch.float32))
@@ -304,19 +220,18 @@ def write_gallery(model, state: dict, test: DeviceSplit, encoded: torch.Tensor, 
     interpolation table as the reference did."""
     model.eval()
     out = Path(out)
-    kind_figures = FIGURES_OF_KIND[model.kind](model, state)
     codes = encoded.numpy()
     labels = test.labels.cpu().numpy()
     write_reconstructions(model, test, out)
-    write_scatter(model, kind_figures, codes, labels, test.classes, out, tsne_points)
-    print(interpolation(model, kind_figures, test, out), end="")
+    write_scatter(model, codes, labels, test.classes, out, tsne_points)
+    print(interpolation(model, test, out), end="")
     figures.loss_curves(state["history"], f"{model_name(model)}: loss per epoch", out / "loss_curves.png",
                         f"reconstruction ({model.likelihood.reconstruction_units})")
-    samples(model, kind_figures, out)
+    samples(model, state, out)
     if model.latent_dim == 2:
-        write_manifold(model, kind_figures, codes, out)
-        write_walks(model, kind_figures, codes, labels, test.classes, out)
+        write_manifold(model, codes, out)
+        write_walks(model, codes, labels, test.classes, out)
     else:
-        write_latent_distribution(model, kind_figures, encoded, test, out)
+        write_latent_distribution(model, encoded, test, out)
         write_interpolation_gif(model, test, out)
     print(f"Figures written to {out}/")

@@ -4,7 +4,7 @@ their numbers are printed."""
 import math
 import re
 
-from ..studies.records import spread
+import statistics
 
 # What Markdown (GitHub's, with its tables, HTML and math) reads as markup inside a table cell.
 # An "&" is markup only where it starts a character reference such as "&lt;".
@@ -34,6 +34,14 @@ def markdown_table(header: list[str], rows: list[list[str]]) -> str:
     def cells(values: list[str]) -> str:
         return "| " + " | ".join(v if isinstance(v, Markdown) else markdown_text(v) for v in values) + " |"
     return "\n".join([cells(header), "| " + " | ".join("---" for _ in header) + " |"] + [cells(row) for row in rows])
+
+
+def spread(runs: list[dict], key: str) -> tuple[float, float, int] | None:
+    """(mean, sample standard deviation, n) of a metric over runs, or None with fewer than two values."""
+    values = [run[key] for run in runs if run.get(key) is not None]
+    if len(values) < 2:
+        return None
+    return statistics.fmean(values), statistics.stdev(values), len(values)
 
 
 def fmt(value, digits: int) -> str:

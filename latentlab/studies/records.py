@@ -11,7 +11,6 @@ changes a published file.
 from __future__ import annotations
 
 import json
-import statistics
 from pathlib import Path
 
 from ..core.config import TrainConfig
@@ -41,14 +40,6 @@ def default_runs(experiment: Experiment, folder: Path | None = None) -> list[dic
             if recipe_of(run, seed=recipe["seed"]) == recipe
             and (run.get("bound_samples", bound[0]), run.get("bound_test_images", bound[1])) == bound]
     return sorted(same, key=lambda run: run["seed"])
-
-
-def spread(runs: list[dict], key: str) -> tuple[float, float, int] | None:
-    """(mean, sample standard deviation, n) of a metric over runs, or None with fewer than two values."""
-    values = [run[key] for run in runs if run.get(key) is not None]
-    if len(values) < 2:
-        return None
-    return statistics.fmean(values), statistics.stdev(values), len(values)
 
 
 BOUND_SETTINGS = ("bound_samples", "bound_test_images")  # not in the recipe, but in the recorded numbers

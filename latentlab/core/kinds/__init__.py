@@ -1,0 +1,45 @@
+"""Model kinds: each is one module of this folder, and the module's name is what ``--model`` calls it.
+
+A kind's module holds its network (built from the shared blocks of ``core/models.py``), its loss
+terms, what its figures compute (the interpolation's end points and scores, where samples come
+from, the region of the plane to draw), and ``TRAITS``: what the rest of the package reads of it
+instead of asking which kind it is. Adding a kind is adding a module here and a script in Models/
+(README: "Add a model kind").
+
+This file imports no torch: the command line lists the kinds (``config.KIND_NAMES``) before it loads anything.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import Callable
+
+from ..config import KIND_NAMES as NAMES
+
+Headline = tuple[str, str, bool, int]  # (metrics.json key, name, higher is better, decimals)
+
+
+@dataclass(frozen=True)
+class Traits:
+    """What the package reads of a model kind.
+
+    ``posterior``: the kind has an approximate posterior q(z|x) and the prior N(0, I), and so an ELBO, an
+    importance-sampled likelihood bound, the IWAE objective, samples and a latent walk from the prior,
+    and posterior ellipses on its explorer page. ``point_code``: what ``model.code(x)`` is, in words.
+    ``headline``: the numbers a sweep judges a recipe by, first the one it is ordered by, for a
+    decoder's likelihood name.
+    """
+
+    name: str
+    model: type
+    posterior: bool
+    point_code: str
+    headline: Callable[[str], list[Headline]]
+
+
+def traits(name: str) -> Traits:
+    """The traits of the kind ``name`` (one of NAMES), from its module."""
+    if name not in NAMES:
+        raise ValueError(f"no model kind {name!r}; the kinds are {', '.join(NAMES)}")
+    return importlib.import_module(f"{__name__}.{name}").TRAITS
