@@ -293,8 +293,26 @@ def _site(commands) -> None:
     parser.set_defaults(action=lambda args, do: do.static_site.build_site(Path(args.out)))
 
 
-COMMANDS = (_train, _reproduce, _seeds, _sweep, _on_folders, _bound_vs_k, _binarization_spread, _report, _info,
-            _site)
+def _posterior(commands) -> None:
+    parser = commands.add_parser(
+        "posterior", help="a 2-D VAE's true posterior: log p(x) by quadrature, the approximation and amortization "
+                          "gaps, and the importance-sampled bound against k",
+        description="For each 2-D VAE result folder: log p(x), ELBO(q) and ELBO(q*) (q* the best diagonal Gaussian "
+                    "of each image) on a grid over z, and the importance-sampled bound at k = 1 ... 5000, per test "
+                    "image in posterior_gaps.json, drawn in posterior_heatmaps.png and posterior_gaps.png, summed "
+                    "up in metrics.json (Cremer, Li & Duvenaud 2018).")
+    parser.add_argument("folders", nargs="+", help="result folders holding a 2-D VAE's model.pt")
+    parser.add_argument("--n-test", type=positive_int, default=500,
+                        help="the first N test images (default: 500, the explorer page's picks)")
+    parser.add_argument("--is-images", type=positive_int, default=100,
+                        help="of them, the first N also get the importance-sampled bound (default: 100)")
+    _add_data_and_device(parser)
+    parser.set_defaults(action=lambda args, do: do.commands.posterior_gaps(args.folders, args.n_test, args.is_images,
+                                                                           args.data_root, args.device))
+
+
+COMMANDS = (_train, _reproduce, _seeds, _sweep, _on_folders, _bound_vs_k, _binarization_spread, _posterior, _report,
+            _info, _site)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import torch
 
+from .core import kinds
 from .core.checkpoint import MODEL_FILE, read_checkpoint
 from .core.trained import trained_model
 from .core.config import TrainConfig
@@ -194,7 +195,10 @@ def reproduce(names: list[str], retrain: bool, device: str, data_root: str | Non
     skipped = []
     for name in names:
         try:
-            run(EXPERIMENTS[name].config(retrain=retrain, device=device, data_root=data_root))
+            config = EXPERIMENTS[name].config(retrain=retrain, device=device, data_root=data_root)
+            run(config)
+            if kinds.traits(config.model).posterior and config.latent_dim == 2:  # its true posterior (issue 41)
+                posterior_gaps([Path(config.out_dir)], 500, 100, data_root, device)
         except DataSetMissing as missing:
             print(f"Skipping {name}: {missing}")
             skipped.append(f"{name} ({missing})")
@@ -234,3 +238,24 @@ def write_documents(root: Path = Path("."), screenshot: bool = False) -> None:
     write_compare(root)
     if screenshot:
         browser.screenshot_compare(root / COMPARE_FILE, root / "compare.png")
+
+
+# --- posterior (issue 41): the 2-D VAEs' true posterior, log p(x) by quadrature and the two gaps ---------------
+
+def posterior_gaps(folders: list[Path], n_images: int, is_images: int, data_root: str | None, device_name: str) -> None:
+    """``python -m latentlab posterior``: posterior_gaps.json, its two figures, the explorer page's arrays and
+    metrics.json's summary in each 2-D VAE result folder (publish/posterior_gaps.py)."""
+    from .publish.posterior_gaps import write_posterior_gaps
+
+    for folder in dict.fromkeys(Path(folder) for folder in folders):
+        state, model, test = _finished(folder, data_root, device_name)
+        if not model.traits.posterior or model.latent_dim != 2:
+            raise LatentlabError(f"{folder} holds no VAE with a 2-D latent: only there is p(x) a 2-D integral. Name a "
+                                 "folder such as Kết_quả_huấn_luyện_Variational_Autoecoder/2D_latent_VAE.")
+        from .publish.explorer import _square_bounds  # the explorer page's plane, whose cells the page data fills
+
+        bounds = _square_bounds(encode_test(model, test).numpy(), include=2.2)
+        with hold_folder(folder):
+            write_posterior_gaps(folder, model, test, state["config"]["seed"], model_name(model), model.loss_units,
+                                 bounds, n_images, is_images)
+

@@ -15,6 +15,7 @@ from .devices import pick_device
 from .errors import LatentlabError
 from .evaluation import evaluate
 from .files import write_json_atomic
+from . import posterior
 from .models import count_parameters
 from .trained import trained_model
 
@@ -58,6 +59,9 @@ def write_metrics(state: dict, folder: Path, data_root: str | None, device_name:
         metrics["evaluation"] = (f"quick: bound on at most {QUICK_BOUND_IMAGES} test images, t-SNE of at most "
                                  f"{QUICK_TSNE_POINTS} codes")
     metrics["config"], metrics["history"] = state["config"], state["history"]
+    carried = posterior.saved_summary(folder)  # the posterior command's summary (issue 41), kept while model.pt is
+    if carried is not None:
+        metrics[posterior.METRICS_KEY] = carried
     write_json_atomic(metrics, Path(folder) / "metrics.json")
     print(f"{folder}: " + ", ".join(f"{key} {metrics[key]:.5g}" for key in REPORTED if key in metrics))
     print(class_balance_line(metrics))

@@ -1,0 +1,310 @@
+"""What ``python -m latentlab posterior FOLDER`` computes and writes: a 2-D VAE's true posterior, log p(x) by quadrature, and the two
+parts of its gap (Cremer, Li & Duvenaud 2018), with the importance-sampled bound against the exact value.
+
+Writes into the result folder:
+  posterior_gaps.json        per test image: its index, log p(x), ELBO(q), ELBO(q*), q and q*, the
+                             reconstruction error at q's mean, and (the first ``is_images``) the bound at each k;
+                             the grid, its convergence and error bounds, the image counts and the seconds
+  posterior_heatmaps.png     p(z|x) of four test images with q's and q*'s ellipses (publish/posterior_figures.py)
+  posterior_gaps.png         the gaps over the images, and the bound's distance to log p(x) against k
+  posterior_page.npz         what the explorer page shows of each pick (``page_arrays``)
+and the summary (mean ± standard error) into metrics.json under "posterior_gaps". The computation itself is
+core/posterior.py; every draw is seeded, so a rerun gives the same bytes on the same machine and threads.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..core import posterior
+from ..core.data import to_float
+from ..core.files import atomic_path, file_sha256, write_json_atomic
+
+GAPS_FILE, HEATMAPS_FILE, FIGURE_FILE, PAGE_FILE = ("posterior_gaps.json", "posterior_heatmaps.png",
+                                                   "posterior_gaps.png", "posterior_page.npz")
+N_IMAGES = 500  # the explorer page's picks (explorer.PICKS): the gaps of every image it can show
+IS_IMAGES = 100  # 5,000 decodes each: the bound's cost
+KS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000]
+SPACING, HALF_WIDTH, NARROWER = 0.02, 6.0, (5.0, 5.5)
+IS_BATCH = 50  # images per batch of the bound: 50 x 100 samples = 5,000 decodes at once
+
+
+def _decoder(model):
+    @torch.no_grad()
+    def decode(z: torch.Tensor) -> torch.Tensor:
+        return model.decode(z.to(next(model.parameters()).device)).float().cpu()
+    return decode
+
+
+@torch.no_grad()
+def importance_sampled(model, x: torch.Tensor, ks: list[int], seed: int) -> torch.Tensor:
+    """The bound at each k of images x (B, 1, 28, 28), ``IS_BATCH`` images at a time, as evaluation.per_image_bounds
+    draws it (a generator seeded with ``seed``, one draw after another): (len(ks), B) float64."""
+    generator = torch.Generator(device=x.device).manual_seed(seed)
+    out = []
+    for start in range(0, len(x), IS_BATCH):
+        batch = x[start:start + IS_BATCH]
+        mean, log_var = model.encode(batch)
+
+        def log_likelihood(z: torch.Tensor, batch=batch) -> torch.Tensor:
+            x_hat = model.decode(z.flatten(0, 1))
+            target = batch.expand(z.shape[0], *batch.shape).flatten(0, 1)
+            return -model.likelihood.reconstruction_per_image(x_hat, target).view(z.shape[:2])
+
+        out.append(posterior.importance_sampled_bounds(mean, log_var, log_likelihood, ks, generator).cpu())
+    return torch.cat(out, dim=1)
+
+
+@torch.no_grad()
+def analyse_model(model, x: torch.Tensor, spacing: float | None = None, half_width: float | None = None,
+                  narrower: tuple | None = None) -> posterior.Analysis:
+    """``posterior.analyse`` of a 2-D VAE on images x (N, 1, 28, 28), by default on the grid SPACING, HALF_WIDTH,
+    its convergence checked against the grids of half-width NARROWER."""
+    spacing, half_width = spacing or SPACING, half_width or HALF_WIDTH
+    narrower = NARROWER if narrower is None else narrower
+    q_mean, q_log_var = model.encode(x)
+    return posterior.analyse(_decoder(model), model.likelihood.name, x.flatten(1).cpu(), q_mean.cpu(), q_log_var.cpu(),
+                             posterior.Grid.covering(half_width, spacing), half_widths=(*narrower, half_width))
+
+
+def _box(centres_and_sds: list[tuple], grow: float = 1.0) -> list[float]:
+    """A square around every (mean, sd, reach) given: (z1 min, z1 max, z2 min, z2 max)."""
+    low = np.min([np.asarray(m) - r * np.asarray(s) for m, s, r in centres_and_sds], axis=0)
+    high = np.max([np.asarray(m) + r * np.asarray(s) for m, s, r in centres_and_sds], axis=0)
+    centre, half = (low + high) / 2, grow * (high - low).max() / 2
+    return [float(centre[0] - half), float(centre[0] + half), float(centre[1] - half), float(centre[1] + half)]
+
+
+@torch.no_grad()
+def local_density(model, x: torch.Tensor, box: list[float], cells: int) -> np.ndarray:
+    """p(z|x) up to its normaliser on a cells x cells grid over ``box``, row 0 at z2 min, max 1: (cells, cells)."""
+    z1 = torch.linspace(box[0], box[1], cells, dtype=torch.float64)
+    z2 = torch.linspace(box[2], box[3], cells, dtype=torch.float64)
+    points = torch.stack(torch.meshgrid(z2, z1, indexing="ij")[::-1], dim=-1).reshape(-1, 2)  # row: z2, column: z1
+    log_lik = posterior.pixel_log_likelihood(x.flatten(1).cpu(), _decoder(model)(points.float()).flatten(1),
+                                             model.likelihood.name)[0]
+    log_joint = log_lik - 0.5 * points.pow(2).sum(1)
+    return (log_joint - log_joint.max()).exp().view(cells, cells).numpy()
+
+
+def _record(analysis: posterior.Analysis, i: int, index: int, label: int, reconstruction: float,
+            bounds: torch.Tensor | None) -> dict:
+    r = lambda value: round(float(value), 6)  # noqa: E731
+    record = {"test_index": index, "label": label, "log_px": r(analysis.log_px[i]), "elbo_q": r(analysis.elbo_q[i]),
+              "elbo_q_star": r(analysis.elbo_qstar[i]),
+              "q": {"mean": [r(v) for v in analysis.q_mean[i]], "log_var": [r(v) for v in analysis.q_log_var[i]]},
+              "q_star": {"mean": [r(v) for v in analysis.qstar_mean[i]],
+                         "log_var": [r(v) for v in analysis.qstar_log_var[i]]},
+              "reconstruction_at_q_mean": r(reconstruction)}
+    if bounds is not None:
+        record["is_bound"] = [r(v) for v in bounds[:, i]]
+    return record
+
+
+def summary(result: dict) -> dict:
+    """What metrics.json and RESULTS.md say: mean ± standard error over the images of log p(x), ELBO(q), ELBO(q*)
+    and the two gaps, with the image count, the grid's error bound and the bound at the largest k."""
+    images = result["images"]
+    columns = {"log_px": [i["log_px"] for i in images], "elbo_q": [i["elbo_q"] for i in images],
+               "elbo_q_star": [i["elbo_q_star"] for i in images],
+               "approximation_gap": [i["log_px"] - i["elbo_q_star"] for i in images],
+               "amortization_gap": [i["elbo_q_star"] - i["elbo_q"] for i in images]}
+    out = {"images": len(images), "units": result["units"]}
+    for name, values in columns.items():
+        values = torch.tensor(values, dtype=torch.float64)
+        out[name] = {"mean": round(values.mean().item(), 6), "se": round((values.std() / len(values) ** 0.5).item(), 6)}
+    with_bound = [i for i in images if "is_bound" in i]
+    distance = torch.tensor([i["log_px"] - i["is_bound"][-1] for i in with_bound], dtype=torch.float64)
+    out["is_bound"] = {"k": result["ks"][-1], "images": len(with_bound),
+                       "mean_distance_to_log_px": round(distance.mean().item(), 6),
+                       "se": round((distance.std() / len(distance) ** 0.5).item(), 6)}
+    out["error_bound"] = result["error_bound"]
+    out["grid"] = result["grid"]
+    return out
+
+
+def write_posterior_gaps(folder: Path, model, test, seed: int, title: str, units: str, bounds: list[float] | None,
+                         n_images: int = N_IMAGES, is_images: int = IS_IMAGES, ks: list[int] = KS) -> dict:
+    """Everything the module docstring lists, for the 2-D VAE ``model`` of ``folder`` and its test split."""
+    from .posterior_figures import gaps_figure, posterior_heatmaps
+
+    folder = Path(folder)
+    model.eval()
+    n = min(n_images, len(test))
+    is_images = min(is_images, n)
+    x = to_float(test.images[:n]).to(next(model.parameters()).device)
+    started = time.perf_counter()
+    print(f"{folder}: log p(x) by quadrature on a {2 * HALF_WIDTH:g}-wide grid of spacing {SPACING} "
+          f"({posterior.Grid.covering(HALF_WIDTH, SPACING).size ** 2:,} decodes), q* of {n} test images", flush=True)
+    analysis = analyse_model(model, x)
+    seconds = dict(analysis.seconds)
+    started_is = time.perf_counter()
+    print(f"{folder}: the importance-sampled bound at k = {', '.join(map(str, ks))} on {is_images} of them", flush=True)
+    bounds_k = importance_sampled(model, x[:is_images], ks, seed)
+    seconds["importance_sampled"] = time.perf_counter() - started_is
+    with torch.no_grad():
+        reconstruction = model.likelihood.reconstruction_per_image(model.decode(model.encode(x)[0]), x).double().cpu()
+    labels = test.labels[:n].cpu().tolist()
+    images = [_record(analysis, i, i, labels[i], reconstruction[i], bounds_k if i < is_images else None) for i in range(n)]
+    seconds["total"] = time.perf_counter() - started
+    result = {
+        "what": "log p(x) by quadrature over z, ELBO(q) of the encoder's q and ELBO(q*) of the best diagonal Gaussian "
+                "of each image, both with E_q[log p(x|z)] on the same grid and the KL in closed form; the "
+                "importance-sampled bound at each k from one set of max(k) draws per image (the bound at k uses "
+                "the first k), seeded with the run's seed",
+        "units": units, "model_sha256": file_sha256(folder / "model.pt"),
+        "grid": analysis.grid.describe(), "error_bound": {k: round(v, 6) for k, v in analysis.errors.items()},
+        "convergence": analysis.convergence, "ks": ks, "images_used": n, "is_images": is_images,
+        "seconds": {k: round(v, 1) for k, v in seconds.items()}, "threads": torch.get_num_threads(),
+        "device": x.device.type, "images": images,
+    }
+    result["summary"] = summary(result)
+    write_json_atomic(result, folder / GAPS_FILE)
+    _write_metrics_summary(folder, result["summary"])
+    posterior_heatmaps(_panels(model, x, analysis, reconstruction, labels, test.classes.names), units, title,
+                       folder / HEATMAPS_FILE)
+    exact = analysis.log_px[:is_images, None].numpy() - bounds_k.T.numpy()  # (images, ks)
+    gaps_figure((analysis.log_px - analysis.elbo_qstar).numpy(), (analysis.elbo_qstar - analysis.elbo_q).numpy(),
+                reconstruction.numpy(), model.likelihood.reconstruction_name, ks, exact.mean(0),
+                exact.std(0, ddof=1) / is_images ** 0.5, is_images, max(analysis.errors.values()), units, title,
+                folder / FIGURE_FILE)
+    if bounds is not None:
+        write_page_arrays(page_arrays(analysis, bounds), folder / PAGE_FILE)
+    s = result["summary"]
+    print(f"{folder}: on {n} test images, log p(x) {s['log_px']['mean']:.3f} ± {s['log_px']['se']:.3f}, "
+          f"ELBO(q*) {s['elbo_q_star']['mean']:.3f}, ELBO(q) {s['elbo_q']['mean']:.3f}; approximation gap "
+          f"{s['approximation_gap']['mean']:.3f} ± {s['approximation_gap']['se']:.3f}, amortization gap "
+          f"{s['amortization_gap']['mean']:.3f} ± {s['amortization_gap']['se']:.3f} ({seconds['total']:.0f} s)")
+    return result
+
+
+def _write_metrics_summary(folder: Path, summary_: dict) -> None:
+    path = folder / "metrics.json"
+    if path.is_file():
+        metrics = json.loads(path.read_text(encoding="utf-8"))
+        metrics[posterior.METRICS_KEY] = summary_
+        write_json_atomic(metrics, path)
+
+
+def _panels(model, x, analysis: posterior.Analysis, reconstruction: torch.Tensor, labels: list[int],
+            class_names, cells: int = 64) -> list[dict]:
+    """The heat map figure's four images: the easiest (smallest total gap), the most ambiguous (largest
+    approximation gap: the posterior least like one diagonal Gaussian), the encoder's worst miss (largest
+    amortization gap) and the worst reconstructed."""
+    total = analysis.log_px - analysis.elbo_q
+    approximation = analysis.log_px - analysis.elbo_qstar
+    amortization = analysis.elbo_qstar - analysis.elbo_q
+    chosen = []
+    for name, values in (("easy: smallest gap", -total), ("ambiguous: largest approximation gap", approximation),
+                         ("largest amortization gap", amortization), ("worst reconstructed", reconstruction)):
+        taken = [i for _, i in chosen]
+        chosen.append((name, next(i for i in torch.argsort(values, descending=True, stable=True).tolist()
+                                  if i not in taken)))
+    panels = []
+    for name, i in chosen:
+        q_sd = (0.5 * analysis.q_log_var[i]).exp().numpy()
+        s_sd = (0.5 * analysis.qstar_log_var[i]).exp().numpy()
+        p_sd = analysis.post_cov[i].diagonal().sqrt().numpy()
+        box = _box([(analysis.post_mean[i].numpy(), p_sd, 4.0), (analysis.q_mean[i].numpy(), q_sd, 2.5),
+                    (analysis.qstar_mean[i].numpy(), s_sd, 2.5)], grow=1.05)
+        panels.append({"name": name, "caption": f"test image {i}, {class_names[labels[i]]}",
+                       "image": x[i, 0].cpu().numpy(), "density": local_density(model, x[i:i + 1], box, cells),
+                       "extent": box, "q": (analysis.q_mean[i].numpy(), q_sd), "q_star": (analysis.qstar_mean[i].numpy(), s_sd),
+                       "log_px": analysis.log_px[i].item(), "elbo_q": analysis.elbo_q[i].item(),
+                       "elbo_q_star": analysis.elbo_qstar[i].item()})
+    return panels
+
+
+# --- The explorer page's share ------------------------------------------------------------------------------
+
+def page_arrays(analysis: posterior.Analysis, bounds: list[float], picks: int = N_IMAGES, plane_cells: int = 48,
+                zoom_cells: int = 40) -> dict[str, np.ndarray]:
+    """What the explorer page needs to show each pick's true posterior, for the first ``picks`` images of
+    ``analysis`` (the page's picks, in order):
+
+      posterior_plane (picks, 48, 48) uint8   p(z|x)'s mass in each cell of the page's plane ``bounds``
+                                             [z1 min, z1 max, z2 min, z2 max] (meta["bounds"]), row 0 at z2 MAX
+                                             (as the canvas draws, y up), column 0 at z1 min; 255 = the pick's
+                                             largest cell, linear
+      posterior_zoom (picks, 40, 40) uint8    p(z|x)'s density at the centres of a 40 x 40 grid over the pick's
+                                             own box, same orientation, 255 = its maximum, linear
+      posterior_zoom_box (picks, 4) float32   that box, [z1 min, z1 max, z2 min, z2 max]: a square holding the
+                                             posterior's 4 sd and q's and q*'s 2.5 sd
+      posterior_gaps (picks, 3) float32       log p(x), ELBO(q*), ELBO(q), in the model's ELBO units
+      posterior_q_star (picks, 4) float32     q*'s mean (2) and log-variance (2)
+    """
+    picks = min(picks, len(analysis.log_px))
+    grid = analysis.grid
+    a = grid.axis.numpy()
+    x0, x1, y0, y1 = bounds
+    col = np.floor((a - x0) / (x1 - x0) * plane_cells).astype(int)  # the plane cell of each grid coordinate
+    row = plane_cells - 1 - np.floor((a - y0) / (y1 - y0) * plane_cells).astype(int)
+    inside_c, inside_r = (col >= 0) & (col < plane_cells), (row >= 0) & (row < plane_cells)
+    plane = np.zeros((picks, plane_cells, plane_cells))
+    zoom = np.zeros((picks, zoom_cells, zoom_cells))
+    boxes = np.zeros((picks, 4))
+    for i in range(picks):
+        mass = posterior.posterior_masses(analysis.log_lik[i:i + 1], grid)[0].numpy()  # (G, G): [z1 index, z2 index]
+        m = mass[np.ix_(inside_c, inside_r)]
+        np.add.at(plane[i], (row[inside_r][None, :].repeat(inside_c.sum(), 0), col[inside_c][:, None].repeat(inside_r.sum(), 1)), m)
+        p_sd = analysis.post_cov[i].diagonal().sqrt().numpy()
+        box = _box([(analysis.post_mean[i].numpy(), p_sd, 4.0),
+                    (analysis.q_mean[i].numpy(), (0.5 * analysis.q_log_var[i]).exp().numpy(), 2.5),
+                    (analysis.qstar_mean[i].numpy(), (0.5 * analysis.qstar_log_var[i]).exp().numpy(), 2.5)])
+        boxes[i] = box
+        centres = lambda lo, hi: lo + (np.arange(zoom_cells) + 0.5) * (hi - lo) / zoom_cells  # noqa: E731
+        zoom[i] = _bilinear(np.log(np.maximum(mass, 1e-300)), a, centres(box[0], box[1]), centres(box[2], box[3]))
+    plane = plane / np.maximum(plane.max(axis=(1, 2), keepdims=True), 1e-300)
+    zoom = np.exp(zoom - zoom.max(axis=(1, 2), keepdims=True))
+    return {"posterior_plane": np.round(255 * plane).astype(np.uint8),
+            "posterior_zoom": np.round(255 * zoom).astype(np.uint8),
+            "posterior_zoom_box": boxes.astype(np.float32),
+            "posterior_gaps": torch.stack([analysis.log_px, analysis.elbo_qstar, analysis.elbo_q], 1)[:picks]
+            .numpy().astype(np.float32),
+            "posterior_q_star": torch.cat([analysis.qstar_mean, analysis.qstar_log_var], 1)[:picks].numpy()
+            .astype(np.float32)}
+
+
+def _bilinear(values: np.ndarray, axis: np.ndarray, z1: np.ndarray, z2: np.ndarray) -> np.ndarray:
+    """values[z1 index, z2 index] on the grid ``axis``, interpolated at z1 (columns) x z2 (rows, row 0 at z2 max)."""
+    def weights(z):
+        position = np.clip((z - axis[0]) / (axis[1] - axis[0]), 0, len(axis) - 1.000001)
+        low = np.floor(position).astype(int)
+        return low, position - low
+    i, u = weights(z1)
+    j, v = weights(z2[::-1])
+    out = ((1 - u)[None, :] * (1 - v)[:, None] * values[i[None, :], j[:, None]]
+           + u[None, :] * (1 - v)[:, None] * values[i[None, :] + 1, j[:, None]]
+           + (1 - u)[None, :] * v[:, None] * values[i[None, :], j[:, None] + 1]
+           + u[None, :] * v[:, None] * values[i[None, :] + 1, j[:, None] + 1])
+    return out
+
+
+def write_page_arrays(arrays: dict[str, np.ndarray], path: Path) -> None:
+    """``arrays`` as an .npz whose bytes depend on the arrays alone (every member dated 1980-01-01)."""
+    with atomic_path(Path(path)) as tmp, zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, array in arrays.items():
+            buffer = io.BytesIO()
+            np.save(buffer, array, allow_pickle=False)
+            archive.writestr(zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0)), buffer.getvalue(),
+                             compress_type=zipfile.ZIP_DEFLATED)
+
+
+def read_page_arrays(folder: Path) -> dict[str, np.ndarray] | None:
+    """The page arrays ``write_posterior_gaps`` saved in ``folder``, if it has them and they were computed from
+    its present model.pt (else None)."""
+    folder = Path(folder)
+    gaps, page = folder / GAPS_FILE, folder / PAGE_FILE
+    if not (gaps.is_file() and page.is_file()):
+        return None
+    if json.loads(gaps.read_text(encoding="utf-8")).get("model_sha256") != file_sha256(folder / "model.pt"):
+        return None
+    with np.load(page, allow_pickle=False) as loaded:
+        return {name: loaded[name] for name in loaded.files}

@@ -1,0 +1,237 @@
+"""The true posterior by quadrature (core/posterior.py, issue 41): checked on a linear decoder, whose posterior,
+p(x), q* and both gaps are known in closed form, and on the committed 2-D VAE."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from latentlab.core import evaluation, losses, posterior
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = Path(os.environ.get("MNIST_ROOT") or REPO.parent / "shared" / "data")
+VAE_2D = REPO / "Kết_quả_huấn_luyện_Variational_Autoecoder" / "2D_latent_VAE"
+FOLDERS_2D = [VAE_2D, REPO / "Kết_quả_huấn_luyện_Variational_Autoecoder" / "2D_latent_VAE_fashion_mnist"]
+
+
+class LinearGaussian:
+    """x = W z + b + noise, noise ~ N(0, 1/2 I), z ~ N(0, I): the package's Gaussian decoder with a linear mean.
+    Posterior N(mu, Lambda^-1), Lambda = I + 2 W^T W, mu = Lambda^-1 2 W^T (x - b); p(x) = N(b, W W^T + I/2)."""
+
+    def __init__(self, pixels: int = 6, seed: int = 0):
+        generator = torch.Generator().manual_seed(seed)
+        w = torch.randn(pixels, 2, generator=generator, dtype=torch.float64)
+        self.W = torch.stack([w[:, 0], 0.7 * w[:, 0] + 0.7 * w[:, 1]], dim=1) * 1.5  # correlated columns
+        self.b = torch.rand(pixels, generator=generator, dtype=torch.float64)
+        self.precision = torch.eye(2, dtype=torch.float64) + 2 * self.W.T @ self.W
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        return z.double() @ self.W.T + self.b
+
+    def sample(self, n: int, seed: int = 1) -> torch.Tensor:
+        generator = torch.Generator().manual_seed(seed)
+        z = torch.randn(n, 2, generator=generator, dtype=torch.float64)
+        return self.decode(z) + torch.randn(n, len(self.b), generator=generator, dtype=torch.float64) * 0.5 ** 0.5
+
+    def posterior(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        covariance = torch.linalg.inv(self.precision)
+        return (2 * (x - self.b) @ self.W @ covariance), covariance
+
+    def log_px(self, x: torch.Tensor) -> torch.Tensor:
+        """log p(x) with the constant (P/2) log π dropped, as the package's Gaussian ELBO is."""
+        p = len(self.b)
+        marginal = torch.distributions.MultivariateNormal(self.b, self.W @ self.W.T + 0.5 * torch.eye(p, dtype=torch.float64))
+        return marginal.log_prob(x) + p / 2 * math.log(math.pi)
+
+    def elbo(self, x: torch.Tensor, mean: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
+        """E_q ||x - W z - b||^2 = ||x - W m - b||^2 + sum_j s_j^2 ||W_j||^2, minus the KL."""
+        residual = (x - mean @ self.W.T - self.b).pow(2).sum(1) + (log_var.exp() * self.W.pow(2).sum(0)).sum(1)
+        return -residual - losses.kl_per_image(mean, log_var)
+
+    def kl_to_posterior(self, x, mean, log_var):
+        mu, covariance = self.posterior(x)
+        d = mean - mu
+        return 0.5 * ((self.precision.diagonal() * log_var.exp()).sum(1) + torch.einsum("ni,ij,nj->n", d, self.precision, d)
+                      - 2 - torch.logdet(self.precision) - log_var.sum(1))
+
+
+@pytest.fixture(scope="module")
+def linear():
+    model = LinearGaussian()
+    x = model.sample(5)
+    grid = posterior.Grid.covering(5.0, 0.02)
+    log_lik = posterior.grid_log_likelihood(model.decode, "gaussian", x, grid)
+    return model, x, grid, log_lik
+
+
+def test_the_posterior_of_the_linear_decoder_is_narrow_enough_to_test_and_resolved_by_the_grid(linear):
+    model, x, grid, _ = linear
+    sd = torch.linalg.eigvalsh(torch.linalg.inv(model.precision)).sqrt()
+    assert 2 * grid.spacing < sd.min() < 0.3  # a few grid points per sd, and far from the prior's width
+    correlation = -model.precision[0, 1] / (model.precision[0, 0] * model.precision[1, 1]).sqrt()
+    assert abs(correlation) > 0.2  # a diagonal q cannot fit it: a visible approximation gap
+
+
+def test_quadrature_log_px_and_posterior_match_the_closed_form_within_the_stated_error(linear):
+    model, x, grid, log_lik = linear
+    mean, covariance = model.posterior(x)
+    q = (mean + 0.05, torch.full_like(mean, -5.0))
+    rows, errors = posterior.convergence(log_lik, grid, q, q, half_widths=(4.0, 5.0))
+    exact = model.log_px(x)
+    found = posterior.log_marginal(log_lik, grid)
+    assert (found - exact).abs().max() <= errors["log_px"] + 1e-5  # float32 log p(x|z): 1e-5 nats
+    assert (found - exact).abs().max() < 1e-4
+    post_mean, post_cov = posterior.posterior_moments(log_lik, grid)
+    assert torch.allclose(post_mean, mean, atol=1e-6)
+    assert torch.allclose(post_cov, covariance.expand_as(post_cov), atol=1e-6)
+    assert rows["spacing"][-1]["spacing"] == grid.spacing and rows["spacing"][-2]["spacing"] == 2 * grid.spacing
+
+
+def test_grid_elbo_is_the_closed_form_elbo(linear):
+    model, x, grid, log_lik = linear
+    mean, _ = model.posterior(x)
+    q = (mean + torch.tensor([0.1, -0.05], dtype=torch.float64), torch.full_like(mean, -4.0))
+    assert torch.allclose(posterior.grid_elbo(log_lik, grid, *q), model.elbo(x, *q), atol=1e-4)
+
+
+def test_q_star_is_the_diagonal_gaussian_the_closed_form_says_and_both_gaps_are_their_formulas(linear):
+    """For a Gaussian posterior N(mu, Lambda^-1) the best diagonal Gaussian has mean mu and variances 1 / Lambda_jj;
+    the approximation gap is KL(q* || p(z|x)) = 1/2 log(Lambda_11 Lambda_22 / det Lambda) and the amortization gap of
+    any q is KL(q || p(z|x)) - KL(q* || p(z|x))."""
+    model, x, grid, log_lik = linear
+    mean, covariance = model.posterior(x)
+    q = (mean + torch.tensor([0.2, -0.1], dtype=torch.float64), torch.full_like(mean, -3.0))  # an encoder's miss
+    post_mean, post_cov = posterior.posterior_moments(log_lik, grid)
+    star_mean, star_log_var = posterior.optimal_q(log_lik, grid, *q, post_mean, post_cov)
+    assert torch.allclose(star_mean, mean, atol=1e-5)
+    assert torch.allclose(star_log_var, -model.precision.diagonal().log().expand_as(star_log_var), atol=1e-4)
+
+    log_px = posterior.log_marginal(log_lik, grid)
+    elbo_q, elbo_star = posterior.grid_elbo(log_lik, grid, *q), posterior.grid_elbo(log_lik, grid, star_mean, star_log_var)
+    approximation = 0.5 * (model.precision.diagonal().log().sum() - torch.logdet(model.precision))
+    assert torch.allclose(log_px - elbo_star, approximation.expand(len(x)), atol=1e-4)
+    assert approximation > 0.01
+    assert torch.allclose(elbo_star - elbo_q, model.kl_to_posterior(x, *q) - approximation, atol=1e-4)
+
+
+def test_coarser_and_narrower_grids_are_subsets_of_the_finest():
+    grid = posterior.Grid.covering(1.0, 0.1)
+    values = grid.points().T.reshape(2, grid.size, grid.size)  # (z1, z2) at each point, as (2, G, G)
+    coarse, sub = grid.sub(values, factor=2)
+    assert coarse.spacing == pytest.approx(0.2) and coarse.size == 11
+    assert torch.allclose(sub.reshape(2, -1).T, coarse.points())
+    narrow, sub = grid.sub(values, half_width=0.5)
+    assert narrow.size == 11 and torch.allclose(sub.reshape(2, -1).T, narrow.points())
+
+
+def test_the_bound_at_each_k_reuses_the_models_own_estimator_draws():
+    model = LinearGaussian()
+    x = model.sample(3).float()
+    mean, log_var = torch.zeros(3, 2), torch.full((3, 2), -1.0)
+
+    def log_likelihood(z):
+        return -(x - model.decode(z).float()).pow(2).sum(-1)
+
+    ks = [1, 10, 250]
+    many = posterior.importance_sampled_bounds(mean, log_var, log_likelihood, ks, torch.Generator().manual_seed(3))
+    one = evaluation.importance_sampled_bound(mean, log_var, log_likelihood, 250, torch.Generator().manual_seed(3))
+    assert many.shape == (3, 3)
+    assert torch.allclose(many[-1], one.double(), atol=1e-5)
+
+
+# --- The committed 2-D VAE -------------------------------------------------------------------------------------
+
+def _mnist_present() -> bool:
+    from latentlab.core.data import ALL_FILES, raw_folder
+
+    return all((raw_folder(DATA) / n).exists() or (raw_folder(DATA) / f"{n}.gz").exists() for n in ALL_FILES)
+
+
+@pytest.fixture(scope="module")
+def committed():
+    if not (VAE_2D / "model.pt").is_file() or not _mnist_present():
+        pytest.skip("needs the committed 2-D VAE and MNIST (set MNIST_ROOT)")
+    from latentlab import load_model
+    from latentlab.core.config import TrainConfig
+    from latentlab.core.data import load_test_split, to_float
+    from latentlab.publish.posterior_gaps import analyse_model
+
+    model = load_model(VAE_2D / "model.pt").eval()
+    config = TrainConfig.from_dict(json.loads((VAE_2D / "config.json").read_text(encoding="utf-8")))
+    config.data_root = str(DATA)
+    x = to_float(load_test_split(config, torch.device("cpu"), model.likelihood).images[:6])
+    analysis = analyse_model(model, x, spacing=0.04, half_width=4.0, narrower=(3.5,))  # 201^2 decodes: seconds
+    return model, x, analysis
+
+
+def test_on_the_committed_vae_log_px_bounds_elbo_q_star_which_bounds_elbo_q_image_by_image(committed):
+    _, _, analysis = committed
+    error = max(analysis.errors.values())
+    assert error < 0.1
+    assert (analysis.log_px >= analysis.elbo_qstar - error).all()
+    assert (analysis.elbo_qstar >= analysis.elbo_q).all()
+    assert (analysis.log_px - analysis.elbo_q).mean() > 0.1  # the encoder is not exact
+
+
+def test_on_the_committed_vae_the_grid_elbo_agrees_with_the_packages_sampled_elbo(committed):
+    """Same units and sign as metrics.json's test_elbo: the grid's ELBO(q) against evaluation.elbo_estimate's
+    average over 2,000 posterior samples (whose own sd is under 0.07 nats on these images)."""
+    model, x, analysis = committed
+    with torch.no_grad():
+        sampled = evaluation.elbo_estimate(model, x, samples=2000).double()
+    assert torch.allclose(analysis.elbo_q, sampled, atol=0.25)
+
+
+def test_on_the_committed_vae_the_mean_bound_rises_towards_the_exact_log_px(committed):
+    """E L_1 = ELBO(q), computed exactly here; L_10 and L_1000 (one seeded draw, nested) climb from it towards
+    log p(x) and not past it."""
+    from latentlab.publish.posterior_gaps import importance_sampled
+
+    model, x, analysis = committed
+    means = importance_sampled(model, x, [10, 1000], seed=0).mean(1)
+    exact = analysis.log_px.mean().item()
+    error = max(analysis.errors.values())
+    assert analysis.elbo_q.mean() < means[0] < means[1] <= exact + error + 0.05
+    assert exact - means[1] < 0.5 * (exact - analysis.elbo_q.mean())
+
+
+def test_page_arrays_have_the_contracted_shapes_and_bytes(committed, tmp_path):
+    from latentlab.publish.posterior_gaps import page_arrays, read_page_arrays, write_page_arrays
+
+    _, _, analysis = committed
+    arrays = page_arrays(analysis, [-4.0, 4.0, -4.0, 4.0], picks=4)
+    assert arrays["posterior_plane"].shape == (4, 48, 48) and arrays["posterior_plane"].dtype == np.uint8
+    assert arrays["posterior_zoom"].shape == (4, 40, 40) and (arrays["posterior_zoom"].max(axis=(1, 2)) == 255).all()
+    assert (arrays["posterior_plane"].max(axis=(1, 2)) == 255).all()
+    assert arrays["posterior_zoom_box"].shape == (4, 4) and arrays["posterior_gaps"].shape == (4, 3)
+    # the plane's brightest cell holds the posterior mean (row 0 at the top: z2 max)
+    row, col = np.unravel_index(arrays["posterior_plane"][0].argmax(), (48, 48))
+    z1, z2 = analysis.post_mean[0].tolist()
+    assert abs(-4 + (col + 0.5) * 8 / 48 - z1) < 0.35 and abs(4 - (row + 0.5) * 8 / 48 - z2) < 0.35
+    write_page_arrays(arrays, tmp_path / "a.npz")
+    write_page_arrays(arrays, tmp_path / "b.npz")
+    assert (tmp_path / "a.npz").read_bytes() == (tmp_path / "b.npz").read_bytes()
+    assert read_page_arrays(tmp_path) is None  # no posterior_gaps.json of a model.pt here
+
+
+@pytest.mark.parametrize("folder", FOLDERS_2D, ids=[f.name for f in FOLDERS_2D])
+def test_the_committed_posterior_gaps_agree_with_their_model_and_metrics(folder):
+    path = folder / "posterior_gaps.json"
+    if not path.is_file():
+        pytest.skip("no posterior_gaps.json committed")
+    result = json.loads(path.read_text(encoding="utf-8"))
+    assert posterior.saved_summary(folder) == result["summary"]  # computed from this very model.pt
+    metrics = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
+    assert metrics[posterior.METRICS_KEY] == result["summary"]
+    error = max(result["error_bound"].values())
+    for image in result["images"]:
+        assert image["log_px"] >= image["elbo_q_star"] - error
+        assert image["elbo_q_star"] >= image["elbo_q"]
+    assert len(result["images"]) == result["images_used"]
+    assert sum("is_bound" in image for image in result["images"]) == result["is_images"]
