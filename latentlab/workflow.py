@@ -24,14 +24,16 @@ from .publish.gallery import TSNE_POINTS, model_name, write_gallery
 def measure(state: dict, folder: Path, data_root: str | None, device_name: str, k: int, n_test: int,
             quick: bool = False) -> dict:
     """metrics.json of a finished checkpoint (``write_metrics``) and every figure of it."""
-    metrics, model, test = write_metrics(state, Path(folder), data_root, device_name, k, n_test, quick)
-    draw(model, state, test, Path(folder), quick)
+    metrics, model, test, encoded = write_metrics(state, Path(folder), data_root, device_name, k, n_test, quick)
+    draw(model, state, test, Path(folder), quick, encoded)
     return metrics
 
 
-def draw(model, state: dict, test, folder: Path, quick: bool = False) -> None:
-    """Every figure and GIF of a result folder, and its explorer page, from one encoding of the test split."""
-    encoded = encode_test(model, test)
+def draw(model, state: dict, test, folder: Path, quick: bool = False, encoded=None) -> None:
+    """Every figure and GIF of a result folder, and its explorer page, from one encoding of the test split:
+    ``encoded`` where the metrics made it, (N, latent_dim), else made here."""
+    if encoded is None:
+        encoded = encode_test(model, test)
     write_gallery(model, state, test, encoded, folder, tsne_points=QUICK_TSNE_POINTS if quick else TSNE_POINTS)
     write_explorer(model, test, encoded, model_name(model), folder)
 

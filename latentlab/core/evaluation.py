@@ -192,15 +192,16 @@ def _flat(split: DeviceSplit) -> np.ndarray:
     return (split.images.reshape(len(split), -1).float() / 255).cpu().numpy()
 
 
-def evaluate(model, config, train: DeviceSplit, test: DeviceSplit, k: int, n_test: int) -> dict:
-    """Every evaluation number of one trained model (see the module docstring)."""
+def evaluate(model, config, train: DeviceSplit, test: DeviceSplit, k: int, n_test: int, test_codes: torch.Tensor) -> dict:
+    """Every evaluation number of one trained model (see the module docstring). ``test_codes``: ``encode_split``
+    of the test split (N, latent_dim), encoded once for these numbers and the figures alike."""
     model.eval()
     with status("test losses"):
         measured = split_losses(model, test, seed=config.seed)
     results = {"test_mse": measured["mse"], "test_recon_sse": measured["recon_sse"]}
     train_labels, test_labels = train.labels.cpu().numpy(), test.labels.cpu().numpy()
-    with status(f"encoding {len(train):,} training and {len(test):,} test images"):
-        train_codes, test_codes = encode_split(model, train).numpy(), encode_split(model, test).numpy()
+    with status(f"encoding {len(train):,} training images"):
+        train_codes, test_codes = encode_split(model, train).numpy(), test_codes.numpy()
     with status("5-NN and linear probes on the codes"):
         results.update(classifier_scores(train_codes, train_labels, test_codes, test_labels))
     with status(f"PCA baseline with {model.latent_dim} components, and its probes"):

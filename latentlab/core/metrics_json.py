@@ -16,7 +16,9 @@ from .errors import LatentlabError
 from .evaluation import evaluate
 from .files import write_json_atomic
 from . import posterior
+from .metrics import encode_split
 from .models import count_parameters
+from .progress import status
 from .trained import trained_model
 
 REPORTED = ("test_mse", "test_recon_sse", "test_kl", "test_elbo", "test_log_likelihood_is", "test_nll_nats",
@@ -40,11 +42,12 @@ def run_facts(model, state: dict) -> dict:
 
 
 def write_metrics(state: dict, folder: Path, data_root: str | None, device_name: str, k: int, n_test: int,
-                  quick: bool = False, dataset: str | None = None) -> tuple[dict, torch.nn.Module, DeviceSplit]:
-    """Evaluate a finished checkpoint and write metrics.json into ``folder``; returns the metrics, the model
-    and the test split (for the figures). ``quick``: the bound on at most QUICK_BOUND_IMAGES test images,
-    said on screen and in metrics.json. ``dataset``: where an image folder the model was trained on lives
-    now (``trained_on``)."""
+                  quick: bool = False, dataset: str | None = None
+                  ) -> tuple[dict, torch.nn.Module, DeviceSplit, torch.Tensor]:
+    """Evaluate a finished checkpoint and write metrics.json into ``folder``; returns the metrics, the model,
+    the test split and its codes (N, latent_dim), for the figures: the test split is encoded once. ``quick``:
+    the bound on at most QUICK_BOUND_IMAGES test images, said on screen and in metrics.json. ``dataset``: where
+    an image folder the model was trained on lives now (``trained_on``)."""
     trained_with = trained_on(TrainConfig.from_dict(state["config"]), data_root, dataset)
     device = pick_device(device_name)
     model = trained_model(state, device)
@@ -54,7 +57,9 @@ def write_metrics(state: dict, folder: Path, data_root: str | None, device_name:
               f"{n_test:,} (--evaluation full for all of them).")
         n_test = QUICK_BOUND_IMAGES
     metrics = run_facts(model, state)
-    metrics.update(evaluate(model, trained_with, train_split, test, k=k, n_test=n_test))
+    with status(f"encoding the {len(test):,} test images"):
+        test_codes = encode_split(model, test)
+    metrics.update(evaluate(model, trained_with, train_split, test, k=k, n_test=n_test, test_codes=test_codes))
     if quick:  # absent from a full evaluation's file, so that published metrics.json files keep their bytes
         metrics["evaluation"] = (f"quick: bound on at most {QUICK_BOUND_IMAGES} test images, t-SNE of at most "
                                  f"{QUICK_TSNE_POINTS} codes")
@@ -65,7 +70,7 @@ def write_metrics(state: dict, folder: Path, data_root: str | None, device_name:
     write_json_atomic(metrics, Path(folder) / "metrics.json")
     print(f"{folder}: " + ", ".join(f"{key} {metrics[key]:.5g}" for key in REPORTED if key in metrics))
     print(class_balance_line(metrics))
-    return metrics, model, test
+    return metrics, model, test, test_codes
 
 
 ACCURACIES = (("5-NN", "knn5"), ("linear probe", "linear_probe"), ("PCA 5-NN", "pca_knn5"),
