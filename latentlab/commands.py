@@ -20,7 +20,7 @@ from .core.devices import pick_device
 from .core.errors import DataSetMissing, LatentlabError, SomeSkipped
 from .core.evaluation import bounds_for_each_k, mean_and_se, per_image_bounds
 from .core.likelihoods import TEST_BINARIZATION_SEED, Bernoulli, binarize_once
-from .publish.explorer import refill_explorer, write_explorer
+from .publish.explorer import EXPLORER_FILE, refill_explorer, write_explorer
 from .publish.figures import bound_vs_k
 from .core.files import check_writable, file_sha256, hold_folder, write_json_atomic
 from .publish.gallery import model_name
@@ -258,4 +258,6 @@ def posterior_gaps(folders: list[Path], n_images: int, is_images: int, data_root
         with hold_folder(folder):
             write_posterior_gaps(folder, model, test, state["config"]["seed"], model_name(model), model.loss_units,
                                  bounds, n_images, is_images)
+            if (folder / EXPLORER_FILE).is_file():  # the page shows the picks' posterior from now on
+                refill_explorer(folder)
 

@@ -316,3 +316,28 @@ def test_a_page_refilled_in_todays_template_keeps_its_data_byte_for_byte(tmp_pat
     def data(text):
         return [text.split(f'id="{block}">', 1)[1].split("</script>", 1)[0] for block in ("meta", "payload")]
     assert data(new) == data(old) and "yesterday's template" not in new
+
+
+@pytest.mark.skipif(browser.missing() is not None, reason=f"no headless browser here: {browser.missing()}")
+def test_the_2d_vae_page_shows_a_picked_images_true_posterior_and_its_two_gaps_as_posterior_gaps_json_has_them(tmp_path):
+    from pathlib import Path
+
+    folder = Path(__file__).resolve().parents[1] / "Kết_quả_huấn_luyện_Variational_Autoecoder" / "2D_latent_VAE"
+    for name in ("explorer.html", "model.pt", "posterior_gaps.json", "posterior_page.npz"):
+        shutil.copy(folder / name, tmp_path / name)
+    assert main(["explore", "--template-only", str(tmp_path)]) == 0
+    image = json.loads((folder / "posterior_gaps.json").read_text(encoding="utf-8"))["images"][46]
+    with browser.open_page(tmp_path / EXPLORER_FILE) as (page, errors):
+        point = page.evaluate("[window.explorer.arrays.pick_codes[92], window.explorer.arrays.pick_codes[93]]")
+        browser.move_to_latent(page, tuple(point))
+        page.mouse.down()
+        page.mouse.up()
+        chosen, shown = page.evaluate("window.explorer.chosen"), page.locator("#posterior-text").text_content()
+        drawn = page.evaluate("Array.from(document.getElementById('posterior').getContext('2d')"
+                              ".getImageData(0, 0, 168, 168).data).some((v, i) => i % 4 === 0 && v > 200)")
+        assert not errors
+    assert chosen == image["test_index"] == 46 and shown.startswith("The true posterior p(z|x)")
+    approximation, amortization = image["log_px"] - image["elbo_q_star"], image["elbo_q_star"] - image["elbo_q"]
+    for number in (image["log_px"], image["elbo_q_star"], image["elbo_q"], approximation, amortization):
+        assert f"{number:.2f}" in shown
+    assert drawn  # the heat map, not an empty box

@@ -202,7 +202,8 @@ def test_on_the_committed_vae_the_mean_bound_rises_towards_the_exact_log_px(comm
 
 
 def test_page_arrays_have_the_contracted_shapes_and_bytes(committed, tmp_path):
-    from latentlab.publish.posterior_gaps import page_arrays, read_page_arrays, write_page_arrays
+    from latentlab.publish.explorer import read_page_arrays
+    from latentlab.publish.posterior_gaps import page_arrays, write_page_arrays
 
     _, _, analysis = committed
     arrays = page_arrays(analysis, [-4.0, 4.0, -4.0, 4.0], picks=4)

@@ -490,6 +490,48 @@ class PlaneExplorer extends Explorer {
       text += `, posterior sd (${sd[0].toFixed(2)}, ${sd[1].toFixed(2)})`;
     }
     document.getElementById("chosen-text").textContent = text;
+    this.showPosterior(i);
+  }
+
+  // The picked test image's true posterior p(z|x), computed by quadrature when the page was made
+  // (python -m latentlab posterior: the page's decoder is too slow to integrate here), zoomed to the
+  // image's own box, under the 1- and 2-sd ellipses of the encoder's q(z|x) (white) and of q*, the best
+  // diagonal Gaussian for this image alone (dashed cyan); and the two gaps in words.
+  showPosterior(i) {
+    const box = document.getElementById("posterior-box"), zoom = this.arrays.posterior_zoom;
+    box.hidden = !zoom || i >= this.arrays.posterior_gaps.length / 3;
+    if (box.hidden) return;
+    const canvas = document.getElementById("posterior"), ctx = canvas.getContext("2d");
+    const n = Math.round(Math.sqrt(zoom.length / (this.arrays.posterior_gaps.length / 3)));
+    const cells = zoom.subarray(i * n * n, (i + 1) * n * n), image = ctx.createImageData(n, n);
+    for (let c = 0; c < n * n; c++) {  // a dark-to-warm ramp: black where there is no mass
+      const v = cells[c] / 255;
+      image.data.set([Math.round(255 * Math.min(1, 1.6 * v)), Math.round(255 * v * v), Math.round(90 * v), 255], 4 * c);
+    }
+    const cellCanvas = document.createElement("canvas");
+    cellCanvas.width = cellCanvas.height = n;
+    cellCanvas.getContext("2d").putImageData(image, 0, 0);
+    ctx.imageSmoothingEnabled = true;
+    ctx.drawImage(cellCanvas, 0, 0, canvas.width, canvas.height);
+    const [x0, x1, y0, y1] = this.arrays.posterior_zoom_box.subarray(4 * i, 4 * i + 4);
+    const sx = canvas.width / (x1 - x0), sy = canvas.height / (y1 - y0);
+    const view = {sx, sy, toPixel: (x, y) => [(x - x0) * sx, (y1 - y) * sy]};
+    const lv = this.arrays.pick_log_var, qs = this.arrays.posterior_q_star.subarray(4 * i, 4 * i + 4);
+    ctx.lineWidth = 1.5;
+    for (const [colour, dash, [mx, my], [vx, vy]] of [
+      ["white", [], [this.arrays.pick_codes[2 * i], this.arrays.pick_codes[2 * i + 1]], [lv[2 * i], lv[2 * i + 1]]],
+      ["#22d3ee", [4, 3], [qs[0], qs[1]], [qs[2], qs[3]]]]) {
+      ctx.strokeStyle = colour;
+      ctx.setLineDash(dash);
+      for (const r of [1, 2]) ellipse(ctx, view, mx, my, r * Math.exp(0.5 * vx), r * Math.exp(0.5 * vy));
+    }
+    ctx.setLineDash([]);
+    const [logp, best, elbo] = this.arrays.posterior_gaps.subarray(3 * i, 3 * i + 3);
+    document.getElementById("posterior-text").textContent =
+      `The true posterior p(z|x) (box z₁ ${fmt(x0)}…${fmt(x1)}, z₂ ${fmt(y0)}…${fmt(y1)}). log p(x) = ${logp.toFixed(2)}; ` +
+      `the best diagonal Gaussian q* (dashed) reaches an ELBO of ${best.toFixed(2)}, an approximation gap of ` +
+      `${(logp - best).toFixed(2)}; the encoder's q(z|x) (white) reaches ${elbo.toFixed(2)}, an amortization gap of ` +
+      `${(best - elbo).toFixed(2)} (${this.meta.units}).`;
   }
 
   drawGuides(ctx) {

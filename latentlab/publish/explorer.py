@@ -23,7 +23,7 @@ from torch import nn
 from ..core.data import DeviceSplit, to_float
 from .figures import CLASS_CMAP
 from ..core.errors import LatentlabError
-from ..core.files import write_text_atomic
+from ..core.files import file_sha256, write_text_atomic
 from ..core.kinds import traits
 from .templating import asset, render
 from ..core.models import ConvolutionalBlock, DenseBlock, TransposeConvolutionalBlock, count_parameters
@@ -32,6 +32,8 @@ HERE = Path(__file__).parent
 PICKS = 500  # the first test digits, whose images and full codes the page carries (a click picks one)
 PRINCIPAL_DIRECTIONS = 8  # sliders of a larger latent
 EXPLORER_FILE = "explorer.html"
+# What python -m latentlab posterior leaves for the page of a 2-D model with a posterior (publish/posterior_gaps.py).
+POSTERIOR_GAPS_FILE, POSTERIOR_PAGE_FILE = "posterior_gaps.json", "posterior_page.npz"
 
 
 def _batchnorm_affine(norm: nn.BatchNorm2d) -> tuple[torch.Tensor, torch.Tensor]:
@@ -242,16 +244,30 @@ def read_page(path: Path) -> tuple[dict, dict[str, np.ndarray]]:
     return meta, arrays
 
 
+def read_page_arrays(folder: Path) -> dict[str, np.ndarray] | None:
+    """The page arrays ``posterior_gaps.write_posterior_gaps`` saved in ``folder``, if it has them and they were computed from
+    its present model.pt (else None)."""
+    folder = Path(folder)
+    gaps, page = folder / POSTERIOR_GAPS_FILE, folder / POSTERIOR_PAGE_FILE
+    if not (gaps.is_file() and page.is_file()):
+        return None
+    if json.loads(gaps.read_text(encoding="utf-8")).get("model_sha256") != file_sha256(folder / "model.pt"):
+        return None
+    with np.load(page, allow_pickle=False) as loaded:
+        return {name: loaded[name] for name in loaded.files}
+
+
 def refill_explorer(folder: Path, arrays: dict[str, np.ndarray] | None = None) -> Path:
-    """Rewrite ``folder/explorer.html`` in today's template and explorer.js around the data it holds, and
-    ``arrays`` added to it: a page's numbers stay those it was made with (its own model, data and machine)."""
+    """Rewrite ``folder/explorer.html`` in today's template and explorer.js around the data it holds, with the
+    true posterior's arrays where ``python -m latentlab posterior`` left them, and ``arrays``: a page's numbers
+    stay those it was made with (its own model, data and machine)."""
     path = Path(folder) / EXPLORER_FILE
     if not path.is_file():
         raise LatentlabError(f"{folder} holds no {EXPLORER_FILE} to refill; write one with python -m latentlab "
                              f"explore {folder}.")
     meta, held = read_page(path)
     meta.update(kind_meta(traits(meta["kind"])))  # what a page made before the kinds' traits did not say
-    write_text_atomic(page_html(meta, {**held, **(arrays or {})}), path)
+    write_text_atomic(page_html(meta, {**held, **(read_page_arrays(folder) or {}), **(arrays or {})}), path)
     print(f"Refilled {path} ({path.stat().st_size / 1e6:.2f} MB)")
     return path
 
@@ -264,6 +280,9 @@ def kind_meta(kind) -> dict:
 def write_explorer(model, test: DeviceSplit, encoded: torch.Tensor, title: str, out: Path) -> Path:
     """Write ``out/explorer.html`` for a trained model in eval mode; returns its path."""
     path = Path(out) / EXPLORER_FILE
-    write_text_atomic(page_html(*page_data(model, test, encoded, title)), path)
+    meta, arrays = page_data(model, test, encoded, title)
+    if model.latent_dim == 2:  # the picks' true posterior, where python -m latentlab posterior computed it
+        arrays.update(read_page_arrays(out) or {})
+    write_text_atomic(page_html(meta, arrays), path)
     print(f"Wrote {path} ({path.stat().st_size / 1e6:.2f} MB)")
     return path

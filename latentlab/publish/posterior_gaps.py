@@ -4,7 +4,8 @@ parts of its gap (Cremer, Li & Duvenaud 2018), with the importance-sampled bound
 Writes into the result folder:
   posterior_gaps.json        per test image: its index, log p(x), ELBO(q), ELBO(q*), q and q*, the
                              reconstruction error at q's mean, and (the first ``is_images``) the bound at each k;
-                             the grid, its convergence and error bounds, the image counts and the seconds
+                             the grid, its convergence and error bounds, the image counts (the seconds are
+                             printed, not written: a rerun writes the same bytes)
   posterior_heatmaps.png     p(z|x) of four test images with q's and q*'s ellipses (publish/posterior_figures.py)
   posterior_gaps.png         the gaps over the images, and the bound's distance to log p(x) against k
   posterior_page.npz         what the explorer page shows of each pick (``page_arrays``)
@@ -26,9 +27,10 @@ import torch
 from ..core import posterior
 from ..core.data import to_float
 from ..core.files import atomic_path, file_sha256, write_json_atomic
+from .explorer import POSTERIOR_GAPS_FILE, POSTERIOR_PAGE_FILE
 
-GAPS_FILE, HEATMAPS_FILE, FIGURE_FILE, PAGE_FILE = ("posterior_gaps.json", "posterior_heatmaps.png",
-                                                   "posterior_gaps.png", "posterior_page.npz")
+GAPS_FILE, PAGE_FILE = POSTERIOR_GAPS_FILE, POSTERIOR_PAGE_FILE  # the page reads them (explorer.read_page_arrays)
+HEATMAPS_FILE, FIGURE_FILE = "posterior_heatmaps.png", "posterior_gaps.png"
 N_IMAGES = 500  # the explorer page's picks (explorer.PICKS): the gaps of every image it can show
 IS_IMAGES = 100  # 5,000 decodes each: the bound's cost
 KS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000]
@@ -162,7 +164,7 @@ def write_posterior_gaps(folder: Path, model, test, seed: int, title: str, units
         "units": units, "model_sha256": file_sha256(folder / "model.pt"),
         "grid": analysis.grid.describe(), "error_bound": {k: round(v, 6) for k, v in analysis.errors.items()},
         "convergence": analysis.convergence, "ks": ks, "images_used": n, "is_images": is_images,
-        "seconds": {k: round(v, 1) for k, v in seconds.items()}, "threads": torch.get_num_threads(),
+        "threads": torch.get_num_threads(),
         "device": x.device.type, "images": images,
     }
     result["summary"] = summary(result)
@@ -296,15 +298,3 @@ def write_page_arrays(arrays: dict[str, np.ndarray], path: Path) -> None:
             archive.writestr(zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0)), buffer.getvalue(),
                              compress_type=zipfile.ZIP_DEFLATED)
 
-
-def read_page_arrays(folder: Path) -> dict[str, np.ndarray] | None:
-    """The page arrays ``write_posterior_gaps`` saved in ``folder``, if it has them and they were computed from
-    its present model.pt (else None)."""
-    folder = Path(folder)
-    gaps, page = folder / GAPS_FILE, folder / PAGE_FILE
-    if not (gaps.is_file() and page.is_file()):
-        return None
-    if json.loads(gaps.read_text(encoding="utf-8")).get("model_sha256") != file_sha256(folder / "model.pt"):
-        return None
-    with np.load(page, allow_pickle=False) as loaded:
-        return {name: loaded[name] for name in loaded.files}
