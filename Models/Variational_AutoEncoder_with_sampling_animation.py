@@ -51,7 +51,7 @@ if __name__ == "__main__":  # importing this file (the registry of experiments d
     def experiment() -> None:
         from latentlab.workflow import run
 
-        # The one road of every run (train, reproduce, a study's job): the loop of latentlab/core/training.py
+        # The road `python -m latentlab train` and `reproduce` take too: the loop of latentlab/core/training.py
         # (or the finished model reused), then metrics.json, every figure and GIF, and explorer.html.
         run(config)
 

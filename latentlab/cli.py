@@ -218,7 +218,7 @@ def _on_folders(commands) -> None:
                              "holds, loading no model or data: after a change to the page's code, its numbers "
                              "stay those it was made with")
     _add_data_and_device(parser, moved_data=True)
-    parser.set_defaults(action=lambda args, do: do.commands.refill_explorer(args.folder) if args.template_only else
+    parser.set_defaults(action=lambda args, do: do.commands.refill(args.folder) if args.template_only else
                         do.commands.explore(args.folder, args.data_root, args.device, args.screenshot, args.dataset))
 
     parser = commands.add_parser("evaluate", help="recompute metrics.json of result folders: baselines, "
@@ -306,7 +306,7 @@ def _posterior(commands) -> None:
                         help="the first N test images (default: 500, the explorer page's picks)")
     parser.add_argument("--is-images", type=positive_int, default=100,
                         help="of them, the first N also get the importance-sampled bound (default: 100)")
-    _add_data_and_device(parser)
+    _add_data_and_device(parser, on_folders=True)
     parser.set_defaults(action=lambda args, do: do.commands.posterior_gaps(args.folders, args.n_test, args.is_images,
                                                                            args.data_root, args.device))
 

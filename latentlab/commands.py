@@ -1,5 +1,5 @@
 """The commands on finished result folders and on every experiment: ``reproduce``, ``evaluate``,
-``figures``, ``explore``, ``bound-vs-k``, ``binarization-spread`` and ``report``'s documents. Each is built
+``figures``, ``explore``, ``bound-vs-k``, ``binarization-spread``, ``posterior`` and ``report``'s documents. Each is built
 from one run's steps (``workflow``) and the cross-run documents (``report``, ``site``)."""
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from .core.errors import DataSetMissing, LatentlabError, SomeSkipped
 from .core.evaluation import bounds_for_each_k, mean_and_se, per_image_bounds
 from .core.likelihoods import TEST_BINARIZATION_SEED, Bernoulli, binarize_once
 from .publish.explorer import EXPLORER_FILE, refill_explorer, write_explorer
+from .publish.posterior_gaps import IS_IMAGES, N_IMAGES, write_posterior_gaps
 from .publish.figures import bound_vs_k
 from .core.files import check_writable, file_sha256, hold_folder, write_json_atomic
 from .publish.gallery import model_name
@@ -84,6 +85,12 @@ def explore(folder: Path, data_root: str | None, device_name: str = "auto", scre
             two_d = model.latent_dim == 2  # a larger latent's page shows a projection: a click there would choose A
             browser.screenshot(page, folder / "explorer.png", tuple(point) if two_d else None, click=two_d)
     return page
+
+
+def refill(folder: Path) -> Path:
+    """``explore --template-only``: the page rewritten around its data, the folder held as by every command."""
+    with hold_folder(Path(folder)):
+        return refill_explorer(Path(folder))
 
 
 def check_bounds_comparable(models) -> None:
@@ -198,7 +205,7 @@ def reproduce(names: list[str], retrain: bool, device: str, data_root: str | Non
             config = EXPERIMENTS[name].config(retrain=retrain, device=device, data_root=data_root)
             run(config)
             if kinds.traits(config.model).posterior and config.latent_dim == 2:  # its true posterior (issue 41)
-                posterior_gaps([Path(config.out_dir)], 500, 100, data_root, device)
+                posterior_gaps([Path(config.out_dir)], N_IMAGES, IS_IMAGES, data_root, device)
         except DataSetMissing as missing:
             print(f"Skipping {name}: {missing}")
             skipped.append(f"{name} ({missing})")
@@ -245,19 +252,15 @@ def write_documents(root: Path = Path("."), screenshot: bool = False) -> None:
 def posterior_gaps(folders: list[Path], n_images: int, is_images: int, data_root: str | None, device_name: str) -> None:
     """``python -m latentlab posterior``: posterior_gaps.json, its two figures, the explorer page's arrays and
     metrics.json's summary in each 2-D VAE result folder (publish/posterior_gaps.py)."""
-    from .publish.posterior_gaps import write_posterior_gaps
 
     for folder in dict.fromkeys(Path(folder) for folder in folders):
         state, model, test = _finished(folder, data_root, device_name)
         if not model.traits.posterior or model.latent_dim != 2:
             raise LatentlabError(f"{folder} holds no VAE with a 2-D latent: only there is p(x) a 2-D integral. Name a "
                                  "folder such as Kết_quả_huấn_luyện_Variational_Autoecoder/2D_latent_VAE.")
-        from .publish.explorer import _square_bounds  # the explorer page's plane, whose cells the page data fills
-
-        bounds = _square_bounds(encode_test(model, test).numpy(), include=2.2)
         with hold_folder(folder):
             write_posterior_gaps(folder, model, test, state["config"]["seed"], model_name(model), model.loss_units,
-                                 bounds, n_images, is_images)
+                                 n_images, is_images)
             if (folder / EXPLORER_FILE).is_file():  # the page shows the picks' posterior from now on
                 refill_explorer(folder)
 

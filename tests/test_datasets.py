@@ -166,6 +166,16 @@ def test_a_link_out_of_its_class_folder_is_skipped_with_a_line_and_each_image_is
     assert len(said) == 1 and all(name in said[0] for name in ("loop", "other.png", "again.png"))
 
 
+def test_a_link_that_loops_is_skipped_as_leading_nowhere_not_a_traceback(tmp_path, capsys):
+    root = write_image_folder(tmp_path / "mine")
+    circle = root / "train" / "circle"
+    (circle / "loop.png").symlink_to("loop.png")  # a link to itself: resolving it raises on Python < 3.13
+    images, labels = load_image_folder(root, "train")
+    assert sorted(labels.tolist()) == [0] * 6 + [1] * 6
+    said = [line for line in capsys.readouterr().out.splitlines() if str(circle) in line]
+    assert len(said) == 1 and "loop.png" in said[0] and "nowhere" in said[0]
+
+
 def test_every_format_pillow_reads_is_an_image_gif_included(tmp_path):
     root = write_image_folder(tmp_path / "mine")
     Image.fromarray(np.arange(784, dtype=np.uint8).reshape(28, 28).T).save(root / "train" / "circle" / "g.gif")

@@ -113,3 +113,17 @@ def test_a_class_name_with_dollar_signs_is_drawn_literally_not_as_mathtext(tmp_p
     latent_scatter_2d(codes, labels, classes, "a $title$", tmp_path / "scatter.png")  # mathtext would refuse these
     assert (tmp_path / "scatter.png").stat().st_size > 0
 
+
+
+def test_device_names_read_back_from_json_are_code_in_the_summary_note(tmp_path):
+    from latentlab.experiments import SCRIPT_EXPERIMENTS
+    from latentlab.publish.summary import summary_rows
+
+    device = "<img src=x onerror=alert(1)>*bold*"
+    for experiment in SCRIPT_EXPERIMENTS.values():
+        folder = tmp_path / experiment.out_dir
+        folder.mkdir(parents=True)
+        (folder / "metrics.json").write_text(json.dumps({"parameters": 1, "epochs": 1, "train_seconds": 60.0,
+                                                         "device": device, "test_mse": 0.1}), encoding="utf-8")
+    _, note = summary_rows(tmp_path)
+    assert f"`{device}`" in note and note.count(device) == note.count(f"`{device}`")

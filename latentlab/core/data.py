@@ -319,13 +319,18 @@ def _class_images(class_folder: Path) -> tuple[list[Path], dict[tuple[str, str],
     endings = _image_extensions()
     found, skipped, seen = [], {}, set()
     for entry in sorted(class_folder.iterdir(), key=lambda entry: (entry.is_symlink(), entry.name)):
-        target = entry.resolve()
+        try:
+            target = entry.resolve()
+        except (OSError, RuntimeError):  # a link that loops (Python before 3.13 raises RuntimeError)
+            target = None
         if entry.name.startswith("."):
             why = HIDDEN
         elif entry.is_dir():
             why = SUBFOLDER
         elif not entry.name.lower().endswith(endings):
             why = NOT_AN_IMAGE
+        elif target is None:
+            why = LEADS_NOWHERE
         elif not target.is_relative_to(root):
             why = LEADS_OUT
         elif target in seen:

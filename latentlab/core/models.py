@@ -30,7 +30,6 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from . import losses
 from .errors import LatentlabError
 from .kinds import traits
 from .likelihoods import LIKELIHOODS

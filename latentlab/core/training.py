@@ -1,6 +1,6 @@
 """The training step and the loop: Adam with cosine decay over the run.
 
-Saving and resuming each epoch live in ``runs``; speed tricks in ``cuda_graphs`` (GPU) and
+Saving and resuming each epoch live in ``checkpoint``; speed tricks in ``cuda_graphs`` (GPU) and
 ``devices.keep_freed_memory`` (CPU).
 """
 

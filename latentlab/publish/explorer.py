@@ -267,6 +267,7 @@ def refill_explorer(folder: Path, arrays: dict[str, np.ndarray] | None = None) -
                              f"explore {folder}.")
     meta, held = read_page(path)
     meta.update(kind_meta(traits(meta["kind"])))  # what a page made before the kinds' traits did not say
+    held = {name: array for name, array in held.items() if not name.startswith("posterior_")}  # as the folder has them now
     write_text_atomic(page_html(meta, {**held, **(read_page_arrays(folder) or {}), **(arrays or {})}), path)
     print(f"Refilled {path} ({path.stat().st_size / 1e6:.2f} MB)")
     return path

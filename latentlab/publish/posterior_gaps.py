@@ -132,8 +132,8 @@ def summary(result: dict) -> dict:
     return out
 
 
-def write_posterior_gaps(folder: Path, model, test, seed: int, title: str, units: str, bounds: list[float] | None,
-                         n_images: int = N_IMAGES, is_images: int = IS_IMAGES, ks: list[int] = KS) -> dict:
+def write_posterior_gaps(folder: Path, model, test, seed: int, title: str, units: str, n_images: int = N_IMAGES,
+                         is_images: int = IS_IMAGES, ks: list[int] = KS) -> dict:
     """Everything the module docstring lists, for the 2-D VAE ``model`` of ``folder`` and its test split."""
     from .posterior_figures import gaps_figure, posterior_heatmaps
 
@@ -177,8 +177,7 @@ def write_posterior_gaps(folder: Path, model, test, seed: int, title: str, units
                 reconstruction.numpy(), model.likelihood.reconstruction_name, ks, exact.mean(0),
                 exact.std(0, ddof=1) / is_images ** 0.5, is_images, max(analysis.errors.values()), units, title,
                 folder / FIGURE_FILE)
-    if bounds is not None:
-        write_page_arrays(page_arrays(analysis, bounds), folder / PAGE_FILE)
+    write_page_arrays(page_arrays(analysis), folder / PAGE_FILE)
     s = result["summary"]
     print(f"{folder}: on {n} test images, log p(x) {s['log_px']['mean']:.3f} ± {s['log_px']['se']:.3f}, "
           f"ELBO(q*) {s['elbo_q_star']['mean']:.3f}, ELBO(q) {s['elbo_q']['mean']:.3f}; approximation gap "
@@ -226,36 +225,25 @@ def _panels(model, x, analysis: posterior.Analysis, reconstruction: torch.Tensor
 
 # --- The explorer page's share ------------------------------------------------------------------------------
 
-def page_arrays(analysis: posterior.Analysis, bounds: list[float], picks: int = N_IMAGES, plane_cells: int = 48,
-                zoom_cells: int = 40) -> dict[str, np.ndarray]:
+def page_arrays(analysis: posterior.Analysis, picks: int = N_IMAGES, zoom_cells: int = 40) -> dict[str, np.ndarray]:
     """What the explorer page needs to show each pick's true posterior, for the first ``picks`` images of
-    ``analysis`` (the page's picks, in order):
+    ``analysis`` (the page's picks, in order). A posterior of sd 0.03 to 0.4 fills a cell or two of the page's
+    plane, so the page draws it zoomed to the pick's own box:
 
-      posterior_plane (picks, 48, 48) uint8   p(z|x)'s mass in each cell of the page's plane ``bounds``
-                                             [z1 min, z1 max, z2 min, z2 max] (meta["bounds"]), row 0 at z2 MAX
-                                             (as the canvas draws, y up), column 0 at z1 min; 255 = the pick's
-                                             largest cell, linear
       posterior_zoom (picks, 40, 40) uint8    p(z|x)'s density at the centres of a 40 x 40 grid over the pick's
-                                             own box, same orientation, 255 = its maximum, linear
+                                             own box, row 0 at z2 max (as the canvas draws, y up), column 0 at
+                                             z1 min; 255 = its maximum, linear
       posterior_zoom_box (picks, 4) float32   that box, [z1 min, z1 max, z2 min, z2 max]: a square holding the
                                              posterior's 4 sd and q's and q*'s 2.5 sd
       posterior_gaps (picks, 3) float32       log p(x), ELBO(q*), ELBO(q), in the model's ELBO units
       posterior_q_star (picks, 4) float32     q*'s mean (2) and log-variance (2)
     """
     picks = min(picks, len(analysis.log_px))
-    grid = analysis.grid
-    a = grid.axis.numpy()
-    x0, x1, y0, y1 = bounds
-    col = np.floor((a - x0) / (x1 - x0) * plane_cells).astype(int)  # the plane cell of each grid coordinate
-    row = plane_cells - 1 - np.floor((a - y0) / (y1 - y0) * plane_cells).astype(int)
-    inside_c, inside_r = (col >= 0) & (col < plane_cells), (row >= 0) & (row < plane_cells)
-    plane = np.zeros((picks, plane_cells, plane_cells))
+    a = analysis.grid.axis.numpy()
     zoom = np.zeros((picks, zoom_cells, zoom_cells))
     boxes = np.zeros((picks, 4))
     for i in range(picks):
-        mass = posterior.posterior_masses(analysis.log_lik[i:i + 1], grid)[0].numpy()  # (G, G): [z1 index, z2 index]
-        m = mass[np.ix_(inside_c, inside_r)]
-        np.add.at(plane[i], (row[inside_r][None, :].repeat(inside_c.sum(), 0), col[inside_c][:, None].repeat(inside_r.sum(), 1)), m)
+        mass = posterior.posterior_masses(analysis.log_lik[i:i + 1], analysis.grid)[0].numpy()  # (G, G): [z1, z2]
         p_sd = analysis.post_cov[i].diagonal().sqrt().numpy()
         box = _box([(analysis.post_mean[i].numpy(), p_sd, 4.0),
                     (analysis.q_mean[i].numpy(), (0.5 * analysis.q_log_var[i]).exp().numpy(), 2.5),
@@ -263,10 +251,8 @@ def page_arrays(analysis: posterior.Analysis, bounds: list[float], picks: int = 
         boxes[i] = box
         centres = lambda lo, hi: lo + (np.arange(zoom_cells) + 0.5) * (hi - lo) / zoom_cells  # noqa: E731
         zoom[i] = _bilinear(np.log(np.maximum(mass, 1e-300)), a, centres(box[0], box[1]), centres(box[2], box[3]))
-    plane = plane / np.maximum(plane.max(axis=(1, 2), keepdims=True), 1e-300)
     zoom = np.exp(zoom - zoom.max(axis=(1, 2), keepdims=True))
-    return {"posterior_plane": np.round(255 * plane).astype(np.uint8),
-            "posterior_zoom": np.round(255 * zoom).astype(np.uint8),
+    return {"posterior_zoom": np.round(255 * zoom).astype(np.uint8),
             "posterior_zoom_box": boxes.astype(np.float32),
             "posterior_gaps": torch.stack([analysis.log_px, analysis.elbo_qstar, analysis.elbo_q], 1)[:picks]
             .numpy().astype(np.float32),

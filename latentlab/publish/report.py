@@ -72,7 +72,9 @@ def _dataset(m: dict) -> str:
     """The data set a metrics.json was measured on, as the tables name it."""
     dataset = m.get("dataset", "mnist")
     binarized = " (binarized)" if m.get("likelihood") == "bernoulli" else ""
-    return DATASET_TITLES.get(dataset, f"`{dataset}`") + binarized
+    if dataset in DATASET_TITLES:
+        return DATASET_TITLES[dataset] + binarized
+    return Markdown(code_span(dataset) + binarized)  # an image folder's path, shown as code
 
 
 def _accuracy(m: dict, key: str) -> str:

@@ -3,15 +3,12 @@
     python -m latentlab sweep vae-2d --set lr=1e-3,3e-3 --set epochs=8,16 --seeds 0 1 2 [--jobs N | --cluster slurm]
 
 each run one job of the study (trained and recorded beside its models in runs/seeds/<experiment>/<recipe>/,
-or in the published seeds.json for the experiment's own recipe), then (``commands.sweep``) a table of every
+or in the published seeds.json for the experiment's own recipe), then (the ``sweep`` command of ``cli``) a table of every
 recipe's mean ± sd of the experiment's headline numbers, best first, and a figure of each of them (a panel
 apiece) against the first swept setting, written to runs/sweeps/<experiment>/ by ``publish/sweep_report.py``.
 """
 
 from __future__ import annotations
-
-import itertools
-from pathlib import Path
 
 import itertools
 

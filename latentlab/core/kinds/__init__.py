@@ -26,7 +26,8 @@ class Traits:
 
     ``posterior``: the kind has an approximate posterior q(z|x) and the prior N(0, I), and so an ELBO, an
     importance-sampled likelihood bound, the IWAE objective, samples and a latent walk from the prior,
-    and posterior ellipses on its explorer page. ``point_code``: what ``model.code(x)`` is, in words.
+    and posterior ellipses on its explorer page; its ``encode`` returns (mean, log_var) of a diagonal
+    Gaussian from heads named ``mean`` and ``log_var``, and it has ``iwae_loss``. ``point_code``: what ``model.code(x)`` is, in words.
     ``headline``: the numbers a sweep judges a recipe by, first the one it is ordered by, for a
     decoder's likelihood name.
     """
