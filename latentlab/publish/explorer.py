@@ -163,7 +163,8 @@ def page_data(model, test: DeviceSplit, encoded: torch.Tensor, title: str) -> tu
     x = to_float(test.images[:picks])
     arrays["labels"] = labels
     arrays["pick_images"] = test.images[:picks].cpu().numpy().reshape(picks, 784).astype(np.uint8)
-    meta = {"title": title, "kind": model.kind, **kind_meta(model.traits), "latent_dim": model.latent_dim, "picks": picks, "layers": layers,
+    meta = {"title": title, "kind": model.kind, **kind_meta(model.traits), "latent_dim": model.latent_dim,
+            "picks": picks, "layers": layers,
             "encoder": encoder, "heads": heads, "likelihood": model.likelihood.name, "units": model.loss_units,
             "decoder_parameters": count_parameters(model.decoder),
             "encoder_parameters": count_parameters(model.encoder) + sum(map(count_parameters, model.latent_heads().values())),
@@ -194,8 +195,8 @@ def page_data(model, test: DeviceSplit, encoded: torch.Tensor, title: str) -> tu
 @torch.no_grad()
 def loss_at_code(model, test: DeviceSplit) -> np.ndarray:
     """What the page computes for a drawn digit, for every test image (N,): the reconstruction term at the
-    point code (the AE's z, the VAE's posterior mean), plus for a kind with a posterior its KL in closed form (a negative
-    ELBO without sampling noise, so that a drawn digit's value can be ranked among them)."""
+    point code (the AE's z, the VAE's posterior mean), plus for a kind with a posterior its KL in closed form
+    (a negative ELBO without sampling noise, so that a drawn digit's value can be ranked among them)."""
     return torch.cat([sum(model.point_loss_per_image(x).values()).float().cpu() for x in test.batches(1000)]).numpy()
 
 
@@ -245,8 +246,8 @@ def read_page(path: Path) -> tuple[dict, dict[str, np.ndarray]]:
 
 
 def read_page_arrays(folder: Path) -> dict[str, np.ndarray] | None:
-    """The page arrays ``posterior_gaps.write_posterior_gaps`` saved in ``folder``, if it has them and they were computed from
-    its present model.pt (else None)."""
+    """The page arrays ``posterior_gaps.write_posterior_gaps`` saved in ``folder``, if it has them and they were
+    computed from its present model.pt (else None)."""
     folder = Path(folder)
     gaps, page = folder / POSTERIOR_GAPS_FILE, folder / POSTERIOR_PAGE_FILE
     if not (gaps.is_file() and page.is_file()):
@@ -257,18 +258,18 @@ def read_page_arrays(folder: Path) -> dict[str, np.ndarray] | None:
         return {name: loaded[name] for name in loaded.files}
 
 
-def refill_explorer(folder: Path, arrays: dict[str, np.ndarray] | None = None) -> Path:
+def refill_explorer(folder: Path) -> Path:
     """Rewrite ``folder/explorer.html`` in today's template and explorer.js around the data it holds, with the
-    true posterior's arrays where ``python -m latentlab posterior`` left them, and ``arrays``: a page's numbers
-    stay those it was made with (its own model, data and machine)."""
+    true posterior's arrays where ``python -m latentlab posterior`` left them: a page's numbers stay those it
+    was made with (its own model, data and machine)."""
     path = Path(folder) / EXPLORER_FILE
     if not path.is_file():
         raise LatentlabError(f"{folder} holds no {EXPLORER_FILE} to refill; write one with python -m latentlab "
                              f"explore {folder}.")
     meta, held = read_page(path)
     meta.update(kind_meta(traits(meta["kind"])))  # what a page made before the kinds' traits did not say
-    held = {name: array for name, array in held.items() if not name.startswith("posterior_")}  # as the folder has them now
-    write_text_atomic(page_html(meta, {**held, **(read_page_arrays(folder) or {}), **(arrays or {})}), path)
+    held = {name: array for name, array in held.items() if not name.startswith("posterior_")}  # the folder's, below
+    write_text_atomic(page_html(meta, {**held, **(read_page_arrays(folder) or {})}), path)
     print(f"Refilled {path} ({path.stat().st_size / 1e6:.2f} MB)")
     return path
 
