@@ -115,7 +115,7 @@ def test_a_class_name_with_dollar_signs_is_drawn_literally_not_as_mathtext(tmp_p
 
 
 
-def test_device_names_read_back_from_json_are_code_in_the_summary_note(tmp_path):
+def test_device_names_read_back_from_json_are_escaped_in_the_summary_note(tmp_path):
     from latentlab.experiments import SCRIPT_EXPERIMENTS
     from latentlab.publish.summary import summary_rows
 
@@ -126,4 +126,4 @@ def test_device_names_read_back_from_json_are_code_in_the_summary_note(tmp_path)
         (folder / "metrics.json").write_text(json.dumps({"parameters": 1, "epochs": 1, "train_seconds": 60.0,
                                                          "device": device, "test_mse": 0.1}), encoding="utf-8")
     _, note = summary_rows(tmp_path)
-    assert f"`{device}`" in note and note.count(device) == note.count(f"`{device}`")
+    assert "\\<img src=x onerror=alert(1)\\>\\*bold\\*" in note and device not in note

@@ -9,7 +9,7 @@ from pathlib import Path
 from ..core.data import unequal_classes
 from ..experiments import EXPERIMENTS, SCRIPT_EXPERIMENTS
 from ..studies.records import default_runs
-from .tables import code_span, fmt, markdown_table, markdown_text, plus_minus, spread
+from .tables import fmt, markdown_table, markdown_text, plus_minus, spread
 
 
 SUMMARY_HEADER = ["model", "parameters", "test MSE", "ELBO", "NLL (nats)", "5-NN acc.", "epochs", "training"]
@@ -46,7 +46,7 @@ def summary_rows(root: Path = Path(".")) -> tuple[list[list[str]], str]:
         if m.get("likelihood") == "bernoulli":
             binary.append(e.label)
         if spread(runs, "test_mse"):
-            seeded.append(f"{e.name} {len(runs)} ({', '.join(code_span(d) for d in sorted({r['device'] for r in runs}))})")
+            seeded.append(f"{e.name} {len(runs)} ({', '.join(map(markdown_text, sorted({r['device'] for r in runs})))})")
     notes = []
     if seeded:
         notes.append("In brackets: mean ± sd over seeds of the same recipe (`python -m latentlab seeds`; seeds "
@@ -55,7 +55,7 @@ def summary_rows(root: Path = Path(".")) -> tuple[list[list[str]], str]:
         notes.append("The test MSE of a Bernoulli decoder is measured against the binarized test images it models "
                      "(pixels 0 or 1), not the grey ones of the other rows: " + "; ".join(map(markdown_text, binary)) + ".")
     if len(script_runs) == len(SCRIPT_EXPERIMENTS):
-        devices = ", ".join(code_span(d) for d in sorted({m["device"] for m in script_runs}))  # read from JSON: as code
+        devices = ", ".join(map(markdown_text, sorted({m["device"] for m in script_runs})))  # read from JSON: text
         total = sum(m["train_seconds"] for m in script_runs) / 60
         notes.append(f"The four default runs trained for {total:.1f} min in total ({devices}).")
     return rows, " ".join(notes)
