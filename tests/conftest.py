@@ -53,6 +53,26 @@ def write_mnist(root: Path, n_train: int = 256, n_test: int = 64, gz: bool = Tru
     return root
 
 
+def untrained_vae_page(folder: Path, latent_dim: int, title: str, class_names: tuple[str, ...] | None = None) -> Path:
+    """explorer.html in ``folder`` of an untrained tiny VAE (seed 0) over 64 synthetic test digits; with
+    ``class_names``, the labels taken modulo their count and named so."""
+    import torch
+
+    from latentlab import VariationalAutoencoder
+    from latentlab.core.data import Classes, DeviceSplit
+    from latentlab.core.metrics import encode_split
+    from latentlab.publish.explorer import write_explorer
+
+    torch.manual_seed(0)
+    model = VariationalAutoencoder(latent_dim, **TINY_WIDTHS).eval()
+    images, labels = synthetic_digits(64, seed=4)
+    named = {} if class_names is None else {"classes": Classes(tuple(class_names))}
+    if class_names is not None:
+        labels = labels % len(class_names)
+    test = DeviceSplit(torch.from_numpy(images), torch.from_numpy(labels).long(), torch.device("cpu"), **named)
+    return write_explorer(model, test, encode_split(model, test), title, folder)
+
+
 @pytest.fixture
 def mnist_root(tmp_path: Path) -> Path:
     return write_mnist(tmp_path / "data")

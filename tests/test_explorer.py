@@ -200,15 +200,9 @@ def test_two_clicks_on_a_32_d_page_choose_a_then_b(tmp_path):
 
 
 def _tiny_32_d_page(tmp_path):
-    from conftest import TINY_WIDTHS, synthetic_digits
-    from latentlab.core.data import DeviceSplit
-    from latentlab import VariationalAutoencoder
+    from conftest import untrained_vae_page
 
-    torch.manual_seed(0)
-    model = VariationalAutoencoder(32, **TINY_WIDTHS).eval()
-    images, labels = synthetic_digits(64, seed=4)
-    test = DeviceSplit(torch.from_numpy(images), torch.from_numpy(labels).long(), torch.device("cpu"))
-    return write_explorer(model, test, encode_split(model, test), "tiny 32-D VAE", tmp_path)
+    return untrained_vae_page(tmp_path, 32, "tiny 32-D VAE")
 
 
 @pytest.mark.skipif(browser.missing() is not None, reason=f"no headless browser here: {browser.missing()}")

@@ -5,12 +5,9 @@ import json
 
 import numpy as np
 import pytest
-import torch
 
-from latentlab.core.data import Classes, DeviceSplit
-from latentlab.core.metrics import encode_split
+from latentlab.core.data import Classes
 from latentlab.publish import browser
-from latentlab.publish.explorer import write_explorer
 from latentlab.publish.tables import code_span, markdown_table, markdown_text
 
 # Each a kind of name that has broken a page somewhere: an element with a handler, a comment that swallows
@@ -21,16 +18,9 @@ NEEDS_BROWSER = pytest.mark.skipif(browser.missing() is not None, reason=f"no he
 
 
 def _page_of_hostile_classes(tmp_path, latent_dim: int):
-    from conftest import TINY_WIDTHS, synthetic_digits
-    from latentlab import VariationalAutoencoder
+    from conftest import untrained_vae_page
 
-    torch.manual_seed(0)
-    model = VariationalAutoencoder(latent_dim, **TINY_WIDTHS).eval()
-    images, labels = synthetic_digits(64, seed=4)
-    labels = labels % len(HOSTILE)
-    test = DeviceSplit(torch.from_numpy(images), torch.from_numpy(labels).long(), torch.device("cpu"),
-                       Classes(tuple(HOSTILE)))
-    return write_explorer(model, test, encode_split(model, test), HOSTILE[0], tmp_path)
+    return untrained_vae_page(tmp_path, latent_dim, HOSTILE[0], tuple(HOSTILE))
 
 
 @NEEDS_BROWSER

@@ -33,7 +33,7 @@ from tqdm import tqdm
 from . import losses
 from .data import DeviceSplit, class_counts
 from .losses import log_mean_exp
-from .models import reparameterization_trick
+from .models import importance_log_weights
 from .metrics import active_units, encode_split, seeded, split_losses
 from .progress import status
 
@@ -44,15 +44,8 @@ def importance_sampled_bound(mean: torch.Tensor, log_var: torch.Tensor, log_like
     """log p(x) >= log (1/k) sum_i p(x|z_i) p(z_i) / q(z_i|x), z_i ~ q(z|x) = N(mean, exp(log_var)).
 
     ``log_likelihood(z)`` maps (S, B, D) samples to log p(x|z) of shape (S, B). Returns (B,).
-    Samples are drawn ``chunk`` at a time (vectorised within a chunk) to bound memory.
     """
-    log_weights = []
-    for start in range(0, k, chunk):
-        s = min(chunk, k - start)
-        eps = torch.randn((s, *mean.shape), generator=generator, device=mean.device)  # (S, B, D)
-        z = reparameterization_trick(mean, log_var, eps)
-        log_weights.append(losses.log_importance_weight(log_likelihood(z), z, eps, log_var))
-    return log_mean_exp(torch.cat(log_weights), dim=0)
+    return log_mean_exp(importance_log_weights(mean, log_var, log_likelihood, k, generator, chunk), dim=0)
 
 
 @torch.no_grad()

@@ -30,6 +30,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from . import losses
 from .errors import LatentlabError
 from .kinds import traits
 from .likelihoods import LIKELIHOODS
@@ -152,6 +153,22 @@ def reparameterization_trick(mean: torch.Tensor, log_var: torch.Tensor, eps: tor
     if eps is None:
         eps = torch.randn_like(mean)
     return mean + torch.exp(0.5 * log_var) * eps
+
+
+def importance_log_weights(mean: torch.Tensor, log_var: torch.Tensor, log_likelihood, k: int,
+                           generator: torch.Generator | None = None, chunk: int = 100) -> torch.Tensor:
+    """log p(x|z_i) p(z_i) / q(z_i|x) of k draws z_i ~ q(z|x) = N(mean, exp(log_var)): (k, B).
+
+    ``log_likelihood(z)`` maps (S, B, D) samples to log p(x|z) of shape (S, B). Draws are made ``chunk`` at a
+    time (vectorised within a chunk) to bound memory, in the same order whatever k: the first k of more
+    draws are these."""
+    log_weights = []
+    for start in range(0, k, chunk):
+        s = min(chunk, k - start)
+        eps = torch.randn((s, *mean.shape), generator=generator, device=mean.device)  # (S, B, D)
+        z = reparameterization_trick(mean, log_var, eps)
+        log_weights.append(losses.log_importance_weight(log_likelihood(z), z, eps, log_var))
+    return torch.cat(log_weights)
 
 
 WIDTHS = ("stem_channels", "growth", "dense_layers", "reduce_channels", "decoder_channels", "decoder_blocks",

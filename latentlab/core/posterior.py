@@ -27,7 +27,6 @@ read at several k from one set of draws.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import time
@@ -37,6 +36,8 @@ from pathlib import Path
 import torch
 
 from . import losses
+from .files import file_sha256
+from .models import importance_log_weights
 
 METRICS_KEY = "posterior_gaps"  # metrics.json's summary of posterior_gaps.json (the posterior command)
 GAPS_FILE = "posterior_gaps.json"
@@ -279,14 +280,7 @@ def importance_sampled_bounds(mean: torch.Tensor, log_var: torch.Tensor, log_lik
     """evaluation.importance_sampled_bound for every k in ``ks`` from one set of max(ks) draws: the bound at
     k uses the first k of them (the same draws, in the same order, as that function makes for max(ks)).
     Returns (len(ks), B) float64."""
-    log_weights = []
-    k_max = max(ks)
-    for start in range(0, k_max, chunk):
-        s = min(chunk, k_max - start)
-        eps = torch.randn((s, *mean.shape), generator=generator, device=mean.device)  # (S, B, D)
-        z = mean + torch.exp(0.5 * log_var) * eps  # the reparameterization trick, as the VAE draws z
-        log_weights.append(losses.log_importance_weight(log_likelihood(z), z, eps, log_var))
-    log_weights = torch.cat(log_weights).double()
+    log_weights = importance_log_weights(mean, log_var, log_likelihood, max(ks), generator, chunk).double()
     return torch.stack([losses.log_mean_exp(log_weights[:k], dim=0) for k in ks])
 
 
@@ -369,6 +363,4 @@ def saved_summary(folder: Path) -> dict | None:
     if not (path.is_file() and model.is_file()):
         return None
     saved = json.loads(path.read_text(encoding="utf-8"))
-    with open(model, "rb") as file:
-        same = saved.get("model_sha256") == hashlib.file_digest(file, "sha256").hexdigest()
-    return saved.get("summary") if same else None
+    return saved.get("summary") if saved.get("model_sha256") == file_sha256(model) else None

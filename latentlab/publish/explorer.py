@@ -23,7 +23,8 @@ from torch import nn
 from ..core.data import DeviceSplit, to_float
 from .figures import CLASS_CMAP
 from ..core.errors import LatentlabError
-from ..core.files import file_sha256, write_text_atomic
+from ..core import posterior
+from ..core.files import write_text_atomic
 from ..core.kinds import traits
 from .templating import asset, render
 from ..core.models import ConvolutionalBlock, DenseBlock, TransposeConvolutionalBlock, count_parameters
@@ -33,7 +34,7 @@ PICKS = 500  # the first test digits, whose images and full codes the page carri
 PRINCIPAL_DIRECTIONS = 8  # sliders of a larger latent
 EXPLORER_FILE = "explorer.html"
 # What python -m latentlab posterior leaves for the page of a 2-D model with a posterior (publish/posterior_gaps.py).
-POSTERIOR_GAPS_FILE, POSTERIOR_PAGE_FILE = "posterior_gaps.json", "posterior_page.npz"
+POSTERIOR_PAGE_FILE = "posterior_page.npz"
 
 
 def _batchnorm_affine(norm: nn.BatchNorm2d) -> tuple[torch.Tensor, torch.Tensor]:
@@ -248,11 +249,8 @@ def read_page(path: Path) -> tuple[dict, dict[str, np.ndarray]]:
 def read_page_arrays(folder: Path) -> dict[str, np.ndarray] | None:
     """The page arrays ``posterior_gaps.write_posterior_gaps`` saved in ``folder``, if it has them and they were
     computed from its present model.pt (else None)."""
-    folder = Path(folder)
-    gaps, page = folder / POSTERIOR_GAPS_FILE, folder / POSTERIOR_PAGE_FILE
-    if not (gaps.is_file() and page.is_file()):
-        return None
-    if json.loads(gaps.read_text(encoding="utf-8")).get("model_sha256") != file_sha256(folder / "model.pt"):
+    page = Path(folder) / POSTERIOR_PAGE_FILE
+    if not page.is_file() or posterior.saved_summary(folder) is None:  # none, or of another model.pt
         return None
     with np.load(page, allow_pickle=False) as loaded:
         return {name: loaded[name] for name in loaded.files}

@@ -27,9 +27,9 @@ import torch
 from ..core import posterior
 from ..core.data import to_float
 from ..core.files import atomic_path, file_sha256, write_json_atomic
-from .explorer import POSTERIOR_GAPS_FILE, POSTERIOR_PAGE_FILE
+from .explorer import POSTERIOR_PAGE_FILE as PAGE_FILE  # the page reads it (explorer.read_page_arrays)
 
-GAPS_FILE, PAGE_FILE = POSTERIOR_GAPS_FILE, POSTERIOR_PAGE_FILE  # the page reads them (explorer.read_page_arrays)
+GAPS_FILE = posterior.GAPS_FILE
 HEATMAPS_FILE, FIGURE_FILE = "posterior_heatmaps.png", "posterior_gaps.png"
 N_IMAGES = 500  # the explorer page's picks (explorer.PICKS): the gaps of every image it can show
 IS_IMAGES = 100  # 5,000 decodes each: the bound's cost
