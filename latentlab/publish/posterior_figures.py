@@ -70,7 +70,7 @@ def gaps_figure(approximation: np.ndarray, amortization: np.ndarray, reconstruct
     and the mean of log p(x) - L_k (± its standard error) against k, with the mean gaps of ELBO(q*) and
     ELBO(q) as levels. All gaps in ``units``."""
     with style():
-        fig, (hist, scatter, closing) = plt.subplots(1, 3, figsize=(14, 4.2))
+        fig, (hist, scatter, closing) = plt.subplots(1, 3, figsize=(14, 5.2))
         positive = np.concatenate([approximation, amortization])
         low = max(positive[positive > 0].min(), 1e-4) if (positive > 0).any() else 1e-4
         bins = np.logspace(np.log10(low), np.log10(max(positive.max(), low * 10)), 40)
@@ -82,7 +82,9 @@ def gaps_figure(approximation: np.ndarray, amortization: np.ndarray, reconstruct
         _plain_log(hist.xaxis)
         hist.set_xlabel(f"gap ({units})")
         hist.set_ylabel("test images")
-        hist.legend(fontsize=7, frameon=False, loc="upper left")
+        # Legends under their panels: inside, they covered bars and the levels they name.
+        below = dict(fontsize=7, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.17))
+        hist.legend(**below)
         hist.set_title(f"The two gaps on {len(approximation):,} test images")
         for values, colour, name in ((approximation, APPROXIMATION_COLOUR, "approximation"),
                                      (amortization, AMORTIZATION_COLOUR, "amortization")):
@@ -100,9 +102,9 @@ def gaps_figure(approximation: np.ndarray, amortization: np.ndarray, reconstruct
                          color="black", capsize=2, label=f"log p(x) − L_k, mean ± se over {is_images} images")
         total = (approximation + amortization)[:is_images].mean()
         closing.axhline(total, color=AMORTIZATION_COLOUR, linestyle="--", linewidth=1,
-                        label=f"log p(x) − ELBO(q): {total:.2f}")
+                        label=f"log p(x) − ELBO(q), mean over the same images: {total:.2f}")
         closing.axhline(approximation[:is_images].mean(), color=APPROXIMATION_COLOUR, linestyle="--", linewidth=1,
-                        label=f"log p(x) − ELBO(q*): {approximation[:is_images].mean():.2f}")
+                        label=f"log p(x) − ELBO(q*), mean over the same images: {approximation[:is_images].mean():.2f}")
         closing.axhline(error_bound, color="grey", linestyle=":", linewidth=1,
                         label=f"the quadrature's error bound: {error_bound:.3f}")
         closing.set_xscale("log")
@@ -111,7 +113,7 @@ def gaps_figure(approximation: np.ndarray, amortization: np.ndarray, reconstruct
         _plain_log(closing.yaxis)
         closing.set_xlabel("k, importance samples per image")
         closing.set_ylabel(f"distance to log p(x) ({units})")
-        closing.legend(fontsize=7, frameon=False)
+        closing.legend(**below)
         closing.set_title("How fast the importance-sampled bound closes the gap")
         fig.suptitle(f"{title}: inference suboptimality, measured without estimators")
         fig.tight_layout()
