@@ -24,7 +24,7 @@ from .publish.explorer import EXPLORER_FILE, refill_explorer, write_explorer
 from .publish.posterior_gaps import IS_IMAGES, N_IMAGES, write_posterior_gaps
 from .publish.figures import bound_vs_k
 from .core.files import check_writable, file_sha256, hold_folder, write_json_atomic
-from .publish.gallery import model_name
+from .publish.shared_figures import model_name
 from .core.models import count_parameters
 from .core.progress import plural
 from .core.metrics_json import trained_on, write_metrics
@@ -81,7 +81,7 @@ def explore(folder: Path, data_root: str | None, device_name: str = "auto", scre
         page = write_explorer(model, test, encode_test(model, test), model_name(model), folder)
         if screenshot:
             with torch.no_grad():
-                point = model.code(to_float(test.images[:1]))[0].tolist()
+                point = model.code(to_float(test.images[:1]), test.labels[:1])[0].tolist()
             two_d = model.latent_dim == 2  # a larger latent's page shows a projection: a click there would choose A
             browser.screenshot(page, folder / "explorer.png", tuple(point) if two_d else None, click=two_d)
     return page
@@ -204,7 +204,7 @@ def reproduce(names: list[str], retrain: bool, device: str, data_root: str | Non
         try:
             config = EXPERIMENTS[name].config(retrain=retrain, device=device, data_root=data_root)
             run(config)
-            if kinds.traits(config.model).posterior and config.latent_dim == 2:  # its true posterior (issue 41)
+            if has_true_posterior(kinds.traits(config.model), config.latent_dim):  # (issue 41)
                 posterior_gaps([Path(config.out_dir)], N_IMAGES, IS_IMAGES, data_root, device)
         except DataSetMissing as missing:
             print(f"Skipping {name}: {missing}")
@@ -249,14 +249,20 @@ def write_documents(root: Path = Path("."), screenshot: bool = False) -> None:
 
 # --- posterior (issue 41): the 2-D VAEs' true posterior, log p(x) by quadrature and the two gaps ---------------
 
+def has_true_posterior(traits, latent_dim: int) -> bool:
+    """Whether ``posterior`` computes a model's true posterior: an unconditional kind with a posterior and a 2-D z."""
+    return traits.posterior and not traits.conditional and latent_dim == 2
+
+
 def posterior_gaps(folders: list[Path], n_images: int, is_images: int, data_root: str | None, device_name: str) -> None:
     """``python -m latentlab posterior``: posterior_gaps.json, its two figures, the explorer page's arrays and
     metrics.json's summary in each 2-D VAE result folder (publish/posterior_gaps.py)."""
 
     for folder in dict.fromkeys(Path(folder) for folder in folders):
         state, model, test = _finished(folder, data_root, device_name)
-        if not model.traits.posterior or model.latent_dim != 2:
-            raise LatentlabError(f"{folder} holds no VAE with a 2-D latent: only there is p(x) a 2-D integral. Name a "
+        if not has_true_posterior(model.traits, model.latent_dim):
+            raise LatentlabError(f"{folder} holds no VAE with a 2-D latent: only there is p(x) a 2-D integral (a "
+                                 "conditional model's p(x|y) would be one per label, not computed here). Name a "
                                  "folder such as Kết_quả_huấn_luyện_Variational_Autoecoder/2D_latent_VAE.")
         with hold_folder(folder):
             write_posterior_gaps(folder, model, test, state["config"]["seed"], model_name(model), model.loss_units,

@@ -17,8 +17,10 @@ from .core.metrics import encode_split
 from .core.metrics_json import write_metrics
 from .core.progress import status
 from .core.training import train
+from .publish.conditional_gallery import write_conditional_gallery
 from .publish.explorer import write_explorer
-from .publish.gallery import TSNE_POINTS, model_name, write_gallery
+from .publish.gallery import write_gallery
+from .publish.shared_figures import TSNE_POINTS, model_name
 
 
 def measure(state: dict, folder: Path, data_root: str | None, device_name: str, k: int, n_test: int,
@@ -34,7 +36,8 @@ def draw(model, state: dict, test, folder: Path, quick: bool = False, encoded=No
     ``encoded`` where the metrics made it, (N, latent_dim), else made here."""
     if encoded is None:
         encoded = encode_test(model, test)
-    write_gallery(model, state, test, encoded, folder, tsne_points=QUICK_TSNE_POINTS if quick else TSNE_POINTS)
+    gallery = write_conditional_gallery if model.traits.conditional else write_gallery
+    gallery(model, state, test, encoded, folder, tsne_points=QUICK_TSNE_POINTS if quick else TSNE_POINTS)
     write_explorer(model, test, encoded, model_name(model), folder)
 
 

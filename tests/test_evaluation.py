@@ -121,11 +121,12 @@ def test_results_say_nothing_of_binarization_without_a_bernoulli_model(tmp_path)
     assert "binary test set" not in results_markdown(tmp_path)
 
 
-def test_readme_summary_adds_up_the_training_time_of_the_four_default_runs(tmp_path):
+def test_readme_summary_adds_up_the_training_time_of_the_scripts_default_runs(tmp_path):
     for folder, seconds in (("Kết_quả_huấn_luyện_Autoencoder/2D_latent_AE", 60.0),
+                            ("Kết_quả_huấn_luyện_Variational_Autoecoder/2D_latent_CVAE", 300.0),
                             ("Kết_quả_huấn_luyện_Autoencoder/32D_latent_AE", 120.0),
                             ("Kết_quả_huấn_luyện_Variational_Autoecoder/2D_latent_VAE", 180.0),
                             ("Kết_quả_huấn_luyện_Variational_Autoecoder/32D_latent_VAE", 240.0),
                             ("Kết_quả_huấn_luyện_Variational_Autoecoder/32D_latent_VAE_bernoulli", 6000.0)):
         _metrics(tmp_path / folder, parameters=1000, test_mse=0.01, train_seconds=seconds)
-    assert summary(tmp_path).endswith("The four default runs trained for 10.0 min in total (cpu).")
+    assert summary(tmp_path).endswith("The default runs of the 5 scripts in Models/ trained for 15.0 min in total (cpu).")

@@ -11,7 +11,8 @@ from PIL import Image
 from conftest import TINY_WIDTHS, synthetic_digits
 from latentlab.core import losses
 from latentlab.core.data import DeviceSplit, to_float
-from latentlab.publish.gallery import INTERPOLATION_PAIRS, RATIOS, write_gallery
+from latentlab.publish.gallery import write_gallery
+from latentlab.publish.shared_figures import INTERPOLATION_PAIRS, RATIOS
 from latentlab.core.metrics import encode_split
 from latentlab import Autoencoder, VariationalAutoencoder
 

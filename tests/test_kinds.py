@@ -21,7 +21,7 @@ def test_each_module_of_the_kinds_folder_is_a_model_choice_named_as_its_module()
 
 
 def test_an_unknown_kind_is_refused_naming_the_kinds():
-    with pytest.raises(ValueError, match="the kinds are ae, vae"):
+    with pytest.raises(ValueError, match="the kinds are ae, cvae, vae"):
         traits("vq-vae")
 
 

@@ -505,6 +505,11 @@ class DeviceSplit:
         for index in self.batch_indices(batch_size, generator):
             yield to_float(self.images[index])
 
+    def labelled_batches(self, batch_size: int, generator: torch.Generator | None = None):
+        """Yield (x, y): ``batches`` with their labels (B,), which a conditional kind is given."""
+        for index in self.batch_indices(batch_size, generator):
+            yield to_float(self.images[index]), self.labels[index]
+
 
 def load_splits(config, device: torch.device, likelihood) -> tuple[DeviceSplit, DeviceSplit]:
     """The training split (a subset of ``config.train_limit`` images that keeps the classes, if set) and the

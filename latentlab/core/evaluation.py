@@ -10,6 +10,7 @@
   test_log_likelihood_is (VAE)      importance-sampled bound, Burda et al. (2015) eq. 8, with k samples
   test_nll_nats (Bernoulli VAE)     minus that bound: the number of binarized-MNIST NLL tables
   active_units (VAE)                dimensions with Var_x(E_q[z|x]) > 0.01 (Burda et al. 2015)
+  label_accuracy_* (conditional)    how often the decoded image is the label asked for (conditioning.py)
 ``elbo_estimate`` scores single images by the ELBO with many posterior samples (the interpolation figure).
 What training itself measures each epoch is in metrics.py.
 """
@@ -31,9 +32,10 @@ from sklearn.preprocessing import StandardScaler
 from tqdm import tqdm
 
 from . import losses
+from .conditioning import label_obedience
 from .data import DeviceSplit, class_counts
 from .losses import log_mean_exp
-from .models import importance_log_weights
+from .models import importance_log_weights, repeat_labels
 from .metrics import active_units, encode_split, seeded, split_losses
 from .progress import status
 
@@ -58,12 +60,12 @@ def per_image_bounds(model, split: DeviceSplit, k: int, n_test: int, seed: int =
     bounds, count = [], 0
     bar = tqdm(total=n_test, desc=f"log-likelihood bound, k={k}", unit="img", leave=False, mininterval=0.5,
                dynamic_ncols=True)
-    for x in split.batches(batch_size):
-        x = x[: n_test - count]
-        mean, log_var = model.encode(x)
+    for x, y in split.labelled_batches(batch_size):
+        x, y = x[: n_test - count], y[: n_test - count]
+        mean, log_var = model.encode(x, y)
 
         def log_likelihood(z: torch.Tensor) -> torch.Tensor:
-            x_hat = model.decode(z.flatten(0, 1))  # (S * B, 1, 28, 28)
+            x_hat = model.decode(z.flatten(0, 1), repeat_labels(y, z.shape[0]))  # (S * B, 1, 28, 28)
             target = x.expand(z.shape[0], *x.shape).flatten(0, 1)
             return -model.likelihood.reconstruction_per_image(x_hat, target).view(z.shape[:2])
 
@@ -93,8 +95,8 @@ def bounds_for_each_k(model, split: DeviceSplit, ks: list[int], n_test: int, see
     with its standard error over images: {"elbo": {...}, "bounds": [{"k", "mean", "se"}, ...]}."""
     elbos, count = [], 0
     with seeded(seed, split.device), torch.no_grad():
-        for x in split.batches(100):
-            elbos.append(-sum(model.loss_per_image(x).values()))  # (B,): -(reconstruction + KL)
+        for x, y in split.labelled_batches(100):
+            elbos.append(-sum(model.loss_per_image(x, y).values()))  # (B,): -(reconstruction + KL)
             count += len(x)
             if count >= n_test:
                 break
@@ -104,19 +106,21 @@ def bounds_for_each_k(model, split: DeviceSplit, ks: list[int], n_test: int, see
 
 
 @torch.no_grad()
-def elbo_estimate(model: torch.nn.Module, x: torch.Tensor, samples: int = 100, seed: int = 0) -> torch.Tensor:
-    """ELBO of each image (B,), its expected reconstruction averaged over ``samples`` posterior draws.
+def elbo_estimate(model: torch.nn.Module, x: torch.Tensor, samples: int = 100, seed: int = 0,
+                  y: torch.Tensor | None = None) -> torch.Tensor:
+    """ELBO of each image (B,) (given its label y, for a conditional kind), its expected reconstruction
+    averaged over ``samples`` posterior draws.
 
     -( E_q[ -log p(x | decode(z)) ] + KL(q(z|x) || N(0, I)) ), the KL in closed form.
     Every image uses the same ``samples`` standard-normal draws (common random numbers):
     each estimate stays unbiased, an image's value does not depend on the batch it is
     in, and differences between images are not sampling noise.
     """
-    mean, log_var = model.encode(x)  # (B, D) each
+    mean, log_var = model.encode(x, y)  # (B, D) each
     with seeded(seed, x.device):
         eps = torch.randn((samples, 1, mean.shape[1]), device=x.device)  # (S, 1, D), shared by the batch
     z = model.reparameterization_trick(mean, log_var, eps)  # (S, B, D)
-    x_hat = model.decode(z.flatten(0, 1)).view(samples, *x.shape)  # (S, B, 1, 28, 28)
+    x_hat = model.decode(z.flatten(0, 1), repeat_labels(y, samples)).view(samples, *x.shape)  # (S, B, 1, 28, 28)
     recon = model.likelihood.reconstruction_per_image(x_hat.flatten(0, 1), x.repeat(samples, 1, 1, 1))
     return -(recon.view(samples, -1).mean(0) + losses.kl_per_image(mean, log_var))  # (B,)
 
@@ -214,4 +218,6 @@ def evaluate(model, config, train: DeviceSplit, test: DeviceSplit, k: int, n_tes
         results["bound_test_images"] = n
         results.update(model.likelihood.nll_metrics(bound))  # the NLL, where the decoder's -log p(x|z) is exact
         results["active_units"] = active_units(torch.from_numpy(test_codes))[0]
+    if model.traits.conditional:
+        results.update(label_obedience(model, train, test, seed=config.seed))
     return results

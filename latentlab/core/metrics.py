@@ -38,10 +38,10 @@ def split_losses(model: torch.nn.Module, split: DeviceSplit, seed: int, batch_si
     model.eval()
     sums = torch.zeros(3, dtype=torch.float64, device=split.device)
     with seeded(seed, split.device):
-        for x in split.batches(batch_size):
-            terms = model.loss_per_image(x)  # (B,) each
+        for x, y in split.labelled_batches(batch_size):
+            terms = model.loss_per_image(x, y)  # (B,) each
             kl = terms["kl"].sum() if "kl" in terms else torch.zeros((), device=split.device)
-            sse = losses.squared_error_per_image(model.decode(model.code(x)), x)
+            sse = losses.squared_error_per_image(model.decode(model.code(x, y), y), x)
             sums += torch.stack([terms["reconstruction"].sum(), kl, sse.sum()]).double()
     model.train(was_training)
     recon, kl, sse = (sums / len(split)).tolist()
@@ -51,7 +51,7 @@ def split_losses(model: torch.nn.Module, split: DeviceSplit, seed: int, batch_si
 @torch.no_grad()
 def encode_split(model: torch.nn.Module, split: DeviceSplit, batch_size: int = 1000) -> torch.Tensor:
     """``model.code`` of every image of the split, in order, on the CPU: (N, latent_dim)."""
-    return torch.cat([model.code(x).float().cpu() for x in split.batches(batch_size)])
+    return torch.cat([model.code(x, y).float().cpu() for x, y in split.labelled_batches(batch_size)])
 
 
 def active_units(means: torch.Tensor, threshold: float = 0.01) -> tuple[int, torch.Tensor]:

@@ -22,7 +22,8 @@ from .progress import status
 from .trained import trained_model
 
 REPORTED = ("test_mse", "test_recon_sse", "test_kl", "test_elbo", "test_log_likelihood_is", "test_nll_nats",
-            "knn5_accuracy", "linear_probe_accuracy", "active_units", "pca_test_mse")
+            "knn5_accuracy", "linear_probe_accuracy", "active_units", "pca_test_mse", "label_accuracy_prior",
+            "label_accuracy_test_codes")
 
 
 def run_facts(model, state: dict) -> dict:

@@ -124,16 +124,22 @@ class ConvAutoencoderBase(nn.Module):
         # The heads are made between the encoder and the decoder, in this order, so that a seed gives the
         # same initial weights as ever (the published models were trained that way).
         self.add_latent_heads(features=reduce_channels * 49)
-        self.decoder = decoder_conv(latent_dim, decoder_channels, decoder_blocks, upsample_channels)
+        self.decoder = decoder_conv(self.decoder_inputs(), decoder_channels, decoder_blocks, upsample_channels)
 
     def add_latent_heads(self, features: int) -> None:
         raise NotImplementedError
+
+    def decoder_inputs(self) -> int:
+        """The width of what ``decode`` feeds decoder_conv: z alone here; z and the label for a conditional kind."""
+        return self.latent_dim
 
     def latent_heads(self) -> dict[str, nn.Linear]:
         """The Linear layers from encoder_conv's features to what ``encode`` returns, by name."""
         raise NotImplementedError
 
-    def decode(self, z: torch.Tensor) -> torch.Tensor:
+    def decode(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        """z (B, latent_dim) -> x_hat (B, 1, 28, 28). ``y``, the labels (B,), is read by a conditional kind
+        only (``traits.conditional``); every method that takes it ignores it otherwise."""
         return self.decoder(z)  # (B, 1, 28, 28)
 
     @property
@@ -141,10 +147,10 @@ class ConvAutoencoderBase(nn.Module):
         """What the package reads of this model's kind (kinds.Traits)."""
         return traits(self.kind)
 
-    def loss(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+    def loss(self, x: torch.Tensor, y: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         """The terms of its objective by name ("reconstruction", and "kl" for a kind with a posterior):
         summed over pixels (latent dimensions), averaged over the batch."""
-        return {name: term.mean() for name, term in self.loss_per_image(x).items()}
+        return {name: term.mean() for name, term in self.loss_per_image(x, y).items()}
 
 
 def reparameterization_trick(mean: torch.Tensor, log_var: torch.Tensor, eps: torch.Tensor | None = None) -> torch.Tensor:
@@ -171,6 +177,11 @@ def importance_log_weights(mean: torch.Tensor, log_var: torch.Tensor, log_likeli
     return torch.cat(log_weights)
 
 
+def repeat_labels(y: torch.Tensor | None, k: int) -> torch.Tensor | None:
+    """The labels (B,) of a batch for its k samples stacked sample-major (k * B,), as ``z.flatten(0, 1)``."""
+    return None if y is None else y.repeat(k)
+
+
 WIDTHS = ("stem_channels", "growth", "dense_layers", "reduce_channels", "decoder_channels", "decoder_blocks",
           "upsample_channels")
 
@@ -185,13 +196,16 @@ def check_objective(config) -> None:
 def build_model(config) -> nn.Module:
     """The model a TrainConfig describes."""
     check_objective(config)
-    return traits(config.model).model(config.latent_dim, likelihood=config.likelihood,
-                                      **{name: getattr(config, name) for name in WIDTHS})
+    kind = traits(config.model)
+    return kind.model(config.latent_dim, likelihood=config.likelihood, **kind.model_options(config),
+                      **{name: getattr(config, name) for name in WIDTHS})
 
 
-def training_loss(model: nn.Module, x: torch.Tensor, config) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """(loss, reconstruction, kl) of a training step on a batch x (B, 1, 28, 28) in [0, 1], each averaged
-    over the batch; the two terms are for the log (a kind without a posterior has no KL: 0 in the log).
+def training_loss(model: nn.Module, x: torch.Tensor, config, y: torch.Tensor | None = None
+                  ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(loss, reconstruction, kl) of a training step on a batch x (B, 1, 28, 28) in [0, 1] with labels y (B,)
+    (read by a conditional kind only), each averaged over the batch; the two terms are for the log (a kind
+    without a posterior has no KL: 0 in the log).
 
     The loss is reconstruction + beta * KL, the negative ELBO for beta = 1 (beta != 1 weighs the KL as in
     beta-VAE), or with ``objective="iwae"`` the negative importance-weighted bound with
@@ -200,8 +214,8 @@ def training_loss(model: nn.Module, x: torch.Tensor, config) -> tuple[torch.Tens
     """
     x = model.likelihood.training_pixels(x)
     if config.objective == "iwae":
-        return model.iwae_loss(x, config.iw_samples)
-    terms = model.loss(x)
+        return model.iwae_loss(x, config.iw_samples, y)
+    terms = model.loss(x, y)
     reconstruction = terms["reconstruction"]
     if "kl" not in terms:
         return reconstruction, reconstruction, torch.zeros_like(reconstruction)

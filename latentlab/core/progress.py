@@ -22,4 +22,6 @@ def plural(count: int, noun: str) -> str:
 
 def plural_of(noun: str) -> str:
     """The plural of an English noun of this code's words: ``digits``, ``classes``, ``images``."""
-    return noun + ("es" if noun.endswith(("s", "x", "z", "ch", "sh")) else "s")
+    # "ch" said as k (epoch) takes a plain s
+    sibilant = noun.endswith(("s", "x", "z", "sh")) or (noun.endswith("ch") and not noun.endswith("och"))
+    return noun + ("es" if sibilant else "s")

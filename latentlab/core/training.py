@@ -33,13 +33,14 @@ def new_model_and_optimizer(config: TrainConfig, device: torch.device):
     return model, adam(model, config.lr, device)
 
 
-def training_step(model, optimizer, x: torch.Tensor, config: TrainConfig) -> torch.Tensor:
-    """One Adam step on a batch x (B, 1, 28, 28) in [0, 1]; returns the detached (reconstruction, KL).
+def training_step(model, optimizer, x: torch.Tensor, y: torch.Tensor, config: TrainConfig) -> torch.Tensor:
+    """One Adam step on a batch x (B, 1, 28, 28) in [0, 1] with labels y (B,), which only a conditional
+    kind reads; returns the detached (reconstruction, KL).
 
     The loss (models.training_loss) is the negative ELBO, reconstruction + KL averaged over the
     batch, or the negative IWAE bound with ``--objective iwae``.
     """
-    loss, reconstruction, kl = training_loss(model, x, config)
+    loss, reconstruction, kl = training_loss(model, x, config, y)
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     optimizer.step()
@@ -51,7 +52,7 @@ def make_step(model, optimizer, split: DeviceSplit, config: TrainConfig):
     on CUDA replayed as one graph (``cuda_graphs``), the same arithmetic."""
 
     def step(index: torch.Tensor) -> torch.Tensor:
-        return training_step(model, optimizer, to_float(split.images[index]), config)
+        return training_step(model, optimizer, to_float(split.images[index]), split.labels[index], config)
 
     if split.device.type == "cuda":
         return GraphedStep(step, optimizer, config.batch_size, split.device)

@@ -161,6 +161,48 @@ def latent_walk_gif(codes: np.ndarray, labels: np.ndarray, classes, walk: np.nda
     _write_gif(frames, path)
 
 
+def style_walk_gif(codes: np.ndarray, labels: np.ndarray, walk: np.ndarray, decoded: torch.Tensor,
+                   class_names: list[str], title: str, path: Path, trail: int = 16) -> None:
+    """A conditional model's walk: the test codes with the current point and its trail, beside the image
+    decoded there with each class, all in the same moving style. ``walk`` (T, 2), ``decoded`` (T, C, 1, 28, 28)."""
+    images = decoded.detach().cpu().clamp(0, 1)[:, :, 0].numpy()  # (T, C, 28, 28)
+    n_classes = images.shape[1]
+    columns = min(5, n_classes)
+    rows = -(-n_classes // columns)
+    with style():
+        fig = plt.figure(figsize=(9.6, 4.4), dpi=80)
+        grid = fig.add_gridspec(rows, columns + 3, width_ratios=[1] * 3 + [0.78] * columns)
+        left = fig.add_subplot(grid[:, :3])
+        _class_scatter(left, codes, labels, size=1.5, alpha=1.0)
+        span = np.vstack([np.percentile(codes, [0.5, 99.5], axis=0), walk.min(0), walk.max(0)])
+        pad = 0.05 * (span.max(0) - span.min(0))
+        left.set(xlim=(span[:, 0].min() - pad[0], span[:, 0].max() + pad[0]),
+                 ylim=(span[:, 1].min() - pad[1], span[:, 1].max() + pad[1]), xlabel="z₁", ylabel="z₂")
+        left.set_title("test codes given their label", fontsize=8)
+        line, = left.plot([], [], "-", color="black", lw=1.2, alpha=0.7)
+        dot, = left.plot([], [], "o", ms=8, mfc="white", mec="black", mew=2)
+        shown = []
+        for c in range(n_classes):
+            ax = fig.add_subplot(grid[c // columns, 3 + c % columns])
+            shown.append(ax.imshow(images[0, c], cmap="gray", vmin=0, vmax=1, interpolation="nearest"))
+            ax.set_axis_off()
+            ax.set_title(class_names[c], fontsize=9)
+        caption = fig.text(0.5, 0.02, "", ha="center", fontsize=9)
+        fig.suptitle(title, fontsize=10)
+        fig.tight_layout(rect=(0, 0.05, 1, 0.95))
+        blitter = _Blitter(fig, [line, dot, *shown, caption])
+        frames = []
+        for t in range(len(walk)):
+            line.set_data(walk[max(0, t - trail): t + 1, 0], walk[max(0, t - trail): t + 1, 1])
+            dot.set_data([walk[t, 0]], [walk[t, 1]])
+            for c, artist in enumerate(shown):
+                artist.set_data(images[t, c])
+            caption.set_text(f"every class decoded at the same z = ({walk[t, 0]:+.2f}, {walk[t, 1]:+.2f})")
+            frames.append(blitter.frame())
+        plt.close(fig)
+    _write_gif(frames, path)
+
+
 def decoded_sequence_gif(decoded: torch.Tensor, captions: list[str], title: str, path: Path) -> None:
     """One panel: the decoded images (T, 1, 28, 28) in turn, each with its caption."""
     images = decoded.detach().cpu().clamp(0, 1)[:, 0].numpy()

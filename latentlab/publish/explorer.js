@@ -152,10 +152,7 @@ function runLayers(layers, arrays, state) {
       x = y.x; h = y.h; w = y.w;
     } else if (layer.type === "dense") {  // DenseLayer: torch.cat([x, block(x)], dim=1)
       const y = runLayers(layer.block, arrays, {x: x.slice(), c, h, w});  // a copy: the block must not touch x
-      const joined = new Float32Array(x.length + y.x.length);
-      joined.set(x);
-      joined.set(y.x, x.length);
-      x = joined; c += y.c;
+      x = joined(x, y.x); c += y.c;
     } else if (layer.type === "sigmoid") {
       for (let i = 0; i < x.length; i++) x[i] = 1 / (1 + Math.exp(-x[i]));
     } else {
@@ -165,19 +162,30 @@ function runLayers(layers, arrays, state) {
   return {x, c, h, w};
 }
 
+// torch.cat([a, b]) of two flat vectors.
+function joined(a, b) {
+  const out = new Float32Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
+
 // pixels: 784 values in [0, 1], row-major (the model's input x). Returns {z} for an AE and
 // {mean, log_var} for a VAE, each a Float32Array(latent_dim): what model.encode returns.
-function encode(layers, heads, arrays, pixels) {
-  const features = runLayers(layers, arrays, {x: Float32Array.from(pixels), c: 1, h: 28, w: 28}).x;
+// condition: a conditional model's one-hot label, set beside the encoder's features (else null).
+function encode(layers, heads, arrays, pixels, condition = null) {
+  let features = runLayers(layers, arrays, {x: Float32Array.from(pixels), c: 1, h: 28, w: 28}).x;
+  if (condition) features = joined(features, condition);
   const code = {};
   for (const [name, head] of Object.entries(heads)) code[name] = linear(features, arrays[head.weight], arrays[head.bias], head.out);
   return code;
 }
 
-// layers: the decoder's list explorer.py writes; arrays: the named weights. z: Float32Array(latent_dim).
+// layers: the decoder's list explorer.py writes; arrays: the named weights. z: Float32Array(latent_dim);
+// condition: a conditional model's one-hot label, set beside z (else null).
 // Returns the 28 x 28 image as a Float32Array in (0, 1).
-function decode(layers, arrays, z) {
-  return runLayers(layers, arrays, {x: z, c: 0, h: 0, w: 0}).x;
+function decode(layers, arrays, z, condition = null) {
+  return runLayers(layers, arrays, {x: condition ? joined(z, condition) : z, c: 0, h: 0, w: 0}).x;
 }
 
 if (typeof module !== "undefined") module.exports = {decode, encode, readArrays};
@@ -220,6 +228,7 @@ class Explorer {
     this.background = null;
     this.current = null;  // the input of your own digit (784 values), or null
     this.yours = null;    // its code {z, sd}, drawn on the plot
+    this.label = 0;       // the label a conditional model is given (the buttons choose it)
   }
 
   ready() {
@@ -233,6 +242,7 @@ class Explorer {
     const note = this.legendNote();
     if (note) legend.push(document.createElement("br"), note);
     document.getElementById("legend").replaceChildren(...legend);
+    if (this.meta.conditional) this.setUpLabels();
     this.drawBackground();
     this.scatter.addEventListener("click", (e) => this.click(this.toPlot(e)));
     this.scatter.addEventListener("keydown", (e) => this.key(e));  // only while the plot has the focus
@@ -273,9 +283,43 @@ class Explorer {
   // --- The API on window.explorer (README: "Your own digit") ----------------------------
   // encode(pixels): 784 values in [0, 1], row-major -> {z} (AE) or {mean, log_var} (VAE);
   // decode(z) -> 784 values in (0, 1); input() -> the 784 values the model sees now, or null.
-  encode(pixels) { return encode(this.meta.encoder, this.meta.heads, this.arrays, pixels); }
-  decode(z) { return decode(this.meta.layers, this.arrays, Float32Array.from(z)); }
+  // A conditional model is given a label too: the one chosen on the page unless one is named.
+  encode(pixels, label = this.label) {
+    return encode(this.meta.encoder, this.meta.heads, this.arrays, pixels, this.condition(label));
+  }
+  decode(z, label = this.label) { return decode(this.meta.layers, this.arrays, Float32Array.from(z), this.condition(label)); }
   input() { return this.current ? Float32Array.from(this.current) : null; }
+
+  // What the networks are given besides x or z: a conditional model's label as a one-hot vector, else nothing.
+  condition(label) {
+    if (!this.meta.conditional) return null;
+    const y = new Float32Array(this.meta.classes.length);
+    y[label] = 1;
+    return y;
+  }
+
+  // --- A conditional model: the label buttons -----------------------------------------------
+  setUpLabels() {
+    const box = document.getElementById("labels");
+    const buttons = this.meta.classes.map((name, label) => {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.textContent = name;  // a reader's class name: text, never markup
+      button.addEventListener("click", () => this.setLabel(label));
+      return button;
+    });
+    document.getElementById("label-buttons").replaceChildren(...buttons);
+    box.hidden = false;
+    this.setLabel(this.label);
+  }
+
+  // Give the model another label: the plane, your digit and its code are decoded and encoded again with it.
+  setLabel(label) {
+    this.label = label;
+    this.markLabel();
+    if (this.current) this.analyse(this.current);
+    else if (this.point !== undefined) this.moveTo(this.point);
+  }
 
   pickPixels(pick) {
     return Float32Array.from(this.arrays.pick_images.subarray(pick * 784, (pick + 1) * 784), (v) => v / 255);
@@ -298,6 +342,7 @@ class Explorer {
     const z = code.z || code.mean;  // the point code: the AE's z, the VAE's posterior mean
     const sd = code.log_var ? Array.from(code.log_var, (v) => Math.exp(0.5 * v)) : null;
     const x_hat = this.decode(z);
+    if (this.meta.conditional) this.showEveryLabel(z);
     drawPixels(document.getElementById("input"), this.current);
     drawPixels(document.getElementById("recon"), x_hat);
     const recon = reconstruction(x_hat, this.current, this.meta.likelihood);
@@ -323,12 +368,41 @@ class Explorer {
     this.analysed(z);
     this.moveTo(this.point);
     if (this.tell) {
-      this.tell({explorer: "result", result: {latent_dim: this.D, recon, kl: code.mean ? kl : null,
-                                              score, share: +share, units: this.meta.units, x_hat: Array.from(x_hat)}});
+      this.tell({explorer: "result", result: {latent_dim: this.D, recon, kl: code.mean ? kl : null, score, share: +share,
+                                              units: this.meta.units, x_hat: Array.from(x_hat),
+                                              given: this.meta.conditional ? this.meta.classes[this.label] : null}});
     }
   }
 
+  // A conditional model: your digit's code, how it is written, decoded with every label.
+  showEveryLabel(z) {
+    const cells = this.meta.classes.map((name, label) => {
+      const cell = document.createElement("figure"), canvas = document.createElement("canvas");
+      canvas.width = canvas.height = 28;
+      canvas.className = "digit tiny";
+      drawPixels(canvas, this.decode(z, label));
+      const caption = document.createElement("figcaption");
+      caption.textContent = name;
+      cell.append(canvas, caption);
+      return cell;
+    });
+    const box = document.getElementById("every-label");
+    box.replaceChildren(...cells);
+    box.hidden = false;
+  }
+
   analysed(z) {}  // what a page adds for your digit (ProjectionExplorer: its nearest test digits)
+
+  // A picked test image is given its own label, as its code on the plot was.
+  pickLabel(pick) {
+    if (!this.meta.conditional) return;
+    this.label = this.arrays.pick_labels[pick];
+    this.markLabel();
+  }
+
+  markLabel() {
+    document.querySelectorAll("#label-buttons button").forEach((button, i) => button.setAttribute("aria-pressed", String(i === this.label)));
+  }
 
   moveTo(point) {
     this.point = point;
@@ -336,7 +410,7 @@ class Explorer {
   }
 
   show(z) {
-    drawPixels(this.image, decode(this.meta.layers, this.arrays, z));
+    drawPixels(this.image, this.decode(z));
     const where = this.onPlot(z);
     document.getElementById("coords").textContent = this.coordsText(where);
     this.drawOverlay(where);
@@ -450,6 +524,7 @@ class PlaneExplorer extends Explorer {
 
   click(point) {
     const pick = this.nearestPick(point, 8);
+    if (pick >= 0) this.pickLabel(pick);
     if (pick >= 0) this.analyse(this.pickPixels(pick));  // a test image goes the way a drawn one does
     if (this.pinned && pick < 0) { this.unpin(); return; }  // a second click elsewhere lets the pointer decode again
     this.chosen = pick >= 0 ? pick : null;
@@ -629,6 +704,7 @@ class ProjectionExplorer extends Explorer {
   click(point) {
     const pick = this.nearestPick(point, 8);
     if (pick < 0) return;
+    this.pickLabel(pick);
     this.analyse(this.pickPixels(pick));  // a test image goes the way a drawn one does
     const end = this.nextEnd;
     this.choose(end, pick);
@@ -915,7 +991,7 @@ class Compare {
       canvas.width = canvas.height = 28;
       canvas.className = "digit tiny";
       drawPixels(canvas, r.x_hat);
-      const cells = [title, canvas, r.recon.toFixed(2), r.kl === null ? "–" : r.kl.toFixed(2),
+      const cells = [r.given == null ? title : `${title}, given ${r.given}`, canvas, r.recon.toFixed(2), r.kl === null ? "–" : r.kl.toFixed(2),
                      `${r.score.toFixed(2)} (${r.kl === null ? "error" : "−ELBO"})`, `${r.share.toFixed(1)} %`, r.units];
       for (const value of cells) {
         const cell = document.createElement("td");

@@ -175,7 +175,7 @@ def page_data(model, test: DeviceSplit, encoded: torch.Tensor, title: str) -> tu
         arrays["scatter"] = codes
         prior_reach = 0.0
         if model.traits.posterior:  # the page draws each pick's posterior, and the plane shows the prior's 2.2 sd
-            arrays["pick_log_var"] = model.encode(x)[1].float().cpu().numpy()
+            arrays["pick_log_var"] = model.encode(x, test.labels[:picks])[1].float().cpu().numpy()
             prior_reach = 2.2
         meta["axes"] = ["z₁", "z₂"]
         meta["bounds"] = _square_bounds(codes, include=prior_reach)
@@ -198,7 +198,8 @@ def loss_at_code(model, test: DeviceSplit) -> np.ndarray:
     """What the page computes for a drawn digit, for every test image (N,): the reconstruction term at the
     point code (the AE's z, the VAE's posterior mean), plus for a kind with a posterior its KL in closed form
     (a negative ELBO without sampling noise, so that a drawn digit's value can be ranked among them)."""
-    return torch.cat([sum(model.point_loss_per_image(x).values()).float().cpu() for x in test.batches(1000)]).numpy()
+    return torch.cat([sum(model.point_loss_per_image(x, y).values()).float().cpu()
+                      for x, y in test.labelled_batches(1000)]).numpy()
 
 
 # How the pad's strokes become the model's input, in the words of the page (explorer.js does it).
@@ -274,7 +275,7 @@ def refill_explorer(folder: Path) -> Path:
 
 def kind_meta(kind) -> dict:
     """What the page may do, from the model kind's traits (explorer.js never asks which kind it is)."""
-    return {"posterior": kind.posterior, "point_code": kind.point_code}
+    return {"posterior": kind.posterior, "point_code": kind.point_code, "conditional": kind.conditional}
 
 
 def write_explorer(model, test: DeviceSplit, encoded: torch.Tensor, title: str, out: Path) -> Path:

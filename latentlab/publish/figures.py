@@ -213,6 +213,49 @@ def manifold(images: torch.Tensor, z1: np.ndarray, z2: np.ndarray, title: str, p
         save(fig, path)
 
 
+def style_planes(images: torch.Tensor, z1: np.ndarray, z2: np.ndarray, class_names: list[str], title: str,
+                 path: Path) -> None:
+    """One decoded plane per class: ``images`` (C, n * n, 1, 28, 28), each row-major over the axis values
+    ``z1`` (n,) and ``z2`` (n,) with z₂ decreasing from the top row; panel c is titled by ``class_names[c]``."""
+    n_classes, n = len(images), len(z1)
+    columns = min(5, n_classes)
+    rows = -(-n_classes // columns)
+    with style():
+        fig, axes = plt.subplots(rows, columns, figsize=(columns * 2.3, rows * 2.65 + 0.5), squeeze=False)
+        for c, ax in enumerate(axes.flat):
+            if c >= n_classes:
+                ax.set_axis_off()
+                continue
+            ax.imshow(grid_image(images[c], nrow=n, padding=0), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            ax.set_title(class_names[c], fontsize=10)
+            for spine in ax.spines.values():
+                spine.set_visible(False)
+        fig.suptitle(title, fontsize=10)
+        fig.text(0.5, 0.005, f"in every panel: z₁ from {z1[0]:.2f} (left) to {z1[-1]:.2f} (right), "
+                 f"z₂ from {z2[-1]:.2f} (top) to {z2[0]:.2f} (bottom)", ha="center", va="bottom", fontsize=8)
+        fig.tight_layout(rect=(0, 0.03, 1, 0.97))
+        save(fig, path)
+
+
+def analogies(originals: torch.Tensor, x_hat: torch.Tensor, written: torch.Tensor, class_names: list[str],
+              title: str, path: Path) -> None:
+    """Each row: a test image (R, 1, 28, 28), its reconstruction (R, 1, 28, 28), then its code decoded with
+    every class (R, C, 1, 28, 28), the columns headed by ``class_names``."""
+    n_rows, n_classes = written.shape[:2]
+    n_cols = n_classes + 2
+    cells = torch.cat([originals[:, None], x_hat[:, None], written], dim=1).flatten(0, 1)
+    with style():
+        fig, ax = plt.subplots(figsize=(n_cols * 0.62 + 0.4, n_rows * 0.62 + 0.9))
+        _show_grid(ax, cells, nrow=n_cols, padding=4)
+        for col, header in enumerate(["test\nimage", "recon-\nstruction", *class_names]):
+            x, _ = _cell_centre(col, n_cols, padding=4)
+            ax.text(x, -2, header, ha="center", va="bottom", fontsize=7)
+        ax.set_title(title, pad=22)
+        save(fig, path)
+
+
 def latent_distribution(codes: np.ndarray, per_dim: np.ndarray, per_dim_name: str, in_use: int,
                         threshold_note: str, title: str, path: Path, shown: int = 4) -> None:
     """Left: histograms of a few code dimensions against N(0, 1). Right: a per-dimension

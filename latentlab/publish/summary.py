@@ -57,7 +57,8 @@ def summary_rows(root: Path = Path(".")) -> tuple[list[list[str]], str]:
     if len(script_runs) == len(SCRIPT_EXPERIMENTS):
         devices = ", ".join(map(markdown_text, sorted({m["device"] for m in script_runs})))  # read from JSON: text
         total = sum(m["train_seconds"] for m in script_runs) / 60
-        notes.append(f"The four default runs trained for {total:.1f} min in total ({devices}).")
+        notes.append(f"The default runs of the {len(script_runs)} scripts in Models/ trained for {total:.1f} min in total "
+                     f"({devices}).")
     return rows, " ".join(notes)
 
 

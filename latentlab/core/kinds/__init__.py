@@ -29,7 +29,9 @@ class Traits:
     and posterior ellipses on its explorer page; its ``encode`` returns (mean, log_var) of a diagonal
     Gaussian from heads named ``mean`` and ``log_var``, and it has ``iwae_loss``. ``point_code``: what ``model.code(x)`` is, in words.
     ``headline``: the numbers a sweep judges a recipe by, first the one it is ordered by, for a
-    decoder's likelihood name.
+    decoder's likelihood name. ``conditional``: the model is given each image's label y, q(z|x, y) and
+    p(x|z, y); every method that takes ``y`` reads it, the figures and the page offer a label.
+    ``model_options``: what its constructor needs from a TrainConfig beyond the widths.
     """
 
     name: str
@@ -37,6 +39,8 @@ class Traits:
     posterior: bool
     point_code: str
     headline: Callable[[str], list[Headline]]
+    conditional: bool = False
+    model_options: Callable[[object], dict] = lambda config: {}
 
 
 def traits(name: str) -> Traits:

@@ -28,21 +28,21 @@ class Autoencoder(ConvAutoencoderBase):
     def latent_heads(self) -> dict[str, nn.Linear]:
         return {"z": self.to_latent}
 
-    def encode(self, x: torch.Tensor) -> torch.Tensor:
+    def encode(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         return self.to_latent(self.encoder(x))  # (B, latent_dim)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         return self.decode(self.encode(x))
 
-    def code(self, x: torch.Tensor) -> torch.Tensor:
+    def code(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         """The point code that figures and probes use: here z itself. (B, latent_dim)"""
         return self.encode(x)
 
-    def loss_per_image(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+    def loss_per_image(self, x: torch.Tensor, y: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         """The one term of its loss for each image, (B,): the reconstruction -log p(x|z) at z = encode(x)."""
         return {"reconstruction": self.likelihood.reconstruction_per_image(self(x), x)}
 
-    def point_loss_per_image(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+    def point_loss_per_image(self, x: torch.Tensor, y: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         """loss_per_image without sampling: for an AE the same."""
         return self.loss_per_image(x)
 
@@ -68,11 +68,11 @@ class Autoencoder(ConvAutoencoderBase):
     def score_name(self) -> str:
         return f"{self.likelihood.reconstruction_name} of each decoded image passed back through the AE"
 
-    def interpolation_latents(self, x: torch.Tensor, seed: int) -> torch.Tensor:
+    def interpolation_latents(self, x: torch.Tensor, seed: int, y: torch.Tensor | None = None) -> torch.Tensor:
         """The two interpolation end points (2, D): the codes themselves."""
         return self.encode(x)
 
-    def score(self, decoded: torch.Tensor, seed: int) -> torch.Tensor:
+    def score(self, decoded: torch.Tensor, seed: int, y: torch.Tensor | None = None) -> torch.Tensor:
         """(N,) reconstruction error of each decoded image passed back through the AE."""
         return self.loss_per_image(decoded)["reconstruction"]
 
@@ -84,9 +84,9 @@ class Autoencoder(ConvAutoencoderBase):
         z = (fit["mean"].double() + normal.double() @ cholesky.T).float()
         return z, "z ~ Gaussian fitted to the training codes"
 
-    def manifold_axes(self, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray, str]:
+    def manifold_axes(self, codes: np.ndarray, points: int = 20) -> tuple[np.ndarray, np.ndarray, str]:
         lo, hi = np.percentile(codes, [1, 99], axis=0)
-        return (np.linspace(lo[0], hi[0], 20), np.linspace(lo[1], hi[1], 20),
+        return (np.linspace(lo[0], hi[0], points), np.linspace(lo[1], hi[1], points),
                 "1st–99th percentile box of the test codes")
 
     def per_dimension(self, codes: torch.Tensor, test: DeviceSplit) -> tuple[np.ndarray, str]:

@@ -17,7 +17,7 @@ from .. import losses
 from ..data import DeviceSplit
 from ..evaluation import elbo_estimate
 from ..metrics import seeded
-from ..models import ConvAutoencoderBase, reparameterization_trick
+from ..models import ConvAutoencoderBase, repeat_labels, reparameterization_trick
 
 
 class VariationalAutoencoder(ConvAutoencoderBase):
@@ -37,32 +37,32 @@ class VariationalAutoencoder(ConvAutoencoderBase):
     def latent_heads(self) -> dict[str, nn.Linear]:
         return {"mean": self.mean, "log_var": self.log_var}
 
-    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def encode(self, x: torch.Tensor, y: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         h = self.encoder(x)  # (B, reduce_channels * 49)
         return self.mean(h), self.log_var(h)  # (B, latent_dim) each
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        mean, log_var = self.encode(x)
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        mean, log_var = self.encode(x, y)
         z = self.reparameterization_trick(mean, log_var)
-        return self.decode(z), mean, log_var
+        return self.decode(z, y), mean, log_var
 
-    def code(self, x: torch.Tensor) -> torch.Tensor:
+    def code(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         """The point code that figures and probes use: the posterior mean. (B, latent_dim)"""
-        return self.encode(x)[0]
+        return self.encode(x, y)[0]
 
-    def loss_per_image(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+    def loss_per_image(self, x: torch.Tensor, y: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         """The negative ELBO's two terms for each image, (B,) each, with one sample z ~ q(z|x):
         -log p(x|z) and KL(q(z|x) || N(0, I)) (Kingma & Welling 2014, eq. 10). The training objective
         is their sum, the negative ELBO (beta = 1)."""
-        x_hat, mean, log_var = self(x)
+        x_hat, mean, log_var = self(x, y)
         return {"reconstruction": self.likelihood.reconstruction_per_image(x_hat, x),
                 "kl": losses.kl_per_image(mean, log_var)}
 
-    def point_loss_per_image(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+    def point_loss_per_image(self, x: torch.Tensor, y: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         """The two terms without sampling noise, (B,) each: -log p(x|z) at z = the posterior mean, and the
         KL in closed form. What the explorer page computes for a drawn digit, to rank it among these."""
-        mean, log_var = self.encode(x)
-        return {"reconstruction": self.likelihood.reconstruction_per_image(self.decode(mean), x),
+        mean, log_var = self.encode(x, y)
+        return {"reconstruction": self.likelihood.reconstruction_per_image(self.decode(mean, y), x),
                 "kl": losses.kl_per_image(mean, log_var)}
 
     @property
@@ -74,14 +74,15 @@ class VariationalAutoencoder(ConvAutoencoderBase):
         """Nothing: samples.png draws from the prior N(0, I)."""
         return {}
 
-    def iwae_loss(self, x: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def iwae_loss(self, x: torch.Tensor, k: int, y: torch.Tensor | None = None
+                  ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """(-L_k, reconstruction, kl), each averaged over the batch, for the k-sample importance-weighted
         bound L_k of Burda et al. (2015), eq. 8 (see losses.py). reconstruction and kl are the ELBO's
         terms estimated from the same k samples (the KL by sampling, not in closed form), for the log."""
-        mean, log_var = self.encode(x)  # (B, D) each
+        mean, log_var = self.encode(x, y)  # (B, D) each
         eps = torch.randn((k, *mean.shape), device=x.device, dtype=mean.dtype)  # (k, B, D)
         z = self.reparameterization_trick(mean, log_var, eps)
-        x_hat = self.decode(z.flatten(0, 1))  # (k * B, 1, 28, 28), sample-major
+        x_hat = self.decode(z.flatten(0, 1), repeat_labels(y, k))  # (k * B, 1, 28, 28), sample-major
         log_likelihood = -self.likelihood.reconstruction_per_image(x_hat, x.repeat(k, 1, 1, 1)).view(k, -1)
         log_weight = losses.log_importance_weight(log_likelihood, z, eps, log_var)  # (k, B)
         bound = losses.log_mean_exp(log_weight, dim=0)  # (B,)
@@ -95,29 +96,34 @@ class VariationalAutoencoder(ConvAutoencoderBase):
     def score_name(self) -> str:
         return f"ELBO of each decoded image passed back through the VAE\n({self.loss_units}; 100 posterior samples)"
 
-    def interpolation_latents(self, x: torch.Tensor, seed: int) -> torch.Tensor:
+    def interpolation_latents(self, x: torch.Tensor, seed: int, y: torch.Tensor | None = None) -> torch.Tensor:
         """latent_1, latent_2 (2, D) drawn with the reparameterization trick, as the reference does."""
-        mean, log_var = self.encode(x)
+        mean, log_var = self.encode(x, y)
         with seeded(seed, x.device):
             return self.reparameterization_trick(mean, log_var)
 
-    def score(self, decoded: torch.Tensor, seed: int) -> torch.Tensor:
+    def score(self, decoded: torch.Tensor, seed: int, y: torch.Tensor | None = None) -> torch.Tensor:
         """(N,) ELBO of each decoded image, from 100 posterior samples."""
-        return elbo_estimate(self, decoded, samples=100, seed=seed)
+        return elbo_estimate(self, decoded, samples=100, seed=seed, y=y)
 
     def sample_latents(self, normal: torch.Tensor, state: dict) -> tuple[torch.Tensor, str]:
         return normal, "z ~ N(0, I)"
 
-    def manifold_axes(self, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray, str]:
-        # Kingma & Welling (2014), fig. 4: an even grid of probabilities mapped through
-        # the inverse CDF of the prior, so the grid covers N(0, I) evenly in mass.
-        axis = torch.distributions.Normal(0, 1).icdf(torch.linspace(0.05, 0.95, 20)).numpy()
+    def manifold_axes(self, codes: np.ndarray, points: int = 20) -> tuple[np.ndarray, np.ndarray, str]:
+        axis = prior_quantiles(points)
         return axis, axis, "N(0, 1) quantiles 0.05…0.95"
 
     @torch.no_grad()
     def per_dimension(self, codes: torch.Tensor, test: DeviceSplit) -> tuple[np.ndarray, str]:
-        kl = torch.cat([losses.kl_per_dimension(*self.encode(x)).float().cpu() for x in test.batches(1000)])
+        kl = torch.cat([losses.kl_per_dimension(*self.encode(x, y)).float().cpu()
+                        for x, y in test.labelled_batches(1000)])
         return kl.mean(0).double().numpy(), "average KL per dimension (nats)"
+
+
+def prior_quantiles(points: int) -> np.ndarray:
+    """An axis of a decoded plane (points,): Kingma & Welling (2014), fig. 4, an even grid of probabilities
+    0.05…0.95 mapped through the inverse CDF of the prior, so that the grid covers N(0, 1) evenly in mass."""
+    return torch.distributions.Normal(0, 1).icdf(torch.linspace(0.05, 0.95, points)).numpy()
 
 
 def headline(likelihood: str) -> list:
