@@ -36,7 +36,7 @@ from .conditioning import label_obedience
 from .data import DeviceSplit, class_counts
 from .losses import log_mean_exp
 from .models import importance_log_weights, repeat_labels
-from .metrics import active_units, encode_split, seeded, split_losses
+from .metrics import active_units, encode_split, seeded
 from .progress import status
 
 
@@ -189,12 +189,11 @@ def _flat(split: DeviceSplit) -> np.ndarray:
     return (split.images.reshape(len(split), -1).float() / 255).cpu().numpy()
 
 
-def evaluate(model, config, train: DeviceSplit, test: DeviceSplit, k: int, n_test: int, test_codes: torch.Tensor) -> dict:
-    """Every evaluation number of one trained model (see the module docstring). ``test_codes``: ``encode_split``
-    of the test split (N, latent_dim), encoded once for these numbers and the figures alike."""
+def evaluate(model, config, train: DeviceSplit, test: DeviceSplit, k: int, n_test: int, measured: dict,
+             test_codes: torch.Tensor) -> dict:
+    """Every evaluation number of one trained model (see the module docstring). ``measured`` and ``test_codes``:
+    ``metrics.losses_and_codes`` of the test split, one pass for these numbers and the figures alike."""
     model.eval()
-    with status("test losses"):
-        measured = split_losses(model, test, seed=config.seed)
     results = {"test_mse": measured["mse"], "test_recon_sse": measured["recon_sse"]}
     train_labels, test_labels = train.labels.cpu().numpy(), test.labels.cpu().numpy()
     with status(f"encoding {len(train):,} training images"):

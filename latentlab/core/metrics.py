@@ -34,18 +34,30 @@ def split_losses(model: torch.nn.Module, split: DeviceSplit, seed: int, batch_si
     the same model agree. mse: per-pixel squared error of the reconstruction from
     the posterior mean (the VAE's deterministic reconstruction).
     """
+    return losses_and_codes(model, split, seed, batch_size)[0]
+
+
+@torch.no_grad()
+def losses_and_codes(model: torch.nn.Module, split: DeviceSplit, seed: int, batch_size: int = 1000
+                     ) -> tuple[dict, torch.Tensor]:
+    """``split_losses`` and ``encode_split`` from one pass over the split, which both need: the reconstruction
+    behind the MSE is decoded from the code. Returns (the losses, the codes (N, latent_dim) on the CPU)."""
     was_training = model.training
     model.eval()
     sums = torch.zeros(3, dtype=torch.float64, device=split.device)
+    codes = []
     with seeded(seed, split.device):
         for x, y in split.labelled_batches(batch_size):
             terms = model.loss_per_image(x, y)  # (B,) each
             kl = terms["kl"].sum() if "kl" in terms else torch.zeros((), device=split.device)
-            sse = losses.squared_error_per_image(model.decode(model.code(x, y), y), x)
+            code = model.code(x, y)  # (B, latent_dim)
+            sse = losses.squared_error_per_image(model.decode(code, y), x)
             sums += torch.stack([terms["reconstruction"].sum(), kl, sse.sum()]).double()
+            codes.append(code.float().cpu())
     model.train(was_training)
     recon, kl, sse = (sums / len(split)).tolist()
-    return {"recon": recon, "recon_sse": sse, "mse": sse / 784, **({"kl": kl} if model.traits.posterior else {})}
+    measured = {"recon": recon, "recon_sse": sse, "mse": sse / 784, **({"kl": kl} if model.traits.posterior else {})}
+    return measured, torch.cat(codes)
 
 
 @torch.no_grad()

@@ -16,7 +16,7 @@ from .errors import LatentlabError
 from .evaluation import evaluate
 from .files import write_json_atomic
 from . import posterior
-from .metrics import encode_split
+from .metrics import losses_and_codes
 from .models import count_parameters
 from .progress import status
 from .trained import trained_model
@@ -24,6 +24,9 @@ from .trained import trained_model
 REPORTED = ("test_mse", "test_recon_sse", "test_kl", "test_elbo", "test_log_likelihood_is", "test_nll_nats",
             "knn5_accuracy", "linear_probe_accuracy", "active_units", "pca_test_mse", "label_accuracy_prior",
             "label_accuracy_test_codes")
+# What a seed's record keeps besides: a conditional model's label check class by class, and its classifier's accuracy.
+RECORDED = (*REPORTED, "label_accuracy_prior_per_class", "label_accuracy_test_codes_per_class",
+            "label_classifier_test_accuracy")
 
 
 def run_facts(model, state: dict) -> dict:
@@ -58,9 +61,10 @@ def write_metrics(state: dict, folder: Path, data_root: str | None, device_name:
               f"{n_test:,} (--evaluation full for all of them).")
         n_test = QUICK_BOUND_IMAGES
     metrics = run_facts(model, state)
-    with status(f"encoding the {len(test):,} test images"):
-        test_codes = encode_split(model, test)
-    metrics.update(evaluate(model, trained_with, train_split, test, k=k, n_test=n_test, test_codes=test_codes))
+    with status(f"test losses and codes of the {len(test):,} test images"):
+        measured, test_codes = losses_and_codes(model, test, seed=trained_with.seed)
+    metrics.update(evaluate(model, trained_with, train_split, test, k=k, n_test=n_test, measured=measured,
+                            test_codes=test_codes))
     if quick:  # absent from a full evaluation's file, so that published metrics.json files keep their bytes
         metrics["evaluation"] = (f"quick: bound on at most {QUICK_BOUND_IMAGES} test images, t-SNE of at most "
                                  f"{QUICK_TSNE_POINTS} codes")

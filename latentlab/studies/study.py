@@ -93,7 +93,7 @@ def run_job(run: StudyRun, threads: int | None) -> dict:
     threads, a run's numbers do not depend on where it ran."""
     import torch
 
-    from ..core.metrics_json import REPORTED, write_metrics
+    from ..core.metrics_json import RECORDED, write_metrics
     from ..core.training import train
 
     os.chdir(run.root)  # a cluster's job starts where sbatch puts it; the study's paths start at the repository
@@ -112,7 +112,7 @@ def run_job(run: StudyRun, threads: int | None) -> dict:
                                 config.bound_test_images, quick=config.quick())[0]
         record = {"seed": config.seed, "device": state["device"], "torch": str(torch.__version__),
                   "threads": threads, "train_seconds": round(state["train_seconds"], 1), "recipe": config.recipe(),
-                  **{key: metrics[key] for key in (*REPORTED, "bound_samples", "bound_test_images") if key in metrics}}
+                  **{key: metrics[key] for key in (*RECORDED, "bound_samples", "bound_test_images") if key in metrics}}
         write_json_atomic(record, run.scratch / RECORD_FILE)
     return record
 
