@@ -6,6 +6,8 @@
     mean, log_var = model.encode(x)   # x: (B, 1, 28, 28) in [0, 1]
     x_hat = model.decode(z)           # z: (B, latent_dim)
     z = model.code(x)                 # the point code: the AE's z, the VAE's posterior mean
+    x_hat = model.decode(z, y)        # the conditional VAE (cvae_2d) is given the labels y (B,) as well:
+    mean, log_var = model.encode(x, y)  # encode(x, y), decode(z, y), code(x, y)
 
 Each entry returns the committed model.pt in eval mode, loaded weights-only; its docstring says what
 it is and gives its headline numbers, read from its folder's metrics.json, so they are always the
@@ -52,8 +54,8 @@ def _entry(experiment, name: str):
     return load
 
 
-# One entry per experiment of the registry whose trained model is committed: ae_2d, vae_2d, ae_32d, vae_32d,
-# vae_32d_bernoulli, vae_32d_bernoulli_iwae5, vae_2d_fashion_mnist.
+# One entry per experiment of the registry whose trained model is committed: ae_2d, vae_2d, cvae_2d, ae_32d,
+# vae_32d, vae_32d_bernoulli, vae_32d_bernoulli_iwae5, vae_2d_fashion_mnist.
 for _experiment in _EXPERIMENTS.values():
     if (_ROOT / _experiment.out_dir / "model.pt").is_file():
         _name = _experiment.name.replace("-", "_")

@@ -48,6 +48,7 @@ def architecture(experiment: str = "vae-32d") -> str:
             changes.append(f"{name}: {', '.join(changed)}")
     others = "; ".join(changes)
     return (f"{table}\n\nThe {experiment} experiment ({widths}): {parameters:,} parameters; the AE "
-            "has one Linear layer in place of `mean` and `log_var`. "
+            "has one Linear layer in place of `mean` and `log_var`; the CVAE's `mean`, `log_var` and the decoder's first "
+            "Linear layer each take the one-hot label beside their input, one more input per class. "
             + (f"Other experiments change: {others}. " if others else "")
             + "Generated from the code by `python -m latentlab report`.")

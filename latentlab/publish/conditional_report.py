@@ -46,6 +46,20 @@ def _per_class(runs: list[dict], metrics: dict, key: str) -> dict[str, str]:
     return {name: plus_minus([{"rate": run[key][name]} for run in recorded], "rate", 3) for name in recorded[0][key]}
 
 
+def _class_left(m: dict, twin_m: dict, classes: int) -> str:
+    """What the probes say of the class information left in a conditional model's codes, in numbers."""
+    chance = 1 / classes
+    text = (f"Chance is 1/{classes}. A code that held style only would let the 5-NN and the linear probe do no "
+            "better than chance; what they score above it is class information the encoder still puts in z (it "
+            "sees the label, but nothing stops it from also coding the class). The committed model's codes score "
+            f"{m['knn5_accuracy']:.3f} (5-NN) and {m['linear_probe_accuracy']:.3f} (linear probe)")
+    if twin_m.get("knn5_accuracy") is None:
+        return text + "."
+    kept = (m["knn5_accuracy"] - chance) / (twin_m["knn5_accuracy"] - chance)
+    return (text + f", the unconditional model's {twin_m['knn5_accuracy']:.3f} and {twin_m['linear_probe_accuracy']:.3f}: "
+            f"given the label, z keeps {100 * kept:.0f} % of the 5-NN's accuracy above chance.")
+
+
 def conditional_section(root: Path = Path(".")) -> list[str]:
     parts = []
     for e in EXPERIMENTS.values():
@@ -88,11 +102,8 @@ def conditional_section(root: Path = Path(".")) -> list[str]:
                 "the conditional one only the style. Neither number is an NLL a table could rank.",
                 "",
             ]
+        parts += ["**How much class is left in the code.** " + _class_left(m, twin_m, len(classes)), ""]
         parts += [
-            "**How much class is left in the code.** Chance is 1/10. A code that held style only would let the "
-            "5-NN and the linear probe do no better than chance; what they score above it is class information "
-            "the encoder still puts in z (it sees the label, but nothing stops it from also coding the class).",
-            "",
             f"**Whether the label is obeyed.** {m['label_classifier']} (its own accuracy on the 10,000 test images: "
             f"{_value(runs, m, 'label_classifier_test_accuracy', 3)}) reads each decoded image; the rate is how often "
             "it answers the label the image was decoded with: 100 draws z ~ N(0, I) and the codes of the first 100 "

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from ..core.data import unequal_classes
+from ..core.kinds import traits
 from ..experiments import EXPERIMENTS, SCRIPT_EXPERIMENTS
 from ..studies.records import default_runs
 from .tables import fmt, markdown_table, markdown_text, plus_minus, spread
@@ -26,7 +27,7 @@ def balanced_beside(m: dict, key: str) -> str:
 
 def summary_rows(root: Path = Path(".")) -> tuple[list[list[str]], str]:
     """The short table of the READMEs and index.html: one row per trained model, and a note on time."""
-    rows, script_runs, seeded, binary = [], [], [], []
+    rows, script_runs, seeded, binary, conditional = [], [], [], [], []
     for e in EXPERIMENTS.values():
         path = root / e.out_dir / "metrics.json"
         if not path.is_file():
@@ -45,6 +46,8 @@ def summary_rows(root: Path = Path(".")) -> tuple[list[list[str]], str]:
             script_runs.append(m)
         if m.get("likelihood") == "bernoulli":
             binary.append(e.label)
+        if traits(m["model"]).conditional:
+            conditional.append(e.label)
         if spread(runs, "test_mse"):
             seeded.append(f"{e.name} {len(runs)} ({', '.join(map(markdown_text, sorted({r['device'] for r in runs})))})")
     notes = []
@@ -54,6 +57,10 @@ def summary_rows(root: Path = Path(".")) -> tuple[list[list[str]], str]:
     if binary:
         notes.append("The test MSE of a Bernoulli decoder is measured against the binarized test images it models "
                      "(pixels 0 or 1), not the grey ones of the other rows: " + "; ".join(map(markdown_text, binary)) + ".")
+    if conditional:
+        notes.append("The ELBO of a model given the label bounds log p(x|y), not log p(x): about log 10 = 2.30 nats of "
+                     "it is the label's own information (RESULTS.md, \"The conditional VAE\"): "
+                     + "; ".join(map(markdown_text, conditional)) + ".")
     if len(script_runs) == len(SCRIPT_EXPERIMENTS):
         devices = ", ".join(map(markdown_text, sorted({m["device"] for m in script_runs})))  # read from JSON: text
         total = sum(m["train_seconds"] for m in script_runs) / 60
