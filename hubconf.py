@@ -24,6 +24,7 @@ import json as _json
 from pathlib import Path as _Path
 
 from latentlab.experiments import EXPERIMENTS as _EXPERIMENTS  # torch.hub puts this folder on the path
+from latentlab.publish.names import experiment_label as _experiment_label
 
 dependencies = ["torch", "numpy"]
 
@@ -48,7 +49,7 @@ def _entry(experiment, name: str):
         return load_model(folder / "model.pt", device)
 
     load.__name__ = name
-    load.__doc__ = (f"{experiment.label}: the committed model of the experiment {experiment.name}.\n\n"
+    load.__doc__ = (f"{_experiment_label(experiment)}: the committed model of the experiment {experiment.name}.\n\n"
                     f"{_headline(folder)}\nResult folder: {experiment.out_dir}/. "
                     "Returns the model in eval mode; ``device`` places it (default cpu).")
     return load

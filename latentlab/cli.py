@@ -12,6 +12,7 @@ from types import SimpleNamespace
 from .core.config import (TrainConfig, build_parser, config_from_args, dataset_argument, non_negative_int, positive_int,
                           recipe_setting)
 from .experiments import Experiment, experiment_names
+from .publish.names import experiment_label
 from .core.errors import LatentlabError
 from .core.progress import status
 
@@ -35,7 +36,7 @@ def experiment_config(hyp: dict, script: str | Path, argv: list[str] | None = No
     experiment = Experiment(hyp)
     parser = argparse.ArgumentParser(
         prog=f"python Models/{Path(script).name}",
-        description=f"{experiment.label} latent (MNIST unless --dataset says otherwise); results go to "
+        description=f"{experiment_label(experiment)} latent (MNIST unless --dataset says otherwise); results go to "
                     f"{experiment.out_dir}/.",
     )
     build_parser(parser, hyp, command="experiment")

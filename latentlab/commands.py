@@ -24,6 +24,7 @@ from .publish.explorer import EXPLORER_FILE, refill_explorer, write_explorer
 from .publish.posterior_gaps import IS_IMAGES, N_IMAGES, write_posterior_gaps
 from .publish.figures import bound_vs_k
 from .core.files import check_writable, file_sha256, hold_folder, write_json_atomic
+from .publish.literature import PUBLISHED_NLL
 from .publish.shared_figures import model_name
 from .core.models import count_parameters
 from .core.progress import plural
@@ -137,7 +138,7 @@ def write_bound_vs_k(folders: list[Path], ks: list[int], n_test: int, data_root:
                 write_json_atomic(result, folder / f"{BOUND_FILE}.json")
             curves[label] = result
         first = runs[0][2]  # every folder's model has its decoder (checked above)
-        references = [(label, -nll) for label, _, nll, _ in first.likelihood.published_nll]
+        references = [(label, -nll) for label, _, nll, _ in PUBLISHED_NLL.get(first.likelihood.name, ())]
         for folder in folders:
             bound_vs_k(curves, references, first.loss_units,
                        "How the importance-weighted bound tightens with k", folder / f"{BOUND_FILE}.png")

@@ -13,7 +13,7 @@ from collections.abc import MutableMapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from .core.config import TrainConfig, model_label
+from .core.config import TrainConfig
 from .core.errors import LatentlabError
 from .core.kinds import traits
 
@@ -31,14 +31,6 @@ class Experiment:
     def name(self) -> str:
         """The name of its configuration: ``vae-2d``, ``vae-32d-bernoulli-iwae5`` (TrainConfig.name)."""
         return self.config().name()
-
-    @property
-    def label(self) -> str:
-        """How tables name it: "VAE, 2-D", "VAE, 32-D, Bernoulli decoder (binarized MNIST)", "VAE, 2-D,
-        Fashion-MNIST"; a model trained on the IWAE bound adds "IWAE K=5"."""
-        config = self.config()
-        objective = "" if config.objective == "elbo" else f", {config.objective.upper()} K={config.iw_samples}"
-        return model_label(config.model, config.latent_dim, config.likelihood, config.dataset) + objective
 
     @property
     def out_dir(self) -> Path:

@@ -15,6 +15,7 @@ from latentlab.core.data import ALL_FILES, raw_folder
 from latentlab.core.data import load_test_split
 from latentlab.core.metrics import active_units, encode_split, split_losses
 from latentlab.experiments import EXPERIMENTS
+from latentlab.publish.names import experiment_label
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("MNIST_ROOT") or REPO.parent / "shared" / "data")
@@ -69,4 +70,4 @@ def test_the_summary_says_that_a_bernoulli_decoders_test_mse_is_on_binarized_ima
     (folder / "metrics.json").write_text(json.dumps({"parameters": 1, "epochs": 1, "train_seconds": 60.0, "device": "cpu",
                                                      "likelihood": "bernoulli", "test_mse": 0.02}), encoding="utf-8")
     _, note = summary_rows(tmp_path)
-    assert "binarized test images" in note and EXPERIMENTS["vae-32d-bernoulli"].label in note
+    assert "binarized test images" in note and experiment_label(EXPERIMENTS["vae-32d-bernoulli"]) in note

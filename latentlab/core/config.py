@@ -21,18 +21,6 @@ QUICK_BOUND_IMAGES = 200
 QUICK_TSNE_POINTS = 1000
 
 
-def model_label(kind: str, latent_dim: int, likelihood: str, dataset: str | None = "mnist") -> str:
-    """How a model is named: in tables "VAE, 32-D, Bernoulli decoder (binarized MNIST)" or "VAE, 2-D,
-    Fashion-MNIST"; in figure titles (``dataset=None``: the legend names the classes) "VAE, 2-D latent,
-    Bernoulli decoder"."""
-    if dataset is None:
-        decoder = ", Bernoulli decoder" if likelihood == "bernoulli" else ""
-        return f"{kind.upper()}, {latent_dim}-D latent{decoder}"
-    decoder = ", Bernoulli decoder (binarized MNIST)" if likelihood == "bernoulli" else ""
-    data = "" if dataset == "mnist" else f", {DATASET_TITLES.get(dataset, dataset)}"
-    return f"{kind.upper()}, {latent_dim}-D{decoder}{data}"
-
-
 def _bounded(convert, low, strict: bool):
     """An argparse type that converts text and refuses values below ``low`` (or equal, if strict)."""
     kind = "a whole number" if convert is int else "a number"

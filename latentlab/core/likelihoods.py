@@ -36,19 +36,6 @@ def binarize_once(images: torch.Tensor, seed: int = TEST_BINARIZATION_SEED) -> t
     return (torch.bernoulli(images.float() / 255, generator=generator) * 255).to(torch.uint8)
 
 
-# Published test NLLs on dynamically binarized MNIST, in nats: (the figure's label, the table's label,
-# NLL, source). bound_vs_k.png draws them as lines; RESULTS.md lists them.
-BINARIZED_MNIST_NLL = [
-    ("VAE, Burda et al. 2015", "Test NLL, VAE, 1 stochastic layer, k = 1", 86.76,
-     "Burda, Grosse & Salakhutdinov (2015), IWAE, Table 1"),
-    ("IWAE k=50, Burda et al. 2015", "Test NLL, IWAE, 1 stochastic layer, k = 50", 84.78, "Burda et al. (2015), Table 1"),
-    ("IWAE, 2 layers, Burda et al. 2015", "Test NLL, IWAE, 2 stochastic layers, k = 50", 82.90,
-     "Burda et al. (2015), Table 1"),
-    ("ResNet VAE, Kingma et al. 2016", "Test NLL, conv. ResNet VAE, 1 stochastic layer of 32 units, diagonal posterior",
-     81.08, "Kingma et al. (2016), IAF"),
-]
-
-
 class Gaussian:
     """N(x_hat, 1/2 I) on grey pixels in [0, 1]."""
 
@@ -56,8 +43,6 @@ class Gaussian:
     reconstruction_name = "squared error"
     reconstruction_units = "squared error per image"
     elbo_units = "nats, up to the constant 392·log π"
-    bound_heading, bound_sign = "log-likelihood bound", 1  # how tables print the importance-sampled bound
-    published_nll = ()  # the dropped constant makes its bound no NLL that a table reports
 
     @staticmethod
     def reconstruction_per_image(x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
@@ -87,8 +72,6 @@ class Bernoulli:
     reconstruction_name = "cross-entropy"
     reconstruction_units = "cross-entropy per image, nats"
     elbo_units = "nats"
-    bound_heading, bound_sign = "NLL (nats)", -1  # NLL tables print -log p(x)
-    published_nll = BINARIZED_MNIST_NLL
 
     @staticmethod
     def reconstruction_per_image(x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:

@@ -11,6 +11,7 @@ from pathlib import Path
 from ..core.kinds import traits
 from ..experiments import EXPERIMENTS
 from ..studies.records import default_runs
+from .names import experiment_label
 from .tables import markdown_table, plus_minus
 
 ROWS = (("test ELBO", "test_elbo", 2), ("importance-sampled bound", "test_log_likelihood_is", 2),
@@ -71,7 +72,7 @@ def conditional_section(root: Path = Path(".")) -> list[str]:
         twin_path = None if twin is None else root / twin.out_dir / "metrics.json"
         twin_m = json.loads(twin_path.read_text(encoding="utf-8")) if twin_path and twin_path.is_file() else {}
         twin_runs = default_runs(twin, root / twin.out_dir) if twin_m else []
-        header = ["", e.label + " (of log p(x|y))"] + ([twin.label + " (of log p(x))"] if twin_m else [])
+        header = ["", experiment_label(e) + " (of log p(x|y))"] + ([experiment_label(twin) + " (of log p(x))"] if twin_m else [])
         rows = [[name, _value(runs, m, key, digits)] + ([_value(twin_runs, twin_m, key, digits)] if twin_m else [])
                 for name, key, digits in ROWS]
         prior, coded = (_per_class(runs, m, f"label_accuracy_{source}_per_class") for source in ("prior", "test_codes"))
@@ -79,7 +80,7 @@ def conditional_section(root: Path = Path(".")) -> list[str]:
         difference = (m["test_log_likelihood_is"] - twin_m["test_log_likelihood_is"]
                       if twin_m.get("test_log_likelihood_is") is not None else None)
         parts += [
-            f"## The conditional VAE: {e.label}",
+            f"## The conditional VAE: {experiment_label(e)}",
             "",
             f"`{e.out_dir}`: q(z|x, y) and p(x|z, y), the label y given to both as a one-hot vector (Sohn, Lee & Yan "
             "2015; Kingma, Rezende, Mohamed & Welling 2014), the recipe of the model beside it in every other setting. "

@@ -14,7 +14,7 @@ from sklearn.decomposition import PCA
 from sklearn.manifold import TSNE
 
 from . import figures
-from ..core.config import model_label
+from .names import model_label
 from ..core.data import DeviceSplit, to_float
 from ..core.errors import LatentlabError
 from ..core.progress import plural_of, status

@@ -12,6 +12,7 @@ from urllib.parse import quote
 
 from ..experiments import EXPERIMENTS
 from .explorer import EXPLORER_FILE, HERE
+from .names import experiment_label
 from .templating import asset, render
 from ..core.files import write_text_atomic
 from .summary import SUMMARY_HEADER, summary_rows
@@ -74,7 +75,7 @@ def _folder(label: str, folder: Path, dataset: str, root: Path) -> dict:
 
 def index_html(root: Path = Path(".")) -> str:
     rows, note = summary_rows(root)
-    folders = [_folder(e.label, e.out_dir, e.config().dataset, root) for e in EXPERIMENTS.values()
+    folders = [_folder(experiment_label(e), e.out_dir, e.config().dataset, root) for e in EXPERIMENTS.values()
                if (root / e.out_dir / "metrics.json").is_file()]
     return render("index.html", style=asset("index.css"), images="'self' data:", header=SUMMARY_HEADER, rows=rows,
                   note=note, folders=folders)
@@ -83,7 +84,7 @@ def index_html(root: Path = Path(".")) -> str:
 def compare_html(root: Path = Path(".")) -> str | None:
     """compare.html: the pad, and every MNIST model's explorer page in a frame (None if no page exists yet).
     The pages are framed, not copied: the models' weights would make one page several megabytes."""
-    models = [(e.label, e.out_dir / EXPLORER_FILE, e.config().latent_dim) for e in EXPERIMENTS.values()
+    models = [(experiment_label(e), e.out_dir / EXPLORER_FILE, e.config().latent_dim) for e in EXPERIMENTS.values()
               if e.config().dataset == "mnist" and (root / e.out_dir / EXPLORER_FILE).is_file()]
     if not models:
         return None

@@ -10,6 +10,7 @@ from ..core.data import unequal_classes
 from ..core.kinds import traits
 from ..experiments import EXPERIMENTS, SCRIPT_EXPERIMENTS
 from ..studies.records import default_runs
+from .names import experiment_label
 from .tables import fmt, markdown_table, markdown_text, plus_minus, spread
 
 
@@ -39,15 +40,15 @@ def summary_rows(root: Path = Path(".")) -> tuple[list[list[str]], str]:
             spread_text = plus_minus(runs, key, digits)
             return fmt(m.get(key), digits) + (f" ({spread_text})" if spread_text and m.get(key) is not None else "")
 
-        rows.append([e.label, f"{m['parameters']:,}", cell("test_mse", 4), cell("test_elbo", 2),
+        rows.append([experiment_label(e), f"{m['parameters']:,}", cell("test_mse", 4), cell("test_elbo", 2),
                      cell("test_nll_nats", 2), cell("knn5_accuracy", 3) + balanced_beside(m, "knn5"),
                      f"{m['epochs']}", f"{m['train_seconds'] / 60:.1f} min ({m['device']})"])
         if e.script:
             script_runs.append(m)
         if m.get("likelihood") == "bernoulli":
-            binary.append(e.label)
-        if traits(m["model"]).conditional:
-            conditional.append(e.label)
+            binary.append(experiment_label(e))
+        if traits(e.config().model).conditional:
+            conditional.append(experiment_label(e))
         if spread(runs, "test_mse"):
             seeded.append(f"{e.name} {len(runs)} ({', '.join(map(markdown_text, sorted({r['device'] for r in runs})))})")
     notes = []

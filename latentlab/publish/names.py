@@ -1,0 +1,26 @@
+"""How models are named where readers see them: tables "VAE, 32-D, Bernoulli decoder (binarized MNIST)",
+figure titles "VAE, 2-D latent, Bernoulli decoder"."""
+
+from __future__ import annotations
+
+from ..core.config import DATASET_TITLES
+
+
+def model_label(kind: str, latent_dim: int, likelihood: str, dataset: str | None = "mnist") -> str:
+    """How a model is named: in tables "VAE, 32-D, Bernoulli decoder (binarized MNIST)" or "VAE, 2-D,
+    Fashion-MNIST"; in figure titles (``dataset=None``: the legend names the classes) "VAE, 2-D latent,
+    Bernoulli decoder"."""
+    if dataset is None:
+        decoder = ", Bernoulli decoder" if likelihood == "bernoulli" else ""
+        return f"{kind.upper()}, {latent_dim}-D latent{decoder}"
+    decoder = ", Bernoulli decoder (binarized MNIST)" if likelihood == "bernoulli" else ""
+    data = "" if dataset == "mnist" else f", {DATASET_TITLES.get(dataset, dataset)}"
+    return f"{kind.upper()}, {latent_dim}-D{decoder}{data}"
+
+
+def experiment_label(experiment) -> str:
+    """How tables name an experiment: "VAE, 2-D", "VAE, 32-D, Bernoulli decoder (binarized MNIST)", "VAE, 2-D,
+    Fashion-MNIST"; a model trained on the IWAE bound adds "IWAE K=5"."""
+    config = experiment.config()
+    objective = "" if config.objective == "elbo" else f", {config.objective.upper()} K={config.iw_samples}"
+    return model_label(config.model, config.latent_dim, config.likelihood, config.dataset) + objective
