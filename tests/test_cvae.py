@@ -56,6 +56,13 @@ def test_the_label_changes_the_decoded_digit_and_nothing_else_does():
     assert torch.equal(as_three, again)
 
 
+def test_decoding_without_a_label_says_the_label_is_needed():
+    from latentlab.core.errors import LatentlabError
+
+    with pytest.raises(LatentlabError, match="given each image's label"):
+        tiny_cvae().decode(torch.zeros(1, 2))
+
+
 def test_the_label_changes_the_code_the_encoder_gives():
     model = tiny_cvae()
     x, _ = digits(2)

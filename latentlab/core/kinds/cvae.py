@@ -19,6 +19,7 @@ from torch import nn
 from . import Traits
 from .vae import VariationalAutoencoder, headline
 from ..data import dataset_classes
+from ..errors import LatentlabError
 
 
 class ConditionalVariationalAutoencoder(VariationalAutoencoder):
@@ -36,8 +37,12 @@ class ConditionalVariationalAutoencoder(VariationalAutoencoder):
     def decoder_inputs(self) -> int:
         return self.latent_dim + self.classes
 
-    def one_hot(self, y: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    def one_hot(self, y: torch.Tensor | None, like: torch.Tensor) -> torch.Tensor:
         """(B,) labels -> (B, classes) in the dtype of ``like``."""
+        if y is None:
+            raise LatentlabError("The conditional VAE is given each image's label as well: encode(x, y), decode(z, y), "
+                                 "code(x, y), with y the labels (B,) as integers 0.."
+                                 f"{self.classes - 1}. Pass the labels.")
         return nn.functional.one_hot(y, self.classes).to(like.dtype)
 
     def encode(self, x: torch.Tensor, y: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:

@@ -24,7 +24,8 @@ class VariationalAutoencoder(ConvAutoencoderBase):
     """VAE with a diagonal Gaussian posterior q(z|x) = N(mean, exp(log_var)) and prior N(0, I).
 
     The AE's encoder_conv and decoder_conv; its ``to_latent`` becomes the two heads
-    ``mean`` and ``log_var``, and a sample z ~ q(z|x) replaces the deterministic code.
+    ``mean`` and ``log_var``, and a sample z ~ q(z|x) replaces the deterministic code. Its methods take a
+    batch's labels ``y`` and pass them on without reading them: the conditional VAE (cvae.py) reads them.
     """
 
     kind = "vae"
