@@ -354,7 +354,10 @@ class Explorer {
     const share = (100 * below / test.length).toFixed(1);
     const what = code.mean ? "negative ELBO" : "reconstruction error";
     const lines = this.codeLines(z, sd);
-    lines.push(code.mean ? `reconstruction −log p(x|z) at z = mean: ${recon.toFixed(2)}; KL(q(z|x) ‖ N(0, I)): ${kl.toFixed(2)}`
+    const given = this.meta.conditional ? ", y" : "";  // a conditional model's terms are given the label y
+    if (given) lines.unshift(`given the label y = ${this.meta.classes[this.label]} (the buttons above choose it)`);
+    lines.push(code.mean ? `reconstruction −log p(x|z${given}) at z = mean: ${recon.toFixed(2)}; ` +
+                           `KL(q(z|x${given}) ‖ N(0, I)): ${kl.toFixed(2)}`
                          : `reconstruction error: ${recon.toFixed(2)}`);
     lines.push(`${what} ${score.toFixed(2)}: higher than ${share} % of the ${test.length.toLocaleString("en")} test ` +
                `images (${this.meta.units})`);
@@ -386,8 +389,10 @@ class Explorer {
       cell.append(canvas, caption);
       return cell;
     });
-    const box = document.getElementById("every-label");
-    box.replaceChildren(...cells);
+    const box = document.getElementById("every-label"), heading = document.createElement("div");
+    heading.className = "caption";
+    heading.textContent = `its code, how it is written, decoded with every label:`;
+    box.replaceChildren(heading, ...cells);
     box.hidden = false;
   }
 
