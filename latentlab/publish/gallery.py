@@ -1,7 +1,7 @@
 """Every figure and animation of a finished run of an unconditional kind (the AE, the VAE), computed from its
 model and the test split (a conditional kind's: ``conditional_gallery``; what both share: ``shared_figures``).
 
-This is the one place that runs the model for pictures; ``figures`` and ``animations``
+With those two it is where the model runs for pictures; ``figures`` and ``animations``
 only draw. Test indices and seeds are fixed, so two rebuilds give the same files.
 Where one kind's figures differ from another's (where z comes from, how a decoded image is
 scored, which region of the latent plane to show, where samples come from), the model says so:
