@@ -75,7 +75,7 @@ def _train(commands) -> None:
 
 def _reproduce(commands) -> None:
     parser = commands.add_parser(
-        "reproduce", help="run every experiment (the four scripts, the two Bernoulli VAEs and the Fashion-MNIST VAE) "
+        "reproduce", help="run every experiment (the five scripts, the two Bernoulli VAEs and the Fashion-MNIST VAE) "
                           "with its defaults, then write RESULTS.md; exit status 3 if one was skipped for want of "
                           "its data",
         description="Each experiment as its script runs it, one after another in this process; a folder that "

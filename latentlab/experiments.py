@@ -1,7 +1,7 @@
 """The experiments: each a name and its ``hyp``, the settings it gives TrainConfig.
 
-The four experiments of the original work keep their ``hyp`` at the top of their scripts in
-Models/, where a reader looks first; this module imports it from there (a script runs nothing on
+The four experiments of the original work, and the conditional VAE, keep their ``hyp`` at the top of
+their scripts in Models/, where a reader looks first; this module imports it from there (a script runs nothing on
 import), so every list of experiments (``reproduce``, the report, the READMEs, CI) comes from
 those files and the two below.
 """
@@ -25,7 +25,7 @@ class Experiment:
     """A named recipe: ``hyp`` holds the settings that differ from TrainConfig's defaults."""
 
     hyp: dict
-    script: Path | None = None  # its script in Models/, for the four experiments of the original work
+    script: Path | None = None  # its script in Models/: the four experiments of the original work, and the CVAE
 
     @property
     def name(self) -> str:
