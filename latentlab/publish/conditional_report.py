@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+import statistics
 from pathlib import Path
 
 from ..core.kinds import traits
@@ -39,6 +40,12 @@ def _value(runs: list[dict], metrics: dict, key: str, digits: int) -> str:
     return "–" if metrics.get(key) is None else f"{metrics[key]:.{digits}f}"
 
 
+def _mean(runs: list[dict], metrics: dict, key: str) -> float | None:
+    """The mean over the recorded seeds, or the committed model's number where fewer than two are recorded."""
+    values = [run[key] for run in runs if run.get(key) is not None]
+    return statistics.fmean(values) if len(values) >= 2 else metrics.get(key)
+
+
 def _per_class(runs: list[dict], metrics: dict, key: str) -> dict[str, str]:
     """Each class's rate as mean ± sd over the seeds that recorded it (else the committed model's)."""
     recorded = [run for run in runs if key in run]
@@ -47,18 +54,21 @@ def _per_class(runs: list[dict], metrics: dict, key: str) -> dict[str, str]:
     return {name: plus_minus([{"rate": run[key][name]} for run in recorded], "rate", 3) for name in recorded[0][key]}
 
 
-def _class_left(m: dict, twin_m: dict, classes: int) -> str:
-    """What the probes say of the class information left in a conditional model's codes, in numbers."""
+def _class_left(mean, twin_mean, classes: int) -> str:
+    """What the probes say of the class information left in a conditional model's codes, in numbers: ``mean``
+    and ``twin_mean`` give a metric's mean over the seeds of the model and of its unconditional twin."""
     chance = 1 / classes
     text = (f"Chance is 1/{classes}. A code that held style only would let the 5-NN and the linear probe do no "
             "better than chance; what they score above it is class information the encoder still puts in z (it "
-            "sees the label, but nothing stops it from also coding the class). The committed model's codes score "
-            f"{m['knn5_accuracy']:.3f} (5-NN) and {m['linear_probe_accuracy']:.3f} (linear probe)")
-    if twin_m.get("knn5_accuracy") is None:
+            "sees the label, but nothing stops it from also coding the class). Its codes score "
+            f"{mean('knn5_accuracy'):.3f} (5-NN) and {mean('linear_probe_accuracy'):.3f} (linear probe), means "
+            "over the seeds")
+    if twin_mean("knn5_accuracy") is None:
         return text + "."
-    kept = (m["knn5_accuracy"] - chance) / (twin_m["knn5_accuracy"] - chance)
-    return (text + f", the unconditional model's {twin_m['knn5_accuracy']:.3f} and {twin_m['linear_probe_accuracy']:.3f}: "
-            f"given the label, z keeps {100 * kept:.0f} % of the 5-NN's accuracy above chance.")
+    kept = (mean("knn5_accuracy") - chance) / (twin_mean("knn5_accuracy") - chance)
+    return (text + f"; the unconditional model's {twin_mean('knn5_accuracy'):.3f} and "
+            f"{twin_mean('linear_probe_accuracy'):.3f}: given the label, z keeps {100 * kept:.0f} % of the 5-NN's "
+            "accuracy above chance.")
 
 
 def conditional_section(root: Path = Path(".")) -> list[str]:
@@ -77,8 +87,10 @@ def conditional_section(root: Path = Path(".")) -> list[str]:
                 for name, key, digits in ROWS]
         prior, coded = (_per_class(runs, m, f"label_accuracy_{source}_per_class") for source in ("prior", "test_codes"))
         classes = list(prior)
-        difference = (m["test_log_likelihood_is"] - twin_m["test_log_likelihood_is"]
-                      if twin_m.get("test_log_likelihood_is") is not None else None)
+        mean = lambda key: _mean(runs, m, key)  # noqa: E731
+        twin_mean = lambda key: _mean(twin_runs, twin_m, key)  # noqa: E731
+        bound = "test_log_likelihood_is"
+        difference = mean(bound) - twin_mean(bound) if twin_mean(bound) is not None else None
         parts += [
             f"## The conditional VAE: {experiment_label(e)}",
             "",
@@ -96,17 +108,17 @@ def conditional_section(root: Path = Path(".")) -> list[str]:
                 "**What the comparison means.** log p(x|y) = log p(x) + log p(y|x) − log p(y). On MNIST the label "
                 "is all but fixed by the image (p(y|x) ≈ 1) and p(y) ≈ 1/10, so a perfect model of each would put "
                 f"log p(x|y) about log 10 = {math.log(10):.2f} nats above log p(x): that much of any difference is "
-                f"the label's own information, not a better model. The committed models differ by {difference:.2f} "
-                "(bound against bound, in the units of the Gaussian decoder, whose dropped constant 392·log π is "
+                f"the label's own information, not a better model. The two bounds differ by {difference:.2f} "
+                "(means over the seeds, in the units of the Gaussian decoder, whose dropped constant 392·log π is "
                 f"the same in both and cancels); the {difference - math.log(10):.2f} beyond log 10 is the conditional "
                 "model fitting better: the unconditional 2-D z has to hold the digit's class as well as its style, "
                 "the conditional one only the style. Neither number is an NLL a table could rank.",
                 "",
             ]
-        parts += ["**How much class is left in the code.** " + _class_left(m, twin_m, len(classes)), ""]
+        parts += ["**How much class is left in the code.** " + _class_left(mean, twin_mean, len(classes)), ""]
         parts += [
             f"**Whether the label is obeyed.** {m['label_classifier']} (its own accuracy on the 10,000 test images: "
-            f"{_value(runs, m, 'label_classifier_test_accuracy', 3)}) reads each decoded image; the rate is how often "
+            f"{m['label_classifier_test_accuracy']:.3f}, the same classifier for every seed) reads each decoded image; the rate is how often "
             "it answers the label the image was decoded with: 100 draws z ~ N(0, I) and the codes of the first 100 "
             "test images (the analogies), each decoded with every label. By label:",
             "",
