@@ -81,7 +81,8 @@ def main() -> None:
     parser.add_argument("--model", default="vae")
     parser.add_argument("--data-root", default=None)
     args = parser.parse_args()
-    from latentlab import workflow  # noqa: F401  (imports every module the run uses, before they are watched)
+    # Imported before the counting starts: every module the run uses must be loaded for its names to be watched.
+    from latentlab import workflow
 
     with tempfile.TemporaryDirectory() as folder:
         config = TrainConfig(model=args.model, latent_dim=2, epochs=1, train_limit=512, data_root=args.data_root,

@@ -1,4 +1,4 @@
-"""Training throughput of the four default models: the project's step against a naive reference.
+"""Training throughput of the scripts' default models: the project's step against a naive reference.
 
     python benchmarks/train_throughput.py [--device cpu] [--steps N] [--data-root PATH] [--json out.json]
 
@@ -84,10 +84,10 @@ def reference(config: TrainConfig, root: Path, device: torch.device, steps: int)
     loader = endless(lambda: DataLoader(data, batch_size=config.batch_size, shuffle=True))
 
     def step():
-        x, _ = next(loader)
-        x = x.to(device)
+        x, y = next(loader)  # the labels: a conditional kind (the CVAE) is given them, the others ignore them
+        x, y = x.to(device), y.to(device)
         optimizer.zero_grad()
-        sum(model.loss(x).values()).backward()
+        sum(model.loss(x, y).values()).backward()
         optimizer.step()
 
     for _ in range(WARMUP):

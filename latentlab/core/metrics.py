@@ -34,14 +34,15 @@ def split_losses(model: torch.nn.Module, split: DeviceSplit, seed: int, batch_si
     the same model agree. mse: per-pixel squared error of the reconstruction from
     the posterior mean (the VAE's deterministic reconstruction).
     """
-    return losses_and_codes(model, split, seed, batch_size)[0]
+    return losses_and_codes(model, split, seed, batch_size, keep_codes=False)[0]
 
 
 @torch.no_grad()
-def losses_and_codes(model: torch.nn.Module, split: DeviceSplit, seed: int, batch_size: int = 1000
-                     ) -> tuple[dict, torch.Tensor]:
+def losses_and_codes(model: torch.nn.Module, split: DeviceSplit, seed: int, batch_size: int = 1000,
+                     keep_codes: bool = True) -> tuple[dict, torch.Tensor | None]:
     """``split_losses`` and ``encode_split`` from one pass over the split, which both need: the reconstruction
-    behind the MSE is decoded from the code. Returns (the losses, the codes (N, latent_dim) on the CPU)."""
+    behind the MSE is decoded from the code. Returns (the losses, the codes (N, latent_dim) on the CPU, or None
+    without ``keep_codes``: each epoch's test losses need none, and on a GPU copying them out waits for it)."""
     was_training = model.training
     model.eval()
     sums = torch.zeros(3, dtype=torch.float64, device=split.device)
@@ -53,11 +54,12 @@ def losses_and_codes(model: torch.nn.Module, split: DeviceSplit, seed: int, batc
             code = model.code(x, y)  # (B, latent_dim)
             sse = losses.squared_error_per_image(model.decode(code, y), x)
             sums += torch.stack([terms["reconstruction"].sum(), kl, sse.sum()]).double()
-            codes.append(code.float().cpu())
+            if keep_codes:
+                codes.append(code.float().cpu())
     model.train(was_training)
     recon, kl, sse = (sums / len(split)).tolist()
     measured = {"recon": recon, "recon_sse": sse, "mse": sse / 784, **({"kl": kl} if model.traits.posterior else {})}
-    return measured, torch.cat(codes)
+    return measured, torch.cat(codes) if keep_codes else None
 
 
 @torch.no_grad()

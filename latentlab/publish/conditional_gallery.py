@@ -33,9 +33,10 @@ WALK_FRAMES = 120
 
 def write_style_planes(model, codes: np.ndarray, classes, out: Path) -> None:
     z1, z2, where = model.manifold_axes(codes, PLANE_POINTS)
-    grid = torch.tensor(np.stack(np.meshgrid(z1, z2[::-1]), -1).reshape(-1, 2), dtype=torch.float32)  # (n², 2)
+    z2_top_down = z2[::-1]
+    grid = torch.tensor(np.stack(np.meshgrid(z1, z2_top_down), -1).reshape(-1, 2), dtype=torch.float32)  # (n², 2)
     planes = every_label(model, grid, len(classes)).transpose(0, 1)  # (C, n², 1, 28, 28)
-    figures.style_planes(planes, z1, z2, list(classes.names),
+    figures.style_planes(planes, z1, z2_top_down, list(classes.names),
                          f"{model_name(model)}: the same style plane written as each {classes.noun}, "
                          f"{PLANE_POINTS}×{PLANE_POINTS} grid over the {where}", out / "style_planes.png")
 

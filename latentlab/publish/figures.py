@@ -216,7 +216,8 @@ def manifold(images: torch.Tensor, z1: np.ndarray, z2: np.ndarray, title: str, p
 def style_planes(images: torch.Tensor, z1: np.ndarray, z2: np.ndarray, class_names: list[str], title: str,
                  path: Path) -> None:
     """One decoded plane per class: ``images`` (C, n * n, 1, 28, 28), each row-major over the axis values
-    ``z1`` (n,) and ``z2`` (n,) with z₂ decreasing from the top row; panel c is titled by ``class_names[c]``."""
+    ``z1`` (n,) and ``z2`` (n,), z₂ as the rows run, decreasing from the top row as on a plot (as ``manifold``);
+    panel c is titled by ``class_names[c]``."""
     n_classes, n = len(images), len(z1)
     columns = min(5, n_classes)
     rows = -(-n_classes // columns)
@@ -234,7 +235,7 @@ def style_planes(images: torch.Tensor, z1: np.ndarray, z2: np.ndarray, class_nam
                 spine.set_visible(False)
         fig.suptitle(title, fontsize=10)
         fig.text(0.5, 0.005, f"in every panel: z₁ from {z1[0]:.2f} (left) to {z1[-1]:.2f} (right), "
-                 f"z₂ from {z2[-1]:.2f} (top) to {z2[0]:.2f} (bottom)", ha="center", va="bottom", fontsize=8)
+                 f"z₂ from {z2[0]:.2f} (top) to {z2[-1]:.2f} (bottom)", ha="center", va="bottom", fontsize=8)
         fig.tight_layout(rect=(0, 0.03, 1, 0.97))
         save(fig, path)
 

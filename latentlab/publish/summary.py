@@ -59,9 +59,9 @@ def summary_rows(root: Path = Path(".")) -> tuple[list[list[str]], str]:
         notes.append("The test MSE of a Bernoulli decoder is measured against the binarized test images it models "
                      "(pixels 0 or 1), not the grey ones of the other rows: " + "; ".join(map(markdown_text, binary)) + ".")
     if conditional:
-        notes.append("The ELBO of a model given the label bounds log p(x|y), not log p(x): about log 10 = 2.30 nats of "
-                     "it is the label's own information (RESULTS.md, \"The conditional VAE\"): "
-                     + "; ".join(map(markdown_text, conditional)) + ".")
+        notes.append("The ELBO of a model given the label bounds log p(x|y), not log p(x): about log C nats of it "
+                     "(C classes; log 10 = 2.30 on MNIST) is the label's own information (RESULTS.md, \"The "
+                     "conditional VAE\"): " + "; ".join(map(markdown_text, conditional)) + ".")
     if len(script_runs) == len(SCRIPT_EXPERIMENTS):
         devices = ", ".join(map(markdown_text, sorted({m["device"] for m in script_runs})))  # read from JSON: text
         total = sum(m["train_seconds"] for m in script_runs) / 60

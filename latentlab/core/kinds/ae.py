@@ -68,11 +68,11 @@ class Autoencoder(ConvAutoencoderBase):
     def score_name(self) -> str:
         return f"{self.likelihood.reconstruction_name} of each decoded image passed back through the AE"
 
-    def interpolation_latents(self, x: torch.Tensor, seed: int, y: torch.Tensor | None = None) -> torch.Tensor:
+    def interpolation_latents(self, x: torch.Tensor, seed: int) -> torch.Tensor:
         """The two interpolation end points (2, D): the codes themselves."""
         return self.encode(x)
 
-    def score(self, decoded: torch.Tensor, seed: int, y: torch.Tensor | None = None) -> torch.Tensor:
+    def score(self, decoded: torch.Tensor, seed: int) -> torch.Tensor:
         """(N,) reconstruction error of each decoded image passed back through the AE."""
         return self.loss_per_image(decoded)["reconstruction"]
 
