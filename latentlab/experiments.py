@@ -15,7 +15,6 @@ from pathlib import Path
 
 from .core.config import TrainConfig
 from .core.errors import LatentlabError
-from .core.kinds import traits
 
 VAE_RESULTS = Path("Kết_quả_huấn_luyện_Variational_Autoecoder")
 
@@ -99,16 +98,17 @@ class Registry(MutableMapping):
 
 
 def _read_registry() -> dict:
-    """Every experiment, in the order of the tables: 2-D before 32-D, AE before VAE before CVAE, MNIST first."""
+    """Every experiment, in the order of the tables: 2-D before 32-D, then by kind (ae, cvae, vae), MNIST first."""
     if not MODELS_FOLDER.is_dir():
         raise LatentlabError(
             f"The experiments are read from the repository's scripts in Models/, and {MODELS_FOLDER} is not "
             "there: this latentlab is installed without its repository. load_model, train, evaluate, figures "
             "and explore work as they are; for reproduce, seeds, sweep and report, clone the repository and "
             "run from its root.")
-    # A conditional kind after the unconditional one it extends, so the tables read AE, VAE, CVAE.
+    # By the kinds' names, which need no import of their modules: the command line lists the experiments
+    # before it loads torch.
     scripts = sorted((_script_experiment(path) for path in MODELS_FOLDER.glob("*.py")),
-                     key=lambda e: (e.hyp["latent_dim"], traits(e.hyp["model"]).conditional, e.hyp["model"]))
+                     key=lambda e: (e.hyp["latent_dim"], e.hyp["model"]))
     experiments = named(scripts + [BERNOULLI, FRONTIER])
     # The 2-D VAE's own recipe on Fashion-MNIST: the same model on a harder data set.
     vae_2d = experiments["vae-2d"].hyp
