@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from sklearn.neighbors import KNeighborsClassifier
 
-from .data import DeviceSplit, to_float
+from .data import DeviceSplit, flat_pixels, to_float
 from .progress import status
 
 CLASSIFIER = "3-NN on the raw pixels of the training images"
@@ -32,12 +32,6 @@ def every_label(model, z: torch.Tensor, classes: int, batch_size: int = 1000) ->
     return decoded.view(len(z), classes, 1, 28, 28)
 
 
-def _pixels(images: torch.Tensor) -> np.ndarray:
-    """(N, 28, 28) uint8 or (N, 1, 28, 28) float in [0, 1] -> (N, 784) float32 in [0, 1]."""
-    images = images.cpu()
-    return (to_float(images) if images.dtype == torch.uint8 else images).reshape(len(images), 784).numpy()
-
-
 @torch.no_grad()
 def label_obedience(model, train: DeviceSplit, test: DeviceSplit, seed: int) -> dict:
     """How often the classifier recognises the label a code was decoded with, overall and per class, for
@@ -45,16 +39,16 @@ def label_obedience(model, train: DeviceSplit, test: DeviceSplit, seed: int) -> 
     accuracy on the test images."""
     classes = test.classes
     with status(f"{CLASSIFIER}: fitting, and its accuracy on the test images"):
-        classifier = KNeighborsClassifier(n_neighbors=3).fit(_pixels(train.images), train.labels.cpu().numpy())
+        classifier = KNeighborsClassifier(n_neighbors=3).fit(flat_pixels(train.images), train.labels.cpu().numpy())
         results = {"label_classifier": CLASSIFIER,
-                   "label_classifier_test_accuracy": float(classifier.score(_pixels(test.images),
+                   "label_classifier_test_accuracy": float(classifier.score(flat_pixels(test.images),
                                                                             test.labels.cpu().numpy()))}
     n = min(CODED_IMAGES, len(test))
     sources = {"prior": torch.randn(PRIOR_DRAWS, model.latent_dim, generator=torch.Generator().manual_seed(seed)),
                "test_codes": model.code(to_float(test.images[:n]), test.labels[:n]).cpu()}
     for source, z in sources.items():
         with status(f"classifying {len(z)} {source.replace('_', ' ')} decoded with every label"):
-            predicted = classifier.predict(_pixels(every_label(model, z, len(classes)).flatten(0, 1)))
+            predicted = classifier.predict(flat_pixels(every_label(model, z, len(classes)).flatten(0, 1)))
         asked = np.tile(np.arange(len(classes)), len(z))  # the label each decoded image was given
         hit = predicted == asked
         results[f"label_accuracy_{source}"] = float(hit.mean())

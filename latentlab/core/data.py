@@ -481,6 +481,13 @@ def to_float(images: torch.Tensor) -> torch.Tensor:
     return images.unsqueeze(1).float().div_(255.0)
 
 
+def flat_pixels(images: torch.Tensor) -> np.ndarray:
+    """Images as scikit-learn takes them: uint8 (N, 28, 28) or float (N, 1, 28, 28) in [0, 1] -> (N, 784)
+    float32 in [0, 1] on the CPU."""
+    images = to_float(images) if images.dtype == torch.uint8 else images
+    return images.reshape(len(images), 784).cpu().numpy()
+
+
 class DeviceSplit:
     """A split held as one tensor on the training device and served in shuffled batches."""
 

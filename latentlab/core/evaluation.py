@@ -33,7 +33,7 @@ from tqdm import tqdm
 
 from . import losses
 from .conditioning import label_obedience
-from .data import DeviceSplit, class_counts
+from .data import DeviceSplit, class_counts, flat_pixels
 from .losses import log_mean_exp
 from .models import importance_log_weights, repeat_labels
 from .metrics import active_units, encode_split, seeded
@@ -185,10 +185,6 @@ def pca_baseline(train_images: np.ndarray, test_images: np.ndarray, components: 
             "train_codes": pca.transform(train_images), "test_codes": test_codes}
 
 
-def _flat(split: DeviceSplit) -> np.ndarray:
-    return (split.images.reshape(len(split), -1).float() / 255).cpu().numpy()
-
-
 def evaluate(model, config, train: DeviceSplit, test: DeviceSplit, k: int, n_test: int, measured: dict,
              test_codes: torch.Tensor) -> dict:
     """Every evaluation number of one trained model (see the module docstring). ``measured`` and ``test_codes``:
@@ -201,7 +197,7 @@ def evaluate(model, config, train: DeviceSplit, test: DeviceSplit, k: int, n_tes
     with status("5-NN and linear probes on the codes"):
         results.update(classifier_scores(train_codes, train_labels, test_codes, test_labels))
     with status(f"PCA baseline with {model.latent_dim} components, and its probes"):
-        pca = pca_baseline(_flat(train), _flat(test), model.latent_dim)
+        pca = pca_baseline(flat_pixels(train.images), flat_pixels(test.images), model.latent_dim)
         results["pca_test_mse"] = pca["mse"]
         scores = classifier_scores(pca["train_codes"], train_labels, pca["test_codes"], test_labels)
         results.update({f"pca_{key}": value for key, value in scores.items()})

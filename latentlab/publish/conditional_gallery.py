@@ -21,10 +21,10 @@ import torch
 from . import animations, figures
 from ..core.conditioning import every_label
 from ..core.data import DeviceSplit
-from ..core.files import write_text_atomic
-from ..core.progress import plural_of, status
+from ..core.progress import status
 from .shared_figures import (RATIOS, class_text, figures_input, first_index_of, interpolation_pairs, items,
-                             model_name, reconstruct, write_loss_curves, write_reconstructions, write_scatter)
+                             model_name, reconstruct, table_line, write_interpolation, write_loss_curves,
+                             write_reconstructions, write_scatter)
 
 PLANE_POINTS = 12  # a style plane's grid is PLANE_POINTS x PLANE_POINTS
 SAMPLE_DRAWS = 8  # samples.png: this many z ~ N(0, I), each written as every label
@@ -81,21 +81,13 @@ def interpolation(model, test: DeviceSplit, out: Path, seed: int = 0) -> str:
             scores.append(score.cpu().numpy())
             second = int(labels[j])
             captions.append(f"{class_text(classes, a)} → {class_text(classes, second)}")
-            values = "  ".join(f"{v:8.2f}" for v in score[1:-1].tolist())
-            lines.append(f"{number:<5d} {a}->{second:<4d} {i:>5d} {j:>5d}  {values}")
-    text = "\n".join([
-        f"# {model_name(model)}: " + model.score_name.replace("\n", " ") + ".",
-        "# ratio r decodes (1 - r) * latent_1 + r * latent_2 with the label of image 1 for r < 0.5 and of image 2 "
-        "from r = 0.5; latent_i drawn with the reparameterization trick given image i's label, seed fixed.",
-        *([] if classes.noun == "digit" else [f"# classes: {', '.join(f'{k} {n}' for k, n in enumerate(classes.names))}"]),
-        f"# pair  {plural_of(classes.noun):<7s} idx_1 idx_2  " + "  ".join(f"   r={r:.1f}" for r in RATIOS),
-        *lines,
-    ]) + "\n"
-    figures.interpolation_grid(torch.stack(rows), np.stack(scores), RATIOS, model.score_name, captions,
-                               f"{model_name(model)}: interpolation between two test {items(classes)} "
-                               "(between two classes, the label switches at r = 0.5)", out / "interpolation.png")
-    write_text_atomic(text, out / "interpolation.txt")
-    return text
+            lines.append(table_line(number, a, second, i, j, score))
+    return write_interpolation(model, classes, rows, scores, captions, lines,
+                               "ratio r decodes (1 - r) * latent_1 + r * latent_2 with the label of image 1 for r < "
+                               "0.5 and of image 2 from r = 0.5; latent_i drawn with the reparameterization trick "
+                               "given image i's label, seed fixed.",
+                               f"interpolation between two test {items(classes)} (between two classes, the label "
+                               "switches at r = 0.5)", out)
 
 
 def samples(model, classes, out: Path, seed: int = 0) -> None:

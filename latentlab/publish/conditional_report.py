@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import math
-import statistics
 from pathlib import Path
 
 from ..core.conditioning import CODED_IMAGES, PRIOR_DRAWS
@@ -14,7 +13,7 @@ from ..core.kinds import traits
 from ..experiments import EXPERIMENTS
 from ..studies.records import default_runs
 from .names import experiment_label
-from .tables import markdown_table, plus_minus
+from .tables import markdown_table, plus_minus, spread
 
 ROWS = (("test ELBO", "test_elbo", 2), ("importance-sampled bound", "test_log_likelihood_is", 2),
         ("test MSE", "test_mse", 4), ("5-NN accuracy of the codes", "knn5_accuracy", 3),
@@ -43,8 +42,8 @@ def _value(runs: list[dict], metrics: dict, key: str, digits: int) -> str:
 
 def _mean(runs: list[dict], metrics: dict, key: str) -> float | None:
     """The mean over the recorded seeds, or the committed model's number where fewer than two are recorded."""
-    values = [run[key] for run in runs if run.get(key) is not None]
-    return statistics.fmean(values) if len(values) >= 2 else metrics.get(key)
+    found = spread(runs, key)
+    return found[0] if found else metrics.get(key)
 
 
 def _per_class(runs: list[dict], metrics: dict, key: str) -> dict[str, str]:

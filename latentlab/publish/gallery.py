@@ -17,12 +17,11 @@ import torch
 
 from . import animations, figures
 from ..core.data import DeviceSplit
-from ..core.files import write_text_atomic
 from ..core.metrics import active_units
-from ..core.progress import plural_of, status
+from ..core.progress import status
 from .shared_figures import (RATIOS, TSNE_POINTS, class_text, decode, figures_input, first_index_of,
-                             interpolation_pairs, items, model_name, write_loss_curves, write_reconstructions,
-                             write_scatter)
+                             interpolation_pairs, items, model_name, table_line, write_interpolation,
+                             write_loss_curves, write_reconstructions, write_scatter)
 
 NUMBER_WORDS = {2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 7: "seven", 8: "eight", 9: "nine", 10: "ten"}
 WALK_FRAMES = 96
@@ -50,20 +49,10 @@ def interpolation(model, test: DeviceSplit, out: Path, seed: int = 0) -> str:
         rows.append(torch.cat([x[:1], decoded, x[1:]]).cpu())
         scores.append(score.cpu().numpy())
         captions.append(f"{class_text(classes, a)} → {class_text(classes, b)}")
-        values = "  ".join(f"{v:8.2f}" for v in score[1:-1].tolist())
-        lines.append(f"{number:<5d} {a}->{b:<4d} {i:>5d} {j:>5d}  {values}")
-    text = "\n".join([
-        f"# {model_name(model)}: " + model.score_name.replace("\n", " ") + ".",
-        "# ratio r decodes (1 - r) * latent_1 + r * latent_2" + model.interpolation_note,
-        *([] if classes.noun == "digit" else [f"# classes: {', '.join(f'{k} {n}' for k, n in enumerate(classes.names))}"]),
-        f"# pair  {plural_of(classes.noun):<7s} idx_1 idx_2  " + "  ".join(f"   r={r:.1f}" for r in RATIOS),
-        *lines,
-    ]) + "\n"
-    figures.interpolation_grid(torch.stack(rows), np.stack(scores), RATIOS, model.score_name, captions,
-                               f"{model_name(model)}: interpolation between two test {items(classes)}",
-                               out / "interpolation.png")
-    write_text_atomic(text, out / "interpolation.txt")
-    return text
+        lines.append(table_line(number, a, b, i, j, score))
+    return write_interpolation(model, classes, rows, scores, captions, lines,
+                               "ratio r decodes (1 - r) * latent_1 + r * latent_2" + model.interpolation_note,
+                               f"interpolation between two test {items(classes)}", out)
 
 
 @torch.no_grad()

@@ -17,6 +17,7 @@ from . import figures
 from .names import model_label
 from ..core.data import DeviceSplit, to_float
 from ..core.errors import LatentlabError
+from ..core.files import write_text_atomic
 from ..core.progress import plural_of, status
 
 RATIOS = [0.1, 0.3, 0.5, 0.7, 0.9]
@@ -98,6 +99,30 @@ def write_scatter(model, codes: np.ndarray, labels: np.ndarray, classes, out: Pa
         tsne = TSNE(n_components=2, init="pca", random_state=0,
                     perplexity=min(30, len(subset) - 1)).fit_transform(codes[subset])
     figures.latent_scatter_projections(pca, labels, tsne, labels[subset], classes, title, out / "latent_scatter.png")
+
+
+def table_line(number: int, a: int, b: int, i: int, j: int, score: torch.Tensor) -> str:
+    """One row of interpolation.txt: pair number, classes, test indices, and the scores of the five points."""
+    values = "  ".join(f"{v:8.2f}" for v in score[1:-1].tolist())
+    return f"{number:<5d} {a}->{b:<4d} {i:>5d} {j:>5d}  {values}"
+
+
+def write_interpolation(model, classes, rows: list, scores: list, captions: list[str], lines: list[str], how: str,
+                        title: str, out: Path) -> str:
+    """interpolation.png and interpolation.txt from the rows of the reference experiment (original 1, r_1, five
+    points, r_2, original 2: (9, 1, 28, 28) each) and their scores (7,); ``how`` says how the points were made.
+    Returns the table, which the scripts print as the reference did."""
+    text = "\n".join([
+        f"# {model_name(model)}: " + model.score_name.replace("\n", " ") + ".",
+        "# " + how,
+        *([] if classes.noun == "digit" else [f"# classes: {', '.join(f'{k} {n}' for k, n in enumerate(classes.names))}"]),
+        f"# pair  {plural_of(classes.noun):<7s} idx_1 idx_2  " + "  ".join(f"   r={r:.1f}" for r in RATIOS),
+        *lines,
+    ]) + "\n"
+    figures.interpolation_grid(torch.stack(rows), np.stack(scores), RATIOS, model.score_name, captions,
+                               f"{model_name(model)}: {title}", out / "interpolation.png")
+    write_text_atomic(text, out / "interpolation.txt")
+    return text
 
 
 def write_loss_curves(model, state: dict, out: Path) -> None:
