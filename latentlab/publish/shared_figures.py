@@ -127,4 +127,5 @@ def write_interpolation(model, classes, rows: list, scores: list, captions: list
 
 def write_loss_curves(model, state: dict, out: Path) -> None:
     figures.loss_curves(state["history"], f"{model_name(model)}: loss per epoch", out / "loss_curves.png",
-                        f"reconstruction ({model.likelihood.reconstruction_units})")
+                        f"reconstruction ({model.likelihood.reconstruction_units})",
+                        f"{model.kl_name} per image, nats" if model.traits.posterior else None)

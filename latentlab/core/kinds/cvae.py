@@ -26,6 +26,7 @@ class ConditionalVariationalAutoencoder(VariationalAutoencoder):
     """The VAE with the label y (B,) as a one-hot input to its two heads and to its decoder."""
 
     kind = "cvae"
+    kl_name = "KL(q(z|x, y) ‖ N(0, I))"
 
     def __init__(self, latent_dim: int, *, classes: int, **options):
         self.classes = classes  # read while the base class makes the heads and the decoder

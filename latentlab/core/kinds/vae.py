@@ -29,6 +29,7 @@ class VariationalAutoencoder(ConvAutoencoderBase):
     """
 
     kind = "vae"
+    kl_name = "KL(q(z|x) ‖ N(0, I))"  # how figures name its KL term
     reparameterization_trick = staticmethod(reparameterization_trick)
 
     def add_latent_heads(self, features: int) -> None:
