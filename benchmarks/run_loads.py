@@ -21,14 +21,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from latentlab.core import data, models  # noqa: E402
+from latentlab.core import data, kinds  # noqa: E402
 from latentlab.core.config import TrainConfig  # noqa: E402
 
 
 @contextmanager
 def counted(counts: Counter):
     """Count calls of the watched functions wherever a module of latentlab imported them by name."""
-    watched = {"read_split": data.read_split, "build_model": models.build_model}
+    watched = {"read_split": data.read_split, "build_model": kinds.build_model}
     replaced = []
 
     def wrapper(name, function):

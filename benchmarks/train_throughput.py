@@ -35,7 +35,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from latentlab.core.config import TrainConfig  # noqa: E402
 from latentlab.experiments import SCRIPT_EXPERIMENTS  # noqa: E402
 from latentlab.core.data import ALL_FILES, DeviceSplit, load_split, raw_folder  # noqa: E402
-from latentlab.core.models import build_model, count_parameters  # noqa: E402
+from latentlab.core.kinds import build_model  # noqa: E402
+from latentlab.core.models import count_parameters  # noqa: E402
 from latentlab.core.devices import keep_freed_memory, pick_device  # noqa: E402
 from latentlab.core.training import make_step, new_model_and_optimizer  # noqa: E402
 

@@ -10,9 +10,9 @@ def __getattr__(name: str):
     # The torch-backed names load on first use, so that the scripts answer --help and
     # reject a bad flag at once instead of after importing torch (seconds).
     if name in ("load_model", "load_config"):
-        from .core import trained
+        from .core import finished
 
-        return getattr(trained, name)
+        return getattr(finished, name)
     if name in ("Autoencoder", "VariationalAutoencoder"):
         from .core.kinds import ae, vae
 

@@ -11,12 +11,11 @@ from pathlib import Path
 import torch
 
 from .core import kinds
-from .core.checkpoint import MODEL_FILE, read_checkpoint
-from .core.trained import trained_model
+from .core.checkpoint_file import MODEL_FILE, read_checkpoint
 from .core.config import TrainConfig
+from .core.finished import Finished, open_finished
 from .experiments import EXPERIMENTS
-from .core.data import DeviceSplit, dataset_classes, load_test_split, read_split, to_float
-from .core.devices import pick_device
+from .core.data import DeviceSplit, dataset_classes, read_split, to_float
 from .core.errors import DataSetMissing, LatentlabError, SomeSkipped
 from .core.evaluation import bounds_for_each_k, mean_and_se, per_image_bounds
 from .core.likelihoods import TEST_BINARIZATION_SEED, Bernoulli, binarize_once
@@ -28,7 +27,7 @@ from .publish.literature import PUBLISHED_NLL
 from .publish.shared_figures import model_name
 from .core.models import count_parameters
 from .core.progress import plural
-from .core.metrics_json import trained_on, write_metrics
+from .core.measure import write_metrics
 from .workflow import draw, encode_test, run
 
 
@@ -37,35 +36,27 @@ def evaluate_folder(folder: Path, data_root: str | None, device_name: str, k: in
     """Recompute every number of a result folder's metrics.json from its model.pt; the likelihood bound
     with ``k`` samples on ``n_test`` images, by default the run's own settings (a smoke run's quick
     evaluation unless ``n_test`` is given)."""
-    state = read_checkpoint(Path(folder) / MODEL_FILE)
-    trained_with = TrainConfig.from_dict(state["config"])
-    with hold_folder(folder):  # also fails at once if the folder cannot be written
-        return write_metrics(state, Path(folder), data_root, device_name, k=k or trained_with.bound_samples,
+    finished = _open(folder, data_root, device_name, dataset)
+    trained_with = finished.config
+    with hold_folder(folder):
+        return write_metrics(finished, Path(folder), k=k or trained_with.bound_samples,
                              n_test=n_test or trained_with.bound_test_images,
-                             quick=trained_with.quick() and n_test is None, dataset=dataset)[0]
+                             quick=trained_with.quick() and n_test is None)[0]
 
 
-def _finished_model(folder: Path, data_root: str | None, device_name: str, dataset: str | None = None):
-    """A result folder's checkpoint, its model on the device, and the configuration it was trained with
-    (reading its data from ``data_root``)."""
-    state = read_checkpoint(folder / MODEL_FILE)
-    check_writable(folder)
-    config = trained_on(TrainConfig.from_dict(state["config"]), data_root, dataset)
-    return state, trained_model(state, pick_device(device_name)), config
-
-
-def _finished(folder: Path, data_root: str | None, device_name: str, dataset: str | None = None):
-    """A result folder's checkpoint, its model on the device and the test split, for redrawing."""
-    state, model, config = _finished_model(folder, data_root, device_name, dataset)
-    return state, model, load_test_split(config, next(model.parameters()).device, model.likelihood)
+def _open(folder: Path, data_root: str | None, device_name: str, dataset: str | None = None) -> Finished:
+    """A result folder's finished model (``open_finished``), refused at once if the folder cannot be written."""
+    finished = open_finished(Path(folder), device_name, data_root, dataset)
+    check_writable(Path(folder))
+    return finished
 
 
 def rebuild_figures(folder: Path, data_root: str | None, device_name: str = "auto", dataset: str | None = None) -> None:
     """Redraw every figure of a result folder, and its explorer page, from its model.pt and the test split."""
     folder = Path(folder)
-    state, model, test = _finished(folder, data_root, device_name, dataset)
+    finished = _open(folder, data_root, device_name, dataset)
     with hold_folder(folder):
-        draw(model, state, test, folder, TrainConfig.from_dict(state["config"]).quick())
+        draw(finished, folder, finished.config.quick())
 
 
 def explore(folder: Path, data_root: str | None, device_name: str = "auto", screenshot: bool = False,
@@ -77,7 +68,8 @@ def explore(folder: Path, data_root: str | None, device_name: str = "auto", scre
     folder = Path(folder)
     if screenshot and browser.missing():
         raise LatentlabError(f"--screenshot needs a headless browser: {browser.missing()}.")
-    _, model, test = _finished(folder, data_root, device_name, dataset)
+    finished = _open(folder, data_root, device_name, dataset)
+    model, test = finished.model, finished.test
     with hold_folder(folder):
         page = write_explorer(model, test, encode_test(model, test), model_name(model), folder)
         if screenshot:
@@ -110,20 +102,22 @@ def write_bound_vs_k(folders: list[Path], ks: list[int], n_test: int, data_root:
     """The ELBO and the importance-sampled bound against k of each folder's VAE: bound_vs_k.json in
     each folder, and bound_vs_k.png with every folder's curve in each."""
     folders = list(dict.fromkeys(Path(folder) for folder in folders))  # a folder named twice is one curve
-    runs = [(folder, *_finished(folder, data_root, device_name)) for folder in folders]  # every folder checked first
-    check_bounds_comparable([model for _, _, model, _ in runs])
+    opened = [_open(folder, data_root, device_name) for folder in folders]  # every folder checked first
+    check_bounds_comparable([finished.model for finished in opened])
     labels = []
-    for folder, state, model, _ in runs:
-        config = TrainConfig.from_dict(state["config"])
-        trained_on = "the ELBO" if config.objective == "elbo" else f"the IWAE bound, K={config.iw_samples}"
-        labels.append(f"{model_name(model)}, {count_parameters(model) / 1e6:.2f} M parameters, trained on {trained_on}")
+    for finished in opened:
+        config = finished.config
+        objective = "the ELBO" if config.objective == "elbo" else f"the IWAE bound, K={config.iw_samples}"
+        labels.append(f"{model_name(finished.model)}, {count_parameters(finished.model) / 1e6:.2f} M parameters, "
+                      f"trained on {objective}")
     # Two folders of the same kind of model would share a label, and one curve would replace the other.
     labels = [f"{label} ({folder})" if labels.count(label) > 1 else label for label, folder in zip(labels, folders)]
     curves = {}
     with ExitStack() as held:
         for folder in folders:
             held.enter_context(hold_folder(folder))
-        for label, (folder, state, model, test) in zip(labels, runs):
+        for label, folder, finished in zip(labels, folders, opened):
+            model, test = finished.model, finished.test
             n = min(n_test, len(test))
             settings = {"ks": ks, "n_test": n, "model_sha256": file_sha256(folder / MODEL_FILE)}
             result = _earlier_bounds(folder, settings)
@@ -133,11 +127,11 @@ def write_bound_vs_k(folders: list[Path], ks: list[int], n_test: int, data_root:
             else:
                 # a line of its own: the progress bar below would overwrite a status line
                 print(f"{folder}: bounds for k = {', '.join(map(str, ks))} on {n:,} images")
-                result = {**bounds_for_each_k(model, test, ks, n_test, seed=state["config"]["seed"]),
+                result = {**bounds_for_each_k(model, test, ks, n_test, seed=finished.config.seed),
                           "model_sha256": settings["model_sha256"], "device": test.device.type}
                 write_json_atomic(result, folder / f"{BOUND_FILE}.json")
             curves[label] = result
-        first = runs[0][2]  # every folder's model has its decoder (checked above)
+        first = opened[0].model  # every folder's model has its decoder (checked above)
         references = [(label, -nll) for label, _, nll, _ in PUBLISHED_NLL.get(first.likelihood.name, ())]
         for folder in folders:
             bound_vs_k(curves, references, first.loss_units,
@@ -169,7 +163,8 @@ def write_binarization_spread(folder: Path, seeds: list[int], k: int, n_test: in
     Every draw is scored with the same posterior noise (the run's seed), so that two draws differ only in
     their pixels."""
     folder = Path(folder)
-    _, model, config = _finished_model(folder, data_root, device_name)
+    finished = _open(folder, data_root, device_name)
+    model, config = finished.model, finished.config
     if not model.traits.posterior or model.likelihood is not Bernoulli:
         raise LatentlabError(f"{folder} holds no VAE with a Bernoulli decoder: only its test set is binarized, "
                              "and only a VAE has a likelihood bound. Name a folder such as "
@@ -204,9 +199,10 @@ def reproduce(names: list[str], retrain: bool, device: str, data_root: str | Non
     for name in names:
         try:
             config = EXPERIMENTS[name].config(retrain=retrain, device=device, data_root=data_root)
-            run(config)
+            measured = run(config)
             if has_true_posterior(kinds.traits(config.model), config.latent_dim):  # (issue 41)
-                posterior_gaps([Path(config.out_dir)], N_IMAGES, IS_IMAGES, data_root, device)
+                with hold_folder(config.out_dir):
+                    _write_posterior(Path(config.out_dir), measured.finished, N_IMAGES, IS_IMAGES)
         except DataSetMissing as missing:
             print(f"Skipping {name}: {missing}")
             skipped.append(f"{name} ({missing})")
@@ -260,14 +256,19 @@ def posterior_gaps(folders: list[Path], n_images: int, is_images: int, data_root
     metrics.json's summary in each 2-D VAE result folder (publish/posterior_gaps.py)."""
 
     for folder in dict.fromkeys(Path(folder) for folder in folders):
-        state, model, test = _finished(folder, data_root, device_name)
-        if not has_true_posterior(model.traits, model.latent_dim):
+        finished = _open(folder, data_root, device_name)
+        if not has_true_posterior(finished.model.traits, finished.model.latent_dim):
             raise LatentlabError(f"{folder} holds no VAE with a 2-D latent: only there is p(x) a 2-D integral (a "
                                  "conditional model's p(x|y) would be one per label, not computed here). Name a "
                                  "folder such as Kết_quả_huấn_luyện_Variational_Autoecoder/2D_latent_VAE.")
         with hold_folder(folder):
-            write_posterior_gaps(folder, model, test, state["config"]["seed"], model_name(model), model.loss_units,
-                                 n_images, is_images)
-            if (folder / EXPLORER_FILE).is_file():  # the page shows the picks' posterior from now on
-                refill_explorer(folder)
+            _write_posterior(folder, finished, n_images, is_images)
 
+
+def _write_posterior(folder: Path, finished: Finished, n_images: int, is_images: int) -> None:
+    """``posterior_gaps`` of one held folder's finished model."""
+    model = finished.model
+    write_posterior_gaps(folder, model, finished.test, finished.config.seed, model_name(model), model.loss_units,
+                         n_images, is_images)
+    if (folder / EXPLORER_FILE).is_file():  # the page shows the picks' posterior from now on
+        refill_explorer(folder)

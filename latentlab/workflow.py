@@ -1,8 +1,8 @@
-"""One run from start to finish: configuration -> trained model -> metrics.json -> figures.
+"""One run from start to finish: configuration -> trained model -> metrics.json (``core.measure``) -> figures.
 
-It knows nothing of other runs: the commands on finished folders and on all experiments
-(``commands``), the cross-run documents (``report``, ``site``) and the seed study (``seeds``) sit
-above it.
+It knows nothing of other runs: the commands on finished folders and on all experiments (``commands``)
+and the cross-run documents (``report``, ``site``) sit above it; a study's jobs take the same road without
+the figures (``core.measure``), below it.
 """
 
 from __future__ import annotations
@@ -10,34 +10,29 @@ from __future__ import annotations
 from contextlib import contextmanager
 from pathlib import Path
 
+import torch
+
 from .core.config import QUICK_TSNE_POINTS, TrainConfig
 from .core.devices import pick_device
 from .core.files import hold_folder
+from .core.finished import Finished
+from .core.measure import Measured, train_and_measure
 from .core.metrics import encode_split
-from .core.metrics_json import write_metrics
 from .core.progress import status
-from .core.training import train
 from .publish.conditional_gallery import write_conditional_gallery
 from .publish.explorer import write_explorer
 from .publish.gallery import write_gallery
 from .publish.shared_figures import TSNE_POINTS, model_name
 
 
-def measure(state: dict, folder: Path, data_root: str | None, device_name: str, k: int, n_test: int,
-            quick: bool = False) -> dict:
-    """metrics.json of a finished checkpoint (``write_metrics``) and every figure of it."""
-    metrics, model, test, encoded = write_metrics(state, Path(folder), data_root, device_name, k, n_test, quick)
-    draw(model, state, test, Path(folder), quick, encoded)
-    return metrics
-
-
-def draw(model, state: dict, test, folder: Path, quick: bool = False, encoded=None) -> None:
+def draw(finished: Finished, folder: Path, quick: bool = False, encoded: torch.Tensor | None = None) -> None:
     """Every figure and GIF of a result folder, and its explorer page, from one encoding of the test split:
     ``encoded`` where the metrics made it, (N, latent_dim), else made here."""
+    model, test = finished.model, finished.test
     if encoded is None:
         encoded = encode_test(model, test)
     gallery = write_conditional_gallery if model.traits.conditional else write_gallery
-    gallery(model, state, test, encoded, folder, tsne_points=QUICK_TSNE_POINTS if quick else TSNE_POINTS)
+    gallery(model, finished.state, test, encoded, folder, tsne_points=QUICK_TSNE_POINTS if quick else TSNE_POINTS)
     write_explorer(model, test, encoded, model_name(model), folder)
 
 
@@ -85,14 +80,10 @@ def _remove_empty(folder: Path, up_to: Path) -> None:
             return
 
 
-def evaluate_and_draw(state: dict, config: TrainConfig) -> dict:
-    """metrics.json, every figure and GIF, and explorer.html of a finished checkpoint, in ``config.out_dir``."""
-    return measure(state, Path(config.out_dir), config.data_root, config.device, config.bound_samples,
-                   config.bound_test_images, quick=config.quick())
-
-
-def run(config: TrainConfig) -> dict:
-    """What each script does: train (or reuse) the model of ``config``, evaluate it and draw its figures."""
+def run(config: TrainConfig) -> Measured:
+    """What each script does: train (or reuse) the model of ``config``, measure it and draw its figures,
+    all from the model and the data splits in hand."""
     with result_folder(config):
-        state = train(config)  # writes config.json only if it trains, and only with the finished model
-        return evaluate_and_draw(state, config)
+        measured = train_and_measure(config)  # writes config.json only if it trains, and only with the finished model
+        draw(measured.finished, Path(config.out_dir), config.quick(), measured.test_codes)
+        return measured

@@ -72,13 +72,11 @@ def test_the_label_changes_the_code_the_encoder_gives():
 
 
 def test_a_trained_cvae_reconstructs_its_training_digits_better_with_their_own_labels(tiny_config):
-    from latentlab.core.data import load_splits
-    from latentlab.core.trained import trained_model
     from latentlab.core.training import train
 
     config = TrainConfig(**{**tiny_config.__dict__, "model": "cvae", "epochs": 4})
-    model = trained_model(train(config))
-    test = load_splits(config, torch.device("cpu"), model.likelihood)[1]
+    finished = train(config)
+    model, test = finished.model, finished.test
     x, y = next(test.labelled_batches(64))
     wrong = (y + 5) % 10
     with torch.no_grad():

@@ -10,10 +10,8 @@ import torch
 
 from latentlab.publish import browser
 from latentlab.cli import main
-from latentlab.core.data import load_test_split
 from latentlab.publish.explorer import EXPLORER_FILE, HERE, export_decoder, pack, write_explorer
 from latentlab.core.metrics import encode_split
-from latentlab.core.trained import trained_model
 from latentlab.core.training import train
 
 NODE = shutil.which("node")
@@ -28,8 +26,8 @@ def trained(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("explorer")
     config = TrainConfig(model="vae", latent_dim=2, epochs=2, batch_size=32, lr=5e-3, **TINY_WIDTHS, device="cpu", data_root=str(write_mnist(root / "data")), out_dir=str(root / "run"))
-    model = trained_model(train(config), torch.device("cpu"))
-    return model, load_test_split(config, torch.device("cpu"), model.likelihood), root / "run"
+    finished = train(config)
+    return finished.model, finished.test, root / "run"
 
 
 @torch.no_grad()

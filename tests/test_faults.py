@@ -8,7 +8,8 @@ import torch
 
 import latentlab.core.training as training
 from latentlab import load_model
-from latentlab.core.checkpoint import FORMAT, MODEL_FILE, save_atomic
+from latentlab.core.checkpoint import save_atomic
+from latentlab.core.checkpoint_file import FORMAT, MODEL_FILE
 from latentlab.core.files import write_json_atomic
 from latentlab.core.errors import LatentlabError
 from latentlab.core.checkpoint import TrainingInterrupted

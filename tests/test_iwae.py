@@ -14,7 +14,7 @@ from latentlab.core.training import train
 
 def test_an_iwae_run_trains_and_its_test_elbo_rises(tiny_config):
     config = dataclasses.replace(tiny_config, likelihood="bernoulli", objective="iwae", iw_samples=3, epochs=4)
-    history = train(config)["history"]
+    history = train(config).state["history"]
     assert history[-1]["test_recon"] + history[-1]["test_kl"] < 0.9 * (history[0]["test_recon"] + history[0]["test_kl"])
 
 

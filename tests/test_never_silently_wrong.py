@@ -52,7 +52,7 @@ def test_the_same_settings_reuse_the_finished_model(finished, capsys):
 
 @pytest.mark.parametrize("name", sorted(EXPERIMENTS))
 def test_each_committed_model_has_its_experiments_recipe_so_a_run_without_flags_reuses_it(name):
-    from latentlab.core.checkpoint import read_checkpoint
+    from latentlab.core.checkpoint_file import read_checkpoint
     from latentlab.core.checkpoint import differences
 
     path = REPO / EXPERIMENTS[name].out_dir / "model.pt"

@@ -9,14 +9,14 @@ from pathlib import Path
 import torch
 
 from latentlab.cli import main
-from latentlab.core.checkpoint import MODEL_FILE, read_checkpoint
+from latentlab.core.checkpoint_file import MODEL_FILE, read_checkpoint
 from latentlab.core.training import train
 
 REPO = Path(__file__).resolve().parents[1]
 
 
 def test_model_pt_and_config_json_record_the_code_the_versions_the_device_and_the_date(tiny_config):
-    state = train(tiny_config)
+    state = train(tiny_config).state
     record = state["provenance"]
     head = subprocess.run(["git", "-C", str(REPO), "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
     assert record["git_commit"] == head and isinstance(record["git_dirty"], bool)

@@ -98,7 +98,7 @@ def test_a_smoke_run_is_never_recorded_as_the_default_recipe(study, monkeypatch)
     """After the smoke study of the fixture, a study of the default recipe trains its own model: the finished
     smoke model of the same seed is not found and recorded under the default recipe."""
     from conftest import write_mnist
-    from latentlab.core.checkpoint import read_checkpoint
+    from latentlab.core.checkpoint_file import read_checkpoint
     from latentlab.core.config import TrainConfig
     from latentlab.experiments import Experiment
 

@@ -11,20 +11,20 @@ import torch
 
 from latentlab import load_model
 from latentlab.core.config import TrainConfig
-from latentlab.core.checkpoint import MODEL_FILE, PARTIAL_FILE, read_checkpoint
+from latentlab.core.checkpoint_file import MODEL_FILE, PARTIAL_FILE, read_checkpoint
 from latentlab.workflow import run
 from latentlab.core.checkpoint import TrainingInterrupted
 from latentlab.core.training import train
 
 
 def test_loss_falls_on_a_small_synthetic_set(tiny_config):
-    state = train(dataclasses.replace(tiny_config, epochs=4))
+    state = train(dataclasses.replace(tiny_config, epochs=4)).state
     first, last = state["history"][0], state["history"][-1]
     assert last["train_recon"] + last["train_kl"] < 0.85 * (first["train_recon"] + first["train_kl"])
 
 
 def test_load_model_rebuilds_the_trained_model_in_eval_mode(tiny_config):
-    state = train(tiny_config)
+    state = train(tiny_config).state
     model = load_model(f"{tiny_config.out_dir}/{MODEL_FILE}")
     assert not model.training and model.latent_dim == tiny_config.latent_dim
     for name, tensor in model.state_dict().items():
@@ -34,7 +34,7 @@ def test_load_model_rebuilds_the_trained_model_in_eval_mode(tiny_config):
 def test_a_configuration_with_the_old_names_of_the_bound_settings_is_read_with_todays(tiny_config, capsys):
     # The committed model.pt files were written when bound_samples was is_samples (and so on).
     config = dataclasses.replace(tiny_config, bound_samples=7, bound_test_images=50)
-    state = train(config)
+    state = train(config).state
     old_names = {"bound_samples": "is_samples", "bound_test_images": "is_test_images"}
     state["config"] = {old_names.get(key, key): value for key, value in state["config"].items()}
     assert TrainConfig.from_dict(state["config"]) == config
@@ -69,7 +69,7 @@ def test_resumed_run_equals_an_uninterrupted_run(tiny_config, tmp_path):
     import threading
 
     config = dataclasses.replace(tiny_config, epochs=3)
-    uninterrupted = train(dataclasses.replace(config, out_dir=str(tmp_path / "straight")))
+    uninterrupted = train(dataclasses.replace(config, out_dir=str(tmp_path / "straight"))).state
     partial = Path(config.out_dir) / PARTIAL_FILE
 
     def press_ctrl_c_once_an_epoch_is_saved():  # as a user would, whatever the loop is doing then
@@ -87,7 +87,7 @@ def test_resumed_run_equals_an_uninterrupted_run(tiny_config, tmp_path):
     finally:
         signal.signal(signal.SIGINT, handler)
     assert 1 <= torch.load(partial, weights_only=True)["epoch"] < config.epochs
-    resumed = train(config)
+    resumed = train(config).state
 
     for name, tensor in uninterrupted["model"].items():
         assert torch.equal(tensor, resumed["model"][name]), name
@@ -104,10 +104,27 @@ def test_run_writes_metrics_json_with_the_documented_fields(tiny_config):
     assert len(metrics["history"]) == tiny_config.epochs
 
 
+@pytest.mark.parametrize("reused", [False, True], ids=["trains", "reuses its finished model"])
+def test_a_run_reads_each_split_once_and_hands_the_model_it_holds_to_the_figures(tiny_config, monkeypatch, reused):
+    import latentlab.core.data as data
+    import latentlab.workflow as workflow
+
+    config = dataclasses.replace(tiny_config, latent_dim=32)  # no walk GIFs: quicker
+    if reused:
+        run(config)
+    reads, drawn = [], []
+    read_split, draw = data.read_split, workflow.draw
+    monkeypatch.setattr(data, "read_split", lambda c, split: reads.append(split) or read_split(c, split))
+    monkeypatch.setattr(workflow, "draw", lambda finished, *a: drawn.append(finished) or draw(finished, *a))
+    measured = run(config)
+    assert sorted(reads) == ["test", "train"]
+    assert len(drawn) == 1 and drawn[0] is measured.finished  # the model and splits in hand, not read again
+
+
 def test_same_seed_gives_the_same_metrics(tiny_config, tmp_path):
     config = dataclasses.replace(tiny_config, latent_dim=32)  # no walk GIFs: quicker
-    a = run(dataclasses.replace(config, out_dir=str(tmp_path / "a")))
-    b = run(dataclasses.replace(config, out_dir=str(tmp_path / "b")))
+    a = run(dataclasses.replace(config, out_dir=str(tmp_path / "a"))).metrics
+    b = run(dataclasses.replace(config, out_dir=str(tmp_path / "b"))).metrics
     assert a["test_elbo"] == b["test_elbo"] and a["test_mse"] == b["test_mse"]
 
 

@@ -1,36 +1,26 @@
-"""A run on disk: checkpoints written atomically and read back without running code; a run found
-finished, started, resumed bit for bit after an interruption, saved after every epoch, and published
-when done. The checkpoint layout lives here, so that the loop in ``training`` reads as a loop
-(``trained`` rebuilds a checkpoint's model).
+"""A run on disk: checkpoints written atomically; a run found finished, started, resumed bit for bit after
+an interruption, saved after every epoch, and published when done, so that the loop in ``training`` reads as
+a loop. The file's layout and reading it back are ``checkpoint_file``'s; rebuilding its model, ``finished``'s.
 
-Checkpoints hold only tensors and plain Python values, so ``torch.load`` can use
-``weights_only=True`` and an untrusted file cannot execute anything. A folder's
-``model.partial.pt`` holds everything resuming needs (optimizer, scheduler, random states);
-a finished ``model.pt`` only what a reader needs: the weights, the configuration, the history
-and, for an AE, its code statistics. ``config.json`` is written with ``model.pt`` and never
-before it, so a failed or interrupted ``--retrain`` leaves the old model's record in place.
+``config.json`` is written with ``model.pt`` and never before it, so a failed or interrupted ``--retrain``
+leaves the old model's record in place.
 """
 
 from __future__ import annotations
 
 import os
-import pickle
-import warnings
 from contextlib import contextmanager
 from pathlib import Path
 
 import torch
 
-from .config import TrainConfig, renamed
+from .checkpoint_file import FORMAT, MODEL_FILE, PARTIAL_FILE, read_checkpoint
+from .config import TrainConfig
 from .cuda_graphs import load_optimizer_state
 from .errors import Interrupted, LatentlabError
 from .files import atomic_path, write_json_atomic
 from .progress import plural
 from .provenance import provenance
-
-FORMAT = "latentlab-checkpoint-v1"
-MODEL_FILE = "model.pt"  # the finished model
-PARTIAL_FILE = "model.partial.pt"  # written after every epoch while a run is under way
 
 
 def save_atomic(obj, path: Path) -> None:
@@ -44,67 +34,6 @@ RESUME_ONLY = ("optimizer", "scheduler", "rng")  # what only resuming an unfinis
 def published(state: dict) -> dict:
     """A finished checkpoint without what only resuming needs: about a third of the file's size."""
     return {key: value for key, value in state.items() if key not in RESUME_ONLY}
-
-
-def read_checkpoint(path: Path, map_location="cpu") -> dict:
-    """Load a checkpoint dictionary, refusing anything but tensors and plain values, and check its layout."""
-    path = Path(path)
-    if not path.is_file():
-        raise LatentlabError(f"There is no checkpoint at {path}. Train a model first, or give the right path.")
-    try:
-        with warnings.catch_warnings():  # torch warns about a foreign pickle protocol: our message says more
-            warnings.simplefilter("ignore")
-            state = torch.load(path, map_location=map_location, weights_only=True)
-    except pickle.UnpicklingError as error:
-        # torch names the refused callable ("Unsupported global: GLOBAL builtins.open", or "unsupported
-        # GLOBAL posix.system whose module posix is blocked"); anything else is not a pickle of objects.
-        refused = [line for line in str(error).splitlines() if "unsupported global" in line.lower()]
-        if not refused:
-            raise LatentlabError(f"{path} is not a latentlab checkpoint (torch.load could not read it). "
-                                 "Point to a model.pt written by a latentlab run.") from None
-        raise LatentlabError(
-            f"{path} was refused: it contains Python objects other than tensors and plain values, "
-            f"which could run code when loaded ({refused[0].strip()}). Only load checkpoints "
-            "written by latentlab, or from people you trust, and never with weights_only=False."
-        ) from None
-    except Exception as error:
-        raise LatentlabError(
-            f"{path} is not a latentlab checkpoint (torch.load could not read it: {error.__class__.__name__}). "
-            "Point to a model.pt written by a latentlab run."
-        ) from None
-    if not isinstance(state, dict) or state.get("format") != FORMAT:
-        raise LatentlabError(
-            f"{path} is a PyTorch file but not a latentlab checkpoint (no '{FORMAT}' marker). "
-            "Point to a model.pt written by a latentlab run."
-        )
-    problem = _layout_problem(state)
-    if problem:
-        raise LatentlabError(f"{path} has the latentlab marker but is damaged: {problem}. The file was edited, "
-                             "or written by another program; train the model again or restore the file.")
-    state["config"] = renamed(state["config"])  # older files name two fields otherwise (config.RENAMED)
-    return state
-
-
-# What every checkpoint holds, and the type of each entry.
-LAYOUT = {"config": dict, "model": dict, "epoch": int, "history": list, "train_seconds": (int, float), "device": str}
-
-
-def _layout_problem(state: dict) -> str | None:
-    """What is wrong with a marked checkpoint's entries, in words, or None."""
-    for key, kind in LAYOUT.items():
-        if key not in state:
-            return f"it has no '{key}' entry"
-        if not isinstance(state[key], kind):
-            return f"its '{key}' entry is a {type(state[key]).__name__}"
-    if not all(isinstance(t, torch.Tensor) for t in state["model"].values()):
-        return "its 'model' entry holds something other than tensors"
-    if not isinstance(state.get("provenance", {}), dict):  # absent from models trained before it was kept
-        return f"its 'provenance' entry is a {type(state['provenance']).__name__}"
-    try:
-        TrainConfig.from_dict(state["config"]).check()
-    except (TypeError, ValueError) as error:
-        return f"its configuration is not valid ({error})"
-    return None
 
 
 # --- A run: found finished, resumed, saved each epoch, published ----------------------------
@@ -136,6 +65,16 @@ def finished_run(config: TrainConfig) -> dict | None:
     print(f"Found the finished model {path} ({plural(state['epoch'], 'epoch')}): not retraining "
           "(pass --retrain to train again). Rebuilding metrics and figures from it.")
     return state
+
+
+def finished_with_recipe(folder: Path, config: TrainConfig) -> dict | None:
+    """``folder``'s finished checkpoint when it was trained with exactly ``config``'s recipe, else None: a
+    study's job takes its experiment's committed model.pt for the seed that made it."""
+    path = Path(folder) / MODEL_FILE
+    if not path.is_file():
+        return None
+    state = read_checkpoint(path)
+    return state if not differences(config, state["config"]) else None
 
 
 class Run:

@@ -31,7 +31,6 @@ import torch
 from torch import nn
 
 from . import losses
-from .errors import LatentlabError
 from .kinds import traits
 from .likelihoods import LIKELIHOODS
 
@@ -180,25 +179,6 @@ def importance_log_weights(mean: torch.Tensor, log_var: torch.Tensor, log_likeli
 def repeat_labels(y: torch.Tensor | None, k: int) -> torch.Tensor | None:
     """The labels (B,) of a batch for its k samples stacked sample-major (k * B,), as ``z.flatten(0, 1)``."""
     return None if y is None else y.repeat(k)
-
-
-WIDTHS = ("stem_channels", "growth", "dense_layers", "reduce_channels", "decoder_channels", "decoder_blocks",
-          "upsample_channels")
-
-
-def check_objective(config) -> None:
-    """Refuse a model its objective cannot train: the IWAE bound weighs samples of a posterior."""
-    if config.objective == "iwae" and not traits(config.model).posterior:
-        raise LatentlabError(f"--objective iwae weighs samples of a posterior; --model {config.model} has none. "
-                             "Use a model with a posterior (--model vae), or leave --objective at elbo.")
-
-
-def build_model(config) -> nn.Module:
-    """The model a TrainConfig describes."""
-    check_objective(config)
-    kind = traits(config.model)
-    return kind.model(config.latent_dim, likelihood=config.likelihood, **kind.model_options(config),
-                      **{name: getattr(config, name) for name in WIDTHS})
 
 
 def training_loss(model: nn.Module, x: torch.Tensor, config, y: torch.Tensor | None = None

@@ -6,6 +6,7 @@ Saving and resuming each epoch live in ``checkpoint``; speed tricks in ``cuda_gr
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from pathlib import Path
@@ -19,9 +20,11 @@ from .data import DeviceSplit, load_splits, to_float
 from .devices import keep_freed_memory, pick_device
 from .files import check_writable
 from .metrics import split_losses
-from .models import build_model, check_objective, training_loss
+from .kinds import build_model, check_objective
+from .models import training_loss
 from .progress import plural, status
 from .checkpoint import Run, finished_run
+from .finished import Finished, from_checkpoint
 
 
 def new_model_and_optimizer(config: TrainConfig, device: torch.device):
@@ -59,16 +62,17 @@ def make_step(model, optimizer, split: DeviceSplit, config: TrainConfig):
     return step
 
 
-def train(config: TrainConfig) -> dict:
-    """Train the run of ``config`` (or resume it, or find it finished); return its finished checkpoint.
+def train(config: TrainConfig) -> Finished:
+    """Train the run of ``config`` (or resume it, or find it finished); return the finished model in hand,
+    with the data splits it was trained on, so that what follows reads nothing again.
 
     The loop of the paper: for each epoch, one Adam step per shuffled batch (``training_step``),
-    then the test losses. ``runs.Run`` saves the run after every epoch and resumes it bit for bit.
+    then the test losses. ``checkpoint.Run`` saves the run after every epoch and resumes it bit for bit.
     """
     check_objective(config)  # before anything is read or written
     check_writable(Path(config.out_dir))
     if (state := finished_run(config)) is not None:
-        return state
+        return from_checkpoint(state, config.device, config.data_root)
     device = pick_device(config.device)
     if device.type == "cpu":
         keep_freed_memory()
@@ -91,7 +95,10 @@ def train(config: TrainConfig) -> dict:
                            "test_kl": test.get("kl", 0.0), "test_mse": test["mse"]}, seconds)
             print(f"epoch {run.epoch:3d}/{config.epochs}  train/test: recon {train_recon:.3f}/{test['recon']:.3f}"
                   f" KL {train_kl:.3f}/{test.get('kl', 0.0):.3f}  test mse {test['mse']:.5f}  ({run.seconds:.0f} s)")
-    return run.publish(model.fit_for_figures(train_split.batches(1000)))
+    state = run.publish(model.fit_for_figures(train_split.batches(1000)))
+    # The memory format a model read back from model.pt has: the same kernels, so the same last digits.
+    model = model.to(memory_format=torch.contiguous_format)
+    return Finished(state, dataclasses.replace(config, retrain=False), model, (train_split, test_split))
 
 
 def train_one_epoch(run: Run, step, split: DeviceSplit) -> tuple[float, float]:

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import torch
 
-from ..core.models import WIDTHS, build_model, count_parameters
+from ..core.kinds import WIDTHS, build_model
+from ..core.models import count_parameters
 from ..experiments import EXPERIMENTS
 from .tables import Markdown, markdown_table
 

@@ -74,27 +74,16 @@ def check_study(seeds: list[int], command: str) -> None:
     check_repository_root(Path("."), command)
 
 
-def committed_model(experiment: Experiment, config: TrainConfig) -> dict | None:
-    """The experiment's published checkpoint, when it was trained with exactly ``config``'s recipe."""
-    from ..core.checkpoint import MODEL_FILE, read_checkpoint
-
-    path = experiment.out_dir / MODEL_FILE
-    if not path.is_file():
-        return None
-    state = read_checkpoint(path)
-    return state if TrainConfig.from_dict(state["config"]).recipe() == config.recipe() else None
-
-
 def run_job(run: StudyRun, threads: int | None) -> dict:
-    """The job: train (or find) the run's model in its scratch folder, evaluate it as metrics.json is, and
-    leave its record in record.json there. The same function in this process, a local process or a Slurm
-    job. ``threads`` (None: PyTorch's default) is set and recorded in each, because PyTorch's CPU kernels sum
-    in another order with another number of threads (the last digits of a run change): with the same
-    threads, a run's numbers do not depend on where it ran."""
+    """The job: the road every run takes (``core.measure.train_and_measure``: train the run's model in its
+    scratch folder, or find it there or committed in the experiment's folder with this very recipe, and
+    measure it into metrics.json), then leave its record in record.json there. The same function in this
+    process, a local process or a Slurm job. ``threads`` (None: PyTorch's default) is set and recorded in
+    each, because PyTorch's CPU kernels sum in another order with another number of threads (the last digits
+    of a run change): with the same threads, a run's numbers do not depend on where it ran."""
     import torch
 
-    from ..core.metrics_json import RECORDED, write_metrics
-    from ..core.training import train
+    from ..core.measure import RECORDED, train_and_measure
 
     os.chdir(run.root)  # a cluster's job starts where sbatch puts it; the study's paths start at the repository
     if threads is not None:
@@ -102,14 +91,10 @@ def run_job(run: StudyRun, threads: int | None) -> dict:
     threads = torch.get_num_threads()
     config = run.config
     with hold_folder(run.scratch, wait_s=5):
-        state = committed_model(run.experiment, config)
-        if state is not None:
-            print(f"=== {run.name}: the committed {run.experiment.out_dir}/model.pt has this recipe; evaluating it")
-        else:
-            print(f"=== {run.name} -> {run.scratch}/")
-            state = train(config)  # a scratch model of another recipe stops here (never recorded under this one)
-        metrics = write_metrics(state, run.scratch, config.data_root, config.device, config.bound_samples,
-                                config.bound_test_images, quick=config.quick())[0]
+        print(f"=== {run.name} -> {run.scratch}/")
+        # A scratch model of another recipe stops here (never recorded under this one).
+        measured = train_and_measure(config, reuse_from=run.experiment.out_dir)
+        metrics, state = measured.metrics, measured.finished.state
         record = {"seed": config.seed, "device": state["device"], "torch": str(torch.__version__),
                   "threads": threads, "train_seconds": round(state["train_seconds"], 1), "recipe": config.recipe(),
                   **{key: metrics[key] for key in (*RECORDED, "bound_samples", "bound_test_images") if key in metrics}}

@@ -7,6 +7,7 @@ instead of asking which kind it is. Adding a kind is adding a module here and a 
 (README: "Add a model kind").
 
 This file imports no torch: the command line lists the kinds (``config.KIND_NAMES``) before it loads anything.
+It builds the network a TrainConfig describes (``build_model``), which a kind's class carries.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from ..config import KIND_NAMES as NAMES
+from ..errors import LatentlabError
 
 Headline = tuple[str, str, bool, int]  # (metrics.json key, name, higher is better, decimals)
 
@@ -48,3 +50,23 @@ def traits(name: str) -> Traits:
     if name not in NAMES:
         raise ValueError(f"no model kind {name!r}; the kinds are {', '.join(NAMES)}")
     return importlib.import_module(f"{__name__}.{name}").TRAITS
+
+
+# The widths every kind's network is built with (TrainConfig's fields, the shared blocks of ``models``).
+WIDTHS = ("stem_channels", "growth", "dense_layers", "reduce_channels", "decoder_channels", "decoder_blocks",
+          "upsample_channels")
+
+
+def check_objective(config) -> None:
+    """Refuse a model its objective cannot train: the IWAE bound weighs samples of a posterior."""
+    if config.objective == "iwae" and not traits(config.model).posterior:
+        raise LatentlabError(f"--objective iwae weighs samples of a posterior; --model {config.model} has none. "
+                             "Use a model with a posterior (--model vae), or leave --objective at elbo.")
+
+
+def build_model(config):
+    """The network a TrainConfig describes (a kind's class, built with its options and the widths)."""
+    check_objective(config)
+    kind = traits(config.model)
+    return kind.model(config.latent_dim, likelihood=config.likelihood, **kind.model_options(config),
+                      **{name: getattr(config, name) for name in WIDTHS})

@@ -1,25 +1,53 @@
-"""metrics.json of a finished checkpoint: how the model was trained and every number the evaluation gives
-(``evaluation.evaluate``), on the data set it was trained on. What the scripts, ``evaluate`` and the seed
-study's jobs write alike; the figures are drawn elsewhere (``workflow.draw``)."""
+"""One run of a recipe measured, the road every caller takes: the model trained (or the finished one
+reused), then metrics.json written, with the model and the data splits in hand passed on and the test split
+encoded once (``train_and_measure``). A script in Models/, ``python -m latentlab train`` and ``reproduce`` go
+on to draw its figures from the same hands (``workflow.run``); a study's job keeps its record
+(``studies.study.run_job``); ``evaluate`` measures a finished folder again (``write_metrics``).
+
+metrics.json holds how the model was trained and every number the evaluation gives (``evaluation.evaluate``),
+on the data set it was trained on."""
 
 from __future__ import annotations
 
-import dataclasses
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
+from . import posterior
+from .checkpoint import finished_with_recipe
 from .config import QUICK_BOUND_IMAGES, QUICK_TSNE_POINTS, TrainConfig
-from .data import DATASETS, DeviceSplit, load_splits
-from .devices import pick_device
-from .errors import LatentlabError
 from .evaluation import evaluate
 from .files import write_json_atomic
-from . import posterior
+from .finished import Finished, from_checkpoint
 from .metrics import losses_and_codes
 from .models import count_parameters
 from .progress import status
-from .trained import trained_model
+from .training import train
+
+@dataclass(frozen=True)
+class Measured:
+    """A finished model with its metrics.json and the codes of its test split, for the figures."""
+
+    finished: Finished
+    metrics: dict
+    test_codes: torch.Tensor  # (N, latent_dim), on the CPU
+
+
+def train_and_measure(config: TrainConfig, reuse_from: Path | None = None) -> Measured:
+    """Train ``config``'s model in config.out_dir, or reuse the finished one there, and write its metrics.json
+    there. ``reuse_from``: a folder whose finished model is measured instead when it was trained with exactly
+    this recipe (a study's job takes the experiment's committed model for the seed that made it)."""
+    state = finished_with_recipe(reuse_from, config) if reuse_from is not None else None
+    if state is not None:
+        print(f"The finished {Path(reuse_from) / 'model.pt'} has this recipe: measuring it, not training")
+        finished = from_checkpoint(state, config.device, config.data_root)
+    else:
+        finished = train(config)
+    metrics, test_codes = write_metrics(finished, Path(config.out_dir), config.bound_samples,
+                                        config.bound_test_images, quick=config.quick())
+    return Measured(finished, metrics, test_codes)
+
 
 REPORTED = ("test_mse", "test_recon_sse", "test_kl", "test_elbo", "test_log_likelihood_is", "test_nll_nats",
             "knn5_accuracy", "linear_probe_accuracy", "active_units", "pca_test_mse", "label_accuracy_prior",
@@ -45,17 +73,13 @@ def run_facts(model, state: dict) -> dict:
     }
 
 
-def write_metrics(state: dict, folder: Path, data_root: str | None, device_name: str, k: int, n_test: int,
-                  quick: bool = False, dataset: str | None = None
-                  ) -> tuple[dict, torch.nn.Module, DeviceSplit, torch.Tensor]:
-    """Evaluate a finished checkpoint and write metrics.json into ``folder``; returns the metrics, the model,
-    the test split and its codes (N, latent_dim), for the figures: the test split is encoded once. ``quick``:
-    the bound on at most QUICK_BOUND_IMAGES test images, said on screen and in metrics.json. ``dataset``: where
-    an image folder the model was trained on lives now (``trained_on``)."""
-    trained_with = trained_on(TrainConfig.from_dict(state["config"]), data_root, dataset)
-    device = pick_device(device_name)
-    model = trained_model(state, device)
-    train_split, test = load_splits(trained_with, device, model.likelihood)
+def write_metrics(finished: Finished, folder: Path, k: int, n_test: int, quick: bool = False
+                  ) -> tuple[dict, torch.Tensor]:
+    """Evaluate a finished model and write metrics.json into ``folder``; returns the metrics and the test
+    split's codes (N, latent_dim), for the figures: the test split is encoded once. ``quick``: the bound on
+    at most QUICK_BOUND_IMAGES test images, said on screen and in metrics.json."""
+    model, state, trained_with = finished.model, finished.state, finished.config
+    train_split, test = finished.train, finished.test
     if quick and model.traits.posterior and n_test > QUICK_BOUND_IMAGES:
         print(f"Quick evaluation: the likelihood bound averages over {QUICK_BOUND_IMAGES} test images, not "
               f"{n_test:,} (--evaluation full for all of them).")
@@ -75,7 +99,7 @@ def write_metrics(state: dict, folder: Path, data_root: str | None, device_name:
     write_json_atomic(metrics, Path(folder) / "metrics.json")
     print(f"{folder}: " + ", ".join(f"{key} {metrics[key]:.5g}" for key in REPORTED if key in metrics))
     print(class_balance_line(metrics))
-    return metrics, model, test, test_codes
+    return metrics, test_codes
 
 
 ACCURACIES = (("5-NN", "knn5"), ("linear probe", "linear_probe"), ("PCA 5-NN", "pca_knn5"),
@@ -91,19 +115,3 @@ def class_balance_line(metrics: dict) -> str:
                        for split, per_class in metrics["images_per_class"].items())
     return (f"Accuracy: {accuracies}; majority-class rate {metrics['majority_class_rate']:.3f} (answering the "
             f"largest training class every time). Images per class: {counts}.")
-
-
-def trained_on(config: TrainConfig, data_root: str | None, dataset: str | None = None) -> TrainConfig:
-    """The configuration a finished model was trained with, reading its data from ``data_root`` (when None,
-    from the data root it was trained with if that folder is still there, else as a run would: $MNIST_ROOT,
-    else data/), and for a model of an image folder from ``dataset`` if given (the folder moved): never
-    another data set."""
-    if data_root is None and config.data_root is not None and Path(config.data_root).is_dir():
-        data_root = config.data_root
-    if dataset is not None and dataset != config.dataset:
-        if config.dataset in DATASETS or dataset in DATASETS:
-            raise LatentlabError(f"This model was trained on {config.dataset}; it is evaluated and drawn on that "
-                                 f"data set only, not on {dataset}. --dataset here only says where a moved image "
-                                 "folder now lives.")
-        return dataclasses.replace(config, data_root=data_root, dataset=dataset)
-    return dataclasses.replace(config, data_root=data_root)
