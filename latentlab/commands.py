@@ -1,6 +1,6 @@
 """The commands on finished result folders and on every experiment: ``reproduce``, ``evaluate``,
 ``figures``, ``explore``, ``bound-vs-k``, ``binarization-spread``, ``posterior`` and ``report``'s documents. Each is built
-from one run's steps (``workflow``) and the cross-run documents (``report``, ``site``)."""
+from one run's steps (``workflow``) and the cross-run documents (``report``, ``front_pages``)."""
 
 from __future__ import annotations
 
@@ -232,7 +232,7 @@ def write_documents(root: Path = Path("."), screenshot: bool = False) -> None:
     with ``screenshot`` also compare.png, a digit drawn on compare.html's pad."""
     from .publish import browser
     from .publish.report import update_readmes, write_results
-    from .publish.site import COMPARE_FILE, write_compare, write_index
+    from .publish.front_pages import COMPARE_FILE, write_compare, write_index
 
     if screenshot and browser.missing():
         raise LatentlabError(f"--screenshot needs a headless browser: {browser.missing()}.")

@@ -1,7 +1,7 @@
 """One run from start to finish: configuration -> trained model -> metrics.json (``core.measure``) -> figures.
 
 It knows nothing of other runs: the commands on finished folders and on all experiments (``commands``)
-and the cross-run documents (``report``, ``site``) sit above it; a study's jobs take the same road without
+and the cross-run documents (``report``, ``front_pages``) sit above it; a study's jobs take the same road without
 the figures (``core.measure``), below it.
 """
 
@@ -17,11 +17,11 @@ from .core.devices import pick_device
 from .core.files import hold_folder
 from .core.finished import Finished
 from .core.measure import Measured, train_and_measure
-from .core.metrics import encode_split
+from .core.passes import encode_split
 from .core.progress import status
 from .publish.conditional_gallery import write_conditional_gallery
 from .publish.explorer import write_explorer
-from .publish.gallery import write_gallery
+from .publish.unconditional_gallery import write_gallery
 from .publish.shared_figures import TSNE_POINTS, model_name
 
 

@@ -60,7 +60,7 @@ def untrained_vae_page(folder: Path, latent_dim: int, title: str, class_names: t
 
     from latentlab import VariationalAutoencoder
     from latentlab.core.data import Classes, DeviceSplit
-    from latentlab.core.metrics import encode_split
+    from latentlab.core.passes import encode_split
     from latentlab.publish.explorer import write_explorer
 
     torch.manual_seed(0)

@@ -128,7 +128,7 @@ def train_flags(config: TrainConfig, **change) -> list[str]:
 
 def _conditional_page(folder):
     """explorer.html of an untrained tiny CVAE over 64 synthetic test digits, and the model."""
-    from latentlab.core.metrics import encode_split
+    from latentlab.core.passes import encode_split
     from latentlab.publish.explorer import write_explorer
 
     model = tiny_cvae()
@@ -180,7 +180,7 @@ def test_a_label_button_redecodes_the_plane_and_a_drawing_is_written_as_every_di
 
 
 def test_class_names_of_an_image_folder_label_the_buttons_as_text(tmp_path):
-    from latentlab.core.metrics import encode_split
+    from latentlab.core.passes import encode_split
     from latentlab.publish.explorer import read_page, write_explorer
 
     model = tiny_cvae()

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from latentlab.core.evaluation import importance_sampled_bound, knn_accuracy, linear_probe_accuracy, log_mean_exp
-from latentlab.core.metrics import active_units
+from latentlab.core.passes import active_units
 from latentlab.publish.report import results_markdown, summary
 
 

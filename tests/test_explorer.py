@@ -11,7 +11,7 @@ import torch
 from latentlab.publish import browser
 from latentlab.cli import main
 from latentlab.publish.explorer import EXPLORER_FILE, HERE, export_decoder, pack, write_explorer
-from latentlab.core.metrics import encode_split
+from latentlab.core.passes import encode_split
 from latentlab.core.training import train
 
 NODE = shutil.which("node")
@@ -243,7 +243,7 @@ def test_compare_sends_one_drawn_digit_through_every_models_own_page(trained, tm
     from conftest import TINY_WIDTHS
     from latentlab.experiments import EXPERIMENTS
     from latentlab import Autoencoder
-    from latentlab.publish.site import COMPARE_FILE, compare_html
+    from latentlab.publish.front_pages import COMPARE_FILE, compare_html
 
     vae, test, _ = trained
     torch.manual_seed(0)

@@ -11,9 +11,9 @@ from PIL import Image
 from conftest import TINY_WIDTHS, synthetic_digits
 from latentlab.core import losses
 from latentlab.core.data import DeviceSplit, to_float
-from latentlab.publish.gallery import write_gallery
+from latentlab.publish.unconditional_gallery import write_gallery
 from latentlab.publish.shared_figures import INTERPOLATION_PAIRS, RATIOS
-from latentlab.core.metrics import encode_split
+from latentlab.core.passes import encode_split
 from latentlab import Autoencoder, VariationalAutoencoder
 
 COMMON = ["reconstructions.png", "latent_scatter.png", "interpolation.png", "interpolation.txt",
@@ -65,7 +65,7 @@ def test_pngs_open_with_a_white_background_and_readable_size(rendered):
 @pytest.mark.parametrize("kind", ["ae", "vae"])
 def test_manifold_holds_a_20_by_20_grid(kind, monkeypatch, tmp_path):
     from latentlab.publish import figures
-    from latentlab.publish.gallery import write_manifold
+    from latentlab.publish.unconditional_gallery import write_manifold
 
     model = (Autoencoder if kind == "ae" else VariationalAutoencoder)(2, **TINY_WIDTHS).eval()
     drawn = []

@@ -82,8 +82,8 @@ def test_a_code_span_holds_backticks_without_ending_early():
 
 def test_a_value_read_back_from_metrics_json_is_escaped_on_index_html_and_in_the_markdown_summary(tmp_path):
     from latentlab.experiments import EXPERIMENTS
-    from latentlab.publish.site import index_html
-    from latentlab.publish.summary import summary
+    from latentlab.publish.front_pages import index_html
+    from latentlab.publish.summary_table import summary
 
     device = '<img src=x onerror="alert(1)">|'
     folder = tmp_path / EXPERIMENTS["ae-2d"].out_dir
@@ -107,7 +107,7 @@ def test_a_class_name_with_dollar_signs_is_drawn_literally_not_as_mathtext(tmp_p
 
 def test_device_names_read_back_from_json_are_escaped_in_the_summary_note(tmp_path):
     from latentlab.experiments import SCRIPT_EXPERIMENTS
-    from latentlab.publish.summary import summary_rows
+    from latentlab.publish.summary_table import summary_rows
 
     device = "<img src=x onerror=alert(1)>*bold*"
     for experiment in SCRIPT_EXPERIMENTS.values():

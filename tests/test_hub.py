@@ -12,7 +12,7 @@ import torch
 from latentlab import load_model
 from latentlab.core.data import ALL_FILES, load_test_split, raw_folder
 from latentlab.core.config import TrainConfig
-from latentlab.core.metrics import split_losses
+from latentlab.core.passes import split_losses
 from latentlab.experiments import EXPERIMENTS
 
 REPO = Path(__file__).resolve().parents[1]

@@ -97,7 +97,7 @@ def test_the_interpolation_table_of_an_image_folder_heads_its_column_classes_not
     from conftest import synthetic_digits
     from latentlab.core.data import Classes, DeviceSplit
     from latentlab import Autoencoder
-    from latentlab.publish.gallery import interpolation
+    from latentlab.publish.unconditional_gallery import interpolation
 
     images, _ = synthetic_digits(12, seed=3)
     split = DeviceSplit(torch.from_numpy(images), torch.arange(12) % 3, torch.device("cpu"),

@@ -171,7 +171,7 @@ def test_answering_the_largest_class_scores_its_share_as_accuracy_and_one_over_t
 def test_the_results_tables_set_a_balanced_accuracy_beside_each_accuracy_only_where_the_classes_are_unequal(tmp_path):
     from latentlab.experiments import EXPERIMENTS
     from latentlab.publish.report import _model_row, _pca_row
-    from latentlab.publish.summary import summary_rows
+    from latentlab.publish.summary_table import summary_rows
 
     facts = {"model": "ae", "latent_dim": 2, "epochs": 1, "train_seconds": 6.0, "device": "cpu", "dataset": "/d/mine"}
     scores = {"knn5_accuracy": 0.87, "linear_probe_accuracy": 0.87, "pca_knn5_accuracy": 0.87,

@@ -13,7 +13,7 @@ from latentlab import load_model
 from latentlab.core.config import TrainConfig
 from latentlab.core.data import ALL_FILES, raw_folder
 from latentlab.core.data import load_test_split
-from latentlab.core.metrics import active_units, encode_split, split_losses
+from latentlab.core.passes import active_units, encode_split, split_losses
 from latentlab.experiments import EXPERIMENTS
 from latentlab.publish.names import experiment_label
 
@@ -63,7 +63,7 @@ def test_every_result_folder_has_an_explorer_page_of_at_most_2_mb_plus_its_extra
 
 def test_the_summary_says_that_a_bernoulli_decoders_test_mse_is_on_binarized_images(tmp_path):
     from latentlab.experiments import EXPERIMENTS
-    from latentlab.publish.summary import summary_rows
+    from latentlab.publish.summary_table import summary_rows
 
     folder = tmp_path / EXPERIMENTS["vae-32d-bernoulli"].out_dir
     folder.mkdir(parents=True)

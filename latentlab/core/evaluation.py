@@ -12,7 +12,7 @@
   active_units (VAE)                dimensions with Var_x(E_q[z|x]) > 0.01 (Burda et al. 2015)
   label_accuracy_* (conditional)    how often the decoded image is the label asked for (conditioning.py)
 ``elbo_estimate`` scores single images by the ELBO with many posterior samples (the interpolation figure).
-What training itself measures each epoch is in metrics.py.
+What training itself measures each epoch is in passes.py.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from .conditioning import label_obedience
 from .data import DeviceSplit, class_counts, flat_pixels
 from .losses import log_mean_exp
 from .models import importance_log_weights, repeat_labels
-from .metrics import active_units, encode_split, seeded
+from .passes import active_units, encode_split, seeded
 from .progress import status
 
 

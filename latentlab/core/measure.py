@@ -20,7 +20,7 @@ from .config import QUICK_BOUND_IMAGES, QUICK_TSNE_POINTS, TrainConfig
 from .evaluation import evaluate
 from .files import write_json_atomic
 from .finished import Finished, from_checkpoint
-from .metrics import losses_and_codes
+from .passes import losses_and_codes
 from .models import count_parameters
 from .progress import status
 from .training import train

@@ -19,7 +19,7 @@ from .cuda_graphs import GraphedStep, adam
 from .data import DeviceSplit, load_splits, to_float
 from .devices import keep_freed_memory, pick_device
 from .files import check_writable
-from .metrics import split_losses
+from .passes import split_losses
 from .kinds import build_model, check_objective
 from .models import training_loss
 from .progress import plural, status

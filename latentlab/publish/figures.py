@@ -1,6 +1,6 @@
 """Static figures: pure functions of tensors (or arrays) and an output path.
 
-They never train, load data or touch a model; ``gallery`` computes what they show.
+They never train, load data or touch a model; ``unconditional_gallery`` computes what they show.
 One style for all: white background, the qualitative ``tab10`` map for the classes (up to
 ten; digits on MNIST), images in gray on black as MNIST stores them, titles that name the model.
 Legends name the classes as ``data.Classes`` gives them: "0".."9" titled "digit" on MNIST.

@@ -15,7 +15,7 @@ from .literature import BINARIZED_MNIST_NLL, DEEP_AE_MSE, PUBLISHED, UMAP_AE, UM
 from ..studies.records import default_runs
 from .architecture import architecture
 from .names import experiment_label
-from .summary import balanced_beside, summary
+from .summary_table import balanced_beside, summary
 from .conditional_report import conditional_section
 from .tables import Markdown, code_span, decimals, fmt, markdown_table, plus_minus, spread
 

@@ -1,6 +1,6 @@
 """What the figures of every model kind share: the model's name in titles, decoding in batches, which test
 images they show and how captions name them, and the figures every result folder has (reconstructions, the
-latent scatter, the loss curves). ``gallery`` draws the rest for the unconditional kinds,
+latent scatter, the loss curves). ``unconditional_gallery`` draws the rest for the unconditional kinds,
 ``conditional_gallery`` for a conditional one.
 """
 

@@ -22,7 +22,7 @@ from urllib.parse import unquote, urlsplit
 
 from ..core.errors import LatentlabError
 from ..experiments import check_repository_root
-from .site import COMPARE_FILE, INDEX_FILE
+from .front_pages import COMPARE_FILE, INDEX_FILE
 
 LINKING = {"a": "href", "img": "src", "iframe": "src", "script": "src", "link": "href", "source": "src"}
 

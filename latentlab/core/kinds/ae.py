@@ -13,7 +13,7 @@ from torch import nn
 
 from . import Traits
 from ..data import DeviceSplit
-from ..metrics import active_units
+from ..passes import active_units
 from ..models import ConvAutoencoderBase
 
 

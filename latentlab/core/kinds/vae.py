@@ -16,7 +16,7 @@ from . import Traits
 from .. import losses
 from ..data import DeviceSplit
 from ..evaluation import elbo_estimate
-from ..metrics import seeded
+from ..passes import seeded
 from ..models import ConvAutoencoderBase, repeat_labels, reparameterization_trick
 
 

@@ -15,7 +15,7 @@ from .explorer import EXPLORER_FILE, HERE
 from .names import experiment_label
 from .templating import asset, render
 from ..core.files import write_text_atomic
-from .summary import SUMMARY_HEADER, summary_rows
+from .summary_table import SUMMARY_HEADER, summary_rows
 
 INDEX_FILE = "index.html"
 COMPARE_FILE = "compare.html"

@@ -17,7 +17,7 @@ import torch
 
 from . import animations, figures
 from ..core.data import DeviceSplit
-from ..core.metrics import active_units
+from ..core.passes import active_units
 from ..core.progress import status
 from .shared_figures import (RATIOS, TSNE_POINTS, class_text, decode, figures_input, first_index_of,
                              interpolation_pairs, items, model_name, table_line, write_interpolation,
