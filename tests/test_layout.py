@@ -115,6 +115,30 @@ def test_the_explorer_page_reads_what_it_may_do_from_its_data_not_from_the_kinds
     assert re.findall(r"\.kind\b|\bkind\s*[!=]==", script) == []
 
 
+def _calls(name: str, argument: str | None = None) -> set[str]:
+    """The package's modules that call the function ``name`` (imported by name), or with ``argument`` a method
+    of that name given that argument (as source: ``state["model"]``)."""
+    found = set()
+    for module, path in MODULES.items():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Call):
+                continue
+            if argument is None and getattr(node.func, "id", None) == name:
+                found.add(module)
+            elif (argument is not None and isinstance(node.func, ast.Attribute) and node.func.attr == name
+                  and [ast.unparse(a) for a in node.args] == [argument]):
+                found.add(module)
+    return found
+
+
+def test_every_run_is_trained_on_one_road_and_every_finished_model_opened_one_way():
+    # train_and_measure is the road of a script, `train`, `reproduce` and a study's job; workflow adds figures
+    assert _calls("train") == {"latentlab.core.measure"}
+    assert _calls("train_and_measure") == {"latentlab.workflow", "latentlab.studies.study"}
+    # a checkpoint's weights go into a network in the loader, and in resuming an unfinished run
+    assert _calls("load_state_dict", "state['model']") == {"latentlab.core.finished", "latentlab.core.checkpoint"}
+
+
 def test_no_function_is_longer_than_sixty_lines():
     long = []
     for name, path in MODULES.items():

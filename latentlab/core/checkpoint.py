@@ -77,7 +77,7 @@ def finished_with_recipe(folder: Path, config: TrainConfig) -> dict | None:
     return state if not differences(config, state["config"]) else None
 
 
-class Run:
+class TrainingRun:
     """The state of one training run that is saved after each epoch: model, optimizer, scheduler,
     the shuffling and sampling random states, the loss history and the training time."""
 

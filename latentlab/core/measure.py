@@ -20,10 +20,11 @@ from .config import QUICK_BOUND_IMAGES, QUICK_TSNE_POINTS, TrainConfig
 from .evaluation import evaluate
 from .files import write_json_atomic
 from .finished import Finished, from_checkpoint
-from .passes import losses_and_codes
 from .models import count_parameters
+from .passes import losses_and_codes
 from .progress import status
 from .training import train
+
 
 @dataclass(frozen=True)
 class Measured:

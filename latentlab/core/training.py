@@ -18,13 +18,13 @@ from .config import TrainConfig
 from .cuda_graphs import GraphedStep, adam
 from .data import DeviceSplit, load_splits, to_float
 from .devices import keep_freed_memory, pick_device
+from .checkpoint import TrainingRun, finished_run
 from .files import check_writable
-from .passes import split_losses
+from .finished import Finished, from_checkpoint
 from .kinds import build_model, check_objective
 from .models import training_loss
+from .passes import split_losses
 from .progress import plural, status
-from .checkpoint import Run, finished_run
-from .finished import Finished, from_checkpoint
 
 
 def new_model_and_optimizer(config: TrainConfig, device: torch.device):
@@ -67,7 +67,7 @@ def train(config: TrainConfig) -> Finished:
     with the data splits it was trained on, so that what follows reads nothing again.
 
     The loop of the paper: for each epoch, one Adam step per shuffled batch (``training_step``),
-    then the test losses. ``checkpoint.Run`` saves the run after every epoch and resumes it bit for bit.
+    then the test losses. ``checkpoint.TrainingRun`` saves the run after every epoch and resumes it bit for bit.
     """
     check_objective(config)  # before anything is read or written
     check_writable(Path(config.out_dir))
@@ -80,7 +80,7 @@ def train(config: TrainConfig) -> Finished:
     train_split, test_split = load_splits(config, device, model.likelihood)
     steps_per_epoch = math.ceil(len(train_split) / config.batch_size)
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.epochs * steps_per_epoch)
-    run = Run(config, device, model, optimizer, scheduler)  # resumes an interrupted run of the same recipe
+    run = TrainingRun(config, device, model, optimizer, scheduler)  # resumes an interrupted run of the same recipe
     step = make_step(model, optimizer, train_split, config)
     print(f"Training {config.model.upper()} with a {config.latent_dim}-D latent on {device}: "
           f"{len(train_split)} training images, {plural(config.epochs, 'epoch')} of {plural(steps_per_epoch, 'step')}.")
@@ -101,7 +101,7 @@ def train(config: TrainConfig) -> Finished:
     return Finished(state, dataclasses.replace(config, retrain=False), model, (train_split, test_split))
 
 
-def train_one_epoch(run: Run, step, split: DeviceSplit) -> tuple[float, float]:
+def train_one_epoch(run: TrainingRun, step, split: DeviceSplit) -> tuple[float, float]:
     """One pass over the shuffled training split; returns its mean (reconstruction, KL) per image."""
     config, device = run.config, run.device
     steps_per_epoch = math.ceil(len(split) / config.batch_size)
