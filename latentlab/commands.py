@@ -46,7 +46,7 @@ def evaluate_folder(folder: Path, data_root: str | None, device_name: str, k: in
 
 def _open(folder: Path, data_root: str | None, device_name: str, dataset: str | None = None) -> Finished:
     """A result folder's finished model (``open_finished``), refused at once if the folder cannot be written."""
-    finished = open_finished(Path(folder), device_name, data_root, dataset)
+    finished = open_finished(Path(folder) / MODEL_FILE, device_name, data_root, dataset)
     check_writable(Path(folder))
     return finished
 
@@ -102,8 +102,9 @@ def write_bound_vs_k(folders: list[Path], ks: list[int], n_test: int, data_root:
     """The ELBO and the importance-sampled bound against k of each folder's VAE: bound_vs_k.json in
     each folder, and bound_vs_k.png with every folder's curve in each."""
     folders = list(dict.fromkeys(Path(folder) for folder in folders))  # a folder named twice is one curve
-    opened = [_open(folder, data_root, device_name) for folder in folders]  # every folder checked first
+    opened = [_open(folder, data_root, device_name) for folder in folders]
     check_bounds_comparable([finished.model for finished in opened])
+    tests = [finished.test for finished in opened]  # every folder's data read before anything is written
     labels = []
     for finished in opened:
         config = finished.config
@@ -116,8 +117,8 @@ def write_bound_vs_k(folders: list[Path], ks: list[int], n_test: int, data_root:
     with ExitStack() as held:
         for folder in folders:
             held.enter_context(hold_folder(folder))
-        for label, folder, finished in zip(labels, folders, opened):
-            model, test = finished.model, finished.test
+        for label, folder, finished, test in zip(labels, folders, opened, tests):
+            model = finished.model
             n = min(n_test, len(test))
             settings = {"ks": ks, "n_test": n, "model_sha256": file_sha256(folder / MODEL_FILE)}
             result = _earlier_bounds(folder, settings)

@@ -115,28 +115,46 @@ def test_the_explorer_page_reads_what_it_may_do_from_its_data_not_from_the_kinds
     assert re.findall(r"\.kind\b|\bkind\s*[!=]==", script) == []
 
 
-def _calls(name: str, argument: str | None = None) -> set[str]:
-    """The package's modules that call the function ``name`` (imported by name), or with ``argument`` a method
-    of that name given that argument (as source: ``state["model"]``)."""
+def _callers(name: str) -> set[str]:
+    """The package's modules that call the function ``name``: by the name it was imported as, or through its
+    module (``training.train(...)``; ``model.train()`` is a method, not the function)."""
+    modules = {module.rsplit(".", 1)[-1] for module in MODULES}
     found = set()
     for module, path in MODULES.items():
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if not isinstance(node, ast.Call):
-                continue
-            if argument is None and getattr(node.func, "id", None) == name:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        aliases = {alias.asname or alias.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
+                   for alias in node.names if alias.name == name}
+        for node in ast.walk(tree):
+            func = getattr(node, "func", None)
+            if isinstance(func, ast.Name) and func.id in aliases:
                 found.add(module)
-            elif (argument is not None and isinstance(node.func, ast.Attribute) and node.func.attr == name
-                  and [ast.unparse(a) for a in node.args] == [argument]):
+            elif (isinstance(func, ast.Attribute) and func.attr == name and isinstance(func.value, ast.Name)
+                  and func.value.id in modules):
                 found.add(module)
     return found
 
 
+def _load_checkpoint_weights(path: Path) -> bool:
+    """Whether ``path`` puts a checkpoint's weights into a network: ``.load_state_dict(...["model"])``."""
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        func = getattr(node, "func", None)
+        if isinstance(func, ast.Attribute) and func.attr == "load_state_dict" and node.args:
+            argument = node.args[0]
+            if isinstance(argument, ast.Subscript) and ast.unparse(argument.slice) in ("'model'", '"model"'):
+                return True
+    return False
+
+
 def test_every_run_is_trained_on_one_road_and_every_finished_model_opened_one_way():
     # train_and_measure is the road of a script, `train`, `reproduce` and a study's job; workflow adds figures
-    assert _calls("train") == {"latentlab.core.measure"}
-    assert _calls("train_and_measure") == {"latentlab.workflow", "latentlab.studies.study"}
+    assert _callers("train") == {"latentlab.core.measure"}
+    assert _callers("train_and_measure") == {"latentlab.workflow", "latentlab.studies.study"}
+    # a network is built to train it, to load a checkpoint into it, or to count its parameters for the README
+    assert _callers("build_model") == {"latentlab.core.training", "latentlab.core.finished",
+                                       "latentlab.publish.architecture"}
     # a checkpoint's weights go into a network in the loader, and in resuming an unfinished run
-    assert _calls("load_state_dict", "state['model']") == {"latentlab.core.finished", "latentlab.core.checkpoint"}
+    assert {m for m, path in MODULES.items() if _load_checkpoint_weights(path)} == {"latentlab.core.finished",
+                                                                                   "latentlab.core.checkpoint"}
 
 
 def test_no_function_is_longer_than_sixty_lines():

@@ -105,20 +105,23 @@ def test_run_writes_metrics_json_with_the_documented_fields(tiny_config):
 
 
 @pytest.mark.parametrize("reused", [False, True], ids=["trains", "reuses its finished model"])
-def test_a_run_reads_each_split_once_and_hands_the_model_it_holds_to_the_figures(tiny_config, monkeypatch, reused):
+def test_a_run_reads_each_split_once_and_draws_from_the_model_training_handed_on(tiny_config, monkeypatch, reused):
     import latentlab.core.data as data
+    import latentlab.core.measure as measure
     import latentlab.workflow as workflow
 
     config = dataclasses.replace(tiny_config, latent_dim=32)  # no walk GIFs: quicker
     if reused:
         run(config)
-    reads, drawn = [], []
-    read_split, draw = data.read_split, workflow.draw
+    reads, trained, drawn = [], [], []
+    read_split, train, draw = data.read_split, measure.train, workflow.draw
     monkeypatch.setattr(data, "read_split", lambda c, split: reads.append(split) or read_split(c, split))
+    monkeypatch.setattr(measure, "train", lambda c: trained.append(train(c)) or trained[-1])
     monkeypatch.setattr(workflow, "draw", lambda finished, *a: drawn.append(finished) or draw(finished, *a))
-    measured = run(config)
+    run(config)
     assert sorted(reads) == ["test", "train"]
-    assert len(drawn) == 1 and drawn[0] is measured.finished  # the model and splits in hand, not read again
+    # the figures get the very model and splits train returned: nothing opened from disk in between
+    assert len(trained) == len(drawn) == 1 and drawn[0] is trained[0]
 
 
 def test_same_seed_gives_the_same_metrics(tiny_config, tmp_path):

@@ -52,11 +52,11 @@ def differences(asked: TrainConfig, found: dict) -> str:
 def finished_run(config: TrainConfig) -> dict | None:
     """The folder's finished checkpoint, unless ``--retrain``: a finished model is never trained again,
     and never reused for settings other than its own."""
-    path = Path(config.out_dir) / MODEL_FILE
-    if config.retrain or not path.exists():
+    found = None if config.retrain else _finished_and_differences(Path(config.out_dir), config)
+    if found is None:
         return None
-    state = read_checkpoint(path)
-    changed = differences(config, state["config"])
+    state, changed = found
+    path = Path(config.out_dir) / MODEL_FILE
     if changed:
         raise LatentlabError(
             f"{path} holds a finished model trained with other settings ({changed}). Nothing was changed. "
@@ -70,11 +70,17 @@ def finished_run(config: TrainConfig) -> dict | None:
 def finished_with_recipe(folder: Path, config: TrainConfig) -> dict | None:
     """``folder``'s finished checkpoint when it was trained with exactly ``config``'s recipe, else None: a
     study's job takes its experiment's committed model.pt for the seed that made it."""
-    path = Path(folder) / MODEL_FILE
-    if not path.is_file():
+    found = _finished_and_differences(Path(folder), config)
+    return found[0] if found is not None and not found[1] else None
+
+
+def _finished_and_differences(folder: Path, config: TrainConfig) -> tuple[dict, str] | None:
+    """``folder``'s finished checkpoint and how its recipe differs from ``config``'s (``differences``), or None."""
+    path = folder / MODEL_FILE
+    if not path.exists():  # anything there but a checkpoint is refused by read_checkpoint, in words
         return None
     state = read_checkpoint(path)
-    return state if not differences(config, state["config"]) else None
+    return state, differences(config, state["config"])
 
 
 class TrainingRun:

@@ -518,17 +518,18 @@ class DeviceSplit:
             yield to_float(self.images[index]), self.labels[index]
 
 
-def load_splits(config, device: torch.device, likelihood) -> tuple[DeviceSplit, DeviceSplit]:
+def load_splits(config, device: torch.device, likelihood, test: DeviceSplit | None = None
+                ) -> tuple[DeviceSplit, DeviceSplit]:
     """The training split (a subset of ``config.train_limit`` images that keeps the classes, if set) and the
-    test split of a TrainConfig, on ``device``; the test split as ``likelihood`` (the model's) judges it.
-    A split with a single class is refused here, before any training."""
+    test split of a TrainConfig, on ``device``; the test split as ``likelihood`` (the model's) judges it, or
+    ``test`` where it was read already. A split with a single class is refused here, before any training."""
     with status(f"reading the {dataset_title(config.dataset)} training images"):
         images, labels = read_split(config, "train")
     if config.train_limit is not None:
         keep = training_subset(labels, config.train_limit)
         images, labels = images[keep], labels[keep]
     require_two_classes(labels, f"the training images{' kept by --train-limit' if config.train_limit else ''}")
-    test = load_test_split(config, device, likelihood)
+    test = test if test is not None else load_test_split(config, device, likelihood)
     require_two_classes(test.labels, "the test images")
     classes = dataset_classes(config.dataset)
     warn_if_unequal({"train": labels, "test": test.labels}, classes)

@@ -188,7 +188,7 @@ def pca_baseline(train_images: np.ndarray, test_images: np.ndarray, components: 
 def evaluate(model, config, train: DeviceSplit, test: DeviceSplit, k: int, n_test: int, measured: dict,
              test_codes: torch.Tensor) -> dict:
     """Every evaluation number of one trained model (see the module docstring). ``measured`` and ``test_codes``:
-    ``metrics.losses_and_codes`` of the test split, one pass for these numbers and the figures alike."""
+    ``passes.losses_and_codes`` of the test split, one pass for these numbers and the figures alike."""
     model.eval()
     results = {"test_mse": measured["mse"], "test_recon_sse": measured["recon_sse"]}
     train_labels, test_labels = train.labels.cpu().numpy(), test.labels.cpu().numpy()

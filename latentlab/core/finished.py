@@ -40,7 +40,7 @@ class Finished:
     @property
     def train(self) -> DeviceSplit:
         if self._splits is None:
-            self._splits = load_splits(self.config, self.device, self.model.likelihood)
+            self._splits = load_splits(self.config, self.device, self.model.likelihood, self._test)
             self._test = self._splits[1]
         return self._splits[0]
 

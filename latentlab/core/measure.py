@@ -16,6 +16,7 @@ import torch
 
 from . import posterior
 from .checkpoint import finished_with_recipe
+from .checkpoint_file import MODEL_FILE
 from .config import QUICK_BOUND_IMAGES, QUICK_TSNE_POINTS, TrainConfig
 from .evaluation import evaluate
 from .files import write_json_atomic
@@ -41,8 +42,9 @@ def train_and_measure(config: TrainConfig, reuse_from: Path | None = None) -> Me
     this recipe (a study's job takes the experiment's committed model for the seed that made it)."""
     state = finished_with_recipe(reuse_from, config) if reuse_from is not None else None
     if state is not None:
-        print(f"The finished {Path(reuse_from) / 'model.pt'} has this recipe: measuring it, not training")
-        finished = from_checkpoint(state, config.device, config.data_root)
+        path = Path(reuse_from) / MODEL_FILE
+        print(f"The finished {path} has this recipe: measuring it, not training")
+        finished = from_checkpoint(state, config.device, config.data_root, path=path)
     else:
         finished = train(config)
     metrics, test_codes = write_metrics(finished, Path(config.out_dir), config.bound_samples,

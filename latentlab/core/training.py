@@ -19,6 +19,7 @@ from .cuda_graphs import GraphedStep, adam
 from .data import DeviceSplit, load_splits, to_float
 from .devices import keep_freed_memory, pick_device
 from .checkpoint import TrainingRun, finished_run
+from .checkpoint_file import MODEL_FILE
 from .files import check_writable
 from .finished import Finished, from_checkpoint
 from .kinds import build_model, check_objective
@@ -72,7 +73,7 @@ def train(config: TrainConfig) -> Finished:
     check_objective(config)  # before anything is read or written
     check_writable(Path(config.out_dir))
     if (state := finished_run(config)) is not None:
-        return from_checkpoint(state, config.device, config.data_root)
+        return from_checkpoint(state, config.device, config.data_root, path=Path(config.out_dir) / MODEL_FILE)
     device = pick_device(config.device)
     if device.type == "cpu":
         keep_freed_memory()

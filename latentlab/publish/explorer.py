@@ -153,7 +153,7 @@ def _square_bounds(points: np.ndarray, include: float = 0.0) -> list[float]:
 @torch.no_grad()
 def page_data(model, test: DeviceSplit, encoded: torch.Tensor, title: str) -> tuple[dict, dict[str, np.ndarray]]:
     """What the page shows: the layers, the scatter, the pickable digits; (meta, arrays).
-    ``encoded`` is ``metrics.encode_split`` of the test split, (N, latent_dim)."""
+    ``encoded`` is ``passes.encode_split`` of the test split, (N, latent_dim)."""
     layers, arrays = export_decoder(model)
     encoder, heads, encoder_arrays = export_encoder(model)
     arrays.update(encoder_arrays)
