@@ -28,7 +28,7 @@ from .publish.shared_figures import model_name
 from .core.models import count_parameters
 from .core.progress import plural
 from .core.measure import write_metrics
-from .workflow import draw, encode_test, run
+from .workflow import code_test, draw, run
 
 
 def evaluate_folder(folder: Path, data_root: str | None, device_name: str, k: int | None, n_test: int | None,
@@ -71,7 +71,8 @@ def explore(folder: Path, data_root: str | None, device_name: str = "auto", scre
     finished = _open(folder, data_root, device_name, dataset)
     model, test = finished.model, finished.test
     with hold_folder(folder):
-        page = write_explorer(model, test, encode_test(model, test), model_name(model), folder)
+        coded = code_test(finished)
+        page = write_explorer(model, test, coded.codes, model_name(model), folder, coded.point_losses)
         if screenshot:
             with torch.no_grad():
                 point = model.code(to_float(test.images[:1]), test.labels[:1])[0].tolist()

@@ -10,14 +10,12 @@ from __future__ import annotations
 from contextlib import contextmanager
 from pathlib import Path
 
-import torch
-
 from .core.config import QUICK_TSNE_POINTS, TrainConfig
 from .core.devices import pick_device
 from .core.files import hold_folder
 from .core.finished import Finished
 from .core.measure import Measured, train_and_measure
-from .core.passes import encode_split
+from .core.passes import Coded, code_split
 from .core.progress import status
 from .publish.conditional_gallery import write_conditional_gallery
 from .publish.explorer import write_explorer
@@ -25,22 +23,22 @@ from .publish.unconditional_gallery import write_gallery
 from .publish.shared_figures import TSNE_POINTS, model_name
 
 
-def draw(finished: Finished, folder: Path, quick: bool = False, encoded: torch.Tensor | None = None) -> None:
-    """Every figure and GIF of a result folder, and its explorer page, from one encoding of the test split:
-    ``encoded`` where the metrics made it, (N, latent_dim), else made here."""
+def draw(finished: Finished, folder: Path, quick: bool = False, coded: Coded | None = None) -> None:
+    """Every figure and GIF of a result folder, and its explorer page, from one pass over the test split:
+    ``coded`` where the metrics made it, else made here."""
     model, test = finished.model, finished.test
-    if encoded is None:
-        encoded = encode_test(model, test)
+    if coded is None:
+        coded = code_test(finished)
     gallery = write_conditional_gallery if model.traits.conditional else write_gallery
-    gallery(model, finished.state, test, encoded, folder, tsne_points=QUICK_TSNE_POINTS if quick else TSNE_POINTS)
-    write_explorer(model, test, encoded, model_name(model), folder)
+    gallery(model, finished.state, test, coded.codes, folder,
+            tsne_points=QUICK_TSNE_POINTS if quick else TSNE_POINTS)
+    write_explorer(model, test, coded.codes, model_name(model), folder, coded.point_losses)
 
 
-def encode_test(model, test):
-    """``encode_split`` of the test split in eval mode, with a status line: (N, latent_dim) on the CPU."""
-    model.eval()
+def code_test(finished: Finished) -> Coded:
+    """The test split's codes and point losses (``passes.code_split``), with a status line."""
     with status("encoding the test split"):
-        return encode_split(model, test)
+        return code_split(finished.model, finished.test)
 
 
 @contextmanager
@@ -85,5 +83,5 @@ def run(config: TrainConfig) -> Measured:
     all from the model and the data splits in hand."""
     with result_folder(config):
         measured = train_and_measure(config)  # writes config.json only if it trains, and only with the finished model
-        draw(measured.finished, Path(config.out_dir), config.quick(), measured.test_codes)
+        draw(measured.finished, Path(config.out_dir), config.quick(), measured.coded)
         return measured

@@ -72,6 +72,26 @@ def test_the_page_decodes_the_point_under_the_pointer_like_pytorch(trained, tmp_
         assert not errors
 
 
+@pytest.mark.parametrize("kind", ["ae", "vae", "cvae"])
+def test_the_test_pass_gives_the_page_the_point_losses_it_would_compute_itself(kind):
+    from conftest import TINY_WIDTHS, synthetic_digits
+    from latentlab.core.data import DeviceSplit
+    from latentlab.core.kinds import traits
+    from latentlab.core.passes import code_split, losses_and_codes
+    from latentlab.publish.explorer import loss_at_code
+
+    torch.manual_seed(0)
+    options = {"classes": 10} if traits(kind).conditional else {}
+    model = traits(kind).model(2, **options, **TINY_WIDTHS).eval()
+    images, labels = synthetic_digits(40, seed=0)
+    test = DeviceSplit(torch.from_numpy(images), torch.from_numpy(labels).long(), torch.device("cpu"))
+    _, codes, point_losses = losses_and_codes(model, test, seed=0, batch_size=16)
+    assert torch.equal(point_losses, torch.from_numpy(loss_at_code(model, test)))
+    assert torch.equal(codes, encode_split(model, test))
+    coded = code_split(model, test, batch_size=16)
+    assert torch.equal(coded.codes, codes) and torch.equal(coded.point_losses, point_losses)
+
+
 def test_explore_on_a_folder_without_a_model_says_so_and_exits_1(tmp_path, capsys):
     assert main(["explore", str(tmp_path)]) == 1
     error = capsys.readouterr().err

@@ -12,8 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import torch
-
 from . import posterior
 from .checkpoint import finished_with_recipe
 from .checkpoint_file import MODEL_FILE
@@ -22,7 +20,7 @@ from .evaluation import evaluate
 from .files import write_json_atomic
 from .finished import Finished, from_checkpoint
 from .models import count_parameters
-from .passes import losses_and_codes
+from .passes import Coded, losses_and_codes
 from .progress import status
 from .training import train
 
@@ -33,7 +31,7 @@ class Measured:
 
     finished: Finished
     metrics: dict
-    test_codes: torch.Tensor  # (N, latent_dim), on the CPU
+    coded: Coded  # the test split's codes and point losses, for the figures and the page
 
 
 def train_and_measure(config: TrainConfig, reuse_from: Path | None = None) -> Measured:
@@ -47,9 +45,9 @@ def train_and_measure(config: TrainConfig, reuse_from: Path | None = None) -> Me
         finished = from_checkpoint(state, config.device, config.data_root, path=path)
     else:
         finished = train(config)
-    metrics, test_codes = write_metrics(finished, Path(config.out_dir), config.bound_samples,
-                                        config.bound_test_images, quick=config.quick())
-    return Measured(finished, metrics, test_codes)
+    metrics, coded = write_metrics(finished, Path(config.out_dir), config.bound_samples, config.bound_test_images,
+                                   quick=config.quick())
+    return Measured(finished, metrics, coded)
 
 
 REPORTED = ("test_mse", "test_recon_sse", "test_kl", "test_elbo", "test_log_likelihood_is", "test_nll_nats",
@@ -77,9 +75,9 @@ def run_facts(model, state: dict) -> dict:
 
 
 def write_metrics(finished: Finished, folder: Path, k: int, n_test: int, quick: bool = False
-                  ) -> tuple[dict, torch.Tensor]:
+                  ) -> tuple[dict, Coded]:
     """Evaluate a finished model and write metrics.json into ``folder``; returns the metrics and the test
-    split's codes (N, latent_dim), for the figures: the test split is encoded once. ``quick``: the bound on
+    split's codes and point losses, for the figures and the page: the test split is encoded once. ``quick``: the bound on
     at most QUICK_BOUND_IMAGES test images, said on screen and in metrics.json."""
     model, state, trained_with = finished.model, finished.state, finished.config
     train_split, test = finished.train, finished.test
@@ -89,7 +87,7 @@ def write_metrics(finished: Finished, folder: Path, k: int, n_test: int, quick: 
         n_test = QUICK_BOUND_IMAGES
     metrics = run_facts(model, state)
     with status(f"test losses and codes of the {len(test):,} test images"):
-        measured, test_codes = losses_and_codes(model, test, seed=trained_with.seed)
+        measured, test_codes, point_losses = losses_and_codes(model, test, seed=trained_with.seed)
     metrics.update(evaluate(model, trained_with, train_split, test, k=k, n_test=n_test, measured=measured,
                             test_codes=test_codes))
     if quick:  # absent from a full evaluation's file, so that published metrics.json files keep their bytes
@@ -102,7 +100,7 @@ def write_metrics(finished: Finished, folder: Path, k: int, n_test: int, quick: 
     write_json_atomic(metrics, Path(folder) / "metrics.json")
     print(f"{folder}: " + ", ".join(f"{key} {metrics[key]:.5g}" for key in REPORTED if key in metrics))
     print(class_balance_line(metrics))
-    return metrics, test_codes
+    return metrics, Coded(test_codes, point_losses)
 
 
 ACCURACIES = (("5-NN", "knn5"), ("linear probe", "linear_probe"), ("PCA 5-NN", "pca_knn5"),

@@ -5,6 +5,7 @@ probes, likelihood bounds, the ELBO by many samples) is in evaluation.py."""
 from __future__ import annotations
 
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 import torch
 
@@ -37,29 +38,54 @@ def split_losses(model: torch.nn.Module, split: DeviceSplit, seed: int, batch_si
     return losses_and_codes(model, split, seed, batch_size, keep_codes=False)[0]
 
 
+@dataclass(frozen=True)
+class Coded:
+    """What the figures and the explorer page need of the test split, from the pass that measures it."""
+
+    codes: torch.Tensor  # (N, latent_dim), on the CPU
+    point_losses: torch.Tensor  # (N,): the loss at each image's point code, on the CPU
+
+
 @torch.no_grad()
 def losses_and_codes(model: torch.nn.Module, split: DeviceSplit, seed: int, batch_size: int = 1000,
-                     keep_codes: bool = True) -> tuple[dict, torch.Tensor | None]:
-    """``split_losses`` and ``encode_split`` from one pass over the split, which both need: the reconstruction
-    behind the MSE is decoded from the code. Returns (the losses, the codes (N, latent_dim) on the CPU, or None
-    without ``keep_codes``: each epoch's test losses need none, and on a GPU copying them out waits for it)."""
+                     keep_codes: bool = True) -> tuple[dict, torch.Tensor | None, torch.Tensor | None]:
+    """``split_losses``, ``encode_split`` and the loss at the point code of each image from one pass over the
+    split, which all need: the reconstruction behind the MSE is decoded from the code (``point_pass``).
+    Returns (the losses, the codes (N, latent_dim) and the point losses (N,) on the CPU, or None and None
+    without ``keep_codes``: each epoch's test losses need neither, and on a GPU copying them out waits for it).
+    The point losses are what the explorer page ranks a drawn digit among."""
     was_training = model.training
     model.eval()
     sums = torch.zeros(3, dtype=torch.float64, device=split.device)
-    codes = []
+    codes, point_losses = [], []
     with seeded(seed, split.device):
         for x, y in split.labelled_batches(batch_size):
             terms = model.loss_per_image(x, y)  # (B,) each
             kl = terms["kl"].sum() if "kl" in terms else torch.zeros((), device=split.device)
-            code = model.code(x, y)  # (B, latent_dim)
-            sse = losses.squared_error_per_image(model.decode(code, y), x)
+            code, x_hat, point = model.point_pass(x, y)  # (B, latent_dim), (B, 1, 28, 28), (B,) each
+            sse = losses.squared_error_per_image(x_hat, x)
             sums += torch.stack([terms["reconstruction"].sum(), kl, sse.sum()]).double()
             if keep_codes:
                 codes.append(code.float().cpu())
+                point_losses.append(sum(point.values()).float().cpu())
     model.train(was_training)
     recon, kl, sse = (sums / len(split)).tolist()
     measured = {"recon": recon, "recon_sse": sse, "mse": sse / 784, **({"kl": kl} if model.traits.posterior else {})}
-    return measured, torch.cat(codes) if keep_codes else None
+    if not keep_codes:
+        return measured, None, None
+    return measured, torch.cat(codes), torch.cat(point_losses)
+
+
+@torch.no_grad()
+def code_split(model: torch.nn.Module, split: DeviceSplit, batch_size: int = 1000) -> Coded:
+    """The codes and point losses of ``losses_and_codes`` without its sampled losses: what redrawing a
+    folder's figures and page needs."""
+    codes, point_losses = [], []
+    for x, y in split.labelled_batches(batch_size):
+        code, _, point = model.point_pass(x, y)
+        codes.append(code.float().cpu())
+        point_losses.append(sum(point.values()).float().cpu())
+    return Coded(torch.cat(codes), torch.cat(point_losses))
 
 
 @torch.no_grad()

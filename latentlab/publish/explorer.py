@@ -151,13 +151,15 @@ def _square_bounds(points: np.ndarray, include: float = 0.0) -> list[float]:
 
 
 @torch.no_grad()
-def page_data(model, test: DeviceSplit, encoded: torch.Tensor, title: str) -> tuple[dict, dict[str, np.ndarray]]:
+def page_data(model, test: DeviceSplit, encoded: torch.Tensor, title: str, point_losses: torch.Tensor | None = None
+              ) -> tuple[dict, dict[str, np.ndarray]]:
     """What the page shows: the layers, the scatter, the pickable digits; (meta, arrays).
-    ``encoded`` is ``passes.encode_split`` of the test split, (N, latent_dim)."""
+    ``encoded`` is ``passes.encode_split`` of the test split, (N, latent_dim); ``point_losses`` the loss at each
+    test image's point code (N,), where the pass that made the codes gave it (``passes.losses_and_codes``)."""
     layers, arrays = export_decoder(model)
     encoder, heads, encoder_arrays = export_encoder(model)
     arrays.update(encoder_arrays)
-    arrays["test_loss"] = loss_at_code(model, test)
+    arrays["test_loss"] = loss_at_code(model, test) if point_losses is None else point_losses.numpy()
     codes = encoded.numpy()  # (N, D)
     labels = test.labels.cpu().numpy().astype(np.uint8)
     picks = min(PICKS, len(test))
@@ -197,7 +199,8 @@ def page_data(model, test: DeviceSplit, encoded: torch.Tensor, title: str) -> tu
 def loss_at_code(model, test: DeviceSplit) -> np.ndarray:
     """What the page computes for a drawn digit, for every test image (N,): the reconstruction term at the
     point code (the AE's z, the VAE's posterior mean), plus for a kind with a posterior its KL in closed form
-    (a negative ELBO without sampling noise, so that a drawn digit's value can be ranked among them)."""
+    (a negative ELBO without sampling noise, so that a drawn digit's value can be ranked among them). The same
+    numbers as ``passes.losses_and_codes`` gives beside the codes, for a caller without that pass."""
     return torch.cat([sum(model.point_loss_per_image(x, y).values()).float().cpu()
                       for x, y in test.labelled_batches(1000)]).numpy()
 
@@ -278,10 +281,11 @@ def kind_meta(kind) -> dict:
     return {"posterior": kind.posterior, "point_code": kind.point_code, "conditional": kind.conditional}
 
 
-def write_explorer(model, test: DeviceSplit, encoded: torch.Tensor, title: str, out: Path) -> Path:
-    """Write ``out/explorer.html`` for a trained model in eval mode; returns its path."""
+def write_explorer(model, test: DeviceSplit, encoded: torch.Tensor, title: str, out: Path,
+                   point_losses: torch.Tensor | None = None) -> Path:
+    """Write ``out/explorer.html`` for a trained model in eval mode; returns its path (``page_data``)."""
     path = Path(out) / EXPLORER_FILE
-    meta, arrays = page_data(model, test, encoded, title)
+    meta, arrays = page_data(model, test, encoded, title, point_losses)
     if model.latent_dim == 2:  # the picks' true posterior, where python -m latentlab posterior computed it
         arrays.update(read_page_arrays(out) or {})
     write_text_atomic(page_html(meta, arrays), path)

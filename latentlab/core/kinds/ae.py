@@ -42,9 +42,17 @@ class Autoencoder(ConvAutoencoderBase):
         """The one term of its loss for each image, (B,): the reconstruction -log p(x|z) at z = encode(x)."""
         return {"reconstruction": self.likelihood.reconstruction_per_image(self(x), x)}
 
+    def point_pass(self, x: torch.Tensor, y: torch.Tensor | None = None
+                   ) -> tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
+        """The code z (B, latent_dim), its decoding x_hat (B, 1, 28, 28) and the loss there (B,): for an AE,
+        whose loss draws nothing, its loss_per_image."""
+        z = self.encode(x)
+        x_hat = self.decode(z)
+        return z, x_hat, {"reconstruction": self.likelihood.reconstruction_per_image(x_hat, x)}
+
     def point_loss_per_image(self, x: torch.Tensor, y: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         """loss_per_image without sampling: for an AE the same."""
-        return self.loss_per_image(x)
+        return self.point_pass(x, y)[2]
 
     @property
     def loss_units(self) -> str:

@@ -60,12 +60,20 @@ class VariationalAutoencoder(ConvAutoencoderBase):
         return {"reconstruction": self.likelihood.reconstruction_per_image(x_hat, x),
                 "kl": losses.kl_per_image(mean, log_var)}
 
-    def point_loss_per_image(self, x: torch.Tensor, y: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
-        """The two terms without sampling noise, (B,) each: -log p(x|z) at z = the posterior mean, and the
-        KL in closed form. What the explorer page computes for a drawn digit, to rank it among these."""
+    def point_pass(self, x: torch.Tensor, y: torch.Tensor | None = None
+                   ) -> tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
+        """The point code (the posterior mean, (B, latent_dim)), its decoding x_hat (B, 1, 28, 28), and the
+        loss terms there without sampling noise, (B,) each: -log p(x|z) at z = the mean, and the KL in closed
+        form. One encode for the codes, the MSE and the explorer page's losses of the test images."""
         mean, log_var = self.encode(x, y)
-        return {"reconstruction": self.likelihood.reconstruction_per_image(self.decode(mean, y), x),
-                "kl": losses.kl_per_image(mean, log_var)}
+        x_hat = self.decode(mean, y)
+        return mean, x_hat, {"reconstruction": self.likelihood.reconstruction_per_image(x_hat, x),
+                             "kl": losses.kl_per_image(mean, log_var)}
+
+    def point_loss_per_image(self, x: torch.Tensor, y: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        """``point_pass``'s terms: what the explorer page computes for a drawn digit, to rank it among the
+        test images'."""
+        return self.point_pass(x, y)[2]
 
     @property
     def loss_units(self) -> str:
