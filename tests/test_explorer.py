@@ -78,15 +78,17 @@ def test_the_test_pass_gives_the_page_the_point_losses_it_would_compute_itself(k
     from latentlab.core.data import DeviceSplit
     from latentlab.core.kinds import traits
     from latentlab.core.passes import code_split, losses_and_codes
-    from latentlab.publish.explorer import loss_at_code
 
     torch.manual_seed(0)
     options = {"classes": 10} if traits(kind).conditional else {}
     model = traits(kind).model(2, **options, **TINY_WIDTHS).eval()
     images, labels = synthetic_digits(40, seed=0)
     test = DeviceSplit(torch.from_numpy(images), torch.from_numpy(labels).long(), torch.device("cpu"))
-    _, codes, point_losses = losses_and_codes(model, test, seed=0, batch_size=16)
-    assert torch.equal(point_losses, torch.from_numpy(loss_at_code(model, test)))
+    _, coded = losses_and_codes(model, test, seed=0, batch_size=16)
+    codes, point_losses = coded.codes, coded.point_losses
+    with torch.no_grad():  # what the page computes for a drawn digit, image by image
+        on_its_own = torch.cat([sum(model.point_loss_per_image(x, y).values()) for x, y in test.labelled_batches(16)])
+    assert torch.equal(point_losses, on_its_own)
     assert torch.equal(codes, encode_split(model, test))
     coded = code_split(model, test, batch_size=16)
     assert torch.equal(coded.codes, codes) and torch.equal(coded.point_losses, point_losses)

@@ -9,7 +9,11 @@ import torch
 from .errors import LatentlabError
 
 
-def pick_device(name: str) -> torch.device:
+def pick_device(name: str | torch.device) -> torch.device:
+    """A --device choice as a torch.device, refused in words where this machine has none; a torch.device, or a
+    name --device does not offer ("cuda:1", from a program calling load_model), is taken as it is."""
+    if isinstance(name, torch.device):
+        return name
     if name == "auto":
         if torch.cuda.is_available():
             return torch.device("cuda")
@@ -17,6 +21,8 @@ def pick_device(name: str) -> torch.device:
             return torch.device("mps")
         return torch.device("cpu")
     available = {"cpu": True, "cuda": torch.cuda.is_available(), "mps": torch.backends.mps.is_available()}
+    if name not in available:
+        return torch.device(name)
     if not available[name]:
         raise LatentlabError(
             f"--device {name} was requested but this machine has no {name.upper()} device PyTorch can use. "

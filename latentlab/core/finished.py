@@ -15,7 +15,7 @@ from pathlib import Path
 
 import torch
 
-from .checkpoint_file import MODEL_FILE, read_checkpoint
+from .checkpoint_file import read_checkpoint
 from .config import TrainConfig
 from .data import DATASETS, DeviceSplit, load_splits, load_test_split
 from .devices import pick_device
@@ -53,22 +53,18 @@ class Finished:
 
 def open_finished(path: Path | str, device: str | torch.device = "cpu", data_root: str | None = None,
                   dataset: str | None = None) -> Finished:
-    """The finished model of a model.pt, or of the result folder that holds one, on ``device`` (a name such
-    as "auto" is picked as ``--device`` is), reading its data from ``data_root`` and, for a model of an image
-    folder that moved, from ``dataset`` (``trained_on``)."""
-    path = Path(path)
-    if path.is_dir():
-        path = path / MODEL_FILE
-    return from_checkpoint(read_checkpoint(path), device, data_root, dataset, path)
+    """The finished model of a model.pt on ``device`` (a name such as "auto" is picked as ``--device`` is),
+    reading its data from ``data_root`` and, for a model of an image folder that moved, from ``dataset``
+    (``trained_on``)."""
+    return from_checkpoint(read_checkpoint(Path(path)), device, data_root, dataset, path)
 
 
 def from_checkpoint(state: dict, device: str | torch.device = "cpu", data_root: str | None = None,
                     dataset: str | None = None, path: Path | str = "checkpoint") -> Finished:
     """``open_finished`` of a checkpoint already read (``read_checkpoint``)."""
     config = TrainConfig.from_dict(state["config"])
-    # A --device name is checked as a run checks it; "cuda:1" or a torch.device is taken as it is.
-    device = pick_device(device) if device in ("auto", "cpu", "cuda", "mps") else torch.device(device)
-    return Finished(state, trained_on(config, data_root, dataset), _network(state, config, path).to(device))
+    return Finished(state, trained_on(config, data_root, dataset),
+                    _network(state, config, path).to(pick_device(device)))
 
 
 def _network(state: dict, config: TrainConfig, path: Path | str) -> torch.nn.Module:

@@ -87,9 +87,9 @@ def write_metrics(finished: Finished, folder: Path, k: int, n_test: int, quick: 
         n_test = QUICK_BOUND_IMAGES
     metrics = run_facts(model, state)
     with status(f"test losses and codes of the {len(test):,} test images"):
-        measured, test_codes, point_losses = losses_and_codes(model, test, seed=trained_with.seed)
+        measured, coded = losses_and_codes(model, test, seed=trained_with.seed)
     metrics.update(evaluate(model, trained_with, train_split, test, k=k, n_test=n_test, measured=measured,
-                            test_codes=test_codes))
+                            test_codes=coded.codes))
     if quick:  # absent from a full evaluation's file, so that published metrics.json files keep their bytes
         metrics["evaluation"] = (f"quick: bound on at most {QUICK_BOUND_IMAGES} test images, t-SNE of at most "
                                  f"{QUICK_TSNE_POINTS} codes")
@@ -100,7 +100,7 @@ def write_metrics(finished: Finished, folder: Path, k: int, n_test: int, quick: 
     write_json_atomic(metrics, Path(folder) / "metrics.json")
     print(f"{folder}: " + ", ".join(f"{key} {metrics[key]:.5g}" for key in REPORTED if key in metrics))
     print(class_balance_line(metrics))
-    return metrics, Coded(test_codes, point_losses)
+    return metrics, coded
 
 
 ACCURACIES = (("5-NN", "knn5"), ("linear probe", "linear_probe"), ("PCA 5-NN", "pca_knn5"),

@@ -48,44 +48,47 @@ class Coded:
 
 @torch.no_grad()
 def losses_and_codes(model: torch.nn.Module, split: DeviceSplit, seed: int, batch_size: int = 1000,
-                     keep_codes: bool = True) -> tuple[dict, torch.Tensor | None, torch.Tensor | None]:
-    """``split_losses``, ``encode_split`` and the loss at the point code of each image from one pass over the
-    split, which all need: the reconstruction behind the MSE is decoded from the code (``point_pass``).
-    Returns (the losses, the codes (N, latent_dim) and the point losses (N,) on the CPU, or None and None
-    without ``keep_codes``: each epoch's test losses need neither, and on a GPU copying them out waits for it).
-    The point losses are what the explorer page ranks a drawn digit among."""
+                     keep_codes: bool = True) -> tuple[dict, Coded | None]:
+    """``split_losses`` and ``code_split`` from one pass over the split, which both need: the reconstruction
+    behind the MSE is decoded from the point code (``point_pass``). Returns (the losses, the codes and point
+    losses, or None without ``keep_codes``: each epoch's test losses need none, and on a GPU copying them
+    out waits for it)."""
     was_training = model.training
     model.eval()
     sums = torch.zeros(3, dtype=torch.float64, device=split.device)
-    codes, point_losses = [], []
+    kept = []
     with seeded(seed, split.device):
-        for x, y in split.labelled_batches(batch_size):
-            terms = model.loss_per_image(x, y)  # (B,) each
+        for x, y, code, x_hat, point_loss in _point_passes(model, split, batch_size):
+            terms = model.loss_per_image(x, y)  # (B,) each; the only draws of the pass
             kl = terms["kl"].sum() if "kl" in terms else torch.zeros((), device=split.device)
-            code, x_hat, point = model.point_pass(x, y)  # (B, latent_dim), (B, 1, 28, 28), (B,) each
             sse = losses.squared_error_per_image(x_hat, x)
             sums += torch.stack([terms["reconstruction"].sum(), kl, sse.sum()]).double()
             if keep_codes:
-                codes.append(code.float().cpu())
-                point_losses.append(sum(point.values()).float().cpu())
+                kept.append((code, point_loss))
     model.train(was_training)
     recon, kl, sse = (sums / len(split)).tolist()
     measured = {"recon": recon, "recon_sse": sse, "mse": sse / 784, **({"kl": kl} if model.traits.posterior else {})}
-    if not keep_codes:
-        return measured, None, None
-    return measured, torch.cat(codes), torch.cat(point_losses)
+    return measured, _coded(kept) if keep_codes else None
 
 
 @torch.no_grad()
 def code_split(model: torch.nn.Module, split: DeviceSplit, batch_size: int = 1000) -> Coded:
     """The codes and point losses of ``losses_and_codes`` without its sampled losses: what redrawing a
     folder's figures and page needs."""
-    codes, point_losses = [], []
+    return _coded([(code, point_loss) for _, _, code, _, point_loss in _point_passes(model, split, batch_size)])
+
+
+def _point_passes(model: torch.nn.Module, split: DeviceSplit, batch_size: int):
+    """(x, y, code, x_hat, point loss (B,)) of each batch in order: ``model.point_pass``, its terms summed."""
     for x, y in split.labelled_batches(batch_size):
-        code, _, point = model.point_pass(x, y)
-        codes.append(code.float().cpu())
-        point_losses.append(sum(point.values()).float().cpu())
-    return Coded(torch.cat(codes), torch.cat(point_losses))
+        code, x_hat, point = model.point_pass(x, y)  # (B, latent_dim), (B, 1, 28, 28), (B,) each
+        yield x, y, code, x_hat, sum(point.values())
+
+
+def _coded(batches: list) -> Coded:
+    """The (code, point loss) pairs of a split's batches, joined on the CPU."""
+    return Coded(torch.cat([code.float().cpu() for code, _ in batches]),
+                 torch.cat([loss.float().cpu() for _, loss in batches]))
 
 
 @torch.no_grad()

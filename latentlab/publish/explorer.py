@@ -28,6 +28,7 @@ from ..core.files import write_text_atomic
 from ..core.kinds import traits
 from .templating import asset, render
 from ..core.models import ConvolutionalBlock, DenseBlock, TransposeConvolutionalBlock, count_parameters
+from ..core.passes import code_split
 
 HERE = Path(__file__).parent
 PICKS = 500  # the first test digits, whose images and full codes the page carries (a click picks one)
@@ -159,7 +160,11 @@ def page_data(model, test: DeviceSplit, encoded: torch.Tensor, title: str, point
     layers, arrays = export_decoder(model)
     encoder, heads, encoder_arrays = export_encoder(model)
     arrays.update(encoder_arrays)
-    arrays["test_loss"] = loss_at_code(model, test) if point_losses is None else point_losses.numpy()
+    # What the page computes for a drawn digit (the loss at the point code, without sampling noise), for every
+    # test image, so that a drawing's value can be ranked among them.
+    if point_losses is None:
+        point_losses = code_split(model, test).point_losses
+    arrays["test_loss"] = point_losses.numpy()
     codes = encoded.numpy()  # (N, D)
     labels = test.labels.cpu().numpy().astype(np.uint8)
     picks = min(PICKS, len(test))
@@ -193,16 +198,6 @@ def page_data(model, test: DeviceSplit, encoded: torch.Tensor, title: str, point
         pick_labels = labels[:picks].tolist()
         meta["default_ends"] = [pick_labels.index(d) if d in pick_labels else i for i, d in enumerate((1, 7))]
     return meta, arrays
-
-
-@torch.no_grad()
-def loss_at_code(model, test: DeviceSplit) -> np.ndarray:
-    """What the page computes for a drawn digit, for every test image (N,): the reconstruction term at the
-    point code (the AE's z, the VAE's posterior mean), plus for a kind with a posterior its KL in closed form
-    (a negative ELBO without sampling noise, so that a drawn digit's value can be ranked among them). The same
-    numbers as ``passes.losses_and_codes`` gives beside the codes, for a caller without that pass."""
-    return torch.cat([sum(model.point_loss_per_image(x, y).values()).float().cpu()
-                      for x, y in test.labelled_batches(1000)]).numpy()
 
 
 # How the pad's strokes become the model's input, in the words of the page (explorer.js does it).
