@@ -76,15 +76,19 @@ def _train(commands) -> None:
 def _reproduce(commands) -> None:
     parser = commands.add_parser(
         "reproduce", help="run every experiment (the five scripts, the two Bernoulli VAEs and the Fashion-MNIST VAE) "
-                          "with its defaults, then write RESULTS.md; exit status 3 if one was skipped for want of "
-                          "its data",
+                          "with its defaults, write RESULTS.md, then judge every committed file it changed (runs/"
+                          "reproduce-verdict.txt); exit status 4 if a published number moved, 3 if an experiment "
+                          "was skipped for want of its data",
         description="Each experiment as its script runs it, one after another in this process; a folder that "
                     "already holds a finished model is not retrained unless --retrain is given.")
     _add_only(parser)
     parser.add_argument("--retrain", action="store_true", help="train again even where a finished model exists")
+    parser.add_argument("--check", action="store_true",
+                        help="run in a clean clone of HEAD in a temporary folder and judge what it rewrote there, "
+                             "leaving this tree as it is")
     _add_data_and_device(parser)
     parser.set_defaults(action=lambda args, do: do.commands.reproduce(args.only, args.retrain, args.device,
-                                                                      args.data_root))
+                                                                      args.data_root, args.check))
 
 
 def _seeds(commands) -> None:

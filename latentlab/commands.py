@@ -5,6 +5,8 @@ from one run's steps (``workflow``) and the cross-run documents (``report``, ``f
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -16,13 +18,14 @@ from .core.config import TrainConfig
 from .core.finished import Finished, open_finished
 from .experiments import EXPERIMENTS
 from .core.data import DeviceSplit, dataset_classes, read_split, to_float
-from .core.errors import DataSetMissing, LatentlabError, SomeSkipped
+from .core.errors import DataSetMissing, LatentlabError, PublishedNumbersDiffer, SomeSkipped
 from .core.evaluation import bounds_for_each_k, mean_and_se, per_image_bounds
 from .core.likelihoods import TEST_BINARIZATION_SEED, Bernoulli, binarize_once
 from .publish.explorer import EXPLORER_FILE, refill_explorer, write_explorer
 from .publish.posterior_gaps import IS_IMAGES, N_IMAGES, write_posterior_gaps
+from .publish import verdict
 from .publish.figures import bound_vs_k
-from .core.files import check_writable, file_sha256, hold_folder, write_json_atomic
+from .core.files import check_writable, file_sha256, hold_folder, write_json_atomic, write_text_atomic
 from .publish.literature import PUBLISHED_NLL
 from .publish.shared_figures import model_name
 from .core.models import count_parameters
@@ -97,6 +100,7 @@ def check_bounds_comparable(models) -> None:
 
 
 BOUND_FILE = "bound_vs_k"
+VERDICT_FILE = Path("runs") / "reproduce-verdict.txt"  # outside the tracked tree (runs/ is ignored)
 
 
 def write_bound_vs_k(folders: list[Path], ks: list[int], n_test: int, data_root: str | None, device_name: str) -> None:
@@ -189,14 +193,40 @@ def write_binarization_spread(folder: Path, seeds: list[int], k: int, n_test: in
     return result
 
 
-def reproduce(names: list[str], retrain: bool, device: str, data_root: str | None) -> None:
-    """Run the named experiments with their default settings in one process, then write RESULTS.md.
-    An experiment whose data set is not on this machine (Fashion-MNIST is never downloaded) is
-    skipped with the way to get it; the others go on, and the exit status says something was skipped.
+def reproduce(names: list[str], retrain: bool, device: str, data_root: str | None, check: bool = False) -> None:
+    """Run the named experiments with their default settings in one process, write RESULTS.md and the
+    documents, then judge every committed file that changed (``publish/verdict.py``): on screen and in
+    runs/reproduce-verdict.txt, exit status 4 when a published number moved. With ``check``, all of it in a
+    clean clone of HEAD in a temporary folder, so that this tree is left as it is.
 
-    One process, not one per script: importing the libraries and starting a GPU cost
-    several seconds each time, more than a GPU needs to train one of these models.
+    An experiment whose data set is not on this machine (Fashion-MNIST is never downloaded) is skipped with
+    the way to get it; the others go on, and the exit status says something was skipped.
+
+    One process, not one per script: importing the libraries and starting a GPU cost several seconds each
+    time, more than a GPU needs to train one of these models.
     """
+    root = Path(".").resolve()
+    if not check:
+        before = verdict.untracked(root) if verdict.is_checkout(root) else None
+        skipped = _reproduce_here(names, retrain, device, data_root)
+        _judge(root, root, before, skipped, len(names))
+        return
+    verdict.git(root, "rev-parse", "HEAD")  # refused at once, with the reason, outside a checkout
+    data_root = str(TrainConfig(data_root=data_root).resolved_data_root().resolve())  # the clone has no data/ of its own
+    with tempfile.TemporaryDirectory(prefix="latentlab-check-") as folder:
+        clone = Path(folder) / "clone"
+        verdict.git(root, "clone", "--quiet", "--shared", str(root), str(clone))
+        print(f"Reproducing in a clean clone of HEAD, {clone}; this tree is left as it is.")
+        os.chdir(clone)
+        try:
+            skipped = _reproduce_here(names, retrain, device, data_root)
+        finally:
+            os.chdir(root)
+        _judge(clone, root, set(), skipped, len(names))
+
+
+def _reproduce_here(names: list[str], retrain: bool, device: str, data_root: str | None) -> list[str]:
+    """``reproduce`` in the current folder; returns the experiments skipped for want of their data."""
     skipped = []
     for name in names:
         try:
@@ -210,8 +240,26 @@ def reproduce(names: list[str], retrain: bool, device: str, data_root: str | Non
             skipped.append(f"{name} ({missing})")
     write_documents()
     print(f"Reproduced {len(names) - len(skipped)} of {len(names)} experiments.")
+    return skipped
+
+
+def _judge(checkout: Path, root: Path, before: set[str] | None, skipped: list[str], ran: int) -> None:
+    """The verdict on what reproduce rewrote in ``checkout``, printed and written to ROOT/runs/."""
+    if before is None:
+        print("This folder is not a git checkout: there are no committed files to judge the results against.")
+    else:
+        judged = verdict.verdict(checkout, before)
+        report = root / VERDICT_FILE
+        report.parent.mkdir(parents=True, exist_ok=True)
+        write_text_atomic(judged.text() + "\n", report)
+        print(f"\nWhat reproduce changed in the committed files (also in {report}):\n{judged.text()}")
+        if judged.failed:
+            raise PublishedNumbersDiffer(f"reproduce changed published numbers or fields of committed files: each is "
+                                         f"listed above and in {report}. On another processor the last digits of "
+                                         "raw numbers may move, but a printed digit should not; if the code changed "
+                                         "what it writes, commit the rewritten files.")
     if skipped:
-        raise SomeSkipped(f"Skipped {len(skipped)} of {len(names)} experiments, whose data is not on this "
+        raise SomeSkipped(f"Skipped {len(skipped)} of {ran} experiments, whose data is not on this "
                           f"machine: {'; '.join(skipped)} The others were reproduced and RESULTS.md written.")
 
 

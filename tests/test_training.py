@@ -131,11 +131,12 @@ def test_same_seed_gives_the_same_metrics(tiny_config, tmp_path):
     assert a["test_elbo"] == b["test_elbo"] and a["test_mse"] == b["test_mse"]
 
 
-def test_reproduce_runs_each_named_experiment_with_its_defaults_then_writes_the_report(monkeypatch):
+def test_reproduce_runs_each_named_experiment_with_its_defaults_then_writes_the_report(monkeypatch, tmp_path):
     import latentlab.commands as commands
     from latentlab.experiments import BERNOULLI, EXPERIMENTS
 
     calls = []
+    monkeypatch.chdir(tmp_path)  # outside a checkout: no verdict (tests/test_verdict.py tests it)
     monkeypatch.setattr(commands, "run", lambda config: calls.append(config))
     monkeypatch.setattr(commands, "write_documents", lambda: calls.append("report"))
     commands.reproduce(["ae-2d", BERNOULLI.name], retrain=True, device="cpu", data_root="somewhere")
@@ -147,7 +148,8 @@ def test_reproduce_runs_each_named_experiment_with_its_defaults_then_writes_the_
     assert last == "report"
 
 
-def test_reproduce_skips_an_experiment_whose_data_set_is_missing_and_says_so_in_its_exit_status(monkeypatch, capsys):
+def test_reproduce_skips_an_experiment_whose_data_set_is_missing_and_says_so_in_its_exit_status(monkeypatch, capsys,
+                                                                                               tmp_path):
     import latentlab.commands as commands
     from latentlab.cli import main
     from latentlab.core.errors import DataSetMissing
@@ -161,6 +163,7 @@ def test_reproduce_skips_an_experiment_whose_data_set_is_missing_and_says_so_in_
         ran.append(config.out_dir)
 
     ran = []
+    monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(commands, "run", run)
     monkeypatch.setattr(commands, "write_documents", lambda: ran.append("report"))
     assert main(["reproduce", "--only", "ae-2d", fashion.name]) == 3

@@ -21,3 +21,9 @@ class SomeSkipped(LatentlabError):
     """``reproduce`` finished what it could; the message names what it skipped and why."""
 
     exit_code = 3
+
+
+class PublishedNumbersDiffer(LatentlabError):
+    """``reproduce`` rewrote a committed file so that a published number or field differs."""
+
+    exit_code = 4

@@ -235,7 +235,11 @@ def filled_template(meta: dict, payload: str) -> str:
 
 def read_page(path: Path) -> tuple[dict, dict[str, np.ndarray]]:
     """The data an explorer page holds: (meta without its manifest, the arrays), as ``page_data`` made them."""
-    text = Path(path).read_text(encoding="utf-8")
+    return parse_page(Path(path).read_text(encoding="utf-8"))
+
+
+def parse_page(text: str) -> tuple[dict, dict[str, np.ndarray]]:
+    """``read_page`` of a page's text."""
     meta = json.loads(text.split('<script type="application/json" id="meta">', 1)[1].split("</script>", 1)[0])
     payload = text.split('<script type="application/octet-stream" id="payload">', 1)[1].split("</script>", 1)[0]
     blob, manifest = gzip.decompress(base64.b64decode(payload)), meta.pop("manifest")
