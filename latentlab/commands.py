@@ -92,7 +92,7 @@ def refill(folder: Path) -> Path:
 
 def check_bounds_comparable(models) -> None:
     """bound-vs-k's refusal to set models' likelihood bounds side by side unless they measure the same thing."""
-    if not all(model.traits.posterior for model in models) or len({model.likelihood for model in models}) > 1:
+    if not all(model.traits.likelihood_bound for model in models) or len({model.likelihood for model in models}) > 1:
         raise LatentlabError("bound-vs-k compares VAEs with the same decoder: an AE has no posterior to sample, "
                              "and a Gaussian and a Bernoulli decoder measure in different units. Name result "
                              "folders of VAEs of one kind.")
@@ -171,7 +171,7 @@ def write_binarization_spread(folder: Path, seeds: list[int], k: int, n_test: in
     folder = Path(folder)
     finished = _open(folder, data_root, device_name)
     model, config = finished.model, finished.config
-    if not model.traits.posterior or model.likelihood is not Bernoulli:
+    if not model.traits.likelihood_bound or model.likelihood is not Bernoulli:
         raise LatentlabError(f"{folder} holds no VAE with a Bernoulli decoder: only its test set is binarized, "
                              "and only a VAE has a likelihood bound. Name a folder such as "
                              "Kết_quả_huấn_luyện_Variational_Autoecoder/32D_latent_VAE_bernoulli.")
@@ -298,7 +298,7 @@ def write_documents(root: Path = Path("."), screenshot: bool = False) -> None:
 
 def has_true_posterior(traits, latent_dim: int) -> bool:
     """Whether ``posterior`` computes a model's true posterior: an unconditional kind with a posterior and a 2-D z."""
-    return traits.posterior and not traits.conditional and latent_dim == 2
+    return traits.likelihood_bound and not traits.conditional and latent_dim == 2
 
 
 def posterior_gaps(folders: list[Path], n_images: int, is_images: int, data_root: str | None, device_name: str) -> None:

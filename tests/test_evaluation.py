@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 
+from latentlab.core.distributions import StandardNormal
 from latentlab.core.evaluation import importance_sampled_bound, knn_accuracy, linear_probe_accuracy, log_mean_exp
 from latentlab.core.passes import active_units
 from latentlab.publish.report import results_markdown, summary
@@ -32,7 +33,7 @@ def test_importance_bound_with_the_true_posterior_is_the_exact_log_likelihood():
     def log_likelihood(z):  # (S, B, 1) -> (S, B)
         return (-0.5 * ((x - a * z[..., 0]) ** 2 / s ** 2 + math.log(2 * math.pi * s ** 2)))
 
-    bound = importance_sampled_bound(mean, log_var, log_likelihood, k=7, generator=torch.Generator().manual_seed(0))
+    bound = importance_sampled_bound(mean, log_var, StandardNormal(mean.shape[1]), log_likelihood, k=7, generator=torch.Generator().manual_seed(0))
     exact = -0.5 * (x ** 2 / v + torch.log(torch.tensor(2 * math.pi * v, dtype=torch.float64)))
     assert torch.allclose(bound, exact, atol=1e-9)
 
@@ -46,7 +47,7 @@ def test_importance_bound_with_a_poor_proposal_stays_below_the_exact_value_and_r
         return -0.5 * ((x - a * z[..., 0]) ** 2 / s ** 2 + math.log(2 * math.pi * s ** 2))
 
     exact = -0.5 * (1 / (a * a + s * s) + math.log(2 * math.pi * (a * a + s * s)))
-    bounds = [torch.stack([importance_sampled_bound(mean, log_var, log_likelihood, k,
+    bounds = [torch.stack([importance_sampled_bound(mean, log_var, StandardNormal(mean.shape[1]), log_likelihood, k,
                                                     torch.Generator().manual_seed(r)) for r in range(200)]).mean().item()
               for k in (1, 100)]
     assert bounds[0] < bounds[1] < exact

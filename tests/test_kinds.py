@@ -28,8 +28,8 @@ def test_an_unknown_kind_is_refused_naming_the_kinds():
 def test_a_models_traits_are_its_kinds():
     from latentlab import Autoencoder, VariationalAutoencoder
 
-    assert VariationalAutoencoder(2, **TINY_WIDTHS).traits.posterior
-    assert not Autoencoder(2, **TINY_WIDTHS).traits.posterior
+    assert VariationalAutoencoder(2, **TINY_WIDTHS).traits.likelihood_bound
+    assert not Autoencoder(2, **TINY_WIDTHS).traits.likelihood_bound
 
 
 def test_every_setting_that_changes_the_objective_shows_in_the_name():

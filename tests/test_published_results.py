@@ -46,7 +46,7 @@ def test_metrics_json_agrees_with_the_committed_model(folder):
     measured = split_losses(model, test, seed=config.seed)
     assert measured["mse"] == pytest.approx(metrics["test_mse"], rel=1e-4)
     assert measured["recon_sse"] == pytest.approx(metrics["test_recon_sse"], rel=1e-4)
-    if model.traits.posterior:
+    if model.traits.likelihood_bound:
         assert measured["kl"] == pytest.approx(metrics["test_kl"], rel=1e-4)
         assert -(measured["recon"] + measured["kl"]) == pytest.approx(metrics["test_elbo"], rel=1e-4)
         assert active_units(encode_split(model, test))[0] == metrics["active_units"]
@@ -71,3 +71,32 @@ def test_the_summary_says_that_a_bernoulli_decoders_test_mse_is_on_binarized_ima
                                                      "likelihood": "bernoulli", "test_mse": 0.02}), encoding="utf-8")
     _, note = summary_rows(tmp_path)
     assert "binarized test images" in note and experiment_label(EXPERIMENTS["vae-32d-bernoulli"]) in note
+
+
+@pytest.mark.parametrize("folder", FOLDERS, ids=[str(f.name) for f in FOLDERS])
+def test_a_committed_metrics_json_holds_exactly_the_fields_the_code_writes_for_its_recipe(folder, tmp_path):
+    """The committed results are as current as the code (issue 50): a tiny model of the folder's recipe,
+    measured as reproduce measures, writes the same fields; the posterior command's summary where it ran."""
+    from conftest import TINY_WIDTHS, write_mnist
+
+    from latentlab.core import posterior
+    from latentlab.core.measure import train_and_measure
+
+    committed = json.loads((REPO / folder / "metrics.json").read_text(encoding="utf-8"))
+    config = TrainConfig.from_dict({**committed["config"], **TINY_WIDTHS, "epochs": 1, "dataset": "mnist",
+                                    "data_root": str(write_mnist(tmp_path / "data")), "evaluation": "full",
+                                    "bound_samples": 2, "bound_test_images": 8, "device": "cpu",
+                                    "out_dir": str(tmp_path / "run"), "retrain": True})
+    written = set(train_and_measure(config).metrics)
+    if (REPO / folder / "posterior_gaps.json").is_file():
+        written.add(posterior.METRICS_KEY)
+    assert sorted(set(committed) - written) == [], "fields the code no longer writes"
+    assert sorted(written - set(committed)) == [], "fields the code writes that the committed file lacks"
+
+
+@pytest.mark.parametrize("folder", FOLDERS, ids=[str(f.name) for f in FOLDERS])
+def test_a_committed_config_json_holds_every_setting_of_todays_configuration(folder):
+    import dataclasses
+
+    recorded = json.loads((REPO / folder / "config.json").read_text(encoding="utf-8"))
+    assert set(recorded) - {"provenance"} == {f.name for f in dataclasses.fields(TrainConfig)}

@@ -149,6 +149,9 @@ def test_the_documents_rebuilt_from_a_perturbed_copy_of_the_committed_results_ar
 
     clone = tmp_path / "clone"
     subprocess.run(["git", "clone", "-q", "--shared", str(REPO), str(clone)], check=True)
+    write_documents(clone)  # the documents as this code writes them, committed: the clone's own HEAD
+    git(clone, "add", "-A")
+    git(clone, "commit", "-q", "--allow-empty", "-m", "documents of this code")
     metrics_path = clone / "Kết_quả_huấn_luyện_Variational_Autoecoder" / "2D_latent_VAE" / "metrics.json"
     metrics = json.loads(metrics_path.read_text(encoding="utf-8"))
     elbo = metrics["test_elbo"]

@@ -3,7 +3,7 @@
 A conditional model (``traits.conditional``, the CVAE) decodes any code z with any label y. Whether the
 decoded image is a y is judged by a classifier that knows nothing of the model: a 3-nearest-neighbour
 classifier on the raw pixels of the training images (its own test accuracy is reported beside it, ~0.97 on
-MNIST). It judges two sets of codes, each decoded with every label: draws from the prior N(0, I), and the
+MNIST). It judges two sets of codes, each decoded with every label: draws from the prior p(z), and the
 codes (posterior means given their own label) of the first test images, the analogies of the figures.
 """
 
@@ -17,7 +17,7 @@ from .data import DeviceSplit, flat_pixels, to_float
 from .progress import status
 
 CLASSIFIER = "3-NN on the raw pixels of the training images"
-PRIOR_DRAWS = 100  # z ~ N(0, I), each decoded with every label
+PRIOR_DRAWS = 100  # z ~ p(z), each decoded with every label
 CODED_IMAGES = 100  # the first test images, their codes decoded with every label
 
 
@@ -44,7 +44,7 @@ def label_obedience(model, train: DeviceSplit, test: DeviceSplit, seed: int) -> 
                    "label_classifier_test_accuracy": float(classifier.score(flat_pixels(test.images),
                                                                             test.labels.cpu().numpy()))}
     n = min(CODED_IMAGES, len(test))
-    sources = {"prior": torch.randn(PRIOR_DRAWS, model.latent_dim, generator=torch.Generator().manual_seed(seed)),
+    sources = {"prior": model.prior.sample(PRIOR_DRAWS, torch.Generator().manual_seed(seed)),
                "test_codes": model.code(to_float(test.images[:n]), test.labels[:n]).cpu()}
     for source, z in sources.items():
         with status(f"classifying {len(z)} {source.replace('_', ' ')} decoded with every label"):

@@ -31,23 +31,24 @@ from sklearn.preprocessing import StandardScaler
 
 from tqdm import tqdm
 
-from . import losses
+from .distributions import diagonal_normal, kl_divergence, kl_method
 from .conditioning import label_obedience
 from .data import DeviceSplit, class_counts, flat_pixels
-from .losses import log_mean_exp
+from .losses import log_mean_exp, term_key
 from .models import importance_log_weights, repeat_labels
 from .passes import active_units, encode_split, seeded
 from .progress import status
 
 
 
-def importance_sampled_bound(mean: torch.Tensor, log_var: torch.Tensor, log_likelihood, k: int,
+def importance_sampled_bound(mean: torch.Tensor, log_var: torch.Tensor, prior, log_likelihood, k: int,
                              generator: torch.Generator | None = None, chunk: int = 100) -> torch.Tensor:
-    """log p(x) >= log (1/k) sum_i p(x|z_i) p(z_i) / q(z_i|x), z_i ~ q(z|x) = N(mean, exp(log_var)).
+    """log p(x) >= log (1/k) sum_i p(x|z_i) p(z_i) / q(z_i|x), z_i ~ q(z|x) = N(mean, exp(log_var)), p(z) the
+    model's ``prior``.
 
     ``log_likelihood(z)`` maps (S, B, D) samples to log p(x|z) of shape (S, B). Returns (B,).
     """
-    return log_mean_exp(importance_log_weights(mean, log_var, log_likelihood, k, generator, chunk), dim=0)
+    return log_mean_exp(importance_log_weights(mean, log_var, prior, log_likelihood, k, generator, chunk), dim=0)
 
 
 @torch.no_grad()
@@ -69,7 +70,7 @@ def per_image_bounds(model, split: DeviceSplit, k: int, n_test: int, seed: int =
             target = x.expand(z.shape[0], *x.shape).flatten(0, 1)
             return -model.likelihood.reconstruction_per_image(x_hat, target).view(z.shape[:2])
 
-        bounds.append(importance_sampled_bound(mean, log_var, log_likelihood, k, generator))
+        bounds.append(importance_sampled_bound(mean, log_var, model.prior, log_likelihood, k, generator))
         count += len(x)
         bar.update(len(x))
         if count >= n_test:
@@ -111,7 +112,8 @@ def elbo_estimate(model: torch.nn.Module, x: torch.Tensor, samples: int = 100, s
     """ELBO of each image (B,) (given its label y, for a conditional kind), its expected reconstruction
     averaged over ``samples`` posterior draws.
 
-    -( E_q[ -log p(x | decode(z)) ] + KL(q(z|x) || N(0, I)) ), the KL in closed form.
+    -( E_q[ -log p(x | decode(z)) ] + KL(q(z|x) || p(z)) ), the KL in closed form where it has one
+    (``distributions.kl_divergence``; else from the first of the draws).
     Every image uses the same ``samples`` standard-normal draws (common random numbers):
     each estimate stays unbiased, an image's value does not depend on the batch it is
     in, and differences between images are not sampling noise.
@@ -122,7 +124,8 @@ def elbo_estimate(model: torch.nn.Module, x: torch.Tensor, samples: int = 100, s
     z = model.reparameterization_trick(mean, log_var, eps)  # (S, B, D)
     x_hat = model.decode(z.flatten(0, 1), repeat_labels(y, samples)).view(samples, *x.shape)  # (S, B, 1, 28, 28)
     recon = model.likelihood.reconstruction_per_image(x_hat.flatten(0, 1), x.repeat(samples, 1, 1, 1))
-    return -(recon.view(samples, -1).mean(0) + losses.kl_per_image(mean, log_var))  # (B,)
+    kl = kl_divergence(diagonal_normal(mean, log_var), model.prior, z[0])
+    return -(recon.view(samples, -1).mean(0) + kl)  # (B,)
 
 
 def _knn(train_codes: np.ndarray, train_labels: np.ndarray, neighbours: int = 5):
@@ -203,8 +206,11 @@ def evaluate(model, config, train: DeviceSplit, test: DeviceSplit, k: int, n_tes
         results.update({f"pca_{key}": value for key, value in scores.items()})
     results.update(class_balance(train, test))
     results["evaluated_on"] = {"train_images": len(train), "test_images": len(test)}
-    if model.traits.posterior:
-        results["test_kl"] = measured["kl"]
+    for name in model.terms:  # every term beyond the reconstruction, by name: test_kl for the VAE
+        if name != "reconstruction":
+            results[f"test_{term_key(name)}"] = measured[term_key(name)]
+    if model.traits.likelihood_bound:
+        results["test_kl_method"] = kl_method(model.prior)
         results["test_elbo"] = -(measured["recon"] + measured["kl"])
         n = min(n_test, len(test))
         bound = vae_log_likelihood(model, test, k=k, n_test=n, seed=config.seed)

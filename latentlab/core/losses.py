@@ -3,7 +3,8 @@
 Units (used everywhere: training, metrics, figures, README):
 
     reconstruction(x, x_hat) = sum over the 784 pixels of (x - x_hat)^2      per image
-    KL(q(z|x) || N(0, I))    = -1/2 * sum_j (1 + log_var_j - mean_j^2 - exp(log_var_j))
+    KL(q(z|x) || p(z))       = distributions.kl_divergence: for p(z) = N(0, I) in closed form,
+                               -1/2 * sum_j (1 + log_var_j - mean_j^2 - exp(log_var_j))
                                (Kingma & Welling 2014, appendix B)          per image
     ELBO(x)                  = -(reconstruction + KL)                       per image
 
@@ -18,12 +19,13 @@ tables) the reconstruction is the exact -log p(x|z) of a Bernoulli decoder:
 binary cross-entropy summed over pixels, in nats, with no constant dropped.
 likelihoods.py says which decoder uses which.
 
-The importance-weighted bound (Burda et al. 2015, eq. 8) needs the log densities of
-each sample z = mean + exp(log_var / 2) * eps under the prior and the posterior:
+The importance-weighted bound (Burda et al. 2015, eq. 8) needs the log densities of each sample
+z = mean + exp(log_var / 2) * eps under the prior and the posterior (distributions.log_importance_weight):
 
     L_k(x) = log (1/k) sum_i p(x|z_i) p(z_i) / q(z_i|x),   z_i ~ q(z|x),
 
-which is the ELBO in expectation for k = 1 and rises towards log p(x) as k grows.
+which is the ELBO in expectation for k = 1 and rises towards log p(x) as k grows; ``log_mean_exp`` is
+its average over the k samples.
 """
 
 from __future__ import annotations
@@ -46,31 +48,9 @@ def bernoulli_nll_per_image(x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tenso
     return F.binary_cross_entropy(x_hat, x, reduction="none").flatten(1).sum(dim=1)
 
 
-def kl_per_image(mean: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
-    """KL(N(mean, exp(log_var)) || N(0, I)) summed over latent dimensions: (B, D) x 2 -> (B,)."""
-    return kl_per_dimension(mean, log_var).sum(dim=1)
-
-
-def kl_per_dimension(mean: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
-    """The closed-form KL of each latent dimension: (B, D) x 2 -> (B, D)."""
-    return -0.5 * (1 + log_var - mean.pow(2) - log_var.exp())
-
-
-def log_prior(z: torch.Tensor) -> torch.Tensor:
-    """log N(z; 0, I), summed over latent dimensions: (..., D) -> (...)."""
-    return -0.5 * (z.pow(2) + math.log(2 * math.pi)).sum(-1)
-
-
-def log_posterior(eps: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
-    """log N(z; mean, exp(log_var)) of z = mean + exp(log_var / 2) * eps, from eps: (..., D) -> (...)."""
-    return -0.5 * (eps.pow(2) + log_var + math.log(2 * math.pi)).sum(-1)
-
-
-def log_importance_weight(log_likelihood: torch.Tensor, z: torch.Tensor, eps: torch.Tensor,
-                          log_var: torch.Tensor) -> torch.Tensor:
-    """log w = log p(x|z) + log p(z) - log q(z|x) of samples z = mean + exp(log_var / 2) * eps: (S, B).
-    The importance-weighted bound of Burda et al. (2015), eq. 8, is L_k = log_mean_exp over k of log w."""
-    return log_likelihood + log_prior(z) - log_posterior(eps, log_var)
+def term_key(name: str) -> str:
+    """A loss term's name in the history, the test pass and metrics.json ("recon" for the reconstruction)."""
+    return "recon" if name == "reconstruction" else name
 
 
 def log_mean_exp(values: torch.Tensor, dim: int = 0) -> torch.Tensor:

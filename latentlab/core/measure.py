@@ -81,7 +81,7 @@ def write_metrics(finished: Finished, folder: Path, k: int, n_test: int, quick: 
     at most QUICK_BOUND_IMAGES test images, said on screen and in metrics.json."""
     model, state, trained_with = finished.model, finished.state, finished.config
     train_split, test = finished.train, finished.test
-    if quick and model.traits.posterior and n_test > QUICK_BOUND_IMAGES:
+    if quick and model.traits.likelihood_bound and n_test > QUICK_BOUND_IMAGES:
         print(f"Quick evaluation: the likelihood bound averages over {QUICK_BOUND_IMAGES} test images, not "
               f"{n_test:,} (--evaluation full for all of them).")
         n_test = QUICK_BOUND_IMAGES

@@ -16,8 +16,9 @@ u = ``upsample_channels``):
 
 The blocks and the base class every model kind shares; each kind (its heads, its loss terms, what its
 figures compute) is one module of ``kinds/``. A model's ``loss(x)`` returns the terms of its objective
-by name, as the PyTorch VAE example's ``loss_function`` does; ``losses.py`` holds the formulas and
-``training_loss`` minimises ``reconstruction + beta * kl``.
+by name, as the PyTorch VAE example's ``loss_function`` does, and its class declares each term with its
+weight (``terms``); ``losses.py`` and ``distributions.py`` hold the formulas and ``training_loss``
+minimises the weighted sum, ``reconstruction + beta * kl`` for the VAE.
 
 Why these widths: on a CPU the 28x28 layers cost most per channel (their ReLU,
 BatchNorm and pooling are memory-bound), so the stem is narrow; at the decoder's 7x7
@@ -30,7 +31,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from . import losses
+from .distributions import diagonal_normal, log_importance_weight
 from .kinds import traits
 from .likelihoods import LIKELIHOODS
 
@@ -112,6 +113,9 @@ class ConvAutoencoderBase(nn.Module):
     features to the latent (``latent_heads``) and says how a code and its loss are made."""
 
     kind: str  # what --model calls it: the name of its module in kinds/
+    # The terms ``loss`` returns, in order, each with the TrainConfig setting that weighs it in the training loss
+    # (None: weight 1). A term that ``loss`` returns and this does not name is refused before training.
+    terms: dict[str, str | None] = {"reconstruction": None}
 
     def __init__(self, latent_dim: int, *, likelihood: str = "gaussian", stem_channels: int, growth: int,
                  dense_layers: int, reduce_channels: int, decoder_channels: int, decoder_blocks: int,
@@ -141,6 +145,10 @@ class ConvAutoencoderBase(nn.Module):
         only (``traits.conditional``); every method that takes it ignores it otherwise."""
         return self.decoder(z)  # (B, 1, 28, 28)
 
+    def term_label(self, name: str) -> str:
+        """How figures name a loss term."""
+        return f"reconstruction ({self.likelihood.reconstruction_units})" if name == "reconstruction" else name
+
     @property
     def traits(self):
         """What the package reads of this model's kind (kinds.Traits)."""
@@ -160,19 +168,21 @@ def reparameterization_trick(mean: torch.Tensor, log_var: torch.Tensor, eps: tor
     return mean + torch.exp(0.5 * log_var) * eps
 
 
-def importance_log_weights(mean: torch.Tensor, log_var: torch.Tensor, log_likelihood, k: int,
+def importance_log_weights(mean: torch.Tensor, log_var: torch.Tensor, prior, log_likelihood, k: int,
                            generator: torch.Generator | None = None, chunk: int = 100) -> torch.Tensor:
-    """log p(x|z_i) p(z_i) / q(z_i|x) of k draws z_i ~ q(z|x) = N(mean, exp(log_var)): (k, B).
+    """log p(x|z_i) p(z_i) / q(z_i|x) of k draws z_i ~ q(z|x) = N(mean, exp(log_var)), p(z) the model's
+    ``prior``: (k, B).
 
     ``log_likelihood(z)`` maps (S, B, D) samples to log p(x|z) of shape (S, B). Draws are made ``chunk`` at a
     time (vectorised within a chunk) to bound memory, in the same order whatever k: the first k of more
     draws are these."""
+    q = diagonal_normal(mean, log_var)
     log_weights = []
     for start in range(0, k, chunk):
         s = min(chunk, k - start)
         eps = torch.randn((s, *mean.shape), generator=generator, device=mean.device)  # (S, B, D)
         z = reparameterization_trick(mean, log_var, eps)
-        log_weights.append(losses.log_importance_weight(log_likelihood(z), z, eps, log_var))
+        log_weights.append(log_importance_weight(log_likelihood(z), z, q, prior))
     return torch.cat(log_weights)
 
 
@@ -182,24 +192,32 @@ def repeat_labels(y: torch.Tensor | None, k: int) -> torch.Tensor | None:
 
 
 def training_loss(model: nn.Module, x: torch.Tensor, config, y: torch.Tensor | None = None
-                  ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """(loss, reconstruction, kl) of a training step on a batch x (B, 1, 28, 28) in [0, 1] with labels y (B,)
-    (read by a conditional kind only), each averaged over the batch; the two terms are for the log (a kind
-    without a posterior has no KL: 0 in the log).
+                  ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """(loss, its terms by name) of a training step on a batch x (B, 1, 28, 28) in [0, 1] with labels y (B,)
+    (read by a conditional kind only), each averaged over the batch; the terms are for the log.
 
-    The loss is reconstruction + beta * KL, the negative ELBO for beta = 1 (beta != 1 weighs the KL as in
-    beta-VAE), or with ``objective="iwae"`` the negative importance-weighted bound with
-    ``iw_samples`` samples (``iwae_loss``). A Bernoulli decoder sees fresh binary pixels every time
-    (dynamic binarization).
+    The loss is the sum of the terms ``model.loss`` returns, each times its weight (``weighted_sum``): for
+    the VAE reconstruction + beta * KL, the negative ELBO for beta = 1 (beta != 1 weighs the KL as in
+    beta-VAE). With ``objective="iwae"`` it is the negative importance-weighted bound with ``iw_samples``
+    samples (``iwae_loss``), and the terms are the ELBO's from the same samples. A Bernoulli decoder sees
+    fresh binary pixels every time (dynamic binarization).
     """
     x = model.likelihood.training_pixels(x)
     if config.objective == "iwae":
         return model.iwae_loss(x, config.iw_samples, y)
     terms = model.loss(x, y)
-    reconstruction = terms["reconstruction"]
-    if "kl" not in terms:
-        return reconstruction, reconstruction, torch.zeros_like(reconstruction)
-    return reconstruction + config.beta * terms["kl"], reconstruction, terms["kl"]
+    return weighted_sum(terms, model.terms, config), terms
+
+
+def weighted_sum(terms: dict[str, torch.Tensor], weights: dict[str, str | None], config) -> torch.Tensor:
+    """sum over the terms of weight * term, each weight the TrainConfig setting ``weights`` names (None: 1)."""
+    loss = None
+    for name, value in terms.items():
+        if weights[name] is not None:
+            value = getattr(config, weights[name]) * value
+        loss = value if loss is None else loss + value
+    return loss
+
 
 
 def count_parameters(model: nn.Module) -> int:

@@ -30,8 +30,8 @@ def seeded(seed: int, device: torch.device):
 def split_losses(model: torch.nn.Module, split: DeviceSplit, seed: int, batch_size: int = 1000) -> dict:
     """Per-image averages over a split, in the units of ``losses``.
 
-    recon, kl (a kind with a posterior only): the training objective's terms, with one posterior sample per image
-    for the VAE, drawn from a generator seeded with ``seed`` so two evaluations of
+    recon, kl, ... (``model.terms``, by ``losses.term_key``): the training objective's terms, with one posterior
+    sample per image for the VAE, drawn from a generator seeded with ``seed`` so two evaluations of
     the same model agree. mse: per-pixel squared error of the reconstruction from
     the posterior mean (the VAE's deterministic reconstruction).
     """
@@ -55,19 +55,18 @@ def losses_and_codes(model: torch.nn.Module, split: DeviceSplit, seed: int, batc
     out waits for it)."""
     was_training = model.training
     model.eval()
-    sums = torch.zeros(3, dtype=torch.float64, device=split.device)
+    sums = torch.zeros(len(model.terms) + 1, dtype=torch.float64, device=split.device)  # the terms, then the SSE
     kept = []
     with seeded(seed, split.device):
         for x, y, code, x_hat, point_loss in _point_passes(model, split, batch_size):
             terms = model.loss_per_image(x, y)  # (B,) each; the only draws of the pass
-            kl = terms["kl"].sum() if "kl" in terms else torch.zeros((), device=split.device)
             sse = losses.squared_error_per_image(x_hat, x)
-            sums += torch.stack([terms["reconstruction"].sum(), kl, sse.sum()]).double()
+            sums += torch.stack([*(terms[name].sum() for name in model.terms), sse.sum()]).double()
             if keep_codes:
                 kept.append((code, point_loss))
     model.train(was_training)
-    recon, kl, sse = (sums / len(split)).tolist()
-    measured = {"recon": recon, "recon_sse": sse, "mse": sse / 784, **({"kl": kl} if model.traits.posterior else {})}
+    *means, sse = (sums / len(split)).tolist()
+    measured = {**dict(zip(map(losses.term_key, model.terms), means)), "recon_sse": sse, "mse": sse / 784}
     return measured, _coded(kept) if keep_codes else None
 
 

@@ -2,11 +2,12 @@
 
 With z in two dimensions nothing has to be bounded. On a square grid z_g = (i h, j h), |i|, |j| <= K:
 
-    log p(x)    = log sum_g p(x|z_g) N(z_g; 0, I) h^2                          (the trapezoid rule; the
+    log p(x)    = log sum_g p(x|z_g) p(z_g) h^2                                (the trapezoid rule; the
                   integrand is negligible at the grid's edge, so its end weights do not matter)
-    p(z_g|x)    = p(x|z_g) N(z_g; 0, I) h^2 / p(x)                              (the posterior, as masses)
-    ELBO(q)     = sum_g q~(z_g) log p(x|z_g) - KL(q || N(0, I))                  q~ = q on the grid, normalised;
-                                                                                the KL in closed form
+    p(z_g|x)    = p(x|z_g) p(z_g) h^2 / p(x)                                    (the posterior, as masses)
+    ELBO(q)     = sum_g q~(z_g) log p(x|z_g) - KL(q || p(z))                     q~ = q on the grid, normalised;
+                                                                                the KL in closed form where
+                                                                                it has one, else on the grid
     q*          = argmax over one diagonal Gaussian per image of that ELBO      (Cremer, Li & Duvenaud 2018)
 
     log p(x) - ELBO(q) = [log p(x) - ELBO(q*)] + [ELBO(q*) - ELBO(q)]
@@ -18,8 +19,8 @@ and log p(x|z_g) of N images at G^2 grid points is one matrix product per chunk 
 ``grid_log_likelihood``). The grid's own error is read off by halving it: every other point of it is the
 grid of spacing 2h, its inner part a narrower grid (``Grid.sub``, ``convergence``).
 
-Nothing here knows a model: ``decode`` maps z (M, 2) to the decoder's means (M, ...) and ``likelihood``
-names p(x|z) ("gaussian": N(mean, 1/2 I), "bernoulli"), so that a linear decoder, whose posterior is
+Nothing here knows a model: ``decode`` maps z (M, 2) to the decoder's means (M, ...), ``likelihood``
+names p(x|z) ("gaussian": N(mean, 1/2 I), "bernoulli") and the grid carries the prior p(z), so that a linear decoder, whose posterior is
 known in closed form, checks the quadrature (tests/test_posterior.py). ``analyse`` puts it together for
 a VAE; ``importance_sampled_bounds`` is the model's own estimator (evaluation.importance_sampled_bound)
 read at several k from one set of draws.
@@ -30,12 +31,14 @@ from __future__ import annotations
 import json
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 
 from . import losses
+from .distributions import StandardNormal, diagonal_normal
+from torch.distributions import kl_divergence as closed_form_kl
 from .files import file_sha256
 from .models import importance_log_weights
 
@@ -46,14 +49,16 @@ IMAGE_CHUNK = 64  # images per step of the float64 reductions over the grid: bou
 
 @dataclass(frozen=True)
 class Grid:
-    """The square grid {(i h, j h): |i|, |j| <= K} of half-width K h, the latent plane of a 2-D VAE."""
+    """The square grid {(i h, j h): |i|, |j| <= K} of half-width K h, the latent plane of a 2-D VAE, and the
+    model's prior p(z) on it."""
 
     spacing: float
     steps: int  # K
+    prior: torch.nn.Module = field(default_factory=lambda: StandardNormal(2), compare=False)
 
     @classmethod
-    def covering(cls, half_width: float, spacing: float) -> "Grid":
-        return cls(spacing, int(round(half_width / spacing)))
+    def covering(cls, half_width: float, spacing: float, prior: torch.nn.Module | None = None) -> "Grid":
+        return cls(spacing, int(round(half_width / spacing)), *(() if prior is None else (prior,)))
 
     @property
     def half_width(self) -> float:
@@ -80,10 +85,8 @@ class Grid:
         return 2 * math.log(self.spacing)
 
     def log_prior(self) -> torch.Tensor:
-        """log N(z_g; 0, I) on the grid, (G, G) float64."""
-        a = self.axis
-        one = -0.5 * (a.pow(2) + math.log(2 * math.pi))
-        return one[:, None] + one[None, :]
+        """log p(z_g) on the grid, (G, G) float64."""
+        return self.prior.grid_log_prob(self.axis)
 
     def sub(self, values: torch.Tensor, factor: int = 1, half_width: float | None = None):
         """(Grid, values) of the coarser grid (every ``factor``-th point) or narrower one (``half_width``)
@@ -92,7 +95,7 @@ class Grid:
         steps -= steps % factor
         first = self.steps - steps
         index = slice(first, first + 2 * steps + 1, factor)
-        return Grid(self.spacing * factor, steps // factor), values[..., index, index]
+        return Grid(self.spacing * factor, steps // factor, self.prior), values[..., index, index]
 
     def describe(self) -> dict:
         return {"half_width": round(self.half_width, 10), "spacing": self.spacing, "points_per_axis": self.size}
@@ -184,10 +187,21 @@ def expected_log_likelihood(log_lik: torch.Tensor, axis: torch.Tensor, mean: tor
 
 
 def grid_elbo(log_lik: torch.Tensor, grid: Grid, mean: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
-    """ELBO(q) of each image, E_q[log p(x|z)] on the grid minus the KL in closed form: (N,) float64."""
+    """ELBO(q) of each image, E_q[log p(x|z)] on the grid minus KL(q ‖ p(z)) (``grid_kl``): (N,) float64."""
     mean, log_var = mean.double(), log_var.double()
     return torch.cat([expected_log_likelihood(log_lik[s], grid.axis, mean[s], log_var[s])
-                      - losses.kl_per_image(mean[s], log_var[s]) for s in _chunks(len(log_lik))])
+                      - grid_kl(grid, mean[s], log_var[s]) for s in _chunks(len(log_lik))])
+
+
+def grid_kl(grid: Grid, mean: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
+    """KL(q ‖ p(z)) of diagonal Gaussians q (n, 2) each: in closed form where torch.distributions has one, else
+    -H(q) - sum_g q~(z_g) log p(z_g), the prior's log density on the grid. Differentiable in mean, log_var."""
+    q = diagonal_normal(mean, log_var)
+    try:
+        return closed_form_kl(q, grid.prior.distribution())
+    except NotImplementedError:
+        q1, q2 = grid_q(mean, log_var, grid.axis)
+        return -q.entropy() - torch.einsum("ni,ij,nj->n", q1, grid.log_prior().to(q1.dtype), q2)
 
 
 def optimal_q(log_lik: torch.Tensor, grid: Grid, mean: torch.Tensor, log_var: torch.Tensor,
@@ -223,7 +237,7 @@ def optimal_q(log_lik: torch.Tensor, grid: Grid, mean: torch.Tensor, log_var: to
         crop = log_lik[images[:, None, None], index[:, 0, :, None], index[:, 1, None, :]].double()  # (n, W, W)
         for start in ((mean[images], log_var[images]), (matched[0][images], matched[1][images]),
                       (mode[0][images], mode[1][images])):
-            m, v = _newton(crop, grid.axis[index], torch.cat(start, dim=1), iterations)
+            m, v = _newton(crop, grid.axis[index], torch.cat(start, dim=1), iterations, grid)
             value = grid_elbo(log_lik[images], grid, m, v)
             better = value > best[images]
             best_mean[images[better]], best_log_var[images[better]] = m[better], v[better]
@@ -232,15 +246,15 @@ def optimal_q(log_lik: torch.Tensor, grid: Grid, mean: torch.Tensor, log_var: to
 
 
 @torch.enable_grad()
-def _newton(log_lik: torch.Tensor, axis: torch.Tensor, theta: torch.Tensor, iterations: int, halvings: int = 30,
-            tolerance: float = 1e-10) -> tuple[torch.Tensor, torch.Tensor]:
+def _newton(log_lik: torch.Tensor, axis: torch.Tensor, theta: torch.Tensor, iterations: int, grid: Grid,
+            halvings: int = 30, tolerance: float = 1e-10) -> tuple[torch.Tensor, torch.Tensor]:
     """Maximise each image's grid ELBO over theta = (mean, log_var), (n, 4), on its crop ``log_lik`` (n, W, W)
-    at coordinates ``axis`` (n, 2, W). Saddle-free Newton: the Hessian's eigenvalues replaced by minus their
+    at coordinates ``axis`` (n, 2, W), the KL to the prior of the whole ``grid``. Saddle-free Newton: the Hessian's eigenvalues replaced by minus their
     absolute values, so that every step goes uphill; each step halved until that image's ELBO rises. An image
     stops once Newton predicts a rise below ``tolerance`` or no step raises its ELBO."""
     def objective(theta, rows):
         return (expected_log_likelihood(log_lik[rows], axis[rows], theta[:, :2], theta[:, 2:])
-                - losses.kl_per_image(theta[:, :2], theta[:, 2:]))
+                - grid_kl(grid, theta[:, :2], theta[:, 2:]))
 
     theta = theta.clone()
     active = torch.arange(len(theta))
@@ -275,12 +289,12 @@ def _newton(log_lik: torch.Tensor, axis: torch.Tensor, theta: torch.Tensor, iter
 
 # --- The importance-sampled bound at several k ---------------------------------------------------------
 
-def importance_sampled_bounds(mean: torch.Tensor, log_var: torch.Tensor, log_likelihood, ks: list[int],
+def importance_sampled_bounds(mean: torch.Tensor, log_var: torch.Tensor, prior, log_likelihood, ks: list[int],
                               generator: torch.Generator | None = None, chunk: int = 100) -> torch.Tensor:
     """evaluation.importance_sampled_bound for every k in ``ks`` from one set of max(ks) draws: the bound at
     k uses the first k of them (the same draws, in the same order, as that function makes for max(ks)).
     Returns (len(ks), B) float64."""
-    log_weights = importance_log_weights(mean, log_var, log_likelihood, max(ks), generator, chunk).double()
+    log_weights = importance_log_weights(mean, log_var, prior, log_likelihood, max(ks), generator, chunk).double()
     return torch.stack([losses.log_mean_exp(log_weights[:k], dim=0) for k in ks])
 
 

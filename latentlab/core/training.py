@@ -23,6 +23,8 @@ from .checkpoint_file import MODEL_FILE
 from .files import check_writable
 from .finished import Finished, from_checkpoint
 from .kinds import build_model, check_objective
+from .errors import LatentlabError
+from .losses import term_key
 from .models import training_loss
 from .passes import split_losses
 from .progress import plural, status
@@ -39,21 +41,44 @@ def new_model_and_optimizer(config: TrainConfig, device: torch.device):
 
 def training_step(model, optimizer, x: torch.Tensor, y: torch.Tensor, config: TrainConfig) -> torch.Tensor:
     """One Adam step on a batch x (B, 1, 28, 28) in [0, 1] with labels y (B,), which only a conditional
-    kind reads; returns the detached (reconstruction, KL).
+    kind reads; returns the detached loss terms in the order the model declares them (``model.terms``).
 
-    The loss (models.training_loss) is the negative ELBO, reconstruction + KL averaged over the
-    batch, or the negative IWAE bound with ``--objective iwae``.
+    The loss (models.training_loss) is the weighted sum of the terms, for the VAE the negative ELBO,
+    reconstruction + KL averaged over the batch, or the negative IWAE bound with ``--objective iwae``.
     """
-    loss, reconstruction, kl = training_loss(model, x, config, y)
+    loss, terms = training_loss(model, x, config, y)
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     optimizer.step()
-    return torch.stack([reconstruction.detach(), kl.detach()])
+    return torch.stack([terms[name].detach() for name in model.terms])
+
+
+def check_terms(model, split: DeviceSplit, config: TrainConfig) -> None:
+    """Refuse, before training, a model whose ``loss`` returns a term its class does not declare with a
+    weight (``terms``), or whose weight is no setting: such a term would be trained with no weight or not
+    at all. One batch is passed through without a gradient, the random state put back as it was."""
+    unweighted = [f"{name} (weighed by --{weight.replace('_', '-')}, which is no setting)"
+                  for name, weight in model.terms.items() if weight is not None and not hasattr(config, weight)]
+    with torch.random.fork_rng(devices=[split.device] if split.device.type == "cuda" else []), torch.no_grad():
+        was_training = model.training
+        model.eval()
+        x, y = next(split.labelled_batches(min(8, len(split))))
+        returned = model.loss(model.likelihood.training_pixels(x), y)
+        model.train(was_training)
+    unweighted += [f"{name} (returned by {type(model).__name__}.loss, not declared in its terms)"
+                   for name in returned if name not in model.terms]
+    missing = [name for name in model.terms if name not in returned]
+    if unweighted or missing:
+        raise LatentlabError(
+            f"The {config.model} model's loss terms do not match the weights it declares: "
+            f"{'; '.join(unweighted + [f'{name} (declared, not returned)' for name in missing])}. A kind "
+            f"declares every term its loss returns with the setting that weighs it, e.g. terms = "
+            f"{{'reconstruction': None, 'kl': 'beta'}} (README: Add a model kind); nothing was trained.")
 
 
 def make_step(model, optimizer, split: DeviceSplit, config: TrainConfig):
-    """``step(index) -> (reconstruction, KL)``: training_step on the batch of ``split`` at ``index`` (B,);
-    on CUDA replayed as one graph (``cuda_graphs``), the same arithmetic."""
+    """``step(index) -> the loss terms (model.terms)``: training_step on the batch of ``split`` at ``index``
+    (B,); on CUDA replayed as one graph (``cuda_graphs``), the same arithmetic."""
 
     def step(index: torch.Tensor) -> torch.Tensor:
         return training_step(model, optimizer, to_float(split.images[index]), split.labels[index], config)
@@ -79,6 +104,7 @@ def train(config: TrainConfig) -> Finished:
         keep_freed_memory()
     model, optimizer = new_model_and_optimizer(config, device)
     train_split, test_split = load_splits(config, device, model.likelihood)
+    check_terms(model, train_split, config)
     steps_per_epoch = math.ceil(len(train_split) / config.batch_size)
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.epochs * steps_per_epoch)
     run = TrainingRun(config, device, model, optimizer, scheduler)  # resumes an interrupted run of the same recipe
@@ -88,28 +114,29 @@ def train(config: TrainConfig) -> Finished:
     with run.interruptible():
         while run.epoch < config.epochs:
             started = time.perf_counter()
-            train_recon, train_kl = train_one_epoch(run, step, train_split)
+            train = dict(zip(map(term_key, model.terms), train_one_epoch(run, step, train_split)))
             seconds = time.perf_counter() - started
             with status(f"epoch {run.epoch + 1}: test losses"):
                 test = split_losses(model, test_split, seed=config.seed)
-            run.end_epoch({"train_recon": train_recon, "train_kl": train_kl, "test_recon": test["recon"],
-                           "test_kl": test.get("kl", 0.0), "test_mse": test["mse"]}, seconds)
-            print(f"epoch {run.epoch:3d}/{config.epochs}  train/test: recon {train_recon:.3f}/{test['recon']:.3f}"
-                  f" KL {train_kl:.3f}/{test.get('kl', 0.0):.3f}  test mse {test['mse']:.5f}  ({run.seconds:.0f} s)")
+            run.end_epoch({**{f"train_{key}": train[key] for key in train}, **{f"test_{key}": test[key] for key in train},
+                           "test_mse": test["mse"]}, seconds)
+            terms = "  ".join(f"{key} {train[key]:.3f}/{test[key]:.3f}" for key in train)
+            print(f"epoch {run.epoch:3d}/{config.epochs}  train/test: {terms}  test mse {test['mse']:.5f}  "
+                  f"({run.seconds:.0f} s)")
     state = run.publish(model.fit_for_figures(train_split.batches(1000)))
     # The memory format a model read back from model.pt has: the same kernels, so the same last digits.
     model = model.to(memory_format=torch.contiguous_format)
     return Finished(state, dataclasses.replace(config, retrain=False), model, (train_split, test_split))
 
 
-def train_one_epoch(run: TrainingRun, step, split: DeviceSplit) -> tuple[float, float]:
-    """One pass over the shuffled training split; returns its mean (reconstruction, KL) per image."""
+def train_one_epoch(run: TrainingRun, step, split: DeviceSplit) -> list[float]:
+    """One pass over the shuffled training split; returns its mean of each loss term per image."""
     config, device = run.config, run.device
     steps_per_epoch = math.ceil(len(split) / config.batch_size)
     # On a GPU, reading the loss forces a host synchronisation: once per epoch there.
     sync_every = 1 if device.type == "cpu" else steps_per_epoch
     run.model.train()
-    sums = torch.zeros(2, device=device)  # summed (reconstruction, KL) over the epoch's images
+    sums = torch.zeros(len(run.model.terms), device=device)  # each term summed over the epoch's images
     seen = 0
     bar = tqdm(total=steps_per_epoch, desc=f"epoch {run.epoch + 1}/{config.epochs}", unit="step",
                leave=False, mininterval=0.5, dynamic_ncols=True)
@@ -124,4 +151,4 @@ def train_one_epoch(run: TrainingRun, step, split: DeviceSplit) -> tuple[float, 
             bar.set_postfix_str(f"loss {running.sum().item():.3f}", refresh=False)
             bar.update(number - bar.n)
     bar.close()
-    return tuple((sums / seen).tolist())
+    return (sums / seen).tolist()

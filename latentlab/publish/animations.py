@@ -42,21 +42,6 @@ def spiral_out_and_back(centre: np.ndarray, radius: float, frames: int, turns: f
     return np.concatenate([out, out[::-1][1:-1]])[:frames]
 
 
-def periodic_prior_walk(frames: int, dims: int = 2, harmonics: int = 4, seed: int = 0) -> np.ndarray:
-    """A smooth closed random walk whose every point is an exact draw from N(0, I).
-
-    z(t) = sum_k a_k cos(2 pi k t) + b_k sin(2 pi k t) with a_k, b_k ~ N(0, s_k^2) and
-    sum_k s_k^2 = 1, so z(t) ~ N(0, 1) at every t, and the loop closes without a jump.
-    Higher harmonics get less weight (s_k^2 proportional to 1/k^2) to keep it smooth.
-    """
-    rng = np.random.default_rng(seed)
-    k = np.arange(1, harmonics + 1)
-    scale = np.sqrt((1 / k ** 2) / np.sum(1 / k ** 2))  # (harmonics,)
-    a, b = (rng.standard_normal((harmonics, dims)) * scale[:, None] for _ in range(2))
-    t = np.linspace(0, 1, frames, endpoint=False)[:, None]
-    return np.cos(2 * np.pi * t * k) @ a + np.sin(2 * np.pi * t * k) @ b
-
-
 class _Blitter:
     """Draws the static parts of a figure once and only the moving artists per frame.
 

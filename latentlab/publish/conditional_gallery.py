@@ -6,7 +6,7 @@ a conditional model has one per label, and a code means "how it is written" what
   analogies.png          one test image per class, its reconstruction, and its code decoded with every label
   interpolation.png/.txt the reference experiment with ELBO values: two test images of one class, and two of
                          different classes with the label switched halfway
-  samples.png            z ~ N(0, I), each draw written as every label
+  samples.png            z ~ p(z), each draw written as every label
   cvae_style_walk.gif    a walk under the prior, every label written in the same moving style
 and, as for every folder, reconstructions.png, latent_scatter.png and loss_curves.png.
 """
@@ -27,7 +27,7 @@ from .shared_figures import (RATIOS, class_text, figures_input, first_index_of, 
                              write_reconstructions, write_scatter)
 
 PLANE_POINTS = 12  # a style plane's grid is PLANE_POINTS x PLANE_POINTS
-SAMPLE_DRAWS = 8  # samples.png: this many z ~ N(0, I), each written as every label
+SAMPLE_DRAWS = 8  # samples.png: this many z ~ p(z), each written as every label
 WALK_FRAMES = 120
 
 
@@ -91,18 +91,18 @@ def interpolation(model, test: DeviceSplit, out: Path, seed: int = 0) -> str:
 
 
 def samples(model, classes, out: Path, seed: int = 0) -> None:
-    z = torch.randn(SAMPLE_DRAWS, model.latent_dim, generator=torch.Generator().manual_seed(seed))
+    z = model.prior.sample(SAMPLE_DRAWS, torch.Generator().manual_seed(seed))
     images = every_label(model, z, len(classes)).flatten(0, 1)
-    figures.image_grid(images, f"{model_name(model)}: {SAMPLE_DRAWS} draws z ~ N(0, I) (rows), each written as "
+    figures.image_grid(images, f"{model_name(model)}: {SAMPLE_DRAWS} draws z ~ {model.prior.name} (rows), each written as "
                        f"every {classes.noun} (columns)", out / "samples.png", nrow=len(classes))
 
 
 def write_style_walk(model, codes: np.ndarray, labels: np.ndarray, classes, out: Path) -> None:
-    walk = animations.periodic_prior_walk(WALK_FRAMES, seed=0)
+    walk = model.prior.walk(WALK_FRAMES, seed=0)
     with status("drawing cvae_style_walk.gif"):
         decoded = every_label(model, torch.tensor(walk, dtype=torch.float32), len(classes))
         animations.style_walk_gif(codes, labels, walk, decoded, list(classes.names),
-                                  f"{model_name(model)}: a smooth random walk under the prior N(0, I)",
+                                  f"{model_name(model)}: a smooth random walk under the prior {model.prior.name}",
                                   out / "cvae_style_walk.gif")
 
 

@@ -181,8 +181,9 @@ def page_data(model, test: DeviceSplit, encoded: torch.Tensor, title: str, point
     if model.latent_dim == 2:
         arrays["scatter"] = codes
         prior_reach = 0.0
-        if model.traits.posterior:  # the page draws each pick's posterior, and the plane shows the prior's 2.2 sd
+        if model.traits.encoder_distribution:  # the page draws each pick's posterior
             arrays["pick_log_var"] = model.encode(x, test.labels[:picks])[1].float().cpu().numpy()
+        if model.traits.prior:  # the plane shows the prior's 2.2 sd
             prior_reach = 2.2
         meta["axes"] = ["z₁", "z₂"]
         meta["bounds"] = _square_bounds(codes, include=prior_reach)
@@ -277,7 +278,7 @@ def refill_explorer(folder: Path) -> Path:
 
 def kind_meta(kind) -> dict:
     """What the page may do, from the model kind's traits (explorer.js never asks which kind it is)."""
-    return {"posterior": kind.posterior, "point_code": kind.point_code, "conditional": kind.conditional}
+    return {"posterior": kind.encoder_distribution, "point_code": kind.point_code, "conditional": kind.conditional}
 
 
 def write_explorer(model, test: DeviceSplit, encoded: torch.Tensor, title: str, out: Path,

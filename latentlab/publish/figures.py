@@ -161,16 +161,14 @@ def interpolation_grid(rows: torch.Tensor, scores: np.ndarray, ratios: list[floa
         save(fig, path)
 
 
-def loss_curves(history: list[dict], title: str, path: Path, recon_label: str, kl_label: str | None = None) -> None:
-    """Train and test loss per epoch; reconstruction and KL (``kl_label``, where the history has one) in separate
-    panels (log scale)."""
+def loss_curves(history: list[dict], title: str, path: Path, terms: list[tuple[str, str]]) -> None:
+    """Train and test loss per epoch, one panel per loss term (key in the history, label), the first (the
+    reconstruction) on a log scale. A term the history holds only as zeros (an AE's KL in the histories of
+    before the terms were named) gets no panel."""
     epochs = [h["epoch"] for h in history]
-    has_kl = any(h["train_kl"] or h["test_kl"] for h in history)
+    panels = [(key, label) for key, label in terms if any(h.get(f"train_{key}") or h.get(f"test_{key}") for h in history)]
     with style():
-        fig, axes = plt.subplots(1, 2 if has_kl else 1, figsize=(10 if has_kl else 5.5, 3.8), squeeze=False)
-        panels = [("recon", recon_label)]
-        if has_kl:
-            panels.append(("kl", kl_label))
+        fig, axes = plt.subplots(1, len(panels), figsize=(4.5 * len(panels) + 1, 3.8), squeeze=False)
         dense = len(epochs) > 30  # markers on hundreds of epochs would hide the lines
         for ax, (key, label) in zip(axes[0], panels):
             ax.plot(epochs, [h[f"train_{key}"] for h in history], "-" if dense else "o-", color="#1f77b4",

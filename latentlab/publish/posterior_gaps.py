@@ -15,6 +15,8 @@ core/posterior.py; every draw is seeded, so a rerun gives the same bytes on the 
 
 from __future__ import annotations
 
+import copy
+
 import io
 import json
 import time
@@ -60,7 +62,7 @@ def importance_sampled(model, x: torch.Tensor, ks: list[int], seed: int) -> torc
             target = batch.expand(z.shape[0], *batch.shape).flatten(0, 1)
             return -model.likelihood.reconstruction_per_image(x_hat, target).view(z.shape[:2])
 
-        out.append(posterior.importance_sampled_bounds(mean, log_var, log_likelihood, ks, generator).cpu())
+        out.append(posterior.importance_sampled_bounds(mean, log_var, model.prior, log_likelihood, ks, generator).cpu())
     return torch.cat(out, dim=1)
 
 
@@ -72,8 +74,9 @@ def analyse_model(model, x: torch.Tensor, spacing: float | None = None, half_wid
     spacing, half_width = spacing or SPACING, half_width or HALF_WIDTH
     narrower = NARROWER if narrower is None else narrower
     q_mean, q_log_var = model.encode(x)
+    prior = copy.deepcopy(model.prior).cpu()  # the quadrature runs on the CPU, in float64
     return posterior.analyse(_decoder(model), model.likelihood.name, x.flatten(1).cpu(), q_mean.cpu(), q_log_var.cpu(),
-                             posterior.Grid.covering(half_width, spacing), half_widths=(*narrower, half_width))
+                             posterior.Grid.covering(half_width, spacing, prior), half_widths=(*narrower, half_width))
 
 
 def _box(centres_and_sds: list[tuple], grow: float = 1.0) -> list[float]:

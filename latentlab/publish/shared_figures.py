@@ -18,6 +18,7 @@ from .names import model_label
 from ..core.data import DeviceSplit, to_float
 from ..core.errors import LatentlabError
 from ..core.files import write_text_atomic
+from ..core.losses import term_key
 from ..core.progress import plural_of, status
 
 RATIOS = [0.1, 0.3, 0.5, 0.7, 0.9]
@@ -127,5 +128,4 @@ def write_interpolation(model, classes, rows: list, scores: list, captions: list
 
 def write_loss_curves(model, state: dict, out: Path) -> None:
     figures.loss_curves(state["history"], f"{model_name(model)}: loss per epoch", out / "loss_curves.png",
-                        f"reconstruction ({model.likelihood.reconstruction_units})",
-                        f"{model.kl_name} per image, nats" if model.traits.posterior else None)
+                        [(term_key(name), model.term_label(name)) for name in model.terms])

@@ -57,8 +57,7 @@ def interpolation(model, test: DeviceSplit, out: Path, seed: int = 0) -> str:
 
 @torch.no_grad()
 def samples(model, state: dict, out: Path, seed: int = 0) -> None:
-    normal = torch.randn(64, model.latent_dim, generator=torch.Generator().manual_seed(seed))
-    z, where = model.sample_latents(normal, state)
+    z, where = model.sample_latents(torch.Generator().manual_seed(seed), 64, state)
     figures.image_grid(decode(model, z), f"{model_name(model)}: 64 samples, {where}", out / "samples.png")
 
 
@@ -97,9 +96,9 @@ def write_walks(model, codes: np.ndarray, labels: np.ndarray, classes, out: Path
                                  f"{classes.noun} centres"),
         "sampling_2.gif": (spiral, "from the densest region out into empty space"),
     }
-    if model.traits.posterior:
-        walks["vae_latent_walk.gif"] = (animations.periodic_prior_walk(120, seed=0),
-                                        "a smooth random walk under the prior N(0, I)")
+    if model.traits.prior:
+        walks["vae_latent_walk.gif"] = (model.prior.walk(120, seed=0),
+                                        f"a smooth random walk under the prior {model.prior.name}")
     for filename, (walk, what) in walks.items():
         with status(f"drawing {filename}"):
             decoded = decode(model, torch.tensor(walk, dtype=torch.float32))

@@ -118,26 +118,30 @@ def _figure(path: str, old: bytes, new: bytes) -> Judgement:
                      [f"{differ:,} of {len(pixels):,} pixels differ"] if differ else ["same pixels, other bytes"])
 
 
-def _leaves(value, at: str = ""):
-    """(path, value) of every number, string and null in a JSON value."""
-    if isinstance(value, dict):
-        for key, item in value.items():
-            yield from _leaves(item, f"{at}.{key}" if at else str(key))
-    elif isinstance(value, list):
-        for i, item in enumerate(value):
-            yield from _leaves(item, f"{at}[{i}]")
-    else:
-        yield at, value
+def _differences(old, new, at: str = ""):
+    """("added" | "removed" | "changed", path, old, new) of two JSON values: a field added or removed is one
+    difference however much it holds; a list that changed length is one changed value."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        for key in new.keys() - old.keys():
+            yield "added", f"{at}.{key}" if at else str(key), None, new[key]
+        for key in old.keys() - new.keys():
+            yield "removed", f"{at}.{key}" if at else str(key), old[key], None
+        for key in old.keys() & new.keys():
+            yield from _differences(old[key], new[key], f"{at}.{key}" if at else str(key))
+    elif isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
+        for i, (a, b) in enumerate(zip(old, new)):
+            yield from _differences(a, b, f"{at}[{i}]")
+    elif old != new or type(old) is not type(new):
+        yield "changed", at, old, new
 
 
 def _json(path: str, old, new) -> Judgement:
-    a, b = dict(_leaves(old)), dict(_leaves(new))
-    added, removed = sorted(b.keys() - a.keys()), sorted(a.keys() - b.keys())
-    if added or removed:
-        return Judgement(path, FIELDS_DIFFER, _listed([f"added {name}" for name in added] +
-                                                      [f"removed {name}" for name in removed]))
-    moved = [f"{name}: {a[name]!r} -> {b[name]!r}" for name in a if a[name] != b[name]]
-    if any(not _is_number(a[name]) or not _is_number(b[name]) for name in a if a[name] != b[name]):
+    found = sorted(_differences(old, new), key=lambda d: d[1])
+    fields = [f"{what} {name}" for what, name, _, _ in found if what != "changed"]
+    if fields:
+        return Judgement(path, FIELDS_DIFFER, _listed(fields))
+    moved = [f"{name}: {a!r} -> {b!r}" for _, name, a, b in found]
+    if not all(_is_number(a) and _is_number(b) for _, _, a, b in found):
         return Judgement(path, TEXT_DIFFERS, _listed(moved))
     return Judgement(path, EQUAL_AS_PUBLISHED, _listed(moved, "raw digits: "))
 

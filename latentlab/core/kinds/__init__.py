@@ -26,10 +26,13 @@ Headline = tuple[str, str, bool, int]  # (metrics.json key, name, higher is bett
 class Traits:
     """What the package reads of a model kind.
 
-    ``posterior``: the kind has an approximate posterior q(z|x) and the prior N(0, I), and so an ELBO, an
-    importance-sampled likelihood bound, the IWAE objective, samples and a latent walk from the prior,
-    and posterior ellipses on its explorer page; its ``encode`` returns (mean, log_var) of a diagonal
-    Gaussian from heads named ``mean`` and ``log_var``, and it has ``iwae_loss``. ``point_code``: what ``model.code(x)`` is, in words.
+    Three traits, one each for the three distributions of ``distributions.py``:
+    ``encoder_distribution``: the encoder gives q(z|x) (``model.posterior(x)``), not a point: its ``encode``
+    returns (mean, log_var) of a diagonal Gaussian from heads named ``mean`` and ``log_var``, and the explorer
+    page draws each pick's posterior. ``prior``: the model has a prior p(z) to sample (``model.prior``):
+    samples and a latent walk from it. ``likelihood_bound``: with both, an ELBO, a KL term, an
+    importance-sampled likelihood bound, the IWAE objective (``iwae_loss``) and the true posterior of a 2-D
+    latent. ``point_code``: what ``model.code(x)`` is, in words.
     ``headline``: the numbers a sweep judges a recipe by, first the one it is ordered by, for a
     decoder's likelihood name. ``conditional``: the model is given each image's label y, q(z|x, y) and
     p(x|z, y); every method that takes ``y`` reads it, the figures and the page offer a label.
@@ -38,7 +41,9 @@ class Traits:
 
     name: str
     model: type
-    posterior: bool
+    encoder_distribution: bool
+    prior: bool
+    likelihood_bound: bool
     point_code: str
     headline: Callable[[str], list[Headline]]
     conditional: bool = False
@@ -59,7 +64,7 @@ WIDTHS = ("stem_channels", "growth", "dense_layers", "reduce_channels", "decoder
 
 def check_objective(config) -> None:
     """Refuse a model its objective cannot train: the IWAE bound weighs samples of a posterior."""
-    if config.objective == "iwae" and not traits(config.model).posterior:
+    if config.objective == "iwae" and not traits(config.model).likelihood_bound:
         raise LatentlabError(f"--objective iwae weighs samples of a posterior; --model {config.model} has none. "
                              "Use a model with a posterior (--model vae), or leave --objective at elbo.")
 

@@ -84,9 +84,11 @@ class Autoencoder(ConvAutoencoderBase):
         """(N,) reconstruction error of each decoded image passed back through the AE."""
         return self.loss_per_image(decoded)["reconstruction"]
 
-    def sample_latents(self, normal: torch.Tensor, state: dict) -> tuple[torch.Tensor, str]:
-        """An AE has no prior: z from a Gaussian fitted to the training codes (stored at training)."""
+    def sample_latents(self, generator: torch.Generator, n: int, state: dict) -> tuple[torch.Tensor, str]:
+        """An AE has no prior: n draws z (n, D) from a Gaussian fitted to the training codes (stored at training),
+        mean + L eps with L its Cholesky factor."""
         fit, d = state["latent_fit"], self.latent_dim
+        normal = torch.randn(n, d, generator=generator)  # eps
         # A small jitter keeps the Cholesky factor defined if a code dimension is constant.
         cholesky = torch.linalg.cholesky(fit["cov"].double() + 1e-6 * torch.eye(d, dtype=torch.float64))
         z = (fit["mean"].double() + normal.double() @ cholesky.T).float()
@@ -105,4 +107,4 @@ def headline(likelihood: str) -> list:
     return [("test_mse", "test MSE", False, 4), ("knn5_accuracy", "5-NN acc.", True, 3)]
 
 
-TRAITS = Traits(name="ae", model=Autoencoder, posterior=False, point_code="code", headline=headline)
+TRAITS = Traits(name="ae", model=Autoencoder, encoder_distribution=False, prior=False, likelihood_bound=False, point_code="code", headline=headline)

@@ -1,8 +1,8 @@
 """The conditional VAE (Sohn, Lee & Yan 2015; Kingma, Rezende, Mohamed & Welling 2014, model M2 with the
 label observed): the VAE of ``vae.py`` given each image's label y, q(z|x, y) = N(mean, exp(log_var)) and
-p(x|z, y), with the same prior N(0, I) on z. Since the decoder is told which digit to write, z is left to
+p(x|z, y), with the VAE's prior on z. Since the decoder is told which digit to write, z is left to
 carry how it is written (slant, width, thickness); its loss is the VAE's, -ELBO(x|y) =
--E_q[log p(x|z, y)] + KL(q(z|x, y) || N(0, I)), a bound on log p(x|y).
+-E_q[log p(x|z, y)] + KL(q(z|x, y) || p(z)), a bound on log p(x|y).
 
 Where the label goes in, as a one-hot vector of the classes: beside the encoder's features, just before
 the ``mean`` and ``log_var`` heads, and beside z at the decoder's first Linear layer. The convolutions
@@ -26,7 +26,7 @@ class ConditionalVariationalAutoencoder(VariationalAutoencoder):
     """The VAE with the label y (B,) as a one-hot input to its two heads and to its decoder."""
 
     kind = "cvae"
-    kl_name = "KL(q(z|x, y) ‖ N(0, I))"
+    given = ", y"
 
     def __init__(self, latent_dim: int, *, classes: int, **options):
         self.classes = classes  # read while the base class makes the heads and the decoder
@@ -68,6 +68,7 @@ def model_options(config) -> dict:
     return {"classes": len(dataset_classes(config.dataset))}
 
 
-TRAITS = Traits(name="cvae", model=ConditionalVariationalAutoencoder, posterior=True,
+TRAITS = Traits(name="cvae", model=ConditionalVariationalAutoencoder, encoder_distribution=True, prior=True,
+                likelihood_bound=True,
                 point_code="posterior mean given the label", headline=headline, conditional=True,
                 model_options=model_options)
