@@ -355,3 +355,66 @@ def test_the_2d_vae_page_shows_a_picked_images_true_posterior_and_its_two_gaps_a
     for number in (image["log_px"], image["elbo_q_star"], image["elbo_q"], approximation, amortization):
         assert f"{number:.2f}" in shown
     assert drawn  # the heat map, not an empty box
+
+
+def _prior_page_model(kind: str):
+    """A tiny untrained model of ``kind`` with BatchNorm statistics as after training, in eval mode."""
+    from conftest import TINY_WIDTHS
+    from toy_kinds import TwoBumpsVAE
+    from latentlab import VariationalAutoencoder
+    from latentlab.core.kinds.vampprior import VampPriorVAE
+
+    torch.manual_seed(0)
+    model = {"vae": VariationalAutoencoder, "vampprior": VampPriorVAE, "two-bumps": TwoBumpsVAE}[kind](2, **TINY_WIDTHS)
+    for module in model.modules():
+        if isinstance(module, torch.nn.BatchNorm2d):
+            module.running_mean.uniform_(-0.5, 0.5)
+            module.running_var.uniform_(0.5, 2.0)
+    return model.eval()
+
+
+@pytest.mark.skipif(NODE is None, reason="Node is not installed, so explorer.js cannot run outside a browser")
+@pytest.mark.parametrize("kind", ["vae", "vampprior", "two-bumps"])
+def test_the_pages_kl_of_a_drawing_is_the_one_pytorch_gives_a_test_image_with_the_models_own_prior(kind, tmp_path):
+    """explorer.js's KL of an encoded image against the prior the page holds equals the point loss's KL of
+    distributions.kl_divergence: closed form for N(0, I), log q - log p at the mean for a mixture."""
+    from conftest import synthetic_digits
+
+    model = _prior_page_model(kind)
+    images = torch.from_numpy(synthetic_digits(4, seed=5)[0]).float().div(255).view(4, 1, 28, 28)
+    with torch.no_grad():
+        mean, log_var = model.encode(images)
+        expected = model.point_loss_per_image(images)["kl"].numpy()
+        prior_mean, prior_log_var = (t.numpy().ravel().tolist() for t in model.prior.mixture())
+    shown = _run_node(tmp_path, "const {klDivergence} = require(" + json.dumps(str(HERE / "explorer.js")) + ");"
+                      "console.log(JSON.stringify(net.codes.map(([m, v]) => klDivergence(m, v, net.prior))));",
+                      {"manifest": {}, "payload": "H4sIAAAAAAAAAwMAAAAAAAAAAAA=", "codes": list(zip(mean.tolist(), log_var.tolist())),
+                       "prior": {"mean": prior_mean, "log_var": prior_log_var, "components": len(prior_mean) // 2}})
+    assert np.abs(np.array(shown) - expected).max() <= 1e-4 * max(1.0, np.abs(expected).max())
+
+
+@pytest.mark.skipif(browser.missing() is not None, reason=f"no headless browser here: {browser.missing()}")
+def test_a_vampprior_page_shades_its_prior_and_gives_a_drawings_kl_to_it_as_pytorch_does(tmp_path):
+    from conftest import synthetic_digits
+    from latentlab.core.data import DeviceSplit
+
+    model = _prior_page_model("vampprior")
+    images, labels = synthetic_digits(64, seed=4)
+    test = DeviceSplit(torch.from_numpy(images), torch.from_numpy(labels).long(), torch.device("cpu"))
+    page_path = write_explorer(model, test, encode_split(model, test), "tiny VampPrior VAE", tmp_path)
+    with browser.open_page(page_path) as (page, errors):
+        legend = page.inner_text("body")
+        page.locator("#pad").scroll_into_view_if_needed()
+        box = page.locator("#pad").bounding_box()
+        page.mouse.move(box["x"] + 140, box["y"] + 40)
+        page.mouse.down()
+        for x, y in [(200, 40), (200, 60), (150, 240)]:
+            page.mouse.move(box["x"] + x, box["y"] + y, steps=8)
+        page.mouse.up()
+        pixels = np.array(page.evaluate("Array.from(window.explorer.input())"), dtype=np.float32)
+        text = page.inner_text("#yours-text")
+        assert not errors
+    with torch.no_grad():
+        kl = model.point_loss_per_image(torch.from_numpy(pixels).view(1, 1, 28, 28))["kl"].item()
+    assert "the density of the prior p(z), the VampPrior" in legend
+    assert f"KL(q(z|x) ‖ VampPrior) at z = mean, log q(z|x) − log p(z) (a mixture has no closed form): {kl:.2f}" in text

@@ -33,6 +33,7 @@ class TwoBumps(nn.Module):
     """A mixture prior: half N((-1, 0), 0.5² I) and half N((1, 0), 0.5² I); torch has no closed-form KL to it."""
 
     name = "two bumps"
+    reach = 0.0
 
     def __init__(self, latent_dim: int = 2):
         super().__init__()
@@ -47,6 +48,9 @@ class TwoBumps(nn.Module):
 
     def log_prob(self, z):
         return self.distribution().log_prob(z)
+
+    def mixture(self):
+        return self.centres, torch.full_like(self.centres, 2 * torch.log(torch.tensor(0.5)).item())
 
     def sample(self, n, generator=None):
         which = torch.randint(2, (n,), generator=generator)

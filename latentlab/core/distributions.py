@@ -36,6 +36,7 @@ class StandardNormal(nn.Module):
     by it (the buffer that follows the model's device is not saved)."""
 
     name = "N(0, I)"
+    reach = 2.2  # how far from 0, in sd, a plane of the latent should show the prior (explorer.py)
 
     def __init__(self, latent_dim: int):
         super().__init__()
@@ -44,6 +45,11 @@ class StandardNormal(nn.Module):
 
     def distribution(self) -> Independent:
         return Independent(Normal(self.zero, torch.ones_like(self.zero)), 1)
+
+    def mixture(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """The prior as a mixture of diagonal Gaussians, (mean, log_var) of its components (K, D) each, for the
+        explorer page, which computes log p(z) and the KL from them: one component, at 0, of variance 1."""
+        return self.zero[None], self.zero[None]
 
     def log_prob(self, z: torch.Tensor) -> torch.Tensor:
         """log N(z; 0, I) summed over latent dimensions: (..., D) -> (...)."""

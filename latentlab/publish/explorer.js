@@ -188,7 +188,7 @@ function decode(layers, arrays, z, condition = null) {
   return runLayers(layers, arrays, {x: condition ? joined(z, condition) : z, c: 0, h: 0, w: 0}).x;
 }
 
-if (typeof module !== "undefined") module.exports = {decode, encode, readArrays};
+if (typeof module !== "undefined") module.exports = {decode, encode, readArrays, klDivergence, logPrior};
 
 // --- The page ---------------------------------------------------------------------------
 
@@ -334,6 +334,14 @@ class Explorer {
     if (this.tell) this.tell({explorer: "result", result: null});
   }
 
+  // The model's prior p(z) as a mixture of diagonal Gaussians, from the page's data. A page made before priors
+  // were objects holds none: its model's prior was N(0, I), one component at 0 of variance 1.
+  prior() {
+    const d = this.meta.latent_dim, mean = this.arrays.prior_mean || new Float32Array(d);
+    return {name: this.meta.prior || "N(0, I)", mean, log_var: this.arrays.prior_log_var || new Float32Array(d),
+            components: mean.length / d};
+  }
+
   // Send an input (784 values in [0, 1]) through the model: its code, its reconstruction, and for a
   // VAE the two terms of its negative ELBO and where that falls among the test images'.
   analyse(pixels) {
@@ -346,7 +354,8 @@ class Explorer {
     drawPixels(document.getElementById("input"), this.current);
     drawPixels(document.getElementById("recon"), x_hat);
     const recon = reconstruction(x_hat, this.current, this.meta.likelihood);
-    const kl = code.mean ? klDivergence(code.mean, code.log_var) : 0;
+    const prior = this.prior();
+    const kl = code.mean ? klDivergence(code.mean, code.log_var, prior) : 0;
     const score = recon + kl;
     const test = this.arrays.test_loss;
     let below = 0;
@@ -356,8 +365,9 @@ class Explorer {
     const lines = this.codeLines(z, sd);
     const given = this.meta.conditional ? ", y" : "";  // a conditional model's terms are given the label y
     if (given) lines.unshift(`given the label y = ${this.meta.classes[this.label]} (the buttons above choose it)`);
+    const estimate = prior.components > 1 ? " at z = mean, log q(z|x) − log p(z) (a mixture has no closed form)" : "";
     lines.push(code.mean ? `reconstruction −log p(x|z${given}) at z = mean: ${recon.toFixed(2)}; ` +
-                           `KL(q(z|x${given}) ‖ N(0, I)): ${kl.toFixed(2)}`
+                           `KL(q(z|x${given}) ‖ ${prior.name})${estimate}: ${kl.toFixed(2)}`
                          : `reconstruction error: ${recon.toFixed(2)}`);
     lines.push(`${what} ${score.toFixed(2)}: higher than ${share} % of the ${test.length.toLocaleString("en")} test ` +
                `images (${this.meta.units})`);
@@ -508,8 +518,10 @@ class PlaneExplorer extends Explorer {
   get pageClass() { return "plane"; }
 
   legendNote() {
-    return this.meta.posterior
-      ? "dashed circles: 1 and 2 sd of the prior N(0, I); a picked test image's black ellipse: 2 sd of q(z|x)" : "";
+    if (!this.meta.posterior) return "";
+    const prior = this.prior(), q = "a picked test image's black ellipse: 2 sd of q(z|x)";
+    return prior.components > 1 ? `grey shading: the density of the prior p(z), the ${prior.name}; ${q}`
+                                : `dashed circles: 1 and 2 sd of the prior ${prior.name}; ${q}`;
   }
 
   start() {
@@ -616,10 +628,26 @@ class PlaneExplorer extends Explorer {
 
   drawGuides(ctx) {
     if (!this.meta.posterior) return;
-    ctx.strokeStyle = "#555";  // the prior N(0, I): 1 and 2 sd
+    const prior = this.prior();
+    if (prior.components > 1 && this.arrays.prior_density) return this.drawDensity(ctx, this.arrays.prior_density);
+    ctx.strokeStyle = "#555";  // a Gaussian prior: 1 and 2 sd
     ctx.setLineDash([5, 4]);
-    for (const r of [1, 2]) ellipse(ctx, this.view, 0, 0, r, r);
+    const sd = Array.from(prior.log_var.subarray(0, 2), (v) => Math.exp(0.5 * v));
+    for (const r of [1, 2]) ellipse(ctx, this.view, prior.mean[0], prior.mean[1], r * sd[0], r * sd[1]);
     ctx.setLineDash([]);
+  }
+
+  // The prior's density on the page's bounds (explorer.py prior_density: row 0 at the top, maximum 1) as grey.
+  drawDensity(ctx, density) {
+    const n = Math.round(Math.sqrt(density.length)), image = new ImageData(n, n);
+    for (let c = 0; c < n * n; c++) image.data.set([90, 90, 90, Math.round(110 * Math.sqrt(density[c]))], 4 * c);
+    const cells = document.createElement("canvas");
+    cells.width = cells.height = n;
+    cells.getContext("2d").putImageData(image, 0, 0);
+    const [x0, x1, y0, y1] = this.meta.bounds;
+    const [left, top] = this.view.toPixel(x0, y1), [right, bottom] = this.view.toPixel(x1, y0);
+    ctx.imageSmoothingEnabled = true;
+    ctx.drawImage(cells, left, top, right - left, bottom - top);
   }
 
   drawMarks(ctx) {
@@ -876,11 +904,36 @@ function reconstruction(x_hat, x, likelihood) {
   return s;
 }
 
-// KL(N(mean, exp(log_var)) || N(0, I)) in closed form, as losses.kl_per_image.
-function klDivergence(mean, log_var) {
-  let s = 0;
-  for (let j = 0; j < mean.length; j++) s += -0.5 * (1 + log_var[j] - mean[j] ** 2 - Math.exp(log_var[j]));
-  return s;
+// KL(q(z|x) ‖ p(z)) of q = N(mean, exp(log_var)) as distributions.kl_divergence computes a test image's
+// point loss: in closed form against a Gaussian prior (one component), else log q(z|x) − log p(z) at z = mean.
+function klDivergence(mean, log_var, prior) {
+  const d = mean.length;
+  if (prior.components === 1) {
+    let s = 0;
+    for (let j = 0; j < d; j++) {
+      const v = Math.exp(log_var[j] - prior.log_var[j]);
+      s += 0.5 * (v + (mean[j] - prior.mean[j]) ** 2 / Math.exp(prior.log_var[j]) - 1 - Math.log(v));
+    }
+    return s;
+  }
+  let logQ = 0;
+  for (let j = 0; j < d; j++) logQ -= 0.5 * (Math.log(2 * Math.PI) + log_var[j]);
+  return logQ - logPrior(mean, prior);
+}
+
+// log p(z) of a mixture of K diagonal Gaussians of equal weight (prior.mean, prior.log_var: K * D values).
+function logPrior(z, prior) {
+  const d = z.length, terms = [];
+  for (let k = 0; k < prior.components; k++) {
+    let s = 0;
+    for (let j = 0; j < d; j++) {
+      const lv = prior.log_var[k * d + j];
+      s -= 0.5 * (Math.log(2 * Math.PI) + lv + (z[j] - prior.mean[k * d + j]) ** 2 / Math.exp(lv));
+    }
+    terms.push(s);
+  }
+  const top = Math.max(...terms);
+  return top + Math.log(terms.reduce((sum, t) => sum + Math.exp(t - top), 0)) - Math.log(prior.components);
 }
 
 // --- Your own digit: the pad (explorer and compare pages alike) ----------------------------

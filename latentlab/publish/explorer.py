@@ -143,6 +143,21 @@ def pack(arrays: dict[str, np.ndarray]) -> tuple[str, dict]:
     return base64.b64encode(blob).decode("ascii"), manifest
 
 
+DENSITY_CELLS = 64  # the prior's density on the plane: a 64 x 64 grid over the page's bounds
+
+
+@torch.no_grad()
+def prior_density(prior, bounds: list[float]) -> np.ndarray:
+    """p(z) at the centres of a DENSITY_CELLS² grid over ``bounds`` (z₁ min, max, z₂ min, max), scaled to a
+    maximum of 1: (cells, cells) float32, row 0 at the top (the highest z₂), as the page draws it."""
+    edges = [np.linspace(lo, hi, DENSITY_CELLS + 1) for lo, hi in (bounds[:2], bounds[2:])]
+    z1, z2 = ((e[:-1] + e[1:]) / 2 for e in edges)
+    grid = np.stack(np.meshgrid(z1, z2[::-1], indexing="xy"), axis=-1).reshape(-1, 2)
+    log_p = prior.log_prob(torch.from_numpy(grid).float().to(next(prior.buffers(), torch.zeros(())).device))
+    density = torch.exp(log_p - log_p.max()).cpu().numpy()
+    return density.reshape(DENSITY_CELLS, DENSITY_CELLS).astype(np.float32)
+
+
 def _square_bounds(points: np.ndarray, include: float = 0.0) -> list[float]:
     """A square box around the central 99 % of ``points`` (N, 2), and at least [-include, include]."""
     lo, hi = np.percentile(points, [0.5, 99.5], axis=0)
@@ -171,7 +186,10 @@ def page_data(model, test: DeviceSplit, encoded: torch.Tensor, title: str, point
     x = to_float(test.images[:picks])
     arrays["labels"] = labels
     arrays["pick_images"] = test.images[:picks].cpu().numpy().reshape(picks, 784).astype(np.uint8)
+    if model.traits.prior:  # the page's log p(z) and KL of a drawing, from the prior's components
+        arrays["prior_mean"], arrays["prior_log_var"] = (t.float().cpu().numpy() for t in model.prior.mixture())
     meta = {"title": title, "kind": model.kind, **kind_meta(model.traits), "latent_dim": model.latent_dim,
+            "prior": model.prior.name if model.traits.prior else None,
             "picks": picks, "layers": layers,
             "encoder": encoder, "heads": heads, "likelihood": model.likelihood.name, "units": model.loss_units,
             "decoder_parameters": count_parameters(model.decoder),
@@ -180,13 +198,12 @@ def page_data(model, test: DeviceSplit, encoded: torch.Tensor, title: str, point
             "classes": list(test.classes.names), "noun": test.classes.noun, "preparation": test.classes.preparation}
     if model.latent_dim == 2:
         arrays["scatter"] = codes
-        prior_reach = 0.0
         if model.traits.encoder_distribution:  # the page draws each pick's posterior
             arrays["pick_log_var"] = model.encode(x, test.labels[:picks])[1].float().cpu().numpy()
-        if model.traits.prior:  # the plane shows the prior's 2.2 sd
-            prior_reach = 2.2
         meta["axes"] = ["z₁", "z₂"]
-        meta["bounds"] = _square_bounds(codes, include=prior_reach)
+        meta["bounds"] = _square_bounds(codes, include=model.prior.reach if model.traits.prior else 0.0)
+        if model.traits.prior:  # the plane shades the prior's density, as its log_prob gives it
+            arrays["prior_density"] = prior_density(model.prior, meta["bounds"])
     else:
         pca = PCA(n_components=min(PRINCIPAL_DIRECTIONS, *codes.shape), random_state=0).fit(codes)
         arrays["scatter"] = pca.transform(codes)[:, :2]

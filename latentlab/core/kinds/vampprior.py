@@ -35,6 +35,7 @@ class VampPrior(nn.Module):
     data sets."""
 
     name = "VampPrior"
+    reach = 0.0  # the test codes show where it puts its mass (explorer.py)
 
     def __init__(self, encode, encoder: nn.Module, latent_dim: int, components: int = COMPONENTS):
         super().__init__()
@@ -55,6 +56,10 @@ class VampPrior(nn.Module):
         finally:
             for m, mode in zip(batch_norms, modes):
                 m.train(mode)
+
+    def mixture(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """(mean, log_var) of the K components, (K, D) each, for the explorer page (``components``)."""
+        return self.components()
 
     def distribution(self) -> MixtureSameFamily:
         mean, log_var = self.components()
