@@ -15,7 +15,8 @@ Reading order, from this file to the paper's equations, one step each:
                                   VAE's with the one-hot label beside the encoder's features and beside z
   2. latentlab/core/kinds/vae.py  what it inherits: reparameterization_trick, and loss(x, y), the two
                                   terms of the negative ELBO; then training_loss (core/models.py)
-  3. latentlab/core/losses.py     those terms: reconstruction -log p(x|z, y) and KL(q(z|x, y) || N(0, I))
+  3. latentlab/core/distributions.py  q(z|x, y), the prior N(0, I) and the KL between them;
+                                  latentlab/core/losses.py the reconstruction -log p(x|z, y)
   4. latentlab/core/training.py   training_step (one Adam step on that loss), then train (the loop)
 """
 

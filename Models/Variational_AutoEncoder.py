@@ -12,7 +12,8 @@ Reading order, from this file to the paper's equations, one step each:
   1. latentlab/core/kinds/vae.py VariationalAutoencoder: encode -> reparameterization_trick -> decode,
                                  and loss(x), which returns the two terms of the negative ELBO by name;
                                  then training_loss (core/models.py): reconstruction + beta * KL
-  2. latentlab/core/losses.py    those terms: reconstruction -log p(x|z) and KL(q(z|x) || N(0, I))
+  2. latentlab/core/distributions.py  the three distributions' objects: q(z|x), the prior N(0, I) and
+                                 the KL between them; latentlab/core/losses.py the reconstruction -log p(x|z)
   3. latentlab/core/training.py  training_step (one Adam step on that loss), then train (the loop)
 """
 

@@ -123,11 +123,11 @@ def test_results_say_nothing_of_binarization_without_a_bernoulli_model(tmp_path)
 
 
 def test_readme_summary_adds_up_the_training_time_of_the_scripts_default_runs(tmp_path):
-    for folder, seconds in (("Kết_quả_huấn_luyện_Autoencoder/2D_latent_AE", 60.0),
-                            ("Kết_quả_huấn_luyện_Variational_Autoecoder/2D_latent_CVAE", 300.0),
-                            ("Kết_quả_huấn_luyện_Autoencoder/32D_latent_AE", 120.0),
-                            ("Kết_quả_huấn_luyện_Variational_Autoecoder/2D_latent_VAE", 180.0),
-                            ("Kết_quả_huấn_luyện_Variational_Autoecoder/32D_latent_VAE", 240.0),
-                            ("Kết_quả_huấn_luyện_Variational_Autoecoder/32D_latent_VAE_bernoulli", 6000.0)):
-        _metrics(tmp_path / folder, parameters=1000, test_mse=0.01, train_seconds=seconds)
-    assert summary(tmp_path).endswith("The default runs of the 5 scripts in Models/ trained for 15.0 min in total (cpu).")
+    from latentlab.experiments import BERNOULLI, SCRIPT_EXPERIMENTS
+
+    for i, experiment in enumerate(SCRIPT_EXPERIMENTS.values()):  # 1, 2, 3, ... minutes
+        _metrics(tmp_path / experiment.out_dir, parameters=1000, test_mse=0.01, train_seconds=60.0 * (i + 1))
+    _metrics(tmp_path / BERNOULLI.out_dir, parameters=1000, test_mse=0.01, train_seconds=6000.0)  # no script: left out
+    n = len(SCRIPT_EXPERIMENTS)
+    assert summary(tmp_path).endswith(f"The default runs of the {n} scripts in Models/ trained for "
+                                      f"{n * (n + 1) / 2:.1f} min in total (cpu).")

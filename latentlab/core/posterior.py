@@ -32,6 +32,7 @@ import json
 import math
 import time
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import torch
@@ -85,8 +86,23 @@ class Grid:
         return 2 * math.log(self.spacing)
 
     def log_prior(self) -> torch.Tensor:
-        """log p(z_g) on the grid, (G, G) float64."""
-        return self.prior.grid_log_prob(self.axis)
+        """log p(z_g) on the grid, (G, G) float64 (computed once: a learned prior's costs an encoder pass)."""
+        return self._log_prior
+
+    @cached_property
+    def _log_prior(self) -> torch.Tensor:
+        return self.prior.grid_log_prob(self.axis).double()
+
+    @cached_property
+    def gaussian_prior(self):
+        """The prior as a torch distribution when torch.distributions has the KL of a diagonal Gaussian to it
+        in closed form (N(0, I)), else None (a mixture)."""
+        prior = self.prior.distribution()
+        try:
+            closed_form_kl(diagonal_normal(torch.zeros(1, 2), torch.zeros(1, 2)), prior)
+        except NotImplementedError:
+            return None
+        return prior
 
     def sub(self, values: torch.Tensor, factor: int = 1, half_width: float | None = None):
         """(Grid, values) of the coarser grid (every ``factor``-th point) or narrower one (``half_width``)
@@ -193,15 +209,19 @@ def grid_elbo(log_lik: torch.Tensor, grid: Grid, mean: torch.Tensor, log_var: to
                       - grid_kl(grid, mean[s], log_var[s]) for s in _chunks(len(log_lik))])
 
 
-def grid_kl(grid: Grid, mean: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
+def grid_kl(grid: Grid, mean: torch.Tensor, log_var: torch.Tensor, axis: torch.Tensor | None = None,
+            log_prior: torch.Tensor | None = None) -> torch.Tensor:
     """KL(q ‖ p(z)) of diagonal Gaussians q (n, 2) each: in closed form where torch.distributions has one, else
-    -H(q) - sum_g q~(z_g) log p(z_g), the prior's log density on the grid. Differentiable in mean, log_var."""
+    -H(q) - sum_g q~(z_g) log p(z_g), the prior's log density on the grid, or on each image's crop of it
+    (``axis`` (n, 2, W), ``log_prior`` (n, W, W)). Differentiable in mean, log_var."""
     q = diagonal_normal(mean, log_var)
-    try:
-        return closed_form_kl(q, grid.prior.distribution())
-    except NotImplementedError:
-        q1, q2 = grid_q(mean, log_var, grid.axis)
-        return -q.entropy() - torch.einsum("ni,ij,nj->n", q1, grid.log_prior().to(q1.dtype), q2)
+    if grid.gaussian_prior is not None:
+        return closed_form_kl(q, grid.gaussian_prior)
+    if axis is None:
+        axis, log_prior = grid.axis, grid.log_prior()
+    q1, q2 = grid_q(mean, log_var, axis)
+    pattern = "ni,ij,nj->n" if log_prior.dim() == 2 else "ni,nij,nj->n"
+    return -q.entropy() - torch.einsum(pattern, q1, log_prior.to(q1.dtype), q2)
 
 
 def optimal_q(log_lik: torch.Tensor, grid: Grid, mean: torch.Tensor, log_var: torch.Tensor,
@@ -235,9 +255,10 @@ def optimal_q(log_lik: torch.Tensor, grid: Grid, mean: torch.Tensor, log_var: to
         first = (centre[images] - r).clamp(0, grid.size - 1 - 2 * r)  # (n, 2): the box inside the grid
         index = first[:, :, None] + torch.arange(2 * r + 1)  # (n, 2, W)
         crop = log_lik[images[:, None, None], index[:, 0, :, None], index[:, 1, None, :]].double()  # (n, W, W)
+        prior_crop = grid.log_prior()[index[:, 0, :, None], index[:, 1, None, :]]  # (n, W, W)
         for start in ((mean[images], log_var[images]), (matched[0][images], matched[1][images]),
                       (mode[0][images], mode[1][images])):
-            m, v = _newton(crop, grid.axis[index], torch.cat(start, dim=1), iterations, grid)
+            m, v = _newton(crop, grid.axis[index], torch.cat(start, dim=1), iterations, grid, prior_crop)
             value = grid_elbo(log_lik[images], grid, m, v)
             better = value > best[images]
             best_mean[images[better]], best_log_var[images[better]] = m[better], v[better]
@@ -247,14 +268,14 @@ def optimal_q(log_lik: torch.Tensor, grid: Grid, mean: torch.Tensor, log_var: to
 
 @torch.enable_grad()
 def _newton(log_lik: torch.Tensor, axis: torch.Tensor, theta: torch.Tensor, iterations: int, grid: Grid,
-            halvings: int = 30, tolerance: float = 1e-10) -> tuple[torch.Tensor, torch.Tensor]:
+            log_prior: torch.Tensor, halvings: int = 30, tolerance: float = 1e-10) -> tuple[torch.Tensor, torch.Tensor]:
     """Maximise each image's grid ELBO over theta = (mean, log_var), (n, 4), on its crop ``log_lik`` (n, W, W)
-    at coordinates ``axis`` (n, 2, W), the KL to the prior of the whole ``grid``. Saddle-free Newton: the Hessian's eigenvalues replaced by minus their
+    at coordinates ``axis`` (n, 2, W), the KL to ``grid``'s prior (its log density on the crop: ``log_prior``). Saddle-free Newton: the Hessian's eigenvalues replaced by minus their
     absolute values, so that every step goes uphill; each step halved until that image's ELBO rises. An image
     stops once Newton predicts a rise below ``tolerance`` or no step raises its ELBO."""
     def objective(theta, rows):
         return (expected_log_likelihood(log_lik[rows], axis[rows], theta[:, :2], theta[:, 2:])
-                - grid_kl(grid, theta[:, :2], theta[:, 2:]))
+                - grid_kl(grid, theta[:, :2], theta[:, 2:], axis[rows], log_prior[rows]))
 
     theta = theta.clone()
     active = torch.arange(len(theta))
