@@ -12,6 +12,7 @@ had until priors were objects, and the only place N(0, I) is written.
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -102,9 +103,14 @@ def kl_divergence(q: Independent, prior, z: torch.Tensor | None = None) -> torch
     return q.log_prob(z) - prior.log_prob(z)
 
 
+def device_of(prior) -> torch.device:
+    """Where a prior's tensors are (the model's device): its parameters' or buffers' (the CPU if it has none)."""
+    return next(itertools.chain(prior.parameters(), prior.buffers()), torch.zeros(())).device
+
+
 def kl_method(prior) -> str:
     """How ``kl_divergence`` computes the KL to ``prior`` (what metrics.json records beside it)."""
-    latent = torch.zeros(1, prior.latent_dim, device=next(prior.buffers(), torch.zeros(())).device)
+    latent = torch.zeros(1, prior.latent_dim, device=device_of(prior))
     try:
         closed_form_kl(diagonal_normal(latent, latent), prior.distribution())
     except NotImplementedError:

@@ -21,6 +21,7 @@ from sklearn.decomposition import PCA
 from torch import nn
 
 from ..core.data import DeviceSplit, to_float
+from ..core.distributions import device_of
 from .figures import CLASS_CMAP
 from ..core.errors import LatentlabError
 from ..core import posterior
@@ -153,12 +154,12 @@ def prior_density(prior, bounds: list[float]) -> np.ndarray:
     edges = [np.linspace(lo, hi, DENSITY_CELLS + 1) for lo, hi in (bounds[:2], bounds[2:])]
     z1, z2 = ((e[:-1] + e[1:]) / 2 for e in edges)
     grid = np.stack(np.meshgrid(z1, z2[::-1], indexing="xy"), axis=-1).reshape(-1, 2)
-    log_p = prior.log_prob(torch.from_numpy(grid).float().to(next(prior.buffers(), torch.zeros(())).device))
+    log_p = prior.log_prob(torch.from_numpy(grid).float().to(device_of(prior)))
     density = torch.exp(log_p - log_p.max()).cpu().numpy()
     return density.reshape(DENSITY_CELLS, DENSITY_CELLS).astype(np.float32)
 
 
-def _square_bounds(points: np.ndarray, include: float = 0.0) -> list[float]:
+def square_bounds(points: np.ndarray, include: float = 0.0) -> list[float]:
     """A square box around the central 99 % of ``points`` (N, 2), and at least [-include, include]."""
     lo, hi = np.percentile(points, [0.5, 99.5], axis=0)
     lo, hi = np.minimum(lo, -include), np.maximum(hi, include)
@@ -201,7 +202,7 @@ def page_data(model, test: DeviceSplit, encoded: torch.Tensor, title: str, point
         if model.traits.encoder_distribution:  # the page draws each pick's posterior
             arrays["pick_log_var"] = model.encode(x, test.labels[:picks])[1].float().cpu().numpy()
         meta["axes"] = ["z₁", "z₂"]
-        meta["bounds"] = _square_bounds(codes, include=model.prior.reach if model.traits.prior else 0.0)
+        meta["bounds"] = square_bounds(codes, include=model.prior.reach if model.traits.prior else 0.0)
         if model.traits.prior:  # the plane shades the prior's density, as its log_prob gives it
             arrays["prior_density"] = prior_density(model.prior, meta["bounds"])
     else:
@@ -212,7 +213,7 @@ def page_data(model, test: DeviceSplit, encoded: torch.Tensor, title: str, point
         arrays["pc_directions"] = pca.components_
         arrays["pc_scale"] = np.sqrt(pca.explained_variance_)
         meta["axes"] = ["PC 1", "PC 2"]
-        meta["bounds"] = _square_bounds(arrays["scatter"])
+        meta["bounds"] = square_bounds(arrays["scatter"])
         pick_labels = labels[:picks].tolist()
         meta["default_ends"] = [pick_labels.index(d) if d in pick_labels else i for i, d in enumerate((1, 7))]
     return meta, arrays

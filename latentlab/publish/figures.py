@@ -137,6 +137,29 @@ def latent_scatter_projections(pca: np.ndarray, pca_labels: np.ndarray, tsne: np
         save(fig, path)
 
 
+def learned_prior(codes: np.ndarray, labels: np.ndarray, box: list[float], densities: list[tuple[str, np.ndarray]],
+                  pseudo_inputs: torch.Tensor, decoded: torch.Tensor, classes, title: str, path: Path) -> None:
+    """A learned prior of a 2-D latent: each density (name, (G, G) over ``box`` = z₁ min, max, z₂ min, max, row 0
+    at the top) shaded under the test codes, then the pseudo-inputs and their components' means decoded."""
+    nrow = int(np.ceil(np.sqrt(len(pseudo_inputs))))
+    with style():
+        fig, axes = plt.subplots(1, len(densities) + 2, figsize=(4.6 * (len(densities) + 2), 4.9))
+        for ax, (name, density) in zip(axes, densities):
+            ax.imshow(density, extent=box, cmap="Greys", vmin=0, vmax=density.max() * 1.6, aspect="equal")
+            ax.contour(density, levels=np.array([0.05, 0.25, 0.5, 0.75]) * density.max(), colors="#555",
+                       linewidths=0.6, extent=(box[0], box[1], box[3], box[2]), origin="upper")
+            _class_scatter(ax, codes, labels, size=1.2, alpha=0.35)
+            ax.set(xlim=box[:2], ylim=box[2:], xlabel="z₁", ylabel="z₂", title=f"p(z) = {name} under the test codes")
+        for ax, images, what in ((axes[-2], pseudo_inputs, "the pseudo-inputs u_k"),
+                                 (axes[-1], decoded, "decoded at the mean of q(z|u_k)")):
+            _show_grid(ax, images, nrow=nrow)
+            ax.set_title(what)
+        _class_legend(fig, classes, loc="lower center", ncol=len(classes.names), bbox_to_anchor=(0.5, -0.02))
+        fig.suptitle(title)
+        fig.tight_layout(rect=(0, 0.06, 1, 1))
+        save(fig, path)
+
+
 def interpolation_grid(rows: torch.Tensor, scores: np.ndarray, ratios: list[float], score_name: str,
                        captions: list[str], title: str, path: Path) -> None:
     """Rows of (original 1, r_1, five decoded points, r_2, original 2): (R, 9, 1, 28, 28).

@@ -121,6 +121,24 @@ def write_interpolation_gif(model, test: DeviceSplit, out: Path) -> None:
                                         f"{class_text(classes, b)} and back", out / "interpolation.gif")
 
 
+LEARNED_PRIOR_FILE = "learned_prior.png"
+
+
+@torch.no_grad()
+def write_learned_prior(model, codes: np.ndarray, labels: np.ndarray, classes, out: Path) -> None:
+    """A prior of a 2-D latent made of learned images (the VampPrior's pseudo-inputs) beside N(0, I), under the
+    test codes, with its images and their components' means decoded."""
+    from ..core.distributions import StandardNormal
+    from .explorer import prior_density, square_bounds
+
+    box = square_bounds(codes)
+    densities = [(prior.name, prior_density(prior, box)) for prior in (StandardNormal(2), model.prior)]
+    images = model.prior.images().float().cpu()
+    decoded = decode(model, model.prior.mixture()[0])
+    figures.learned_prior(codes, labels, box, densities, images, decoded, classes,
+                          f"{model_name(model)}: its learned prior", out / LEARNED_PRIOR_FILE)
+
+
 def write_gallery(model, state: dict, test: DeviceSplit, encoded: torch.Tensor, out: Path,
                   tsne_points: int = TSNE_POINTS) -> None:
     """All figures of a run into ``out``; ``encoded`` is ``metrics.encode_split`` of the test split
@@ -138,6 +156,8 @@ def write_gallery(model, state: dict, test: DeviceSplit, encoded: torch.Tensor, 
     if model.latent_dim == 2:
         write_manifold(model, codes, out)
         write_walks(model, codes, labels, test.classes, out)
+        if model.traits.prior and hasattr(model.prior, "images"):  # a prior made of learned images
+            write_learned_prior(model, codes, labels, test.classes, out)
     else:
         write_latent_distribution(model, encoded, test, out)
         write_interpolation_gif(model, test, out)

@@ -45,6 +45,10 @@ class VampPrior(nn.Module):
         object.__setattr__(self, "_encode", encode)
         object.__setattr__(self, "_encoder", encoder)
 
+    def images(self) -> torch.Tensor:
+        """The pseudo-inputs u_k as images in [0, 1], (K, 1, 28, 28)."""
+        return torch.sigmoid(self.pseudo_inputs)
+
     def components(self) -> tuple[torch.Tensor, torch.Tensor]:
         """(mean, log_var) of the K mixture components, (K, D) each."""
         batch_norms = [m for m in self._encoder.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
@@ -52,7 +56,7 @@ class VampPrior(nn.Module):
         for m in batch_norms:
             m.eval()
         try:
-            return self._encode(torch.sigmoid(self.pseudo_inputs))
+            return self._encode(self.images())
         finally:
             for m, mode in zip(batch_norms, modes):
                 m.train(mode)
