@@ -145,9 +145,13 @@ def learned_prior(codes: np.ndarray, labels: np.ndarray, box: list[float], densi
     with style():
         fig, axes = plt.subplots(1, len(densities) + 2, figsize=(4.6 * (len(densities) + 2), 4.9))
         for ax, (name, density) in zip(axes, densities):
-            ax.imshow(density, extent=box, cmap="Greys", vmin=0, vmax=density.max() * 1.6, aspect="equal")
-            ax.contour(density, levels=np.array([0.05, 0.25, 0.5, 0.75]) * density.max(), colors="#555",
-                       linewidths=0.6, extent=(box[0], box[1], box[3], box[2]), origin="upper")
+            cells = density.shape[0]
+            z1 = box[0] + (np.arange(cells) + 0.5) * (box[1] - box[0]) / cells
+            z2 = box[3] - (np.arange(cells) + 0.5) * (box[3] - box[2]) / cells  # row 0 at the top
+            ax.imshow(density, extent=box, cmap="Greys", vmin=0, vmax=density.max() * 1.6, aspect="equal",
+                      interpolation="bilinear")
+            ax.contour(z1, z2, density, levels=np.array([0.05, 0.25, 0.5, 0.75]) * density.max(), colors="#444",
+                       linewidths=0.7)
             _class_scatter(ax, codes, labels, size=1.2, alpha=0.35)
             ax.set(xlim=box[:2], ylim=box[2:], xlabel="z₁", ylabel="z₂", title=f"p(z) = {name} under the test codes")
         for ax, images, what in ((axes[-2], pseudo_inputs, "the pseudo-inputs u_k"),
