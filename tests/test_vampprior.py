@@ -60,3 +60,20 @@ def test_results_md_sets_each_vampprior_vae_beside_the_vae_of_its_recipe():
 
     assert sorted((a.name, b.name) for a, b in prior_pairs()) == [("vae-2d", "vampprior-2d"),
                                                                   ("vae-32d", "vampprior-32d")]
+
+
+def test_a_2d_vampprior_run_draws_its_learned_prior_beside_n01(tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    from conftest import synthetic_digits
+    from latentlab.core.data import DeviceSplit
+    from latentlab.core.passes import encode_split
+    from latentlab.publish.unconditional_gallery import LEARNED_PRIOR_FILE, write_learned_prior
+
+    model = tiny().eval()
+    images, labels = synthetic_digits(64, seed=4)
+    test = DeviceSplit(torch.from_numpy(images), torch.from_numpy(labels).long(), torch.device("cpu"))
+    write_learned_prior(model, encode_split(model, test).numpy(), labels, test.classes, tmp_path)
+    width, height = Image.open(tmp_path / LEARNED_PRIOR_FILE).size
+    assert width > 3 * height and np.asarray(Image.open(tmp_path / LEARNED_PRIOR_FILE)).std() > 0

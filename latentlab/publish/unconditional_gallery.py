@@ -16,7 +16,9 @@ import numpy as np
 import torch
 
 from . import animations, figures
+from .planes import prior_density, square_bounds
 from ..core.data import DeviceSplit
+from ..core.distributions import StandardNormal
 from ..core.passes import active_units
 from ..core.progress import status
 from .shared_figures import (RATIOS, TSNE_POINTS, class_text, decode, figures_input, first_index_of,
@@ -128,9 +130,6 @@ LEARNED_PRIOR_FILE = "learned_prior.png"
 def write_learned_prior(model, codes: np.ndarray, labels: np.ndarray, classes, out: Path) -> None:
     """A prior of a 2-D latent made of learned images (the VampPrior's pseudo-inputs) beside N(0, I), under the
     test codes, with its images and their components' means decoded."""
-    from ..core.distributions import StandardNormal
-    from .explorer import prior_density, square_bounds
-
     box = square_bounds(codes)
     densities = [(prior.name, prior_density(prior, box)) for prior in (StandardNormal(2), model.prior)]
     images = model.prior.images().float().cpu()
