@@ -404,13 +404,7 @@ def test_a_vampprior_page_shades_its_prior_and_gives_a_drawings_kl_to_it_as_pyto
     page_path = write_explorer(model, test, encode_split(model, test), "tiny VampPrior VAE", tmp_path)
     with browser.open_page(page_path) as (page, errors):
         legend = page.inner_text("body")
-        page.locator("#pad").scroll_into_view_if_needed()
-        box = page.locator("#pad").bounding_box()
-        page.mouse.move(box["x"] + 140, box["y"] + 40)
-        page.mouse.down()
-        for x, y in [(200, 40), (200, 60), (150, 240)]:
-            page.mouse.move(box["x"] + x, box["y"] + y, steps=8)
-        page.mouse.up()
+        browser.draw_seven(page)
         pixels = np.array(page.evaluate("Array.from(window.explorer.input())"), dtype=np.float32)
         text = page.inner_text("#yours-text")
         assert not errors
