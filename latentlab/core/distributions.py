@@ -38,6 +38,7 @@ class StandardNormal(nn.Module):
 
     name = "N(0, I)"
     reach = 2.2  # how far from 0, in sd, a plane of the latent should show the prior (explorer.py)
+    kl_per_dimension_name = "average KL per dimension (nats)"
 
     def __init__(self, latent_dim: int):
         super().__init__()
@@ -64,11 +65,11 @@ class StandardNormal(nn.Module):
         """KL of each latent dimension in closed form, (B, D): the prior factorises over them."""
         return closed_form_kl(q.base_dist, self.distribution().base_dist)
 
-    def quantile_axes(self, points: int) -> np.ndarray:
-        """An even grid of probabilities 0.05…0.95 through the inverse CDF of each dimension, (points, D):
-        Kingma & Welling (2014), fig. 4, a plane that covers the prior evenly in mass."""
+    def quantile_axes(self, points: int) -> tuple[np.ndarray, str]:
+        """An even grid of probabilities 0.05…0.95 through the inverse CDF of each dimension, (points, D), and
+        its name: Kingma & Welling (2014), fig. 4, a plane that covers the prior evenly in mass."""
         axis = Normal(0.0, 1.0).icdf(torch.linspace(0.05, 0.95, points)).numpy()
-        return np.repeat(axis[:, None], self.latent_dim, axis=1)
+        return np.repeat(axis[:, None], self.latent_dim, axis=1), "N(0, 1) quantiles 0.05…0.95"
 
     def walk(self, frames: int, seed: int = 0, harmonics: int = 4) -> np.ndarray:
         """A smooth closed random walk (frames, D) whose every point is an exact draw from N(0, I).

@@ -143,14 +143,14 @@ class VariationalAutoencoder(ConvAutoencoderBase):
         return self.prior.sample(n, generator), f"z ~ {self.prior.name}"
 
     def manifold_axes(self, codes: np.ndarray, points: int = 20) -> tuple[np.ndarray, np.ndarray, str]:
-        axes = self.prior.quantile_axes(points)
-        return axes[:, 0], axes[:, 1], f"{self.prior.name} quantiles 0.05…0.95"
+        axes, name = self.prior.quantile_axes(points)
+        return axes[:, 0], axes[:, 1], name
 
     @torch.no_grad()
     def per_dimension(self, codes: torch.Tensor, test: DeviceSplit) -> tuple[np.ndarray, str]:
         kl = torch.cat([self.prior.kl_per_dimension(self.posterior(x, y)).float().cpu()
                         for x, y in test.labelled_batches(1000)])
-        return kl.mean(0).double().numpy(), "average KL per dimension (nats)"
+        return kl.mean(0).double().numpy(), self.prior.kl_per_dimension_name
 
 
 def headline(likelihood: str) -> list:

@@ -36,6 +36,7 @@ class VampPrior(nn.Module):
 
     name = "VampPrior"
     reach = 0.0  # the test codes show where it puts its mass (explorer.py)
+    kl_per_dimension_name = "average KL per dimension to the prior's marginal (nats, estimated)"
 
     def __init__(self, encode, encoder: nn.Module, latent_dim: int, components: int = COMPONENTS):
         super().__init__()
@@ -98,10 +99,10 @@ class VampPrior(nn.Module):
             out.append(np.interp(probabilities, cdf.numpy(), axis.numpy()))
         return np.stack(out, axis=1)
 
-    def quantile_axes(self, points: int) -> np.ndarray:
-        """Each dimension's marginal quantiles at the probabilities 0.05…0.95, (points, D): a decoded plane
-        that covers the prior evenly in mass along each axis."""
-        return self.marginal_quantiles(np.linspace(0.05, 0.95, points))
+    def quantile_axes(self, points: int) -> tuple[np.ndarray, str]:
+        """Each dimension's marginal quantiles at the probabilities 0.05…0.95, (points, D), and their name: a
+        decoded plane that covers the prior evenly in mass along each axis."""
+        return self.marginal_quantiles(np.linspace(0.05, 0.95, points)), "VampPrior marginal quantiles 0.05…0.95"
 
     def walk(self, frames: int, seed: int = 0, harmonics: int = 4) -> np.ndarray:
         """A smooth closed walk (frames, D) each of whose points has the prior's marginal in every dimension:
