@@ -81,7 +81,7 @@ def analyse_model(model, x: torch.Tensor, spacing: float | None = None, half_wid
     scale = 1.0 if spacing or half_width or narrower else max(1.0, reach / HALF_WIDTH)
     spacing, half_width = spacing or SPACING * scale, half_width or HALF_WIDTH * scale
     narrower = tuple(w * scale for w in NARROWER) if narrower is None else narrower
-    prior = copy.deepcopy(model.prior).cpu()  # the quadrature runs on the CPU, in float64
+    prior = copy.deepcopy(model).cpu().prior  # the quadrature runs on the CPU (a learned prior needs its model)
     return posterior.analyse(_decoder(model), model.likelihood.name, x.flatten(1).cpu(), q_mean.cpu(), q_log_var.cpu(),
                              posterior.Grid.covering(half_width, spacing, prior), half_widths=(*narrower, half_width))
 
