@@ -17,6 +17,13 @@ from .core.errors import LatentlabError
 from .core.progress import status
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse without abbreviations: --epoch 3 is refused, not taken for --epochs 3."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, allow_abbrev=False, **kwargs)
+
+
 def guarded(action) -> int:
     """Run ``action``; a user-fixable problem becomes one paragraph on stderr, not a traceback."""
     try:
@@ -34,7 +41,7 @@ def experiment_config(hyp: dict, script: str | Path, argv: list[str] | None = No
     """A script's TrainConfig: its ``hyp``, overridden by the command-line flags (made from TrainConfig's
     fields; ``--help`` lists them). Bad flags stop here, before PyTorch is imported."""
     experiment = Experiment(hyp)
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog=f"python Models/{Path(script).name}",
         description=f"{experiment_label(experiment)} latent (MNIST unless --dataset says otherwise); results go to "
                     f"{experiment.out_dir}/.",
@@ -324,8 +331,8 @@ def main(argv: list[str] | None = None) -> int:
     """``python -m latentlab COMMAND`` (or the installed ``latentlab COMMAND``): each command's flags and action
     are in its function above."""
     prog = "latentlab" if Path(sys.argv[0]).stem == "latentlab" else "python -m latentlab"  # the installed command
-    parser = argparse.ArgumentParser(prog=prog, description="AE and VAE on MNIST.")
-    commands = parser.add_subparsers(dest="command", required=True)
+    parser = Parser(prog=prog, description="AE and VAE on MNIST.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
     for add in COMMANDS:
         add(commands)
     args = parser.parse_args(argv)

@@ -117,3 +117,16 @@ def test_ctrl_c_saves_the_last_epoch_exits_130_and_resuming_matches_an_uninterru
     a = torch.load(tmp_path / "straight" / "model.pt", weights_only=True)["model"]
     b = torch.load(out / "model.pt", weights_only=True)["model"]
     assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_a_flag_cut_short_is_refused_not_taken_for_the_flag_it_begins(capsys):
+    import pytest
+
+    from latentlab.cli import experiment_config, main
+
+    with pytest.raises(SystemExit) as script:
+        experiment_config({"model": "vae", "latent_dim": 2, "out_dir": "x"}, "Models/x.py", ["--epoch", "3"])
+    assert script.value.code == 2 and "unrecognized arguments: --epoch 3" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as command:
+        main(["train", "--epoch", "3"])
+    assert command.value.code == 2 and "unrecognized arguments: --epoch 3" in capsys.readouterr().err
