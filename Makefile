@@ -16,7 +16,7 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 test: install
 	$(PY) -m pytest
 
-# Trains the five scripts' experiments (as the scripts in Models/ do), the two Bernoulli VAEs and the Fashion-MNIST VAE with
+# Trains every script's experiment (as the scripts in Models/ do), the two Bernoulli VAEs and the Fashion-MNIST VAE with
 # their default settings, then writes RESULTS.md. A result folder that already holds a finished model is not
 # retrained: its metrics and figures are rebuilt from it.
 reproduce: install

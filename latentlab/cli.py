@@ -82,7 +82,7 @@ def _train(commands) -> None:
 
 def _reproduce(commands) -> None:
     parser = commands.add_parser(
-        "reproduce", help="run every experiment (the five scripts, the two Bernoulli VAEs and the Fashion-MNIST VAE) "
+        "reproduce", help="run every experiment (every script of Models/, the two Bernoulli VAEs and the Fashion-MNIST VAE) "
                           "with its defaults, write RESULTS.md, then judge every committed file it changed (runs/"
                           "reproduce-verdict.txt); exit status 4 if a published number moved, 3 if an experiment "
                           "was skipped for want of its data",
