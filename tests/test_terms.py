@@ -96,3 +96,16 @@ def test_a_mixture_prior_is_trained_with_the_sampled_kl_and_recorded_so(monkeypa
     assert metrics["test_kl_method"].startswith("one-sample estimate")
     saved = json.loads((Path(tiny_config.out_dir) / "metrics.json").read_text(encoding="utf-8"))
     assert saved["test_kl_method"] == metrics["test_kl_method"]
+
+
+def test_the_check_of_the_terms_leaves_the_random_state_and_the_model_as_they_were(tiny_config):
+    from latentlab.core.data import load_splits
+    from latentlab.core.likelihoods import Bernoulli
+
+    model = SpreadVAE(2, likelihood="bernoulli", **TINY_WIDTHS).train()  # its pixels are drawn afresh
+    train_split, _ = load_splits(tiny_config, torch.device("cpu"), Bernoulli)
+    weights = {name: value.clone() for name, value in model.state_dict().items()}
+    state = torch.get_rng_state()
+    training.check_terms(model, train_split, tiny_config)
+    assert torch.equal(state, torch.get_rng_state()) and model.training
+    assert all(torch.equal(weights[name], value) for name, value in model.state_dict().items())

@@ -59,7 +59,8 @@ def check_terms(model, split: DeviceSplit, config: TrainConfig) -> None:
     at all. One batch is passed through without a gradient, the random state put back as it was."""
     unweighted = [f"{name} (weighed by --{weight.replace('_', '-')}, which is no setting)"
                   for name, weight in model.terms.items() if weight is not None and not hasattr(config, weight)]
-    with torch.random.fork_rng(devices=[split.device] if split.device.type == "cuda" else []), torch.no_grad():
+    cuda = [split.device.index or 0] if split.device.type == "cuda" else []
+    with torch.random.fork_rng(devices=cuda), torch.no_grad():
         was_training = model.training
         model.eval()
         x, y = next(split.labelled_batches(min(8, len(split))))
