@@ -171,3 +171,13 @@ def test_the_documents_rebuilt_from_a_perturbed_copy_of_the_committed_results_ar
     results = by_path(printed)["RESULTS.md"]
     assert printed.failed and results.outcome == v.PUBLISHED_DIFFER
     assert any(detail.startswith(f"{elbo:.2f} -> {elbo + 0.1:.2f}") for detail in results.details)
+
+
+def test_a_number_moved_in_a_row_beside_an_added_row_is_still_found(tmp_path):
+    root = committed(tmp_path / "repo", {"RESULTS.md": RESULTS})
+    (root / "RESULTS.md").write_text(RESULTS.replace("0.0557", "0.0558") + "| VampPrior VAE | 0.0555 | -37.22 |\n")
+
+    judgement = by_path(v.verdict(root))["RESULTS.md"]
+
+    assert judgement.outcome == v.PUBLISHED_DIFFER
+    assert judgement.details == ["0.0557 -> 0.0558 in: | VAE | 0.0558 | -37.50 |", "and the words of 1 line changed"]

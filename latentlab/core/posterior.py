@@ -46,6 +46,9 @@ from .models import importance_log_weights
 METRICS_KEY = "posterior_gaps"  # metrics.json's summary of posterior_gaps.json (the posterior command)
 GAPS_FILE = "posterior_gaps.json"
 IMAGE_CHUNK = 64  # images per step of the float64 reductions over the grid: bounds their memory
+# The default grid, and the narrower ones its convergence is checked against: it holds every analysed image's
+# q(z|x) to 6 sd for the VAEs with the prior N(0, I) (publish/posterior_gaps.py scales it for codes that spread)
+SPACING, HALF_WIDTH, NARROWER = 0.02, 6.0, (5.0, 5.5)
 
 
 @dataclass(frozen=True)

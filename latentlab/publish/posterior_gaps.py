@@ -36,7 +36,7 @@ HEATMAPS_FILE, FIGURE_FILE = "posterior_heatmaps.png", "posterior_gaps.png"
 N_IMAGES = 500  # the explorer page's picks (explorer.PICKS): the gaps of every image it can show
 IS_IMAGES = 100  # 5,000 decodes each: the bound's cost
 KS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000]
-SPACING, HALF_WIDTH, NARROWER = 0.02, 6.0, (5.0, 5.5)
+SPACING, HALF_WIDTH, NARROWER = posterior.SPACING, posterior.HALF_WIDTH, posterior.NARROWER
 IS_BATCH = 50  # images per batch of the bound: 50 x 100 samples = 5,000 decodes at once
 
 

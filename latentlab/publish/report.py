@@ -17,6 +17,7 @@ from .architecture import architecture
 from .names import experiment_label
 from .summary_table import balanced_beside, summary
 from .conditional_report import conditional_section
+from ..core.posterior import HALF_WIDTH, SPACING
 from .prior_report import prior_section
 from .tables import Markdown, code_span, decimals, fmt, markdown_table, plus_minus, spread
 
@@ -419,20 +420,23 @@ def _posterior_section(root: Path) -> list[str]:
         s = result["summary"]
         pm = lambda key: f"{s[key]['mean']:.2f} ± {s[key]['se']:.2f}"  # noqa: E731
         bound = s["is_bound"]
+        grid = s["grid"]
         rows.append([experiment_label(e), _dataset({"dataset": e.config().dataset, "likelihood": e.config().likelihood}),
+                     f"[−{grid['half_width']:.3g}, {grid['half_width']:.3g}]², spacing {grid['spacing']:.3g}",
                      f"{s['images']:,}", pm("log_px"), pm("elbo_q_star"), pm("elbo_q"), pm("approximation_gap"),
                      pm("amortization_gap"), f"{bound['mean_distance_to_log_px']:.2f} ± {bound['se']:.2f} "
                      f"(n={bound['images']})", f"{max(s['error_bound'].values()):.3f}"])
         folders.append(f'"{e.out_dir}"')
     if not rows:
         return []
-    grid = s["grid"]
     return [
         "## The true posterior of the 2-D VAEs: log p(x) and the two gaps",
         "",
         "With a 2-D latent, log p(x) = log ∫ p(x|z) p(z) dz needs no bound: it is a sum over a grid of "
-        f"{grid['points_per_axis']} × {grid['points_per_axis']} points of spacing {grid['spacing']} on "
-        f"[−{grid['half_width']:g}, {grid['half_width']:g}]², decoded once for all images. On the same grid, "
+        f"{grid['points_per_axis']} × {grid['points_per_axis']} points, decoded once for all images, that holds "
+        f"every image's q(z|x) to 6 sd: [−{HALF_WIDTH:g}, {HALF_WIDTH:g}]² with spacing {SPACING} for the models "
+        "whose codes N(0, I) keeps near 0, wider and coarser alike for a model whose codes spread further (the "
+        "column \"grid\"). On the same grid, "
         "E_q[log p(x|z)] is a sum too, so the ELBO of the encoder's q(z|x) and of q*, the best diagonal Gaussian "
         "for each image alone (found by Newton's method on the grid ELBO), are exact as well, their KL in closed "
         "form against N(0, I) and on the grid against a learned prior, each model's log p(x) with its own prior. "
@@ -446,7 +450,7 @@ def _posterior_section(root: Path) -> list[str]:
         "`posterior_gaps.json`; `posterior_heatmaps.png` draws the posterior of four of them with both ellipses, "
         "`posterior_gaps.png` the gaps and the bound against k.",
         "",
-        markdown_table(["model", "data set", "test images", "log p(x)", "ELBO(q*)", "ELBO(q)", "approximation gap",
+        markdown_table(["model", "data set", "grid", "test images", "log p(x)", "ELBO(q*)", "ELBO(q)", "approximation gap",
                         "amortization gap", "log p(x) − IS bound", "error bound"], rows),
         "",
         "```bash",

@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from ..core.errors import LatentlabError
+from ..core.progress import plural
 
 PAGE_DECIMALS = 2  # explorer.js prints its numbers with toFixed(2) at most (tests/test_verdict.py checks)
 DOCUMENTS = (".md", ".html", ".txt")
@@ -189,18 +190,24 @@ def _page(path: str, old: bytes, new: bytes) -> Judgement:
 
 
 def _document(path: str, old: str, new: str) -> Judgement:
-    """Words compared with every number blanked; then the numbers one by one, with their line."""
-    blank = lambda text: NUMBER.sub("#", text)  # noqa: E731
-    if blank(old) != blank(new):
-        diff = [line for line in difflib.unified_diff(old.splitlines(), new.splitlines(), lineterm="", n=0)
-                if line[:1] in "+-" and line[:3] not in ("+++", "---")]
-        return Judgement(path, TEXT_DIFFERS, _listed(diff))
-    moved = []
-    for line_a, line_b in zip(old.splitlines(), new.splitlines()):
-        for a, b in zip(NUMBER.findall(line_a), NUMBER.findall(line_b)):
-            if a != b:
-                moved.append(f"{a} -> {b} in: {line_b.strip()[:140]}")
-    return Judgement(path, PUBLISHED_DIFFER, _listed(moved))
+    """The lines matched by their words (every number blanked); in each matched line the numbers one by one,
+    each that moved listed with its line; then the lines whose words changed (a row added, a sentence
+    rewritten), which hide no number: a moved number in an unchanged row is found among added rows too."""
+    lines_a, lines_b = old.splitlines(), new.splitlines()
+    matcher = difflib.SequenceMatcher(None, [NUMBER.sub("#", line) for line in lines_a],
+                                      [NUMBER.sub("#", line) for line in lines_b], autojunk=False)
+    moved, rewritten = [], []
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag != "equal":
+            rewritten += [f"-{line}" for line in lines_a[i1:i2]] + [f"+{line}" for line in lines_b[j1:j2]]
+            continue
+        for line_a, line_b in zip(lines_a[i1:i2], lines_b[j1:j2]):
+            moved += [f"{a} -> {b} in: {line_b.strip()[:140]}"
+                      for a, b in zip(NUMBER.findall(line_a), NUMBER.findall(line_b)) if a != b]
+    if moved:
+        return Judgement(path, PUBLISHED_DIFFER, _listed(moved) + (
+            [f"and the words of {plural(len(rewritten), 'line')} changed"] if rewritten else []))
+    return Judgement(path, TEXT_DIFFERS, _listed(rewritten))
 
 
 def _listed(items: list[str], prefix: str = "") -> list[str]:
