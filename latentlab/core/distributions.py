@@ -39,6 +39,7 @@ class StandardNormal(nn.Module):
     name = "N(0, I)"
     reach = 2.2  # how far from 0, in sd, a plane of the latent should show the prior (explorer.py)
     kl_per_dimension_name = "average KL per dimension (nats)"
+    marginal_name = "N(0, 1)"
 
     def __init__(self, latent_dim: int):
         super().__init__()
@@ -60,6 +61,11 @@ class StandardNormal(nn.Module):
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """n draws (n, D), on the generator's device (the CPU by default), as torch.randn makes them."""
         return torch.randn(n, self.latent_dim, generator=generator)
+
+    def marginal_pdf(self, dim: int) -> tuple[np.ndarray, np.ndarray]:
+        """(t, density) of one dimension's marginal, N(0, 1), on [-4, 4]."""
+        t = np.linspace(-4, 4, 200)
+        return t, np.exp(-t ** 2 / 2) / np.sqrt(2 * np.pi)
 
     def kl_per_dimension(self, q: Independent) -> torch.Tensor:
         """KL of each latent dimension in closed form, (B, D): the prior factorises over them."""

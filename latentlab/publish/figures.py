@@ -284,20 +284,19 @@ def analogies(originals: torch.Tensor, x_hat: torch.Tensor, written: torch.Tenso
 
 
 def latent_distribution(codes: np.ndarray, per_dim: np.ndarray, per_dim_name: str, in_use: int,
-                        threshold_note: str, title: str, path: Path, shown: int = 4) -> None:
-    """Left: histograms of a few code dimensions against N(0, 1). Right: a per-dimension
-    statistic (average KL or variance), sorted, to show how many dimensions carry information."""
+                        threshold_note: str, title: str, path: Path, reference, shown: int = 4) -> None:
+    """Left: histograms of a few code dimensions against ``reference``'s marginal density (a prior's:
+    ``marginal_pdf(dim)`` gives (t, density), ``marginal_name`` its name). Right: a per-dimension statistic
+    (average KL or variance), sorted, to show how many dimensions carry information."""
     order = np.argsort(per_dim)[::-1]
     with style():
         fig = plt.figure(figsize=(12, 4.6))
         grid = fig.add_gridspec(2, 4, width_ratios=[1, 1, 0.15, 2.4])
-        t = np.linspace(-4, 4, 200)
-        pdf = np.exp(-t ** 2 / 2) / np.sqrt(2 * np.pi)
         for k, dim in enumerate(order[:shown]):
             ax = fig.add_subplot(grid[k // 2, k % 2])
             lo, hi = min(-4, np.percentile(codes[:, dim], 0.5)), max(4, np.percentile(codes[:, dim], 99.5))
             ax.hist(codes[:, dim], bins=60, range=(lo, hi), density=True, color="#7f7f7f", alpha=0.8)
-            ax.plot(t, pdf, color="#d62728", lw=1.2, label="N(0, 1)")
+            ax.plot(*reference.marginal_pdf(dim), color="#d62728", lw=1.2, label=reference.marginal_name)
             ax.set_title(f"dimension {dim}", fontsize=8)
             ax.tick_params(labelsize=6)
             ax.set_yticks([])

@@ -66,8 +66,11 @@ def samples(model, state: dict, out: Path, seed: int = 0) -> None:
 def write_latent_distribution(model, codes: torch.Tensor, test: DeviceSplit, out: Path) -> None:
     in_use = active_units(codes)[0]
     per_dim, name = model.per_dimension(codes, test)
+    # Against the model's prior; an AE has none, and its codes are set against N(0, 1) for their scale.
+    reference = model.prior if model.traits.prior else StandardNormal(model.latent_dim)
     figures.latent_distribution(codes.numpy(), per_dim, name, in_use, "Var over x of the code > 0.01",
-                                f"{model_name(model)}: distribution of the test codes", out / "latent_distribution.png")
+                                f"{model_name(model)}: distribution of the test codes", out / "latent_distribution.png",
+                                reference)
 
 
 def write_manifold(model, codes: np.ndarray, out: Path) -> None:

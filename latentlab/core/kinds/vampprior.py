@@ -36,7 +36,8 @@ class VampPrior(nn.Module):
 
     name = "VampPrior"
     reach = 0.0  # the test codes show where it puts its mass (explorer.py)
-    kl_per_dimension_name = "average KL per dimension to the prior's marginal (nats, estimated)"
+    kl_per_dimension_name = "KL to the prior's marginal (nats, estimated)"
+    marginal_name = "VampPrior marginal"
 
     def __init__(self, encode, encoder: nn.Module, latent_dim: int, components: int = COMPONENTS):
         super().__init__()
@@ -98,6 +99,14 @@ class VampPrior(nn.Module):
             cdf = Normal(mean[:, j, None], sd[:, j, None]).cdf(axis).mean(0)
             out.append(np.interp(probabilities, cdf.numpy(), axis.numpy()))
         return np.stack(out, axis=1)
+
+    @torch.no_grad()
+    def marginal_pdf(self, dim: int) -> tuple[np.ndarray, np.ndarray]:
+        """(t, density) of dimension ``dim``'s marginal, a 1-D mixture, over its components' 4 sd."""
+        mean, log_var = (v[:, dim].double().cpu() for v in self.components())
+        sd = torch.exp(0.5 * log_var)
+        t = torch.linspace((mean - 4 * sd).min().item(), (mean + 4 * sd).max().item(), 400, dtype=torch.float64)
+        return t.numpy(), Normal(mean[:, None], sd[:, None]).log_prob(t).exp().mean(0).numpy()
 
     def quantile_axes(self, points: int) -> tuple[np.ndarray, str]:
         """Each dimension's marginal quantiles at the probabilities 0.05…0.95, (points, D), and their name: a
