@@ -102,10 +102,8 @@ def kl_divergence(q: Independent, prior, z: torch.Tensor | None = None) -> torch
     """KL(q(z|x) ‖ p(z)) of each image, (B,): in closed form where torch.distributions has one (for N(0, I),
     Kingma & Welling 2014, appendix B), else estimated by log q(z|x) - log p(z) at ``z`` ~ q(z|x), one
     draw per image (unbiased; drawn here, reparameterised, when not given)."""
-    try:
+    if has_closed_form(prior):
         return closed_form_kl(q, prior.distribution())
-    except NotImplementedError:
-        pass
     if z is None:
         z = q.rsample()
     return q.log_prob(z) - prior.log_prob(z)
@@ -116,14 +114,28 @@ def device_of(prior) -> torch.device:
     return next(itertools.chain(prior.parameters(), prior.buffers()), torch.zeros(())).device
 
 
+_HAS_CLOSED_FORM: dict[type, bool] = {}
+
+
+@torch.no_grad()
+def has_closed_form(prior) -> bool:
+    """Whether torch.distributions has KL(diagonal Gaussian ‖ prior) in closed form: asked once per kind of
+    prior, so that a prior without one (a mixture, whose ``distribution()`` costs an encoder pass) is not
+    built only to fail at every step."""
+    kind = type(prior)
+    if kind not in _HAS_CLOSED_FORM:
+        latent = torch.zeros(1, prior.latent_dim, device=device_of(prior))
+        try:
+            closed_form_kl(diagonal_normal(latent, latent), prior.distribution())
+            _HAS_CLOSED_FORM[kind] = True
+        except NotImplementedError:
+            _HAS_CLOSED_FORM[kind] = False
+    return _HAS_CLOSED_FORM[kind]
+
+
 def kl_method(prior) -> str:
     """How ``kl_divergence`` computes the KL to ``prior`` (what metrics.json records beside it)."""
-    latent = torch.zeros(1, prior.latent_dim, device=device_of(prior))
-    try:
-        closed_form_kl(diagonal_normal(latent, latent), prior.distribution())
-    except NotImplementedError:
-        return SAMPLED
-    return CLOSED_FORM
+    return CLOSED_FORM if has_closed_form(prior) else SAMPLED
 
 
 def log_importance_weight(log_likelihood: torch.Tensor, z: torch.Tensor, q: Independent, prior) -> torch.Tensor:

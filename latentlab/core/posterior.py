@@ -38,7 +38,7 @@ from pathlib import Path
 import torch
 
 from . import losses
-from .distributions import StandardNormal, diagonal_normal
+from .distributions import StandardNormal, diagonal_normal, has_closed_form
 from torch.distributions import kl_divergence as closed_form_kl
 from .files import file_sha256
 from .models import importance_log_weights
@@ -100,12 +100,7 @@ class Grid:
     def gaussian_prior(self):
         """The prior as a torch distribution when torch.distributions has the KL of a diagonal Gaussian to it
         in closed form (N(0, I)), else None (a mixture)."""
-        prior = self.prior.distribution()
-        try:
-            closed_form_kl(diagonal_normal(torch.zeros(1, 2), torch.zeros(1, 2)), prior)
-        except NotImplementedError:
-            return None
-        return prior
+        return self.prior.distribution() if has_closed_form(self.prior) else None
 
     def sub(self, values: torch.Tensor, factor: int = 1, half_width: float | None = None):
         """(Grid, values) of the coarser grid (every ``factor``-th point) or narrower one (``half_width``)
