@@ -28,6 +28,7 @@ import torch
 
 from ..core import posterior
 from ..core.data import to_float
+from ..core.distributions import device_of
 from ..core.files import atomic_path, file_sha256, write_json_atomic
 from .explorer import POSTERIOR_PAGE_FILE as PAGE_FILE  # the page reads it (explorer.read_page_arrays)
 
@@ -96,13 +97,14 @@ def _box(centres_and_sds: list[tuple], grow: float = 1.0) -> list[float]:
 
 @torch.no_grad()
 def local_density(model, x: torch.Tensor, box: list[float], cells: int) -> np.ndarray:
-    """p(z|x) up to its normaliser on a cells x cells grid over ``box``, row 0 at z2 min, max 1: (cells, cells)."""
+    """p(z|x) ∝ p(x|z) p(z), with the model's own prior, on a cells x cells grid over ``box``, row 0 at z2 min,
+    max 1: (cells, cells)."""
     z1 = torch.linspace(box[0], box[1], cells, dtype=torch.float64)
     z2 = torch.linspace(box[2], box[3], cells, dtype=torch.float64)
     points = torch.stack(torch.meshgrid(z2, z1, indexing="ij")[::-1], dim=-1).reshape(-1, 2)  # row: z2, column: z1
     log_lik = posterior.pixel_log_likelihood(x.flatten(1).cpu(), _decoder(model)(points.float()).flatten(1),
                                              model.likelihood.name)[0]
-    log_joint = log_lik - 0.5 * points.pow(2).sum(1)
+    log_joint = log_lik + model.prior.log_prob(points.to(device_of(model.prior))).double().cpu()  # the model's prior
     return (log_joint - log_joint.max()).exp().view(cells, cells).numpy()
 
 
