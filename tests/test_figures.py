@@ -76,6 +76,36 @@ def test_manifold_holds_a_20_by_20_grid(kind, monkeypatch, tmp_path):
     assert grid.shape[:2] == (20 * 28, 20 * 28)  # 20 x 20 decoded images, each 28 x 28, no padding
 
 
+def test_the_manifolds_axes_label_their_first_and_last_column_in_three_significant_digits(monkeypatch, tmp_path):
+    from latentlab.publish import figures
+
+    drawn = []
+    monkeypatch.setattr(figures, "save", lambda fig, path: drawn.append(fig))
+    z1, z2 = np.linspace(-1.6449, 1.6449, 20), np.linspace(87.25, -115.5, 20)
+    figures.manifold(torch.zeros(400, 1, 28, 28), z1, z2, "a plane", tmp_path / "m.png")
+    ax = drawn[0].axes[0]
+    x_labels = [tick.get_text() for tick in ax.get_xticklabels()]
+    y_labels = [tick.get_text() for tick in ax.get_yticklabels()]
+    assert x_labels[0] == "\u22121.64" and x_labels[-1] == "1.64"
+    assert y_labels[0] == "87.2" and y_labels[-1] == "\u2212116"
+
+
+def test_a_title_wider_than_the_analogies_grid_is_wrapped_to_its_width(monkeypatch, tmp_path):
+    from latentlab.publish import figures
+
+    drawn = []
+    monkeypatch.setattr(figures, "save", lambda fig, path: drawn.append(fig))
+    title = "CVAE, 2-D latent: each test digit's code (posterior mean given its label) decoded with every label"
+    figures.analogies(torch.zeros(10, 1, 28, 28), torch.zeros(10, 1, 28, 28), torch.zeros(10, 10, 1, 28, 28),
+                      [str(c) for c in range(10)], title, tmp_path / "a.png")
+    fig = drawn[0]
+    renderer = fig.canvas.get_renderer()
+    title_box = fig.axes[0].title.get_window_extent(renderer)
+    grid_box = fig.axes[0].get_window_extent(renderer)
+    assert "\n" in fig.axes[0].get_title()
+    assert title_box.x0 >= grid_box.x0 - 1 and title_box.x1 <= grid_box.x1 + 1
+
+
 def test_walk_gifs_loop_forever_with_at_least_60_frames_under_4_mb(rendered):
     model, _, out = rendered
     if model.latent_dim != 2:

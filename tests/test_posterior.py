@@ -239,3 +239,23 @@ def test_the_committed_posterior_gaps_agree_with_their_model_and_metrics(folder)
         assert image["elbo_q_star"] >= image["elbo_q"]
     assert len(result["images"]) == result["images_used"]
     assert sum("is_bound" in image for image in result["images"]) == result["is_images"]
+
+
+def test_the_heat_maps_legend_draws_q_and_q_star_in_the_colours_of_their_ellipses_on_a_dark_ground(monkeypatch,
+                                                                                                     tmp_path):
+    from matplotlib.colors import to_rgba
+
+    from latentlab.publish import posterior_figures
+
+    drawn = []
+    monkeypatch.setattr(posterior_figures, "save", lambda fig, path: drawn.append(fig))
+    panel = {"name": "test image 0", "caption": "a 7", "image": np.zeros((28, 28)), "density": np.ones((8, 8)),
+             "extent": (-3, 3, -3, 3), "q": ((0, 0), (1, 1)), "q_star": ((0.5, 0), (0.8, 0.9)),
+             "log_px": -20.0, "elbo_q": -21.0, "elbo_q_star": -20.5}
+    posterior_figures.posterior_heatmaps([panel], "nats", "VAE", tmp_path / "h.png")
+    fig = drawn[0]
+    ellipse_colours = {to_rgba(patch.get_edgecolor(), 1) for patch in fig.axes[0].patches}
+    legend = fig.legends[0]
+    assert {to_rgba(line.get_color(), 1) for line in legend.get_lines()} == ellipse_colours
+    assert to_rgba(legend.get_frame().get_facecolor(), 1) == to_rgba("black")
+    assert not any("white" in text.get_text() for text in legend.get_texts())

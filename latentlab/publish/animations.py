@@ -125,7 +125,7 @@ def latent_walk_gif(codes: np.ndarray, labels: np.ndarray, classes, walk: np.nda
         pad = 0.05 * (span.max(0) - span.min(0))
         left.set(xlim=(span[:, 0].min() - pad[0], span[:, 0].max() + pad[0]),
                  ylim=(span[:, 1].min() - pad[1], span[:, 1].max() + pad[1]), xlabel="z₁", ylabel="z₂")
-        _class_legend(left, classes, loc="upper left", fontsize=6, title_fontsize=6, ncol=2, handletextpad=0.1,
+        _class_legend(left, classes, loc="upper left", fontsize=8, title_fontsize=8, ncol=2, handletextpad=0.1,
                       columnspacing=0.5, borderaxespad=0.2)
         line, = left.plot([], [], "-", color="black", lw=1.2, alpha=0.7)
         dot, = left.plot([], [], "o", ms=8, mfc="white", mec="black", mew=2)

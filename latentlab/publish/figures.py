@@ -8,6 +8,7 @@ Legends name the classes as ``data.Classes`` gives them: "0".."9" titled "digit"
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import matplotlib
@@ -221,6 +222,11 @@ def image_grid(images: torch.Tensor, title: str, path: Path, nrow: int = 8) -> N
         save(fig, path)
 
 
+def _tick_label(value: float) -> str:
+    """A latent coordinate as a tick label: three significant digits, with a true minus sign as on numeric axes."""
+    return f"{value:.3g}".replace("-", "\u2212")
+
+
 def manifold(images: torch.Tensor, z1: np.ndarray, z2: np.ndarray, title: str, path: Path) -> None:
     """Decoded images on a grid of latent points; ``images`` is (len(z2) * len(z1), 1, 28, 28),
     row-major with z₂ decreasing from the top row, as on a plot."""
@@ -229,9 +235,11 @@ def manifold(images: torch.Tensor, z1: np.ndarray, z2: np.ndarray, title: str, p
         fig, ax = plt.subplots(figsize=(8, 8.4))
         ax.imshow(grid_image(images, nrow=n, padding=0), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
         ticks = np.arange(n) * 28 + 13.5
-        shown = slice(None, None, max(1, n // 5))
-        ax.set_xticks(ticks[shown], [f"{v:.2f}" for v in z1[shown]])
-        ax.set_yticks(ticks[shown], [f"{v:.2f}" for v in z2[shown]])
+        # Both ends are labelled (a stride of n // 5 dropped the last column's value); three significant digits
+        # suit both the VAE's quantiles (±1.64) and an AE's codes (tens to hundreds).
+        shown = np.unique(np.linspace(0, n - 1, min(n, 5)).round().astype(int))
+        ax.set_xticks(ticks[shown], [_tick_label(v) for v in z1[shown]])
+        ax.set_yticks(ticks[shown], [_tick_label(v) for v in z2[shown]])
         ax.set(xlabel="z₁", ylabel="z₂", title=title)
         ax.tick_params(labelsize=7)
         for spine in ax.spines.values():
@@ -279,7 +287,9 @@ def analogies(originals: torch.Tensor, x_hat: torch.Tensor, written: torch.Tenso
         for col, header in enumerate(["test\nimage", "recon-\nstruction", *class_names]):
             x, _ = _cell_centre(col, n_cols, padding=4)
             ax.text(x, -2, header, ha="center", va="bottom", fontsize=7)
-        ax.set_title(title, pad=22)
+        # Wrapped to the grid's width (about 6.5 pt a character at the title's 10.8 pt): a title wider than
+        # the grid ran to the image's edge.
+        ax.set_title(textwrap.fill(title, width=int(n_cols * 0.62 * 72 / 6.5)), pad=22)
         save(fig, path)
 
 

@@ -55,9 +55,11 @@ def posterior_heatmaps(panels: list[dict], units: str, title: str, path: Path) -
                     f"(approximation gap {approximation:.2f})\nELBO(q) = {panel['elbo_q']:.2f}  "
                     f"(amortization gap {amortization:.2f})", transform=ax.transAxes, ha="center", va="top",
                     fontsize=8)
-        handles = [plt.Line2D([], [], color="black", linestyle="-", label="q(z|x), the encoder's (white): 1 and 2 sd"),
+        handles = [plt.Line2D([], [], color=Q_COLOUR, linestyle="-", label="q(z|x), the encoder's: 1 and 2 sd"),
                    plt.Line2D([], [], color=QSTAR_COLOUR, linestyle="--", label="q*, the best diagonal Gaussian: 1 and 2 sd")]
-        fig.legend(handles=handles, loc="lower center", ncol=2, frameon=False, bbox_to_anchor=(0.5, -0.08))
+        # The legend sits on the heat maps' own dark ground, so that its lines are drawn in the colours they name.
+        fig.legend(handles=handles, loc="lower center", ncol=2, bbox_to_anchor=(0.5, -0.08), facecolor="black",
+                   edgecolor="black", framealpha=1, labelcolor="white")
         fig.suptitle(f"{title}: the true posterior p(z|x) by quadrature ({units})")
         fig.tight_layout()
         save(fig, path)

@@ -96,10 +96,18 @@ def _spread_row(runs: list[dict]) -> list[str]:
                                                          ("knn5_accuracy", 3), ("linear_probe_accuracy", 3),
                                                          ("active_units", 1), ("train_seconds", 0))]
     *metrics, seconds = [cell or "–" for cell in cells]
+    seconds = f"{seconds} s"
     if len(devices) > 1:  # a mean over a CPU's minutes and a GPU's seconds says nothing
-        seconds = "; ".join(f"{device}: {plus_minus(same, 'train_seconds', 0) or round(same[0]['train_seconds'])}"
-                            for device in devices for same in [[run for run in runs if run["device"] == device]])
-    return [f"↳ mean ± sd over {len(runs)} seeds", "", *metrics, "", f"{seconds} s", ", ".join(devices)]
+        seconds = "; ".join(_device_seconds(device, [run for run in runs if run["device"] == device])
+                            for device in devices)
+    return [f"↳ mean ± sd over {len(runs)} seeds", "", *metrics, "", seconds, ", ".join(devices)]
+
+
+def _device_seconds(device: str, runs: list[dict]) -> str:
+    """One device's training time over its runs, each part with its unit: "cpu: 1047 s (1 run)"."""
+    if len(runs) > 1:
+        return f"{device}: {plus_minus(runs, 'train_seconds', 0)} s"
+    return f"{device}: {round(runs[0]['train_seconds'])} s (1 run)"
 
 
 def _pca_row(label: str, m: dict) -> list[str]:
@@ -363,18 +371,21 @@ def _replace_between(text: str, name: str, content: str) -> str:
     return f"{head}{start}\n{content}\n{end}{rest.split(end, 1)[1]}"
 
 
-EXPERIMENT_HEADERS = {  # the experiments table in each README's language
-    "README.md": ["lệnh", "mô hình", "epoch", "thư mục kết quả"],
-    "README.en.md": ["command", "model", "epochs", "result folder"],
+LANGUAGES = {"vi": "README.md", "en": "README.en.md"}  # each language's README; its reference pages: docs/<language>/
+DOCS = Path("docs")
+EXPERIMENT_HEADERS = {  # the experiments table in each language
+    "vi": ["thí nghiệm", "lệnh", "mô hình", "epoch", "thư mục kết quả"],
+    "en": ["experiment", "command", "model", "epochs", "result folder"],
 }
 
 
-def experiments_table(header: list[str]) -> str:
-    """The experiments of the registry: the command that runs each, what it trains, where results go."""
+def experiments_table(header: list[str], prefix: str = "") -> str:
+    """The experiments of the registry: the name ``--only`` takes, the command that runs each, what it trains,
+    where results go (linked from a document ``prefix`` away from the repository root)."""
     rows = []
     for e in EXPERIMENTS.values():
-        rows.append([code_span(experiment_command(e)), experiment_label(e), str(e.config().epochs),
-                     Markdown(f"[{code_span(f'{e.out_dir}/')}]({e.out_dir.as_posix()})")])
+        rows.append([code_span(e.name), code_span(experiment_command(e)), experiment_label(e), str(e.config().epochs),
+                     Markdown(f"[{code_span(f'{e.out_dir}/')}]({prefix}{e.out_dir.as_posix()})")])
     return markdown_table(header, rows)
 
 
@@ -393,18 +404,49 @@ def write_results(output: str | Path = "RESULTS.md", root: Path = Path(".")) -> 
     print(f"Wrote {output}")
 
 
+def hub_entries(root: Path = Path(".")) -> list[str]:
+    """The entries of ``root``'s hubconf.py as ``torch.hub.list`` finds them: its public callables."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("_latentlab_hubconf", root / "hubconf.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return [name for name, value in vars(module).items() if callable(value) and not name.startswith("_")]
+
+
+def documents(root: Path = Path(".")) -> list[tuple[Path, str]]:
+    """Every Markdown document that holds generated blocks, with its language: the READMEs and docs/'s pages."""
+    found = []
+    for language, readme in LANGUAGES.items():
+        found += [(root / readme, language)] + [(p, language) for p in sorted((root / DOCS / language).glob("*.md"))]
+    return [(path, language) for path, language in found if path.is_file()]
+
+
+def generated_blocks(root: Path, language: str, prefix: str = "") -> dict:
+    """What ``report`` writes between each ``<!-- name:start/end -->`` pair of a document, made only when asked."""
+    return {"experiments": lambda: experiments_table(EXPERIMENT_HEADERS[language], prefix),
+            "results": lambda: summary(root), "architecture": architecture, "flags": flags_list,
+            "hub": lambda: ", ".join(code_span(name) for name in hub_entries(root))}
+
+
+def regenerated(path: Path, root: Path, language: str) -> str:
+    """The document at ``path`` with every generated block it holds as ``report`` would write it now (its links
+    to result folders made relative to where the document lies)."""
+    text = path.read_text(encoding="utf-8")
+    prefix = "../" * (len(path.resolve().relative_to(root.resolve()).parts) - 1)
+    for name, make in generated_blocks(root, language, prefix).items():
+        if f"<!-- {name}:start -->" in text:
+            text = _replace_between(text, name, make())
+    return text
+
+
 def update_readmes(root: Path = Path(".")) -> None:
-    """Refresh the generated parts of both READMEs, between their ``<!-- name:start/end -->`` markers."""
-    for name, header in EXPERIMENT_HEADERS.items():
-        readme = root / name
-        if readme.is_file():
-            text = readme.read_text(encoding="utf-8")
-            text = _replace_between(text, "experiments", experiments_table(header))
-            text = _replace_between(text, "results", summary(root))
-            text = _replace_between(text, "architecture", architecture())
-            text = _replace_between(text, "flags", flags_list())
-            write_text_atomic(text, readme)
-            print(f"Updated the generated tables of {readme}")
+    """Refresh the generated blocks of both READMEs and of the pages under docs/."""
+    for path, language in documents(root):
+        new = regenerated(path, root, language)
+        if new != path.read_text(encoding="utf-8"):
+            write_text_atomic(new, path)
+            print(f"Updated the generated blocks of {path}")
 
 
 # --- The true posterior of the 2-D VAEs (issue 41): posterior_gaps.json of each folder ---------------------------
