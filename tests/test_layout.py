@@ -65,10 +65,11 @@ def test_the_imports_run_one_way_in_chains_of_at_most_eight_modules():
     assert len(deepest) <= LONGEST_CHAIN, " -> ".join(deepest)
 
 
-def test_each_layer_imports_only_the_layers_below_it_as_the_readme_states_them():
+def test_each_layer_imports_only_the_layers_below_it_as_the_code_layout_page_states_them():
     import re
 
-    stated = re.search(r"(`cli`(?: → `\w+`)+)", (REPO / "README.en.md").read_text(encoding="utf-8")).group(1)
+    page = (REPO / "docs" / "en" / "code-layout.md").read_text(encoding="utf-8")
+    stated = re.search(r"(`cli`(?: → `\w+`)+)", page).group(1)
     layers = re.findall(r"`(\w+)`", stated)[::-1]  # bottom first
 
     def layer(module: str) -> int:
