@@ -75,4 +75,19 @@ def test_every_docs_page_exists_in_both_languages_and_links_its_other_language()
         sorted(language for language in LANGUAGES for _ in names[language])  # no page outside docs/<language>/
     for name in names["en"]:
         for language, other in (("en", "vi"), ("vi", "en")):
-            assert (REPO / DOCS / other / name).resolve() in local_links(REPO / DOCS / language / name), (language, name)
+            counterpart = (REPO / DOCS / other / name).resolve()
+            assert counterpart in local_links(REPO / DOCS / language / name), (language, name)
+
+
+@pytest.mark.parametrize("readme", READMES)
+def test_the_readmes_bibtex_braces_a_group_author_whole_and_gives_every_entry_a_year_and_url(readme):
+    text = (REPO / readme).read_text(encoding="utf-8")
+    block = text.split("<!-- bibtex:start -->", 1)[1].split("<!-- bibtex:end -->")[0]
+    entries = re.findall(r"@misc\{(\w+),\n(.*?)\n\}", block, re.S)
+    assert [key for key, _ in entries] == ["latentlab_paper", "latentlab"]
+    for key, fields in entries:
+        # braced whole: not the first name "latentlab" and the last name "authors"
+        assert re.search(r"^author = \{\{latentlab authors\}\},$", fields, re.M), key
+        assert re.search(r"^year = \{\d{4}\}", fields, re.M) and re.search(r"^url = \{https://", fields, re.M), key
+    paper_title = re.search(r"^title = \{(.*)\},$", entries[0][1], re.M).group(1)
+    assert paper_title.startswith("{") and paper_title.endswith("}")  # no style lower-cases the Vietnamese
