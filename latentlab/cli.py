@@ -13,6 +13,7 @@ from .core.config import (TrainConfig, build_parser, config_from_args, dataset_a
                           recipe_setting)
 from .experiments import Experiment, experiment_names
 from .publish.names import experiment_label
+from .core.display import terminal_text
 from .core.errors import LatentlabError
 from .core.progress import status
 
@@ -29,7 +30,7 @@ def guarded(action) -> int:
     try:
         action()
     except LatentlabError as error:
-        print(f"\nerror: {error}", file=sys.stderr)
+        print(f"\nerror: {terminal_text(error)}", file=sys.stderr)  # it quotes names: shown, never run
         return error.exit_code
     except KeyboardInterrupt:
         print("\nInterrupted; nothing half-written was left behind.", file=sys.stderr)

@@ -29,6 +29,7 @@ from .core.files import check_writable, file_sha256, hold_folder, write_json_ato
 from .publish.literature import PUBLISHED_NLL
 from .publish.shared_figures import model_name
 from .core.models import count_parameters
+from .core.display import shown, terminal_text
 from .core.progress import plural
 from .core.measure import write_metrics
 from .workflow import code_test, draw, run
@@ -128,11 +129,11 @@ def write_bound_vs_k(folders: list[Path], ks: list[int], n_test: int, data_root:
             settings = {"ks": ks, "n_test": n, "model_sha256": file_sha256(folder / MODEL_FILE)}
             result = _earlier_bounds(folder, settings)
             if result is not None:
-                print(f"{folder}: bounds for k = {', '.join(map(str, ks))} on {n:,} images taken from "
+                print(f"{shown(folder)}: bounds for k = {', '.join(map(str, ks))} on {n:,} images taken from "
                       f"{BOUND_FILE}.json (same model.pt, same settings)")
             else:
                 # a line of its own: the progress bar below would overwrite a status line
-                print(f"{folder}: bounds for k = {', '.join(map(str, ks))} on {n:,} images")
+                print(f"{shown(folder)}: bounds for k = {', '.join(map(str, ks))} on {n:,} images")
                 result = {**bounds_for_each_k(model, test, ks, n_test, seed=finished.config.seed),
                           "model_sha256": settings["model_sha256"], "device": test.device.type}
                 write_json_atomic(result, folder / f"{BOUND_FILE}.json")
@@ -142,7 +143,7 @@ def write_bound_vs_k(folders: list[Path], ks: list[int], n_test: int, data_root:
         for folder in folders:
             bound_vs_k(curves, references, first.loss_units,
                        "How the importance-weighted bound tightens with k", folder / f"{BOUND_FILE}.png")
-            print(f"Wrote {folder / BOUND_FILE}.png")
+            print(f"Wrote {shown(folder / BOUND_FILE)}.png")
 
 
 def _earlier_bounds(folder: Path, settings: dict) -> dict | None:
@@ -180,7 +181,7 @@ def write_binarization_spread(folder: Path, seeds: list[int], k: int, n_test: in
     draws = []
     with hold_folder(folder):
         for seed in dict.fromkeys(seeds):
-            print(f"{folder}: bound with k = {k} on {n:,} test images binarized with seed {seed}")
+            print(f"{shown(folder)}: bound with k = {k} on {n:,} test images binarized with seed {seed}")
             test = DeviceSplit(binarize_once(images, seed), labels, device, dataset_classes(config.dataset))
             bounds = torch.cat(per_image_bounds(model, test, k, n, seed=config.seed))  # (n,)
             draws.append({"seed": seed, **mean_and_se(bounds)})
@@ -189,7 +190,7 @@ def write_binarization_spread(folder: Path, seeds: list[int], k: int, n_test: in
         write_json_atomic(result, folder / BINARIZATION_FILE)
     means = torch.tensor([draw["mean"] for draw in draws], dtype=torch.float64)
     spread = f", sd {means.std().item():.3f} nats over the draws" if len(draws) > 1 else ""
-    print(f"Wrote {folder / BINARIZATION_FILE}: bounds {', '.join(f'{m:.3f}' for m in means.tolist())}{spread}")
+    print(f"Wrote {shown(folder / BINARIZATION_FILE)}: bounds {', '.join(f'{m:.3f}' for m in means.tolist())}{spread}")
     return result
 
 
@@ -273,7 +274,7 @@ def info(folder: Path) -> str:
     recipe = "\n".join(f"  {key}: {value}" for key, value in config.recipe().items())
     text = (f"{path}: {config.name()}, {plural(state['epoch'], 'epoch')} on {state['device']} in {state['train_seconds'] / 60:.1f} min\n"
             f"{describe(state.get('provenance'))}\nrecipe:\n{recipe}")
-    print(text)
+    print(terminal_text(text))  # the device and the provenance are recorded values: shown, never run
     return text
 
 

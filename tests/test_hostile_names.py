@@ -2,6 +2,7 @@
 wherever they are written: shown literally on the pages, in Markdown tables and in figures, never run."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,7 +15,13 @@ from latentlab.publish.tables import code_span, markdown_table, markdown_text
 # the page's script, a closing script tag, quotes that leave an attribute, an entity, mathtext, a newline.
 HOSTILE = ['<img src=x onerror="alert(1)">', "<!--<script>", "</script><script>alert(2)</script>",
            "\"' onmouseover=alert(3) x='", "&lt;b&gt; & co", "$\\frac{1}{0}$", "two\nlines|pipe`tick`"]
+REPO = Path(__file__).resolve().parents[1]
 NEEDS_BROWSER = pytest.mark.skipif(browser.missing() is not None, reason=f"no headless browser here: {browser.missing()}")
+
+
+def _committed_metrics(experiment, **changes) -> dict:
+    """The committed metrics.json of ``experiment`` (a whole, valid record) with ``changes``."""
+    return {**json.loads((REPO / experiment.out_dir / "metrics.json").read_text(encoding="utf-8")), **changes}
 
 
 def _page_of_hostile_classes(tmp_path, latent_dim: int):
@@ -88,8 +95,8 @@ def test_a_value_read_back_from_metrics_json_is_escaped_on_index_html_and_in_the
     device = '<img src=x onerror="alert(1)">|'
     folder = tmp_path / EXPERIMENTS["ae-2d"].out_dir
     folder.mkdir(parents=True)
-    (folder / "metrics.json").write_text(json.dumps({"parameters": 1, "epochs": 1, "train_seconds": 60.0,
-                                                     "device": device, "test_mse": 0.1}), encoding="utf-8")
+    (folder / "metrics.json").write_text(json.dumps(_committed_metrics(EXPERIMENTS["ae-2d"], device=device)),
+                                         encoding="utf-8")
     page, markdown = index_html(tmp_path), summary(tmp_path)
     assert "<img" not in page and "&lt;img src=x onerror=&#34;alert(1)&#34;&gt;|" in page
     assert "\\<img src=x onerror=\"alert(1)\"\\>\\|" in markdown
@@ -113,7 +120,124 @@ def test_device_names_read_back_from_json_are_escaped_in_the_summary_note(tmp_pa
     for experiment in SCRIPT_EXPERIMENTS.values():
         folder = tmp_path / experiment.out_dir
         folder.mkdir(parents=True)
-        (folder / "metrics.json").write_text(json.dumps({"parameters": 1, "epochs": 1, "train_seconds": 60.0,
-                                                         "device": device, "test_mse": 0.1}), encoding="utf-8")
+        (folder / "metrics.json").write_text(json.dumps(_committed_metrics(experiment, device=device)),
+                                             encoding="utf-8")
     _, note = summary_rows(tmp_path)
     assert "\\<img src=x onerror=alert(1)\\>\\*bold\\*" in note and device not in note
+
+
+# --- Issue 46: the terminal, the Markdown tables and the text files ----------------------------------------------
+
+TERMINAL_ESCAPES = "\x1b]2;TITLE\x07\x1b[2J\x1b[HAll good: 0 errors\n\u202eevil\u200b"
+
+
+def test_shown_escapes_control_bidi_and_zero_width_characters_and_keeps_vietnamese_letters():
+    from latentlab.core.display import shown
+
+    assert shown(TERMINAL_ESCAPES) == ("\\x1b]2;TITLE\\x07\\x1b[2J\\x1b[HAll good: 0 errors\\n\\u202eevil\\u200b")
+    assert shown("Kết_quả_huấn_luyện café") == "Kết_quả_huấn_luyện café"
+    assert shown("caf\udce9") == "caf\\xe9"  # a byte that is not UTF-8, as os.fsdecode keeps it
+
+
+def test_a_class_folder_named_with_terminal_escapes_reaches_the_terminal_escaped(tmp_path, capsys):
+    from PIL import Image
+
+    from latentlab.cli import main
+
+    root = tmp_path / "mine"
+    rng = np.random.default_rng(0)
+    for split, names in (("train", ["a", "b"]), ("test", ["a", "b", TERMINAL_ESCAPES.replace("\n", " ")])):
+        for name in names:
+            (root / split / name).mkdir(parents=True)
+            Image.fromarray(rng.integers(0, 256, (28, 28), dtype=np.uint8)).save(root / split / name / "0.png")
+    (root / "train" / f"notes{TERMINAL_ESCAPES}.txt").write_text("a file beside the classes")
+    assert main(["train", "--dataset", str(root), "--epochs", "1", "--device", "cpu",
+                 "--out-dir", str(tmp_path / "run")]) == 1
+    said = capsys.readouterr()
+    for stream in (said.out, said.err):
+        assert "\x1b" not in stream and "\x07" not in stream and "\u202e" not in stream and "\u200b" not in stream
+    assert "\\x1b]2;TITLE\\x07" in said.err and "notes\\x1b]2;TITLE" in said.out
+    assert not any(line.startswith("\\u202e") or line.startswith("All good") for line in said.out.splitlines())
+
+
+def test_info_shows_a_recorded_device_name_with_its_escapes_escaped(tmp_path, capsys):
+    import torch
+
+    from latentlab.cli import main
+
+    state = torch.load(REPO / "Kết_quả_huấn_luyện_Autoencoder" / "2D_latent_AE" / "model.pt", weights_only=True)
+    state["device"] = "cuda\x1b[2J\x1b]2;pwned\x07"
+    torch.save(state, tmp_path / "model.pt")
+    assert main(["info", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "cuda\\x1b[2J\\x1b]2;pwned\\x07" in out
+
+
+def _rendered(markdown: str) -> str:
+    """``markdown`` as GitHub renders it: cmark-gfm with its table, autolink and strikethrough extensions."""
+    cmarkgfm = pytest.importorskip("cmarkgfm", reason="cmarkgfm (GitHub's Markdown parser) is in requirements.txt")
+    from cmarkgfm.cmark import Options
+
+    return cmarkgfm.github_flavored_markdown_to_html(markdown, options=Options.CMARK_OPT_UNSAFE)
+
+
+RECORDED = ["/data/a|b `c` | d", "www.example.org", "http://example.org/x", "ops@example.org", "<script>alert(1)</script>",
+            "a\nb|c", "``", "x\\|y", "[link](http://example.org)", "*bold* _it_ ~~gone~~"]
+
+
+@pytest.mark.parametrize("value", RECORDED)
+def test_a_recorded_value_in_a_markdown_table_stays_one_cell_of_one_row_and_is_neither_link_nor_html(value):
+    from latentlab.publish.tables import Markdown, code_span
+
+    html = _rendered(markdown_table(["data set", "as code", "device"],
+                                    [[value, Markdown(code_span(value)), "cpu"], ["mnist", "mnist", "cpu"]]))
+    rows = html.split("<tbody>", 1)[1].split("<tr>")[1:]
+    assert len(rows) == 2 and all(row.count("<td>") == 3 for row in rows)
+    assert "<a " not in html and "<script" not in html and "<del>" not in html and "<em>" not in html
+    assert rows[0].rsplit("<td>", 1)[1].startswith("cpu</td>")
+
+
+@pytest.mark.parametrize("value", RECORDED)
+def test_a_recorded_value_in_markdown_prose_is_neither_link_nor_html(value):
+    html = _rendered(f"Trained on {markdown_text(value)} here.")
+    assert "<a " not in html and "<script" not in html and "<del>" not in html and html.count("<p>") == 1
+
+
+def test_a_data_set_path_with_a_pipe_keeps_every_column_of_its_results_row(tmp_path):
+    from latentlab.publish.report import COLUMNS, results_markdown
+
+    _recorded_folder(tmp_path, dataset="/data/mine|evil `x` <b>", device="www.example.org")
+    html = _rendered(results_markdown(tmp_path))
+    table = next(t for t in html.split("<table>")[1:] if t.count("<th>") == len(COLUMNS))
+    assert all(row.count("<td>") == len(COLUMNS) for row in table.split("<tbody>", 1)[1].split("<tr>")[1:])
+    assert "<a " not in table and "<b>" not in table
+
+
+def _recorded_folder(root: Path, dataset: str, device: str) -> None:
+    """A metrics.json in the 32-D AE's folder, of a run on ``dataset`` recorded on ``device``."""
+    from latentlab.experiments import EXPERIMENTS
+
+    e = EXPERIMENTS["ae-32d"]
+    metrics = _committed_metrics(e, device=device, dataset=dataset)
+    metrics["config"] = {**metrics["config"], "dataset": dataset}
+    (root / e.out_dir).mkdir(parents=True)
+    (root / e.out_dir / "metrics.json").write_text(json.dumps(metrics), encoding="utf-8")
+
+
+def test_interpolation_txt_keeps_one_record_per_line_when_a_class_name_holds_a_newline(tmp_path):
+    import torch
+
+    from conftest import TINY_WIDTHS, synthetic_digits
+    from latentlab import VariationalAutoencoder
+    from latentlab.core.data import DeviceSplit
+    from latentlab.publish.unconditional_gallery import interpolation
+
+    torch.manual_seed(0)
+    model = VariationalAutoencoder(2, **TINY_WIDTHS).eval()
+    images, labels = synthetic_digits(64, seed=4)
+    test = DeviceSplit(torch.from_numpy(images), torch.from_numpy(labels % 2).long(), torch.device("cpu"),
+                       Classes(("two\nlines 1 2 3", "ok")))
+    interpolation(model, test, tmp_path)
+    table = np.loadtxt(tmp_path / "interpolation.txt", comments="#", dtype=str, ndmin=2)
+    assert table.shape == (1, 9)  # one pair between two classes: pair, classes, two indices, five scores
+    assert "two\\nlines" in (tmp_path / "interpolation.txt").read_text(encoding="utf-8")

@@ -3,6 +3,7 @@ mean them (16-bit scans, phone photos, huge images), folders with links, hidden 
 and classes of unequal size judged by more than the share of the largest."""
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -190,3 +191,87 @@ def test_the_results_tables_set_a_balanced_accuracy_beside_each_accuracy_only_wh
         (tmp_path / first.out_dir).mkdir(parents=True, exist_ok=True)
         (tmp_path / first.out_dir / "metrics.json").write_text(json.dumps({**m, "parameters": 1000}))
         assert summary_rows(tmp_path)[0][0][5] == cell
+
+
+# --- Issue 46: images read by their mode, each refusal with its real reason, names as one rule -----------------
+
+
+def test_a_float_tiff_with_values_from_0_to_1_is_read_as_that_fraction_of_white(tmp_path):
+    pixels = np.full((28, 28), 0.05, np.float32)  # a faint background
+    pixels[_plus() > 0] = 1.0  # a white stroke
+    pixels[:4, :4] = 0.5
+    assert Image.fromarray(pixels).mode == "F"
+    grey = _read_as_a_run_does(tmp_path, Image.fromarray(pixels), "x.tif")
+    assert grey[14, 14] == 255 and abs(int(grey[1, 1]) - 128) <= 1 and abs(int(grey[27, 27]) - 13) <= 1
+
+
+def test_a_float_tiff_beyond_0_to_1_is_stretched_from_its_least_to_its_greatest_value(tmp_path):
+    pixels = np.full((28, 28), 1000.0, np.float32)  # a 12-bit scan stored as floats, its background 1000
+    pixels[_plus() > 0] = 4095.0
+    pixels[:4, :4] = 2547.5  # halfway
+    grey = _read_as_a_run_does(tmp_path, Image.fromarray(pixels), "x.tif")
+    assert grey[14, 14] == 255 and grey[27, 27] == 0 and abs(int(grey[1, 1]) - 128) <= 1
+
+
+def test_a_10000_by_10_image_is_refused_naming_its_shape_not_called_blank(tmp_path):
+    pixels = np.zeros((10, 10000), np.uint8)
+    pixels[3:7] = 255  # a long white line: not blank
+    with pytest.raises(LatentlabError, match="10000x10 pixels") as refused:
+        _read_as_a_run_does(tmp_path, Image.fromarray(pixels))
+    assert "blank" not in str(refused.value) and "less than one" in str(refused.value)
+
+
+def test_a_file_among_the_class_folders_is_said_in_one_line_not_ignored_silently(tmp_path, capsys):
+    root = tmp_path / "mine"
+    _class_folder(root, "train", "a", 2)
+    _class_folder(root, "train", "b", 2)
+    Image.fromarray(_plus()).save(root / "train" / "stray.png")  # an image not in any class folder
+    images, labels = load_image_folder(root, "train")
+    assert len(images) == 4
+    said = [line for line in capsys.readouterr().out.splitlines() if "stray.png" in line]
+    assert len(said) == 1 and "not a folder" in said[0]
+
+
+def test_class_folders_named_cafe_in_nfc_and_in_nfd_are_refused_naming_both(tmp_path):
+    root = tmp_path / "mine"
+    _class_folder(root, "train", "caf\u00e9", 2)
+    _class_folder(root, "train", "cafe\u0301", 2)
+    with pytest.raises(LatentlabError, match="NFC") as refused:
+        load_image_folder(root, "train")
+    assert "'caf\\xe9'" in str(refused.value) and "'cafe\\u0301'" in str(refused.value)
+
+
+def test_a_class_in_nfc_in_train_and_in_nfd_in_test_is_one_class(tmp_path):
+    root = tmp_path / "mine"
+    _class_folder(root, "train", "caf\u00e9", 2)
+    _class_folder(root, "train", "th\u00e9", 2)
+    _class_folder(root, "test", "cafe\u0301", 3)
+    _class_folder(root, "test", "the\u0301", 1)
+    images, labels = load_image_folder(root, "test")
+    assert sorted(labels.tolist()) == [0, 0, 0, 1]
+    assert dataset_classes(str(root)).names == ("caf\u00e9", "th\u00e9")
+
+
+def test_a_class_folder_whose_name_is_not_utf8_is_refused_before_training_with_its_bytes_shown(tmp_path, capsys):
+    root = tmp_path / "mine"
+    for split in ("train", "test"):
+        _class_folder(root, split, "a", 4)
+        _class_folder(root, split, os.fsdecode(b"caf\xe9"), 4, 1)
+    out = tmp_path / "run"
+    assert main(["train", "--dataset", str(root), *TINY, "--out-dir", str(out)]) == 1
+    error = capsys.readouterr().err
+    assert "caf\\xe9" in error and "not UTF-8" in error and "Rename" in error
+    assert not (out / "model.pt").exists() and not (out / "metrics.json").exists()
+
+
+def test_a_dataset_path_that_is_not_utf8_is_refused_on_the_command_line_before_any_lock_is_taken(tmp_path, capsys):
+    root = tmp_path / os.fsdecode(b"mes_images_\xe9")
+    for split in ("train", "test"):
+        _class_folder(root, split, "a", 4)
+        _class_folder(root, split, "b", 4, 1)
+    out = tmp_path / "run"
+    with pytest.raises(SystemExit) as refused:
+        main(["train", "--dataset", str(root), *TINY, "--out-dir", str(out)])
+    assert refused.value.code == 2
+    error = capsys.readouterr().err
+    assert "mes_images_\\xe9" in error and "not UTF-8" in error and not out.exists()

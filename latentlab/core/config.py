@@ -49,6 +49,13 @@ def dataset_argument(text: str) -> str:
     commands run later from another folder still find it)."""
     if text in DATASET_TITLES:
         return text
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise argparse.ArgumentTypeError(
+            f"{text.encode('utf-8', 'surrogateescape')!r} is not UTF-8 text (the bytes shown as \\xNN are not), so "
+            "it could not be recorded in config.json: rename the folder with UTF-8 letters only, then run again"
+        ) from None
     folder = Path(text).expanduser()
     if not folder.is_dir():
         raise argparse.ArgumentTypeError(f"{text!r} is neither {' nor '.join(DATASET_TITLES)} nor a folder that "

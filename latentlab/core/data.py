@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import gzip
 import shutil
+import unicodedata
 import warnings
 import zlib
 from dataclasses import dataclass
@@ -34,6 +35,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .display import shown, terminal_text
 from .errors import DataSetMissing, LatentlabError
 from .progress import status
 
@@ -241,7 +243,7 @@ def _say_once(text: str) -> None:
     its evaluation (a study once per run): a decision about the user's files is news the first time only."""
     if text not in _said:
         _said.add(text)
-        print(text)
+        print(terminal_text(text))
 
 
 def _grey_maximum(image) -> int | None:
@@ -268,12 +270,15 @@ def to_28x28_grey(image) -> np.ndarray:
     An image with transparency is read by its opacity alone: opaque strokes are the ink (white, as in
     MNIST), transparent pixels the black background, whatever colour the strokes are. Converting such a
     file to grey would drop the alpha channel and turn dark ink on a transparent background into a black
-    image. Images without transparent pixels are converted to grey as they are.
+    image. Images without transparent pixels are converted to grey as they are. A floating-point image is read
+    by its values' range (``_float_to_grey``).
     """
     from PIL import Image, ImageOps
 
     white = _grey_maximum(image)  # before the turn: its copy no longer carries a TIFF's tags
     image = ImageOps.exif_transpose(image)
+    if image.mode == "F":
+        image = _float_to_grey(image)
     if white is not None:
         scaled = np.rint(np.asarray(image, dtype=np.float64) * (255 / white))
         image = Image.fromarray(np.clip(scaled, 0, 255).astype(np.uint8), "L")
@@ -283,6 +288,22 @@ def to_28x28_grey(image) -> np.ndarray:
         alpha = image.getchannel("A")
         image = alpha if alpha.getextrema()[0] < 255 else image.convert("L")
     return np.asarray(ImageOps.pad(image.convert("L"), (SIDE, SIDE), method=Image.Resampling.LANCZOS, color=0))
+
+
+def _float_to_grey(image):
+    """A floating-point grey image (Pillow's mode "F": a 32-bit float TIFF) as 8-bit grey, by its values' range.
+
+    Such files hold intensities from 0 (black) to 1 (white) by the usual convention of scientific imaging, and
+    Pillow's own conversion would clip them to 0 and 1 of 255, a black image. The rule: values all within [0, 1]
+    are read as that fraction of white (times 255); any other range (say 0 to 4095, or negative values) is
+    stretched from its least value (black) to its greatest (white). Not-a-number pixels are black."""
+    from PIL import Image
+
+    values = np.nan_to_num(np.asarray(image, dtype=np.float64), nan=0.0, posinf=0.0, neginf=0.0)
+    low, high = float(values.min()), float(values.max())
+    if not (0 <= low and high <= 1):
+        values = (values - low) / (high - low) if high > low else np.zeros_like(values)
+    return Image.fromarray(np.rint(values * 255).astype(np.uint8), "L")
 
 
 def _image_extensions() -> tuple[str, ...]:
@@ -341,7 +362,7 @@ def _class_images(class_folder: Path) -> tuple[list[Path], dict[tuple[str, str],
             seen.add(target)
             found.append(entry)
             continue
-        skipped.setdefault(why, []).append(entry.name)
+        skipped.setdefault(why, []).append(shown(entry.name))
     return sorted(found), skipped
 
 
@@ -358,59 +379,116 @@ def _not_read(skipped: dict[tuple[str, str], list[str]]) -> str:
 def _split_path(folder: Path, split: str) -> Path:
     where = folder / split
     if not where.is_dir():
-        raise LatentlabError(f"The image folder {folder} has no {split}/ folder. Lay your images out as "
-                             f"{folder}/train/<class>/*.png and {folder}/test/<class>/*.png.")
+        raise LatentlabError(f"The image folder {shown(folder)} has no {split}/ folder. Lay your images out as "
+                             f"{shown(folder)}/train/<class>/*.png and {shown(folder)}/test/<class>/*.png.")
     return where
+
+
+def class_name(folder_name: str) -> str:
+    """A class folder's name as the class is called: in Unicode's composed form (NFC), so that ``café`` typed on
+    one system (é one character) and copied from another (e and a combining accent, NFD) is one class."""
+    return unicodedata.normalize("NFC", folder_name)
+
+
+def require_utf8_name(path: Path, what: str) -> None:
+    """Refuse, before anything is read, a name that is not UTF-8 text (``os.fsdecode`` keeps its other bytes as
+    surrogates, which no JSON, Markdown or HTML file can hold): it could be neither recorded nor shown as it is."""
+    try:
+        str(path).encode("utf-8")
+    except UnicodeEncodeError:
+        raise LatentlabError(f"The {what} {shown(path)} has a name that is not UTF-8 text (the bytes shown as \\xNN "
+                             "are not): it could not be recorded in metrics.json nor shown on the pages. Rename it "
+                             "with UTF-8 letters only, then run again. Nothing was read or written.") from None
 
 
 def _class_names(where: Path) -> list[str]:
     """The class folders of a split, sorted. Hidden folders (.ipynb_checkpoints) are no class, and a folder
     leading to the same folder as another class (a link to it) is skipped with a line: it would read the same
     images again under a second label. A folder leading into another class's subfolder reads nothing twice,
-    since subfolders are not read."""
+    since subfolders are not read. A file among the class folders is no class either: a line says so."""
     kept: dict[Path, Path] = {}
-    folders = [entry for entry in where.iterdir() if entry.is_dir() and not entry.name.startswith(".")]
+    entries = [entry for entry in where.iterdir() if not entry.name.startswith(".")]
+    for entry in entries:
+        require_utf8_name(entry, "class folder" if entry.is_dir() else "entry")
+    files = sorted(shown(entry.name) for entry in entries if not entry.is_dir())
+    if files:
+        _say_once(f"Not a class in {shown(where)}: {', '.join(files)}, not a folder. Each class is a folder of "
+                  "images; files beside the class folders are not read.")
+    folders = [entry for entry in entries if entry.is_dir()]
     for entry in sorted(folders, key=lambda entry: (entry.is_symlink(), entry.name)):  # a real folder wins
         same = kept.setdefault(entry.resolve(), entry)
         if same != entry:
-            _say_once(f"Skipped the class folder {entry}: it leads to the same folder as {same}, whose images are "
-                      f"read once, as the class {same.name}. Remove the link, or make it a folder of its own.")
-    return sorted(entry.name for entry in kept.values())
+            _say_once(f"Skipped the class folder {shown(entry)}: it leads to the same folder as {shown(same)}, whose "
+                      f"images are read once, as the class {shown(same.name)}. Remove the link, or make it a folder "
+                      "of its own.")
+    names = sorted(entry.name for entry in kept.values())
+    _refuse_look_alikes(where, names)
+    return names
+
+
+def _refuse_look_alikes(where: Path, names: list[str]) -> None:
+    """Two class folders whose names are one name in Unicode's composed form would be two classes that every
+    figure and page shows alike: refused, naming both with their characters written out."""
+    by_class: dict[str, list[str]] = {}
+    for name in names:
+        by_class.setdefault(class_name(name), []).append(name)
+    alike = [found for found in by_class.values() if len(found) > 1]
+    if alike:
+        pairs = "; ".join(" and ".join(ascii(name) for name in found) for found in alike)
+        raise LatentlabError(f"{shown(where)} has class folders whose names differ only in how their accents are "
+                             f"encoded (Unicode NFC against NFD), so they would look like one class: {pairs}. Merge "
+                             "each pair into one folder, or rename one of them.")
 
 
 def _split_folder(folder: Path, split: str) -> tuple[list[str], list[tuple[Path, str]]]:
-    """The class names of ``folder/split`` (its sub-folders, sorted) and its (image path, class) pairs,
-    each class with at least one image; what was not read is said on screen, a line per class."""
+    """The class names of ``folder/split`` (its sub-folders, sorted, as ``class_name`` calls them) and its
+    (image path, class) pairs, each class with at least one image; what was not read is said on screen, a line
+    per class."""
     where = _split_path(folder, split)
     classes = _class_names(where)
     if not classes:
-        raise LatentlabError(f"{where} holds no class folders. Each class needs its own folder {where}/<class>/ "
-                             "with its images in it.")
+        raise LatentlabError(f"{shown(where)} holds no class folders. Each class needs its own folder "
+                             f"{shown(where)}/<class>/ with its images in it.")
     samples, lines = [], []
     for name in classes:
         paths, skipped = _class_images(where / name)
         if not paths:
             inside = f" ({_not_read(skipped)})" if skipped else ""
-            raise LatentlabError(f"The class folder {where / name}/ holds no images directly inside it{inside}: "
+            raise LatentlabError(f"The class folder {shown(where / name)}/ holds no images directly inside it{inside}: "
                                  "looked for the endings Pillow reads (.png, .jpg, .gif, ...); subfolders and "
                                  "hidden files are not read. Put the class's images directly into it, or remove "
                                  "the folder.")
-        samples += [(path, name) for path in paths]
+        samples += [(path, class_name(name)) for path in paths]
         if skipped:
-            lines.append(f"  {where / name}: {_not_read(skipped)}")
+            lines.append(f"  {shown(where / name)}: {_not_read(skipped)}")
     if lines:
-        _say_once(f"Not read in {where}. {NOT_READ}:\n" + "\n".join(lines))
-    return classes, samples
+        _say_once(f"Not read in {shown(where)}. {NOT_READ}:\n" + "\n".join(lines))
+    return [class_name(name) for name in classes], samples
 
 
 def image_folder_classes(folder: Path) -> Classes:
-    """The class names of an image folder: the folder names under ``train/``, sorted."""
+    """The class names of an image folder: the folder names under ``train/``, sorted, as ``class_name`` calls
+    them."""
     where = _split_path(Path(folder), "train")
-    found = _class_names(where)
+    found = [class_name(name) for name in _class_names(where)]
     if not 2 <= len(found) <= MAX_CLASSES:
-        raise LatentlabError(f"{where} has {len(found)} class folders ({', '.join(found)}); use between 2 and "
+        raise LatentlabError(f"{shown(where)} has {len(found)} class folders ({', '.join(map(shown, found))}); use "
+                             f"between 2 and "
                              f"{MAX_CLASSES} classes (the figures give each its own colour).")
     return Classes(tuple(found))
+
+
+def _require_a_shape(path: Path, size: tuple[int, int]) -> None:
+    """Refuse an image too small, or too narrow for its length, to keep a shape at 28x28: named with its size."""
+    width, height = size
+    if max(size) < MIN_SIDE:
+        raise LatentlabError(f"{shown(path)} is {width}x{height} pixels: too small to hold a shape (at least "
+                             f"{MIN_SIDE} pixels on its longer side are needed). Replace or remove it.")
+    shorter = min(size) * SIDE / max(size)
+    if shorter < 1:
+        raise LatentlabError(f"{shown(path)} is {width}x{height} pixels: scaled to {SIDE} pixels on its longer side, "
+                             f"its shorter side would be {shorter:.2g} pixels, less than one, so nothing of it would "
+                             "be left. Crop it nearer to a square, or remove it.")
 
 
 def _read_image(path: Path) -> np.ndarray:
@@ -422,21 +500,18 @@ def _read_image(path: Path) -> np.ndarray:
             # Between its limit and twice it Pillow only warns, not naming the file, and decodes it all anyway.
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(path) as image:
-                if max(image.size) < MIN_SIDE:
-                    raise LatentlabError(f"{path} is {image.size[0]}x{image.size[1]} pixels: too small to hold a "
-                                         f"shape (at least {MIN_SIDE} pixels on its longer side are needed). Replace "
-                                         "or remove it.")
+                _require_a_shape(path, image.size)
                 grey = to_28x28_grey(image)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise LatentlabError(
-            f"{path} has more than {Image.MAX_IMAGE_PIXELS:,} pixels, Pillow's limit against decompression bombs "
+            f"{shown(path)} has more than {Image.MAX_IMAGE_PIXELS:,} pixels, Pillow's limit against decompression bombs "
             "(Image.MAX_IMAGE_PIXELS), so it was not decoded. Every image becomes 28x28 pixels here: make it "
             "smaller (a few hundred pixels on its longer side is plenty), or remove it.") from None
     except (UnidentifiedImageError, OSError, ValueError) as error:
-        raise LatentlabError(f"{path} cannot be read as an image ({error}). Replace or remove it.") from None
+        raise LatentlabError(f"{shown(path)} cannot be read as an image ({error}). Replace or remove it.") from None
     if grey.min() == grey.max():
         raise LatentlabError(
-            f"{path} becomes a blank image (every pixel {grey.min()}) in 28x28 grey: there is no ink to learn. "
+            f"{shown(path)} becomes a blank image (every pixel {grey.min()}) in 28x28 grey: there is no ink to learn. "
             "Images are read as light strokes on a dark background (MNIST's way; an image with transparency "
             "by its opacity). Fix or remove the file.")
     return grey
@@ -446,14 +521,16 @@ def load_image_folder(folder: Path, split: str) -> tuple[torch.Tensor, torch.Ten
     """Images (N, 28, 28) uint8 and labels (N,) int64 of ``folder/split``, labelled by the train classes."""
     folder = Path(folder)
     if not folder.is_dir():
-        raise LatentlabError(f"--dataset {folder}: there is no such folder, and it is not one of "
+        raise LatentlabError(f"--dataset {shown(folder)}: there is no such folder, and it is not one of "
                              f"{', '.join(DATASETS)}. Give one of those names, or a folder laid out as "
                              "<folder>/train/<class>/*.png and <folder>/test/<class>/*.png.")
+    require_utf8_name(folder, "image folder")
     classes = image_folder_classes(folder).names
     found, samples = _split_folder(folder, split)
     unknown = sorted(set(found) - set(classes))
     if unknown:
-        raise LatentlabError(f"{folder / split} has the class folder(s) {', '.join(unknown)}, which train/ has "
+        raise LatentlabError(f"{shown(folder / split)} has the class folder(s) {', '.join(map(shown, unknown))}, "
+                             "which train/ has "
                              "not: a model cannot learn classes it never sees. Add them to train/ or remove them.")
     images = [_read_image(path) for path, _ in samples]
     labels = [classes.index(name) for _, name in samples]
@@ -523,7 +600,7 @@ def load_splits(config, device: torch.device, likelihood, test: DeviceSplit | No
     """The training split (a subset of ``config.train_limit`` images that keeps the classes, if set) and the
     test split of a TrainConfig, on ``device``; the test split as ``likelihood`` (the model's) judges it, or
     ``test`` where it was read already. A split with a single class is refused here, before any training."""
-    with status(f"reading the {dataset_title(config.dataset)} training images"):
+    with status(f"reading the {shown(dataset_title(config.dataset))} training images"):
         images, labels = read_split(config, "train")
     if config.train_limit is not None:
         keep = training_subset(labels, config.train_limit)
@@ -600,6 +677,6 @@ def require_two_classes(labels: torch.Tensor, what: str) -> None:
 def load_test_split(config, device: torch.device, likelihood) -> DeviceSplit:
     """The test split with the pixels ``likelihood.test_pixels`` gives: a Bernoulli decoder's binarized
     once, with a fixed seed (likelihoods.py)."""
-    with status(f"reading the {dataset_title(config.dataset)} test images"):
+    with status(f"reading the {shown(dataset_title(config.dataset))} test images"):
         images, labels = read_split(config, "test")
     return DeviceSplit(likelihood.test_pixels(images), labels, device, dataset_classes(config.dataset))

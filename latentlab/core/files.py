@@ -16,6 +16,7 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
+from .display import shown
 from .errors import LatentlabError
 
 
@@ -91,7 +92,7 @@ def hold_folder(folder: Path, wait_s: float = 0.0):
             "or give this one its own --out-dir. Nothing was written."
         ) from None
     try:
-        note.write_text(f"process {os.getpid()}: {' '.join(sys.argv) or 'python'}, started "
+        note.write_text(f"process {os.getpid()}: {' '.join(map(shown, sys.argv)) or 'python'}, started "
                         f"{time.strftime('%Y-%m-%d %H:%M:%S')}", encoding="utf-8")
         yield
     finally:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import posterior
+from .display import shown
 from .checkpoint import finished_with_recipe
 from .checkpoint_file import MODEL_FILE
 from .config import QUICK_BOUND_IMAGES, QUICK_TSNE_POINTS, TrainConfig
@@ -98,8 +99,8 @@ def write_metrics(finished: Finished, folder: Path, k: int, n_test: int, quick: 
     if carried is not None:
         metrics[posterior.METRICS_KEY] = carried
     write_json_atomic(metrics, Path(folder) / "metrics.json")
-    print(f"{folder}: " + ", ".join(f"{key} {metrics[key]:.5g}" for key in REPORTED if key in metrics))
-    print(class_balance_line(metrics))
+    print(f"{shown(folder)}: " + ", ".join(f"{key} {metrics[key]:.5g}" for key in REPORTED if key in metrics))
+    print(shown(class_balance_line(metrics)))  # class names from the user's folders
     return metrics, coded
 
 

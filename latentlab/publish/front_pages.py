@@ -12,10 +12,10 @@ from urllib.parse import quote
 
 from ..experiments import EXPERIMENTS
 from .explorer import EXPLORER_FILE, HERE
-from .names import experiment_label
+from .names import run_label
 from .templating import asset, render
 from ..core.files import write_text_atomic
-from .summary_table import SUMMARY_HEADER, summary_rows
+from .summary_table import SUMMARY_HEADER, held_runs, summary_rows
 
 INDEX_FILE = "index.html"
 COMPARE_FILE = "compare.html"
@@ -75,17 +75,21 @@ def _folder(label: str, folder: Path, dataset: str, root: Path) -> dict:
 
 def index_html(root: Path = Path(".")) -> str:
     rows, note = summary_rows(root)
-    folders = [_folder(experiment_label(e), e.out_dir, e.config().dataset, root) for e in EXPERIMENTS.values()
-               if (root / e.out_dir / "metrics.json").is_file()]
+    folders = [_folder(run_label(e, changes), e.out_dir, changes.get("dataset", e.config().dataset), root)
+               for e, _, changes in held_runs(root)]
     return render("index.html", style=asset("index.css"), images="'self' data:", header=SUMMARY_HEADER, rows=rows,
                   note=note, folders=folders)
 
 
 def compare_html(root: Path = Path(".")) -> str | None:
-    """compare.html: the pad, and every MNIST model's explorer page in a frame (None if no page exists yet).
+    """compare.html: the pad, and every MNIST model's explorer page in a frame (None if no page exists yet), each
+    folder by the run it holds: one retrained on another data set is no MNIST model.
     The pages are framed, not copied: the models' weights would make one page several megabytes."""
-    models = [(experiment_label(e), e.out_dir / EXPLORER_FILE, e.config().latent_dim) for e in EXPERIMENTS.values()
-              if e.config().dataset == "mnist" and (root / e.out_dir / EXPLORER_FILE).is_file()]
+    changed = {e.name: changes for e, _, changes in held_runs(root)}
+    held = [(e, changed.get(e.name, {})) for e in EXPERIMENTS.values()]
+    models = [(run_label(e, changes), e.out_dir / EXPLORER_FILE, changes.get("latent_dim", e.config().latent_dim))
+              for e, changes in held if changes.get("dataset", e.config().dataset) == "mnist"
+              and (root / e.out_dir / EXPLORER_FILE).is_file()]
     if not models:
         return None
     frames = {two_d: [{"title": label, "src": _href(page)} for label, page, latent_dim in models

@@ -3,6 +3,8 @@ figure titles "VAE, 2-D latent, Bernoulli decoder"."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from ..core.config import DATASET_TITLES
 
 
@@ -24,3 +26,21 @@ def experiment_label(experiment) -> str:
     config = experiment.config()
     objective = "" if config.objective == "elbo" else f", {config.objective.upper()} K={config.iw_samples}"
     return model_label(config.model, config.latent_dim, config.likelihood, config.dataset) + objective
+
+
+def dataset_name(dataset: str) -> str:
+    """"MNIST", "Fashion-MNIST", or an image folder's own name (its path says where it was on one machine)."""
+    return DATASET_TITLES.get(dataset) or Path(dataset).name
+
+
+def run_label(experiment, changes: dict) -> str:
+    """How tables name the run a result folder holds: its experiment's label, or, where the run changed the
+    experiment's recipe (``records.recipe_changes``), what it holds: "AE, 32-D, retrained in this folder with
+    dataset mine, epochs 3 (not this experiment's recipe)"."""
+    if not changes:
+        return experiment_label(experiment)
+    changed = ", ".join(f"{key} {dataset_name(value) if key == 'dataset' else value}" for key, value in changes.items())
+    config = experiment.config()
+    model, latent_dim = changes.get("model", config.model), changes.get("latent_dim", config.latent_dim)
+    return (f"{model.upper()}, {latent_dim}-D, retrained in this folder with {changed} "
+            "(not this experiment's recipe)")

@@ -12,9 +12,9 @@ from ..experiments import EXPERIMENTS, SCRIPT_EXPERIMENTS, check_repository_root
 from ..core.files import write_text_atomic
 from ..core.likelihoods import TEST_BINARIZATION_SEED
 from .literature import BINARIZED_MNIST_NLL, DEEP_AE_MSE, PUBLISHED, UMAP_AE, UMAP_VAE, UMAP_VAE_64
-from ..studies.records import default_runs
+from ..studies.records import default_runs, recipe_changes
 from .architecture import architecture
-from .names import experiment_label
+from .names import experiment_label, run_label
 from .summary_table import balanced_beside, summary
 from .conditional_report import conditional_section
 from ..core.posterior import HALF_WIDTH, SPACING
@@ -157,7 +157,8 @@ def comparisons(root: Path = Path(".")) -> list[str]:
                     f"{high:.{digits}f}); {whose}: {published:.{digits}f}, {verdict}.")
         committed_path = root / e.out_dir / "metrics.json"
         if committed_path.is_file():
-            committed = json.loads(committed_path.read_text(encoding="utf-8")).get(key)
+            recorded = json.loads(committed_path.read_text(encoding="utf-8"))
+            committed = None if recipe_changes(e, recorded) else recorded.get(key)  # not a run of the seeds' recipe
             if committed is not None and sd > 0 and abs(committed - mean) > 2 * sd:
                 sentence += (f" The committed model ({committed:.{digits}f}) is an outlier among its seeds "
                              f"({abs(committed - mean) / sd:.1f} sd from their mean).")
@@ -197,11 +198,13 @@ def results_markdown(root: Path = Path(".")) -> str:
 
 def _main_table(root: Path, loaded: dict) -> list[str]:
     """Every model's numbers, each with its seeds' spread under it, the PCA baselines, and the commands."""
-    rows = []
+    rows, retrained = [], []
     for e in EXPERIMENTS.values():
         if e.out_dir in loaded:
-            rows.append(_model_row(experiment_label(e), loaded[e.out_dir]))
-            runs = default_runs(e, root / e.out_dir)
+            changes = recipe_changes(e, loaded[e.out_dir])  # a folder is shown as the run it holds
+            rows.append(_model_row(run_label(e, changes), loaded[e.out_dir]))
+            retrained += [code_span(e.out_dir.as_posix())] if changes else []
+            runs = [] if changes else default_runs(e, root / e.out_dir)
             if spread(runs, "test_mse"):
                 rows.append(_spread_row(runs))
     rows += [_pca_row(label, loaded[folder]) for label, folder in _pca_rows() if "pca_test_mse" in loaded.get(folder, {})]
@@ -226,6 +229,9 @@ def _main_table(root: Path, loaded: dict) -> list[str]:
     ]
     if missing:
         parts += [f"Not trained yet, so not in the table: {', '.join(missing)}.", ""]
+    if retrained:
+        parts += [f"Retrained with another recipe than its experiment's, so named by what it holds and shown without "
+                  f"the seed spread of the experiment's recipe: {', '.join(retrained)}.", ""]
     return parts + [
         "Commands that produce this table (each script trains if its folder holds no finished model, "
         "then evaluates and draws its figures):",

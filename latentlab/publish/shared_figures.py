@@ -16,6 +16,7 @@ from sklearn.manifold import TSNE
 from . import figures
 from .names import model_label
 from ..core.data import DeviceSplit, to_float
+from ..core.display import shown
 from ..core.errors import LatentlabError
 from ..core.files import write_text_atomic
 from ..core.losses import term_key
@@ -112,11 +113,12 @@ def write_interpolation(model, classes, rows: list, scores: list, captions: list
                         title: str, out: Path) -> str:
     """interpolation.png and interpolation.txt from the rows of the reference experiment (original 1, r_1, five
     points, r_2, original 2: (9, 1, 28, 28) each) and their scores (7,); ``how`` says how the points were made.
-    Returns the table, which the scripts print as the reference did."""
+    Returns the table, which the scripts print as the reference did. Class names are written ``shown``: a line
+    break in one would end its comment line and start a line ``np.loadtxt`` reads as data."""
     text = "\n".join([
         f"# {model_name(model)}: " + model.score_name.replace("\n", " ") + ".",
         "# " + how,
-        *([] if classes.noun == "digit" else [f"# classes: {', '.join(f'{k} {n}' for k, n in enumerate(classes.names))}"]),
+        *([] if classes.noun == "digit" else [f"# classes: {', '.join(f'{k} {shown(n)}' for k, n in enumerate(classes.names))}"]),
         f"# pair  {plural_of(classes.noun):<7s} idx_1 idx_2  " + "  ".join(f"   r={r:.1f}" for r in RATIOS),
         *lines,
     ]) + "\n"

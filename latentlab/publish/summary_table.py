@@ -9,8 +9,8 @@ from pathlib import Path
 from ..core.data import unequal_classes
 from ..core.kinds import traits
 from ..experiments import EXPERIMENTS, SCRIPT_EXPERIMENTS
-from ..studies.records import default_runs
-from .names import experiment_label
+from ..studies.records import default_runs, recipe_changes
+from .names import run_label
 from .tables import fmt, markdown_table, markdown_text, plus_minus, spread
 
 
@@ -26,32 +26,46 @@ def balanced_beside(m: dict, key: str) -> str:
     return f" (balanced {balanced:.3f})" if unequal else ""
 
 
-def summary_rows(root: Path = Path(".")) -> tuple[list[list[str]], str]:
-    """The short table of the READMEs and index.html: one row per trained model, and a note on time."""
-    rows, script_runs, seeded, binary, conditional = [], [], [], [], []
+def held_runs(root: Path = Path(".")) -> list[tuple]:
+    """(experiment, its folder's metrics.json, how the run it holds changed the experiment's recipe) for each
+    experiment whose folder holds a measured run: a folder is described by the run it holds."""
+    held = []
     for e in EXPERIMENTS.values():
         path = root / e.out_dir / "metrics.json"
-        if not path.is_file():
-            continue
-        m = json.loads(path.read_text(encoding="utf-8"))
-        runs = default_runs(e, root / e.out_dir)
+        if path.is_file():
+            m = json.loads(path.read_text(encoding="utf-8"))
+            held.append((e, m, recipe_changes(e, m)))
+    return held
+
+
+def summary_rows(root: Path = Path(".")) -> tuple[list[list[str]], str]:
+    """The short table of the READMEs and index.html: one row per trained model, and a note on time. A folder
+    retrained with another recipe is named by what it holds, without the spread of its experiment's seeds."""
+    rows, script_runs, seeded, binary, conditional, retrained = [], [], [], [], [], []
+    for e, m, changes in held_runs(root):
+        runs = [] if changes else default_runs(e, root / e.out_dir)
+        label = run_label(e, changes)
+        retrained += [e.name] if changes else []
 
         def cell(key: str, digits: int) -> str:
             spread_text = plus_minus(runs, key, digits)
             return fmt(m.get(key), digits) + (f" ({spread_text})" if spread_text and m.get(key) is not None else "")
 
-        rows.append([experiment_label(e), f"{m['parameters']:,}", cell("test_mse", 4), cell("test_elbo", 2),
+        rows.append([label, f"{m['parameters']:,}", cell("test_mse", 4), cell("test_elbo", 2),
                      cell("test_nll_nats", 2), cell("knn5_accuracy", 3) + balanced_beside(m, "knn5"),
                      f"{m['epochs']}", f"{m['train_seconds'] / 60:.1f} min ({m['device']})"])
-        if e.script:
+        if e.script and not changes:  # the default runs of the scripts only
             script_runs.append(m)
         if m.get("likelihood") == "bernoulli":
-            binary.append(experiment_label(e))
+            binary.append(label)
         if traits(e.config().model).conditional:
-            conditional.append(experiment_label(e))
+            conditional.append(label)
         if spread(runs, "test_mse"):
             seeded.append(f"{e.name} {len(runs)} ({', '.join(map(markdown_text, sorted({r['device'] for r in runs})))})")
     notes = []
+    if retrained:
+        notes.append(f"Retrained in its experiment's folder with another recipe, so shown without that recipe's "
+                     f"seeds: {'; '.join(retrained)}.")
     if seeded:
         notes.append("In brackets: mean ± sd over seeds of the same recipe (`python -m latentlab seeds`; seeds "
                      f"per experiment: {'; '.join(seeded)}).")

@@ -9,6 +9,9 @@ import statistics
 # What Markdown (GitHub's, with its tables, HTML and math) reads as markup inside a table cell.
 # An "&" is markup only where it starts a character reference such as "&lt;".
 MARKUP = re.compile(r"([\\`*_\[\]<>|~$]|&(?=#?\w+;))")
+# What GitHub's autolink extension makes a link of in plain text: "www.", "scheme://" and e-mail addresses
+# (also "mailto:" and "xmpp:" ones). No backslash or entity stops an e-mail address from becoming a link.
+LINK_PRONE = re.compile(r"www\.|://|@", re.IGNORECASE)
 
 
 class Markdown(str):
@@ -17,8 +20,19 @@ class Markdown(str):
 
 def markdown_text(value: str) -> str:
     """Text from outside the code (a folder or class name, a value read from a JSON file) as literal
-    Markdown on one line: each character that Markdown would read as markup is backslash-escaped."""
-    return MARKUP.sub(r"\\\1", " ".join(str(value).splitlines()))
+    Markdown on one line, whatever it holds, by these rules of GitHub-Flavoured Markdown:
+
+    - its line breaks become spaces: a line break would end a table's row, and a blank line a paragraph;
+    - each character that is markup (emphasis, code span, link, raw HTML, table cell, strikethrough, math, a
+      character reference) is backslash-escaped, so that ``<script>`` is text and a ``|`` ends no cell;
+    - a value the autolink extension would make a link of (``www.example.org``, ``http://...``, an e-mail
+      address) is written as a code span instead, where GitHub makes no links (``code_span``).
+
+    In a table, ``markdown_table`` also escapes the ``|`` of a code span, which would end its cell."""
+    text = " ".join(str(value).splitlines())
+    if LINK_PRONE.search(text):
+        return code_span(text)
+    return MARKUP.sub(r"\\\1", text)
 
 
 def code_span(text: str) -> Markdown:
@@ -29,10 +43,17 @@ def code_span(text: str) -> Markdown:
     return Markdown(f"{fence}{pad}{text}{pad}{fence}")
 
 
+def in_cell(markdown: str) -> str:
+    """Markdown as one cell of a table: its line breaks become spaces and each ``|`` not yet escaped is, even
+    inside a code span, where GitHub's tables still read it as the end of the cell (their rule: the cells are
+    split at unescaped pipes before anything else is parsed, and ``\\|`` is a ``|`` again inside the cell)."""
+    return re.sub(r"(?<!\\)\|", r"\\|", " ".join(markdown.splitlines()))
+
+
 def markdown_table(header: list[str], rows: list[list[str]]) -> str:
-    """Every cell is escaped as text, but for those marked ``Markdown``."""
+    """Every cell is escaped as text, but for those marked ``Markdown``; no cell can end early or end its row."""
     def cells(values: list[str]) -> str:
-        return "| " + " | ".join(v if isinstance(v, Markdown) else markdown_text(v) for v in values) + " |"
+        return "| " + " | ".join(in_cell(v if isinstance(v, Markdown) else markdown_text(v)) for v in values) + " |"
     return "\n".join([cells(header), "| " + " | ".join("---" for _ in header) + " |"] + [cells(row) for row in rows])
 
 

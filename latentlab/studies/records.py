@@ -42,6 +42,18 @@ def default_runs(experiment: Experiment, folder: Path | None = None) -> list[dic
     return sorted(same, key=lambda run: run["seed"])
 
 
+def recipe_changes(experiment: Experiment, metrics: dict) -> dict:
+    """What the run a result folder holds (the config its metrics.json recorded) changed from its experiment's
+    recipe, the seed aside: ``{}`` when the folder holds the experiment, or recorded no config. A script run with
+    ``--dataset FOLDER --retrain`` writes into the experiment's folder, which then holds another run."""
+    recorded = metrics.get("config")
+    if not isinstance(recorded, dict):
+        return {}
+    recipe = TrainConfig.from_dict(recorded).recipe()
+    own = experiment.config(seed=recipe["seed"]).recipe()
+    return {key: value for key, value in recipe.items() if own.get(key) != value}
+
+
 BOUND_SETTINGS = ("bound_samples", "bound_test_images")  # not in the recipe, but in the recorded numbers
 
 

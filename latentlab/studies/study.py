@@ -21,6 +21,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..core.display import terminal_text
 from ..core.config import TrainConfig
 from ..core.errors import Interrupted, LatentlabError
 from ..core.files import hold_folder, is_held, write_json_atomic
@@ -237,12 +238,12 @@ def _collect(run: StudyRun, handle, outcome: Outcome) -> None:
         record = handle.result()
     except JobLost as lost:
         outcome.lost.append((run, f"{run.name}: {lost}"))
-        print(f"LOST {run.name}: {lost}")
+        print(terminal_text(f"LOST {run.name}: {lost}"))
         return
     except Exception as error:  # a job's failure, whatever it was, is reported and the study goes on
         failure = f"{run.name}: {_reason(error)}" + (f" (log: {handle.log})" if handle.log else "")
         outcome.failed.append(failure)
-        print(f"FAILED {failure}")
+        print(terminal_text(f"FAILED {failure}"))  # a job's message quotes the user's names
         return
     _merge(run, record)
     outcome.recorded.append(run.name)
