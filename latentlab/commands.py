@@ -4,7 +4,6 @@ from one run's steps (``workflow``) and the cross-run documents (``report``, ``f
 
 from __future__ import annotations
 
-import json
 import os
 import tempfile
 from contextlib import ExitStack
@@ -26,6 +25,7 @@ from .publish.posterior_gaps import IS_IMAGES, N_IMAGES, write_posterior_gaps
 from .publish import verdict
 from .publish.figures import bound_vs_k
 from .core.files import check_writable, file_sha256, hold_folder, write_json_atomic, write_text_atomic
+from .core.recorded import read_json
 from .publish.literature import PUBLISHED_NLL
 from .publish.shared_figures import model_name
 from .core.models import count_parameters
@@ -152,7 +152,7 @@ def _earlier_bounds(folder: Path, settings: dict) -> dict | None:
     path = folder / f"{BOUND_FILE}.json"
     if not path.is_file():
         return None
-    earlier = json.loads(path.read_text(encoding="utf-8"))
+    earlier = read_json(path, "bound_vs_k")
     same = (earlier.get("model_sha256") == settings["model_sha256"] and earlier.get("n_test") == settings["n_test"]
             and [bound["k"] for bound in earlier.get("bounds", [])] == settings["ks"])
     return earlier if same else None

@@ -16,7 +16,8 @@ from pathlib import Path
 import torch
 
 from .config import TrainConfig, renamed
-from .errors import LatentlabError
+from .errors import LatentlabError, RecordRefused
+from .validation import problem as schema_problem
 
 FORMAT = "latentlab-checkpoint-v1"
 MODEL_FILE = "model.pt"  # the finished model
@@ -54,12 +55,22 @@ def read_checkpoint(path: Path, map_location="cpu") -> dict:
             f"{path} is a PyTorch file but not a latentlab checkpoint (no '{FORMAT}' marker). "
             "Point to a model.pt written by a latentlab run."
         )
-    problem = _layout_problem(state)
+    problem = _layout_problem(state) or schema_problem(recorded_fields(state), "checkpoint")
     if problem:
-        raise LatentlabError(f"{path} has the latentlab marker but is damaged: {problem}. The file was edited, "
+        raise RecordRefused(f"{path} has the latentlab marker but is damaged: {problem}. The file was edited, "
                              "or written by another program; train the model again or restore the file.")
     state["config"] = renamed(state["config"])  # older files name two fields otherwise (config.RENAMED)
     return state
+
+
+# The entries that hold tensors: checked by _layout_problem and by loading them, not by checkpoint.schema.json.
+TENSOR_ENTRIES = ("model", "latent_fit", "optimizer", "scheduler", "rng")
+
+
+def recorded_fields(state: dict) -> dict:
+    """A checkpoint's plain values, as latentlab/schemas/checkpoint.schema.json describes them: each entry that
+    holds tensors left as an empty object."""
+    return {key: {} if key in TENSOR_ENTRIES and isinstance(value, dict) else value for key, value in state.items()}
 
 
 # What every checkpoint holds, and the type of each entry.

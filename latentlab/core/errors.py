@@ -27,3 +27,8 @@ class PublishedNumbersDiffer(LatentlabError):
     """``reproduce`` rewrote a committed file so that a published number or field differs."""
 
     exit_code = 4
+
+
+class RecordRefused(LatentlabError):
+    """A file latentlab wrote and reads back (metrics.json, a checkpoint's recorded fields, an explorer page's data,
+    ...) that is damaged or does not satisfy its schema (latentlab/schemas/): refused, and nothing rewritten from it."""

@@ -28,7 +28,6 @@ read at several k from one set of draws.
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from dataclasses import dataclass, field
@@ -41,6 +40,7 @@ from . import losses
 from .distributions import StandardNormal, diagonal_normal, has_closed_form
 from torch.distributions import kl_divergence as closed_form_kl
 from .files import file_sha256
+from .recorded import read_json
 from .models import importance_log_weights
 
 METRICS_KEY = "posterior_gaps"  # metrics.json's summary of posterior_gaps.json (the posterior command)
@@ -395,5 +395,5 @@ def saved_summary(folder: Path) -> dict | None:
     path, model = Path(folder) / GAPS_FILE, Path(folder) / "model.pt"
     if not (path.is_file() and model.is_file()):
         return None
-    saved = json.loads(path.read_text(encoding="utf-8"))
+    saved = read_json(path, "posterior_gaps")
     return saved.get("summary") if saved.get("model_sha256") == file_sha256(model) else None

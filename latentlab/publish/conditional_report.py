@@ -4,12 +4,12 @@ the label it is given, each as mean ± sd over the seeds recorded in its seeds.j
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
 from ..core.conditioning import CODED_IMAGES, PRIOR_DRAWS
 from ..core.kinds import traits
+from ..core.recorded import read_json
 from ..experiments import EXPERIMENTS
 from ..studies.records import default_runs
 from .names import experiment_label
@@ -113,10 +113,10 @@ def conditional_section(root: Path = Path(".")) -> list[str]:
         path = root / e.out_dir / "metrics.json"
         if not traits(e.config().model).conditional or not path.is_file():
             continue
-        m, runs = json.loads(path.read_text(encoding="utf-8")), default_runs(e, root / e.out_dir)
+        m, runs = read_json(path, "metrics"), default_runs(e, root / e.out_dir)
         twin = unconditional_twin(e)
         twin_path = None if twin is None else root / twin.out_dir / "metrics.json"
-        twin_m = json.loads(twin_path.read_text(encoding="utf-8")) if twin_path and twin_path.is_file() else {}
+        twin_m = read_json(twin_path, "metrics") if twin_path and twin_path.is_file() else {}
         twin_runs = default_runs(twin, root / twin.out_dir) if twin_m else []
         header = ["", experiment_label(e) + " (of log p(x|y))"] + ([experiment_label(twin) + " (of log p(x))"] if twin_m else [])
         rows = [[name, _value(runs, m, key, digits)] + ([_value(twin_runs, twin_m, key, digits)] if twin_m else [])

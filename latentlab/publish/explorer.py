@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import base64
 import gzip
-import json
+import math
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +25,8 @@ from ..core.data import DeviceSplit, to_float
 from .figures import CLASS_CMAP
 from .planes import prior_density, square_bounds
 from ..core.errors import LatentlabError
-from ..core import posterior
+from ..core import posterior, recorded
+from ..core.validation import shown
 from ..core.files import write_text_atomic
 from ..core.kinds import traits
 from .templating import asset, render
@@ -231,18 +233,75 @@ def filled_template(meta: dict, payload: str) -> str:
 
 def read_page(path: Path) -> tuple[dict, dict[str, np.ndarray]]:
     """The data an explorer page holds: (meta without its manifest, the arrays), as ``page_data`` made them."""
-    return parse_page(Path(path).read_text(encoding="utf-8"))
+    data = Path(path).read_bytes()
+    try:
+        return parse_page(data.decode("utf-8"), path)
+    except UnicodeDecodeError as error:
+        raise recorded.refused(path, "explorer", f"it is not UTF-8 text (byte 0x{data[error.start]:02x} at "
+                                                 f"position {error.start})") from None
 
 
-def parse_page(text: str) -> tuple[dict, dict[str, np.ndarray]]:
-    """``read_page`` of a page's text."""
-    meta = json.loads(text.split('<script type="application/json" id="meta">', 1)[1].split("</script>", 1)[0])
-    payload = text.split('<script type="application/octet-stream" id="payload">', 1)[1].split("</script>", 1)[0]
-    blob, manifest = gzip.decompress(base64.b64decode(payload)), meta.pop("manifest")
-    arrays = {name: np.frombuffer(blob, np.uint8 if entry["dtype"] == "uint8" else "<f4", int(np.prod(entry["shape"])),
-                                  entry["offset"]).reshape(entry["shape"])
-              for name, entry in manifest.items()}
+META, PAYLOAD = '<script type="application/json" id="meta">', '<script type="application/octet-stream" id="payload">'
+ITEM_SIZE = {"uint8": 1, "float32": 4}
+
+
+def parse_page(text: str, source: Path | str = EXPLORER_FILE) -> tuple[dict, dict[str, np.ndarray]]:
+    """``read_page`` of a page's text (``source`` names it in a refusal): its data block checked against
+    latentlab/schemas/explorer.schema.json, and its arrays against the block."""
+    meta = recorded.check(recorded.parse(_block(text, META, source).encode("utf-8"), source, "explorer"), "explorer",
+                          source)
+    try:
+        blob = gzip.decompress(base64.b64decode(_block(text, PAYLOAD, source), validate=True))
+    except (ValueError, OSError, EOFError, zlib.error) as error:  # not base64, not gzip, cut short
+        raise recorded.refused(source, "explorer", f"its payload does not unpack ({error})") from None
+    manifest = meta.pop("manifest")
+    problem = _packing_problem(meta, manifest, len(blob))
+    arrays = {} if problem else {
+        name: np.frombuffer(blob, np.uint8 if entry["dtype"] == "uint8" else "<f4", math.prod(entry["shape"]),
+                            entry["offset"]).reshape(entry["shape"])
+        for name, entry in manifest.items()}
+    problem = problem or _classes_problem(meta, arrays)
+    if problem:
+        raise recorded.refused(source, "explorer", problem)
     return meta, arrays
+
+
+def _block(text: str, opening: str, source: Path | str) -> str:
+    """What a page's script element that begins with ``opening`` holds."""
+    if opening not in text:
+        raise recorded.refused(source, "explorer", f"it has no {opening}")
+    return text.split(opening, 1)[1].split("</script>", 1)[0]
+
+
+def _array_names(layers: list[dict]) -> list[str]:
+    """The packed arrays that ``layers`` (explorer.js's layers, a dense layer's block included) name."""
+    return [name for layer in layers for key in ("weight", "bias", "scale", "shift") if (name := layer.get(key))] + [
+        name for layer in layers for name in _array_names(layer.get("block", []))]
+
+
+def _packing_problem(meta: dict, manifest: dict, size: int) -> str | None:
+    """Why the manifest does not describe the payload's ``size`` bytes or lacks an array a layer names, or None."""
+    for name, entry in manifest.items():
+        end = entry["offset"] + ITEM_SIZE[entry["dtype"]] * math.prod(entry["shape"])
+        if end > size:
+            return (f"manifest[{shown(name)}]: the array ends at byte {end}, past the payload's {size} bytes")
+    named = _array_names(meta["layers"]) + _array_names(meta["encoder"]) + _array_names(list(meta["heads"].values()))
+    missing = [name for name in named if name not in manifest]
+    return f"manifest: no array {shown(missing[0])}, which a layer names" if missing else None
+
+
+def _classes_problem(meta: dict, arrays: dict[str, np.ndarray]) -> str | None:
+    """Why the classes, their colours and the labels disagree, or the picks exceed the test images, or None."""
+    labels, classes = arrays["labels"], meta["classes"]
+    if len(meta["colours"]) != len(classes):
+        return f"colours: {len(meta['colours'])} colours for {len(classes)} classes"
+    if labels.ndim != 1 or labels.dtype != np.uint8:
+        return "manifest.labels: expected a list of uint8 labels"
+    if labels.size and int(labels.max()) >= len(classes):
+        return f"classes: a label is {int(labels.max())}, but only {len(classes)} classes are named"
+    if meta["picks"] > labels.size or any(end >= meta["picks"] for end in meta.get("default_ends", [])):
+        return f"picks: {meta['picks']} picks (and ends {meta.get('default_ends', [])}) of {labels.size} test images"
+    return None
 
 
 def read_page_arrays(folder: Path) -> dict[str, np.ndarray] | None:

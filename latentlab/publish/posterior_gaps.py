@@ -18,7 +18,6 @@ from __future__ import annotations
 import copy
 
 import io
-import json
 import time
 import zipfile
 from pathlib import Path
@@ -30,6 +29,7 @@ from ..core import posterior
 from ..core.data import to_float
 from ..core.distributions import device_of
 from ..core.files import atomic_path, file_sha256, write_json_atomic
+from ..core.recorded import read_json
 from .explorer import POSTERIOR_PAGE_FILE as PAGE_FILE  # the page reads it (explorer.read_page_arrays)
 
 GAPS_FILE = posterior.GAPS_FILE
@@ -203,7 +203,7 @@ def write_posterior_gaps(folder: Path, model, test, seed: int, title: str, units
 def _write_metrics_summary(folder: Path, summary_: dict) -> None:
     path = folder / "metrics.json"
     if path.is_file():
-        metrics = json.loads(path.read_text(encoding="utf-8"))
+        metrics = read_json(path, "metrics")
         metrics[posterior.METRICS_KEY] = summary_
         write_json_atomic(metrics, path)
 

@@ -5,11 +5,11 @@ as mean ± sd over the seeds recorded in its seeds.json, and whether the seeds r
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
 from ..core.kinds import traits
+from ..core.recorded import read_json
 from ..experiments import EXPERIMENTS
 from ..studies.records import default_runs
 from .names import experiment_label
@@ -57,7 +57,7 @@ def _log_px(folder: Path) -> tuple[float, float, int] | None:
     path = folder / "posterior_gaps.json"
     if not path.is_file():
         return None
-    summary = json.loads(path.read_text(encoding="utf-8"))["summary"]
+    summary = read_json(path, "posterior_gaps")["summary"]
     return summary["log_px"]["mean"], summary["log_px"]["se"], summary["images"]
 
 
@@ -67,7 +67,7 @@ def prior_section(root: Path = Path(".")) -> list[str]:
         folders = [root / e.out_dir for e in (a, b)]
         if not all((folder / "metrics.json").is_file() for folder in folders):
             continue
-        metrics = [json.loads((folder / "metrics.json").read_text(encoding="utf-8")) for folder in folders]
+        metrics = [read_json(folder / "metrics.json", "metrics") for folder in folders]
         runs = [default_runs(e, folder) for e, folder in zip((a, b), folders)]
         rows = [[what, *(_cell(r, m, key, digits) for r, m in zip(runs, metrics)), _resolved(*runs, key, digits)]
                 for what, key, digits in ROWS]

@@ -3,11 +3,11 @@ over seeds in brackets, and a note on training time."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from ..core.data import unequal_classes
 from ..core.kinds import traits
+from ..core.recorded import read_json
 from ..experiments import EXPERIMENTS, SCRIPT_EXPERIMENTS
 from ..studies.records import default_runs, recipe_changes
 from .names import run_label
@@ -33,7 +33,7 @@ def held_runs(root: Path = Path(".")) -> list[tuple]:
     for e in EXPERIMENTS.values():
         path = root / e.out_dir / "metrics.json"
         if path.is_file():
-            m = json.loads(path.read_text(encoding="utf-8"))
+            m = read_json(path, "metrics")
             held.append((e, m, recipe_changes(e, m)))
     return held
 

@@ -12,7 +12,6 @@ left no result.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import subprocess
@@ -22,6 +21,7 @@ from pathlib import Path
 
 from ..core.errors import Interrupted, LatentlabError
 from ..core.files import write_json_atomic
+from ..core.recorded import read_json
 
 JOB_FILE = "job.json"  # in a run's scratch folder: the job submitted for it, so that a second call waits for it
 ACTIVE_SLURM_STATES = {"PENDING", "RUNNING", "CONFIGURING", "COMPLETING", "REQUEUED", "REQUEUE_HOLD", "RESIZING",
@@ -285,7 +285,7 @@ def submitted_and_unfinished(scratch: Path) -> dict | None:
     """The job noted in a run's scratch folder if it is still queued or running (wherever it was submitted
     from), else None."""
     path = scratch / JOB_FILE
-    record = json.loads(path.read_text()) if path.is_file() else {}
+    record = read_json(path, "job") if path.is_file() else {}
     if record.get("executor") == "local" and _alive(int(record["job_id"])):
         return record
     if record.get("executor") == "slurm" and slurm_state(str(record["job_id"])) in ACTIVE_SLURM_STATES:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from ..core.config import TrainConfig
 from ..core.files import hold_folder, write_json_atomic
+from ..core.recorded import read_json
 from ..experiments import Experiment
 
 SEEDS_FILE = "seeds.json"
@@ -22,7 +23,7 @@ SCRATCH = Path("runs") / "seeds"
 
 
 def read_record(path: Path) -> list[dict]:
-    return json.loads(path.read_text(encoding="utf-8"))["runs"] if path.is_file() else []
+    return read_json(path, "seeds")["runs"] if path.is_file() else []
 
 
 def recipe_of(run: dict, **changes) -> dict:

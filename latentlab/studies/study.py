@@ -14,7 +14,6 @@ merged as they finish, and the command ends with an error that names the lost ru
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import re
 import time
@@ -25,6 +24,7 @@ from ..core.display import terminal_text
 from ..core.config import TrainConfig
 from ..core.errors import Interrupted, LatentlabError
 from ..core.files import hold_folder, is_held, write_json_atomic
+from ..core.recorded import read_json
 from ..experiments import Experiment, check_repository_root
 from .executors import JobLost, submitted_and_unfinished, write_job_file
 from .records import is_recorded, merge, recipe_of, record_file, scratch_folder
@@ -108,7 +108,7 @@ def _record_of_finished_job(run: StudyRun) -> dict | None:
     path = run.scratch / RECORD_FILE
     if not path.is_file():
         return None
-    record = json.loads(path.read_text(encoding="utf-8"))
+    record = read_json(path, "record")
     return record if recipe_of(record) == run.config.recipe() else None
 
 
