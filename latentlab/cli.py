@@ -5,6 +5,7 @@ and its action; the libraries behind the actions load only once the flags are va
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from pathlib import Path
 from types import SimpleNamespace
@@ -23,6 +24,16 @@ class Parser(argparse.ArgumentParser):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, allow_abbrev=False, **kwargs)
+
+    def error(self, message: str):
+        """The mistake in one line and where the flags are listed, not the whole usage (20 lines for a script)."""
+        self.exit(2, f"{self.prog}: error: {message} ({self.prog} --help lists its flags)\n")
+
+
+def _train_only_flags(unknown: list[str]) -> list[str]:
+    """Of the flags a script did not know, those that ``python -m latentlab train`` takes (--model, --latent-dim)."""
+    train_only = {"--" + f.name.replace("_", "-") for f in dataclasses.fields(TrainConfig) if f.metadata["cli"] == "train"}
+    return [flag for flag in (token.split("=", 1)[0] for token in unknown) if flag in train_only]
 
 
 def guarded(action) -> int:
@@ -48,7 +59,13 @@ def experiment_config(hyp: dict, script: str | Path, argv: list[str] | None = No
                     f"{experiment.out_dir}/.",
     )
     build_parser(parser, hyp, command="experiment")
-    config = config_from_args(parser.parse_args(argv), hyp)
+    args, unknown = parser.parse_known_args(argv)
+    if train_only := _train_only_flags(unknown):
+        parser.error(f"{', '.join(train_only)} is fixed by this script's experiment; python -m latentlab train "
+                     f"takes it, for any model and latent size")
+    if unknown:
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+    config = config_from_args(args, hyp)
     print("Loading PyTorch, matplotlib and scikit-learn ...", flush=True)  # a few seconds
     return config
 
@@ -336,7 +353,9 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
     for add in COMMANDS:
         add(commands)
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:  # named against the command's own flags, not the top-level parser's
+        commands.choices[args.command].error(f"unrecognized arguments: {' '.join(unknown)}")
     with status("loading PyTorch, matplotlib and scikit-learn"):  # only once the flags are valid: seconds
         from . import commands as command_module, workflow
         from .publish import report, static_site, sweep_report

@@ -49,7 +49,7 @@ def result_folder(config: TrainConfig):
     pick_device(config.device)
     made = _first_missing(Path(config.out_dir))
     try:
-        with hold_folder(config.out_dir):
+        with hold_folder(config.out_dir, out_dir_flag=True):
             yield
     except BaseException:
         if made is not None:

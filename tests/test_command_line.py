@@ -130,3 +130,23 @@ def test_a_flag_cut_short_is_refused_not_taken_for_the_flag_it_begins(capsys):
     with pytest.raises(SystemExit) as command:
         main(["train", "--epoch", "3"])
     assert command.value.code == 2 and "unrecognized arguments: --epoch 3" in capsys.readouterr().err
+
+
+def test_a_script_asked_for_a_setting_only_train_takes_says_so_in_one_line(capsys):
+    from latentlab.cli import experiment_config
+
+    with pytest.raises(SystemExit) as script:
+        experiment_config({"model": "ae", "latent_dim": 2, "out_dir": "x"}, "Models/x.py", ["--latent-dim", "0"])
+    error = capsys.readouterr().err
+    assert script.value.code == 2 and error.count("\n") == 1
+    assert "--latent-dim is fixed by this script's experiment; python -m latentlab train takes it" in error
+
+
+def test_a_bad_flag_is_one_line_that_points_to_the_commands_own_help(capsys):
+    from latentlab.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["evaluate", "folder", "--out-dir"])
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and "usage:" not in error
+    assert "unrecognized arguments: --out-dir (python -m latentlab evaluate --help lists its flags)" in error

@@ -115,3 +115,17 @@ def test_report_with_output_writes_only_that_file(tmp_path, monkeypatch):
     assert main(["report", "--output", "preview.md"]) == 0
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["README.en.md", "README.md", VAE_RESULTS.name, "preview.md"])
     assert all((tmp_path / name).read_text() == readme for name in ("README.md", "README.en.md"))
+
+
+def test_a_command_on_a_folder_in_use_names_only_flags_it_has(tiny_config, capsys):
+    out = Path(tiny_config.out_dir)
+    assert main(["train", *_flags(tiny_config)]) == 0
+    capsys.readouterr()
+    holder = _hold_in_another_process(out)
+    try:
+        assert main(["evaluate", str(out)]) == 1
+    finally:
+        holder.kill()
+        holder.wait()
+    error = capsys.readouterr().err
+    assert "in use by another run" in error and "--out-dir" not in error

@@ -48,8 +48,9 @@ def write_json_atomic(data: dict, path: Path) -> None:
 
 # --- One run per result folder ---------------------------------------------------------
 
-def check_writable(folder: Path) -> None:
-    """Fail before training, not after it, when results could not be saved."""
+def check_writable(folder: Path, out_dir_flag: bool = False) -> None:
+    """Fail before training, not after it, when results could not be saved. ``out_dir_flag``: the command has
+    --out-dir (training does; the commands on a finished folder do not), so the message may offer it."""
     try:
         Path(folder).mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=folder):
@@ -57,7 +58,8 @@ def check_writable(folder: Path) -> None:
     except OSError as error:
         raise LatentlabError(
             f"Cannot write to the result folder {folder} ({error.strerror or error}). "
-            "Choose a writable folder with --out-dir PATH."
+            + ("Choose a writable folder with --out-dir PATH." if out_dir_flag else
+               "Make it writable, or copy the folder somewhere writable and run the command on the copy.")
         ) from None
 
 
@@ -67,7 +69,7 @@ LOCK_FILES = (LOCK_FILE, HOLDER_FILE)
 
 
 @contextmanager
-def hold_folder(folder: Path, wait_s: float = 0.0):
+def hold_folder(folder: Path, wait_s: float = 0.0, out_dir_flag: bool = False):
     """Hold ``folder`` for one run: a second run into it stops at once instead of mixing its files in
     (or, with ``wait_s``, waits up to that long for the holder to finish: a short write such as the
     merge of a study's record).
@@ -76,20 +78,20 @@ def hold_folder(folder: Path, wait_s: float = 0.0):
     POSIX, ``LockFileEx`` on Windows), so it ends with the process that holds it, however that process
     ends: a killed run never blocks the next. ``<folder>/.latentlab.holder`` names the holder while the
     run lasts (Windows lets no other process read a locked file); both are removed when it ends, so a
-    folder is left as it was.
+    folder is left as it was. ``out_dir_flag`` as for ``check_writable``.
     """
     from filelock import FileLock, Timeout
 
     folder = Path(folder)
-    check_writable(folder)
+    check_writable(folder, out_dir_flag)
     path, note = folder / LOCK_FILE, folder / HOLDER_FILE
     lock = FileLock(path, timeout=wait_s, poll_interval=0.05)
     try:
         lock.acquire()
     except Timeout:
         raise LatentlabError(
-            f"The result folder {folder} is in use by another run ({_holder(note)}). Wait for that run to end, "
-            "or give this one its own --out-dir. Nothing was written."
+            f"The result folder {folder} is in use by another run ({_holder(note)}). Wait for that run to end"
+            + (", or give this one its own --out-dir" if out_dir_flag else "") + ". Nothing was written."
         ) from None
     try:
         note.write_text(f"process {os.getpid()}: {' '.join(map(shown, sys.argv)) or 'python'}, started "

@@ -97,7 +97,7 @@ def train(config: TrainConfig) -> Finished:
     then the test losses. ``checkpoint.TrainingRun`` saves the run after every epoch and resumes it bit for bit.
     """
     check_objective(config)  # before anything is read or written
-    check_writable(Path(config.out_dir))
+    check_writable(Path(config.out_dir), out_dir_flag=True)
     if (state := finished_run(config)) is not None:
         return from_checkpoint(state, config.device, config.data_root, path=Path(config.out_dir) / MODEL_FILE)
     device = pick_device(config.device)
