@@ -87,8 +87,8 @@ def test_every_page_opens_over_http_without_a_failed_request_or_console_error_an
         for path in pages:
             page, errors = browser.watched_page(chromium)
             failed = []
-            page.on("requestfailed", lambda request: failed.append(request.url))
-            page.on("response", lambda response: failed.append(response.url) if response.status >= 400 else None)
+            page.on("requestfailed", lambda request, failed=failed: failed.append(request.url))
+            page.on("response", lambda response, failed=failed: failed.append(response.url) if response.status >= 400 else None)
             page.goto(served + quote(path.as_posix()), wait_until="load")
             if path.name == "explorer.html":
                 page.wait_for_selector("body[data-ready=yes]", state="attached", timeout=30_000)

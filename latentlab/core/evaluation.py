@@ -65,7 +65,7 @@ def per_image_bounds(model, split: DeviceSplit, k: int, n_test: int, seed: int =
         x, y = x[: n_test - count], y[: n_test - count]
         mean, log_var = model.encode(x, y)
 
-        def log_likelihood(z: torch.Tensor) -> torch.Tensor:
+        def log_likelihood(z: torch.Tensor, x: torch.Tensor = x, y: torch.Tensor = y) -> torch.Tensor:
             x_hat = model.decode(z.flatten(0, 1), repeat_labels(y, z.shape[0]))  # (S * B, 1, 28, 28)
             target = x.expand(z.shape[0], *x.shape).flatten(0, 1)
             return -model.likelihood.reconstruction_per_image(x_hat, target).view(z.shape[:2])

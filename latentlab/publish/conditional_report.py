@@ -5,6 +5,7 @@ the label it is given, each as mean ± sd over the seeds recorded in its seeds.j
 from __future__ import annotations
 
 import math
+from functools import partial
 from pathlib import Path
 
 from ..core.conditioning import CODED_IMAGES, PRIOR_DRAWS
@@ -122,8 +123,8 @@ def conditional_section(root: Path = Path(".")) -> list[str]:
         rows = [[name, _value(runs, m, key, digits)] + ([_value(twin_runs, twin_m, key, digits)] if twin_m else [])
                 for name, key, digits in ROWS]
         prior, coded = (_per_class(runs, m, f"label_accuracy_{source}_per_class") for source in ("prior", "test_codes"))
-        mean = lambda key: _mean(runs, m, key)  # noqa: E731
-        twin_mean = lambda key: _mean(twin_runs, twin_m, key)  # noqa: E731
+        mean = partial(_mean, runs, m)
+        twin_mean = partial(_mean, twin_runs, twin_m)
         bound = "test_log_likelihood_is"
         parts += [
             f"## The conditional VAE: {experiment_label(e)}",

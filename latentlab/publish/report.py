@@ -4,6 +4,7 @@ result folders' metrics.json files; nothing in them is typed by hand."""
 from __future__ import annotations
 
 import statistics
+from functools import partial
 from pathlib import Path
 
 from ..core.config import DATASET_TITLES, TrainConfig
@@ -455,6 +456,11 @@ def update_readmes(root: Path = Path(".")) -> None:
             print(f"Updated the generated blocks of {path}")
 
 
+def _mean_se(summary: dict, key: str) -> str:
+    """"mean ± se" of a posterior_gaps.json summary entry."""
+    return f"{summary[key]['mean']:.2f} ± {summary[key]['se']:.2f}"
+
+
 # --- The true posterior of the 2-D VAEs (issue 41): posterior_gaps.json of each folder ---------------------------
 
 def _posterior_section(root: Path) -> list[str]:
@@ -466,7 +472,7 @@ def _posterior_section(root: Path) -> list[str]:
             continue
         result = read_json(path, "posterior_gaps")
         s = result["summary"]
-        pm = lambda key: f"{s[key]['mean']:.2f} ± {s[key]['se']:.2f}"  # noqa: E731
+        pm = partial(_mean_se, s)
         bound = s["is_bound"]
         grid = s["grid"]
         rows.append([experiment_label(e), _dataset({"dataset": e.config().dataset, "likelihood": e.config().likelihood}),

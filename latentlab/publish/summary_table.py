@@ -47,7 +47,7 @@ def summary_rows(root: Path = Path(".")) -> tuple[list[list[str]], str]:
         label = run_label(e, changes)
         retrained += [e.name] if changes else []
 
-        def cell(key: str, digits: int) -> str:
+        def cell(key: str, digits: int, runs: list[dict] = runs, m: dict = m) -> str:
             spread_text = plus_minus(runs, key, digits)
             return fmt(m.get(key), digits) + (f" ({spread_text})" if spread_text and m.get(key) is not None else "")
 
