@@ -241,3 +241,53 @@ def test_interpolation_txt_keeps_one_record_per_line_when_a_class_name_holds_a_n
     table = np.loadtxt(tmp_path / "interpolation.txt", comments="#", dtype=str, ndmin=2)
     assert table.shape == (1, 9)  # one pair between two classes: pair, classes, two indices, five scores
     assert "two\\nlines" in (tmp_path / "interpolation.txt").read_text(encoding="utf-8")
+
+
+def test_a_class_name_of_255_characters_is_shortened_in_the_scatter_legend_not_widening_the_figure(tmp_path):
+    from PIL import Image
+
+    from latentlab.publish.figures import latent_scatter_2d
+
+    codes, labels = np.random.default_rng(0).normal(size=(60, 2)), np.arange(60) % 3
+    widths = []
+    for first in ("a", "x" * 255):
+        latent_scatter_2d(codes, labels, Classes((first, "b", "c")), "title", tmp_path / "scatter.png")
+        widths.append(Image.open(tmp_path / "scatter.png").size[0])
+    assert widths[1] < 1.5 * widths[0]  # it was 3702 px against 909
+
+
+WIDTHS = "[document.documentElement.scrollWidth, window.innerWidth]"
+
+
+def _evaluated(path: Path, script: str, ready: str = "body"):
+    """What ``script`` gives on the page at ``path`` in a headless browser, once ``ready`` is there."""
+    with browser.open_browser() as chromium:
+        page, errors = browser.watched_page(chromium)
+        page.goto(path.resolve().as_uri())
+        page.wait_for_selector(ready, state="attached", timeout=30_000)
+        assert not errors
+        return page.evaluate(script)
+
+
+@NEEDS_BROWSER
+@pytest.mark.parametrize("latent_dim", [2, 32])
+def test_a_class_name_of_255_characters_keeps_the_explorer_page_its_width_and_is_whole_one_hover_away(
+        tmp_path, latent_dim):
+    from conftest import untrained_vae_page
+
+    long = "x" * 255
+    path = untrained_vae_page(tmp_path, latent_dim, "VAE " + long, (long, "b", "c"))
+    scroll, window, title = _evaluated(path, WIDTHS[:-1] + ", document.querySelector('#legend span').title]",
+                                       "body[data-ready=yes]")
+    assert scroll <= window  # it was 3580 px in a window of 1040
+    assert title == long
+
+
+@NEEDS_BROWSER
+def test_a_data_set_of_255_characters_keeps_index_html_its_width(tmp_path):
+    from latentlab.publish.front_pages import index_html
+
+    _recorded_folder(tmp_path, dataset="/data/" + "y" * 255, device="cpu")
+    (tmp_path / "index.html").write_text(index_html(tmp_path), encoding="utf-8")
+    scroll, window = _evaluated(tmp_path / "index.html", WIDTHS)
+    assert scroll <= window  # it was 3205 px in a window of 1040

@@ -37,3 +37,14 @@ def terminal_text(message) -> str:
     """A message of several lines (one of ours, with names in it) ready to print: its line breaks kept, every
     other character ``shown`` would escape escaped."""
     return "\n".join(shown(line) for line in str(message).split("\n"))
+
+
+LONGEST_SHOWN = 32  # characters of a name in a figure's legend or caption: a 255-character folder name would widen it
+
+
+def shortened(name, limit: int = LONGEST_SHOWN) -> str:
+    """``name``, cut to ``limit`` characters with an ellipsis where it is longer: for figures, where nothing can be
+    hovered to read the rest (the pages show the whole name on hover), so that one long name cannot make a figure
+    thousands of pixels wide."""
+    name = str(name)
+    return name if len(name) <= limit else name[: limit - 1] + "…"

@@ -13,6 +13,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from ..core.display import shortened
 from ..core.files import atomic_path
 from .figures import CLASS_CMAP, _class_legend, _class_scatter, plt, style
 
@@ -171,7 +172,7 @@ def style_walk_gif(codes: np.ndarray, labels: np.ndarray, walk: np.ndarray, deco
             ax = fig.add_subplot(grid[c // columns, 3 + c % columns])
             shown.append(ax.imshow(images[0, c], cmap="gray", vmin=0, vmax=1, interpolation="nearest"))
             ax.set_axis_off()
-            ax.set_title(class_names[c], fontsize=9)
+            ax.set_title(shortened(class_names[c]), fontsize=9)
         caption = fig.text(0.5, 0.02, "", ha="center", fontsize=9)
         fig.suptitle(title, fontsize=10)
         fig.tight_layout(rect=(0, 0.05, 1, 0.95))

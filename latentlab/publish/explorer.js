@@ -237,6 +237,7 @@ class Explorer {
       const swatch = document.createElement("i"), entry = document.createElement("span");
       swatch.style.background = colour;
       entry.append(swatch, this.meta.classes[d]);
+      entry.title = this.meta.classes[d];  // the whole name, which the legend may cut short
       return entry;
     });
     const note = this.legendNote();

@@ -21,6 +21,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from torchvision.utils import make_grid  # noqa: E402
 
+from ..core.display import shortened  # noqa: E402
 from ..core.files import atomic_path  # noqa: E402
 
 CLASS_CMAP = plt.get_cmap("tab10")
@@ -106,7 +107,7 @@ def _class_scatter(ax, codes: np.ndarray, labels: np.ndarray, size: float = 2.0,
 
 def _class_legend(fig_or_ax, classes, **kwargs) -> None:
     """``classes``: a data.Classes, its names and the word for one of them."""
-    handles = [plt.Line2D([], [], marker="o", linestyle="", color=CLASS_CMAP(d), label=name)
+    handles = [plt.Line2D([], [], marker="o", linestyle="", color=CLASS_CMAP(d), label=shortened(name))
                for d, name in enumerate(classes.names)]
     fig_or_ax.legend(handles=handles, title=classes.noun, frameon=False, markerscale=1.2, **kwargs)
 
@@ -264,7 +265,7 @@ def style_planes(images: torch.Tensor, z1: np.ndarray, z2: np.ndarray, class_nam
             ax.imshow(grid_image(images[c], nrow=n, padding=0), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
             ax.set_xticks([])
             ax.set_yticks([])
-            ax.set_title(class_names[c], fontsize=10)
+            ax.set_title(shortened(class_names[c]), fontsize=10)
             for spine in ax.spines.values():
                 spine.set_visible(False)
         fig.suptitle(title, fontsize=10)

@@ -16,7 +16,7 @@ from sklearn.manifold import TSNE
 from . import figures
 from .names import model_label
 from ..core.data import DeviceSplit, to_float
-from ..core.display import shown
+from ..core.display import shortened, shown
 from ..core.errors import LatentlabError
 from ..core.files import write_text_atomic
 from ..core.losses import term_key
@@ -64,8 +64,8 @@ def interpolation_pairs(labels: torch.Tensor) -> list[tuple[int, int]]:
 
 
 def class_text(classes, label: int) -> str:
-    """How a caption names a class: the digit itself on MNIST, else the class name."""
-    return classes.names[label]
+    """How a caption names a class: the digit itself on MNIST, else the class name (``shortened``)."""
+    return shortened(classes.names[label])
 
 
 def items(classes) -> str:
