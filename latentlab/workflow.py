@@ -12,6 +12,7 @@ from pathlib import Path
 
 from .core.config import QUICK_TSNE_POINTS, TrainConfig
 from .core.devices import pick_device
+from .core.display import terminal_text
 from .core.files import hold_folder
 from .core.finished import Finished
 from .core.measure import Measured, train_and_measure
@@ -45,7 +46,7 @@ def code_test(finished: Finished) -> Coded:
 def result_folder(config: TrainConfig):
     """Print the configuration, refuse an unusable --device before anything is written, and hold the
     result folder for this run alone. A run that fails removes the folders it made, if they are empty."""
-    print("Configuration:\n" + config.to_json())
+    print("Configuration:\n" + terminal_text(config.to_json()))  # its paths are the user's names
     pick_device(config.device)
     made = _first_missing(Path(config.out_dir))
     try:

@@ -139,12 +139,12 @@ def test_shown_escapes_control_bidi_and_zero_width_characters_and_keeps_vietname
     assert shown("caf\udce9") == "caf\\xe9"  # a byte that is not UTF-8, as os.fsdecode keeps it
 
 
-def test_a_class_folder_named_with_terminal_escapes_reaches_the_terminal_escaped(tmp_path, capsys):
+def test_a_data_set_and_class_folders_named_with_terminal_escapes_reach_the_terminal_escaped(tmp_path, capsys):
     from PIL import Image
 
     from latentlab.cli import main
 
-    root = tmp_path / "mine"
+    root = tmp_path / f"mine{TERMINAL_ESCAPES}"  # printed in the configuration before training, and in the error
     rng = np.random.default_rng(0)
     for split, names in (("train", ["a", "b"]), ("test", ["a", "b", TERMINAL_ESCAPES.replace("\n", " ")])):
         for name in names:
