@@ -174,10 +174,18 @@ function joined(a, b) {
 // {mean, log_var} for a VAE, each a Float32Array(latent_dim): what model.encode returns.
 // condition: a conditional model's one-hot label, set beside the encoder's features (else null).
 function encode(layers, heads, arrays, pixels, condition = null) {
-  let features = runLayers(layers, arrays, {x: Float32Array.from(pixels), c: 1, h: 28, w: 28}).x;
-  if (condition) features = joined(features, condition);
-  const code = {};
-  for (const [name, head] of Object.entries(heads)) code[name] = linear(features, arrays[head.weight], arrays[head.bias], head.out);
+  return latentHeads(heads, arrays, encoderFeatures(layers, arrays, pixels), condition);
+}
+
+// encoder_conv's features of an input (what every label's heads share: the convolutions see the image only).
+function encoderFeatures(layers, arrays, pixels) {
+  return runLayers(layers, arrays, {x: Float32Array.from(pixels), c: 1, h: 28, w: 28}).x;
+}
+
+// The latent heads on the features, a conditional model's one-hot label set beside them.
+function latentHeads(heads, arrays, features, condition = null) {
+  const input = condition ? joined(features, condition) : features, code = {};
+  for (const [name, head] of Object.entries(heads)) code[name] = linear(input, arrays[head.weight], arrays[head.bias], head.out);
   return code;
 }
 
@@ -188,7 +196,9 @@ function decode(layers, arrays, z, condition = null) {
   return runLayers(layers, arrays, {x: condition ? joined(z, condition) : z, c: 0, h: 0, w: 0}).x;
 }
 
-if (typeof module !== "undefined") module.exports = {decode, encode, readArrays, klDivergence, logPrior};
+if (typeof module !== "undefined") {
+  module.exports = {decode, encode, readArrays, klDivergence, logPrior, labelPosterior, photoInk, prepareInk};
+}
 
 // --- The page ---------------------------------------------------------------------------
 
@@ -228,7 +238,11 @@ class Explorer {
     this.background = null;
     this.current = null;  // the input of your own digit (784 values), or null
     this.yours = null;    // its code {z, sd}, drawn on the plot
-    this.label = 0;       // the label a conditional model is given (the buttons choose it)
+    this.label = 0;       // the label a conditional model is given (analyse reads it, the buttons pick it)
+    this.picked = null;   // the label the reader pressed, kept until the pad is cleared, or null
+    this.own = null;      // a picked test image's own label, or null for a drawing
+    this.labelProbabilities = null;  // p(y|x) of the input (labelPosterior), or null
+    this.labelSource = "";
   }
 
   ready() {
@@ -247,8 +261,7 @@ class Explorer {
     this.drawBackground();
     this.scatter.addEventListener("click", (e) => this.click(this.toPlot(e)));
     this.scatter.addEventListener("keydown", (e) => this.key(e));  // only while the plot has the focus
-    const prepare = this.meta.preparation === "padded" ? paddedInput : mnistInput;  // as the data set's images were made
-    setUpPad((pixels) => this.analyse(pixels), () => this.clearYours(), prepare);
+    setUpPad((pixels) => this.analyse(pixels), () => this.clearYours(), this.meta.preparation);
     this.start();
     if (this.embedded) this.embed();
     document.body.dataset.ready = "yes";
@@ -299,27 +312,49 @@ class Explorer {
     return y;
   }
 
-  // --- A conditional model: the label buttons -----------------------------------------------
+  // --- A conditional model: the label, read off the input by the model itself unless the reader picks one --
+  // Each button carries the bar of p(y|x) for its label (labelPosterior); a press gives the model that label
+  // until the pad is cleared.
   setUpLabels() {
-    const box = document.getElementById("labels");
     const buttons = this.meta.classes.map((name, label) => {
-      const button = document.createElement("button");
+      const button = document.createElement("button"), bar = document.createElement("span"), text = document.createElement("span");
       button.type = "button";
-      button.textContent = name;  // a reader's class name: text, never markup
+      bar.className = "bar";
+      bar.append(document.createElement("i"));
+      text.textContent = name;  // a reader's class name: text, never markup
+      button.append(bar, text);
       button.addEventListener("click", () => this.setLabel(label));
       return button;
     });
     document.getElementById("label-buttons").replaceChildren(...buttons);
-    box.hidden = false;
-    this.setLabel(this.label);
+    document.getElementById("labels").hidden = false;
+    this.showLabels();
   }
 
-  // Give the model another label: the plane, your digit and its code are decoded and encoded again with it.
+  // The reader's label: the input, the plane and its code are encoded and decoded again with it.
   setLabel(label) {
+    this.picked = label;
     this.label = label;
-    this.markLabel();
-    if (this.current) this.analyse(this.current);
-    else if (this.point !== undefined) this.moveTo(this.point);
+    if (this.current) {
+      this.analyse(this.current, this.own);
+    } else {
+      this.showLabels();
+      if (this.point !== undefined) this.moveTo(this.point);
+    }
+  }
+
+  // The bars of p(y|x), the pressed button and, in words, which label the model is given and why.
+  showLabels() {
+    const p = this.labelProbabilities, name = this.meta.classes[this.label];
+    document.querySelectorAll("#label-buttons button").forEach((button, y) => {
+      button.setAttribute("aria-pressed", String(y === this.label));
+      button.querySelector("i").style.height = p ? `${(100 * p[y]).toFixed(1)}%` : "0";
+      button.title = p ? `p(y = ${this.meta.classes[y]} | x) = ${p[y].toFixed(3)}` : "";
+    });
+    document.getElementById("label-text").textContent = p
+      ? `Given y = ${name}: ${this.labelSource} (p(y|x) = ${p[this.label].toFixed(2)}). A press gives the model another ` +
+        "label until the pad is cleared."
+      : `Given y = ${name} (the plane above is decoded with it). Draw a ${this.meta.noun}: the model reads its label.`;
   }
 
   pickPixels(pick) {
@@ -330,6 +365,8 @@ class Explorer {
   clearYours() {
     this.current = null;
     this.yours = null;
+    this.picked = this.own = this.labelProbabilities = null;
+    if (this.meta.conditional) this.showLabels();
     document.getElementById("yours-result").hidden = true;
     this.moveTo(this.point);
     if (this.tell) this.tell({explorer: "result", result: null});
@@ -343,35 +380,48 @@ class Explorer {
             components: mean.length / d};
   }
 
-  // Send an input (784 values in [0, 1]) through the model: its code, its reconstruction, and for a
-  // VAE the two terms of its negative ELBO and where that falls among the test images'.
-  analyse(pixels) {
-    this.current = Float32Array.from(pixels);
-    const code = this.encode(this.current);
+  // The input's terms at its point code given ``label`` (null: no label), from its encoder features: the code,
+  // the reconstruction x_hat there, −log p(x|z) at z = the code, the KL (0 for an AE) and their sum, ``score``.
+  pointTerms(features, label) {
+    const code = latentHeads(this.meta.heads, this.arrays, features, this.condition(label));
     const z = code.z || code.mean;  // the point code: the AE's z, the VAE's posterior mean
+    const x_hat = this.decode(z, label);
+    const recon = reconstruction(x_hat, this.current, this.meta.likelihood);
+    const kl = code.mean ? klDivergence(code.mean, code.log_var, this.prior()) : 0;
+    return {code, z, x_hat, recon, kl, score: recon + kl};
+  }
+
+  // Send an input (784 values in [0, 1]) through the model: its code, its reconstruction, and for a VAE the
+  // reconstruction at the posterior mean plus the KL and where that sum falls among the test images'. A
+  // conditional model first reads the label: the input's terms under every label give p(y|x)
+  // (labelPosterior), and the model is given the reader's pick, else ``own`` (a picked test image's label),
+  // else the likeliest.
+  analyse(pixels, own = null) {
+    this.current = Float32Array.from(pixels);
+    this.own = own;
+    const features = encoderFeatures(this.meta.encoder, this.arrays, this.current);
+    let terms;
+    if (this.meta.conditional) {
+      const every = this.meta.classes.map((_, y) => this.pointTerms(features, y));
+      const p = labelPosterior(every.map((t) => t.score)), likeliest = p.indexOf(Math.max(...p));
+      this.labelProbabilities = p;
+      this.label = this.picked ?? own ?? likeliest;
+      this.labelSource = this.picked !== null ? "your choice" : own !== null ? "the test image's own label" : "the likeliest";
+      this.showLabels();
+      terms = every[this.label];
+      this.showEveryLabel(terms.z);
+    } else {
+      terms = this.pointTerms(features, null);
+    }
+    const {code, z, x_hat, recon, kl, score} = terms;
     const sd = code.log_var ? Array.from(code.log_var, (v) => Math.exp(0.5 * v)) : null;
-    const x_hat = this.decode(z);
-    if (this.meta.conditional) this.showEveryLabel(z);
     drawPixels(document.getElementById("input"), this.current);
     drawPixels(document.getElementById("recon"), x_hat);
-    const recon = reconstruction(x_hat, this.current, this.meta.likelihood);
-    const prior = this.prior();
-    const kl = code.mean ? klDivergence(code.mean, code.log_var, prior) : 0;
-    const score = recon + kl;
     const test = this.arrays.test_loss;
     let below = 0;
     for (let i = 0; i < test.length; i++) if (test[i] < score) below++;
     const share = (100 * below / test.length).toFixed(1);
-    const what = code.mean ? "negative ELBO" : "reconstruction error";
-    const lines = this.codeLines(z, sd);
-    const given = this.meta.conditional ? ", y" : "";  // a conditional model's terms are given the label y
-    if (given) lines.unshift(`given the label y = ${this.meta.classes[this.label]} (the buttons above choose it)`);
-    const estimate = prior.components > 1 ? " at z = mean, log q(z|x) − log p(z) (a mixture has no closed form)" : "";
-    lines.push(code.mean ? `reconstruction −log p(x|z${given}) at z = mean: ${recon.toFixed(2)}; ` +
-                           `KL(q(z|x${given}) ‖ ${prior.name})${estimate}: ${kl.toFixed(2)}`
-                         : `reconstruction error: ${recon.toFixed(2)}`);
-    lines.push(`${what} ${score.toFixed(2)}: higher than ${share} % of the ${test.length.toLocaleString("en")} test ` +
-               `images (${this.meta.units})`);
+    const lines = [...this.codeLines(z, sd), ...this.termLines(code, recon, kl, score, share)];
     document.getElementById("yours-text").replaceChildren(...lines.map((line) => {
       const row = document.createElement("div");
       row.textContent = line;
@@ -382,10 +432,26 @@ class Explorer {
     this.analysed(z);
     this.moveTo(this.point);
     if (this.tell) {
+      const given = this.meta.conditional ? {given: this.meta.classes[this.label], source: this.labelSource,
+                                             probability: this.labelProbabilities[this.label]} : {given: null};
       this.tell({explorer: "result", result: {latent_dim: this.D, recon, kl: code.mean ? kl : null, score, share: +share,
-                                              units: this.meta.units, x_hat: Array.from(x_hat),
-                                              given: this.meta.conditional ? this.meta.classes[this.label] : null}});
+                                              units: this.meta.units, x_hat: Array.from(x_hat), ...given}});
     }
+  }
+
+  // The input's numbers in words, each named for what it is: the reconstruction and the KL at the posterior
+  // mean, and their sum, a point estimate (the ELBO averages the reconstruction over q(z|x): the sum at the
+  // mean is no bound on log p(x)), ranked among the test images' same sum.
+  termLines(code, recon, kl, score, share) {
+    const n = this.arrays.test_loss.length.toLocaleString("en"), units = this.meta.units;
+    if (!code.mean) return [`reconstruction error ${recon.toFixed(2)}: higher than ${share} % of the ${n} test images' (${units})`];
+    const given = this.meta.conditional ? ", y" : "", prior = this.prior();
+    const klHow = prior.components > 1 ? " at z = mean, log q(z|x) − log p(z) (a mixture has no closed form)" : " in closed form";
+    return [`reconstruction −log p(x|z${given}) at z = mean: ${recon.toFixed(2)}`,
+            `KL(q(z|x${given}) ‖ ${prior.name})${klHow}: ${kl.toFixed(2)}`,
+            `their sum ${score.toFixed(2)}: the −ELBO read at the mean, a point estimate and not a bound (the ELBO ` +
+            `averages the reconstruction over z ~ q(z|x${given})); higher than ${share} % of the ${n} test images' ` +
+            `same sum (${units})`];
   }
 
   // A conditional model: your digit's code, how it is written, decoded with every label.
@@ -408,17 +474,6 @@ class Explorer {
   }
 
   analysed(z) {}  // what a page adds for your digit (ProjectionExplorer: its nearest test digits)
-
-  // A picked test image is given its own label, as its code on the plot was.
-  pickLabel(pick) {
-    if (!this.meta.conditional) return;
-    this.label = this.arrays.pick_labels[pick];
-    this.markLabel();
-  }
-
-  markLabel() {
-    document.querySelectorAll("#label-buttons button").forEach((button, i) => button.setAttribute("aria-pressed", String(i === this.label)));
-  }
 
   moveTo(point) {
     this.point = point;
@@ -532,7 +587,9 @@ class PlaneExplorer extends Explorer {
 
   latent(point) { return Float32Array.from(point); }
   onPlot(z) { return z; }
-  coordsText(where) { return `z = (${fmt(where[0])}, ${fmt(where[1])})`; }
+  coordsText(where) {
+    return `z = (${fmt(where[0])}, ${fmt(where[1])})` + (this.meta.conditional ? `, decoded given y = ${this.meta.classes[this.label]}` : "");
+  }
 
   codeLines(z, sd) {
     const lines = [`code ${sd ? "(posterior mean)" : "z"} = (${fmt(z[0])}, ${fmt(z[1])})`];
@@ -542,14 +599,26 @@ class PlaneExplorer extends Explorer {
 
   click(point) {
     const pick = this.nearestPick(point, 8);
-    if (pick >= 0) this.pickLabel(pick);
-    if (pick >= 0) this.analyse(this.pickPixels(pick));  // a test image goes the way a drawn one does
     if (this.pinned && pick < 0) { this.unpin(); return; }  // a second click elsewhere lets the pointer decode again
     this.chosen = pick >= 0 ? pick : null;
     this.pinned = pick >= 0 ? [this.arrays.pick_codes[2 * pick], this.arrays.pick_codes[2 * pick + 1]] : point;
+    if (pick >= 0) {  // a test image goes the way a drawn one does, given its own label until the reader picks one
+      this.picked = null;
+      this.analyse(this.pickPixels(pick), this.arrays.pick_labels[pick]);
+    }
     this.moveTo(this.pinned);
     this.showChosen();
   }
+
+  // A picked test image is the input: the pin follows its code, which moves with the label it is given.
+  analysed(z) {
+    if (!this.inputIsChosen) return;
+    this.pinned = this.point = [z[0], z[1]];
+    this.showChosen();
+  }
+
+  // Whether the input analysed last is the picked test image (not a drawing made since).
+  get inputIsChosen() { return this.chosen !== null && this.own !== null && this.yours !== null; }
 
   unpin() {
     this.pinned = null;
@@ -575,11 +644,13 @@ class PlaneExplorer extends Explorer {
     box.hidden = false;
     drawDigit(document.getElementById("original"), this.arrays.pick_images, this.chosen);
     const i = this.chosen, label = this.arrays.pick_labels[i];
-    const mean = [this.arrays.pick_codes[2 * i], this.arrays.pick_codes[2 * i + 1]];
+    // its code as the page encodes it now: a conditional model's moves with the label it is given
+    const mean = this.inputIsChosen ? this.yours.z : [this.arrays.pick_codes[2 * i], this.arrays.pick_codes[2 * i + 1]];
+    const given = this.meta.conditional ? ` y = ${this.meta.classes[this.label]}` : "";
     let text = `test image ${i}, ${this.meta.noun} ${this.meta.classes[label]}; ` +
-      `${this.meta.point_code} (${fmt(mean[0])}, ${fmt(mean[1])})`;
+      `${this.meta.point_code}${given}: (${fmt(mean[0])}, ${fmt(mean[1])})`;
     if (this.meta.posterior) {
-      const sd = [0, 1].map((j) => Math.exp(0.5 * this.arrays.pick_log_var[2 * i + j]));
+      const sd = this.inputIsChosen ? this.yours.sd : [0, 1].map((j) => Math.exp(0.5 * this.arrays.pick_log_var[2 * i + j]));
       text += `, posterior sd (${sd[0].toFixed(2)}, ${sd[1].toFixed(2)})`;
     }
     document.getElementById("chosen-text").textContent = text;
@@ -588,15 +659,20 @@ class PlaneExplorer extends Explorer {
 
   // The picked test image's true posterior p(z|x), computed by quadrature when the page was made
   // (python -m latentlab posterior: the page's decoder is too slow to integrate here), zoomed to the
-  // image's own box, under the 1- and 2-sd ellipses of the encoder's q(z|x) (white) and of q*, the best
-  // diagonal Gaussian for this image alone (dashed cyan); and the two gaps in words.
+  // image's own box on axes in z units, under the 1- and 2-sd ellipses of the encoder's q(z|x) (white) and of
+  // q*, the best diagonal Gaussian for this image alone (dashed cyan); and its numbers, each named and each gap
+  // defined where it is shown (core/posterior.py: log p(x) − ELBO(q) = approximation gap + amortization gap).
   showPosterior(i) {
     const box = document.getElementById("posterior-box"), zoom = this.arrays.posterior_zoom;
     box.hidden = !zoom || i >= this.arrays.posterior_gaps.length / 3;
     if (box.hidden) return;
     const canvas = document.getElementById("posterior"), ctx = canvas.getContext("2d");
+    const [x0, x1, y0, y1] = this.arrays.posterior_zoom_box.subarray(4 * i, 4 * i + 4);
+    const view = insetView(canvas, [x0, x1, y0, y1]);
+    ctx.fillStyle = "white";
+    ctx.fillRect(0, 0, canvas.width, canvas.height);
     const n = Math.round(Math.sqrt(zoom.length / (this.arrays.posterior_gaps.length / 3)));
-    const cells = zoom.subarray(i * n * n, (i + 1) * n * n), image = ctx.createImageData(n, n);
+    const cells = zoom.subarray(i * n * n, (i + 1) * n * n), image = new ImageData(n, n);
     for (let c = 0; c < n * n; c++) {  // a dark-to-warm ramp: black where there is no mass
       const v = cells[c] / 255;
       image.data.set([Math.round(255 * Math.min(1, 1.6 * v)), Math.round(255 * v * v), Math.round(90 * v), 255], 4 * c);
@@ -604,11 +680,13 @@ class PlaneExplorer extends Explorer {
     const cellCanvas = document.createElement("canvas");
     cellCanvas.width = cellCanvas.height = n;
     cellCanvas.getContext("2d").putImageData(image, 0, 0);
+    const [left, top] = view.toPixel(x0, y1), [right, bottom] = view.toPixel(x1, y0);
+    ctx.save();
+    ctx.beginPath();
+    ctx.rect(left, top, right - left, bottom - top);
+    ctx.clip();
     ctx.imageSmoothingEnabled = true;
-    ctx.drawImage(cellCanvas, 0, 0, canvas.width, canvas.height);
-    const [x0, x1, y0, y1] = this.arrays.posterior_zoom_box.subarray(4 * i, 4 * i + 4);
-    const sx = canvas.width / (x1 - x0), sy = canvas.height / (y1 - y0);
-    const view = {sx, sy, toPixel: (x, y) => [(x - x0) * sx, (y1 - y) * sy]};
+    ctx.drawImage(cellCanvas, left, top, right - left, bottom - top);
     const lv = this.arrays.pick_log_var, qs = this.arrays.posterior_q_star.subarray(4 * i, 4 * i + 4);
     ctx.lineWidth = 1.5;
     for (const [colour, dash, [mx, my], [vx, vy]] of [
@@ -619,12 +697,22 @@ class PlaneExplorer extends Explorer {
       for (const r of [1, 2]) ellipse(ctx, view, mx, my, r * Math.exp(0.5 * vx), r * Math.exp(0.5 * vy));
     }
     ctx.setLineDash([]);
-    const [logp, best, elbo] = this.arrays.posterior_gaps.subarray(3 * i, 3 * i + 3);
-    document.getElementById("posterior-text").textContent =
-      `The true posterior p(z|x) (box z₁ ${fmt(x0)}…${fmt(x1)}, z₂ ${fmt(y0)}…${fmt(y1)}). log p(x) = ${logp.toFixed(2)}; ` +
-      `the best diagonal Gaussian q* (dashed) reaches an ELBO of ${best.toFixed(2)}, an approximation gap of ` +
-      `${(logp - best).toFixed(2)}; the encoder's q(z|x) (white) reaches ${elbo.toFixed(2)}, an amortization gap of ` +
-      `${(best - elbo).toFixed(2)} (${this.meta.units}).`;
+    ctx.restore();
+    drawInsetAxes(ctx, view, this.meta.axes);
+    const [logp, best, elbo] = this.arrays.posterior_gaps.subarray(3 * i, 3 * i + 3), units = this.meta.units;
+    document.getElementById("posterior-text").replaceChildren(...[
+      `The true posterior p(z|x) of this image, by quadrature on a grid (axes: z in its own units).`,
+      `log p(x) = ${logp.toFixed(2)}: exact, up to the grid's error.`,
+      `ELBO(q*) = ${best.toFixed(2)}: the bound reached by q* (dashed cyan), the best diagonal Gaussian for this image alone.`,
+      `ELBO(q) = ${elbo.toFixed(2)}: the bound reached by the encoder's q(z|x) (white); both ELBOs computed on the grid, not sampled.`,
+      `Approximation gap ${(logp - best).toFixed(2)} = log p(x) − ELBO(q*): what no diagonal Gaussian can capture of this posterior.`,
+      `Amortization gap ${(best - elbo).toFixed(2)} = ELBO(q*) − ELBO(q): what the encoder loses by computing q for every ` +
+      `image with one network instead of fitting this one alone.`,
+      `(${units})`].map((line) => {
+      const row = document.createElement("div");
+      row.textContent = line;
+      return row;
+    }));
   }
 
   drawGuides(ctx) {
@@ -654,10 +742,12 @@ class PlaneExplorer extends Explorer {
   drawMarks(ctx) {
     if (this.chosen === null || !this.meta.posterior) return;
     const i = this.chosen, lv = this.arrays.pick_log_var;  // q(z|x) of the picked test image: 2 sd
+    // given the label the page gives it now (a conditional model's code moves with it), else as saved
+    const [mx, my] = this.inputIsChosen ? this.yours.z : [this.arrays.pick_codes[2 * i], this.arrays.pick_codes[2 * i + 1]];
+    const [sx, sy] = this.inputIsChosen ? this.yours.sd : [Math.exp(0.5 * lv[2 * i]), Math.exp(0.5 * lv[2 * i + 1])];
     ctx.strokeStyle = "black";
     ctx.lineWidth = 1.5;
-    ellipse(ctx, this.view, this.arrays.pick_codes[2 * i], this.arrays.pick_codes[2 * i + 1],
-            2 * Math.exp(0.5 * lv[2 * i]), 2 * Math.exp(0.5 * lv[2 * i + 1]));
+    ellipse(ctx, this.view, mx, my, 2 * sx, 2 * sy);
   }
 
   drawYours(ctx, cx, cy) {
@@ -738,8 +828,8 @@ class ProjectionExplorer extends Explorer {
   click(point) {
     const pick = this.nearestPick(point, 8);
     if (pick < 0) return;
-    this.pickLabel(pick);
-    this.analyse(this.pickPixels(pick));  // a test image goes the way a drawn one does
+    this.picked = null;
+    this.analyse(this.pickPixels(pick), this.arrays.pick_labels[pick]);  // a test image goes the way a drawn one does
     const end = this.nextEnd;
     this.choose(end, pick);
     // Two clicks choose A, then B: the next click sets the other end.
@@ -828,8 +918,9 @@ function viewBox(meta) {
   };
 }
 
-function niceTicks(lo, hi) {
-  const step0 = (hi - lo) / 6, mag = 10 ** Math.floor(Math.log10(step0));
+// Round ticks between lo and hi, about ``count`` of them.
+function niceTicks(lo, hi, count = 6) {
+  const step0 = (hi - lo) / count, mag = 10 ** Math.floor(Math.log10(step0));
   const step = [1, 2, 5, 10].map((m) => m * mag).find((s) => s >= step0);
   const ticks = [];
   for (let t = Math.ceil(lo / step) * step; t <= hi; t += step) ticks.push(+t.toFixed(10));
@@ -861,6 +952,38 @@ function drawAxes(ctx, view, axes) {
   ctx.rotate(-Math.PI / 2);
   ctx.fillText(axes[1], 0, 0);
   ctx.restore();
+}
+
+// The inset's box [x0, x1, y0, y1] on its canvas, with room on the left and below for the ticks.
+function insetView(canvas, [x0, x1, y0, y1]) {
+  const left = 38, bottom = 28, top = 6, right = 8;
+  const sx = (canvas.width - left - right) / (x1 - x0), sy = (canvas.height - top - bottom) / (y1 - y0);
+  return {x0, x1, y0, y1, sx, sy, toPixel: (x, y) => [left + (x - x0) * sx, top + (y1 - y) * sy]};
+}
+
+// The inset's frame, its ticks in z units and the axes' names.
+function drawInsetAxes(ctx, view, axes) {
+  const [left, top] = view.toPixel(view.x0, view.y1), [right, bottom] = view.toPixel(view.x1, view.y0);
+  ctx.strokeStyle = "#333";
+  ctx.fillStyle = "#333";
+  ctx.lineWidth = 1;
+  ctx.strokeRect(left, top, right - left, bottom - top);
+  ctx.font = "10px sans-serif";
+  ctx.textAlign = "center";
+  for (const t of niceTicks(view.x0, view.x1, 3)) {
+    const [x] = view.toPixel(t, view.y0);
+    ctx.beginPath(); ctx.moveTo(x, bottom); ctx.lineTo(x, bottom + 4); ctx.stroke();
+    ctx.fillText(String(t), x, bottom + 13);
+  }
+  ctx.fillText(axes[0], (left + right) / 2, bottom + 25);
+  ctx.textAlign = "right";
+  for (const t of niceTicks(view.y0, view.y1, 3)) {
+    const [, y] = view.toPixel(view.x0, t);
+    ctx.beginPath(); ctx.moveTo(left - 4, y); ctx.lineTo(left, y); ctx.stroke();
+    ctx.fillText(String(t), left - 6, y + 3);
+  }
+  ctx.textAlign = "left";
+  ctx.fillText(axes[1], 1, top + 9);
 }
 
 function ellipse(ctx, view, cx, cy, rx, ry) {
@@ -922,6 +1045,15 @@ function klDivergence(mean, log_var, prior) {
   return logQ - logPrior(mean, prior);
 }
 
+// A conditional model's label of an input by Bayes' rule: p(y|x) = p(x|y) p(y) / sum over y' of the same, with
+// log p(x|y) estimated by minus score[y] (the reconstruction at the posterior mean plus the KL, given y)
+// and p(y) uniform, so that p(y|x) is the softmax of minus the scores.
+function labelPosterior(scores) {
+  const top = Math.max(...scores.map((s) => -s)), weights = scores.map((s) => Math.exp(-s - top));
+  const total = weights.reduce((a, b) => a + b, 0);
+  return weights.map((w) => w / total);
+}
+
 // log p(z) of a mixture of K diagonal Gaussians of equal weight (prior.mean, prior.log_var: K * D values).
 function logPrior(z, prior) {
   const d = z.length, terms = [];
@@ -939,8 +1071,10 @@ function logPrior(z, prior) {
 
 // --- Your own digit: the pad (explorer and compare pages alike) ----------------------------
 // Pointer events serve mouse, touch and pen. When a stroke ends, onInput gets the 784 values the
-// model sees (prepare: mnistInput, or paddedInput for data sets made that way); the Clear button calls onClear.
-function setUpPad(onInput, onClear, prepare = mnistInput) {
+// model sees (prepareInk, as the data set's images were made); the Clear button calls onClear. A photo
+// chosen with the file picker is read here, in the browser (the page's policy lets no request leave it),
+// and its ink painted on the pad, which then goes the way of a stroke.
+function setUpPad(onInput, onClear, preparation = "mnist") {
   const pad = document.getElementById("pad"), ctx = pad.getContext("2d");
   const blank = () => {
     ctx.fillStyle = "black";
@@ -974,18 +1108,70 @@ function setUpPad(onInput, onClear, prepare = mnistInput) {
     stroke(last, next);
     last = next;
   });
+  const send = () => {
+    const pixels = prepareInk(padInk(pad), pad.width, pad.height, preparation);
+    if (pixels) onInput(pixels);
+  };
   const end = () => {
     if (!last) return;
     last = null;
-    const pixels = prepare(pad);
-    if (pixels) onInput(pixels);
+    send();
   };
   pad.addEventListener("pointerup", end);
   pad.addEventListener("pointercancel", end);
+  const photo = document.getElementById("photo"), note = document.getElementById("photo-note");
+  photo.addEventListener("change", async () => {
+    if (!photo.files.length) return;
+    const ink = await readPhoto(photo.files[0]);
+    note.textContent = ink ? "" : `${photo.files[0].name}: ${ink === null ? "no digit found (an image of one grey)" : "not an image this browser reads"}`;
+    if (!ink) return;
+    blank();
+    paintInk(ctx, ink, pad.width);
+    document.body.dataset.photo = photo.files[0].name;  // for the browser test: the photo is on the pad
+    send();
+  });
   document.getElementById("clear").addEventListener("click", () => {
     blank();
+    photo.value = "";
+    note.textContent = "";
     onClear();
   });
+}
+
+// A photo file as ink ({ink, w, h}, photoInk), null when it has no contrast, undefined when the browser
+// cannot decode it. Read no larger than 560 pixels on its longer side: enough for a 20 x 20 digit.
+async function readPhoto(file) {
+  let bitmap;
+  try {
+    bitmap = await createImageBitmap(file);
+  } catch {
+    return undefined;
+  }
+  const scale = Math.min(1, 560 / Math.max(bitmap.width, bitmap.height));
+  const w = Math.max(1, Math.round(bitmap.width * scale)), h = Math.max(1, Math.round(bitmap.height * scale));
+  const canvas = document.createElement("canvas");
+  canvas.width = w;
+  canvas.height = h;
+  const ctx = canvas.getContext("2d");
+  ctx.fillStyle = "white";  // a transparent photo's background reads as paper
+  ctx.fillRect(0, 0, w, h);
+  ctx.drawImage(bitmap, 0, 0, w, h);
+  const data = ctx.getImageData(0, 0, w, h).data, grey = new Float32Array(w * h);
+  for (let i = 0; i < grey.length; i++) grey[i] = (0.299 * data[4 * i] + 0.587 * data[4 * i + 1] + 0.114 * data[4 * i + 2]) / 255;
+  const ink = photoInk(grey, w, h);
+  return ink && {ink, w, h};
+}
+
+// Ink fitted into the square pad (side pixels), aspect ratio kept, centred: white on black.
+function paintInk(ctx, {ink, w, h}, side) {
+  const canvas = document.createElement("canvas"), image = new ImageData(w, h);
+  for (let i = 0; i < ink.length; i++) image.data.set([255 * ink[i], 255 * ink[i], 255 * ink[i], 255], 4 * i);
+  canvas.width = w;
+  canvas.height = h;
+  canvas.getContext("2d").putImageData(image, 0, 0);
+  const scale = side / Math.max(w, h);
+  ctx.imageSmoothingEnabled = true;
+  ctx.drawImage(canvas, (side - w * scale) / 2, (side - h * scale) / 2, w * scale, h * scale);
 }
 
 // --- compare.html: one pad, every model's own page in a frame ------------------------------
@@ -1050,8 +1236,9 @@ class Compare {
       canvas.width = canvas.height = 28;
       canvas.className = "digit tiny";
       drawPixels(canvas, r.x_hat);
-      const cells = [r.given == null ? title : `${title}, given ${r.given}`, canvas, r.recon.toFixed(2), r.kl === null ? "–" : r.kl.toFixed(2),
-                     `${r.score.toFixed(2)} (${r.kl === null ? "error" : "−ELBO"})`, `${r.share.toFixed(1)} %`, r.units];
+      const given = r.given == null ? "" : `, given y = ${r.given} (${r.source}, p(y|x) = ${r.probability.toFixed(2)})`;
+      const cells = [title + given, canvas, r.recon.toFixed(2), r.kl === null ? "–" : r.kl.toFixed(2),
+                     `${r.score.toFixed(2)} (${r.kl === null ? "error" : "point −ELBO, not a bound"})`, `${r.share.toFixed(1)} %`, r.units];
       for (const value of cells) {
         const cell = document.createElement("td");
         if (value instanceof HTMLElement) cell.append(value); else cell.textContent = value;
@@ -1064,66 +1251,95 @@ class Compare {
   }
 }
 
-// The pad's strokes as MNIST's digits were made: the bounding box scaled to fit 20 x 20 with its aspect
-// ratio kept (the browser's smoothing gives the anti-aliased grey levels), then placed in the 28 x 28
-// field with its centre of mass at the centre. Returns 784 values in [0, 1], or null for an empty pad.
-function mnistInput(pad) {
-  const box = inkBox(pad);
+// --- From strokes or a photo to the model's input ----------------------------------------------
+// Both go the one way their data set's images were made (explorer.py PREPARATION names it):
+//   mnist:  the ink's bounding box scaled to fit 20 x 20 with its aspect ratio kept, each new pixel the mean
+//           of the area it covers (the anti-aliased grey levels), then placed in the 28 x 28 field with its
+//           centre of mass at the centre (LeCun, Cortes & Burges: MNIST's own recipe);
+//   padded: the box scaled so that its longer side is 28 pixels, aspect ratio kept, centred, padded with black.
+const PREPARATIONS = {mnist: {side: 20, byMass: true}, padded: {side: 28, byMass: false}};
+
+// ink: w x h values in [0, 1] (light strokes on black), row-major. Returns 784 values in [0, 1], or null
+// when there is no ink.
+function prepareInk(ink, w, h, preparation = "mnist") {
+  const box = inkBox(ink, w, h), {side, byMass} = PREPARATIONS[preparation];
   if (!box) return null;
-  const {grey, sw, sh} = shrunk(pad, box, 20);
+  const scale = side / Math.max(box.bw, box.bh);
+  const sw = Math.max(1, Math.round(box.bw * scale)), sh = Math.max(1, Math.round(box.bh * scale));
+  const small = areaResize(ink, w, box, sw, sh);
+  if (!byMass) return placed(small, sw, sh, Math.floor((28 - sw) / 2), Math.floor((28 - sh) / 2));
   let mass = 0, mx = 0, my = 0;
   for (let y = 0; y < sh; y++) {
     for (let x = 0; x < sw; x++) {
-      const v = grey[4 * (y * sw + x)];
+      const v = small[y * sw + x];
       mass += v; mx += v * x; my += v * y;
     }
   }
-  return placed(grey, sw, sh, Math.round(13.5 - mx / mass), Math.round(13.5 - my / mass));
+  return placed(small, sw, sh, Math.round(13.5 - mx / mass), Math.round(13.5 - my / mass));
 }
 
-// The pad's strokes as Fashion-MNIST's images and an image folder's were made: the bounding box scaled
-// so that its longer side is 28 pixels, aspect ratio kept, centred and padded with black.
-function paddedInput(pad) {
-  const box = inkBox(pad);
-  if (!box) return null;
-  const {grey, sw, sh} = shrunk(pad, box, 28);
-  return placed(grey, sw, sh, Math.floor((28 - sw) / 2), Math.floor((28 - sh) / 2));
-}
-
-// The bounding box of the strokes on the pad, or null for an empty pad.
-function inkBox(pad) {
-  const W = pad.width, H = pad.height, data = pad.getContext("2d").getImageData(0, 0, W, H).data;
-  let x0 = W, y0 = H, x1 = -1, y1 = -1;
-  for (let y = 0; y < H; y++) {
-    for (let x = 0; x < W; x++) {
-      if (data[4 * (y * W + x)] > 0) { x0 = Math.min(x0, x); x1 = Math.max(x1, x); y0 = Math.min(y0, y); y1 = Math.max(y1, y); }
+// The bounding box of the pixels above 0, or null where there are none.
+function inkBox(ink, w, h) {
+  let x0 = w, y0 = h, x1 = -1, y1 = -1;
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      if (ink[y * w + x] > 0) { x0 = Math.min(x0, x); x1 = Math.max(x1, x); y0 = Math.min(y0, y); y1 = Math.max(y1, y); }
     }
   }
   return x1 < 0 ? null : {x0, y0, bw: x1 - x0 + 1, bh: y1 - y0 + 1};
 }
 
-// The strokes in ``box`` scaled so that the longer side is ``side`` pixels: RGBA bytes, width, height.
-function shrunk(pad, {x0, y0, bw, bh}, side) {
-  const scale = side / Math.max(bw, bh);
-  const sw = Math.max(1, Math.round(bw * scale)), sh = Math.max(1, Math.round(bh * scale));
-  const small = document.createElement("canvas");
-  small.width = sw;
-  small.height = sh;
-  const sctx = small.getContext("2d");
-  sctx.imageSmoothingEnabled = true;
-  sctx.imageSmoothingQuality = "high";
-  sctx.drawImage(pad, x0, y0, bw, bh, 0, 0, sw, sh);
-  return {grey: sctx.getImageData(0, 0, sw, sh).data, sw, sh};
+// The box of ``values`` (row width w) resampled to sw x sh: each new pixel the mean of the source area it
+// covers, the pixels it covers in part weighted by the part.
+function areaResize(values, w, {x0, y0, bw, bh}, sw, sh) {
+  const out = new Float32Array(sw * sh), fx = bw / sw, fy = bh / sh;
+  for (let oy = 0; oy < sh; oy++) {
+    const ys = y0 + oy * fy, ye = ys + fy;
+    for (let ox = 0; ox < sw; ox++) {
+      const xs = x0 + ox * fx, xe = xs + fx;
+      let s = 0;
+      for (let iy = Math.floor(ys); iy < Math.ceil(ye); iy++) {
+        const wy = Math.min(ye, iy + 1) - Math.max(ys, iy);
+        for (let ix = Math.floor(xs); ix < Math.ceil(xe); ix++) s += wy * (Math.min(xe, ix + 1) - Math.max(xs, ix)) * values[iy * w + ix];
+      }
+      out[oy * sw + ox] = s / (fx * fy);
+    }
+  }
+  return out;
 }
 
-// The scaled strokes placed at (dx, dy) in the 28 x 28 field: 784 values in [0, 1].
-function placed(grey, sw, sh, dx, dy) {
+// sw x sh values placed at (dx, dy) in the 28 x 28 field: 784 values in [0, 1].
+function placed(values, sw, sh, dx, dy) {
   const out = new Float32Array(784);
   for (let y = 0; y < sh; y++) {
     for (let x = 0; x < sw; x++) {
       const tx = x + dx, ty = y + dy;
-      if (tx >= 0 && tx < 28 && ty >= 0 && ty < 28) out[ty * 28 + tx] = grey[4 * (y * sw + x)] / 255;
+      if (tx >= 0 && tx < 28 && ty >= 0 && ty < 28) out[ty * 28 + tx] = Math.min(1, values[y * sw + x]);
     }
   }
   return out;
+}
+
+// A photo's grey levels (w x h values in [0, 1], 1 white) as ink, light on black as in MNIST: inverted when
+// its border, the paper, is lighter than mid-grey; then the paper's level (the border's mean) taken to 0 and
+// the darkest stroke to 1, with the lowest 30 % of that range (paper texture, shadow) cut to 0 and the top
+// 20 % to 1, as a pen's stroke is in MNIST. Returns null for an image with no contrast.
+function photoInk(grey, w, h) {
+  let border = 0, count = 0;
+  for (let x = 0; x < w; x++) { border += grey[x] + grey[(h - 1) * w + x]; count += 2; }
+  for (let y = 1; y < h - 1; y++) { border += grey[y * w] + grey[y * w + w - 1]; count += 2; }
+  const invert = border / count > 0.5, paper = invert ? 1 - border / count : border / count;
+  const ink = Float32Array.from(grey, (v) => (invert ? 1 - v : v));
+  let top = 0;
+  for (const v of ink) top = Math.max(top, v);
+  if (top - paper < 0.1) return null;
+  return ink.map((v) => Math.min(1, Math.max(0, ((v - paper) / (top - paper) - 0.3) / 0.5)));
+}
+
+// The pad's strokes as ink: its red channel (the strokes are white on black) in [0, 1].
+function padInk(pad) {
+  const data = pad.getContext("2d").getImageData(0, 0, pad.width, pad.height).data;
+  const ink = new Float32Array(pad.width * pad.height);
+  for (let i = 0; i < ink.length; i++) ink[i] = data[4 * i] / 255;
+  return ink;
 }
