@@ -89,9 +89,9 @@ def draw_seven(page) -> None:
     """Draw a "7" on the page's pad with the mouse: a bar, then a diagonal stroke."""
     page.locator("#pad").scroll_into_view_if_needed()
     box = page.locator("#pad").bounding_box()
-    page.mouse.move(box["x"] + 140, box["y"] + 40)
+    page.mouse.move(box["x"] + 90, box["y"] + 45)
     page.mouse.down()
-    for x, y in [(200, 40), (200, 60), (150, 240)]:
+    for x, y in [(200, 40), (200, 60), (130, 240)]:
         page.mouse.move(box["x"] + x, box["y"] + y, steps=8)
     page.mouse.up()
 
