@@ -354,6 +354,7 @@ class Explorer {
     document.getElementById("label-text").textContent = p
       ? `Given y = ${name}: ${this.labelSource} (p(y|x) = ${p[this.label].toFixed(2)}). A press gives the model another ` +
         "label until the pad is cleared."
+      : this.picked !== null ? `Given y = ${name}: your choice, kept until the pad is cleared.`
       : `Given y = ${name} (the plane above is decoded with it). Draw a ${this.meta.noun}: the model reads its label.`;
   }
 
