@@ -2,10 +2,14 @@
 wherever they are written: shown literally on the pages, in Markdown tables and in figures, never run."""
 
 import json
+import os
+import unicodedata
 from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from latentlab.core.data import Classes
 from latentlab.publish import browser
@@ -291,3 +295,51 @@ def test_a_data_set_of_255_characters_keeps_index_html_its_width(tmp_path):
     (tmp_path / "index.html").write_text(index_html(tmp_path), encoding="utf-8")
     scroll, window = _evaluated(tmp_path / "index.html", WIDTHS)
     assert scroll <= window  # it was 3205 px in a window of 1040
+
+
+# Characters a folder name may hold that have broken a terminal, a table or a file: controls (C0, DEL, C1), bidi
+# overrides, zero-width characters, line separators, combining accents (NFD), Markdown's markup, Vietnamese letters.
+HOSTILE_CHARACTERS = ("\x01\x07\x08\t\n\r\x1b\x7f\x85\u202e\u2066\u200b\ufeff\u2028\u0301"
+                      "|`<>*_[]()$&\\@:. ếđươ" + "abce")
+
+
+def _fuzzed_name(draw_text: str, raw: bytes) -> str:
+    """A class folder's name: drawn characters, then bytes that may not be UTF-8 (os.fsdecode keeps them as
+    surrogates), never hidden and never a path separator."""
+    return "n" + draw_text + os.fsdecode(raw.replace(b"/", b"").replace(b"\x00", b""))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(first=st.text(HOSTILE_CHARACTERS, max_size=12), second=st.text(HOSTILE_CHARACTERS, max_size=12),
+       raw=st.binary(max_size=3), decomposed=st.booleans())
+def test_class_folders_of_fuzzed_names_are_read_whole_or_refused_with_the_projects_message(
+        tmp_path_factory, first, second, raw, decomposed):
+    from PIL import Image
+
+    from latentlab.core.data import dataset_classes, load_image_folder
+    from latentlab.core.display import shown
+    from latentlab.core.errors import LatentlabError
+
+    a = _fuzzed_name(first, raw)
+    b = unicodedata.normalize("NFD", a) if decomposed else _fuzzed_name(second, b"")
+    root = tmp_path_factory.mktemp("fuzz")
+    try:
+        for split in ("train", "test"):
+            for name in {a, b}:
+                (root / split / name).mkdir(parents=True)
+                Image.fromarray(np.random.default_rng(0).integers(0, 256, (28, 28), dtype=np.uint8)).save(
+                    root / split / name / "0.png")
+    except OSError:  # a name this file system refuses (too long in bytes) is no case here
+        return
+    try:
+        load_image_folder(root, "test")
+        names = dataset_classes(str(root)).names
+    except LatentlabError as error:
+        message = shown(str(error))
+        assert message.isprintable()
+        return
+    json.dumps(names, ensure_ascii=False).encode("utf-8")  # recordable
+    assert all(unicodedata.is_normalized("NFC", name) for name in names)
+    assert all(shown(name).isprintable() for name in names)
+    table = markdown_table(["class"], [[name] for name in names])
+    assert len(table.splitlines()) == 2 + len(names)

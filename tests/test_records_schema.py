@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 from pathlib import Path
 from typing import NamedTuple
 
@@ -25,11 +24,9 @@ from latentlab.experiments import EXPERIMENTS
 REPO = Path(__file__).resolve().parents[1]
 
 
-def committed(suffix: str) -> list[Path]:
-    """The committed files of the result folders whose names end with ``suffix``."""
-    listed = subprocess.run(["git", "-c", "core.quotepath=off", "ls-files", "-z"], cwd=REPO, capture_output=True,
-                            text=True, check=True).stdout.split("\0")
-    return [REPO / name for name in listed if name.startswith("Kết_quả_huấn_luyện_") and name.endswith(suffix)]
+def committed(name: str) -> list[Path]:
+    """The files of the result folders named ``name`` (a glob: ``*.json``)."""
+    return sorted(REPO.glob(f"Kết_quả_huấn_luyện_*/*/{name}"))
 
 
 def schema_of(path: Path) -> str:
@@ -38,17 +35,26 @@ def schema_of(path: Path) -> str:
 
 # --- The committed files satisfy the schemas: a change to what the code writes fails here ----------------------
 
+
 def test_every_schema_is_a_draft_2020_12_schema():
     from jsonschema import Draft202012Validator
 
     schemas = sorted(SCHEMAS.glob("*.schema.json"))
     assert {path.name.removesuffix(".schema.json") for path in schemas} >= {
-        "config", "metrics", "seeds", "posterior_gaps", "bound_vs_k", "binarization_spread", "checkpoint", "explorer"}
+        "config",
+        "metrics",
+        "seeds",
+        "posterior_gaps",
+        "bound_vs_k",
+        "binarization_spread",
+        "checkpoint",
+        "explorer",
+    }
     for path in schemas:
         Draft202012Validator.check_schema(json.loads(path.read_text(encoding="utf-8")))
 
 
-@pytest.mark.parametrize("path", committed(".json"), ids=lambda path: str(path.relative_to(REPO)))
+@pytest.mark.parametrize("path", committed("*.json"), ids=lambda path: str(path.relative_to(REPO)))
 def test_each_committed_json_file_satisfies_its_schema(path):
     assert (SCHEMAS / f"{schema_of(path)}.schema.json").is_file(), f"no schema for {path.name}"
     read_json(path, schema_of(path))
@@ -80,6 +86,7 @@ def test_the_configuration_schema_has_every_field_of_train_config_with_its_flags
 
 
 # --- Each case of the issue: the command ends with the project's message ------------------------------------------
+
 
 def _refused(capsys, code: int, *words: str) -> str:
     """The command's stderr, after checking that it ended with the project's message naming ``words``."""
@@ -124,14 +131,20 @@ def _edited(path: Path, edit) -> None:
     path.write_text(json.dumps(_apply(edit, json.loads(path.read_text(encoding="utf-8")))), encoding="utf-8")
 
 
-@pytest.mark.parametrize("edit, words", [
-    (lambda m: m.update(test_elbo="-37.5"), 'test_elbo: expected a number, found the string "-37.5"'),
-    (lambda m: m.update(images_per_class=[["0", 980]]), "images_per_class: expected an object, found a list"),
-    (lambda m: Whole([m]), "expected an object, found a list of 1 item"),
-    (lambda m: m.pop("latent_dim"), 'the field "latent_dim" is missing'),
-    (lambda m: m["history"][2].update(lr=None), "history[2].lr: expected a number, found null"),
-    (lambda m: m["images_per_class"]["test"].update({"7": 10.5}), 'images_per_class.test["7"]: expected a whole number'),
-])
+@pytest.mark.parametrize(
+    "edit, words",
+    [
+        (lambda m: m.update(test_elbo="-37.5"), 'test_elbo: expected a number, found the string "-37.5"'),
+        (lambda m: m.update(images_per_class=[["0", 980]]), "images_per_class: expected an object, found a list"),
+        (lambda m: Whole([m]), "expected an object, found a list of 1 item"),
+        (lambda m: m.pop("latent_dim"), 'the field "latent_dim" is missing'),
+        (lambda m: m["history"][2].update(lr=None), "history[2].lr: expected a number, found null"),
+        (
+            lambda m: m["images_per_class"]["test"].update({"7": 10.5}),
+            'images_per_class.test["7"]: expected a whole number',
+        ),
+    ],
+)
 def test_an_ill_typed_metrics_json_ends_report_naming_the_field_and_writes_nothing(report_root, capsys, edit, words):
     path = _metrics(report_root)
     _edited(path, edit)
@@ -140,12 +153,18 @@ def test_an_ill_typed_metrics_json_ends_report_naming_the_field_and_writes_nothi
     assert path.read_bytes() == before and not (report_root / "RESULTS.md").exists()
 
 
-@pytest.mark.parametrize("damage, words", [
-    (lambda data: data[: len(data) // 2], "is not valid JSON"),
-    (lambda data: b"", "it is empty"),
-    (lambda data: data.replace(b'"model"', b'"m\xe9del"', 1), "is not UTF-8 text (byte 0xe9"),
-    (lambda data: data.replace(b'"latent_dim": 2', b'"latent_dim": 2e999', 1), "latent_dim: expected a whole number, found the number inf"),
-])
+@pytest.mark.parametrize(
+    "damage, words",
+    [
+        (lambda data: data[: len(data) // 2], "is not valid JSON"),
+        (lambda data: b"", "it is empty"),
+        (lambda data: data.replace(b'"model"', b'"m\xe9del"', 1), "is not UTF-8 text (byte 0xe9"),
+        (
+            lambda data: data.replace(b'"latent_dim": 2', b'"latent_dim": 2e999', 1),
+            'it holds the number "2e999", which is not finite',
+        ),
+    ],
+)
 def test_a_damaged_metrics_json_ends_report_with_one_paragraph(report_root, capsys, damage, words):
     path = _metrics(report_root)
     path.write_bytes(damage(path.read_bytes()))
@@ -153,19 +172,25 @@ def test_a_damaged_metrics_json_ends_report_with_one_paragraph(report_root, caps
     assert not (report_root / "RESULTS.md").exists()
 
 
-@pytest.mark.parametrize("name, edit, words", [
-    ("seeds.json", lambda s: s["runs"][0].pop("recipe"), 'runs[0]: the field "recipe" is missing'),
-    ("posterior_gaps.json", lambda p: p["summary"].update(log_px=-33.8), "summary.log_px: expected an object"),
-])
+@pytest.mark.parametrize(
+    "name, edit, words",
+    [
+        ("seeds.json", lambda s: s["runs"][0].pop("recipe"), 'runs[0]: the field "recipe" is missing'),
+        ("posterior_gaps.json", lambda p: p["summary"].update(log_px=-33.8), "summary.log_px: expected an object"),
+    ],
+)
 def test_an_ill_typed_record_beside_metrics_json_ends_report_naming_it(report_root, capsys, name, edit, words):
     _edited(_metrics(report_root).parent / name, edit)
     _refused(capsys, main(["report", "--output", "RESULTS.md"]), name, words)
 
 
-@pytest.mark.parametrize("name, edit, words", [
-    ("bound_vs_k.json", lambda b: b["bounds"][0].update(k="5000"), 'bounds[0].k: expected a whole number'),
-    ("binarization_spread.json", lambda b: b.update(draws=[]), "draws: expected a list of at least 1 items"),
-])
+@pytest.mark.parametrize(
+    "name, edit, words",
+    [
+        ("bound_vs_k.json", lambda b: b["bounds"][0].update(k="5000"), "bounds[0].k: expected a whole number"),
+        ("binarization_spread.json", lambda b: b.update(draws=[]), "draws: expected a list of at least 1 items"),
+    ],
+)
 def test_an_ill_typed_bound_file_ends_report_naming_it(report_root, capsys, name, edit, words):
     _edited(report_root / EXPERIMENTS["vae-32d-bernoulli"].out_dir / name, edit)
     _refused(capsys, main(["report", "--output", "RESULTS.md"]), name, words)
@@ -178,8 +203,18 @@ def trained(tmp_path_factory) -> tuple[Path, Path]:
 
     root = tmp_path_factory.mktemp("records")
     data = write_mnist(root / "data")
-    train(TrainConfig(model="vae", latent_dim=2, epochs=1, batch_size=32, **TINY_WIDTHS, device="cpu",
-                      data_root=str(data), out_dir=str(root / "run")))
+    train(
+        TrainConfig(
+            model="vae",
+            latent_dim=2,
+            epochs=1,
+            batch_size=32,
+            **TINY_WIDTHS,
+            device="cpu",
+            data_root=str(data),
+            out_dir=str(root / "run"),
+        )
+    )
     return root / "run", data
 
 
@@ -206,15 +241,17 @@ CHECKPOINT_DAMAGE = [
 
 
 @pytest.mark.parametrize("damage, words", CHECKPOINT_DAMAGE)
-def test_a_checkpoint_whose_provenance_or_history_has_an_unexpected_shape_ends_info(trained, tmp_path, capsys,
-                                                                                    damage, words):
+def test_a_checkpoint_whose_provenance_or_history_has_an_unexpected_shape_ends_info(
+    trained, tmp_path, capsys, damage, words
+):
     folder = _damaged_checkpoint(trained, tmp_path, damage)
     _refused(capsys, main(["info", str(folder)]), "model.pt", "damaged", words)
 
 
 @pytest.mark.parametrize("damage, words", CHECKPOINT_DAMAGE[:1] + CHECKPOINT_DAMAGE[5:7])
 def test_a_checkpoint_whose_provenance_or_history_has_an_unexpected_shape_ends_figures_drawing_nothing(
-        trained, tmp_path, capsys, damage, words):
+    trained, tmp_path, capsys, damage, words
+):
     folder = _damaged_checkpoint(trained, tmp_path, damage)
     before = sorted(path.name for path in folder.iterdir())
     code = main(["figures", str(folder), "--data-root", str(trained[1]), "--device", "cpu"])
@@ -247,14 +284,17 @@ def _page(tmp_path, text: str) -> Path:
 
 PAGE_EDITS = [
     (lambda m: m.update(classes=m["classes"][:-1]), "colours: 10 colours for 9 classes"),
-    (lambda m: m.update(classes=m["classes"][:-1], colours=m["colours"][:-1]),
-     "classes: a label is 9, but only 9 classes are named"),
+    (
+        lambda m: m.update(classes=m["classes"][:-1], colours=m["colours"][:-1]),
+        "classes: a label is 9, but only 9 classes are named",
+    ),
     (lambda m: m.update(latent_dim="2"), 'latent_dim: expected a whole number, found the string "2"'),
+    (lambda m: m.update(kind="gan"), 'kind: no model kind "gan"; the kinds are'),
     (lambda m: m["layers"][0].pop("weight"), 'layers[0]: the field "weight" is missing'),
     (lambda m: m["layers"][0].update(weight="nowhere"), 'manifest: no array "nowhere", which a layer names'),
-    (lambda m: m["manifest"]["labels"].update(offset=4 * 10 ** 9), "past the payload"),
+    (lambda m: m["manifest"]["labels"].update(offset=4 * 10**9), "past the payload"),
     (lambda m: m.update(preparation="none"), 'preparation: expected one of "mnist", "padded"'),
-    (lambda m: m.update(picks=10 ** 6), "picks: 1000000 picks"),
+    (lambda m: m.update(picks=10**6), "picks: 1000000 picks"),
     (lambda m: m.pop("noun"), 'the field "noun" is missing'),
     (lambda m: m.update(bounds=[0, 1]), "bounds: expected a list of at least 4 items"),
 ]
@@ -262,18 +302,22 @@ PAGE_EDITS = [
 
 @pytest.mark.parametrize("edit, words", PAGE_EDITS)
 def test_an_explorer_page_whose_data_block_was_edited_ends_template_only_and_is_not_rewritten(
-        page_text, tmp_path, capsys, edit, words):
+    page_text, tmp_path, capsys, edit, words
+):
     folder = _page(tmp_path, _with_meta(page_text, edit))
     before = (folder / "explorer.html").read_bytes()
     _refused(capsys, main(["explore", str(folder), "--template-only"]), "explorer.html", words)
     assert (folder / "explorer.html").read_bytes() == before
 
 
-@pytest.mark.parametrize("damage, words", [
-    (lambda text: text.replace(META, "<script>", 1), 'it has no <script type="application/json" id="meta">'),
-    (lambda text: text.replace(META + "{", META + "{{", 1), "is not valid JSON"),
-    (lambda text: text.replace('id="payload">H4sI', 'id="payload">H4sX', 1), "its payload does not unpack"),
-])
+@pytest.mark.parametrize(
+    "damage, words",
+    [
+        (lambda text: text.replace(META, "<script>", 1), 'it has no <script type="application/json" id="meta">'),
+        (lambda text: text.replace(META + "{", META + "{{", 1), "is not valid JSON"),
+        (lambda text: text.replace('id="payload">H4sI', 'id="payload">H4sX', 1), "its payload does not unpack"),
+    ],
+)
 def test_a_damaged_explorer_page_ends_template_only_with_one_paragraph(page_text, tmp_path, capsys, damage, words):
     folder = _page(tmp_path, damage(page_text))
     _refused(capsys, main(["explore", str(folder), "--template-only"]), "explorer.html", words)

@@ -86,6 +86,9 @@ def write_metrics(finished: Finished, folder: Path, k: int, n_test: int, quick: 
         print(f"Quick evaluation: the likelihood bound averages over {QUICK_BOUND_IMAGES} test images, not "
               f"{n_test:,} (--evaluation full for all of them).")
         n_test = QUICK_BOUND_IMAGES
+    # The posterior command's summary (issue 41), kept while model.pt is: read before minutes of evaluation, so
+    # that a damaged posterior_gaps.json is refused before them.
+    carried = posterior.saved_summary(folder)
     metrics = run_facts(model, state)
     with status(f"test losses and codes of the {len(test):,} test images"):
         measured, coded = losses_and_codes(model, test, seed=trained_with.seed)
@@ -95,7 +98,6 @@ def write_metrics(finished: Finished, folder: Path, k: int, n_test: int, quick: 
         metrics["evaluation"] = (f"quick: bound on at most {QUICK_BOUND_IMAGES} test images, t-SNE of at most "
                                  f"{QUICK_TSNE_POINTS} codes")
     metrics["config"], metrics["history"] = state["config"], state["history"]
-    carried = posterior.saved_summary(folder)  # the posterior command's summary (issue 41), kept while model.pt is
     if carried is not None:
         metrics[posterior.METRICS_KEY] = carried
     write_json_atomic(metrics, Path(folder) / "metrics.json")

@@ -11,11 +11,12 @@ it, so nothing is rewritten from it.
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
 from .errors import RecordRefused
-from .validation import problem
+from .validation import problem, shown
 
 # How each file is written again, for the refusal's last sentence.
 REMEDIES = {
@@ -42,19 +43,42 @@ def read_json(path: Path, schema: str) -> Any:
     return check(parse(data, path, schema), schema, path)
 
 
+class NotFinite(ValueError):
+    """A number that is not finite: NaN, Infinity, or a literal too large for a float (1e999)."""
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise NotFinite(text)
+    return value
+
+
+def _no_constant(text: str):
+    raise NotFinite(text)
+
+
 def parse(data: bytes, source: Path | str, schema: str) -> Any:
-    """``data`` as JSON (NaN and Infinity read as Python's json writes them), refused when it is none."""
+    """``data`` as JSON, refused when it is none. NaN and Infinity, which Python's json reads and JSON has no
+    room for, are refused too: every number a table or a page shows from these files must be one."""
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:
-        raise refused(source, schema, f"it is not UTF-8 text (byte 0x{data[error.start]:02x} at position "
-                                       f"{error.start}): the file is damaged") from None
+        raise refused(
+            source,
+            schema,
+            f"it is not UTF-8 text (byte 0x{data[error.start]:02x} at position {error.start}): the file is damaged",
+        ) from None
     if not text.strip():
         raise refused(source, schema, "it is empty")
     try:
-        return json.loads(text)
+        return json.loads(text, parse_float=_finite, parse_constant=_no_constant)
+    except NotFinite as error:
+        problem = f"it holds the number {shown(str(error), 20)}, which is not finite and no JSON number"
     except json.JSONDecodeError as error:
-        problem = f"it is not valid JSON ({error.msg} at line {error.lineno}, column {error.colno}): the file is damaged"
+        problem = (
+            f"it is not valid JSON ({error.msg} at line {error.lineno}, column {error.colno}): the file is damaged"
+        )
     except ValueError as error:  # an integer longer than Python converts (sys.get_int_max_str_digits)
         problem = f"it is not JSON latentlab can read ({error})"
     except RecursionError:
@@ -71,6 +95,8 @@ def check(value: Any, schema: str, source: Path | str) -> Any:
 
 
 def refused(source: Path | str, schema: str, what: str) -> RecordRefused:
-    return RecordRefused(f"{source} was refused: {what}. The file was damaged, or changed by hand or by another "
-                         f"program; nothing was read from it or written. Restore it (git checkout -- FILE, where it "
-                         f"is committed), or {REMEDIES[schema]}.")
+    return RecordRefused(
+        f"{source} was refused: {what}. The file was damaged, or changed by hand or by another "
+        f"program; nothing was read from it or written. Restore it (git checkout -- FILE, where it "
+        f"is committed), or {REMEDIES[schema]}."
+    )

@@ -20,14 +20,23 @@ def schema_path(name: str) -> Path:
     return SCHEMAS / f"{name}.schema.json"
 
 
+def _is_whole_number(checker, instance) -> bool:
+    """JSON Schema's integer is any number without a fraction (2.0 too); latentlab writes whole numbers as such,
+    and its readers count, index and shape with them, so 2.0 is refused where a whole number is recorded."""
+    return isinstance(instance, int) and not isinstance(instance, bool)
+
+
 @functools.cache
 def _validator(name: str):
-    from jsonschema import Draft202012Validator
+    from jsonschema import Draft202012Validator, validators
     from referencing import Registry, Resource
 
     schemas = {path.name: json.loads(path.read_text(encoding="utf-8")) for path in SCHEMAS.glob("*.schema.json")}
     registry = Registry().with_resources((file, Resource.from_contents(contents)) for file, contents in schemas.items())
-    return Draft202012Validator(schemas[schema_path(name).name], registry=registry)
+    strict = validators.extend(
+        Draft202012Validator, type_checker=Draft202012Validator.TYPE_CHECKER.redefine("integer", _is_whole_number)
+    )
+    return strict(schemas[schema_path(name).name], registry=registry)
 
 
 def problem(value: Any, schema: str) -> str | None:
@@ -65,8 +74,15 @@ def field_path(parts) -> str:
     return text
 
 
-TYPES = {"number": "a number", "integer": "a whole number", "string": "a string", "boolean": "true or false",
-         "object": "an object", "array": "a list", "null": "null"}
+TYPES = {
+    "number": "a number",
+    "integer": "a whole number",
+    "string": "a string",
+    "boolean": "true or false",
+    "object": "an object",
+    "array": "a list",
+    "null": "null",
+}
 
 
 def _words(error) -> str:
@@ -78,6 +94,16 @@ def _words(error) -> str:
     if kind == "required":
         missing = [name for name in expected if isinstance(found, dict) and name not in found]
         return f"the field {shown(missing[0] if missing else expected[0])} is missing"
+    if kind == "dependentRequired":
+        lacking = [
+            (name, needed)
+            for name, needs in expected.items()
+            if name in found
+            for needed in needs
+            if needed not in found
+        ]
+        name, needed = lacking[0] if lacking else ("?", "?")
+        return f"the field {shown(needed)} is missing, which {shown(name)} is written with"
     if kind in ("additionalProperties", "unevaluatedProperties"):
         return f"unexpected field {shown(_extra(error))}"
     if kind == "enum":
@@ -93,10 +119,16 @@ def _words(error) -> str:
     return f"{described(found)} does not satisfy the schema's {kind} {shown(expected)}"
 
 
-LIMITS = {"minimum": "at least {}", "maximum": "at most {}", "exclusiveMinimum": "more than {}",
-          "exclusiveMaximum": "less than {}", "minItems": "a list of at least {} items",
-          "maxItems": "a list of at most {} items", "minLength": "a string of at least {} characters",
-          "minProperties": "an object with at least {} fields"}
+LIMITS = {
+    "minimum": "at least {}",
+    "maximum": "at most {}",
+    "exclusiveMinimum": "more than {}",
+    "exclusiveMaximum": "less than {}",
+    "minItems": "a list of at least {} items",
+    "maxItems": "a list of at most {} items",
+    "minLength": "a string of at least {} characters",
+    "minProperties": "an object with at least {} fields",
+}
 
 
 def _extra(error) -> str:

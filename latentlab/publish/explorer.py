@@ -28,7 +28,7 @@ from ..core.errors import LatentlabError
 from ..core import posterior, recorded
 from ..core.validation import shown
 from ..core.files import write_text_atomic
-from ..core.kinds import traits
+from ..core.kinds import NAMES as KIND_NAMES, traits
 from .templating import asset, render
 from ..core.models import ConvolutionalBlock, DenseBlock, TransposeConvolutionalBlock, count_parameters
 from ..core.passes import code_split
@@ -255,7 +255,7 @@ def parse_page(text: str, source: Path | str = EXPLORER_FILE) -> tuple[dict, dic
     except (ValueError, OSError, EOFError, zlib.error) as error:  # not base64, not gzip, cut short
         raise recorded.refused(source, "explorer", f"its payload does not unpack ({error})") from None
     manifest = meta.pop("manifest")
-    problem = _packing_problem(meta, manifest, len(blob))
+    problem = _kind_problem(meta["kind"]) or _packing_problem(meta, manifest, len(blob))
     arrays = {} if problem else {
         name: np.frombuffer(blob, np.uint8 if entry["dtype"] == "uint8" else "<f4", math.prod(entry["shape"]),
                             entry["offset"]).reshape(entry["shape"])
@@ -271,6 +271,11 @@ def _block(text: str, opening: str, source: Path | str) -> str:
     if opening not in text:
         raise recorded.refused(source, "explorer", f"it has no {opening}")
     return text.split(opening, 1)[1].split("</script>", 1)[0]
+
+
+def _kind_problem(kind: str) -> str | None:
+    """Why ``kind`` names no model kind (refilling reads the kind's traits), or None."""
+    return None if kind in KIND_NAMES else f"kind: no model kind {shown(kind)}; the kinds are {', '.join(KIND_NAMES)}"
 
 
 def _array_names(layers: list[dict]) -> list[str]:
