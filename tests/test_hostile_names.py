@@ -343,3 +343,17 @@ def test_class_folders_of_fuzzed_names_are_read_whole_or_refused_with_the_projec
     assert all(shown(name).isprintable() for name in names)
     table = markdown_table(["class"], [[name] for name in names])
     assert len(table.splitlines()) == 2 + len(names)
+
+
+def test_class_names_of_255_characters_are_shortened_over_the_analogies_columns_not_widening_the_figure(tmp_path):
+    import torch
+    from PIL import Image
+
+    from latentlab.publish.figures import analogies
+
+    images = torch.rand(2, 1, 28, 28)
+    widths = []
+    for names in (["a", "b", "c"], ["x" * 255, "y" * 255, "z" * 255]):
+        analogies(images, images, torch.rand(2, 3, 1, 28, 28), names, "title", tmp_path / "analogies.png")
+        widths.append(Image.open(tmp_path / "analogies.png").size[0])
+    assert widths[1] < 1.5 * widths[0]

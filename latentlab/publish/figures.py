@@ -285,7 +285,8 @@ def analogies(originals: torch.Tensor, x_hat: torch.Tensor, written: torch.Tenso
     with style():
         fig, ax = plt.subplots(figsize=(n_cols * 0.62 + 0.4, n_rows * 0.62 + 0.9))
         _show_grid(ax, cells, nrow=n_cols, padding=4)
-        for col, header in enumerate(["test\nimage", "recon-\nstruction", *class_names]):
+        headers = ["test\nimage", "recon-\nstruction", *(shortened(name, 10) for name in class_names)]  # 0.62 in each
+        for col, header in enumerate(headers):
             x, _ = _cell_centre(col, n_cols, padding=4)
             ax.text(x, -2, header, ha="center", va="bottom", fontsize=7)
         # Wrapped to the grid's width (about 6.5 pt a character at the title's 10.8 pt): a title wider than

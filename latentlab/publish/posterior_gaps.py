@@ -27,6 +27,7 @@ import torch
 
 from ..core import posterior
 from ..core.data import to_float
+from ..core.display import shortened
 from ..core.distributions import device_of
 from ..core.files import atomic_path, file_sha256, write_json_atomic
 from ..core.recorded import read_json
@@ -229,7 +230,7 @@ def _panels(model, x, analysis: posterior.Analysis, reconstruction: torch.Tensor
         p_sd = analysis.post_cov[i].diagonal().sqrt().numpy()
         box = _box([(analysis.post_mean[i].numpy(), p_sd, 4.0), (analysis.q_mean[i].numpy(), q_sd, 2.5),
                     (analysis.qstar_mean[i].numpy(), s_sd, 2.5)], grow=1.05)
-        panels.append({"name": name, "caption": f"test image {i}, {class_names[labels[i]]}",
+        panels.append({"name": name, "caption": f"test image {i}, {shortened(class_names[labels[i]])}",
                        "image": x[i, 0].cpu().numpy(), "density": local_density(model, x[i:i + 1], box, cells),
                        "extent": box, "q": (analysis.q_mean[i].numpy(), q_sd), "q_star": (analysis.qstar_mean[i].numpy(), s_sd),
                        "log_px": analysis.log_px[i].item(), "elbo_q": analysis.elbo_q[i].item(),
