@@ -341,8 +341,21 @@ def _posterior(commands) -> None:
                                                                            args.data_root, args.device))
 
 
-COMMANDS = (_train, _reproduce, _seeds, _sweep, _on_folders, _bound_vs_k, _binarization_spread, _posterior, _report,
-            _info, _site)
+def _surgery(commands) -> None:
+    parser = commands.add_parser(
+        "surgery", help="split a VAE's average KL into I(x; z) and the prior's misfit KL(q(z) ‖ p(z)) (ELBO surgery)",
+        description="For each VAE result folder: the average KL(q(z|x) ‖ p(z)) over the 10,000 test images split "
+                    "into the mutual information I(x; z) under q and KL(q(z) ‖ p(z)), q(z) the mean of the test "
+                    "images' posteriors (Hoffman & Johnson 2016): by quadrature on a grid for a 2-D latent (with "
+                    "aggregate_posterior.png), by the mixture of all 10,000 posteriors otherwise, whose I(x; z) "
+                    "cannot exceed log 10,000 = 9.21 nats. Written into metrics.json under elbo_surgery.")
+    parser.add_argument("folders", nargs="+", help="result folders holding a VAE's model.pt")
+    _add_data_and_device(parser, on_folders=True)
+    parser.set_defaults(action=lambda args, do: do.commands.elbo_surgery(args.folders, args.data_root, args.device))
+
+
+COMMANDS = (_train, _reproduce, _seeds, _sweep, _on_folders, _bound_vs_k, _binarization_spread, _posterior, _surgery,
+            _report, _info, _site)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -22,6 +22,9 @@ from .core.evaluation import bounds_for_each_k, mean_and_se, per_image_bounds
 from .core.likelihoods import TEST_BINARIZATION_SEED, Bernoulli, binarize_once
 from .publish.explorer import EXPLORER_FILE, refill_explorer, write_explorer
 from .publish.posterior_gaps import IS_IMAGES, N_IMAGES, write_posterior_gaps
+from .publish.surgery import write_surgery
+from .core import surgery
+from .core.kept import saved_entry
 from .publish import verdict
 from .publish.figures import bound_vs_k
 from .core.files import check_writable, file_sha256, hold_folder, write_json_atomic, write_text_atomic
@@ -236,6 +239,10 @@ def _reproduce_here(names: list[str], retrain: bool, device: str, data_root: str
             if has_true_posterior(kinds.traits(config.model), config.latent_dim):  # (issue 41)
                 with hold_folder(config.out_dir):
                     _write_posterior(Path(config.out_dir), measured.finished, N_IMAGES, IS_IMAGES)
+            kept = saved_entry(config.out_dir, surgery.METRICS_KEY)  # the split of this model.pt (issue 48)
+            if kinds.traits(config.model).encoder_distribution and kept is None:
+                with hold_folder(config.out_dir):
+                    _write_surgery(Path(config.out_dir), measured.finished)
         except DataSetMissing as missing:
             print(f"Skipping {name}: {missing}")
             skipped.append(f"{name} ({missing})")
@@ -323,3 +330,23 @@ def _write_posterior(folder: Path, finished: Finished, n_images: int, is_images:
                          n_images, is_images)
     if (folder / EXPLORER_FILE).is_file():  # the page shows the picks' posterior from now on
         refill_explorer(folder)
+
+
+# --- surgery (issue 48): the average KL split into I(x; z) and the prior's misfit KL(q(z) ‖ p(z)) ------------------
+
+def elbo_surgery(folders: list[Path], data_root: str | None, device_name: str) -> None:
+    """``python -m latentlab surgery``: metrics.json's "elbo_surgery" in each result folder of a model with a
+    posterior, and a 2-D VAE's aggregate_posterior.png (publish/surgery.py)."""
+    for folder in dict.fromkeys(Path(folder) for folder in folders):
+        finished = _open(folder, data_root, device_name)
+        if not finished.model.traits.encoder_distribution:
+            raise LatentlabError(f"{shown(folder)} holds a model without a posterior q(z|x) (an autoencoder codes "
+                                 "each image as one point), so it has no KL term to split. Name a VAE's folder, "
+                                 "such as Kết_quả_huấn_luyện_Variational_Autoecoder/32D_latent_VAE.")
+        with hold_folder(folder):
+            _write_surgery(folder, finished)
+
+
+def _write_surgery(folder: Path, finished: Finished) -> None:
+    """``elbo_surgery`` of one held folder's finished model, its draws seeded with the run's seed."""
+    write_surgery(folder, finished.model, finished.test, finished.config.seed, model_name(finished.model))

@@ -11,15 +11,25 @@ on the grid of a 2-D z and by the mixture estimator, each checked against cases 
 
 from __future__ import annotations
 
+import json
 import math
+import shutil
+from pathlib import Path
 
+import pytest
 import torch
 from torch import nn
 from torch.distributions import Categorical, MixtureSameFamily
 
+from conftest import TINY_WIDTHS, write_mnist
+from latentlab import commands
 from latentlab.core import surgery
+from latentlab.core.config import TrainConfig
 from latentlab.core.distributions import StandardNormal, diagonal_normal
+from latentlab.core.errors import LatentlabError
+from latentlab.core.kept import saved_entry
 from latentlab.core.posterior import Grid
+from latentlab.core.recorded import read_json
 
 GRID = Grid.covering(6.0, 0.02)
 # How far the N-component mixture's KL and I may sit from the population's N(0, v I): 0.011 nats by the
@@ -41,8 +51,8 @@ def channel(n: int = 2000, dims: int = 2, s: float = 0.9, sigma: float = 0.3):
     """The Gaussian channel's posteriors (mean, log_var) and its closed-form (I, KL(q(z) ‖ N(0, I)))."""
     mean = whitened(n, dims, s)
     log_var = torch.full_like(mean, 2 * math.log(sigma))
-    v = s ** 2 + sigma ** 2
-    return mean, log_var, dims / 2 * math.log(v / sigma ** 2), dims / 2 * (v - 1 - math.log(v))
+    v = s**2 + sigma**2
+    return mean, log_var, dims / 2 * math.log(v / sigma**2), dims / 2 * (v - 1 - math.log(v))
 
 
 def identical(n: int = 500, dims: int = 2):
@@ -126,7 +136,9 @@ def test_quadrature_and_mixture_agree_on_a_2d_case():
     mean, log_var, _, _ = channel(s=1.3, sigma=0.2)
     by_grid, _ = surgery.quadrature(mean, log_var, GRID)
     by_mixture = surgery.mixture(mean, log_var, StandardNormal(2), seed=3)
-    assert abs(by_grid.aggregate_kl - by_mixture.aggregate_kl) < 4 * by_mixture.aggregate_kl_se + by_grid.aggregate_kl_se
+    assert (
+        abs(by_grid.aggregate_kl - by_mixture.aggregate_kl) < 4 * by_mixture.aggregate_kl_se + by_grid.aggregate_kl_se
+    )
     assert by_grid.average_kl == by_mixture.average_kl
 
 
@@ -164,3 +176,76 @@ def test_the_quadratures_error_shrinks_with_a_finer_grid():
     coarse, _ = surgery.quadrature(mean, log_var, Grid.covering(6.0, 0.08))
     fine, _ = surgery.quadrature(mean, log_var, Grid.covering(6.0, 0.02))
     assert fine.aggregate_kl_se < coarse.aggregate_kl_se
+
+
+# --- The command on a result folder ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def trained_2d(tmp_path_factory) -> Path:
+    """A tiny 2-D VAE's result folder, trained two epochs on synthetic digits, with the surgery written."""
+    from latentlab.core.measure import train_and_measure
+
+    root = tmp_path_factory.mktemp("surgery")
+    config = TrainConfig(
+        model="vae",
+        latent_dim=2,
+        epochs=2,
+        batch_size=32,
+        lr=5e-3,
+        **TINY_WIDTHS,
+        device="cpu",
+        data_root=str(write_mnist(root / "data")),
+        out_dir=str(root / "run"),
+    )
+    train_and_measure(config)
+    commands.elbo_surgery([Path(config.out_dir)], config.data_root, "cpu")
+    return Path(config.out_dir)
+
+
+def test_the_surgery_command_writes_the_split_into_metrics_json(trained_2d):
+    entry = read_json(trained_2d / "metrics.json", "metrics")["elbo_surgery"]
+    assert entry["method"] == "quadrature" and entry["images"] == 64
+    assert entry["mutual_information"] <= entry["ceiling_log_n"] + entry["mutual_information_se"]
+    assert math.isclose(entry["average_kl"], entry["mutual_information"] + entry["aggregate_kl"], abs_tol=2e-6)
+
+
+def test_the_surgery_command_draws_the_aggregate_posterior_of_a_2d_vae(trained_2d):
+    assert (trained_2d / "aggregate_posterior.png").stat().st_size > 10_000
+
+
+def test_metrics_json_keeps_the_split_when_it_is_written_again_from_the_same_model(trained_2d):
+    from latentlab.core.finished import open_finished
+    from latentlab.core.measure import write_metrics
+
+    before = read_json(trained_2d / "metrics.json", "metrics")["elbo_surgery"]
+    write_metrics(open_finished(trained_2d / "model.pt"), trained_2d, k=2, n_test=8, quick=True)
+    assert read_json(trained_2d / "metrics.json", "metrics")["elbo_surgery"] == before
+
+
+def test_a_split_computed_from_another_model_is_not_kept(trained_2d, tmp_path):
+    for name in ("model.pt", "metrics.json"):
+        shutil.copy(trained_2d / name, tmp_path / name)
+    metrics = read_json(tmp_path / "metrics.json", "metrics")
+    metrics["elbo_surgery"]["model_sha256"] = "0" * 64
+    (tmp_path / "metrics.json").write_text(json.dumps(metrics), encoding="utf-8")
+    assert saved_entry(tmp_path, surgery.METRICS_KEY) is None
+
+
+def test_the_surgery_command_refuses_a_model_without_a_posterior(tmp_path, mnist_root):
+    from latentlab.core.measure import train_and_measure
+
+    config = TrainConfig(
+        model="ae",
+        latent_dim=2,
+        epochs=1,
+        batch_size=32,
+        lr=5e-3,
+        **TINY_WIDTHS,
+        device="cpu",
+        data_root=str(mnist_root),
+        out_dir=str(tmp_path / "ae"),
+    )
+    train_and_measure(config)
+    with pytest.raises(LatentlabError, match="without a posterior"):
+        commands.elbo_surgery([Path(config.out_dir)], config.data_root, "cpu")

@@ -19,6 +19,7 @@ from .checkpoint_file import MODEL_FILE
 from .config import QUICK_BOUND_IMAGES, QUICK_TSNE_POINTS, TrainConfig
 from .evaluation import evaluate
 from .files import write_json_atomic
+from .kept import SURGERY_KEY, saved_entry
 from .finished import Finished, from_checkpoint
 from .models import count_parameters
 from .passes import Coded, losses_and_codes
@@ -100,6 +101,9 @@ def write_metrics(finished: Finished, folder: Path, k: int, n_test: int, quick: 
     metrics["config"], metrics["history"] = state["config"], state["history"]
     if carried is not None:
         metrics[posterior.METRICS_KEY] = carried
+    kept = saved_entry(folder, SURGERY_KEY)  # the surgery command's split (issue 48), kept on the same terms
+    if kept is not None:
+        metrics[SURGERY_KEY] = kept
     write_json_atomic(metrics, Path(folder) / "metrics.json")
     print(f"{shown(folder)}: " + ", ".join(f"{key} {metrics[key]:.5g}" for key in REPORTED if key in metrics))
     print(shown(class_balance_line(metrics)))  # class names from the user's folders

@@ -23,7 +23,9 @@ Two ways to the split, both from each image's diagonal Gaussian (mean, log_var) 
       over all N components, exact for the N images' mixture. The z_n are a stratified draw from q(z), so
       KL(q(z) ‖ p(z)) ≈ mean_n [log q(z_n) - log p(z_n)] is unbiased, its standard error sd / sqrt(N). The
       per-image terms log q(z_n|x_n) - log q(z_n) are at most log N (x_n's own component is in the sum), so
-      this estimate of I(x; z) stays below that ceiling: near it, I(x; z) is known only to be large.
+      this estimate of I(x; z) stays below that ceiling (up to its standard error where the average KL is in
+      closed form): near it, the N images' codes barely overlap, and I(x; z) over the data's distribution,
+      and with it the share of the KL that is the prior's misfit, is not resolved by N images.
 
 A conditional model's q(z|x, y), given each image's own label, splits the same way with the prior p(z) it
 shares across labels: I is then the information z carries about the (image, label) pair, which, with one
@@ -38,10 +40,11 @@ from dataclasses import dataclass
 import torch
 from torch.distributions import Normal
 
-from .distributions import LOG_2PI, diagonal_normal, kl_divergence
+from .distributions import LOG_2PI, diagonal_normal, has_closed_form, kl_divergence
+from .kept import SURGERY_KEY
 from .posterior import Grid, grid_kl, grid_q
 
-METRICS_KEY = "elbo_surgery"  # metrics.json's entry (python -m latentlab surgery)
+METRICS_KEY = SURGERY_KEY  # metrics.json's entry (python -m latentlab surgery), kept while model.pt is
 QUADRATURE, MIXTURE = "quadrature", "mixture"
 ROW_CHUNK = 512  # images z_n per block of the (N, N) table of log q(z_n|x_m): bounds its memory
 
@@ -54,6 +57,7 @@ class Split:
     mutual_information: float
     aggregate_kl: float
     aggregate_kl_se: float  # the mixture's standard error; the grid's error bound for the quadrature
+    mutual_information_se: float  # the same, of I: the mixture's differs where the average KL is sampled too
     method: str
     images: int
 
@@ -63,9 +67,21 @@ class Split:
 
     def record(self) -> dict:
         r = lambda value: round(float(value), 6)  # noqa: E731
-        return {"average_kl": r(self.average_kl), "mutual_information": r(self.mutual_information),
-                "aggregate_kl": r(self.aggregate_kl), "aggregate_kl_se": r(self.aggregate_kl_se),
-                "method": self.method, "images": self.images, "ceiling_log_n": r(self.ceiling_log_n)}
+        return {
+            "average_kl": r(self.average_kl),
+            "mutual_information": r(self.mutual_information),
+            "aggregate_kl": r(self.aggregate_kl),
+            "aggregate_kl_se": significant(self.aggregate_kl_se),
+            "mutual_information_se": significant(self.mutual_information_se),
+            "method": self.method,
+            "images": self.images,
+            "ceiling_log_n": r(self.ceiling_log_n),
+        }
+
+
+def significant(value: float, digits: int = 3) -> float:
+    """``value`` to ``digits`` significant figures: an error of 1e-9 nats is written as one, not as 0.0."""
+    return float(f"{float(value):.{digits}g}")
 
 
 def average_kl(mean: torch.Tensor, log_var: torch.Tensor, grid: Grid) -> float:
@@ -111,9 +127,14 @@ def quadrature(mean: torch.Tensor, log_var: torch.Tensor, grid: Grid) -> tuple[S
     kl_coarser, _, _ = _grid_split(mean, log_var, coarser)
     information = kl_average - kl
     error = max(abs(kl - kl_coarser), abs(direct - information))
-    split = Split(kl_average, information, kl, error, QUADRATURE, len(mean))
-    return split, {"mass": mass, "grid_error": error, "direct_mutual_information": direct,
-                   "coarser_aggregate_kl": kl_coarser, "mass_outside_grid": mass_outside(mean, log_var, grid)}
+    split = Split(kl_average, information, kl, error, error, QUADRATURE, len(mean))
+    return split, {
+        "mass": mass,
+        "grid_error": error,
+        "direct_mutual_information": direct,
+        "coarser_aggregate_kl": kl_coarser,
+        "mass_outside_grid": mass_outside(mean, log_var, grid),
+    }
 
 
 def mixture_log_density(z: torch.Tensor, mean: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
@@ -127,24 +148,39 @@ def mixture_log_density(z: torch.Tensor, mean: torch.Tensor, log_var: torch.Tens
 def log_aggregate(z: torch.Tensor, mean: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
     """log q(z) = logsumexp_m log q(z|x_m) - log N at each point z (B, D), over all N components, ROW_CHUNK points
     at a time: (B,) float64."""
-    return torch.cat([torch.logsumexp(mixture_log_density(rows, mean, log_var), dim=1)
-                      for rows in z.split(ROW_CHUNK)]) - math.log(len(mean))
+    return torch.cat(
+        [torch.logsumexp(mixture_log_density(rows, mean, log_var), dim=1) for rows in z.split(ROW_CHUNK)]
+    ) - math.log(len(mean))
 
 
 def mixture(mean: torch.Tensor, log_var: torch.Tensor, prior, seed: int = 0) -> Split:
     """The split of N images' posteriors (mean, log_var (N, D)) by the mixture estimator, one z_n ~ q(z|x_n) per
     image drawn with a generator seeded with ``seed``. The average KL is in closed form where the prior has one,
-    else the same draws' log q(z_n|x_n) - log p(z_n) (``distributions.kl_divergence``)."""
+    else the same draws' log q(z_n|x_n) - log p(z_n) (``distributions.kl_divergence``); I(x; z) is then
+    mean_n [log q(z_n|x_n) - log q(z_n)], at most log N term by term."""
     mean, log_var = mean.double().cpu(), log_var.double().cpu()
     generator = torch.Generator().manual_seed(seed)
     z = mean + torch.exp(0.5 * log_var) * torch.randn(mean.shape, generator=generator, dtype=torch.float64)
     log_p = torch.cat([prior.log_prob(rows.to(_prior_dtype(prior))).double().cpu() for rows in z.split(ROW_CHUNK)])
     terms = log_aggregate(z, mean, log_var) - log_p  # log q(z_n) - log p(z_n)
-    kl = torch.cat([kl_divergence(q_rows, prior, z_rows.to(_prior_dtype(prior))).double().cpu()
-                    for q_rows, z_rows in _batches(mean, log_var, z)])
-    aggregate = terms.mean().item()
-    return Split(kl.mean().item(), kl.mean().item() - aggregate, aggregate,
-                 (terms.std() / math.sqrt(len(terms))).item(), MIXTURE, len(mean))
+    kl = torch.cat(
+        [
+            kl_divergence(q_rows, prior, z_rows.to(_prior_dtype(prior))).double().cpu()
+            for q_rows, z_rows in _batches(mean, log_var, z)
+        ]
+    )
+    aggregate, root_n = terms.mean().item(), math.sqrt(len(terms))
+    # I's own noise: the aggregate term's alone where the average KL is exact, else that of the same draws' difference
+    information_terms = terms if has_closed_form(prior) else kl - terms
+    return Split(
+        kl.mean().item(),
+        kl.mean().item() - aggregate,
+        aggregate,
+        (terms.std() / root_n).item(),
+        (information_terms.std() / root_n).item(),
+        MIXTURE,
+        len(mean),
+    )
 
 
 def _batches(mean: torch.Tensor, log_var: torch.Tensor, z: torch.Tensor):
