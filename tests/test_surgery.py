@@ -31,6 +31,7 @@ from latentlab.core.kept import saved_entry
 from latentlab.core.posterior import Grid
 from latentlab.core.recorded import read_json
 
+REPO = Path(__file__).resolve().parents[1]
 GRID = Grid.covering(6.0, 0.02)
 # How far the N-component mixture's KL and I may sit from the population's N(0, v I): 0.011 nats by the
 # quadrature for the 2-D channel below (N = 2,000, sigma = 0.3), less where the components overlap more. In
@@ -249,3 +250,39 @@ def test_the_surgery_command_refuses_a_model_without_a_posterior(tmp_path, mnist
     train_and_measure(config)
     with pytest.raises(LatentlabError, match="without a posterior"):
         commands.elbo_surgery([Path(config.out_dir)], config.data_root, "cpu")
+
+
+# --- RESULTS.md's section -------------------------------------------------------------------------------------
+
+
+def test_results_md_tables_each_folders_split_with_the_command_that_gives_it(tmp_path):
+    from latentlab.experiments import EXPERIMENTS
+    from latentlab.publish.report import results_markdown
+
+    folder = next(e.out_dir for e in EXPERIMENTS.values() if e.out_dir.name == "32D_latent_VAE")
+    (tmp_path / folder).mkdir(parents=True)
+    metrics = read_json(REPO / folder / "metrics.json", "metrics")
+    metrics["elbo_surgery"] = {
+        **metrics["elbo_surgery"],
+        "average_kl": 12.5,
+        "aggregate_kl": 4.25,
+        "mutual_information": 8.25,
+        "aggregate_kl_se": 0.0312,
+    }
+    (tmp_path / folder / "metrics.json").write_text(json.dumps(metrics), encoding="utf-8")
+    text = results_markdown(tmp_path)
+    section = text[text.index("## Where the KL goes: information and the prior's misfit") :]
+    assert "| VAE, 32-D | 12.50 | 8.25 ± 0.03 | 4.250 ± 0.031 | 34% | mixture | 9.21 |" in section
+    assert f"python -m latentlab surgery '{folder.as_posix()}'" in section
+
+
+def test_results_md_has_no_surgery_section_without_a_split(tmp_path):
+    from latentlab.experiments import EXPERIMENTS
+    from latentlab.publish.report import results_markdown
+
+    folder = next(e.out_dir for e in EXPERIMENTS.values() if e.out_dir.name == "32D_latent_VAE")
+    (tmp_path / folder).mkdir(parents=True)
+    metrics = read_json(REPO / folder / "metrics.json", "metrics")
+    del metrics["elbo_surgery"]
+    (tmp_path / folder / "metrics.json").write_text(json.dumps(metrics), encoding="utf-8")
+    assert "Where the KL goes" not in results_markdown(tmp_path)
