@@ -104,7 +104,7 @@ def surgery_section(root: Path = Path(".")) -> list[str]:
         "of I(x; z) cannot exceed log N, the most N images can tell (± its standard error). The ± is the grid's "
         "error bound for the quadrature, the standard error for the mixture. A conditional model's "
         "q(z|x, y) is given each image's own label, and its prior is the same for every label. The committed "
-        "model of each folder; the seeds' models are not kept, so there is no spread over seeds.",
+        "model of each folder: seeds.json records no split, so the table has no spread over seeds.",
         "",
         markdown_table(HEADER, [_row(e, s) for e, s in found.values()]),
         "",
