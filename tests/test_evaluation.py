@@ -76,7 +76,7 @@ def test_active_units_counts_dimensions_whose_mean_varies():
 
 def _metrics(folder, **values):
     folder.mkdir(parents=True)
-    base = {"model": "vae", "latent_dim": 2, "epochs": 3, "train_seconds": 90.0, "device": "cpu"}
+    base = {"model": "vae", "latent_dim": 2, "epochs": 3, "train_seconds": 90.0, "device": "cpu", "parameters": 1000}
     (folder / "metrics.json").write_text(json.dumps({**base, **values}))
 
 

@@ -67,7 +67,7 @@ def test_the_summary_says_that_a_bernoulli_decoders_test_mse_is_on_binarized_ima
 
     folder = tmp_path / EXPERIMENTS["vae-32d-bernoulli"].out_dir
     folder.mkdir(parents=True)
-    (folder / "metrics.json").write_text(json.dumps({"parameters": 1, "epochs": 1, "train_seconds": 60.0, "device": "cpu",
+    (folder / "metrics.json").write_text(json.dumps({"model": "vae", "latent_dim": 32, "parameters": 1, "epochs": 1, "train_seconds": 60.0, "device": "cpu",
                                                      "likelihood": "bernoulli", "test_mse": 0.02}), encoding="utf-8")
     _, note = summary_rows(tmp_path)
     assert "binarized test images" in note and experiment_label(EXPERIMENTS["vae-32d-bernoulli"]) in note

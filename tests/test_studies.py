@@ -87,7 +87,7 @@ def test_collect_records_what_finished_without_running_anything(study_root, caps
     scratch = root / "runs" / "seeds" / "ae-2d" / "default" / "seed3"
     scratch.mkdir(parents=True)
     recipe = EXPERIMENTS["ae-2d"].config(seed=3).recipe()
-    (scratch / RECORD_FILE).write_text(json.dumps({"seed": 3, "device": "cpu", "recipe": recipe, "test_mse": 0.5}))
+    (scratch / RECORD_FILE).write_text(json.dumps({"seed": 3, "device": "cpu", "train_seconds": 1.0, "recipe": recipe, "test_mse": 0.5}))
     assert main(["seeds", "--only", "ae-2d", "--seeds", "3", "4", "--collect", "--device", "cpu"]) == 0
     assert [run["seed"] for run in _published(root)] == [3]
     assert "1 run(s) neither recorded nor under way" in capsys.readouterr().out
@@ -97,7 +97,7 @@ def test_collect_records_what_finished_without_running_anything(study_root, caps
 def _merge_one(args):
     path, seed = args
     recipe = {"model": "ae", "latent_dim": 2, "seed": seed}
-    records.merge(Path(path), "ae-2d", {"seed": seed, "recipe": recipe, "test_mse": seed / 100})
+    records.merge(Path(path), "ae-2d", {"seed": seed, "device": "cpu", "train_seconds": 1.0, "recipe": recipe, "test_mse": seed / 100})
 
 
 def test_records_of_jobs_that_finish_at_the_same_moment_are_all_merged_once(tmp_path):
