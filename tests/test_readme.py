@@ -91,3 +91,18 @@ def test_the_readmes_bibtex_braces_a_group_author_whole_and_gives_every_entry_a_
         assert re.search(r"^year = \{\d{4}\}", fields, re.M) and re.search(r"^url = \{https://", fields, re.M), key
     paper_title = re.search(r"^title = \{(.*)\},$", entries[0][1], re.M).group(1)
     assert paper_title.startswith("{") and paper_title.endswith("}")  # no style lower-cases the Vietnamese
+
+
+@pytest.mark.parametrize("document", READMES + PAGES)
+def test_every_script_a_readme_or_docs_page_names_exists(document):
+    named = set(re.findall(r"Models/\w+\.py", (REPO / document).read_text(encoding="utf-8")))
+    assert sorted(path for path in named if not (REPO / path).is_file()) == []
+
+
+@pytest.mark.parametrize("readme", READMES)
+def test_the_first_five_minutes_train_only_into_a_folder_outside_the_committed_results(readme):
+    text = (REPO / readme).read_text(encoding="utf-8")
+    first_section = text.split("\n## ")[1]
+    out_dirs = re.findall(r"--out-dir (\S+)", first_section)
+    committed = {e.out_dir.as_posix() for e in EXPERIMENTS.values()}
+    assert out_dirs and all(d.startswith("/tmp/") and d.rstrip("/") not in committed for d in out_dirs)
