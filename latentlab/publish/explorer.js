@@ -349,7 +349,7 @@ class Explorer {
     document.querySelectorAll("#label-buttons button").forEach((button, y) => {
       button.setAttribute("aria-pressed", String(y === this.label));
       button.querySelector("i").style.height = p ? `${(100 * p[y]).toFixed(1)}%` : "0";
-      button.title = p ? `p(y = ${this.meta.classes[y]} | x) = ${p[y].toFixed(3)}` : "";
+      button.title = p ? `p(y = ${this.meta.classes[y]} | x) = ${p[y].toFixed(2)}` : "";
     });
     document.getElementById("label-text").textContent = p
       ? `Given y = ${name}: ${this.labelSource} (p(y|x) = ${p[this.label].toFixed(2)}). A press gives the model another ` +
