@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: install test reproduce results benchmark clean-venv
+.PHONY: install lint test reproduce results benchmark clean-venv
 
 install: $(VENV)/.installed
 
@@ -12,6 +12,11 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	$(PY) -m pip install --upgrade pip
 	$(PY) -m pip install -r requirements.txt
 	touch $@
+
+# The linter's rules and the formatter's settings are in pyproject.toml; `ruff format .` rewrites the files.
+lint: install
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
 
 test: install
 	$(PY) -m pytest

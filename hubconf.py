@@ -29,15 +29,22 @@ from latentlab.publish.names import experiment_label as _experiment_label
 dependencies = ["torch", "numpy"]
 
 _ROOT = _Path(__file__).resolve().parent
-_HEADLINE = (("test_mse", "test MSE per pixel", 4), ("test_elbo", "test ELBO", 2),
-             ("test_nll_nats", "test NLL (nats)", 2), ("knn5_accuracy", "5-NN accuracy of the codes", 3))
+_HEADLINE = (
+    ("test_mse", "test MSE per pixel", 4),
+    ("test_elbo", "test ELBO", 2),
+    ("test_nll_nats", "test NLL (nats)", 2),
+    ("knn5_accuracy", "5-NN accuracy of the codes", 3),
+)
 
 
 def _headline(folder: _Path) -> str:
     metrics = _json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
     numbers = [f"{name} {metrics[key]:.{digits}f}" for key, name, digits in _HEADLINE if metrics.get(key) is not None]
-    return (f"{metrics['parameters']:,} parameters, {metrics['epochs']} epochs; on the 10,000 test images: "
-            + ", ".join(numbers) + ".")
+    return (
+        f"{metrics['parameters']:,} parameters, {metrics['epochs']} epochs; on the 10,000 test images: "
+        + ", ".join(numbers)
+        + "."
+    )
 
 
 def _entry(experiment, name: str):
@@ -49,9 +56,11 @@ def _entry(experiment, name: str):
         return load_model(folder / "model.pt", device)
 
     load.__name__ = name
-    load.__doc__ = (f"{_experiment_label(experiment)}: the committed model of the experiment {experiment.name}.\n\n"
-                    f"{_headline(folder)}\nResult folder: {experiment.out_dir}/. "
-                    "Returns the model in eval mode; ``device`` places it (default cpu).")
+    load.__doc__ = (
+        f"{_experiment_label(experiment)}: the committed model of the experiment {experiment.name}.\n\n"
+        f"{_headline(folder)}\nResult folder: {experiment.out_dir}/. "
+        "Returns the model in eval mode; ``device`` places it (default cpu)."
+    )
     return load
 
 

@@ -37,9 +37,20 @@ from pathlib import Path
 # k = 5000) with one change, K = 5 -> 20 importance samples in training. Burda et al. (2015, Table 1) gained
 # 0.76 nats from K = 5 to 50 with one stochastic layer, the gap to 81.0; K = 20 costs about four times the
 # decoder's work per step, so the run may outlast one lease and resume in the next.
-FRONTIER = dict(model="vae", latent_dim=32, likelihood="bernoulli", objective="iwae", iw_samples=20, epochs=100,
-                stem_channels=32, growth=32, dense_layers=4, decoder_channels=128, decoder_blocks=3,
-                upsample_channels=64)
+FRONTIER = dict(
+    model="vae",
+    latent_dim=32,
+    likelihood="bernoulli",
+    objective="iwae",
+    iw_samples=20,
+    epochs=100,
+    stem_channels=32,
+    growth=32,
+    dense_layers=4,
+    decoder_channels=128,
+    decoder_blocks=3,
+    upsample_channels=64,
+)
 FRONTIER_DIR = Path("runs/gpu/frontier")
 BOUND_KS = [1, 10, 100, 1000, 5000]
 
@@ -54,8 +65,17 @@ SEEDS = [0, 1, 2, 3, 4]
 JOBS = 4  # each sweep's runs at once on the GPU the frontier run shares, 16 // JOBS CPU threads each
 
 # The dry run: the same commands on tiny models, one epoch, a few images, on the CPU.
-TINY = dict(epochs=1, train_limit=64, stem_channels=4, growth=4, dense_layers=1, reduce_channels=4,
-            decoder_channels=8, decoder_blocks=0, upsample_channels=4)
+TINY = dict(
+    epochs=1,
+    train_limit=64,
+    stem_channels=4,
+    growth=4,
+    dense_layers=1,
+    reduce_channels=4,
+    decoder_channels=8,
+    decoder_blocks=0,
+    upsample_channels=4,
+)
 TINY_BOUND = dict(bound_samples=2, bound_test_images=8)
 
 
@@ -69,15 +89,28 @@ def commands(args) -> dict[str, list[list[str]]]:
     device = ["--device", "cpu" if args.dry_run else "cuda", "--data-root", args.data_root]
     frontier = {**FRONTIER, **({**TINY, **TINY_BOUND} if args.dry_run else {})}
     ks = ["1", "2"] if args.dry_run else [str(k) for k in BOUND_KS]
-    chains = {"frontier": [
-        latentlab + ["train", *flags(frontier), "--evaluation", "quick", "--out-dir", str(FRONTIER_DIR), *device],
-        latentlab + ["bound-vs-k", str(FRONTIER_DIR), "--ks", *ks, "--n-test", "16" if args.dry_run else "10000",
-                     *device]]}
+    chains = {
+        "frontier": [
+            latentlab + ["train", *flags(frontier), "--evaluation", "quick", "--out-dir", str(FRONTIER_DIR), *device],
+            latentlab
+            + ["bound-vs-k", str(FRONTIER_DIR), "--ks", *ks, "--n-test", "16" if args.dry_run else "10000", *device],
+        ]
+    }
     for experiment, settings in SWEEPS.items():
         values = [f"{key}={value}" for key, value in TINY.items()] if args.dry_run else settings
         jobs = ["--bound-test-images", str(TINY_BOUND["bound_test_images"])] if args.dry_run else ["--jobs", str(JOBS)]
-        chains[experiment] = [latentlab + ["sweep", experiment, *[p for v in values for p in ("--set", v)],
-                                           "--seeds", *map(str, SEEDS[:2] if args.dry_run else SEEDS), *jobs, *device]]
+        chains[experiment] = [
+            latentlab
+            + [
+                "sweep",
+                experiment,
+                *[p for v in values for p in ("--set", v)],
+                "--seeds",
+                *map(str, SEEDS[:2] if args.dry_run else SEEDS),
+                *jobs,
+                *device,
+            ]
+        ]
     return chains
 
 
@@ -109,7 +142,7 @@ def run_chains(chains: dict[str, list[list[str]]], deadline: float, logs: Path) 
                 start(name)
             else:
                 ended[name] = "done"
-    for name, process in running.items():  # past the deadline: each keeps what it finished
+    for process in running.values():  # past the deadline: each keeps what it finished
         os.killpg(process.pid, signal.SIGINT)
     for name, process in running.items():
         try:

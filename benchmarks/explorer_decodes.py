@@ -19,8 +19,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from latentlab.publish import browser  # noqa: E402
 from latentlab.experiments import EXPERIMENTS  # noqa: E402
+from latentlab.publish import browser  # noqa: E402
 from latentlab.publish.explorer import EXPLORER_FILE  # noqa: E402
 
 TIMED = """(seconds) => {
@@ -58,8 +58,10 @@ def main() -> None:
         with browser.open_page(page_path) as (page, errors):
             rate = page.evaluate(TIMED, args.seconds)
             trips = page.evaluate(ROUND_TRIPS, args.seconds)
-        print(f"{name:22s} {page_path.stat().st_size / 1e6:8.2f} {rate:10.0f} {trips:16.0f} {1000 / trips:8.1f}"
-              + (f"  errors: {errors}" if errors else ""))
+        print(
+            f"{name:22s} {page_path.stat().st_size / 1e6:8.2f} {rate:10.0f} {trips:16.0f} {1000 / trips:8.1f}"
+            + (f"  errors: {errors}" if errors else "")
+        )
 
 
 if __name__ == "__main__":

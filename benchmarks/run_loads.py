@@ -35,6 +35,7 @@ def counted(counts: Counter):
         def call(*args, **kwargs):
             counts[name] += 1
             return function(*args, **kwargs)
+
         return call
 
     for name, function in watched.items():
@@ -64,7 +65,7 @@ def counted(counts: Counter):
     for module in [m for key, m in sys.modules.items() if key.startswith("latentlab")]:
         if getattr(module, "load_test_split", None) is load_test_split:
             replaced.append((module, "load_test_split", load_test_split))
-            setattr(module, "load_test_split", marked_test_split)
+            module.load_test_split = marked_test_split
     TrainConfig.from_dict = classmethod(count_from_dict)
     data.DeviceSplit.batch_indices = count_passes
     try:
@@ -85,15 +86,26 @@ def main() -> None:
     from latentlab import workflow
 
     with tempfile.TemporaryDirectory() as folder:
-        config = TrainConfig(model=args.model, latent_dim=2, epochs=1, train_limit=512, data_root=args.data_root,
-                             device="cpu", out_dir=str(Path(folder) / "run"))
+        config = TrainConfig(
+            model=args.model,
+            latent_dim=2,
+            epochs=1,
+            train_limit=512,
+            data_root=args.data_root,
+            device="cpu",
+            out_dir=str(Path(folder) / "run"),
+        )
         for what in ("a run that trains", "a run that reuses the finished model"):
             counts = Counter()
             with counted(counts):
                 workflow.run(config)
-            print(f"\n{what}: " + ", ".join(f"{name} {counts[name]}" for name in
-                                             ("TrainConfig.from_dict", "read_split", "build_model",
-                                              "passes over the test split")))
+            print(
+                f"\n{what}: "
+                + ", ".join(
+                    f"{name} {counts[name]}"
+                    for name in ("TrainConfig.from_dict", "read_split", "build_model", "passes over the test split")
+                )
+            )
 
 
 if __name__ == "__main__":

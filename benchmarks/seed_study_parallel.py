@@ -27,8 +27,26 @@ REPO = Path(__file__).resolve().parents[1]
 def study(root: Path, seeds: list[str], data_root: str, jobs: int | None) -> tuple[float, list[dict]]:
     """Run the study in ``root`` (a fresh scratch tree); returns its wall time and its records."""
     shutil.rmtree(root / "runs", ignore_errors=True)
-    command = [sys.executable, "-m", "latentlab", "seeds", "--only", "ae-2d", "--seeds", *seeds, "--epochs", "1",
-               "--train-limit", "4096", "--device", "cpu", "--threads", "1", "--data-root", data_root]
+    command = [
+        sys.executable,
+        "-m",
+        "latentlab",
+        "seeds",
+        "--only",
+        "ae-2d",
+        "--seeds",
+        *seeds,
+        "--epochs",
+        "1",
+        "--train-limit",
+        "4096",
+        "--device",
+        "cpu",
+        "--threads",
+        "1",
+        "--data-root",
+        data_root,
+    ]
     if jobs:
         command += ["--jobs", str(jobs)]
     started = time.perf_counter()
@@ -49,8 +67,9 @@ def main() -> None:
         (root / "Kết_quả_huấn_luyện_Autoencoder" / "2D_latent_AE").mkdir(parents=True)
         one, one_runs = study(root, args.seeds, args.data_root, None)
         many, many_runs = study(root, args.seeds, args.data_root, args.jobs)
-    same = [{k: v for k, v in run.items() if k != "train_seconds"} for run in one_runs] == \
-           [{k: v for k, v in run.items() if k != "train_seconds"} for run in many_runs]
+    same = [{k: v for k, v in run.items() if k != "train_seconds"} for run in one_runs] == [
+        {k: v for k, v in run.items() if k != "train_seconds"} for run in many_runs
+    ]
     print(f"{len(args.seeds)} runs on {os.cpu_count()} cores, one thread each")
     print(f"  one process, one after another: {one:6.1f} s")
     print(f"  --jobs {args.jobs} (submitit, local):     {many:6.1f} s")

@@ -33,12 +33,12 @@ from torchvision.datasets.utils import extract_archive
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from latentlab.core.config import TrainConfig  # noqa: E402
-from latentlab.experiments import SCRIPT_EXPERIMENTS  # noqa: E402
 from latentlab.core.data import ALL_FILES, DeviceSplit, load_split, raw_folder  # noqa: E402
+from latentlab.core.devices import keep_freed_memory, pick_device  # noqa: E402
 from latentlab.core.kinds import build_model  # noqa: E402
 from latentlab.core.models import count_parameters  # noqa: E402
-from latentlab.core.devices import keep_freed_memory, pick_device  # noqa: E402
 from latentlab.core.training import make_step, new_model_and_optimizer  # noqa: E402
+from latentlab.experiments import SCRIPT_EXPERIMENTS  # noqa: E402
 
 WARMUP = 5
 
@@ -50,7 +50,7 @@ def _sync(device: torch.device) -> None:
 
 def _peak_memory_mb(device: torch.device) -> float:
     if device.type == "cuda":
-        return torch.cuda.max_memory_allocated() / 2 ** 20
+        return torch.cuda.max_memory_allocated() / 2**20
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB; process-wide peak
 
 
@@ -65,8 +65,11 @@ def ours(config: TrainConfig, split: DeviceSplit, device: torch.device, steps: i
     step = make_step(model, optimizer, split, config)
     shuffle = torch.Generator().manual_seed(0)
     # Full batches only: --steps may be more than one epoch holds.
-    batches = (index for index in endless(lambda: split.batch_indices(config.batch_size, shuffle))
-               if len(index) == config.batch_size)
+    batches = (
+        index
+        for index in endless(lambda: split.batch_indices(config.batch_size, shuffle))
+        if len(index) == config.batch_size
+    )
     for _ in range(WARMUP):  # on CUDA this includes capturing the step as a graph
         step(next(batches))
     _sync(device)
@@ -114,8 +117,20 @@ def measure(kind: str, experiment: str, device: torch.device, steps: int, root: 
 
 
 def in_child(kind: str, experiment: str, args: argparse.Namespace, root: Path, scratch: Path) -> dict:
-    command = [sys.executable, __file__, "--device", args.device, "--steps", str(args.steps),
-               "--data-root", str(root), "--measure", kind, experiment, str(scratch)]
+    command = [
+        sys.executable,
+        __file__,
+        "--device",
+        args.device,
+        "--steps",
+        str(args.steps),
+        "--data-root",
+        str(root),
+        "--measure",
+        kind,
+        experiment,
+        str(scratch),
+    ]
     done = subprocess.run(command, capture_output=True, text=True)
     if done.returncode != 0:
         sys.exit(f"The {kind} measurement of {experiment} failed:\n{done.stderr}")
@@ -125,9 +140,12 @@ def in_child(kind: str, experiment: str, args: argparse.Namespace, root: Path, s
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"))
-    parser.add_argument("--steps", type=int, default=None,
-                        help="timed steps per measurement (default: 30 on the CPU, 500 on a GPU)")
-    parser.add_argument("--data-root", default=None, help="folder holding MNIST/raw/ (default: $MNIST_ROOT, else data/)")
+    parser.add_argument(
+        "--steps", type=int, default=None, help="timed steps per measurement (default: 30 on the CPU, 500 on a GPU)"
+    )
+    parser.add_argument(
+        "--data-root", default=None, help="folder holding MNIST/raw/ (default: $MNIST_ROOT, else data/)"
+    )
     parser.add_argument("--json", default=None, help="also write the table as JSON to this path")
     parser.add_argument("--measure", nargs=3, help=argparse.SUPPRESS)  # KIND EXPERIMENT SCRATCH: one child run
     args = parser.parse_args()
@@ -157,26 +175,48 @@ def main() -> None:
             config = experiment.config()
             mine = in_child("ours", name, args, root, scratch)
             theirs = in_child("reference", name, args, root, scratch)
-            rows.append({"model": name, "parameters": count_parameters(build_model(config)),
-                         "batch_size": config.batch_size, "ours_img_per_s": round(mine["img_per_s"]),
-                         "reference_img_per_s": round(theirs["img_per_s"]),
-                         "ratio": round(mine["img_per_s"] / theirs["img_per_s"], 2),
-                         "ours_peak_memory_mb": round(mine["peak_memory_mb"]),
-                         "reference_peak_memory_mb": round(theirs["peak_memory_mb"])})
+            rows.append(
+                {
+                    "model": name,
+                    "parameters": count_parameters(build_model(config)),
+                    "batch_size": config.batch_size,
+                    "ours_img_per_s": round(mine["img_per_s"]),
+                    "reference_img_per_s": round(theirs["img_per_s"]),
+                    "ratio": round(mine["img_per_s"] / theirs["img_per_s"], 2),
+                    "ours_peak_memory_mb": round(mine["peak_memory_mb"]),
+                    "reference_peak_memory_mb": round(theirs["peak_memory_mb"]),
+                }
+            )
     finally:
         shutil.rmtree(scratch)
 
     memory = "GPU memory allocated" if device.type == "cuda" else "process RSS"
-    print(f"device: {device} ({torch.get_num_threads()} threads), torch {torch.__version__}, {args.steps} timed steps; "
-          f"peak memory = {memory}, each measurement in its own process")
-    print(f"{'model':10s} {'params':>8s} {'ours img/s':>11s} {'ref img/s':>10s} {'ratio':>6s} {'ours MB':>8s} {'ref MB':>7s}")
+    print(
+        f"device: {device} ({torch.get_num_threads()} threads), torch {torch.__version__}, {args.steps} timed steps; "
+        f"peak memory = {memory}, each measurement in its own process"
+    )
+    print(
+        f"{'model':10s} {'params':>8s} {'ours img/s':>11s} {'ref img/s':>10s} {'ratio':>6s} {'ours MB':>8s} {'ref MB':>7s}"
+    )
     for r in rows:
-        print(f"{r['model']:10s} {r['parameters']:8,d} {r['ours_img_per_s']:11,d} {r['reference_img_per_s']:10,d} "
-              f"{r['ratio']:6.2f} {r['ours_peak_memory_mb']:8,d} {r['reference_peak_memory_mb']:7,d}")
+        print(
+            f"{r['model']:10s} {r['parameters']:8,d} {r['ours_img_per_s']:11,d} {r['reference_img_per_s']:10,d} "
+            f"{r['ratio']:6.2f} {r['ours_peak_memory_mb']:8,d} {r['reference_peak_memory_mb']:7,d}"
+        )
     if args.json:
-        Path(args.json).write_text(json.dumps({"device": str(device), "threads": torch.get_num_threads(),
-                                               "torch": torch.__version__, "steps": args.steps, "rows": rows},
-                                              indent=2) + "\n")
+        Path(args.json).write_text(
+            json.dumps(
+                {
+                    "device": str(device),
+                    "threads": torch.get_num_threads(),
+                    "torch": torch.__version__,
+                    "steps": args.steps,
+                    "rows": rows,
+                },
+                indent=2,
+            )
+            + "\n"
+        )
 
 
 if __name__ == "__main__":

@@ -11,44 +11,48 @@ from pathlib import Path
 
 import torch
 
-from .core import kinds
+from .core import kinds, surgery
 from .core.checkpoint_file import MODEL_FILE, read_checkpoint
 from .core.config import TrainConfig
-from .core.finished import Finished, open_finished
-from .experiments import EXPERIMENTS
 from .core.data import DeviceSplit, dataset_classes, read_split, to_float
+from .core.display import shown, terminal_text
 from .core.errors import DataSetMissing, LatentlabError, PublishedNumbersDiffer, SomeSkipped
 from .core.evaluation import bounds_for_each_k, mean_and_se, per_image_bounds
-from .core.likelihoods import TEST_BINARIZATION_SEED, Bernoulli, binarize_once
-from .publish.explorer import EXPLORER_FILE, refill_explorer, write_explorer
-from .publish.posterior_gaps import IS_IMAGES, N_IMAGES, write_posterior_gaps
-from .publish.surgery import write_surgery
-from .core import surgery
-from .core.kept import saved_entry
-from .publish import verdict
-from .publish.figures import bound_vs_k
 from .core.files import check_writable, file_sha256, hold_folder, write_json_atomic, write_text_atomic
-from .core.recorded import read_json
-from .publish.literature import PUBLISHED_NLL
-from .publish.shared_figures import model_name
-from .core.models import count_parameters
-from .core.display import shown, terminal_text
-from .core.progress import plural
+from .core.finished import Finished, open_finished
+from .core.kept import saved_entry
+from .core.likelihoods import TEST_BINARIZATION_SEED, Bernoulli, binarize_once
 from .core.measure import write_metrics
+from .core.models import count_parameters
+from .core.progress import plural
+from .core.recorded import read_json
+from .experiments import EXPERIMENTS
+from .publish import verdict
+from .publish.explorer import EXPLORER_FILE, refill_explorer, write_explorer
+from .publish.figures import bound_vs_k
+from .publish.literature import PUBLISHED_NLL
+from .publish.posterior_gaps import IS_IMAGES, N_IMAGES, write_posterior_gaps
+from .publish.shared_figures import model_name
+from .publish.surgery import write_surgery
 from .workflow import code_test, draw, run
 
 
-def evaluate_folder(folder: Path, data_root: str | None, device_name: str, k: int | None, n_test: int | None,
-                    dataset: str | None = None) -> dict:
+def evaluate_folder(
+    folder: Path, data_root: str | None, device_name: str, k: int | None, n_test: int | None, dataset: str | None = None
+) -> dict:
     """Recompute every number of a result folder's metrics.json from its model.pt; the likelihood bound
     with ``k`` samples on ``n_test`` images, by default the run's own settings (a smoke run's quick
     evaluation unless ``n_test`` is given)."""
     finished = _open(folder, data_root, device_name, dataset)
     trained_with = finished.config
     with hold_folder(folder):
-        return write_metrics(finished, Path(folder), k=k or trained_with.bound_samples,
-                             n_test=n_test or trained_with.bound_test_images,
-                             quick=trained_with.quick() and n_test is None)[0]
+        return write_metrics(
+            finished,
+            Path(folder),
+            k=k or trained_with.bound_samples,
+            n_test=n_test or trained_with.bound_test_images,
+            quick=trained_with.quick() and n_test is None,
+        )[0]
 
 
 def _open(folder: Path, data_root: str | None, device_name: str, dataset: str | None = None) -> Finished:
@@ -66,8 +70,9 @@ def rebuild_figures(folder: Path, data_root: str | None, device_name: str = "aut
         draw(finished, folder, finished.config.quick())
 
 
-def explore(folder: Path, data_root: str | None, device_name: str = "auto", screenshot: bool = False,
-            dataset: str | None = None) -> Path:
+def explore(
+    folder: Path, data_root: str | None, device_name: str = "auto", screenshot: bool = False, dataset: str | None = None
+) -> Path:
     """Write a result folder's explorer.html from its model.pt and the test split, and with
     ``screenshot`` its explorer.png: the page with the first test digit picked."""
     from .publish import browser
@@ -97,10 +102,11 @@ def refill(folder: Path) -> Path:
 def check_bounds_comparable(models) -> None:
     """bound-vs-k's refusal to set models' likelihood bounds side by side unless they measure the same thing."""
     if not all(model.traits.likelihood_bound for model in models) or len({model.likelihood for model in models}) > 1:
-        raise LatentlabError("bound-vs-k compares VAEs with the same decoder: an AE has no posterior to sample, "
-                             "and a Gaussian and a Bernoulli decoder measure in different units. Name result "
-                             "folders of VAEs of one kind.")
-
+        raise LatentlabError(
+            "bound-vs-k compares VAEs with the same decoder: an AE has no posterior to sample, "
+            "and a Gaussian and a Bernoulli decoder measure in different units. Name result "
+            "folders of VAEs of one kind."
+        )
 
 
 BOUND_FILE = "bound_vs_k"
@@ -118,34 +124,49 @@ def write_bound_vs_k(folders: list[Path], ks: list[int], n_test: int, data_root:
     for finished in opened:
         config = finished.config
         objective = "the ELBO" if config.objective == "elbo" else f"the IWAE bound, K={config.iw_samples}"
-        labels.append(f"{model_name(finished.model)}, {count_parameters(finished.model) / 1e6:.2f} M parameters, "
-                      f"trained on {objective}")
+        labels.append(
+            f"{model_name(finished.model)}, {count_parameters(finished.model) / 1e6:.2f} M parameters, "
+            f"trained on {objective}"
+        )
     # Two folders of the same kind of model would share a label, and one curve would replace the other.
-    labels = [f"{label} ({folder})" if labels.count(label) > 1 else label for label, folder in zip(labels, folders)]
+    labels = [
+        f"{label} ({folder})" if labels.count(label) > 1 else label
+        for label, folder in zip(labels, folders, strict=True)
+    ]
     curves = {}
     with ExitStack() as held:
         for folder in folders:
             held.enter_context(hold_folder(folder))
-        for label, folder, finished, test in zip(labels, folders, opened, tests):
+        for label, folder, finished, test in zip(labels, folders, opened, tests, strict=True):
             model = finished.model
             n = min(n_test, len(test))
             settings = {"ks": ks, "n_test": n, "model_sha256": file_sha256(folder / MODEL_FILE)}
             result = _earlier_bounds(folder, settings)
             if result is not None:
-                print(f"{shown(folder)}: bounds for k = {', '.join(map(str, ks))} on {n:,} images taken from "
-                      f"{BOUND_FILE}.json (same model.pt, same settings)")
+                print(
+                    f"{shown(folder)}: bounds for k = {', '.join(map(str, ks))} on {n:,} images taken from "
+                    f"{BOUND_FILE}.json (same model.pt, same settings)"
+                )
             else:
                 # a line of its own: the progress bar below would overwrite a status line
                 print(f"{shown(folder)}: bounds for k = {', '.join(map(str, ks))} on {n:,} images")
-                result = {**bounds_for_each_k(model, test, ks, n_test, seed=finished.config.seed),
-                          "model_sha256": settings["model_sha256"], "device": test.device.type}
+                result = {
+                    **bounds_for_each_k(model, test, ks, n_test, seed=finished.config.seed),
+                    "model_sha256": settings["model_sha256"],
+                    "device": test.device.type,
+                }
                 write_json_atomic(result, folder / f"{BOUND_FILE}.json")
             curves[label] = result
         first = opened[0].model  # every folder's model has its decoder (checked above)
         references = [(label, -nll) for label, _, nll, _ in PUBLISHED_NLL.get(first.likelihood.name, ())]
         for folder in folders:
-            bound_vs_k(curves, references, first.loss_units,
-                       "How the importance-weighted bound tightens with k", folder / f"{BOUND_FILE}.png")
+            bound_vs_k(
+                curves,
+                references,
+                first.loss_units,
+                "How the importance-weighted bound tightens with k",
+                folder / f"{BOUND_FILE}.png",
+            )
             print(f"Wrote {shown(folder / BOUND_FILE)}.png")
 
 
@@ -156,16 +177,20 @@ def _earlier_bounds(folder: Path, settings: dict) -> dict | None:
     if not path.is_file():
         return None
     earlier = read_json(path, "bound_vs_k")
-    same = (earlier.get("model_sha256") == settings["model_sha256"] and earlier.get("n_test") == settings["n_test"]
-            and [bound["k"] for bound in earlier.get("bounds", [])] == settings["ks"])
+    same = (
+        earlier.get("model_sha256") == settings["model_sha256"]
+        and earlier.get("n_test") == settings["n_test"]
+        and [bound["k"] for bound in earlier.get("bounds", [])] == settings["ks"]
+    )
     return earlier if same else None
 
 
 BINARIZATION_FILE = "binarization_spread.json"
 
 
-def write_binarization_spread(folder: Path, seeds: list[int], k: int, n_test: int, data_root: str | None,
-                              device_name: str) -> dict:
+def write_binarization_spread(
+    folder: Path, seeds: list[int], k: int, n_test: int, data_root: str | None, device_name: str
+) -> dict:
     """The importance-sampled bound of a Bernoulli VAE on the test set binarized once with each of ``seeds``:
     how far an NLL moves with the draw of the binary test set alone (the published one uses
     TEST_BINARIZATION_SEED; other papers drew theirs otherwise). Written to binarization_spread.json.
@@ -176,9 +201,11 @@ def write_binarization_spread(folder: Path, seeds: list[int], k: int, n_test: in
     finished = _open(folder, data_root, device_name)
     model, config = finished.model, finished.config
     if not model.traits.likelihood_bound or model.likelihood is not Bernoulli:
-        raise LatentlabError(f"{folder} holds no VAE with a Bernoulli decoder: only its test set is binarized, "
-                             "and only a VAE has a likelihood bound. Name a folder such as "
-                             "Kết_quả_huấn_luyện_Variational_Autoecoder/32D_latent_VAE_bernoulli.")
+        raise LatentlabError(
+            f"{folder} holds no VAE with a Bernoulli decoder: only its test set is binarized, "
+            "and only a VAE has a likelihood bound. Name a folder such as "
+            "Kết_quả_huấn_luyện_Variational_Autoecoder/32D_latent_VAE_bernoulli."
+        )
     images, labels = read_split(config, "test")  # read once; each seed binarizes it anew
     device, n = next(model.parameters()).device, min(n_test, len(images))
     draws = []
@@ -188,8 +215,14 @@ def write_binarization_spread(folder: Path, seeds: list[int], k: int, n_test: in
             test = DeviceSplit(binarize_once(images, seed), labels, device, dataset_classes(config.dataset))
             bounds = torch.cat(per_image_bounds(model, test, k, n, seed=config.seed))  # (n,)
             draws.append({"seed": seed, **mean_and_se(bounds)})
-        result = {"k": k, "n_test": n, "published_seed": TEST_BINARIZATION_SEED, "draws": draws,
-                  "model_sha256": file_sha256(folder / MODEL_FILE), "device": device.type}
+        result = {
+            "k": k,
+            "n_test": n,
+            "published_seed": TEST_BINARIZATION_SEED,
+            "draws": draws,
+            "model_sha256": file_sha256(folder / MODEL_FILE),
+            "device": device.type,
+        }
         write_json_atomic(result, folder / BINARIZATION_FILE)
     means = torch.tensor([draw["mean"] for draw in draws], dtype=torch.float64)
     spread = f", sd {means.std().item():.3f} nats over the draws" if len(draws) > 1 else ""
@@ -216,7 +249,9 @@ def reproduce(names: list[str], retrain: bool, device: str, data_root: str | Non
         _judge(root, root, before, skipped, len(names))
         return
     verdict.git(root, "rev-parse", "HEAD")  # refused at once, with the reason, outside a checkout
-    data_root = str(TrainConfig(data_root=data_root).resolved_data_root().resolve())  # the clone has no data/ of its own
+    data_root = str(
+        TrainConfig(data_root=data_root).resolved_data_root().resolve()
+    )  # the clone has no data/ of its own
     with tempfile.TemporaryDirectory(prefix="latentlab-check-") as folder:
         clone = Path(folder) / "clone"
         verdict.git(root, "clone", "--quiet", "--shared", str(root), str(clone))
@@ -262,13 +297,17 @@ def _judge(checkout: Path, root: Path, before: set[str] | None, skipped: list[st
         write_text_atomic(judged.text() + "\n", report)
         print(f"\nWhat reproduce changed in the committed files (also in {report}):\n{judged.text()}")
         if judged.failed:
-            raise PublishedNumbersDiffer(f"reproduce changed published numbers or fields of committed files: each is "
-                                         f"listed above and in {report}. On another processor the last digits of "
-                                         "raw numbers may move, but a printed digit should not; if the code changed "
-                                         "what it writes, commit the rewritten files.")
+            raise PublishedNumbersDiffer(
+                f"reproduce changed published numbers or fields of committed files: each is "
+                f"listed above and in {report}. On another processor the last digits of "
+                "raw numbers may move, but a printed digit should not; if the code changed "
+                "what it writes, commit the rewritten files."
+            )
     if skipped:
-        raise SomeSkipped(f"Skipped {len(skipped)} of {ran} experiments, whose data is not on this "
-                          f"machine: {'; '.join(skipped)} The others were reproduced and RESULTS.md written.")
+        raise SomeSkipped(
+            f"Skipped {len(skipped)} of {ran} experiments, whose data is not on this "
+            f"machine: {'; '.join(skipped)} The others were reproduced and RESULTS.md written."
+        )
 
 
 def info(folder: Path) -> str:
@@ -279,8 +318,10 @@ def info(folder: Path) -> str:
     state = read_checkpoint(path)
     config = TrainConfig.from_dict(state["config"])
     recipe = "\n".join(f"  {key}: {value}" for key, value in config.recipe().items())
-    text = (f"{path}: {config.name()}, {plural(state['epoch'], 'epoch')} on {state['device']} in {state['train_seconds'] / 60:.1f} min\n"
-            f"{describe(state.get('provenance'))}\nrecipe:\n{recipe}")
+    text = (
+        f"{path}: {config.name()}, {plural(state['epoch'], 'epoch')} on {state['device']} in {state['train_seconds'] / 60:.1f} min\n"
+        f"{describe(state.get('provenance'))}\nrecipe:\n{recipe}"
+    )
     print(terminal_text(text))  # the device and the provenance are recorded values: shown, never run
     return text
 
@@ -289,8 +330,8 @@ def write_documents(root: Path = Path("."), screenshot: bool = False) -> None:
     """``python -m latentlab report``: RESULTS.md, the READMEs' generated tables, index.html and compare.html;
     with ``screenshot`` also compare.png, a digit drawn on compare.html's pad."""
     from .publish import browser
-    from .publish.report import update_readmes, write_results
     from .publish.front_pages import COMPARE_FILE, write_compare, write_index
+    from .publish.report import update_readmes, write_results
 
     if screenshot and browser.missing():
         raise LatentlabError(f"--screenshot needs a headless browser: {browser.missing()}.")
@@ -304,6 +345,7 @@ def write_documents(root: Path = Path("."), screenshot: bool = False) -> None:
 
 # --- posterior (issue 41): the 2-D VAEs' true posterior, log p(x) by quadrature and the two gaps ---------------
 
+
 def has_true_posterior(traits, latent_dim: int) -> bool:
     """Whether ``posterior`` computes a model's true posterior: an unconditional kind with a posterior and a 2-D z."""
     return traits.likelihood_bound and not traits.conditional and latent_dim == 2
@@ -316,9 +358,11 @@ def posterior_gaps(folders: list[Path], n_images: int, is_images: int, data_root
     for folder in dict.fromkeys(Path(folder) for folder in folders):
         finished = _open(folder, data_root, device_name)
         if not has_true_posterior(finished.model.traits, finished.model.latent_dim):
-            raise LatentlabError(f"{folder} holds no VAE with a 2-D latent: only there is p(x) a 2-D integral (a "
-                                 "conditional model's p(x|y) would be one per label, not computed here). Name a "
-                                 "folder such as Kết_quả_huấn_luyện_Variational_Autoecoder/2D_latent_VAE.")
+            raise LatentlabError(
+                f"{folder} holds no VAE with a 2-D latent: only there is p(x) a 2-D integral (a "
+                "conditional model's p(x|y) would be one per label, not computed here). Name a "
+                "folder such as Kết_quả_huấn_luyện_Variational_Autoecoder/2D_latent_VAE."
+            )
         with hold_folder(folder):
             _write_posterior(folder, finished, n_images, is_images)
 
@@ -326,13 +370,15 @@ def posterior_gaps(folders: list[Path], n_images: int, is_images: int, data_root
 def _write_posterior(folder: Path, finished: Finished, n_images: int, is_images: int) -> None:
     """``posterior_gaps`` of one held folder's finished model."""
     model = finished.model
-    write_posterior_gaps(folder, model, finished.test, finished.config.seed, model_name(model), model.loss_units,
-                         n_images, is_images)
+    write_posterior_gaps(
+        folder, model, finished.test, finished.config.seed, model_name(model), model.loss_units, n_images, is_images
+    )
     if (folder / EXPLORER_FILE).is_file():  # the page shows the picks' posterior from now on
         refill_explorer(folder)
 
 
 # --- surgery (issue 48): the average KL split into I(x; z) and the prior's misfit KL(q(z) ‖ p(z)) ------------------
+
 
 def elbo_surgery(folders: list[Path], data_root: str | None, device_name: str) -> None:
     """``python -m latentlab surgery``: metrics.json's "elbo_surgery" in each result folder of a model with a
@@ -340,9 +386,11 @@ def elbo_surgery(folders: list[Path], data_root: str | None, device_name: str) -
     for folder in dict.fromkeys(Path(folder) for folder in folders):
         finished = _open(folder, data_root, device_name)
         if not finished.model.traits.encoder_distribution:
-            raise LatentlabError(f"{shown(folder)} holds a model without a posterior q(z|x) (an autoencoder codes "
-                                 "each image as one point), so it has no KL term to split. Name a VAE's folder, "
-                                 "such as Kết_quả_huấn_luyện_Variational_Autoecoder/32D_latent_VAE.")
+            raise LatentlabError(
+                f"{shown(folder)} holds a model without a posterior q(z|x) (an autoencoder codes "
+                "each image as one point), so it has no KL term to split. Name a VAE's folder, "
+                "such as Kết_quả_huấn_luyện_Variational_Autoecoder/32D_latent_VAE."
+            )
         with hold_folder(folder):
             _write_surgery(folder, finished)
 

@@ -55,18 +55,40 @@ def _script_experiment(script: Path) -> Experiment:
 # likelihood tables (binarized MNIST, NLL in nats). Its many epochs are cheap on a GPU (0.5 s
 # each on an H100) and long on a 2-core CPU (over half a minute each). On the H100, 100 epochs
 # with one 7x7 block reached 86.16 nats (k = 1000, full test set), 200 epochs with two 84.53.
-BERNOULLI = Experiment(dict(model="vae", latent_dim=32, likelihood="bernoulli", epochs=200, decoder_blocks=2,
-                            out_dir=str(VAE_RESULTS / "32D_latent_VAE_bernoulli")))
+BERNOULLI = Experiment(
+    dict(
+        model="vae",
+        latent_dim=32,
+        likelihood="bernoulli",
+        epochs=200,
+        decoder_blocks=2,
+        out_dir=str(VAE_RESULTS / "32D_latent_VAE_bernoulli"),
+    )
+)
 
 # The frontier attempt of the same class (one stochastic layer of 32 units, diagonal posterior,
 # factorized Bernoulli decoder): about three times the width (0.98 M parameters against 0.32 M;
 # width was the lever measured first, 200 ELBO epochs reached 82.6 nats at k = 1000) trained on
 # the 5-sample importance-weighted bound of Burda et al. (2015), which buys a tighter bound per
 # epoch. 100 epochs: what fitted in one 15-minute GPU lease beside four seeds of the run above.
-FRONTIER = Experiment(dict(model="vae", latent_dim=32, likelihood="bernoulli", objective="iwae", iw_samples=5,
-                           epochs=100, stem_channels=32, growth=32, dense_layers=4, decoder_channels=128,
-                           decoder_blocks=3, upsample_channels=64,
-                           out_dir=str(VAE_RESULTS / "32D_latent_VAE_bernoulli_iwae5")))
+FRONTIER = Experiment(
+    dict(
+        model="vae",
+        latent_dim=32,
+        likelihood="bernoulli",
+        objective="iwae",
+        iw_samples=5,
+        epochs=100,
+        stem_channels=32,
+        growth=32,
+        dense_layers=4,
+        decoder_channels=128,
+        decoder_blocks=3,
+        upsample_channels=64,
+        out_dir=str(VAE_RESULTS / "32D_latent_VAE_bernoulli_iwae5"),
+    )
+)
+
 
 class Registry(MutableMapping):
     """The experiments by name, read from the scripts of Models/ on first use: ``import latentlab`` and
@@ -104,16 +126,24 @@ def _read_registry() -> dict:
             f"The experiments are read from the repository's scripts in Models/, and {MODELS_FOLDER} is not "
             "there: this latentlab is installed without its repository. load_model, train, evaluate, figures "
             "and explore work as they are; for reproduce, seeds, sweep and report, clone the repository and "
-            "run from its root.")
+            "run from its root."
+        )
     # By the kinds' names, which need no import of their modules: the command line lists the experiments
     # before it loads torch.
-    scripts = sorted((_script_experiment(path) for path in MODELS_FOLDER.glob("*.py")),
-                     key=lambda e: (e.hyp["latent_dim"], e.hyp["model"]))
+    scripts = sorted(
+        (_script_experiment(path) for path in MODELS_FOLDER.glob("*.py")),
+        key=lambda e: (e.hyp["latent_dim"], e.hyp["model"]),
+    )
     experiments = named(scripts + [BERNOULLI, FRONTIER])
     # The 2-D VAE's own recipe on Fashion-MNIST: the same model on a harder data set.
     vae_2d = experiments["vae-2d"].hyp
-    fashion = Experiment({**{k: v for k, v in vae_2d.items() if k != "out_dir"}, "dataset": "fashion-mnist",
-                          "out_dir": str(VAE_RESULTS / "2D_latent_VAE_fashion_mnist")})
+    fashion = Experiment(
+        {
+            **{k: v for k, v in vae_2d.items() if k != "out_dir"},
+            "dataset": "fashion-mnist",
+            "out_dir": str(VAE_RESULTS / "2D_latent_VAE_fashion_mnist"),
+        }
+    )
     return named([*experiments.values(), fashion])
 
 
@@ -125,9 +155,11 @@ def named(experiments: list[Experiment]) -> dict[str, Experiment]:
         other = found.get(e.name)
         if other is not None:
             where = [str(x.script) if x.script else f"latentlab/experiments.py ({x.out_dir})" for x in (other, e)]
-            raise LatentlabError(f"Two experiments are both named {e.name}: {where[0]} and {where[1]}. A name is "
-                                 "made from the recipe (model, latent size, decoder, data set, objective, beta): "
-                                 "change a setting of one, or remove it.")
+            raise LatentlabError(
+                f"Two experiments are both named {e.name}: {where[0]} and {where[1]}. A name is "
+                "made from the recipe (model, latent size, decoder, data set, objective, beta): "
+                "change a setting of one, or remove it."
+            )
         found[e.name] = e
     return found
 
@@ -149,6 +181,8 @@ def check_repository_root(root: Path, command: str) -> None:
     result and write empty documents, or a second result tree, there."""
     trees = sorted({e.out_dir.parts[0] for e in EXPERIMENTS.values()})
     if not any((Path(root) / tree).is_dir() for tree in trees):
-        raise LatentlabError(f"{Path(root).resolve()} holds none of the result folders ({', '.join(trees)}): "
-                             f"run `python -m latentlab {command}` from the repository root, where they are. "
-                             "Nothing was written.")
+        raise LatentlabError(
+            f"{Path(root).resolve()} holds none of the result folders ({', '.join(trees)}): "
+            f"run `python -m latentlab {command}` from the repository root, where they are. "
+            "Nothing was written."
+        )

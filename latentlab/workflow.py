@@ -20,8 +20,8 @@ from .core.passes import Coded, code_split
 from .core.progress import status
 from .publish.conditional_gallery import write_conditional_gallery
 from .publish.explorer import write_explorer
-from .publish.unconditional_gallery import write_gallery
 from .publish.shared_figures import TSNE_POINTS, model_name
+from .publish.unconditional_gallery import write_gallery
 
 
 def draw(finished: Finished, folder: Path, quick: bool = False, coded: Coded | None = None) -> None:
@@ -31,8 +31,7 @@ def draw(finished: Finished, folder: Path, quick: bool = False, coded: Coded | N
     if coded is None:
         coded = code_test(finished)
     gallery = write_conditional_gallery if model.traits.conditional else write_gallery
-    gallery(model, finished.state, test, coded.codes, folder,
-            tsne_points=QUICK_TSNE_POINTS if quick else TSNE_POINTS)
+    gallery(model, finished.state, test, coded.codes, folder, tsne_points=QUICK_TSNE_POINTS if quick else TSNE_POINTS)
     write_explorer(model, test, coded.codes, model_name(model), folder, coded.point_losses)
 
 

@@ -10,10 +10,16 @@ import pytest
 
 from latentlab.core.config import TrainConfig
 
-
 # The widths of every tiny model the tests train: seconds on a CPU.
-TINY_WIDTHS = dict(stem_channels=4, growth=4, dense_layers=1, reduce_channels=8, decoder_channels=8, decoder_blocks=1,
-                   upsample_channels=8)
+TINY_WIDTHS = dict(
+    stem_channels=4,
+    growth=4,
+    dense_layers=1,
+    reduce_channels=8,
+    decoder_channels=8,
+    decoder_blocks=1,
+    upsample_channels=8,
+)
 
 
 def as_flags(settings: dict) -> list[str]:
@@ -32,9 +38,9 @@ def synthetic_digits(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
     labels = rng.integers(0, 10, size=n).astype(np.uint8)
     images = (rng.random((n, 28, 28)) * 40).astype(np.uint8)
-    for image, label in zip(images, labels):
+    for image, label in zip(images, labels, strict=True):
         row, col = 2 + 6 * (label // 4), 2 + 6 * (label % 4)
-        image[row:row + 8, col:col + 8] = 255
+        image[row : row + 8, col : col + 8] = 255
     return images, labels
 
 
@@ -81,5 +87,14 @@ def mnist_root(tmp_path: Path) -> Path:
 @pytest.fixture
 def tiny_config(mnist_root: Path, tmp_path: Path) -> TrainConfig:
     """A VAE small enough to train two epochs on 256 images in about a second."""
-    return TrainConfig(model="vae", latent_dim=2, epochs=2, batch_size=32, lr=5e-3, **TINY_WIDTHS, device="cpu",
-                       data_root=str(mnist_root), out_dir=str(tmp_path / "run"))
+    return TrainConfig(
+        model="vae",
+        latent_dim=2,
+        epochs=2,
+        batch_size=32,
+        lr=5e-3,
+        **TINY_WIDTHS,
+        device="cpu",
+        data_root=str(mnist_root),
+        out_dir=str(tmp_path / "run"),
+    )

@@ -13,7 +13,7 @@ def _frames_on_the_palette(count: int, seed: int = 0) -> np.ndarray:
     background = palette[rng.integers(0, len(palette), size=(128, 256))]
     frames = np.repeat(background[None], count, axis=0)
     for t in range(count):
-        frames[t, 20:28, t: t + 8] = palette[t % 10]  # a digit colour
+        frames[t, 20:28, t : t + 8] = palette[t % 10]  # a digit colour
     return frames
 
 

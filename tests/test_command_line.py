@@ -18,15 +18,30 @@ TINY = [*as_flags(TINY_WIDTHS), "--batch-size", "32", "--device", "cpu"]
 
 
 def run(args, env=None, **kwargs) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, *map(str, args)], capture_output=True, text=True, cwd=REPO,
-                          env={**os.environ, **(env or {})}, timeout=300, **kwargs)
+    return subprocess.run(
+        [sys.executable, *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env={**os.environ, **(env or {})},
+        timeout=300,
+        **kwargs,
+    )
 
 
-@pytest.mark.parametrize("flag, value, words", [
-    ("--latent-dim", "0", ">= 1"), ("--epochs", "-1", ">= 1"), ("--batch-size", "0", ">= 1"),
-    ("--lr", "0", "> 0"), ("--lr", "abc", "expected a number"), ("--beta", "-1", ">= 0"),
-    ("--device", "tpu", "invalid choice"), ("--train-limit", "0", ">= 1"),
-])
+@pytest.mark.parametrize(
+    "flag, value, words",
+    [
+        ("--latent-dim", "0", ">= 1"),
+        ("--epochs", "-1", ">= 1"),
+        ("--batch-size", "0", ">= 1"),
+        ("--lr", "0", "> 0"),
+        ("--lr", "abc", "expected a number"),
+        ("--beta", "-1", ">= 0"),
+        ("--device", "tpu", "invalid choice"),
+        ("--train-limit", "0", ">= 1"),
+    ],
+)
 def test_out_of_range_values_exit_2_naming_the_flag_and_writing_nothing(tmp_path, flag, value, words):
     out = tmp_path / "out"
     result = run(["-m", "latentlab", "train", flag, value, "--out-dir", out])
@@ -43,11 +58,13 @@ def test_unknown_flag_exits_2(tmp_path):
 
 
 def test_help_and_bad_flags_are_answered_before_torch_is_imported():
-    probe = ("import sys\nfrom latentlab.cli import experiment_config, main\nfrom latentlab.experiments import EXPERIMENTS\n"
-             "hyp = EXPERIMENTS['vae-32d'].hyp\n"
-             "for call in (lambda: experiment_config(hyp, 'x.py', ['--help']), lambda: main(['train', '--epochs', '0'])):\n"
-             "    try:\n        call()\n    except SystemExit:\n        pass\n"
-             "print('torch' in sys.modules)")
+    probe = (
+        "import sys\nfrom latentlab.cli import experiment_config, main\nfrom latentlab.experiments import EXPERIMENTS\n"
+        "hyp = EXPERIMENTS['vae-32d'].hyp\n"
+        "for call in (lambda: experiment_config(hyp, 'x.py', ['--help']), lambda: main(['train', '--epochs', '0'])):\n"
+        "    try:\n        call()\n    except SystemExit:\n        pass\n"
+        "print('torch' in sys.modules)"
+    )
     result = run(["-c", probe])
     assert result.stdout.strip().splitlines()[-1] == "False", result.stderr
 
@@ -98,9 +115,14 @@ def test_ctrl_c_saves_the_last_epoch_exits_130_and_resuming_matches_an_uninterru
     out = tmp_path / "interrupted"
     # A shell starts background jobs with SIGINT ignored, and a child inherits that: give the run
     # the default disposition so that Python turns the signal into KeyboardInterrupt, as at a terminal.
-    process = subprocess.Popen([sys.executable, *map(str, common), "--out-dir", str(out)], cwd=REPO,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    process = subprocess.Popen(
+        [sys.executable, *map(str, common), "--out-dir", str(out)],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     deadline = time.time() + 120
     while not (out / "model.partial.pt").exists() and time.time() < deadline and process.poll() is None:
         time.sleep(0.05)

@@ -40,7 +40,7 @@ def test_the_loss_is_the_negative_elbo_given_the_label_computed_by_hand():
         z = mean + torch.exp(0.5 * log_var) * torch.randn_like(mean)
         x_hat = model.decoder(torch.cat([z, one_hot], dim=1))
         reconstruction = ((x_hat - x) ** 2).sum(dim=(1, 2, 3))  # Gaussian -log p(x|z, y), constant dropped
-        kl = 0.5 * (torch.exp(log_var) + mean ** 2 - 1 - log_var).sum(dim=1)
+        kl = 0.5 * (torch.exp(log_var) + mean**2 - 1 - log_var).sum(dim=1)
     assert torch.allclose(terms["reconstruction"], reconstruction, atol=1e-4)
     assert torch.allclose(terms["kl"], kl, atol=1e-5)
     assert torch.allclose(model.loss(x, y)["kl"], kl.mean(), atol=1e-5)  # the batch mean
@@ -89,9 +89,19 @@ def test_every_figure_of_a_conditional_run_is_written(tiny_config, capsys):
     assert main(train_flags(tiny_config)) == 0
     out = Path(tiny_config.out_dir)
     written = {p.name for p in out.iterdir()}
-    assert {"style_planes.png", "analogies.png", "interpolation.png", "interpolation.txt", "samples.png",
-            "cvae_style_walk.gif", "reconstructions.png", "latent_scatter.png", "loss_curves.png", "explorer.html",
-            "metrics.json"} <= written
+    assert {
+        "style_planes.png",
+        "analogies.png",
+        "interpolation.png",
+        "interpolation.txt",
+        "samples.png",
+        "cvae_style_walk.gif",
+        "reconstructions.png",
+        "latent_scatter.png",
+        "loss_curves.png",
+        "explorer.html",
+        "metrics.json",
+    } <= written
     assert "manifold.png" not in written  # one plane per label instead
     table = (out / "interpolation.txt").read_text()
     assert "label of image 1 for r < 0.5" in table and len(table.strip().splitlines()) > 4
@@ -121,8 +131,17 @@ def test_a_reused_cvae_folder_run_without_the_label_stops_as_the_others_do(tiny_
 
 def train_flags(config: TrainConfig, **change) -> list[str]:
     """``train``'s flags for the tiny recipe of ``config`` as a CVAE, with ``change`` made."""
-    settings = dict(model="cvae", latent_dim=2, epochs=1, batch_size=32, lr=5e-3, **TINY_WIDTHS, device="cpu",
-                    data_root=config.data_root, out_dir=config.out_dir)
+    settings = dict(
+        model="cvae",
+        latent_dim=2,
+        epochs=1,
+        batch_size=32,
+        lr=5e-3,
+        **TINY_WIDTHS,
+        device="cpu",
+        data_root=config.data_root,
+        out_dir=config.out_dir,
+    )
     return ["train", *as_flags({**settings, **change})]
 
 
@@ -144,11 +163,14 @@ def test_the_pages_encode_and_decode_with_a_label_equal_pytorchs_in_chromium(tmp
     z = [[0.3, -0.8], [-1.2, 0.4]]
     with browser.open_page(page_path) as (page, errors):
         for label in (0, 6):
-            codes = page.evaluate("([images, label]) => images.map((x) => Object.fromEntries(Object.entries("
-                                  "window.explorer.encode(x, label)).map(([k, v]) => [k, Array.from(v)])))",
-                                  [x.view(2, 784).tolist(), label])
-            decoded = page.evaluate("([points, label]) => points.map((z) => Array.from(window.explorer.decode(z, label)))",
-                                    [z, label])
+            codes = page.evaluate(
+                "([images, label]) => images.map((x) => Object.fromEntries(Object.entries("
+                "window.explorer.encode(x, label)).map(([k, v]) => [k, Array.from(v)])))",
+                [x.view(2, 784).tolist(), label],
+            )
+            decoded = page.evaluate(
+                "([points, label]) => points.map((z) => Array.from(window.explorer.decode(z, label)))", [z, label]
+            )
             with torch.no_grad():
                 y = torch.full((2,), label)
                 mean, log_var = model.encode(x, y)

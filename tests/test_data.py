@@ -64,7 +64,9 @@ def test_wrong_magic_number_is_refused(tmp_path):
 
 def test_truncated_file_is_refused(tmp_path):
     root = write_mnist(tmp_path)
-    path = _corrupt(root, "train-images-idx3-ubyte.gz", gzip.compress(idx_bytes(np.zeros((256, 28, 28), np.uint8))[:9000]))
+    path = _corrupt(
+        root, "train-images-idx3-ubyte.gz", gzip.compress(idx_bytes(np.zeros((256, 28, 28), np.uint8))[:9000])
+    )
     _assert_refused(root, path, "truncated")
 
 

@@ -12,21 +12,34 @@ import torch
 from PIL import Image
 
 from conftest import TINY_WIDTHS, as_flags, idx_bytes, synthetic_digits
-from latentlab.core import data
 from latentlab.cli import main
+from latentlab.core import data
 from latentlab.core.config import TrainConfig
 from latentlab.core.data import DATASETS, load_image_folder, load_split, to_28x28_grey
 from latentlab.core.errors import DataSetMissing, LatentlabError
 
-FASHION_NAMES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
-                 "Ankle boot")
+FASHION_NAMES = (
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+)
 DEBIAN = Path("/usr/share/datasets/fashion-mnist")
 
 
 def write_idx_set(raw: Path, n_train: int = 64, n_test: int = 32) -> Path:
     """Four gzipped IDX files in ``raw`` (synthetic images, labels 0-9)."""
     raw.mkdir(parents=True, exist_ok=True)
-    for prefix, (images, labels) in {"train": synthetic_digits(n_train, 1), "t10k": synthetic_digits(n_test, 2)}.items():
+    for prefix, (images, labels) in {
+        "train": synthetic_digits(n_train, 1),
+        "t10k": synthetic_digits(n_test, 2),
+    }.items():
         (raw / f"{prefix}-images-idx3-ubyte.gz").write_bytes(gzip.compress(idx_bytes(images)))
         (raw / f"{prefix}-labels-idx1-ubyte.gz").write_bytes(gzip.compress(idx_bytes(labels)))
     return raw
@@ -35,8 +48,11 @@ def write_idx_set(raw: Path, n_train: int = 64, n_test: int = 32) -> Path:
 @pytest.fixture
 def no_system_fashion(monkeypatch, tmp_path):
     """As on a machine without Debian's package."""
-    monkeypatch.setitem(DATASETS, "fashion-mnist",
-                        dataclasses.replace(DATASETS["fashion-mnist"], system_folder=tmp_path / "not-installed"))
+    monkeypatch.setitem(
+        DATASETS,
+        "fashion-mnist",
+        dataclasses.replace(DATASETS["fashion-mnist"], system_folder=tmp_path / "not-installed"),
+    )
 
 
 def test_fashion_mnist_is_read_from_torchvisions_layout_under_the_data_root(tmp_path, no_system_fashion):
@@ -62,7 +78,10 @@ def test_missing_fashion_mnist_says_both_ways_to_get_it_and_downloads_nothing(tm
 
 @pytest.mark.skipif(not DEBIAN.is_dir(), reason="Debian's dataset-fashion-mnist is not installed")
 def test_debians_recompressed_fashion_mnist_loads_in_full():
-    train, test = load_split(Path("/nonexistent"), "train", "fashion-mnist"), load_split(Path("/nonexistent"), "test", "fashion-mnist")
+    train, test = (
+        load_split(Path("/nonexistent"), "train", "fashion-mnist"),
+        load_split(Path("/nonexistent"), "test", "fashion-mnist"),
+    )
     assert train[0].shape == (60000, 28, 28) and test[0].shape == (10000, 28, 28)
     assert sorted(torch.bincount(test[1]).tolist()) == [1000] * 10
 
@@ -211,8 +230,19 @@ def test_a_folder_that_does_not_exist_names_the_choices(tmp_path):
         load_image_folder(tmp_path / "nowhere", "train")
 
 
-TINY = [*as_flags(TINY_WIDTHS), "--epochs", "1", "--batch-size", "4", "--bound-samples", "2", "--bound-test-images", "4",
-        "--device", "cpu"]
+TINY = [
+    *as_flags(TINY_WIDTHS),
+    "--epochs",
+    "1",
+    "--batch-size",
+    "4",
+    "--bound-samples",
+    "2",
+    "--bound-test-images",
+    "4",
+    "--device",
+    "cpu",
+]
 
 
 def test_a_run_on_an_image_folder_records_its_data_set_and_is_never_evaluated_on_another(tmp_path, capsys):
@@ -230,15 +260,17 @@ def test_a_run_on_an_image_folder_records_its_data_set_and_is_never_evaluated_on
 
 
 def test_the_scatter_legend_names_the_classes(monkeypatch, tmp_path):
-    from latentlab.publish import figures
     from latentlab.core.data import Classes
+    from latentlab.publish import figures
 
     drawn = []
     monkeypatch.setattr(figures, "save", lambda fig, path: drawn.append(fig))
     codes, labels = np.random.default_rng(0).normal(size=(30, 2)), np.arange(30) % 10
     figures.latent_scatter_2d(codes, labels, DATASETS["fashion-mnist"].classes, "title", tmp_path / "x.png")
     legend = drawn[0].axes[0].get_legend()
-    assert [t.get_text() for t in legend.get_texts()] == list(FASHION_NAMES) and legend.get_title().get_text() == "class"
+    assert [t.get_text() for t in legend.get_texts()] == list(
+        FASHION_NAMES
+    ) and legend.get_title().get_text() == "class"
     figures.latent_scatter_2d(codes, labels, Classes(tuple("0123456789"), noun="digit"), "title", tmp_path / "x.png")
     assert drawn[1].axes[0].get_legend().get_title().get_text() == "digit"
 

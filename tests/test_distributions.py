@@ -9,10 +9,10 @@ import torch
 from torch.distributions import Independent, Normal
 
 from conftest import TINY_WIDTHS
-from toy_kinds import TwoBumps, TwoBumpsVAE
 from latentlab import VariationalAutoencoder
 from latentlab.core import distributions as d
 from latentlab.core import posterior
+from toy_kinds import TwoBumps, TwoBumpsVAE
 
 
 def kingma_kl(mean, log_var):
@@ -38,9 +38,12 @@ def test_the_kl_to_a_prior_without_a_closed_form_is_log_q_minus_log_p_at_the_sam
     q = d.diagonal_normal(torch.tensor([[0.3, -0.2]]), torch.tensor([[-1.0, 0.5]]))
     z = torch.tensor([[0.5, 0.1]])
     prior = TwoBumps()
-    by_hand = (Normal(torch.tensor([0.3, -0.2]), torch.exp(0.5 * torch.tensor([-1.0, 0.5]))).log_prob(z[0]).sum()
-               - math.log(0.5 * math.exp(Normal(torch.tensor([-1.0, 0.0]), 0.5).log_prob(z[0]).sum().item())
-                          + 0.5 * math.exp(Normal(torch.tensor([1.0, 0.0]), 0.5).log_prob(z[0]).sum().item())))
+    by_hand = Normal(torch.tensor([0.3, -0.2]), torch.exp(0.5 * torch.tensor([-1.0, 0.5]))).log_prob(
+        z[0]
+    ).sum() - math.log(
+        0.5 * math.exp(Normal(torch.tensor([-1.0, 0.0]), 0.5).log_prob(z[0]).sum().item())
+        + 0.5 * math.exp(Normal(torch.tensor([1.0, 0.0]), 0.5).log_prob(z[0]).sum().item())
+    )
     assert torch.allclose(d.kl_divergence(q, prior, z), by_hand.reshape(1), atol=1e-6)
     assert d.kl_method(prior) == d.SAMPLED
 
@@ -75,7 +78,9 @@ def test_the_quadrature_integrates_against_the_grids_prior():
     """log p(x) = log sum_g p(x|z_g) p(z_g) h², by hand on a tiny 5 x 5 grid with the mixture prior."""
     grid = posterior.Grid(0.5, 2, TwoBumps())
     log_lik = torch.randn(3, 5, 5)
-    by_hand = torch.logsumexp((log_lik.double() + TwoBumps().grid_log_prob(grid.axis)).flatten(1), 1) + 2 * math.log(0.5)
+    by_hand = torch.logsumexp((log_lik.double() + TwoBumps().grid_log_prob(grid.axis)).flatten(1), 1) + 2 * math.log(
+        0.5
+    )
     assert torch.allclose(posterior.log_marginal(log_lik, grid), by_hand)
     standard = posterior.Grid(0.5, 2)
     assert not torch.allclose(posterior.log_marginal(log_lik, standard), by_hand)

@@ -31,10 +31,12 @@ def test_importance_bound_with_the_true_posterior_is_the_exact_log_likelihood():
     log_var = torch.full_like(mean, math.log(s * s / v))
 
     def log_likelihood(z):  # (S, B, 1) -> (S, B)
-        return (-0.5 * ((x - a * z[..., 0]) ** 2 / s ** 2 + math.log(2 * math.pi * s ** 2)))
+        return -0.5 * ((x - a * z[..., 0]) ** 2 / s**2 + math.log(2 * math.pi * s**2))
 
-    bound = importance_sampled_bound(mean, log_var, StandardNormal(mean.shape[1]), log_likelihood, k=7, generator=torch.Generator().manual_seed(0))
-    exact = -0.5 * (x ** 2 / v + torch.log(torch.tensor(2 * math.pi * v, dtype=torch.float64)))
+    bound = importance_sampled_bound(
+        mean, log_var, StandardNormal(mean.shape[1]), log_likelihood, k=7, generator=torch.Generator().manual_seed(0)
+    )
+    exact = -0.5 * (x**2 / v + torch.log(torch.tensor(2 * math.pi * v, dtype=torch.float64)))
     assert torch.allclose(bound, exact, atol=1e-9)
 
 
@@ -44,12 +46,22 @@ def test_importance_bound_with_a_poor_proposal_stays_below_the_exact_value_and_r
     mean, log_var = torch.zeros(1, 1, dtype=torch.float64), torch.zeros(1, 1, dtype=torch.float64)  # q = prior
 
     def log_likelihood(z):
-        return -0.5 * ((x - a * z[..., 0]) ** 2 / s ** 2 + math.log(2 * math.pi * s ** 2))
+        return -0.5 * ((x - a * z[..., 0]) ** 2 / s**2 + math.log(2 * math.pi * s**2))
 
     exact = -0.5 * (1 / (a * a + s * s) + math.log(2 * math.pi * (a * a + s * s)))
-    bounds = [torch.stack([importance_sampled_bound(mean, log_var, StandardNormal(mean.shape[1]), log_likelihood, k,
-                                                    torch.Generator().manual_seed(r)) for r in range(200)]).mean().item()
-              for k in (1, 100)]
+    bounds = [
+        torch.stack(
+            [
+                importance_sampled_bound(
+                    mean, log_var, StandardNormal(mean.shape[1]), log_likelihood, k, torch.Generator().manual_seed(r)
+                )
+                for r in range(200)
+            ]
+        )
+        .mean()
+        .item()
+        for k in (1, 100)
+    ]
     assert bounds[0] < bounds[1] < exact
 
 
@@ -81,11 +93,25 @@ def _metrics(folder, **values):
 
 
 def test_report_renders_a_row_per_result_folder_from_hand_written_metrics(tmp_path):
-    _metrics(tmp_path / "Kết_quả_huấn_luyện_Variational_Autoecoder/2D_latent_VAE", test_mse=0.04321,
-             test_recon_sse=33.87, test_elbo=-37.25, knn5_accuracy=0.7512, active_units=2,
-             test_log_likelihood_is=-36.5, bound_samples=100, bound_test_images=2000)
-    _metrics(tmp_path / "Kết_quả_huấn_luyện_Autoencoder/2D_latent_AE", model="ae", test_mse=0.0399,
-             test_recon_sse=31.3, pca_test_mse=0.0557, pca_knn5_accuracy=0.42)
+    _metrics(
+        tmp_path / "Kết_quả_huấn_luyện_Variational_Autoecoder/2D_latent_VAE",
+        test_mse=0.04321,
+        test_recon_sse=33.87,
+        test_elbo=-37.25,
+        knn5_accuracy=0.7512,
+        active_units=2,
+        test_log_likelihood_is=-36.5,
+        bound_samples=100,
+        bound_test_images=2000,
+    )
+    _metrics(
+        tmp_path / "Kết_quả_huấn_luyện_Autoencoder/2D_latent_AE",
+        model="ae",
+        test_mse=0.0399,
+        test_recon_sse=31.3,
+        pca_test_mse=0.0557,
+        pca_knn5_accuracy=0.42,
+    )
     text = results_markdown(tmp_path)
     assert "| VAE, 2-D | MNIST | 0.0432 | 33.87 | -37.25 | -36.50 (k=100, n=2000) | – | 0.751 |" in text
     assert "| AE, 2-D | MNIST | 0.0399 | 31.30 |" in text
@@ -95,13 +121,26 @@ def test_report_renders_a_row_per_result_folder_from_hand_written_metrics(tmp_pa
 
 
 def test_report_gives_the_evaluate_command_with_the_bound_settings_each_folder_was_measured_with(tmp_path):
-    _metrics(tmp_path / "Kết_quả_huấn_luyện_Variational_Autoecoder/2D_latent_VAE", test_mse=0.04,
-             bound_samples=100, bound_test_images=2000)
-    _metrics(tmp_path / "Kết_quả_huấn_luyện_Variational_Autoecoder/32D_latent_VAE_bernoulli", test_mse=0.02,
-             bound_samples=1000, bound_test_images=10000)
+    _metrics(
+        tmp_path / "Kết_quả_huấn_luyện_Variational_Autoecoder/2D_latent_VAE",
+        test_mse=0.04,
+        bound_samples=100,
+        bound_test_images=2000,
+    )
+    _metrics(
+        tmp_path / "Kết_quả_huấn_luyện_Variational_Autoecoder/32D_latent_VAE_bernoulli",
+        test_mse=0.02,
+        bound_samples=1000,
+        bound_test_images=10000,
+    )
     text = results_markdown(tmp_path)
-    assert 'evaluate "Kết_quả_huấn_luyện_Variational_Autoecoder/32D_latent_VAE_bernoulli" --k 1000 --n-test 10000\n' in text
-    plain = next(line for line in text.splitlines() if line.startswith("python -m latentlab evaluate") and "--k" not in line)
+    assert (
+        'evaluate "Kết_quả_huấn_luyện_Variational_Autoecoder/32D_latent_VAE_bernoulli" --k 1000 --n-test 10000\n'
+        in text
+    )
+    plain = next(
+        line for line in text.splitlines() if line.startswith("python -m latentlab evaluate") and "--k" not in line
+    )
     assert "2D_latent_VAE" in plain and '/32D_latent_VAE_bernoulli"' not in plain
 
 
@@ -129,5 +168,6 @@ def test_readme_summary_adds_up_the_training_time_of_the_scripts_default_runs(tm
         _metrics(tmp_path / experiment.out_dir, parameters=1000, test_mse=0.01, train_seconds=60.0 * (i + 1))
     _metrics(tmp_path / BERNOULLI.out_dir, parameters=1000, test_mse=0.01, train_seconds=6000.0)  # no script: left out
     n = len(SCRIPT_EXPERIMENTS)
-    assert summary(tmp_path).endswith(f"The default runs of the {n} scripts in Models/ trained for "
-                                      f"{n * (n + 1) / 2:.1f} min in total (cpu).")
+    assert summary(tmp_path).endswith(
+        f"The default runs of the {n} scripts in Models/ trained for {n * (n + 1) / 2:.1f} min in total (cpu)."
+    )

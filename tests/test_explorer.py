@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 import torch
 
-from latentlab.publish import browser
 from latentlab.cli import main
-from latentlab.publish.explorer import EXPLORER_FILE, HERE, export_decoder, pack, write_explorer
 from latentlab.core.passes import encode_split
 from latentlab.core.training import train
+from latentlab.publish import browser
+from latentlab.publish.explorer import EXPLORER_FILE, HERE, export_decoder, pack, write_explorer
 
 NODE = shutil.which("node")
 POINTS = [[0.0, 0.0], [0.8, -0.5], [-1.3, 1.1]]
@@ -25,7 +25,17 @@ def trained(tmp_path_factory):
     from latentlab.core.config import TrainConfig
 
     root = tmp_path_factory.mktemp("explorer")
-    config = TrainConfig(model="vae", latent_dim=2, epochs=2, batch_size=32, lr=5e-3, **TINY_WIDTHS, device="cpu", data_root=str(write_mnist(root / "data")), out_dir=str(root / "run"))
+    config = TrainConfig(
+        model="vae",
+        latent_dim=2,
+        epochs=2,
+        batch_size=32,
+        lr=5e-3,
+        **TINY_WIDTHS,
+        device="cpu",
+        data_root=str(write_mnist(root / "data")),
+        out_dir=str(root / "run"),
+    )
     finished = train(config)
     return finished.model, finished.test, root / "run"
 
@@ -40,8 +50,9 @@ def test_the_javascript_decoder_matches_pytorch_to_1e_4_per_pixel(trained, tmp_p
     model, _, _ = trained
     layers, arrays = export_decoder(model)
     payload, manifest = pack(arrays)
-    (tmp_path / "net.json").write_text(json.dumps({"layers": layers, "manifest": manifest, "payload": payload,
-                                                    "points": POINTS}))
+    (tmp_path / "net.json").write_text(
+        json.dumps({"layers": layers, "manifest": manifest, "payload": payload, "points": POINTS})
+    )
     runner = f"""
         const {{decode, readArrays}} = require({json.dumps(str(HERE / "explorer.js"))});
         const net = JSON.parse(require("fs").readFileSync({json.dumps(str(tmp_path / "net.json"))}, "utf8"));
@@ -64,8 +75,11 @@ def test_the_page_decodes_the_point_under_the_pointer_like_pytorch(trained, tmp_
             browser.move_to_latent(page, point)
             shown = page.evaluate("Array.from(window.explorer.point)")  # the latent the page decoded
             assert np.allclose(shown, point, atol=0.05)  # the pointer lands on the pixel nearest the point
-            pixels = np.array(page.evaluate(
-                "Array.from(document.getElementById('decoded').getContext('2d').getImageData(0, 0, 28, 28).data)"))
+            pixels = np.array(
+                page.evaluate(
+                    "Array.from(document.getElementById('decoded').getContext('2d').getImageData(0, 0, 28, 28).data)"
+                )
+            )
             expected = torch_decode(model, [shown])[0] * 255
             assert np.abs(pixels.reshape(784, 4)[:, 0] - expected).max() <= 2  # the canvas rounds to 1/255
         page.screenshot(path=str(tmp_path / "explorer.png"))
@@ -123,13 +137,20 @@ def _run_node(tmp_path, script: str, data: dict):
 
 
 @pytest.mark.skipif(NODE is None, reason="Node is not installed, so explorer.js cannot run outside a browser")
-@pytest.mark.parametrize("kind, latent_dim, likelihood", [("vae", 2, "gaussian"), ("ae", 2, "gaussian"),
-                                                        ("vae", 32, "gaussian"), ("ae", 32, "gaussian"),
-                                                        ("vae", 32, "bernoulli")])
+@pytest.mark.parametrize(
+    "kind, latent_dim, likelihood",
+    [
+        ("vae", 2, "gaussian"),
+        ("ae", 2, "gaussian"),
+        ("vae", 32, "gaussian"),
+        ("ae", 32, "gaussian"),
+        ("vae", 32, "bernoulli"),
+    ],
+)
 def test_the_javascript_encoder_matches_pytorch_to_1e_4(kind, latent_dim, likelihood, tmp_path):
     from conftest import TINY_WIDTHS, synthetic_digits
-    from latentlab.publish.explorer import export_encoder
     from latentlab import Autoencoder, VariationalAutoencoder
+    from latentlab.publish.explorer import export_encoder
 
     torch.manual_seed(0)
     model = (Autoencoder if kind == "ae" else VariationalAutoencoder)(latent_dim, likelihood=likelihood, **TINY_WIDTHS)
@@ -142,10 +163,18 @@ def test_the_javascript_encoder_matches_pytorch_to_1e_4(kind, latent_dim, likeli
     images = torch.from_numpy(synthetic_digits(3, seed=5)[0]).float().div(255).view(3, 1, 28, 28)
     layers, heads, arrays = export_encoder(model)
     payload, manifest = pack(arrays)
-    codes = _run_node(tmp_path, "console.log(JSON.stringify(net.images.map((x) => "
-                      "Object.fromEntries(Object.entries(encode(net.layers, net.heads, arrays, x)).map(([k, v]) => [k, Array.from(v)])))));",
-                      {"layers": layers, "heads": heads, "manifest": manifest, "payload": payload,
-                       "images": images.view(3, 784).tolist()})
+    codes = _run_node(
+        tmp_path,
+        "console.log(JSON.stringify(net.images.map((x) => "
+        "Object.fromEntries(Object.entries(encode(net.layers, net.heads, arrays, x)).map(([k, v]) => [k, Array.from(v)])))));",
+        {
+            "layers": layers,
+            "heads": heads,
+            "manifest": manifest,
+            "payload": payload,
+            "images": images.view(3, 784).tolist(),
+        },
+    )
     with torch.no_grad():
         expected = model.encode(images)
     expected = {"z": expected} if kind == "ae" else {"mean": expected[0], "log_var": expected[1]}
@@ -167,11 +196,16 @@ def test_a_digit_drawn_on_the_pad_goes_through_the_javascript_encoder_like_pytor
             page.mouse.move(box["x"] + x, box["y"] + y, steps=8)
         page.mouse.up()
         pixels = np.array(page.evaluate("Array.from(window.explorer.input())"), dtype=np.float32)
-        shown = page.evaluate("Object.fromEntries(Object.entries(window.explorer.encode(window.explorer.input()))"
-                              ".map(([k, v]) => [k, Array.from(v)]))")
+        shown = page.evaluate(
+            "Object.fromEntries(Object.entries(window.explorer.encode(window.explorer.input()))"
+            ".map(([k, v]) => [k, Array.from(v)]))"
+        )
         text = page.inner_text("#yours-text")
-        recon = np.array(page.evaluate("Array.from(document.getElementById('recon').getContext('2d')"
-                                       ".getImageData(0, 0, 28, 28).data)")).reshape(784, 4)[:, 0]
+        recon = np.array(
+            page.evaluate(
+                "Array.from(document.getElementById('recon').getContext('2d').getImageData(0, 0, 28, 28).data)"
+            )
+        ).reshape(784, 4)[:, 0]
         assert not errors
     assert pixels.shape == (784,) and pixels.max() > 0.9 and 0.05 < (pixels > 0.1).mean() < 0.4
     image = pixels.reshape(28, 28)
@@ -194,13 +228,16 @@ def test_a_pinned_point_is_unpinned_by_a_second_click_or_escape(trained, tmp_pat
     page_path = write_explorer(model, test, encode_split(model, test), "tiny VAE", tmp_path)
     with browser.open_page(page_path) as (page, errors):
         browser.move_to_latent(page, (0.5, 0.5))
-        page.mouse.down(); page.mouse.up()
+        page.mouse.down()
+        page.mouse.up()
         assert page.evaluate("window.explorer.pinned !== null")
         page.keyboard.press("Escape")
         assert page.evaluate("window.explorer.pinned === null")
-        page.mouse.down(); page.mouse.up()
+        page.mouse.down()
+        page.mouse.up()
         browser.move_to_latent(page, (-1.0, 0.3))
-        page.mouse.down(); page.mouse.up()
+        page.mouse.down()
+        page.mouse.up()
         assert page.evaluate("window.explorer.pinned === null")
         assert not errors
 
@@ -210,9 +247,12 @@ def test_two_clicks_on_a_32_d_page_choose_a_then_b(tmp_path):
     with browser.open_page(_tiny_32_d_page(tmp_path)) as (page, errors):
         ends = []
         for pick in (18, 61 % 64):
-            point = page.evaluate(f"Array.from(window.explorer.arrays.pick_scatter.subarray({2 * pick}, {2 * pick + 2}))")
+            point = page.evaluate(
+                f"Array.from(window.explorer.arrays.pick_scatter.subarray({2 * pick}, {2 * pick + 2}))"
+            )
             browser.move_to_latent(page, point)
-            page.mouse.down(); page.mouse.up()
+            page.mouse.down()
+            page.mouse.up()
             ends.append(page.evaluate("window.explorer.ends.slice()"))
         assert not errors
     first, second = ends
@@ -246,8 +286,9 @@ def test_a_400_px_phone_screen_has_no_sideways_scroll_and_keeps_the_decoded_imag
     else:
         page_path = _tiny_32_d_page(tmp_path)
     with browser.open_browser() as chromium:
-        context = chromium.new_context(viewport={"width": 400, "height": 760}, device_scale_factor=2,
-                                       is_mobile=True, has_touch=True)
+        context = chromium.new_context(
+            viewport={"width": 400, "height": 760}, device_scale_factor=2, is_mobile=True, has_touch=True
+        )
         page = context.new_page()
         page.goto(page_path.resolve().as_uri())
         page.wait_for_selector("body[data-ready=yes]", state="attached")
@@ -263,8 +304,8 @@ def test_a_400_px_phone_screen_has_no_sideways_scroll_and_keeps_the_decoded_imag
 @pytest.mark.skipif(browser.missing() is not None, reason=f"no headless browser here: {browser.missing()}")
 def test_compare_sends_one_drawn_digit_through_every_models_own_page(trained, tmp_path):
     from conftest import TINY_WIDTHS
-    from latentlab.experiments import EXPERIMENTS
     from latentlab import Autoencoder
+    from latentlab.experiments import EXPERIMENTS
     from latentlab.publish.front_pages import COMPARE_FILE, compare_html
 
     vae, test, _ = trained
@@ -287,9 +328,13 @@ def test_compare_sends_one_drawn_digit_through_every_models_own_page(trained, tm
         seen = {}
         for frame in page.frames[1:]:
             name = "vae-2d" if "2D_latent_VAE" in frame.url else "ae-32d"
-            seen[name] = {"input": np.array(frame.evaluate("Array.from(window.explorer.input())"), dtype=np.float32),
-                          "code": frame.evaluate("Object.fromEntries(Object.entries(window.explorer.encode("
-                                                 "window.explorer.input())).map(([k, v]) => [k, Array.from(v)]))")}
+            seen[name] = {
+                "input": np.array(frame.evaluate("Array.from(window.explorer.input())"), dtype=np.float32),
+                "code": frame.evaluate(
+                    "Object.fromEntries(Object.entries(window.explorer.encode("
+                    "window.explorer.input())).map(([k, v]) => [k, Array.from(v)]))"
+                ),
+            }
         assert not errors
     assert rows == 2 and sorted(seen) == ["ae-32d", "vae-2d"]
     x = torch.from_numpy(pixels).view(1, 1, 28, 28)
@@ -329,11 +374,14 @@ def test_a_page_refilled_in_todays_template_keeps_its_data_byte_for_byte(tmp_pat
 
     def data(text):
         return [text.split(f'id="{block}">', 1)[1].split("</script>", 1)[0] for block in ("meta", "payload")]
+
     assert data(new) == data(old) and "yesterday's template" not in new
 
 
 @pytest.mark.skipif(browser.missing() is not None, reason=f"no headless browser here: {browser.missing()}")
-def test_the_2d_vae_page_shows_a_picked_images_true_posterior_and_its_two_gaps_as_posterior_gaps_json_has_them(tmp_path):
+def test_the_2d_vae_page_shows_a_picked_images_true_posterior_and_its_two_gaps_as_posterior_gaps_json_has_them(
+    tmp_path,
+):
     from pathlib import Path
 
     folder = Path(__file__).resolve().parents[1] / "Kết_quả_huấn_luyện_Variational_Autoecoder" / "2D_latent_VAE"
@@ -347,8 +395,10 @@ def test_the_2d_vae_page_shows_a_picked_images_true_posterior_and_its_two_gaps_a
         page.mouse.down()
         page.mouse.up()
         chosen, shown = page.evaluate("window.explorer.chosen"), page.locator("#posterior-text").text_content()
-        drawn = page.evaluate("Array.from(document.getElementById('posterior').getContext('2d')"
-                              ".getImageData(0, 0, 168, 168).data).some((v, i) => i % 4 === 0 && v > 200)")
+        drawn = page.evaluate(
+            "Array.from(document.getElementById('posterior').getContext('2d')"
+            ".getImageData(0, 0, 168, 168).data).some((v, i) => i % 4 === 0 && v > 200)"
+        )
         assert not errors
     assert chosen == image["test_index"] == 46 and shown.startswith("The true posterior p(z|x)")
     approximation, amortization = image["log_px"] - image["elbo_q_star"], image["elbo_q_star"] - image["elbo_q"]
@@ -360,9 +410,9 @@ def test_the_2d_vae_page_shows_a_picked_images_true_posterior_and_its_two_gaps_a
 def _prior_page_model(kind: str):
     """A tiny untrained model of ``kind`` with BatchNorm statistics as after training, in eval mode."""
     from conftest import TINY_WIDTHS
-    from toy_kinds import TwoBumpsVAE
     from latentlab import VariationalAutoencoder
     from latentlab.core.kinds.vampprior import VampPriorVAE
+    from toy_kinds import TwoBumpsVAE
 
     torch.manual_seed(0)
     model = {"vae": VariationalAutoencoder, "vampprior": VampPriorVAE, "two-bumps": TwoBumpsVAE}[kind](2, **TINY_WIDTHS)
@@ -386,10 +436,17 @@ def test_the_pages_kl_of_a_drawing_is_the_one_pytorch_gives_a_test_image_with_th
         mean, log_var = model.encode(images)
         expected = model.point_loss_per_image(images)["kl"].numpy()
         prior_mean, prior_log_var = (t.numpy().ravel().tolist() for t in model.prior.mixture())
-    shown = _run_node(tmp_path, "const {klDivergence} = require(" + json.dumps(str(HERE / "explorer.js")) + ");"
-                      "console.log(JSON.stringify(net.codes.map(([m, v]) => klDivergence(m, v, net.prior))));",
-                      {"manifest": {}, "payload": "H4sIAAAAAAAAAwMAAAAAAAAAAAA=", "codes": list(zip(mean.tolist(), log_var.tolist())),
-                       "prior": {"mean": prior_mean, "log_var": prior_log_var, "components": len(prior_mean) // 2}})
+    shown = _run_node(
+        tmp_path,
+        "const {klDivergence} = require(" + json.dumps(str(HERE / "explorer.js")) + ");"
+        "console.log(JSON.stringify(net.codes.map(([m, v]) => klDivergence(m, v, net.prior))));",
+        {
+            "manifest": {},
+            "payload": "H4sIAAAAAAAAAwMAAAAAAAAAAAA=",
+            "codes": list(zip(mean.tolist(), log_var.tolist(), strict=True)),
+            "prior": {"mean": prior_mean, "log_var": prior_log_var, "components": len(prior_mean) // 2},
+        },
+    )
     assert np.abs(np.array(shown) - expected).max() <= 1e-4 * max(1.0, np.abs(expected).max())
 
 

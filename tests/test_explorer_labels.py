@@ -24,7 +24,9 @@ REPO = Path(__file__).resolve().parents[1]
 NODE = shutil.which("node")
 NO_BROWSER = browser.missing()
 needs_browser = pytest.mark.skipif(NO_BROWSER is not None, reason=f"no headless browser here: {NO_BROWSER}")
-needs_node = pytest.mark.skipif(NODE is None, reason="Node is not installed, so explorer.js cannot run outside a browser")
+needs_node = pytest.mark.skipif(
+    NODE is None, reason="Node is not installed, so explorer.js cannot run outside a browser"
+)
 INK = 200  # the grey level above which a test digit's pixel is drawn (its anti-aliased edge left to the pen)
 SCALE = 12  # pad pixels per pixel of the digit: the pad's 22-pixel pen is then 1.8 of them wide
 
@@ -56,7 +58,7 @@ def strokes_of(image: np.ndarray) -> list[list[tuple[float, float]]]:
     chains = []
     for y, row in enumerate(image > INK):
         edges = np.flatnonzero(np.diff(np.concatenate([[0], row.astype(int), [0]])))
-        for x0, x1 in zip(edges[::2], edges[1::2] - 1):
+        for x0, x1 in zip(edges[::2], edges[1::2] - 1, strict=True):
             chain = next((c for c in chains if c[-1][0] == y - 1 and x0 <= c[-1][2] and x1 >= c[-1][1]), None)
             if chain is None:
                 chains.append(chain := [])
@@ -107,18 +109,22 @@ def photo_of(image: np.ndarray) -> bytes:
 def point_elbo_labels(model, x: torch.Tensor) -> torch.Tensor:
     """p(y|x) of each image by the page's rule, in PyTorch: softmax over y of minus the point loss given y."""
     with torch.no_grad():
-        scores = torch.stack([sum(model.point_loss_per_image(x, torch.full((len(x),), y)).values())
-                              for y in range(model.classes)], dim=1)
+        scores = torch.stack(
+            [sum(model.point_loss_per_image(x, torch.full((len(x),), y)).values()) for y in range(model.classes)], dim=1
+        )
     return torch.softmax(-scores.double(), dim=1)
 
 
 # --- The pure functions, in Node -------------------------------------------------------------------------
 
+
 def run_node(tmp_path, script: str, data: dict):
     (tmp_path / "data.json").write_text(json.dumps(data))
-    runner = (f"const page = require({json.dumps(str(HERE / 'explorer.js'))});"
-              f"const data = JSON.parse(require('fs').readFileSync({json.dumps(str(tmp_path / 'data.json'))}, 'utf8'));"
-              f"{script}")
+    runner = (
+        f"const page = require({json.dumps(str(HERE / 'explorer.js'))});"
+        f"const data = JSON.parse(require('fs').readFileSync({json.dumps(str(tmp_path / 'data.json'))}, 'utf8'));"
+        f"{script}"
+    )
     done = subprocess.run([NODE, "-e", runner], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
@@ -136,8 +142,13 @@ def test_the_label_posterior_is_the_softmax_of_minus_the_scores_whatever_their_o
 def test_a_dark_on_light_photo_is_inverted_and_its_paper_taken_to_black(tmp_path):
     grey = np.full((10, 12), 0.85)
     grey[3:7, 4:8] = 0.1  # the pen's stroke
-    ink = np.array(run_node(tmp_path, "console.log(JSON.stringify(Array.from(page.photoInk(data.grey, 12, 10))));",
-                            {"grey": grey.ravel().tolist()})).reshape(10, 12)
+    ink = np.array(
+        run_node(
+            tmp_path,
+            "console.log(JSON.stringify(Array.from(page.photoInk(data.grey, 12, 10))));",
+            {"grey": grey.ravel().tolist()},
+        )
+    ).reshape(10, 12)
     assert np.all(ink[3:7, 4:8] == 1) and np.all(ink[grey > 0.5] == 0)
 
 
@@ -147,8 +158,13 @@ def test_ink_is_fitted_to_a_20_pixel_box_and_centred_by_its_mass_as_mnists_digit
     ink[5:85, 70:110] = 1.0  # 80 x 40, far off-centre
     ink[5:15, 70:110] = 0.0
     ink[5:45, 70:80] = 1.0  # more mass on the left at the top
-    pixels = np.array(run_node(tmp_path, "console.log(JSON.stringify(Array.from(page.prepareInk(data.ink, 120, 90))));",
-                               {"ink": ink.ravel().tolist()})).reshape(28, 28)
+    pixels = np.array(
+        run_node(
+            tmp_path,
+            "console.log(JSON.stringify(Array.from(page.prepareInk(data.ink, 120, 90))));",
+            {"ink": ink.ravel().tolist()},
+        )
+    ).reshape(28, 28)
     rows, cols = np.nonzero(pixels > 0)
     assert rows.max() - rows.min() + 1 == 20 and cols.max() - cols.min() + 1 == 10  # aspect kept
     centre = np.array([(pixels.sum(1) * np.arange(28)).sum(), (pixels.sum(0) * np.arange(28)).sum()]) / pixels.sum()
@@ -158,6 +174,7 @@ def test_ink_is_fitted_to_a_20_pixel_box_and_centred_by_its_mass_as_mnists_digit
 
 # --- The conditional VAE reads the label ---------------------------------------------------------------
 
+
 @needs_browser
 def test_the_pages_label_posterior_is_pytorchs_point_elbo_rule_on_test_images(cvae_page, test_digits):
     from latentlab.core.finished import load_model
@@ -165,8 +182,13 @@ def test_the_pages_label_posterior_is_pytorchs_point_elbo_rule_on_test_images(cv
     images, _ = test_digits
     x = torch.tensor(images[:6]).float().div(255).view(6, 1, 28, 28)
     with browser.open_page(cvae_page) as (page, errors):
-        shown = [page.evaluate("(x) => { window.explorer.analyse(x); return window.explorer.labelProbabilities; }",
-                               image.view(784).tolist()) for image in x]
+        shown = [
+            page.evaluate(
+                "(x) => { window.explorer.analyse(x); return window.explorer.labelProbabilities; }",
+                image.view(784).tolist(),
+            )
+            for image in x
+        ]
         assert not errors
     expected = point_elbo_labels(load_model(cvae_page.parent / "model.pt").eval(), x).numpy()
     assert np.abs(np.array(shown) - expected).max() <= 1e-3
@@ -229,8 +251,9 @@ def test_a_picked_test_image_given_another_label_shows_one_code(cvae_page):
         page.mouse.up()
         own = page.evaluate("window.explorer.label")
         page.locator("#label-buttons button").nth(2).click()
-        pinned, code, label = page.evaluate("[window.explorer.pinned, Array.from(window.explorer.yours.z), "
-                                            "window.explorer.label]")
+        pinned, code, label = page.evaluate(
+            "[window.explorer.pinned, Array.from(window.explorer.yours.z), window.explorer.label]"
+        )
         chosen = page.inner_text("#chosen-text")
         assert not errors
     assert own == 7 and label == 2
@@ -240,6 +263,7 @@ def test_a_picked_test_image_given_another_label_shows_one_code(cvae_page):
 
 
 # --- A photo of a digit --------------------------------------------------------------------------------
+
 
 @needs_browser
 def test_a_photo_of_a_digit_is_read_in_the_page_and_gets_its_label_with_no_request(cvae_page, test_digits, tmp_path):
@@ -276,9 +300,13 @@ def test_on_compare_the_cvae_reads_drawn_digits_and_a_photos_label_itself(cvae_p
         frame = page.frames[1]
 
         def label_of_current_input():
-            frame.wait_for_function("(x) => window.explorer.current && window.explorer.current.every((v, i) => v === x[i])",
-                                    arg=page.evaluate("Array.from(window.compare.input())"), polling=100)
+            frame.wait_for_function(
+                "(x) => window.explorer.current && window.explorer.current.every((v, i) => v === x[i])",
+                arg=page.evaluate("Array.from(window.compare.input())"),
+                polling=100,
+            )
             return frame.evaluate("window.explorer.label")
+
         read = []
         for image in images[:10]:
             draw_digit(page, image)
@@ -295,11 +323,18 @@ def test_on_compare_the_cvae_reads_drawn_digits_and_a_photos_label_itself(cvae_p
 
 # --- Nothing covers anything; every number named --------------------------------------------------------
 
+
 def overlapping(boxes: dict) -> list:
     names = list(boxes)
-    return [(a, b) for i, a in enumerate(names) for b in names[i + 1:]
-            if boxes[a]["x"] < boxes[b]["x"] + boxes[b]["width"] and boxes[b]["x"] < boxes[a]["x"] + boxes[a]["width"]
-            and boxes[a]["y"] < boxes[b]["y"] + boxes[b]["height"] and boxes[b]["y"] < boxes[a]["y"] + boxes[a]["height"]]
+    return [
+        (a, b)
+        for i, a in enumerate(names)
+        for b in names[i + 1 :]
+        if boxes[a]["x"] < boxes[b]["x"] + boxes[b]["width"]
+        and boxes[b]["x"] < boxes[a]["x"] + boxes[a]["width"]
+        and boxes[a]["y"] < boxes[b]["y"] + boxes[b]["height"]
+        and boxes[b]["y"] < boxes[a]["y"] + boxes[a]["height"]
+    ]
 
 
 @needs_browser
@@ -310,7 +345,9 @@ def test_at_400_px_the_title_plot_pad_buttons_and_decoded_image_never_overlap(cv
         page.goto(cvae_page.resolve().as_uri())
         page.wait_for_selector("body[data-ready=yes]", state="attached")
         page.evaluate(f"document.querySelector('{scrolled_to}').scrollIntoView({{block: 'end'}})")
-        boxes = {name: page.locator(name).bounding_box() for name in ("h1", "#scatter", "#decoded", "#pad", "#label-buttons")}
+        boxes = {
+            name: page.locator(name).bounding_box() for name in ("h1", "#scatter", "#decoded", "#pad", "#label-buttons")
+        }
         width = page.evaluate("document.documentElement.scrollWidth")
     assert overlapping(boxes) == [] and width <= 400
 
@@ -339,12 +376,17 @@ def test_the_posterior_inset_has_ticks_in_z_units_and_defines_both_gaps(tmp_path
         page.mouse.down()
         page.mouse.up()
         text = page.inner_text("#posterior-text")
-        size = page.evaluate("[document.getElementById('posterior').width, document.getElementById('posterior').height]")
-        margins = page.evaluate("""([w, h]) => {
+        size = page.evaluate(
+            "[document.getElementById('posterior').width, document.getElementById('posterior').height]"
+        )
+        margins = page.evaluate(
+            """([w, h]) => {
             const data = document.getElementById('posterior').getContext('2d').getImageData(0, 0, w, h).data;
             const dark = (x0, y0, x1, y1) => { let n = 0; for (let y = y0; y < y1; y++) for (let x = x0; x < x1; x++)
                 if (data[4 * (y * w + x)] < 120) n++; return n; };
-            return [dark(0, 20, 30, h - 30), dark(45, h - 22, w - 10, h - 12)]; }""", size)
+            return [dark(0, 20, 30, h - 30), dark(45, h - 22, w - 10, h - 12)]; }""",
+            size,
+        )
         assert not errors
     assert min(margins) > 20  # the tick labels: dark text on the left and below the box
     assert "Approximation gap" in text and "= log p(x) − ELBO(q*)" in text

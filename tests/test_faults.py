@@ -8,11 +8,10 @@ import torch
 
 import latentlab.core.training as training
 from latentlab import load_model
-from latentlab.core.checkpoint import save_atomic
+from latentlab.core.checkpoint import TrainingInterrupted, save_atomic
 from latentlab.core.checkpoint_file import FORMAT, MODEL_FILE
-from latentlab.core.files import write_json_atomic
 from latentlab.core.errors import LatentlabError
-from latentlab.core.checkpoint import TrainingInterrupted
+from latentlab.core.files import write_json_atomic
 from latentlab.core.training import train
 
 
@@ -98,7 +97,6 @@ def test_resuming_with_other_settings_is_refused_with_the_difference(tiny_config
         train(dataclasses.replace(tiny_config, latent_dim=3))
 
 
-
 class _RunsAShellCommand:
     """The classic exploit: unpickling calls os.system."""
 
@@ -131,14 +129,17 @@ def test_a_plain_pickle_is_not_a_checkpoint_and_torch_prints_no_warning(tmp_path
     assert len(recwarn) == 0
 
 
-@pytest.mark.parametrize("damage, words", [
-    (lambda state: state.pop("config"), "no 'config' entry"),
-    (lambda state: state.update(config=["vae", 2]), "'config' entry is a list"),
-    (lambda state: state["config"].update(model="gan"), "model is 'gan'"),
-    (lambda state: state["config"].update(latent_dim="two"), "latent_dim is 'two'"),
-    (lambda state: state.update(model={"weight": "not a tensor"}), "other than tensors"),
-    (lambda state: state.pop("epoch"), "no 'epoch' entry"),
-])
+@pytest.mark.parametrize(
+    "damage, words",
+    [
+        (lambda state: state.pop("config"), "no 'config' entry"),
+        (lambda state: state.update(config=["vae", 2]), "'config' entry is a list"),
+        (lambda state: state["config"].update(model="gan"), "model is 'gan'"),
+        (lambda state: state["config"].update(latent_dim="two"), "latent_dim is 'two'"),
+        (lambda state: state.update(model={"weight": "not a tensor"}), "other than tensors"),
+        (lambda state: state.pop("epoch"), "no 'epoch' entry"),
+    ],
+)
 def test_a_marked_checkpoint_with_damaged_contents_is_one_clear_error(tiny_config, tmp_path, damage, words):
     train(tiny_config)
     state = torch.load(f"{tiny_config.out_dir}/{MODEL_FILE}", weights_only=True)

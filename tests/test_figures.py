@@ -9,17 +9,22 @@ import torch
 from PIL import Image
 
 from conftest import TINY_WIDTHS, synthetic_digits
+from latentlab import Autoencoder, VariationalAutoencoder
 from latentlab.core import losses
 from latentlab.core.data import DeviceSplit, to_float
-from latentlab.publish.unconditional_gallery import write_gallery
-from latentlab.publish.shared_figures import INTERPOLATION_PAIRS, RATIOS
 from latentlab.core.passes import encode_split
-from latentlab import Autoencoder, VariationalAutoencoder
+from latentlab.publish.shared_figures import INTERPOLATION_PAIRS, RATIOS
+from latentlab.publish.unconditional_gallery import write_gallery
 
-COMMON = ["reconstructions.png", "latent_scatter.png", "interpolation.png", "interpolation.txt",
-          "loss_curves.png", "samples.png"]
-WALKS = {"ae": ["sampling_1.gif", "sampling_2.gif"],
-         "vae": ["sampling_1.gif", "sampling_2.gif", "vae_latent_walk.gif"]}
+COMMON = [
+    "reconstructions.png",
+    "latent_scatter.png",
+    "interpolation.png",
+    "interpolation.txt",
+    "loss_curves.png",
+    "samples.png",
+]
+WALKS = {"ae": ["sampling_1.gif", "sampling_2.gif"], "vae": ["sampling_1.gif", "sampling_2.gif", "vae_latent_walk.gif"]}
 
 
 def _test_split() -> DeviceSplit:
@@ -29,8 +34,16 @@ def _test_split() -> DeviceSplit:
 
 
 def _state(model) -> dict:
-    history = [{"epoch": e, "train_recon": 60.0 / e, "test_recon": 65.0 / e,
-                "train_kl": 3.0 * (model.kind == "vae"), "test_kl": 3.1 * (model.kind == "vae")} for e in (1, 2, 3)]
+    history = [
+        {
+            "epoch": e,
+            "train_recon": 60.0 / e,
+            "test_recon": 65.0 / e,
+            "train_kl": 3.0 * (model.kind == "vae"),
+            "test_kl": 3.1 * (model.kind == "vae"),
+        }
+        for e in (1, 2, 3)
+    ]
     fit = {"mean": torch.zeros(model.latent_dim), "cov": torch.eye(model.latent_dim)}
     return {"history": history, "latent_fit": fit}
 
@@ -48,8 +61,11 @@ def rendered(request, tmp_path_factory):
 
 def test_every_file_of_the_result_folder_is_written(rendered):
     model, _, out = rendered
-    expected = COMMON + (["manifold.png"] + WALKS[model.kind] if model.latent_dim == 2
-                         else ["latent_distribution.png", "interpolation.gif"])
+    expected = COMMON + (
+        ["manifold.png"] + WALKS[model.kind]
+        if model.latent_dim == 2
+        else ["latent_distribution.png", "interpolation.gif"]
+    )
     missing = [name for name in expected if not (out / name).is_file()]
     assert not missing
 
@@ -96,8 +112,14 @@ def test_a_title_wider_than_the_analogies_grid_is_wrapped_to_its_width(monkeypat
     drawn = []
     monkeypatch.setattr(figures, "save", lambda fig, path: drawn.append(fig))
     title = "CVAE, 2-D latent: each test digit's code (posterior mean given its label) decoded with every label"
-    figures.analogies(torch.zeros(10, 1, 28, 28), torch.zeros(10, 1, 28, 28), torch.zeros(10, 10, 1, 28, 28),
-                      [str(c) for c in range(10)], title, tmp_path / "a.png")
+    figures.analogies(
+        torch.zeros(10, 1, 28, 28),
+        torch.zeros(10, 1, 28, 28),
+        torch.zeros(10, 10, 1, 28, 28),
+        [str(c) for c in range(10)],
+        title,
+        tmp_path / "a.png",
+    )
     fig = drawn[0]
     renderer = fig.canvas.get_renderer()
     title_box = fig.axes[0].title.get_window_extent(renderer)
@@ -112,7 +134,7 @@ def test_walk_gifs_loop_forever_with_at_least_60_frames_under_4_mb(rendered):
         pytest.skip("walk animations are drawn for a 2-D latent only")
     for name in WALKS[model.kind]:
         path = out / name
-        assert path.stat().st_size <= 4 * 2 ** 20, name
+        assert path.stat().st_size <= 4 * 2**20, name
         assert iio.improps(path, index=None).shape[0] >= 60, name
         assert iio.immeta(path, index=0).get("loop") == 0, name
 

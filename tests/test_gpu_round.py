@@ -22,8 +22,13 @@ def repository_view(where: Path) -> Path:
 def test_the_gpu_round_runs_every_command_of_its_plan_and_packs_what_the_device_sends_back(tmp_path, mnist_root):
     view = repository_view(tmp_path / "repo")
     out = tmp_path / "out"
-    done = subprocess.run([sys.executable, ".ci/gpu_round.py", "--dry-run", "--data-root", str(mnist_root),
-                           "--out", str(out)], cwd=view, capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [sys.executable, ".ci/gpu_round.py", "--dry-run", "--data-root", str(mnist_root), "--out", str(out)],
+        cwd=view,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert sorted(p.name for p in out.iterdir()) == ["frontier.tar.gz", "logs.tar.gz", "summary.txt", "sweeps.tar.gz"]
     with tarfile.open(out / "frontier.tar.gz") as tar:

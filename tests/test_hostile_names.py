@@ -17,10 +17,19 @@ from latentlab.publish.tables import code_span, markdown_table, markdown_text
 
 # Each a kind of name that has broken a page somewhere: an element with a handler, a comment that swallows
 # the page's script, a closing script tag, quotes that leave an attribute, an entity, mathtext, a newline.
-HOSTILE = ['<img src=x onerror="alert(1)">', "<!--<script>", "</script><script>alert(2)</script>",
-           "\"' onmouseover=alert(3) x='", "&lt;b&gt; & co", "$\\frac{1}{0}$", "two\nlines|pipe`tick`"]
+HOSTILE = [
+    '<img src=x onerror="alert(1)">',
+    "<!--<script>",
+    "</script><script>alert(2)</script>",
+    "\"' onmouseover=alert(3) x='",
+    "&lt;b&gt; & co",
+    "$\\frac{1}{0}$",
+    "two\nlines|pipe`tick`",
+]
 REPO = Path(__file__).resolve().parents[1]
-NEEDS_BROWSER = pytest.mark.skipif(browser.missing() is not None, reason=f"no headless browser here: {browser.missing()}")
+NEEDS_BROWSER = pytest.mark.skipif(
+    browser.missing() is not None, reason=f"no headless browser here: {browser.missing()}"
+)
 
 
 def _committed_metrics(experiment, **changes) -> dict:
@@ -66,7 +75,8 @@ def test_the_pages_data_block_writes_every_angle_bracket_as_an_escape(tmp_path):
 def test_a_handler_that_slipped_into_a_page_is_blocked_by_its_content_security_policy(tmp_path):
     path = _page_of_hostile_classes(tmp_path, 2)
     slipped = path.read_text(encoding="utf-8").replace(
-        "<body>", '<body><img src="data:," onerror="alert(1)"><script>alert(2)</script>', 1)
+        "<body>", '<body><img src="data:," onerror="alert(1)"><script>alert(2)</script>', 1
+    )
     path.write_text(slipped, encoding="utf-8")
     with browser.open_browser() as chromium:
         page, errors = browser.watched_page(chromium)
@@ -80,7 +90,7 @@ def test_a_handler_that_slipped_into_a_page_is_blocked_by_its_content_security_p
 
 def test_a_markdown_cell_shows_outside_text_literally_on_one_line():
     table = markdown_table(["name"], [[name] for name in HOSTILE])
-    for name, line in zip(HOSTILE, table.splitlines()[2:]):
+    for name, line in zip(HOSTILE, table.splitlines()[2:], strict=True):
         cell = line[2:-2]
         assert "\n" not in cell and all(cell[i - 1] == "\\" for i, c in enumerate(cell) if c in "<>|`$")
         assert cell.replace("\\", "") == " ".join(name.replace("\\", "").splitlines())
@@ -99,11 +109,12 @@ def test_a_value_read_back_from_metrics_json_is_escaped_on_index_html_and_in_the
     device = '<img src=x onerror="alert(1)">|'
     folder = tmp_path / EXPERIMENTS["ae-2d"].out_dir
     folder.mkdir(parents=True)
-    (folder / "metrics.json").write_text(json.dumps(_committed_metrics(EXPERIMENTS["ae-2d"], device=device)),
-                                         encoding="utf-8")
+    (folder / "metrics.json").write_text(
+        json.dumps(_committed_metrics(EXPERIMENTS["ae-2d"], device=device)), encoding="utf-8"
+    )
     page, markdown = index_html(tmp_path), summary(tmp_path)
     assert "<img" not in page and "&lt;img src=x onerror=&#34;alert(1)&#34;&gt;|" in page
-    assert "\\<img src=x onerror=\"alert(1)\"\\>\\|" in markdown
+    assert '\\<img src=x onerror="alert(1)"\\>\\|' in markdown
 
 
 def test_a_class_name_with_dollar_signs_is_drawn_literally_not_as_mathtext(tmp_path):
@@ -115,7 +126,6 @@ def test_a_class_name_with_dollar_signs_is_drawn_literally_not_as_mathtext(tmp_p
     assert (tmp_path / "scatter.png").stat().st_size > 0
 
 
-
 def test_device_names_read_back_from_json_are_escaped_in_the_summary_note(tmp_path):
     from latentlab.experiments import SCRIPT_EXPERIMENTS
     from latentlab.publish.summary_table import summary_rows
@@ -124,8 +134,9 @@ def test_device_names_read_back_from_json_are_escaped_in_the_summary_note(tmp_pa
     for experiment in SCRIPT_EXPERIMENTS.values():
         folder = tmp_path / experiment.out_dir
         folder.mkdir(parents=True)
-        (folder / "metrics.json").write_text(json.dumps(_committed_metrics(experiment, device=device)),
-                                             encoding="utf-8")
+        (folder / "metrics.json").write_text(
+            json.dumps(_committed_metrics(experiment, device=device)), encoding="utf-8"
+        )
     _, note = summary_rows(tmp_path)
     assert "\\<img src=x onerror=alert(1)\\>\\*bold\\*" in note and device not in note
 
@@ -155,8 +166,10 @@ def test_a_data_set_and_class_folders_named_with_terminal_escapes_reach_the_term
             (root / split / name).mkdir(parents=True)
             Image.fromarray(rng.integers(0, 256, (28, 28), dtype=np.uint8)).save(root / split / name / "0.png")
     (root / "train" / f"notes{TERMINAL_ESCAPES}.txt").write_text("a file beside the classes")
-    assert main(["train", "--dataset", str(root), "--epochs", "1", "--device", "cpu",
-                 "--out-dir", str(tmp_path / "run")]) == 1
+    assert (
+        main(["train", "--dataset", str(root), "--epochs", "1", "--device", "cpu", "--out-dir", str(tmp_path / "run")])
+        == 1
+    )
     said = capsys.readouterr()
     for stream in (said.out, said.err):
         assert "\x1b" not in stream and "\x07" not in stream and "\u202e" not in stream and "\u200b" not in stream
@@ -185,16 +198,29 @@ def _rendered(markdown: str) -> str:
     return cmarkgfm.github_flavored_markdown_to_html(markdown, options=Options.CMARK_OPT_UNSAFE)
 
 
-RECORDED = ["/data/a|b `c` | d", "www.example.org", "http://example.org/x", "ops@example.org", "<script>alert(1)</script>",
-            "a\nb|c", "``", "x\\|y", "[link](http://example.org)", "*bold* _it_ ~~gone~~"]
+RECORDED = [
+    "/data/a|b `c` | d",
+    "www.example.org",
+    "http://example.org/x",
+    "ops@example.org",
+    "<script>alert(1)</script>",
+    "a\nb|c",
+    "``",
+    "x\\|y",
+    "[link](http://example.org)",
+    "*bold* _it_ ~~gone~~",
+]
 
 
 @pytest.mark.parametrize("value", RECORDED)
 def test_a_recorded_value_in_a_markdown_table_stays_one_cell_of_one_row_and_is_neither_link_nor_html(value):
     from latentlab.publish.tables import Markdown, code_span
 
-    html = _rendered(markdown_table(["data set", "as code", "device"],
-                                    [[value, Markdown(code_span(value)), "cpu"], ["mnist", "mnist", "cpu"]]))
+    html = _rendered(
+        markdown_table(
+            ["data set", "as code", "device"], [[value, Markdown(code_span(value)), "cpu"], ["mnist", "mnist", "cpu"]]
+        )
+    )
     rows = html.split("<tbody>", 1)[1].split("<tr>")[1:]
     assert len(rows) == 2 and all(row.count("<td>") == 3 for row in rows)
     assert "<a " not in html and "<script" not in html and "<del>" not in html and "<em>" not in html
@@ -239,8 +265,12 @@ def test_interpolation_txt_keeps_one_record_per_line_when_a_class_name_holds_a_n
     torch.manual_seed(0)
     model = VariationalAutoencoder(2, **TINY_WIDTHS).eval()
     images, labels = synthetic_digits(64, seed=4)
-    test = DeviceSplit(torch.from_numpy(images), torch.from_numpy(labels % 2).long(), torch.device("cpu"),
-                       Classes(("two\nlines 1 2 3", "ok")))
+    test = DeviceSplit(
+        torch.from_numpy(images),
+        torch.from_numpy(labels % 2).long(),
+        torch.device("cpu"),
+        Classes(("two\nlines 1 2 3", "ok")),
+    )
     interpolation(model, test, tmp_path)
     table = np.loadtxt(tmp_path / "interpolation.txt", comments="#", dtype=str, ndmin=2)
     assert table.shape == (1, 9)  # one pair between two classes: pair, classes, two indices, five scores
@@ -276,13 +306,15 @@ def _evaluated(path: Path, script: str, ready: str = "body"):
 @NEEDS_BROWSER
 @pytest.mark.parametrize("latent_dim", [2, 32])
 def test_a_class_name_of_255_characters_keeps_the_explorer_page_its_width_and_is_whole_one_hover_away(
-        tmp_path, latent_dim):
+    tmp_path, latent_dim
+):
     from conftest import untrained_vae_page
 
     long = "x" * 255
     path = untrained_vae_page(tmp_path, latent_dim, "VAE " + long, (long, "b", "c"))
-    scroll, window, title = _evaluated(path, WIDTHS[:-1] + ", document.querySelector('#legend span').title]",
-                                       "body[data-ready=yes]")
+    scroll, window, title = _evaluated(
+        path, WIDTHS[:-1] + ", document.querySelector('#legend span').title]", "body[data-ready=yes]"
+    )
     assert scroll <= window  # it was 3580 px in a window of 1040
     assert title == long
 
@@ -299,8 +331,7 @@ def test_a_data_set_of_255_characters_keeps_index_html_its_width(tmp_path):
 
 # Characters a folder name may hold that have broken a terminal, a table or a file: controls (C0, DEL, C1), bidi
 # overrides, zero-width characters, line separators, combining accents (NFD), Markdown's markup, Vietnamese letters.
-HOSTILE_CHARACTERS = ("\x01\x07\x08\t\n\r\x1b\x7f\x85\u202e\u2066\u200b\ufeff\u2028\u0301"
-                      "|`<>*_[]()$&\\@:. ếđươ" + "abce")
+HOSTILE_CHARACTERS = "\x01\x07\x08\t\n\r\x1b\x7f\x85\u202e\u2066\u200b\ufeff\u2028\u0301|`<>*_[]()$&\\@:. ếđươ" + "abce"
 
 
 def _fuzzed_name(draw_text: str, raw: bytes) -> str:
@@ -310,10 +341,15 @@ def _fuzzed_name(draw_text: str, raw: bytes) -> str:
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(first=st.text(HOSTILE_CHARACTERS, max_size=12), second=st.text(HOSTILE_CHARACTERS, max_size=12),
-       raw=st.binary(max_size=3), decomposed=st.booleans())
+@given(
+    first=st.text(HOSTILE_CHARACTERS, max_size=12),
+    second=st.text(HOSTILE_CHARACTERS, max_size=12),
+    raw=st.binary(max_size=3),
+    decomposed=st.booleans(),
+)
 def test_class_folders_of_fuzzed_names_are_read_whole_or_refused_with_the_projects_message(
-        tmp_path_factory, first, second, raw, decomposed):
+    tmp_path_factory, first, second, raw, decomposed
+):
     from PIL import Image
 
     from latentlab.core.data import dataset_classes, load_image_folder
@@ -328,7 +364,8 @@ def test_class_folders_of_fuzzed_names_are_read_whole_or_refused_with_the_projec
             for name in {a, b}:
                 (root / split / name).mkdir(parents=True)
                 Image.fromarray(np.random.default_rng(0).integers(0, 256, (28, 28), dtype=np.uint8)).save(
-                    root / split / name / "0.png")
+                    root / split / name / "0.png"
+                )
     except OSError:  # a name this file system refuses (too long in bytes) is no case here
         return
     try:

@@ -10,15 +10,17 @@ import pytest
 import torch
 
 from latentlab import load_model
-from latentlab.core.data import ALL_FILES, load_test_split, raw_folder
 from latentlab.core.config import TrainConfig
+from latentlab.core.data import ALL_FILES, load_test_split, raw_folder
 from latentlab.core.passes import split_losses
 from latentlab.experiments import EXPERIMENTS
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("MNIST_ROOT") or REPO.parent / "shared" / "data")
 HAVE_MNIST = all((raw_folder(DATA) / n).exists() or (raw_folder(DATA) / f"{n}.gz").exists() for n in ALL_FILES)
-ENTRIES = {name.replace("-", "_"): e.out_dir for name, e in EXPERIMENTS.items() if (REPO / e.out_dir / "model.pt").is_file()}
+ENTRIES = {
+    name.replace("-", "_"): e.out_dir for name, e in EXPERIMENTS.items() if (REPO / e.out_dir / "model.pt").is_file()
+}
 
 
 def _hubconf():
@@ -31,7 +33,9 @@ def _hubconf():
 
 def test_hubconf_has_one_entry_per_committed_model():
     hub = _hubconf()
-    listed = [name for name in dir(hub) if callable(getattr(hub, name)) and not name.startswith("_")]  # torch.hub.list's rule
+    listed = [
+        name for name in dir(hub) if callable(getattr(hub, name)) and not name.startswith("_")
+    ]  # torch.hub.list's rule
     assert sorted(listed) == sorted(ENTRIES)
 
 
@@ -40,7 +44,9 @@ def test_each_entry_loads_its_committed_model_in_eval_mode_with_its_numbers_in_i
     model = torch.hub.load(str(REPO), entry, source="local", trust_repo=True)
     committed = load_model(REPO / ENTRIES[entry] / "model.pt")
     assert not model.training and model.kind == committed.kind and model.latent_dim == committed.latent_dim
-    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), committed.state_dict().values()))
+    assert all(
+        torch.equal(a, b) for a, b in zip(model.state_dict().values(), committed.state_dict().values(), strict=True)
+    )
     metrics = json.loads((REPO / ENTRIES[entry] / "metrics.json").read_text(encoding="utf-8"))
     assert f"test MSE per pixel {metrics['test_mse']:.4f}" in getattr(_hubconf(), entry).__doc__
 

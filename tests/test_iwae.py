@@ -8,8 +8,8 @@ from PIL import Image
 
 from latentlab.cli import main
 from latentlab.core.errors import LatentlabError
-from latentlab.workflow import run
 from latentlab.core.training import train
+from latentlab.workflow import run
 
 
 def test_an_iwae_run_trains_and_its_test_elbo_rises(tiny_config):
@@ -31,8 +31,24 @@ def test_bound_vs_k_writes_the_bounds_with_standard_errors_and_the_figure(tiny_c
     for config in (elbo_run, iwae_run):
         run(config)
     folders = [elbo_run.out_dir, iwae_run.out_dir]
-    assert main(["bound-vs-k", *folders, "--ks", "1", "10", "--n-test", "20", "--data-root", tiny_config.data_root,
-                 "--device", "cpu"]) == 0
+    assert (
+        main(
+            [
+                "bound-vs-k",
+                *folders,
+                "--ks",
+                "1",
+                "10",
+                "--n-test",
+                "20",
+                "--data-root",
+                tiny_config.data_root,
+                "--device",
+                "cpu",
+            ]
+        )
+        == 0
+    )
     for folder in folders:
         result = json.loads((tmp_path / folder / "bound_vs_k.json").read_text())
         assert [b["k"] for b in result["bounds"]] == [1, 10] and result["n_test"] == 20
@@ -44,8 +60,19 @@ def test_bound_vs_k_writes_the_bounds_with_standard_errors_and_the_figure(tiny_c
 def test_bound_vs_k_reuses_a_folders_bounds_only_for_the_same_model_and_settings(tiny_config, tmp_path, capsys):
     config = dataclasses.replace(tiny_config, latent_dim=32, likelihood="bernoulli", out_dir=str(tmp_path / "vae"))
     run(config)
-    command = ["bound-vs-k", config.out_dir, "--ks", "1", "3", "--n-test", "10", "--data-root", tiny_config.data_root,
-               "--device", "cpu"]
+    command = [
+        "bound-vs-k",
+        config.out_dir,
+        "--ks",
+        "1",
+        "3",
+        "--n-test",
+        "10",
+        "--data-root",
+        tiny_config.data_root,
+        "--device",
+        "cpu",
+    ]
     assert main(command) == 0
     bounds = tmp_path / "vae" / "bound_vs_k.json"
     first = json.loads(bounds.read_text())
@@ -73,7 +100,8 @@ def test_bound_vs_k_refuses_an_autoencoder_and_writes_nothing(tiny_config, tmp_p
 
 
 def test_binarization_spread_scores_each_draw_of_the_test_set_and_the_published_draw_is_the_bound_itself(
-        tiny_config, tmp_path):
+    tiny_config, tmp_path
+):
     config = dataclasses.replace(tiny_config, latent_dim=32, likelihood="bernoulli", out_dir=str(tmp_path / "vae"))
     run(config)
     flags = ["--n-test", "20", "--data-root", tiny_config.data_root, "--device", "cpu"]
@@ -89,7 +117,8 @@ def test_binarization_spread_scores_each_draw_of_the_test_set_and_the_published_
 def test_binarization_spread_refuses_a_gaussian_vae_and_writes_nothing(tiny_config, tmp_path, capsys):
     run(tiny_config)
     before = sorted(p.name for p in (tmp_path / "run").iterdir())
-    assert main(["binarization-spread", tiny_config.out_dir, "--data-root", tiny_config.data_root, "--device",
-                 "cpu"]) == 1
+    assert (
+        main(["binarization-spread", tiny_config.out_dir, "--data-root", tiny_config.data_root, "--device", "cpu"]) == 1
+    )
     assert "no VAE with a Bernoulli decoder" in capsys.readouterr().err
     assert sorted(p.name for p in (tmp_path / "run").iterdir()) == before

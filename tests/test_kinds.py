@@ -5,12 +5,11 @@ from pathlib import Path
 
 import pytest
 
+from conftest import TINY_WIDTHS
 from latentlab.core.config import TrainConfig
 from latentlab.core.errors import LatentlabError
 from latentlab.core.kinds import NAMES, traits
 from latentlab.experiments import Experiment, named
-
-from conftest import TINY_WIDTHS
 
 
 def test_each_module_of_the_kinds_folder_is_a_model_choice_named_as_its_module():

@@ -44,8 +44,11 @@ IMPORTS = {name: imported_modules(path) for name, path in MODULES.items()}
 
 
 def test_the_core_imports_nothing_outside_the_core():
-    outside = {name: sorted(i for i in imported if not i.startswith("latentlab.core"))
-               for name, imported in IMPORTS.items() if name.startswith("latentlab.core")}
+    outside = {
+        name: sorted(i for i in imported if not i.startswith("latentlab.core"))
+        for name, imported in IMPORTS.items()
+        if name.startswith("latentlab.core")
+    }
     assert {name: imported for name, imported in outside.items() if imported} == {}
 
 
@@ -76,8 +79,13 @@ def test_each_layer_imports_only_the_layers_below_it_as_the_code_layout_page_sta
         parts = module.split(".")
         return layers.index(parts[1] if len(parts) > 1 else "cli")  # the package's __init__ sits with cli
 
-    upward = [f"{a} -> {b}" for a, imported in IMPORTS.items() if a != "latentlab.__main__"
-              for b in imported if layer(b) > layer(a)]
+    upward = [
+        f"{a} -> {b}"
+        for a, imported in IMPORTS.items()
+        if a != "latentlab.__main__"
+        for b in imported
+        if layer(b) > layer(a)
+    ]
     assert sorted({m.split(".")[1] for m in MODULES if "." in m} - {"__main__"}) == sorted(layers)
     assert upward == []
 
@@ -123,14 +131,23 @@ def _callers(name: str) -> set[str]:
     found = set()
     for module, path in MODULES.items():
         tree = ast.parse(path.read_text(encoding="utf-8"))
-        aliases = {alias.asname or alias.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
-                   for alias in node.names if alias.name == name}
+        aliases = {
+            alias.asname or alias.name
+            for node in ast.walk(tree)
+            if isinstance(node, ast.ImportFrom)
+            for alias in node.names
+            if alias.name == name
+        }
         for node in ast.walk(tree):
             func = getattr(node, "func", None)
             if isinstance(func, ast.Name) and func.id in aliases:
                 found.add(module)
-            elif (isinstance(func, ast.Attribute) and func.attr == name and isinstance(func.value, ast.Name)
-                  and func.value.id in modules):
+            elif (
+                isinstance(func, ast.Attribute)
+                and func.attr == name
+                and isinstance(func.value, ast.Name)
+                and func.value.id in modules
+            ):
                 found.add(module)
     return found
 
@@ -151,11 +168,16 @@ def test_every_run_is_trained_on_one_road_and_every_finished_model_opened_one_wa
     assert _callers("train") == {"latentlab.core.measure"}
     assert _callers("train_and_measure") == {"latentlab.workflow", "latentlab.studies.study"}
     # a network is built to train it, to load a checkpoint into it, or to count its parameters for the README
-    assert _callers("build_model") == {"latentlab.core.training", "latentlab.core.finished",
-                                       "latentlab.publish.architecture"}
+    assert _callers("build_model") == {
+        "latentlab.core.training",
+        "latentlab.core.finished",
+        "latentlab.publish.architecture",
+    }
     # a checkpoint's weights go into a network in the loader, and in resuming an unfinished run
-    assert {m for m, path in MODULES.items() if _load_checkpoint_weights(path)} == {"latentlab.core.finished",
-                                                                                   "latentlab.core.checkpoint"}
+    assert {m for m, path in MODULES.items() if _load_checkpoint_weights(path)} == {
+        "latentlab.core.finished",
+        "latentlab.core.checkpoint",
+    }
 
 
 def test_no_function_is_longer_than_sixty_lines():
@@ -173,24 +195,42 @@ def test_no_function_is_longer_than_sixty_lines():
 def installed(tmp_path_factory) -> Path:
     """The wheel built from the repository, installed alone into an empty folder (no repository around it)."""
     build, target = tmp_path_factory.mktemp("wheel"), tmp_path_factory.mktemp("site")
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(build),
-                    str(REPO)], check=True, capture_output=True, timeout=300)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(build), str(REPO)],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
     (wheel,) = build.glob("latentlab-*.whl")
-    subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target), str(wheel)],
-                   check=True, capture_output=True, timeout=300)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target), str(wheel)],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
     return target
 
 
 def _python_in(target: Path, code: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=cwd, timeout=300,
-                          env={**os.environ, "PYTHONPATH": str(target)})
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=300,
+        env={**os.environ, "PYTHONPATH": str(target)},
+    )
 
 
 def test_the_installed_wheel_imports_and_loads_a_committed_model_without_the_repository(installed, tmp_path):
     model = REPO / "Kết_quả_huấn_luyện_Autoencoder" / "2D_latent_AE" / "model.pt"
-    done = _python_in(installed, "import latentlab, sys\n"
-                                 f"model = latentlab.load_model({str(model)!r})\n"
-                                 "print(latentlab.__file__, model.kind, model.latent_dim, model.training)", tmp_path)
+    done = _python_in(
+        installed,
+        "import latentlab, sys\n"
+        f"model = latentlab.load_model({str(model)!r})\n"
+        "print(latentlab.__file__, model.kind, model.latent_dim, model.training)",
+        tmp_path,
+    )
     assert done.returncode == 0, done.stderr
     location, kind, latent_dim, training = done.stdout.split()
     assert location.startswith(str(installed)) and (kind, latent_dim, training) == ("ae", "2", "False")

@@ -3,14 +3,13 @@
 import pytest
 import torch
 
+from conftest import TINY_WIDTHS
+from latentlab import Autoencoder, VariationalAutoencoder
+from latentlab.commands import check_bounds_comparable
 from latentlab.core import losses
+from latentlab.core.errors import LatentlabError
 from latentlab.core.likelihoods import LIKELIHOODS, Bernoulli, Gaussian
 from latentlab.publish.literature import PUBLISHED_NLL
-from latentlab.commands import check_bounds_comparable
-from latentlab import Autoencoder, VariationalAutoencoder
-from latentlab.core.errors import LatentlabError
-
-from conftest import TINY_WIDTHS
 
 GREY = torch.rand(4, 1, 28, 28)
 
@@ -62,7 +61,9 @@ def test_a_models_loss_is_read_in_its_objectives_units(likelihood):
 
 
 def test_likelihood_bounds_are_compared_only_between_vaes_with_one_decoder():
-    gaussian, bernoulli = (VariationalAutoencoder(2, likelihood=name, **TINY_WIDTHS) for name in ("gaussian", "bernoulli"))
+    gaussian, bernoulli = (
+        VariationalAutoencoder(2, likelihood=name, **TINY_WIDTHS) for name in ("gaussian", "bernoulli")
+    )
     check_bounds_comparable([bernoulli, VariationalAutoencoder(2, likelihood="bernoulli", **TINY_WIDTHS)])
     for models in ([gaussian, bernoulli], [Autoencoder(2, **TINY_WIDTHS)]):
         with pytest.raises(LatentlabError, match="same decoder"):

@@ -18,6 +18,7 @@ from latentlab.experiments import EXPERIMENTS
 from latentlab.studies.executors import SubmititJob, slurm_state
 from latentlab.studies.study import StudyInterrupted, StudyRun, carry_out
 
+
 class _SlurmJob:
     """What SubmititJob sees of submitit's SlurmJob. Its result() is submitit's: it waits until sacct says the
     job ended, which without accounting storage is never."""
@@ -48,8 +49,12 @@ class _Cluster:
         job_id = str(100 + run.config.seed)
         recipe = run.config.recipe()
         error = self.error if run.config.seed == 2 else None
-        job = _SlurmJob(job_id, self.root / "jobs" / job_id, {"seed": run.config.seed, "device": "cpu",
-                                                              "recipe": recipe, "test_mse": 0.5}, error)
+        job = _SlurmJob(
+            job_id,
+            self.root / "jobs" / job_id,
+            {"seed": run.config.seed, "device": "cpu", "train_seconds": 1.0, "recipe": recipe, "test_mse": 0.5},
+            error,
+        )
         self.jobs[job_id] = job
         return SubmititJob(job, "slurm")
 
@@ -97,17 +102,30 @@ def _sleeps(monkeypatch, limit):
     return calls
 
 
-@pytest.mark.parametrize("ending, words", [
-    (["PENDING", "CANCELLED"], ["was cancelled", "no log: it never started"]),
-    (["PENDING", None], ["no longer listed by Slurm", "no log: it never started"]),
-    (["PENDING", "RUNNING", "TIMEOUT"], ["ended by its time limit", "--time", "log: "]),
-    (["PENDING", "RUNNING", "COMPLETED"], ["ended by its time limit", "--time", "log: "]),  # submitit's own report
-])
-def test_a_job_that_vanished_is_lost_the_others_are_merged_and_the_study_ends(root, monkeypatch, capsys,
-                                                                              ending, words):
-    error = "UncompletedJobError: Job not requeued because: timed-out and not checkpointable." if "COMPLETED" in ending else None
-    cluster = _Cluster(root, {"101": ["RUNNING", "COMPLETED"], "102": list(ending),
-                              "103": ["PENDING", "RUNNING", "RUNNING", "RUNNING", "COMPLETED"]}, error)
+@pytest.mark.parametrize(
+    "ending, words",
+    [
+        (["PENDING", "CANCELLED"], ["was cancelled", "no log: it never started"]),
+        (["PENDING", None], ["no longer listed by Slurm", "no log: it never started"]),
+        (["PENDING", "RUNNING", "TIMEOUT"], ["ended by its time limit", "--time", "log: "]),
+        (["PENDING", "RUNNING", "COMPLETED"], ["ended by its time limit", "--time", "log: "]),  # submitit's own report
+    ],
+)
+def test_a_job_that_vanished_is_lost_the_others_are_merged_and_the_study_ends(root, monkeypatch, capsys, ending, words):
+    error = (
+        "UncompletedJobError: Job not requeued because: timed-out and not checkpointable."
+        if "COMPLETED" in ending
+        else None
+    )
+    cluster = _Cluster(
+        root,
+        {
+            "101": ["RUNNING", "COMPLETED"],
+            "102": list(ending),
+            "103": ["PENDING", "RUNNING", "RUNNING", "RUNNING", "COMPLETED"],
+        },
+        error,
+    )
     monkeypatch.setattr(executors, "slurm_state", cluster.squeue)
     _sleeps(monkeypatch, 100)  # the study must end long before: a hang is a Ctrl-C here
     with pytest.raises(LatentlabError) as ended:
@@ -115,7 +133,11 @@ def test_a_job_that_vanished_is_lost_the_others_are_merged_and_the_study_ends(ro
     message = str(ended.value)
     assert _recorded(root) == [1, 3]  # the finished jobs, merged as they finished
     assert "1 of 3 job(s) lost" in message and "seed 2" in message and "slurm job 102" in message
-    assert "Lost seed(s): 2." in message and "Run the same command again" in message and "recorded runs are skipped" in message
+    assert (
+        "Lost seed(s): 2." in message
+        and "Run the same command again" in message
+        and "recorded runs are skipped" in message
+    )
     assert ("with a longer --time" in message) == ("--time" in words)
     assert "seed 1" not in message and "seed 3" not in message
     for word in words:
@@ -146,9 +168,12 @@ def test_squeue_s_answers_job_gone_from_squeue_failed(tmp_path, monkeypatch):
     bin_folder.mkdir()
     squeue = bin_folder / "squeue"
     monkeypatch.setenv("PATH", f"{bin_folder}{os.pathsep}{os.environ['PATH']}")
-    for script, state in [("echo PENDING", "PENDING"), ("true", None),
-                          ("echo 'slurm_load_jobs error: Invalid job id specified' >&2; exit 1", None),
-                          ("echo 'slurm_load_jobs error: Unable to contact slurm controller' >&2; exit 1", executors.SQUEUE_FAILED)]:
+    for script, state in [
+        ("echo PENDING", "PENDING"),
+        ("true", None),
+        ("echo 'slurm_load_jobs error: Invalid job id specified' >&2; exit 1", None),
+        ("echo 'slurm_load_jobs error: Unable to contact slurm controller' >&2; exit 1", executors.SQUEUE_FAILED),
+    ]:
         squeue.write_text(f"#!/bin/sh\n{script}\n")
         squeue.chmod(0o755)
         assert slurm_state("7") == state, script
@@ -170,12 +195,15 @@ def test_submitits_sacct_warning_is_said_once(caplog):
     executors.quiet_sacct_warnings()  # installed once however many executors are made
     with caplog.at_level(logging.WARNING, logger="submitit"):
         for call in range(1, 6):
-            log.warning(f"Call #{call} - Bypassing sacct error Command '['sacct']' returned non-zero exit status 1., "
-                        "status may be inaccurate.")
+            log.warning(
+                f"Call #{call} - Bypassing sacct error Command '['sacct']' returned non-zero exit status 1., "
+                "status may be inaccurate."
+            )
         log.warning("Another warning")
     messages = [record.getMessage() for record in caplog.records]
-    assert len(messages) == 2 and "Call #1" in messages[0] and "squeue" in messages[0] and messages[1] == "Another warning"
-
+    assert (
+        len(messages) == 2 and "Call #1" in messages[0] and "squeue" in messages[0] and messages[1] == "Another warning"
+    )
 
 
 def test_files_an_earlier_job_of_the_same_number_left_are_not_this_jobs(root, monkeypatch):

@@ -3,10 +3,16 @@
 import pytest
 import torch
 
-from latentlab import Autoencoder, VariationalAutoencoder
-from latentlab.core.models import ConvolutionalBlock, DenseBlock, DenseLayer, TransposeConvolutionalBlock, decoder_conv, encoder_conv
-
 from conftest import TINY_WIDTHS
+from latentlab import Autoencoder, VariationalAutoencoder
+from latentlab.core.models import (
+    ConvolutionalBlock,
+    DenseBlock,
+    DenseLayer,
+    TransposeConvolutionalBlock,
+    decoder_conv,
+    encoder_conv,
+)
 
 SMALL = {**TINY_WIDTHS, "dense_layers": 2}  # two DenseLayers: the second sees the first's output
 
@@ -52,8 +58,7 @@ def test_decoder_outputs_28_by_28_pixels_in_the_unit_interval():
 @pytest.mark.parametrize("blocks", [0, 1, 3])
 def test_decoder_has_the_requested_number_of_blocks_at_7_by_7_before_upsampling(blocks):
     decoder = decoder_conv(2, 16, decoder_blocks=blocks, upsample_channels=8)
-    kept = [layer for layer in decoder
-            if isinstance(layer, TransposeConvolutionalBlock) and layer[0].stride == (1, 1)]
+    kept = [layer for layer in decoder if isinstance(layer, TransposeConvolutionalBlock) and layer[0].stride == (1, 1)]
     assert len(kept) == blocks
     assert decoder(torch.randn(3, 2)).shape == (3, 1, 28, 28)
 
@@ -114,7 +119,7 @@ def test_vae_loss_is_the_negative_elbo_terms_with_one_reparameterized_sample():
     torch.manual_seed(0)
     x_hat, mean, log_var = model(x)
     assert torch.allclose(reconstruction, ((x_hat - x) ** 2).sum() / 6)
-    assert torch.allclose(kl, (-0.5 * (1 + log_var - mean ** 2 - log_var.exp())).sum() / 6)
+    assert torch.allclose(kl, (-0.5 * (1 + log_var - mean**2 - log_var.exp())).sum() / 6)
 
 
 def test_a_bernoulli_model_scores_its_reconstruction_with_cross_entropy():
@@ -164,7 +169,7 @@ def test_the_one_sample_iwae_bound_is_the_elbo_in_expectation():
     reconstruction, kl = model.loss(many).values()  # the closed-form KL
     elbo = -(reconstruction + kl)
     torch.manual_seed(3)
-    spread = torch.stack([-model.iwae_loss(x, k=1)[0] for _ in range(200)]).std() / 2000 ** 0.5
+    spread = torch.stack([-model.iwae_loss(x, k=1)[0] for _ in range(200)]).std() / 2000**0.5
     assert abs(bound - elbo) < 5 * spread + 1e-3
 
 

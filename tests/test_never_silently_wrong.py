@@ -16,8 +16,19 @@ from latentlab.cli import main
 from latentlab.experiments import EXPERIMENTS
 
 REPO = Path(__file__).resolve().parents[1]
-TINY = [*as_flags(TINY_WIDTHS), "--epochs", "1", "--batch-size", "32", "--bound-samples", "2",
-        "--bound-test-images", "8", "--device", "cpu"]
+TINY = [
+    *as_flags(TINY_WIDTHS),
+    "--epochs",
+    "1",
+    "--batch-size",
+    "32",
+    "--bound-samples",
+    "2",
+    "--bound-test-images",
+    "8",
+    "--device",
+    "cpu",
+]
 
 
 def _files(folder: Path) -> dict:
@@ -27,16 +38,50 @@ def _files(folder: Path) -> dict:
 @pytest.fixture
 def finished(tmp_path, mnist_root):
     out = tmp_path / "run"
-    assert main(["train", "--model", "vae", "--latent-dim", "2", *TINY, "--data-root", str(mnist_root),
-                 "--out-dir", str(out)]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--model",
+                "vae",
+                "--latent-dim",
+                "2",
+                *TINY,
+                "--data-root",
+                str(mnist_root),
+                "--out-dir",
+                str(out),
+            ]
+        )
+        == 0
+    )
     return out, mnist_root
 
 
 def test_a_finished_folder_asked_for_other_settings_stops_naming_each_difference_and_changes_nothing(finished, capsys):
     out, data = finished
     before = _files(out)
-    assert main(["train", "--model", "vae", "--latent-dim", "2", *TINY, "--epochs", "2", "--lr", "0.01",
-                 "--data-root", str(data), "--out-dir", str(out)]) == 1
+    assert (
+        main(
+            [
+                "train",
+                "--model",
+                "vae",
+                "--latent-dim",
+                "2",
+                *TINY,
+                "--epochs",
+                "2",
+                "--lr",
+                "0.01",
+                "--data-root",
+                str(data),
+                "--out-dir",
+                str(out),
+            ]
+        )
+        == 1
+    )
     error = capsys.readouterr().err
     assert "epochs: asked 2, found 1" in error and "lr: asked 0.01, found 0.002" in error
     assert "--retrain" in error and "--out-dir" in error
@@ -45,15 +90,17 @@ def test_a_finished_folder_asked_for_other_settings_stops_naming_each_difference
 
 def test_the_same_settings_reuse_the_finished_model(finished, capsys):
     out, data = finished
-    assert main(["train", "--model", "vae", "--latent-dim", "2", *TINY, "--data-root", str(data),
-                 "--out-dir", str(out)]) == 0
+    assert (
+        main(["train", "--model", "vae", "--latent-dim", "2", *TINY, "--data-root", str(data), "--out-dir", str(out)])
+        == 0
+    )
     assert "not retraining" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("name", sorted(EXPERIMENTS))
 def test_each_committed_model_has_its_experiments_recipe_so_a_run_without_flags_reuses_it(name):
-    from latentlab.core.checkpoint_file import read_checkpoint
     from latentlab.core.checkpoint import differences
+    from latentlab.core.checkpoint_file import read_checkpoint
 
     path = REPO / EXPERIMENTS[name].out_dir / "model.pt"
     if not path.is_file():
@@ -87,9 +134,22 @@ def test_a_test_split_of_one_class_is_refused_before_training(tmp_path, capsys):
 
 
 def test_an_unknown_data_set_is_refused_with_the_flags_before_torch_is_imported(tmp_path):
-    done = subprocess.run([sys.executable, "-X", "importtime", str(REPO / "Models" / "Auto_enoder_MNIST.py"),
-                           "--dataset", "nonsense", "--out-dir", str(tmp_path / "x")],
-                          capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-X",
+            "importtime",
+            str(REPO / "Models" / "Auto_enoder_MNIST.py"),
+            "--dataset",
+            "nonsense",
+            "--out-dir",
+            str(tmp_path / "x"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+    )
     assert done.returncode == 2 and "'nonsense' is neither mnist nor fashion-mnist" in done.stderr
     assert "| torch" not in done.stderr  # no line of -X importtime names torch: it was never imported
     assert not (tmp_path / "x").exists()
@@ -101,7 +161,9 @@ def test_a_relative_image_folder_is_stored_resolved_and_the_model_is_redrawn_fro
     write_image_folder(tmp_path / "work" / "mine")
     monkeypatch.chdir(tmp_path / "work")
     assert main(["train", "--dataset", "mine", "--latent-dim", "32", *TINY, "--out-dir", "run"]) == 0
-    assert json.loads((tmp_path / "work" / "run" / "config.json").read_text())["dataset"] == str(tmp_path / "work" / "mine")
+    assert json.loads((tmp_path / "work" / "run" / "config.json").read_text())["dataset"] == str(
+        tmp_path / "work" / "mine"
+    )
     monkeypatch.chdir(tmp_path)
     assert main(["evaluate", "work/run", "--device", "cpu"]) == 0
 
@@ -110,8 +172,21 @@ def test_a_moved_image_folder_is_given_with_dataset_and_mnist_is_never_swapped_f
     from test_datasets import write_image_folder
 
     out = tmp_path / "run"
-    assert main(["train", "--dataset", str(write_image_folder(tmp_path / "mine")), "--latent-dim", "32", *TINY,
-                 "--out-dir", str(out)]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--dataset",
+                str(write_image_folder(tmp_path / "mine")),
+                "--latent-dim",
+                "32",
+                *TINY,
+                "--out-dir",
+                str(out),
+            ]
+        )
+        == 0
+    )
     (tmp_path / "mine").rename(tmp_path / "moved")
     assert main(["evaluate", str(out), "--dataset", str(tmp_path / "moved"), "--device", "cpu"]) == 0
     assert main(["evaluate", str(out), "--dataset", "mnist", "--device", "cpu"]) == 1
@@ -128,8 +203,23 @@ def test_a_run_with_a_train_limit_gets_the_quick_evaluation_and_says_so(tmp_path
     data = write_mnist(tmp_path / "data", n_train=128, n_test=300)  # more test images than the quick bound takes
     out = tmp_path / "run"
     flags = [*as_flags(TINY_WIDTHS), "--epochs", "1", "--batch-size", "32", "--bound-samples", "2", "--device", "cpu"]
-    assert main(["train", "--latent-dim", "4", *flags, "--train-limit", "64", "--data-root", str(data),
-                 "--out-dir", str(out)]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--latent-dim",
+                "4",
+                *flags,
+                "--train-limit",
+                "64",
+                "--data-root",
+                str(data),
+                "--out-dir",
+                str(out),
+            ]
+        )
+        == 0
+    )
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["evaluation"].startswith("quick") and metrics["bound_test_images"] == 200
     assert "Quick evaluation: the likelihood bound averages over 200 test images" in capsys.readouterr().out
@@ -154,8 +244,26 @@ def test_a_smoke_seed_study_leaves_the_published_seeds_json_as_it_was(tmp_path, 
     published = '{"experiment": "ae-2d", "runs": []}\n'
     (folder / "seeds.json").write_text(published)
     monkeypatch.chdir(tmp_path)
-    assert main(["seeds", "--only", "ae-2d", "--seeds", "1", "--epochs", "1", "--train-limit", "64",
-                 "--device", "cpu", "--data-root", str(data)]) == 0
+    assert (
+        main(
+            [
+                "seeds",
+                "--only",
+                "ae-2d",
+                "--seeds",
+                "1",
+                "--epochs",
+                "1",
+                "--train-limit",
+                "64",
+                "--device",
+                "cpu",
+                "--data-root",
+                str(data),
+            ]
+        )
+        == 0
+    )
     assert (folder / "seeds.json").read_text() == published
     record = tmp_path / "runs" / "seeds" / "ae-2d" / "epochs1-train_limit64" / "seeds.json"
     assert [run["seed"] for run in json.loads(record.read_text())["runs"]] == [1]
@@ -166,7 +274,13 @@ def test_the_readmes_python_example_runs_as_written():
     assert "latentlab.load_config(path)" in text
     path = "Kết_quả_huấn_luyện_Variational_Autoecoder/2D_latent_VAE/model.pt"
     code = f"import latentlab\nm = latentlab.load_model({path!r})\nc = latentlab.load_config({path!r})\nprint(c.latent_dim, m.kind)"
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=120,
-                          env={**os.environ, "PYTHONPATH": str(REPO)})
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["2", "vae"]

@@ -20,7 +20,7 @@ def _plus(side: int = 28) -> np.ndarray:
     """A white plus sign on black, ``side`` pixels square."""
     pixels = np.zeros((side, side), np.uint8)
     third = side // 3
-    pixels[third:2 * third, 2:-2] = pixels[2:-2, third:2 * third] = 255
+    pixels[third : 2 * third, 2:-2] = pixels[2:-2, third : 2 * third] = 255
     return pixels
 
 
@@ -70,7 +70,8 @@ def test_a_phone_photo_with_an_exif_orientation_is_read_as_an_image_viewer_shows
 
 @pytest.mark.parametrize("side", [40, 50], ids=["over-the-limit", "over-twice-the-limit"])
 def test_an_image_over_pillows_decompression_bomb_limit_is_refused_naming_the_file_the_limit_and_the_remedy(
-        tmp_path, monkeypatch, side):
+    tmp_path, monkeypatch, side
+):
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)  # so that a tiny image stands for a huge one
     with pytest.raises(LatentlabError) as error:
         _read_as_a_run_does(tmp_path, Image.fromarray(_plus(side)), "huge.png")
@@ -111,8 +112,21 @@ def test_hidden_entries_and_subfolders_of_a_class_folder_are_not_read_and_are_sa
     assert len(said) == 1 and all(name in said[0] for name in ("._0.png", ".ipynb_checkpoints", "rejects"))
 
 
-TINY = [*as_flags(TINY_WIDTHS), "--latent-dim", "2", "--epochs", "1", "--batch-size", "16", "--bound-samples", "2",
-        "--bound-test-images", "4", "--device", "cpu"]
+TINY = [
+    *as_flags(TINY_WIDTHS),
+    "--latent-dim",
+    "2",
+    "--epochs",
+    "1",
+    "--batch-size",
+    "16",
+    "--bound-samples",
+    "2",
+    "--bound-test-images",
+    "4",
+    "--device",
+    "cpu",
+]
 
 
 def test_what_is_skipped_is_said_once_in_a_run_that_trains_and_then_evaluates(tmp_path, capsys):
@@ -129,8 +143,7 @@ def test_what_is_skipped_is_said_once_in_a_run_that_trains_and_then_evaluates(tm
 # --- 4. Unequal classes ---------------------------------------------------------------------------------
 
 
-def test_with_unequal_classes_every_accuracy_has_a_balanced_accuracy_and_the_majority_rate_beside_it(
-        tmp_path, capsys):
+def test_with_unequal_classes_every_accuracy_has_a_balanced_accuracy_and_the_majority_rate_beside_it(tmp_path, capsys):
     root = tmp_path / "mine"
     _class_folder(root, "train", "big", 30)
     _class_folder(root, "train", "small", 5, 1)
@@ -175,20 +188,31 @@ def test_the_results_tables_set_a_balanced_accuracy_beside_each_accuracy_only_wh
     from latentlab.publish.summary_table import summary_rows
 
     facts = {"model": "ae", "latent_dim": 2, "epochs": 1, "train_seconds": 6.0, "device": "cpu", "dataset": "/d/mine"}
-    scores = {"knn5_accuracy": 0.87, "linear_probe_accuracy": 0.87, "pca_knn5_accuracy": 0.87,
-              "pca_linear_probe_accuracy": 0.87, "knn5_balanced_accuracy": 0.5, "linear_probe_balanced_accuracy": 0.5,
-              "pca_knn5_balanced_accuracy": 0.5, "pca_linear_probe_balanced_accuracy": 0.5}
+    scores = {
+        "knn5_accuracy": 0.87,
+        "linear_probe_accuracy": 0.87,
+        "pca_knn5_accuracy": 0.87,
+        "pca_linear_probe_accuracy": 0.87,
+        "knn5_balanced_accuracy": 0.5,
+        "linear_probe_balanced_accuracy": 0.5,
+        "pca_knn5_balanced_accuracy": 0.5,
+        "pca_linear_probe_balanced_accuracy": 0.5,
+    }
     unequal = {**facts, **scores, "images_per_class": {"train": {"a": 300, "b": 6}, "test": {"a": 20, "b": 3}}}
     rows = _model_row("AE", unequal) + _pca_row("PCA", unequal)
     assert sum(cell == "0.870 (balanced 0.500)" for cell in rows) == 4
     alike = {**unequal, "images_per_class": {"train": {"a": 300, "b": 290}, "test": {"a": 20, "b": 21}}}
-    published = {key: value for key, value in unequal.items()  # a committed metrics.json: no new keys
-                 if "balanced" not in key and key != "images_per_class"}
+    published = {
+        key: value
+        for key, value in unequal.items()  # a committed metrics.json: no new keys
+        if "balanced" not in key and key != "images_per_class"
+    }
     for m in (alike, published):
         assert sum(cell == "0.870" for cell in _model_row("AE", m) + _pca_row("PCA", m)) == 4
     first = next(iter(EXPERIMENTS.values()))  # the short table of the READMEs and index.html
-    committed = json.loads((Path(__file__).resolve().parents[1] / first.out_dir / "metrics.json").read_text(
-        encoding="utf-8"))  # a whole record, as the schema of metrics.json asks
+    committed = json.loads(
+        (Path(__file__).resolve().parents[1] / first.out_dir / "metrics.json").read_text(encoding="utf-8")
+    )  # a whole record, as the schema of metrics.json asks
     for m, cell in ((unequal, "0.870 (balanced 0.500)"), (alike, "0.870")):
         (tmp_path / first.out_dir).mkdir(parents=True, exist_ok=True)
         (tmp_path / first.out_dir / "metrics.json").write_text(json.dumps({**committed, **m, "parameters": 1000}))

@@ -38,7 +38,7 @@ class LinearGaussian:
     def sample(self, n: int, seed: int = 1) -> torch.Tensor:
         generator = torch.Generator().manual_seed(seed)
         z = torch.randn(n, 2, generator=generator, dtype=torch.float64)
-        return self.decode(z) + torch.randn(n, len(self.b), generator=generator, dtype=torch.float64) * 0.5 ** 0.5
+        return self.decode(z) + torch.randn(n, len(self.b), generator=generator, dtype=torch.float64) * 0.5**0.5
 
     def posterior(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         covariance = torch.linalg.inv(self.precision)
@@ -47,7 +47,9 @@ class LinearGaussian:
     def log_px(self, x: torch.Tensor) -> torch.Tensor:
         """log p(x) with the constant (P/2) log π dropped, as the package's Gaussian ELBO is."""
         p = len(self.b)
-        marginal = torch.distributions.MultivariateNormal(self.b, self.W @ self.W.T + 0.5 * torch.eye(p, dtype=torch.float64))
+        marginal = torch.distributions.MultivariateNormal(
+            self.b, self.W @ self.W.T + 0.5 * torch.eye(p, dtype=torch.float64)
+        )
         return marginal.log_prob(x) + p / 2 * math.log(math.pi)
 
     def elbo(self, x: torch.Tensor, mean: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
@@ -58,8 +60,13 @@ class LinearGaussian:
     def kl_to_posterior(self, x, mean, log_var):
         mu, covariance = self.posterior(x)
         d = mean - mu
-        return 0.5 * ((self.precision.diagonal() * log_var.exp()).sum(1) + torch.einsum("ni,ij,nj->n", d, self.precision, d)
-                      - 2 - torch.logdet(self.precision) - log_var.sum(1))
+        return 0.5 * (
+            (self.precision.diagonal() * log_var.exp()).sum(1)
+            + torch.einsum("ni,ij,nj->n", d, self.precision, d)
+            - 2
+            - torch.logdet(self.precision)
+            - log_var.sum(1)
+        )
 
 
 @pytest.fixture(scope="module")
@@ -114,7 +121,10 @@ def test_q_star_is_the_diagonal_gaussian_the_closed_form_says_and_both_gaps_are_
     assert torch.allclose(star_log_var, -model.precision.diagonal().log().expand_as(star_log_var), atol=1e-4)
 
     log_px = posterior.log_marginal(log_lik, grid)
-    elbo_q, elbo_star = posterior.grid_elbo(log_lik, grid, *q), posterior.grid_elbo(log_lik, grid, star_mean, star_log_var)
+    elbo_q, elbo_star = (
+        posterior.grid_elbo(log_lik, grid, *q),
+        posterior.grid_elbo(log_lik, grid, star_mean, star_log_var),
+    )
     approximation = 0.5 * (model.precision.diagonal().log().sum() - torch.logdet(model.precision))
     assert torch.allclose(log_px - elbo_star, approximation.expand(len(x)), atol=1e-4)
     assert approximation > 0.01
@@ -140,13 +150,18 @@ def test_the_bound_at_each_k_reuses_the_models_own_estimator_draws():
         return -(x - model.decode(z).float()).pow(2).sum(-1)
 
     ks = [1, 10, 250]
-    many = posterior.importance_sampled_bounds(mean, log_var, StandardNormal(2), log_likelihood, ks, torch.Generator().manual_seed(3))
-    one = evaluation.importance_sampled_bound(mean, log_var, StandardNormal(2), log_likelihood, 250, torch.Generator().manual_seed(3))
+    many = posterior.importance_sampled_bounds(
+        mean, log_var, StandardNormal(2), log_likelihood, ks, torch.Generator().manual_seed(3)
+    )
+    one = evaluation.importance_sampled_bound(
+        mean, log_var, StandardNormal(2), log_likelihood, 250, torch.Generator().manual_seed(3)
+    )
     assert many.shape == (3, 3)
     assert torch.allclose(many[-1], one.double(), atol=1e-5)
 
 
 # --- The committed 2-D VAE -------------------------------------------------------------------------------------
+
 
 def _mnist_present() -> bool:
     from latentlab.core.data import ALL_FILES, raw_folder
@@ -241,17 +256,27 @@ def test_the_committed_posterior_gaps_agree_with_their_model_and_metrics(folder)
     assert sum("is_bound" in image for image in result["images"]) == result["is_images"]
 
 
-def test_the_heat_maps_legend_draws_q_and_q_star_in_the_colours_of_their_ellipses_on_a_dark_ground(monkeypatch,
-                                                                                                     tmp_path):
+def test_the_heat_maps_legend_draws_q_and_q_star_in_the_colours_of_their_ellipses_on_a_dark_ground(
+    monkeypatch, tmp_path
+):
     from matplotlib.colors import to_rgba
 
     from latentlab.publish import posterior_figures
 
     drawn = []
     monkeypatch.setattr(posterior_figures, "save", lambda fig, path: drawn.append(fig))
-    panel = {"name": "test image 0", "caption": "a 7", "image": np.zeros((28, 28)), "density": np.ones((8, 8)),
-             "extent": (-3, 3, -3, 3), "q": ((0, 0), (1, 1)), "q_star": ((0.5, 0), (0.8, 0.9)),
-             "log_px": -20.0, "elbo_q": -21.0, "elbo_q_star": -20.5}
+    panel = {
+        "name": "test image 0",
+        "caption": "a 7",
+        "image": np.zeros((28, 28)),
+        "density": np.ones((8, 8)),
+        "extent": (-3, 3, -3, 3),
+        "q": ((0, 0), (1, 1)),
+        "q_star": ((0.5, 0), (0.8, 0.9)),
+        "log_px": -20.0,
+        "elbo_q": -21.0,
+        "elbo_q_star": -20.5,
+    }
     posterior_figures.posterior_heatmaps([panel], "nats", "VAE", tmp_path / "h.png")
     fig = drawn[0]
     ellipse_colours = {to_rgba(patch.get_edgecolor(), 1) for patch in fig.axes[0].patches}

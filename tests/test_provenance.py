@@ -20,8 +20,11 @@ def test_model_pt_and_config_json_record_the_code_the_versions_the_device_and_th
     record = state["provenance"]
     head = subprocess.run(["git", "-C", str(REPO), "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
     assert record["git_commit"] == head and isinstance(record["git_dirty"], bool)
-    assert (record["python"], record["torch"], record["cuda"]) == (platform.python_version(), torch.__version__,
-                                                                    torch.version.cuda)
+    assert (record["python"], record["torch"], record["cuda"]) == (
+        platform.python_version(),
+        torch.__version__,
+        torch.version.cuda,
+    )
     assert record["device"] and record["date"].startswith(("20", "21"))
     folder = Path(tiny_config.out_dir)
     assert read_checkpoint(folder / MODEL_FILE)["provenance"] == record

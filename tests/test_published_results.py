@@ -11,8 +11,7 @@ import torch
 
 from latentlab import load_model
 from latentlab.core.config import TrainConfig
-from latentlab.core.data import ALL_FILES, raw_folder
-from latentlab.core.data import load_test_split
+from latentlab.core.data import ALL_FILES, load_test_split, raw_folder
 from latentlab.core.passes import active_units, encode_split, split_losses
 from latentlab.experiments import EXPERIMENTS
 from latentlab.publish.names import experiment_label
@@ -26,8 +25,11 @@ FOLDERS = [e.out_dir for e in EXPERIMENTS.values() if (REPO / e.out_dir / "model
 @pytest.mark.parametrize("readme", ["README.md", "README.en.md"])
 def test_every_file_the_readme_links_exists(readme):
     text = (REPO / readme).read_text(encoding="utf-8")
-    links = [unquote(target.split("#")[0]) for target in re.findall(r"\]\(([^)\s]+)\)", text)
-             if not target.startswith(("http", "#"))]
+    links = [
+        unquote(target.split("#")[0])
+        for target in re.findall(r"\]\(([^)\s]+)\)", text)
+        if not target.startswith(("http", "#"))
+    ]
     assert links, "the README links no files"
     missing = [link for link in links if not (REPO / link).exists()]
     assert not missing
@@ -67,8 +69,21 @@ def test_the_summary_says_that_a_bernoulli_decoders_test_mse_is_on_binarized_ima
 
     folder = tmp_path / EXPERIMENTS["vae-32d-bernoulli"].out_dir
     folder.mkdir(parents=True)
-    (folder / "metrics.json").write_text(json.dumps({"model": "vae", "latent_dim": 32, "parameters": 1, "epochs": 1, "train_seconds": 60.0, "device": "cpu",
-                                                     "likelihood": "bernoulli", "test_mse": 0.02}), encoding="utf-8")
+    (folder / "metrics.json").write_text(
+        json.dumps(
+            {
+                "model": "vae",
+                "latent_dim": 32,
+                "parameters": 1,
+                "epochs": 1,
+                "train_seconds": 60.0,
+                "device": "cpu",
+                "likelihood": "bernoulli",
+                "test_mse": 0.02,
+            }
+        ),
+        encoding="utf-8",
+    )
     _, note = summary_rows(tmp_path)
     assert "binarized test images" in note and experiment_label(EXPERIMENTS["vae-32d-bernoulli"]) in note
 
@@ -76,20 +91,33 @@ def test_the_summary_says_that_a_bernoulli_decoders_test_mse_is_on_binarized_ima
 @pytest.mark.parametrize("folder", FOLDERS, ids=[str(f.name) for f in FOLDERS])
 def test_a_committed_metrics_json_holds_exactly_the_fields_the_code_writes_for_its_recipe(folder, tmp_path):
     """The committed results are as current as the code (issue 50): a tiny model of the folder's recipe,
-    measured as reproduce measures, writes the same fields; the posterior command's summary where it ran."""
+    measured as reproduce measures, writes the same fields; the posterior and surgery commands' summaries where
+    they ran (each run by hand after training, each checked against its schema when read back)."""
     from conftest import TINY_WIDTHS, write_mnist
-
-    from latentlab.core import posterior
+    from latentlab.core import posterior, surgery
     from latentlab.core.measure import train_and_measure
 
     committed = json.loads((REPO / folder / "metrics.json").read_text(encoding="utf-8"))
-    config = TrainConfig.from_dict({**committed["config"], **TINY_WIDTHS, "epochs": 1, "dataset": "mnist",
-                                    "data_root": str(write_mnist(tmp_path / "data")), "evaluation": "full",
-                                    "bound_samples": 2, "bound_test_images": 8, "device": "cpu",
-                                    "out_dir": str(tmp_path / "run"), "retrain": True})
+    config = TrainConfig.from_dict(
+        {
+            **committed["config"],
+            **TINY_WIDTHS,
+            "epochs": 1,
+            "dataset": "mnist",
+            "data_root": str(write_mnist(tmp_path / "data")),
+            "evaluation": "full",
+            "bound_samples": 2,
+            "bound_test_images": 8,
+            "device": "cpu",
+            "out_dir": str(tmp_path / "run"),
+            "retrain": True,
+        }
+    )
     written = set(train_and_measure(config).metrics)
     if (REPO / folder / "posterior_gaps.json").is_file():
         written.add(posterior.METRICS_KEY)
+    if surgery.METRICS_KEY in committed:
+        written.add(surgery.METRICS_KEY)
     assert sorted(set(committed) - written) == [], "fields the code no longer writes"
     assert sorted(written - set(committed)) == [], "fields the code writes that the committed file lacks"
 

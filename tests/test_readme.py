@@ -27,8 +27,9 @@ def local_links(document: Path) -> list[Path]:
 @pytest.mark.parametrize("document", [path.relative_to(REPO).as_posix() for path, _ in documents(REPO)])
 def test_every_generated_block_is_what_report_writes_now(document):
     language = next(language for path, language in documents(REPO) if path == REPO / document)
-    assert regenerated(REPO / document, REPO, language) == (REPO / document).read_text(encoding="utf-8"), \
+    assert regenerated(REPO / document, REPO, language) == (REPO / document).read_text(encoding="utf-8"), (
         f"{document} is stale: run python -m latentlab report"
+    )
 
 
 def test_both_readmes_and_some_docs_pages_hold_generated_blocks():
@@ -71,8 +72,9 @@ def test_the_readme_links_every_docs_page_of_its_language(language):
 def test_every_docs_page_exists_in_both_languages_and_links_its_other_language():
     names = {language: sorted(p.name for p in (REPO / DOCS / language).glob("*.md")) for language in LANGUAGES}
     assert names["en"] == names["vi"]
-    assert sorted(p.relative_to(REPO / DOCS).parts[0] for p in (REPO / DOCS).rglob("*.md")) == \
-        sorted(language for language in LANGUAGES for _ in names[language])  # no page outside docs/<language>/
+    assert sorted(p.relative_to(REPO / DOCS).parts[0] for p in (REPO / DOCS).rglob("*.md")) == sorted(
+        language for language in LANGUAGES for _ in names[language]
+    )  # no page outside docs/<language>/
     for name in names["en"]:
         for language, other in (("en", "vi"), ("vi", "en")):
             counterpart = (REPO / DOCS / other / name).resolve()

@@ -8,12 +8,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-
 from latentlab.cli import main
 from latentlab.core.files import LOCK_FILES, hold_folder
 
-HOLDER = ("import sys, time\nfrom latentlab.core.files import hold_folder\n"
-          "with hold_folder(sys.argv[1]):\n    print('held', flush=True)\n    time.sleep(60)\n")
+HOLDER = (
+    "import sys, time\nfrom latentlab.core.files import hold_folder\n"
+    "with hold_folder(sys.argv[1]):\n    print('held', flush=True)\n    time.sleep(60)\n"
+)
 
 
 def _hold_in_another_process(folder: Path) -> subprocess.Popen:
@@ -88,8 +89,24 @@ def test_bound_vs_k_draws_one_curve_per_folder_even_when_two_models_share_a_name
         folders.append(config.out_dir)
     drawn = []
     monkeypatch.setattr(commands, "bound_vs_k", lambda curves, *args: drawn.append(curves))
-    assert main(["bound-vs-k", *folders, "--ks", "1", "2", "--n-test", "8", "--data-root", tiny_config.data_root,
-                 "--device", "cpu"]) == 0
+    assert (
+        main(
+            [
+                "bound-vs-k",
+                *folders,
+                "--ks",
+                "1",
+                "2",
+                "--n-test",
+                "8",
+                "--data-root",
+                tiny_config.data_root,
+                "--device",
+                "cpu",
+            ]
+        )
+        == 0
+    )
     assert all(len(curves) == 2 for curves in drawn) and len(drawn) == 2
     assert all(any(folder in label for label in drawn[0]) for folder in folders)
 
@@ -113,7 +130,9 @@ def test_report_with_output_writes_only_that_file(tmp_path, monkeypatch):
     for name in ("README.md", "README.en.md"):
         (tmp_path / name).write_text(readme)
     assert main(["report", "--output", "preview.md"]) == 0
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["README.en.md", "README.md", VAE_RESULTS.name, "preview.md"])
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        ["README.en.md", "README.md", VAE_RESULTS.name, "preview.md"]
+    )
     assert all((tmp_path / name).read_text() == readme for name in ("README.md", "README.en.md"))
 
 

@@ -11,8 +11,22 @@ from latentlab.experiments import EXPERIMENTS
 from latentlab.publish.report import comparisons, results_markdown, summary
 
 TINY = ["--epochs", "1", "--train-limit", "64", "--device", "cpu"]
-RUN_KEYS = {"seed", "device", "torch", "train_seconds", "recipe", "test_mse", "test_recon_sse", "test_kl", "test_elbo",
-            "test_log_likelihood_is", "knn5_accuracy", "linear_probe_accuracy", "active_units", "pca_test_mse"}
+RUN_KEYS = {
+    "seed",
+    "device",
+    "torch",
+    "train_seconds",
+    "recipe",
+    "test_mse",
+    "test_recon_sse",
+    "test_kl",
+    "test_elbo",
+    "test_log_likelihood_is",
+    "knn5_accuracy",
+    "linear_probe_accuracy",
+    "active_units",
+    "pca_test_mse",
+}
 
 
 @pytest.fixture(scope="module")
@@ -74,15 +88,39 @@ def _write_folder(root: Path, name: str, elbos: list[float]) -> None:
     experiment = EXPERIMENTS[name]
     folder = root / experiment.out_dir
     folder.mkdir(parents=True)
-    metrics = {"model": "vae", "latent_dim": 2, "epochs": 16, "device": "cpu", "train_seconds": 60.0,
-               "parameters": 1000, "test_mse": 0.04, "test_recon_sse": 31.0, "test_elbo": -37.5,
-               "knn5_accuracy": 0.67, "bound_samples": 100, "bound_test_images": 2000, "test_log_likelihood_is": -35.0}
+    metrics = {
+        "model": "vae",
+        "latent_dim": 2,
+        "epochs": 16,
+        "device": "cpu",
+        "train_seconds": 60.0,
+        "parameters": 1000,
+        "test_mse": 0.04,
+        "test_recon_sse": 31.0,
+        "test_elbo": -37.5,
+        "knn5_accuracy": 0.67,
+        "bound_samples": 100,
+        "bound_test_images": 2000,
+        "test_log_likelihood_is": -35.0,
+    }
     (folder / "metrics.json").write_text(json.dumps(metrics))
     recipe = experiment.config().recipe()
-    runs = [{"seed": seed, "device": "cuda", "torch": "x", "train_seconds": 10.0, "recipe": {**recipe, "seed": seed},
-             "test_mse": 0.04 + 0.001 * seed, "test_elbo": elbo, "knn5_accuracy": 0.6}
-            for seed, elbo in enumerate(elbos)]
-    runs.append({**runs[0], "seed": 9, "recipe": {**recipe, "seed": 9, "epochs": 1}, "test_elbo": -500.0})  # not the recipe
+    runs = [
+        {
+            "seed": seed,
+            "device": "cuda",
+            "torch": "x",
+            "train_seconds": 10.0,
+            "recipe": {**recipe, "seed": seed},
+            "test_mse": 0.04 + 0.001 * seed,
+            "test_elbo": elbo,
+            "knn5_accuracy": 0.6,
+        }
+        for seed, elbo in enumerate(elbos)
+    ]
+    runs.append(
+        {**runs[0], "seed": 9, "recipe": {**recipe, "seed": 9, "epochs": 1}, "test_elbo": -500.0}
+    )  # not the recipe
     (folder / "seeds.json").write_text(json.dumps({"experiment": name, "runs": runs}))
 
 
@@ -111,7 +149,11 @@ def test_a_smoke_run_is_never_recorded_as_the_default_recipe(study, monkeypatch)
     assert main(["seeds", "--only", "vae-2d", "--seeds", "1", "--device", "cpu", "--data-root", str(data)]) == 0
     (run,) = [run for run in _runs(root, "vae-2d") if run["recipe"]["train_limit"] is None]
     measured = read_checkpoint(root / "runs" / "seeds" / "vae-2d" / "default" / "seed1" / "model.pt")
-    assert TrainConfig.from_dict(measured["config"]).recipe() == run["recipe"] == EXPERIMENTS["vae-2d"].config(seed=1).recipe()
+    assert (
+        TrainConfig.from_dict(measured["config"]).recipe()
+        == run["recipe"]
+        == EXPERIMENTS["vae-2d"].config(seed=1).recipe()
+    )
 
 
 def test_seed_zero_of_the_default_recipe_is_the_committed_model_evaluated_not_retrained(tmp_path, monkeypatch):
@@ -122,8 +164,19 @@ def test_seed_zero_of_the_default_recipe_is_the_committed_model_evaluated_not_re
     monkeypatch.chdir(tmp_path)
     hyp = {"model": "ae", "latent_dim": 2, "epochs": 1, "batch_size": 64, **TINY_WIDTHS, "out_dir": "results/ae"}
     monkeypatch.setitem(EXPERIMENTS, "ae-2d", Experiment(hyp))
-    assert main(["train", *[f"--{k.replace('_', '-')}={v}" for k, v in hyp.items()], "--device", "cpu",
-                 "--data-root", str(data)]) == 0
+    assert (
+        main(
+            [
+                "train",
+                *[f"--{k.replace('_', '-')}={v}" for k, v in hyp.items()],
+                "--device",
+                "cpu",
+                "--data-root",
+                str(data),
+            ]
+        )
+        == 0
+    )
     committed = (tmp_path / "results/ae/model.pt").read_bytes()
     assert main(["seeds", "--only", "ae-2d", "--seeds", "0", "--device", "cpu", "--data-root", str(data)]) == 0
     (run,) = _runs(tmp_path, "ae-2d")
@@ -151,7 +204,7 @@ def test_a_spread_smaller_than_the_tables_digits_is_shown_with_two_significant_d
     assert "0.0410 ± 0.0010" in results_markdown(tmp_path)
     folder = tmp_path / EXPERIMENTS["vae-2d"].out_dir
     runs = json.loads((folder / "seeds.json").read_text())
-    for run, mse in zip(runs["runs"], (0.03560, 0.03563, 0.03566)):
+    for run, mse in zip(runs["runs"], (0.03560, 0.03563, 0.03566), strict=True):
         run["test_mse"] = mse
     (folder / "seeds.json").write_text(json.dumps(runs))
     assert "0.035630 ± 0.000030" in results_markdown(tmp_path)
@@ -160,7 +213,7 @@ def test_a_spread_smaller_than_the_tables_digits_is_shown_with_two_significant_d
 def _set_knn(root: Path, name: str, values: list[float], committed: float) -> None:
     folder = root / EXPERIMENTS[name].out_dir
     runs = json.loads((folder / "seeds.json").read_text())
-    for run, value in zip(runs["runs"], values):
+    for run, value in zip(runs["runs"], values, strict=True):
         run["knn5_accuracy"] = value
     (folder / "seeds.json").write_text(json.dumps(runs))
     metrics = json.loads((folder / "metrics.json").read_text())
@@ -188,8 +241,12 @@ def test_a_published_value_among_the_seeds_is_called_unresolved_and_an_outlying_
 def test_results_list_the_full_test_set_nll_from_bound_vs_k_json(tmp_path):
     folder = tmp_path / EXPERIMENTS["vae-32d-bernoulli"].out_dir
     folder.mkdir(parents=True)
-    bounds = {"n_test": 10000, "elbo": {"mean": -89.4, "se": 0.2}, "device": "cuda",
-              "bounds": [{"k": 1, "mean": -89.5, "se": 0.2}, {"k": 5000, "mean": -84.3, "se": 0.21}]}
+    bounds = {
+        "n_test": 10000,
+        "elbo": {"mean": -89.4, "se": 0.2},
+        "device": "cuda",
+        "bounds": [{"k": 1, "mean": -89.5, "se": 0.2}, {"k": 5000, "mean": -84.3, "se": 0.21}],
+    }
     (folder / "bound_vs_k.json").write_text(json.dumps(bounds))
     text = results_markdown(tmp_path)
     assert "| NLL (nats) | 84.30 ± 0.21 | 5000 | 10,000 | 89.40 | cuda |" in text

@@ -13,8 +13,8 @@ from urllib.request import urlopen
 import pytest
 
 from latentlab.core.errors import LatentlabError
-from latentlab.publish import browser
 from latentlab.experiments import EXPERIMENTS
+from latentlab.publish import browser
 from latentlab.publish.static_site import build_site, local_links
 
 REPO = Path(__file__).resolve().parents[1]
@@ -79,8 +79,9 @@ def _links_of(page) -> list[str]:
 
 
 @pytest.mark.skipif(browser.missing() is not None, reason=f"no headless browser here: {browser.missing()}")
-def test_every_page_opens_over_http_without_a_failed_request_or_console_error_and_every_link_resolves(site, served,
-                                                                                                      built):
+def test_every_page_opens_over_http_without_a_failed_request_or_console_error_and_every_link_resolves(
+    site, served, built
+):
     pages = [path for path in built if path.suffix == ".html"]
     started, checked = time.perf_counter(), set()
     with browser.open_browser() as chromium:
@@ -88,7 +89,10 @@ def test_every_page_opens_over_http_without_a_failed_request_or_console_error_an
             page, errors = browser.watched_page(chromium)
             failed = []
             page.on("requestfailed", lambda request, failed=failed: failed.append(request.url))
-            page.on("response", lambda response, failed=failed: failed.append(response.url) if response.status >= 400 else None)
+            page.on(
+                "response",
+                lambda response, failed=failed: failed.append(response.url) if response.status >= 400 else None,
+            )
             page.goto(served + quote(path.as_posix()), wait_until="load")
             if path.name == "explorer.html":
                 page.wait_for_selector("body[data-ready=yes]", state="attached", timeout=30_000)
@@ -103,16 +107,20 @@ def test_every_page_opens_over_http_without_a_failed_request_or_console_error_an
                 with urlopen(link) as response:  # noqa: S310 (our own server on 127.0.0.1)
                     assert response.status == 200, link
                 checked.add(link)
-    documents = [path for path in built if path.suffix == ".md"]  # served as they are: their links, read here
+    # The documents are served as they are: their links are read here, as the build read them in the repository
+    # (where a link to a folder, browsed on GitHub, is left out of the site).
+    documents = [path for path in built if path.suffix == ".md"]
     for path in documents:
-        for target in local_links(site / path, site):
-            link = served + quote(target.relative_to(site.resolve()).as_posix())
+        for target in local_links(REPO / path, REPO):
+            link = served + quote(target.relative_to(REPO.resolve()).as_posix())
             if link not in checked:
                 with urlopen(link) as response:  # noqa: S310 (our own server on 127.0.0.1)
                     assert response.status == 200, (path, link)
                 checked.add(link)
-    print(f"\ncrawled {len(pages)} pages, {len(documents)} documents and {len(checked)} links over HTTP in "
-          f"{time.perf_counter() - started:.1f} s")
+    print(
+        f"\ncrawled {len(pages)} pages, {len(documents)} documents and {len(checked)} links over HTTP in "
+        f"{time.perf_counter() - started:.1f} s"
+    )
     assert len(checked) >= len(built) - 1  # everything but index.html itself is linked from somewhere
 
 

@@ -41,8 +41,20 @@ def _numbers(run: dict) -> dict:
 
 def test_local_jobs_record_the_same_numbers_as_runs_in_this_process_with_the_same_threads(study_root, monkeypatch):
     root, data = study_root
-    flags = ["seeds", "--only", "ae-2d", "--seeds", "1", "2", "--device", "cpu", "--data-root", str(data),
-             "--threads", "1"]
+    flags = [
+        "seeds",
+        "--only",
+        "ae-2d",
+        "--seeds",
+        "1",
+        "2",
+        "--device",
+        "cpu",
+        "--data-root",
+        str(data),
+        "--threads",
+        "1",
+    ]
     assert main([*flags, "--jobs", "2"]) == 0
     as_jobs = _published(root)
     assert [run["seed"] for run in as_jobs] == [1, 2] and all(run["threads"] == 1 for run in as_jobs)
@@ -51,15 +63,35 @@ def test_local_jobs_record_the_same_numbers_as_runs_in_this_process_with_the_sam
     assert [_numbers(run) for run in _published(root)] == [_numbers(run) for run in as_jobs]
 
 
-def test_a_failed_job_is_reported_with_its_log_the_others_are_recorded_and_the_next_call_runs_only_it(study_root, capsys):
+def test_a_failed_job_is_reported_with_its_log_the_others_are_recorded_and_the_next_call_runs_only_it(
+    study_root, capsys
+):
     root, data = study_root
     broken = root / "runs" / "seeds" / "ae-2d" / "default" / "seed2"
     broken.mkdir(parents=True)
     (broken / "model.pt").write_text("not a checkpoint")  # the job of seed 2 fails on it
-    flags = ["seeds", "--only", "ae-2d", "--seeds", "1", "2", "--device", "cpu", "--data-root", str(data), "--jobs", "2"]
+    flags = [
+        "seeds",
+        "--only",
+        "ae-2d",
+        "--seeds",
+        "1",
+        "2",
+        "--device",
+        "cpu",
+        "--data-root",
+        str(data),
+        "--jobs",
+        "2",
+    ]
     assert main(flags) == 1
     error = capsys.readouterr().err
-    assert "1 of 2 run(s) failed" in error and "seed 2" in error and "log:" in error and "not a latentlab checkpoint" in error
+    assert (
+        "1 of 2 run(s) failed" in error
+        and "seed 2" in error
+        and "log:" in error
+        and "not a latentlab checkpoint" in error
+    )
     assert [run["seed"] for run in _published(root)] == [1]
     (broken / "model.pt").unlink()
     assert main(flags) == 0
@@ -87,7 +119,9 @@ def test_collect_records_what_finished_without_running_anything(study_root, caps
     scratch = root / "runs" / "seeds" / "ae-2d" / "default" / "seed3"
     scratch.mkdir(parents=True)
     recipe = EXPERIMENTS["ae-2d"].config(seed=3).recipe()
-    (scratch / RECORD_FILE).write_text(json.dumps({"seed": 3, "device": "cpu", "train_seconds": 1.0, "recipe": recipe, "test_mse": 0.5}))
+    (scratch / RECORD_FILE).write_text(
+        json.dumps({"seed": 3, "device": "cpu", "train_seconds": 1.0, "recipe": recipe, "test_mse": 0.5})
+    )
     assert main(["seeds", "--only", "ae-2d", "--seeds", "3", "4", "--collect", "--device", "cpu"]) == 0
     assert [run["seed"] for run in _published(root)] == [3]
     assert "1 run(s) neither recorded nor under way" in capsys.readouterr().out
@@ -97,7 +131,11 @@ def test_collect_records_what_finished_without_running_anything(study_root, caps
 def _merge_one(args):
     path, seed = args
     recipe = {"model": "ae", "latent_dim": 2, "seed": seed}
-    records.merge(Path(path), "ae-2d", {"seed": seed, "device": "cpu", "train_seconds": 1.0, "recipe": recipe, "test_mse": seed / 100})
+    records.merge(
+        Path(path),
+        "ae-2d",
+        {"seed": seed, "device": "cpu", "train_seconds": 1.0, "recipe": recipe, "test_mse": seed / 100},
+    )
 
 
 def test_records_of_jobs_that_finish_at_the_same_moment_are_all_merged_once(tmp_path):
@@ -149,8 +187,28 @@ def test_ctrl_c_says_which_jobs_are_still_queued_and_how_to_cancel_or_collect_th
 
 def test_a_sweep_tabulates_every_recipe_best_first_and_draws_it(study_root, capsys):
     root, data = study_root
-    assert main(["sweep", "ae-2d", "--set", "lr=0.001,0.01", "--seeds", "0", "1", "--device", "cpu",
-                 "--data-root", str(data), "--jobs", "2", "--threads", "1"]) == 0
+    assert (
+        main(
+            [
+                "sweep",
+                "ae-2d",
+                "--set",
+                "lr=0.001,0.01",
+                "--seeds",
+                "0",
+                "1",
+                "--device",
+                "cpu",
+                "--data-root",
+                str(data),
+                "--jobs",
+                "2",
+                "--threads",
+                "1",
+            ]
+        )
+        == 0
+    )
     table = (root / "runs" / "sweeps" / "ae-2d" / "lr.md").read_text()
     rows = [line for line in table.splitlines() if line.startswith("| 0.0")]
     assert len(rows) == 2 and all("| 2 |" in row for row in rows)
@@ -160,8 +218,15 @@ def test_a_sweep_tabulates_every_recipe_best_first_and_draws_it(study_root, caps
     assert "python -m latentlab sweep ae-2d --set lr=0.001,0.01 --seeds 0 1" in table
 
 
-@pytest.mark.parametrize("flag, words", [("lr=abc", "expected a number"), ("out_dir=x", "recipe's settings"),
-                                         ("seed=1,2", "--seeds"), ("model=ae,gan", "not one of")])
+@pytest.mark.parametrize(
+    "flag, words",
+    [
+        ("lr=abc", "expected a number"),
+        ("out_dir=x", "recipe's settings"),
+        ("seed=1,2", "--seeds"),
+        ("model=ae,gan", "not one of"),
+    ],
+)
 def test_a_bad_sweep_setting_exits_2_naming_it(flag, words, capsys):
     with pytest.raises(SystemExit) as exit_:
         main(["sweep", "ae-2d", "--set", flag])

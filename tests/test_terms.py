@@ -11,11 +11,11 @@ import pytest
 import torch
 
 from conftest import TINY_WIDTHS
-from toy_kinds import SpreadVAE, TwoBumpsVAE, UndeclaredTermVAE
 from latentlab.core import training
 from latentlab.core.data import to_float
 from latentlab.core.errors import LatentlabError
 from latentlab.core.models import training_loss
+from toy_kinds import SpreadVAE, TwoBumpsVAE, UndeclaredTermVAE
 
 
 def built_as(monkeypatch, kind):

@@ -5,16 +5,17 @@ import json
 import signal
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import torch
 
 from latentlab import load_model
-from latentlab.core.config import TrainConfig
-from latentlab.core.checkpoint_file import MODEL_FILE, PARTIAL_FILE, read_checkpoint
-from latentlab.workflow import run
 from latentlab.core.checkpoint import TrainingInterrupted
+from latentlab.core.checkpoint_file import MODEL_FILE, PARTIAL_FILE, read_checkpoint
+from latentlab.core.config import TrainConfig
 from latentlab.core.training import train
+from latentlab.workflow import run
 
 
 def test_loss_falls_on_a_small_synthetic_set(tiny_config):
@@ -97,8 +98,20 @@ def test_resumed_run_equals_an_uninterrupted_run(tiny_config, tmp_path):
 def test_run_writes_metrics_json_with_the_documented_fields(tiny_config):
     run(tiny_config)
     metrics = json.loads(open(f"{tiny_config.out_dir}/metrics.json").read())
-    for key in ("model", "latent_dim", "epochs", "seed", "device", "train_seconds", "parameters",
-                "test_mse", "test_recon_sse", "test_kl", "test_elbo", "history"):
+    for key in (
+        "model",
+        "latent_dim",
+        "epochs",
+        "seed",
+        "device",
+        "train_seconds",
+        "parameters",
+        "test_mse",
+        "test_recon_sse",
+        "test_kl",
+        "test_elbo",
+        "history",
+    ):
         assert key in metrics, key
     assert metrics["test_recon_sse"] == pytest.approx(784 * metrics["test_mse"])
     assert len(metrics["history"]) == tiny_config.epochs
@@ -136,20 +149,28 @@ def test_reproduce_runs_each_named_experiment_with_its_defaults_then_writes_the_
     from latentlab.experiments import BERNOULLI, EXPERIMENTS
 
     calls = []
+
+    def run(config):
+        calls.append(config)
+        return SimpleNamespace(finished=f"the model of {config.out_dir}")
+
     monkeypatch.chdir(tmp_path)  # outside a checkout: no verdict (tests/test_verdict.py tests it)
-    monkeypatch.setattr(commands, "run", lambda config: calls.append(config))
+    monkeypatch.setattr(commands, "run", run)
+    monkeypatch.setattr(commands, "_write_surgery", lambda out, finished: calls.append(("surgery", finished)))
     monkeypatch.setattr(commands, "write_documents", lambda: calls.append("report"))
     commands.reproduce(["ae-2d", BERNOULLI.name], retrain=True, device="cpu", data_root="somewhere")
 
-    first, second, last = calls
+    first, second, surgery, last = calls
     assert {k: getattr(first, k) for k in EXPERIMENTS["ae-2d"].hyp} == EXPERIMENTS["ae-2d"].hyp
     assert {k: getattr(second, k) for k in BERNOULLI.hyp} == BERNOULLI.hyp
     assert (first.retrain, first.device, first.data_root) == (True, "cpu", "somewhere")
+    assert surgery == ("surgery", f"the model of {second.out_dir}")  # the VAE's split of its ELBO, not the AE's
     assert last == "report"
 
 
-def test_reproduce_skips_an_experiment_whose_data_set_is_missing_and_says_so_in_its_exit_status(monkeypatch, capsys,
-                                                                                               tmp_path):
+def test_reproduce_skips_an_experiment_whose_data_set_is_missing_and_says_so_in_its_exit_status(
+    monkeypatch, capsys, tmp_path
+):
     import latentlab.commands as commands
     from latentlab.cli import main
     from latentlab.core.errors import DataSetMissing

@@ -22,8 +22,9 @@ def test_its_density_is_the_mean_of_the_encoders_posteriors_at_the_pseudo_inputs
     z = torch.randn(5, 2)
     with torch.no_grad():
         mean, log_var = model.encode(torch.sigmoid(model.prior.pseudo_inputs))
-        by_hand = torch.stack([Independent(Normal(mean, torch.exp(0.5 * log_var)), 1).log_prob(point).exp().mean()
-                               for point in z]).log()
+        by_hand = torch.stack(
+            [Independent(Normal(mean, torch.exp(0.5 * log_var)), 1).log_prob(point).exp().mean() for point in z]
+        ).log()
         assert torch.allclose(model.prior.log_prob(z), by_hand, atol=1e-5)
 
 
@@ -58,8 +59,10 @@ def test_the_prior_leaves_the_encoders_running_statistics_to_the_data():
 def test_results_md_sets_each_vampprior_vae_beside_the_vae_of_its_recipe():
     from latentlab.publish.prior_report import prior_pairs
 
-    assert sorted((a.name, b.name) for a, b in prior_pairs()) == [("vae-2d", "vampprior-2d"),
-                                                                  ("vae-32d", "vampprior-32d")]
+    assert sorted((a.name, b.name) for a, b in prior_pairs()) == [
+        ("vae-2d", "vampprior-2d"),
+        ("vae-32d", "vampprior-32d"),
+    ]
 
 
 def test_a_2d_vampprior_run_draws_its_learned_prior_beside_n01(tmp_path):

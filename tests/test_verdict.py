@@ -19,8 +19,9 @@ pytestmark = pytest.mark.skipif(not HAVE_GIT, reason="the verdict compares with 
 
 
 def git(root: Path, *args: str) -> None:
-    subprocess.run(["git", "-C", str(root), "-c", "user.name=t", "-c", "user.email=t@t", *args], check=True,
-                   capture_output=True)
+    subprocess.run(
+        ["git", "-C", str(root), "-c", "user.name=t", "-c", "user.email=t@t", *args], check=True, capture_output=True
+    )
 
 
 def committed(root: Path, files: dict[str, str | bytes]) -> Path:
@@ -112,7 +113,6 @@ def test_a_file_the_code_writes_that_is_not_committed_fails_the_verdict_but_one_
 
 def test_an_explorer_page_fails_only_when_a_number_it_prints_moves_at_two_decimals(tmp_path):
     from conftest import untrained_vae_page
-
     from latentlab.publish.explorer import page_html, read_page
 
     (tmp_path / "made").mkdir()
@@ -142,7 +142,8 @@ def test_explorer_js_prints_no_number_with_more_decimals_than_the_verdict_compar
 
 @pytest.mark.skipif(not (REPO / ".git").exists(), reason="needs the repository's git checkout")
 def test_the_documents_rebuilt_from_a_perturbed_copy_of_the_committed_results_are_judged_by_their_printed_digits(
-        tmp_path):
+    tmp_path,
+):
     """The real report on a clean clone: a metrics.json number moved below its printed digits leaves every
     document as it was; moved by 0.1 it is listed where RESULTS.md and the READMEs print it."""
     from latentlab.commands import write_documents
@@ -157,14 +158,16 @@ def test_the_documents_rebuilt_from_a_perturbed_copy_of_the_committed_results_ar
     elbo = metrics["test_elbo"]
 
     def rewritten(value: float) -> v.Verdict:
-        metrics_path.write_text(json.dumps({**metrics, "test_elbo": value}, indent=2, ensure_ascii=False) + "\n",
-                                encoding="utf-8")
+        metrics_path.write_text(
+            json.dumps({**metrics, "test_elbo": value}, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+        )
         write_documents(clone)
         return v.verdict(clone)
 
     last_digits = rewritten(elbo + 1e-9)
     assert [(j.path, j.outcome) for j in last_digits.judgements] == [
-        (str(metrics_path.relative_to(clone)), v.EQUAL_AS_PUBLISHED)]
+        (str(metrics_path.relative_to(clone)), v.EQUAL_AS_PUBLISHED)
+    ]
     assert not last_digits.failed
 
     printed = rewritten(elbo + 0.1)

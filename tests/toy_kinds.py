@@ -43,8 +43,9 @@ class TwoBumps(nn.Module):
         self.register_buffer("centres", centres, persistent=False)
 
     def distribution(self):
-        return MixtureSameFamily(Categorical(logits=torch.zeros(2, device=self.centres.device)),
-                                 Independent(Normal(self.centres, 0.5), 1))
+        return MixtureSameFamily(
+            Categorical(logits=torch.zeros(2, device=self.centres.device)), Independent(Normal(self.centres, 0.5), 1)
+        )
 
     def log_prob(self, z):
         return self.distribution().log_prob(z)
@@ -58,8 +59,9 @@ class TwoBumps(nn.Module):
 
     def grid_log_prob(self, axis):
         grid = torch.stack(torch.meshgrid(axis, axis, indexing="ij"), -1).double()
-        return Independent(Normal(self.centres.double().cpu(), 0.5), 1).log_prob(grid[..., None, :]).logsumexp(-1) \
-            - torch.log(torch.tensor(2.0, dtype=torch.float64))
+        return Independent(Normal(self.centres.double().cpu(), 0.5), 1).log_prob(grid[..., None, :]).logsumexp(
+            -1
+        ) - torch.log(torch.tensor(2.0, dtype=torch.float64))
 
 
 class TwoBumpsVAE(VariationalAutoencoder):

@@ -38,6 +38,7 @@ def published(state: dict) -> dict:
 
 # --- A run: found finished, resumed, saved each epoch, published ----------------------------
 
+
 class TrainingInterrupted(Interrupted):
     """Ctrl-C during training; the message says how to resume."""
 
@@ -45,8 +46,9 @@ class TrainingInterrupted(Interrupted):
 def differences(asked: TrainConfig, found: dict) -> str:
     """The recipe's settings that differ, in words: "epochs: asked 2, found 16; dataset: ..."."""
     found = TrainConfig.from_dict(found).recipe()
-    return "; ".join(f"{key}: asked {value}, found {found[key]}" for key, value in asked.recipe().items()
-                     if found[key] != value)
+    return "; ".join(
+        f"{key}: asked {value}, found {found[key]}" for key, value in asked.recipe().items() if found[key] != value
+    )
 
 
 def finished_run(config: TrainConfig) -> dict | None:
@@ -61,9 +63,12 @@ def finished_run(config: TrainConfig) -> dict | None:
         raise LatentlabError(
             f"{path} holds a finished model trained with other settings ({changed}). Nothing was changed. "
             "Pass --retrain to replace it with a model of these settings (the old one stays until the new "
-            "run finishes), or give this run its own --out-dir.")
-    print(f"Found the finished model {path} ({plural(state['epoch'], 'epoch')}): not retraining "
-          "(pass --retrain to train again). Rebuilding metrics and figures from it.")
+            "run finishes), or give this run its own --out-dir."
+        )
+    print(
+        f"Found the finished model {path} ({plural(state['epoch'], 'epoch')}): not retraining "
+        "(pass --retrain to train again). Rebuilding metrics and figures from it."
+    )
     return state
 
 
@@ -121,27 +126,39 @@ class TrainingRun:
         if self.device.type == "cuda":
             rng["cuda"] = torch.cuda.get_rng_state()
         return {
-            "format": FORMAT, "config": self.config.__dict__ | {"retrain": False}, "epoch": self.epoch,
-            "finished": finished, "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
-            "scheduler": self.scheduler.state_dict(), "rng": rng, "history": self.history,
-            "train_seconds": self.seconds, "device": str(self.device),
+            "format": FORMAT,
+            "config": self.config.__dict__ | {"retrain": False},
+            "epoch": self.epoch,
+            "finished": finished,
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "rng": rng,
+            "history": self.history,
+            "train_seconds": self.seconds,
+            "device": str(self.device),
         }
 
     def end_epoch(self, record: dict, seconds: float) -> None:
         """Record a finished epoch's losses and time, and save the run so far."""
         self.seconds += seconds
         self.epoch += 1
-        self.history.append({"epoch": self.epoch, **record, "lr": self.scheduler.get_last_lr()[0],
-                             "seconds": round(self.seconds, 2)})
+        self.history.append(
+            {"epoch": self.epoch, **record, "lr": self.scheduler.get_last_lr()[0], "seconds": round(self.seconds, 2)}
+        )
         save_atomic(self.checkpoint(finished=False), self.partial_path)
 
     def diverged(self, loss: float, step: int) -> LatentlabError:
         """The error that stops a run whose loss is no longer finite, in the epoch under way."""
         return LatentlabError(
             f"The loss became {loss} in epoch {self.epoch + 1}, at or before step {step}. Training stopped; "
-            + (f"{self.partial_path} holds the last good epoch ({self.epoch}) and was not touched. "
-               if self.epoch else "no epoch had finished, so no checkpoint was written. ")
-            + f"Lower --lr (now {self.config.lr:g}) and run again with --retrain.")
+            + (
+                f"{self.partial_path} holds the last good epoch ({self.epoch}) and was not touched. "
+                if self.epoch
+                else "no epoch had finished, so no checkpoint was written. "
+            )
+            + f"Lower --lr (now {self.config.lr:g}) and run again with --retrain."
+        )
 
     @contextmanager
     def interruptible(self):
@@ -150,8 +167,10 @@ class TrainingRun:
             yield
         except KeyboardInterrupt:
             if self.epoch:  # a checkpoint of this run exists (written now, or the one it resumed from)
-                advice = (f"{self.partial_path} holds epoch {self.epoch}. Run the same command again to resume "
-                          "(the result equals an uninterrupted run), or add --retrain to start over.")
+                advice = (
+                    f"{self.partial_path} holds epoch {self.epoch}. Run the same command again to resume "
+                    "(the result equals an uninterrupted run), or add --retrain to start over."
+                )
             else:
                 advice = "no epoch had finished, so nothing was saved. Run the same command again to start over."
             raise TrainingInterrupted(f"Interrupted during epoch {self.epoch + 1}; {advice}") from None
@@ -164,6 +183,8 @@ class TrainingRun:
         save_atomic(state, self.finished_path)
         write_json_atomic(self.config.__dict__ | {"provenance": made_by}, self.finished_path.parent / "config.json")
         self.partial_path.unlink(missing_ok=True)
-        print(f"Saved {self.finished_path} ({os.path.getsize(self.finished_path) / 1e6:.1f} MB) after "
-              f"{self.seconds:.0f} s of training.")
+        print(
+            f"Saved {self.finished_path} ({os.path.getsize(self.finished_path) / 1e6:.1f} MB) after "
+            f"{self.seconds:.0f} s of training."
+        )
         return state

@@ -38,8 +38,10 @@ def read_checkpoint(path: Path, map_location="cpu") -> dict:
         # GLOBAL posix.system whose module posix is blocked"); anything else is not a pickle of objects.
         refused = [line for line in str(error).splitlines() if "unsupported global" in line.lower()]
         if not refused:
-            raise LatentlabError(f"{path} is not a latentlab checkpoint (torch.load could not read it). "
-                                 "Point to a model.pt written by a latentlab run.") from None
+            raise LatentlabError(
+                f"{path} is not a latentlab checkpoint (torch.load could not read it). "
+                "Point to a model.pt written by a latentlab run."
+            ) from None
         raise LatentlabError(
             f"{path} was refused: it contains Python objects other than tensors and plain values, "
             f"which could run code when loaded ({refused[0].strip()}). Only load checkpoints "
@@ -57,8 +59,10 @@ def read_checkpoint(path: Path, map_location="cpu") -> dict:
         )
     problem = _layout_problem(state) or schema_problem(recorded_fields(state), "checkpoint")
     if problem:
-        raise RecordRefused(f"{path} has the latentlab marker but is damaged: {problem}. The file was edited, "
-                             "or written by another program; train the model again or restore the file.")
+        raise RecordRefused(
+            f"{path} has the latentlab marker but is damaged: {problem}. The file was edited, "
+            "or written by another program; train the model again or restore the file."
+        )
     state["config"] = renamed(state["config"])  # older files name two fields otherwise (config.RENAMED)
     return state
 

@@ -27,8 +27,12 @@ def every_label(model, z: torch.Tensor, classes: int, batch_size: int = 1000) ->
     device = next(model.parameters()).device
     codes = z.to(device).repeat_interleave(classes, dim=0)  # (N * classes, D): each code, once per label
     labels = torch.arange(classes, device=device).repeat(len(z))  # (N * classes,): 0..C-1, then again
-    decoded = torch.cat([model.decode(part, y).float().cpu()
-                         for part, y in zip(codes.split(batch_size), labels.split(batch_size))])
+    decoded = torch.cat(
+        [
+            model.decode(part, y).float().cpu()
+            for part, y in zip(codes.split(batch_size), labels.split(batch_size), strict=True)
+        ]
+    )
     return decoded.view(len(z), classes, 1, 28, 28)
 
 
@@ -40,18 +44,24 @@ def label_obedience(model, train: DeviceSplit, test: DeviceSplit, seed: int) -> 
     classes = test.classes
     with status(f"{CLASSIFIER}: fitting, and its accuracy on the test images"):
         classifier = KNeighborsClassifier(n_neighbors=3).fit(flat_pixels(train.images), train.labels.cpu().numpy())
-        results = {"label_classifier": CLASSIFIER,
-                   "label_classifier_test_accuracy": float(classifier.score(flat_pixels(test.images),
-                                                                            test.labels.cpu().numpy()))}
+        results = {
+            "label_classifier": CLASSIFIER,
+            "label_classifier_test_accuracy": float(
+                classifier.score(flat_pixels(test.images), test.labels.cpu().numpy())
+            ),
+        }
     n = min(CODED_IMAGES, len(test))
-    sources = {"prior": model.prior.sample(PRIOR_DRAWS, torch.Generator().manual_seed(seed)),
-               "test_codes": model.code(to_float(test.images[:n]), test.labels[:n]).cpu()}
+    sources = {
+        "prior": model.prior.sample(PRIOR_DRAWS, torch.Generator().manual_seed(seed)),
+        "test_codes": model.code(to_float(test.images[:n]), test.labels[:n]).cpu(),
+    }
     for source, z in sources.items():
         with status(f"classifying {len(z)} {source.replace('_', ' ')} decoded with every label"):
             predicted = classifier.predict(flat_pixels(every_label(model, z, len(classes)).flatten(0, 1)))
         asked = np.tile(np.arange(len(classes)), len(z))  # the label each decoded image was given
         hit = predicted == asked
         results[f"label_accuracy_{source}"] = float(hit.mean())
-        results[f"label_accuracy_{source}_per_class"] = {name: float(hit[asked == c].mean())
-                                                         for c, name in enumerate(classes.names)}
+        results[f"label_accuracy_{source}_per_class"] = {
+            name: float(hit[asked == c].mean()) for c, name in enumerate(classes.names)
+        }
     return results

@@ -58,8 +58,10 @@ def dataset_argument(text: str) -> str:
         ) from None
     folder = Path(text).expanduser()
     if not folder.is_dir():
-        raise argparse.ArgumentTypeError(f"{text!r} is neither {' nor '.join(DATASET_TITLES)} nor a folder that "
-                                         "exists (your own images: FOLDER/train/<class>/*.png, FOLDER/test/<class>/*.png)")
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is neither {' nor '.join(DATASET_TITLES)} nor a folder that "
+            "exists (your own images: FOLDER/train/<class>/*.png, FOLDER/test/<class>/*.png)"
+        )
     return str(folder.resolve())
 
 
@@ -70,54 +72,82 @@ def _flag(default, help: str, parse=None, choices=None, cli: str = "all", argume
     because each script fixes it). ``parse`` converts and checks a number, both on the command line
     and in a stored configuration; ``argument`` converts the text of a flag only.
     """
-    return field(default=default, metadata={"help": help, "parse": parse, "choices": choices, "cli": cli,
-                                            "argument": argument or parse})
+    return field(
+        default=default,
+        metadata={"help": help, "parse": parse, "choices": choices, "cli": cli, "argument": argument or parse},
+    )
 
 
 @dataclass
 class TrainConfig:
-    model: str = _flag("vae", "model kind: the name of its module in latentlab/core/kinds/", choices=KIND_NAMES,
-                       cli="train")
+    model: str = _flag(
+        "vae", "model kind: the name of its module in latentlab/core/kinds/", choices=KIND_NAMES, cli="train"
+    )
     latent_dim: int = _flag(2, "size of the latent vector z", parse=positive_int, cli="train")
     epochs: int = _flag(10, "passes over the training set", parse=positive_int)
     batch_size: int = _flag(128, "images per optimisation step", parse=positive_int)
     lr: float = _flag(2e-3, "peak Adam learning rate (cosine decay to 0 over the run)", parse=_positive_float)
-    likelihood: str = _flag("gaussian", "decoder p(x|z): gaussian (squared error on grey MNIST) or bernoulli "
-                             "(cross-entropy on dynamically binarized MNIST, for NLL in nats)",
-                             choices=("gaussian", "bernoulli"))
+    likelihood: str = _flag(
+        "gaussian",
+        "decoder p(x|z): gaussian (squared error on grey MNIST) or bernoulli "
+        "(cross-entropy on dynamically binarized MNIST, for NLL in nats)",
+        choices=("gaussian", "bernoulli"),
+    )
     beta: float = _flag(1.0, "weight of the KL term in the VAE loss (1 = the ELBO)", parse=_non_negative_float)
-    objective: str = _flag("elbo", "what the VAE maximises: elbo, or iwae, the importance-weighted bound of "
-                           "Burda et al. (2015) with --iw-samples samples per image", choices=("elbo", "iwae"))
-    iw_samples: int = _flag(5, "importance samples per image of the iwae objective (1 = the ELBO)",
-                            parse=positive_int)
+    objective: str = _flag(
+        "elbo",
+        "what the VAE maximises: elbo, or iwae, the importance-weighted bound of "
+        "Burda et al. (2015) with --iw-samples samples per image",
+        choices=("elbo", "iwae"),
+    )
+    iw_samples: int = _flag(5, "importance samples per image of the iwae objective (1 = the ELBO)", parse=positive_int)
     seed: int = _flag(0, "random seed for initialisation, shuffling and sampling", parse=non_negative_int)
     device: str = _flag("auto", "auto picks cuda, then mps, then cpu", choices=("auto", "cpu", "cuda", "mps"))
-    dataset: str = _flag("mnist", "mnist, fashion-mnist, or a folder of your own images laid out as "
-                         "FOLDER/train/<class>/*.png and FOLDER/test/<class>/*.png", argument=dataset_argument)
-    train_limit: int | None = _flag(None, "train on N training images only, a subset drawn with a fixed seed that "
-                                    "keeps each class's share (smoke runs, learning curves)", parse=positive_int)
+    dataset: str = _flag(
+        "mnist",
+        "mnist, fashion-mnist, or a folder of your own images laid out as "
+        "FOLDER/train/<class>/*.png and FOLDER/test/<class>/*.png",
+        argument=dataset_argument,
+    )
+    train_limit: int | None = _flag(
+        None,
+        "train on N training images only, a subset drawn with a fixed seed that "
+        "keeps each class's share (smoke runs, learning curves)",
+        parse=positive_int,
+    )
     stem_channels: int = _flag(16, "channels of the encoder's first block (28x28)", parse=positive_int)
     growth: int = _flag(16, "channels each DenseLayer adds", parse=positive_int)
     dense_layers: int = _flag(2, "DenseLayers in the encoder's DenseBlock", parse=positive_int)
-    reduce_channels: int = _flag(32, "channels of the encoder's 1x1 convolution after the DenseBlock (14x14)",
-                                 parse=positive_int)
+    reduce_channels: int = _flag(
+        32, "channels of the encoder's 1x1 convolution after the DenseBlock (14x14)", parse=positive_int
+    )
     decoder_channels: int = _flag(64, "channels of the decoder at 7x7", parse=positive_int)
-    decoder_blocks: int = _flag(1, "TransposeConvolutionalBlocks of the decoder at 7x7, before upsampling",
-                                parse=non_negative_int)
+    decoder_blocks: int = _flag(
+        1, "TransposeConvolutionalBlocks of the decoder at 7x7, before upsampling", parse=non_negative_int
+    )
     upsample_channels: int = _flag(32, "channels of the decoder's upsampling block (14x14)", parse=positive_int)
-    bound_samples: int = _flag(100, "importance samples per image (k) for the VAE's log-likelihood bound",
-                               parse=positive_int)
+    bound_samples: int = _flag(
+        100, "importance samples per image (k) for the VAE's log-likelihood bound", parse=positive_int
+    )
     bound_test_images: int = _flag(2000, "test images the log-likelihood bound averages over", parse=positive_int)
-    data_root: str | None = _flag(None, "folder holding MNIST/raw/ or FashionMNIST/raw/ (default: $MNIST_ROOT, "
-                                  "else data/)")
-    evaluation: str = _flag("auto", "how much the finished model is evaluated and drawn: full, or quick (the "
-                            f"bound on at most {QUICK_BOUND_IMAGES} test images, t-SNE of at most {QUICK_TSNE_POINTS:,} "
-                            "codes: seconds, for trying a flag); auto is quick with --train-limit, else full",
-                            choices=("auto", "full", "quick"))
-    out_dir: str | None = _flag(None, "result folder for checkpoint, metrics and figures (default: runs/ and the "
-                                "run's name, e.g. runs/vae-8d)")
-    retrain: bool = _flag(False, "train again even if the result folder holds a finished model "
-                          "(the old model is replaced only when the new run finishes)")
+    data_root: str | None = _flag(
+        None, "folder holding MNIST/raw/ or FashionMNIST/raw/ (default: $MNIST_ROOT, else data/)"
+    )
+    evaluation: str = _flag(
+        "auto",
+        "how much the finished model is evaluated and drawn: full, or quick (the "
+        f"bound on at most {QUICK_BOUND_IMAGES} test images, t-SNE of at most {QUICK_TSNE_POINTS:,} "
+        "codes: seconds, for trying a flag); auto is quick with --train-limit, else full",
+        choices=("auto", "full", "quick"),
+    )
+    out_dir: str | None = _flag(
+        None, "result folder for checkpoint, metrics and figures (default: runs/ and the run's name, e.g. runs/vae-8d)"
+    )
+    retrain: bool = _flag(
+        False,
+        "train again even if the result folder holds a finished model "
+        "(the old model is replaced only when the new run finishes)",
+    )
 
     # Fields that say where and how a run happens, not what it computes: they may
     # differ between an interrupted run and its resumption.
@@ -152,7 +182,7 @@ class TrainConfig:
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), indent=2, ensure_ascii=False)
 
-    def check(self) -> "TrainConfig":
+    def check(self) -> TrainConfig:
         """Raise ValueError naming the first field whose value its flag would not accept."""
         for f in dataclasses.fields(self):
             value, meta = getattr(self, f.name), f.metadata
@@ -168,7 +198,7 @@ class TrainConfig:
         return self
 
     @classmethod
-    def from_dict(cls, values: dict) -> "TrainConfig":
+    def from_dict(cls, values: dict) -> TrainConfig:
         known = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in renamed(values).items() if k in known})
 
@@ -183,8 +213,9 @@ def renamed(values: dict) -> dict:
     return {RENAMED.get(key, key): value for key, value in values.items()}
 
 
-def build_parser(parser: argparse.ArgumentParser, defaults: dict, command: str,
-                 only: tuple[str, ...] | None = None) -> argparse.ArgumentParser:
+def build_parser(
+    parser: argparse.ArgumentParser, defaults: dict, command: str, only: tuple[str, ...] | None = None
+) -> argparse.ArgumentParser:
     """Add one flag per TrainConfig field (``--latent-dim`` for ``latent_dim``) with its default shown;
     ``only`` limits them to the fields named."""
     for f in dataclasses.fields(TrainConfig):
@@ -220,8 +251,10 @@ def recipe_setting(text: str) -> tuple[str, list]:
     key = key.strip().replace("-", "_")
     if not equals or key not in fields or key in TrainConfig.RUN_FIELDS or key == "seed":
         swept = sorted(name for name in fields if name not in TrainConfig.RUN_FIELDS and name != "seed")
-        raise argparse.ArgumentTypeError(f"expected KEY=V1,V2,... with KEY one of the recipe's settings "
-                                         f"({', '.join(swept)}); got {text!r} (seeds are given with --seeds)")
+        raise argparse.ArgumentTypeError(
+            f"expected KEY=V1,V2,... with KEY one of the recipe's settings "
+            f"({', '.join(swept)}); got {text!r} (seeds are given with --seeds)"
+        )
     meta = fields[key].metadata
     parsed = []
     for value in (value.strip() for value in values.split(",")):

@@ -28,7 +28,7 @@ def load_optimizer_state(optimizer: torch.optim.Optimizer, saved: dict) -> None:
     """
     switches = [{key: group[key] for key in ("fused", "capturable")} for group in optimizer.param_groups]
     optimizer.load_state_dict(saved)
-    for group, own in zip(optimizer.param_groups, switches):
+    for group, own in zip(optimizer.param_groups, switches, strict=True):
         group.update(own)
         for p in group["params"]:
             state = optimizer.state.get(p)
@@ -66,7 +66,7 @@ class GraphedStep:
                 torch.cuda.current_stream().wait_stream(side)
                 return out
             self._capture()
-        for group, lr in zip(self.optimizer.param_groups, self.lr):
+        for group, lr in zip(self.optimizer.param_groups, self.lr, strict=True):
             lr.fill_(group["lr"])  # the scheduler's value for this step
         self.index.copy_(index)
         self.graph.replay()
@@ -77,11 +77,11 @@ class GraphedStep:
         # A float learning rate would be frozen into the graph; a tensor is read at every replay.
         self.lr = [torch.tensor(group["lr"], device=self.device) for group in self.optimizer.param_groups]
         floats = [group["lr"] for group in self.optimizer.param_groups]
-        for group, lr in zip(self.optimizer.param_groups, self.lr):
+        for group, lr in zip(self.optimizer.param_groups, self.lr, strict=True):
             group["lr"] = lr
         self.optimizer.zero_grad(set_to_none=True)  # gradients are then allocated inside the graph
         self.graph = torch.cuda.CUDAGraph()
         with torch.cuda.graph(self.graph):
             self.out = self.step(self.index)
-        for group, value in zip(self.optimizer.param_groups, floats):
+        for group, value in zip(self.optimizer.param_groups, floats, strict=True):
             group["lr"] = value  # the scheduler and the checkpoint keep working with floats

@@ -79,14 +79,19 @@ class IdxDataSet:
 
 
 DATASETS = {
-    "mnist": IdxDataSet("MNIST", "MNIST", Classes(tuple("0123456789"), noun="digit", preparation="mnist"), downloadable=True),
+    "mnist": IdxDataSet(
+        "MNIST", "MNIST", Classes(tuple("0123456789"), noun="digit", preparation="mnist"), downloadable=True
+    ),
     "fashion-mnist": IdxDataSet(
-        "Fashion-MNIST", "FashionMNIST",
-        Classes(("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
-                 "Ankle boot")),
+        "Fashion-MNIST",
+        "FashionMNIST",
+        Classes(
+            ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
+        ),
         system_folder=Path("/usr/share/datasets/fashion-mnist"),
         how_to_get="install Debian's package (apt-get install dataset-fashion-mnist), or put the four files "
-                   "from github.com/zalandoresearch/fashion-mnist into {raw}/"),
+        "from github.com/zalandoresearch/fashion-mnist into {raw}/",
+    ),
 }
 
 
@@ -129,8 +134,9 @@ def find_files(data: IdxDataSet, root: Path) -> Path:
                 "that the files you have are not replaced."
             )
     if not data.downloadable:
-        raise DataSetMissing(f"{data.title} is not in {' nor in '.join(map(str, folders))}. "
-                             f"{_how_to_provide(data, root)}")
+        raise DataSetMissing(
+            f"{data.title} is not in {' nor in '.join(map(str, folders))}. {_how_to_provide(data, root)}"
+        )
     from torchvision.datasets import MNIST
 
     print(f"MNIST not found under {folders[0]}; downloading it with torchvision ...")
@@ -145,8 +151,7 @@ def find_files(data: IdxDataSet, root: Path) -> Path:
         if not isinstance(error, Exception):  # Ctrl-C
             raise
         raise LatentlabError(  # any network or file failure ends in the same advice
-            f"MNIST is not in {folders[0]} and the download failed ({error}). "
-            f"{_how_to_provide(data, root)}"
+            f"MNIST is not in {folders[0]} and the download failed ({error}). {_how_to_provide(data, root)}"
         ) from None
     return folders[0]
 
@@ -196,7 +201,7 @@ def read_idx(path: Path, magic: int) -> np.ndarray:
             f"{path} has the wrong magic number {found} (expected {magic}); it is not an MNIST "
             f"{'image' if magic == IMAGE_MAGIC else 'label'} file. Replace it with the right file."
         )
-    shape = tuple(int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(dims))
+    shape = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(dims))
     if dims == 3 and shape[1:] != (28, 28):
         raise LatentlabError(f"{path} holds {shape[1]}x{shape[2]} images; MNIST images are 28x28.")
     expected = int(np.prod(shape))
@@ -223,8 +228,9 @@ def load_split(root: Path, split: str, dataset: str = "mnist") -> tuple[torch.Te
             "the two files of a split must match. Replace the odd one out."
         )
     if labels.size and labels.max() >= len(data.classes):
-        raise LatentlabError(f"{label_path} holds the label {labels.max()}; {data.title} labels are "
-                             f"0-{len(data.classes) - 1}.")
+        raise LatentlabError(
+            f"{label_path} holds the label {labels.max()}; {data.title} labels are 0-{len(data.classes) - 1}."
+        )
     return torch.from_numpy(images.copy()), torch.from_numpy(labels.astype(np.int64))
 
 
@@ -249,7 +255,7 @@ def _say_once(text: str) -> None:
 def _grey_maximum(image) -> int | None:
     """White's value in a grey image of more than 8 bits per pixel, by its bit depth; None for other images."""
     if image.mode.startswith("I;16"):
-        return 2 ** 16 - 1
+        return 2**16 - 1
     if image.mode == "I":
         # Pillow widens 16-bit PGM (scaled to 16 bits whatever its maxval) and 16-bit PNG of older versions to
         # "I"; a TIFF says its depth, which may be 32 bits.
@@ -321,8 +327,10 @@ NOT_AN_IMAGE = ("file that is not an image by its ending", "files that are not i
 LEADS_OUT = ("link that leads out of the class folder", "links that lead out of the class folder")
 SECOND_NAME = ("second name of an image already read", "second names of images already read")
 LEADS_NOWHERE = ("link that leads nowhere", "links that lead nowhere")
-NOT_READ = ("Only the image files directly inside a class folder are read; hidden entries (names starting with "
-            "'.'), subfolders, and links that lead out of their class folder never are")
+NOT_READ = (
+    "Only the image files directly inside a class folder are read; hidden entries (names starting with "
+    "'.'), subfolders, and links that lead out of their class folder never are"
+)
 
 
 def _class_images(class_folder: Path) -> tuple[list[Path], dict[tuple[str, str], list[str]]]:
@@ -370,8 +378,9 @@ def _not_read(skipped: dict[tuple[str, str], list[str]]) -> str:
     """'1 hidden entry (._0.png); 2 subfolders (a, b)': what a class folder holds that is not read."""
     parts = []
     for (one, many), names in skipped.items():
-        shown = ", ".join(sorted(names)[:SHOWN_NAMES]) + (f" and {len(names) - SHOWN_NAMES} more"
-                                                           if len(names) > SHOWN_NAMES else "")
+        shown = ", ".join(sorted(names)[:SHOWN_NAMES]) + (
+            f" and {len(names) - SHOWN_NAMES} more" if len(names) > SHOWN_NAMES else ""
+        )
         parts.append(f"{len(names)} {one if len(names) == 1 else many} ({shown})")
     return "; ".join(parts)
 
@@ -379,8 +388,10 @@ def _not_read(skipped: dict[tuple[str, str], list[str]]) -> str:
 def _split_path(folder: Path, split: str) -> Path:
     where = folder / split
     if not where.is_dir():
-        raise LatentlabError(f"The image folder {shown(folder)} has no {split}/ folder. Lay your images out as "
-                             f"{shown(folder)}/train/<class>/*.png and {shown(folder)}/test/<class>/*.png.")
+        raise LatentlabError(
+            f"The image folder {shown(folder)} has no {split}/ folder. Lay your images out as "
+            f"{shown(folder)}/train/<class>/*.png and {shown(folder)}/test/<class>/*.png."
+        )
     return where
 
 
@@ -396,9 +407,11 @@ def require_utf8_name(path: Path, what: str) -> None:
     try:
         str(path).encode("utf-8")
     except UnicodeEncodeError:
-        raise LatentlabError(f"The {what} {shown(path)} has a name that is not UTF-8 text (the bytes shown as \\xNN "
-                             "are not): it could not be recorded in metrics.json nor shown on the pages. Rename it "
-                             "with UTF-8 letters only, then run again. Nothing was read or written.") from None
+        raise LatentlabError(
+            f"The {what} {shown(path)} has a name that is not UTF-8 text (the bytes shown as \\xNN "
+            "are not): it could not be recorded in metrics.json nor shown on the pages. Rename it "
+            "with UTF-8 letters only, then run again. Nothing was read or written."
+        ) from None
 
 
 def _class_names(where: Path) -> list[str]:
@@ -412,15 +425,19 @@ def _class_names(where: Path) -> list[str]:
         require_utf8_name(entry, "class folder" if entry.is_dir() else "entry")
     files = sorted(shown(entry.name) for entry in entries if not entry.is_dir())
     if files:
-        _say_once(f"Not a class in {shown(where)}: {', '.join(files)}, not a folder. Each class is a folder of "
-                  "images; files beside the class folders are not read.")
+        _say_once(
+            f"Not a class in {shown(where)}: {', '.join(files)}, not a folder. Each class is a folder of "
+            "images; files beside the class folders are not read."
+        )
     folders = [entry for entry in entries if entry.is_dir()]
     for entry in sorted(folders, key=lambda entry: (entry.is_symlink(), entry.name)):  # a real folder wins
         same = kept.setdefault(entry.resolve(), entry)
         if same != entry:
-            _say_once(f"Skipped the class folder {shown(entry)}: it leads to the same folder as {shown(same)}, whose "
-                      f"images are read once, as the class {shown(same.name)}. Remove the link, or make it a folder "
-                      "of its own.")
+            _say_once(
+                f"Skipped the class folder {shown(entry)}: it leads to the same folder as {shown(same)}, whose "
+                f"images are read once, as the class {shown(same.name)}. Remove the link, or make it a folder "
+                "of its own."
+            )
     names = sorted(entry.name for entry in kept.values())
     _refuse_look_alikes(where, names)
     return names
@@ -435,9 +452,11 @@ def _refuse_look_alikes(where: Path, names: list[str]) -> None:
     alike = [found for found in by_class.values() if len(found) > 1]
     if alike:
         pairs = "; ".join(" and ".join(ascii(name) for name in found) for found in alike)
-        raise LatentlabError(f"{shown(where)} has class folders whose names differ only in how their accents are "
-                             f"encoded (Unicode NFC against NFD), so they would look like one class: {pairs}. Merge "
-                             "each pair into one folder, or rename one of them.")
+        raise LatentlabError(
+            f"{shown(where)} has class folders whose names differ only in how their accents are "
+            f"encoded (Unicode NFC against NFD), so they would look like one class: {pairs}. Merge "
+            "each pair into one folder, or rename one of them."
+        )
 
 
 def _split_folder(folder: Path, split: str) -> tuple[list[str], list[tuple[Path, str]]]:
@@ -447,17 +466,21 @@ def _split_folder(folder: Path, split: str) -> tuple[list[str], list[tuple[Path,
     where = _split_path(folder, split)
     classes = _class_names(where)
     if not classes:
-        raise LatentlabError(f"{shown(where)} holds no class folders. Each class needs its own folder "
-                             f"{shown(where)}/<class>/ with its images in it.")
+        raise LatentlabError(
+            f"{shown(where)} holds no class folders. Each class needs its own folder "
+            f"{shown(where)}/<class>/ with its images in it."
+        )
     samples, lines = [], []
     for name in classes:
         paths, skipped = _class_images(where / name)
         if not paths:
             inside = f" ({_not_read(skipped)})" if skipped else ""
-            raise LatentlabError(f"The class folder {shown(where / name)}/ holds no images directly inside it{inside}: "
-                                 "looked for the endings Pillow reads (.png, .jpg, .gif, ...); subfolders and "
-                                 "hidden files are not read. Put the class's images directly into it, or remove "
-                                 "the folder.")
+            raise LatentlabError(
+                f"The class folder {shown(where / name)}/ holds no images directly inside it{inside}: "
+                "looked for the endings Pillow reads (.png, .jpg, .gif, ...); subfolders and "
+                "hidden files are not read. Put the class's images directly into it, or remove "
+                "the folder."
+            )
         samples += [(path, class_name(name)) for path in paths]
         if skipped:
             lines.append(f"  {shown(where / name)}: {_not_read(skipped)}")
@@ -472,9 +495,11 @@ def image_folder_classes(folder: Path) -> Classes:
     where = _split_path(Path(folder), "train")
     found = [class_name(name) for name in _class_names(where)]
     if not 2 <= len(found) <= MAX_CLASSES:
-        raise LatentlabError(f"{shown(where)} has {len(found)} class folders ({', '.join(map(shown, found))}); use "
-                             f"between 2 and "
-                             f"{MAX_CLASSES} classes (the figures give each its own colour).")
+        raise LatentlabError(
+            f"{shown(where)} has {len(found)} class folders ({', '.join(map(shown, found))}); use "
+            f"between 2 and "
+            f"{MAX_CLASSES} classes (the figures give each its own colour)."
+        )
     return Classes(tuple(found))
 
 
@@ -482,13 +507,17 @@ def _require_a_shape(path: Path, size: tuple[int, int]) -> None:
     """Refuse an image too small, or too narrow for its length, to keep a shape at 28x28: named with its size."""
     width, height = size
     if max(size) < MIN_SIDE:
-        raise LatentlabError(f"{shown(path)} is {width}x{height} pixels: too small to hold a shape (at least "
-                             f"{MIN_SIDE} pixels on its longer side are needed). Replace or remove it.")
+        raise LatentlabError(
+            f"{shown(path)} is {width}x{height} pixels: too small to hold a shape (at least "
+            f"{MIN_SIDE} pixels on its longer side are needed). Replace or remove it."
+        )
     shorter = min(size) * SIDE / max(size)
     if shorter < 1:
-        raise LatentlabError(f"{shown(path)} is {width}x{height} pixels: scaled to {SIDE} pixels on its longer side, "
-                             f"its shorter side would be {shorter:.2g} pixels, less than one, so nothing of it would "
-                             "be left. Crop it nearer to a square, or remove it.")
+        raise LatentlabError(
+            f"{shown(path)} is {width}x{height} pixels: scaled to {SIDE} pixels on its longer side, "
+            f"its shorter side would be {shorter:.2g} pixels, less than one, so nothing of it would "
+            "be left. Crop it nearer to a square, or remove it."
+        )
 
 
 def _read_image(path: Path) -> np.ndarray:
@@ -506,14 +535,16 @@ def _read_image(path: Path) -> np.ndarray:
         raise LatentlabError(
             f"{shown(path)} has more than {Image.MAX_IMAGE_PIXELS:,} pixels, Pillow's limit against decompression bombs "
             "(Image.MAX_IMAGE_PIXELS), so it was not decoded. Every image becomes 28x28 pixels here: make it "
-            "smaller (a few hundred pixels on its longer side is plenty), or remove it.") from None
+            "smaller (a few hundred pixels on its longer side is plenty), or remove it."
+        ) from None
     except (UnidentifiedImageError, OSError, ValueError) as error:
         raise LatentlabError(f"{shown(path)} cannot be read as an image ({error}). Replace or remove it.") from None
     if grey.min() == grey.max():
         raise LatentlabError(
             f"{shown(path)} becomes a blank image (every pixel {grey.min()}) in 28x28 grey: there is no ink to learn. "
             "Images are read as light strokes on a dark background (MNIST's way; an image with transparency "
-            "by its opacity). Fix or remove the file.")
+            "by its opacity). Fix or remove the file."
+        )
     return grey
 
 
@@ -521,17 +552,21 @@ def load_image_folder(folder: Path, split: str) -> tuple[torch.Tensor, torch.Ten
     """Images (N, 28, 28) uint8 and labels (N,) int64 of ``folder/split``, labelled by the train classes."""
     folder = Path(folder)
     if not folder.is_dir():
-        raise LatentlabError(f"--dataset {shown(folder)}: there is no such folder, and it is not one of "
-                             f"{', '.join(DATASETS)}. Give one of those names, or a folder laid out as "
-                             "<folder>/train/<class>/*.png and <folder>/test/<class>/*.png.")
+        raise LatentlabError(
+            f"--dataset {shown(folder)}: there is no such folder, and it is not one of "
+            f"{', '.join(DATASETS)}. Give one of those names, or a folder laid out as "
+            "<folder>/train/<class>/*.png and <folder>/test/<class>/*.png."
+        )
     require_utf8_name(folder, "image folder")
     classes = image_folder_classes(folder).names
     found, samples = _split_folder(folder, split)
     unknown = sorted(set(found) - set(classes))
     if unknown:
-        raise LatentlabError(f"{shown(folder / split)} has the class folder(s) {', '.join(map(shown, unknown))}, "
-                             "which train/ has "
-                             "not: a model cannot learn classes it never sees. Add them to train/ or remove them.")
+        raise LatentlabError(
+            f"{shown(folder / split)} has the class folder(s) {', '.join(map(shown, unknown))}, "
+            "which train/ has "
+            "not: a model cannot learn classes it never sees. Add them to train/ or remove them."
+        )
     images = [_read_image(path) for path, _ in samples]
     labels = [classes.index(name) for _, name in samples]
     return torch.from_numpy(np.stack(images)), torch.tensor(labels, dtype=torch.int64)
@@ -568,8 +603,13 @@ def flat_pixels(images: torch.Tensor) -> np.ndarray:
 class DeviceSplit:
     """A split held as one tensor on the training device and served in shuffled batches."""
 
-    def __init__(self, images: torch.Tensor, labels: torch.Tensor, device: torch.device,
-                 classes: Classes = DATASETS["mnist"].classes):
+    def __init__(
+        self,
+        images: torch.Tensor,
+        labels: torch.Tensor,
+        device: torch.device,
+        classes: Classes = DATASETS["mnist"].classes,
+    ):
         self.images = images.to(device)  # (N, 28, 28) uint8: a quarter of the float32 memory
         self.labels = labels.to(device)
         self.device = device
@@ -595,8 +635,9 @@ class DeviceSplit:
             yield to_float(self.images[index]), self.labels[index]
 
 
-def load_splits(config, device: torch.device, likelihood, test: DeviceSplit | None = None
-                ) -> tuple[DeviceSplit, DeviceSplit]:
+def load_splits(
+    config, device: torch.device, likelihood, test: DeviceSplit | None = None
+) -> tuple[DeviceSplit, DeviceSplit]:
     """The training split (a subset of ``config.train_limit`` images that keeps the classes, if set) and the
     test split of a TrainConfig, on ``device``; the test split as ``likelihood`` (the model's) judges it, or
     ``test`` where it was read already. A split with a single class is refused here, before any training."""
@@ -625,8 +666,10 @@ def training_subset(labels: torch.Tensor, limit: int) -> torch.Tensor:
     if limit >= n:
         return torch.arange(n)
     if limit < count:
-        raise LatentlabError(f"--train-limit {limit} keeps fewer training images than the {count} classes, so "
-                             f"some class would be missing. Use --train-limit {count} or more.")
+        raise LatentlabError(
+            f"--train-limit {limit} keeps fewer training images than the {count} classes, so "
+            f"some class would be missing. Use --train-limit {count} or more."
+        )
     try:
         keep, _ = train_test_split(np.arange(n), train_size=limit, stratify=labels.numpy(), random_state=SUBSET_SEED)
     except ValueError:  # a class with a single image cannot be split in proportion: a seeded shuffle instead
@@ -636,7 +679,7 @@ def training_subset(labels: torch.Tensor, limit: int) -> torch.Tensor:
 
 def class_counts(labels: torch.Tensor, classes: Classes) -> dict[str, int]:
     """The number of images of each class, by its name, in the classes' order (0 for a class the split lacks)."""
-    return dict(zip(classes.names, torch.bincount(labels.cpu(), minlength=len(classes)).tolist()))
+    return dict(zip(classes.names, torch.bincount(labels.cpu(), minlength=len(classes)).tolist(), strict=True))
 
 
 def unequal_classes(images_per_class: dict[str, dict[str, int]]) -> list[str]:
@@ -649,7 +692,9 @@ def unequal_classes(images_per_class: dict[str, dict[str, int]]) -> list[str]:
             continue
         smallest, largest = min(counts, key=counts.get), max(counts, key=counts.get)
         if counts[smallest] * UNEQUAL < counts[largest]:
-            unequal.append(f"{split}: {counts[smallest]} images of the class {smallest}, {counts[largest]} of {largest}")
+            unequal.append(
+                f"{split}: {counts[smallest]} images of the class {smallest}, {counts[largest]} of {largest}"
+            )
     return unequal
 
 
@@ -658,10 +703,12 @@ def warn_if_unequal(splits: dict[str, torch.Tensor], classes: Classes) -> None:
     images: an accuracy near the largest class's share then says little."""
     unequal = unequal_classes({split: class_counts(labels, classes) for split, labels in splits.items()})
     if unequal:
-        _say_once(f"Warning: unequal classes ({'; '.join(unequal)}: a class under a fifth of the largest). Answering "
-                  "the largest class every time scores its share as accuracy: read each accuracy beside the "
-                  "majority-class rate and the balanced accuracy (the mean of the classes' hit rates), both printed "
-                  "after the evaluation and kept in metrics.json.")
+        _say_once(
+            f"Warning: unequal classes ({'; '.join(unequal)}: a class under a fifth of the largest). Answering "
+            "the largest class every time scores its share as accuracy: read each accuracy beside the "
+            "majority-class rate and the balanced accuracy (the mean of the classes' hit rates), both printed "
+            "after the evaluation and kept in metrics.json."
+        )
 
 
 def require_two_classes(labels: torch.Tensor, what: str) -> None:
@@ -669,9 +716,11 @@ def require_two_classes(labels: torch.Tensor, what: str) -> None:
     scored on."""
     present = labels.unique().tolist()
     if len(present) < 2:
-        raise LatentlabError(f"{what[0].upper()}{what[1:]} hold one class only (label {present[0] if present else '-'}); "
-                             "the evaluation's 5-NN and linear probes compare classes and need two at least. "
-                             "Add images of another class, or raise --train-limit.")
+        raise LatentlabError(
+            f"{what[0].upper()}{what[1:]} hold one class only (label {present[0] if present else '-'}); "
+            "the evaluation's 5-NN and linear probes compare classes and need two at least. "
+            "Add images of another class, or raise --train-limit."
+        )
 
 
 def load_test_split(config, device: torch.device, likelihood) -> DeviceSplit:

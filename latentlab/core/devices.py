@@ -43,6 +43,5 @@ def keep_freed_memory() -> None:
     except (OSError, AttributeError):
         return  # not glibc (macOS, Windows, musl): their allocators need no such setting
     m_trim_threshold, m_mmap_threshold = -1, -3
-    mallopt(m_mmap_threshold, 32 * 2 ** 20)  # the largest value glibc accepts on 64-bit
-    mallopt(m_trim_threshold, 2 ** 30)
-
+    mallopt(m_mmap_threshold, 32 * 2**20)  # the largest value glibc accepts on 64-bit
+    mallopt(m_trim_threshold, 2**30)

@@ -66,7 +66,7 @@ class StandardNormal(nn.Module):
     def marginal_pdf(self, dim: int) -> tuple[np.ndarray, np.ndarray]:
         """(t, density) of one dimension's marginal, N(0, 1), on [-4, 4]."""
         t = np.linspace(-4, 4, 200)
-        return t, np.exp(-t ** 2 / 2) / np.sqrt(2 * np.pi)
+        return t, np.exp(-(t**2) / 2) / np.sqrt(2 * np.pi)
 
     def kl_per_dimension(self, q: Independent) -> torch.Tensor:
         """KL of each latent dimension in closed form, (B, D): the prior factorises over them."""
@@ -87,7 +87,7 @@ class StandardNormal(nn.Module):
         """
         rng = np.random.default_rng(seed)
         k = np.arange(1, harmonics + 1)
-        scale = np.sqrt((1 / k ** 2) / np.sum(1 / k ** 2))  # (harmonics,)
+        scale = np.sqrt((1 / k**2) / np.sum(1 / k**2))  # (harmonics,)
         a, b = (rng.standard_normal((harmonics, self.latent_dim)) * scale[:, None] for _ in range(2))
         t = np.linspace(0, 1, frames, endpoint=False)[:, None]
         return np.cos(2 * np.pi * t * k) @ a + np.sin(2 * np.pi * t * k) @ b

@@ -28,21 +28,26 @@ from sklearn.metrics import accuracy_score, balanced_accuracy_score
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
-
 from tqdm import tqdm
 
-from .distributions import diagonal_normal, kl_divergence, kl_method
 from .conditioning import label_obedience
 from .data import DeviceSplit, class_counts, flat_pixels
+from .distributions import diagonal_normal, kl_divergence, kl_method
 from .losses import log_mean_exp, term_key
 from .models import importance_log_weights, repeat_labels
 from .passes import active_units, encode_split, seeded
 from .progress import status
 
 
-
-def importance_sampled_bound(mean: torch.Tensor, log_var: torch.Tensor, prior, log_likelihood, k: int,
-                             generator: torch.Generator | None = None, chunk: int = 100) -> torch.Tensor:
+def importance_sampled_bound(
+    mean: torch.Tensor,
+    log_var: torch.Tensor,
+    prior,
+    log_likelihood,
+    k: int,
+    generator: torch.Generator | None = None,
+    chunk: int = 100,
+) -> torch.Tensor:
     """log p(x) >= log (1/k) sum_i p(x|z_i) p(z_i) / q(z_i|x), z_i ~ q(z|x) = N(mean, exp(log_var)), p(z) the
     model's ``prior``.
 
@@ -52,15 +57,17 @@ def importance_sampled_bound(mean: torch.Tensor, log_var: torch.Tensor, prior, l
 
 
 @torch.no_grad()
-def per_image_bounds(model, split: DeviceSplit, k: int, n_test: int, seed: int = 0,
-                     batch_size: int = 100) -> list[torch.Tensor]:
+def per_image_bounds(
+    model, split: DeviceSplit, k: int, n_test: int, seed: int = 0, batch_size: int = 100
+) -> list[torch.Tensor]:
     """The importance-sampled bound of each of the first ``n_test`` images, batch by batch ((B,) each),
     in the units of the model's reconstruction term (Gaussian: constant 392 log pi dropped, as in
     the ELBO; Bernoulli: exact nats)."""
     generator = torch.Generator(device=split.device).manual_seed(seed)
     bounds, count = [], 0
-    bar = tqdm(total=n_test, desc=f"log-likelihood bound, k={k}", unit="img", leave=False, mininterval=0.5,
-               dynamic_ncols=True)
+    bar = tqdm(
+        total=n_test, desc=f"log-likelihood bound, k={k}", unit="img", leave=False, mininterval=0.5, dynamic_ncols=True
+    )
     for x, y in split.labelled_batches(batch_size):
         x, y = x[: n_test - count], y[: n_test - count]
         mean, log_var = model.encode(x, y)
@@ -107,8 +114,9 @@ def bounds_for_each_k(model, split: DeviceSplit, ks: list[int], n_test: int, see
 
 
 @torch.no_grad()
-def elbo_estimate(model: torch.nn.Module, x: torch.Tensor, samples: int = 100, seed: int = 0,
-                  y: torch.Tensor | None = None) -> torch.Tensor:
+def elbo_estimate(
+    model: torch.nn.Module, x: torch.Tensor, samples: int = 100, seed: int = 0, y: torch.Tensor | None = None
+) -> torch.Tensor:
     """ELBO of each image (B,) (given its label y, for a conditional kind), its expected reconstruction
     averaged over ``samples`` posterior draws.
 
@@ -138,13 +146,19 @@ def _linear_probe(train_codes: np.ndarray, train_labels: np.ndarray):
     return make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)).fit(train_codes, train_labels)
 
 
-def knn_accuracy(train_codes: np.ndarray, train_labels: np.ndarray, test_codes: np.ndarray,
-                 test_labels: np.ndarray, neighbours: int = 5) -> float:
+def knn_accuracy(
+    train_codes: np.ndarray,
+    train_labels: np.ndarray,
+    test_codes: np.ndarray,
+    test_labels: np.ndarray,
+    neighbours: int = 5,
+) -> float:
     return float(_knn(train_codes, train_labels, neighbours).score(test_codes, test_labels))
 
 
-def linear_probe_accuracy(train_codes: np.ndarray, train_labels: np.ndarray, test_codes: np.ndarray,
-                          test_labels: np.ndarray) -> float:
+def linear_probe_accuracy(
+    train_codes: np.ndarray, train_labels: np.ndarray, test_codes: np.ndarray, test_labels: np.ndarray
+) -> float:
     return float(_linear_probe(train_codes, train_labels).score(test_codes, test_labels))
 
 
@@ -155,14 +169,17 @@ def _balanced_accuracy(test_labels: np.ndarray, predicted: np.ndarray) -> float:
         return float(balanced_accuracy_score(test_labels, predicted))
 
 
-def classifier_scores(train_codes: np.ndarray, train_labels: np.ndarray, test_codes: np.ndarray,
-                      test_labels: np.ndarray) -> dict:
+def classifier_scores(
+    train_codes: np.ndarray, train_labels: np.ndarray, test_codes: np.ndarray, test_labels: np.ndarray
+) -> dict:
     """The 5-NN's and the linear probe's accuracy on the test codes, each with its balanced accuracy: with
     unequal classes an accuracy near the largest class's share may mean the classifier answers that class
     every time, while the balanced accuracy of such a classifier is one over the number of classes."""
     scores = {}
-    for name, fitted in (("knn5", _knn(train_codes, train_labels)),
-                         ("linear_probe", _linear_probe(train_codes, train_labels))):
+    for name, fitted in (
+        ("knn5", _knn(train_codes, train_labels)),
+        ("linear_probe", _linear_probe(train_codes, train_labels)),
+    ):
         predicted = fitted.predict(test_codes)
         scores[f"{name}_accuracy"] = float(accuracy_score(test_labels, predicted))
         scores[f"{name}_balanced_accuracy"] = _balanced_accuracy(test_labels, predicted)
@@ -173,9 +190,13 @@ def class_balance(train: DeviceSplit, test: DeviceSplit) -> dict:
     """The images per class of both splits, and the accuracy of answering the largest training class always."""
     train_labels, test_labels = train.labels.cpu().numpy(), test.labels.cpu().numpy()
     majority = DummyClassifier(strategy="most_frequent").fit(np.zeros((len(train_labels), 1)), train_labels)
-    return {"images_per_class": {"train": class_counts(train.labels, train.classes),
-                                 "test": class_counts(test.labels, test.classes)},
-            "majority_class_rate": float(majority.score(np.zeros((len(test_labels), 1)), test_labels))}
+    return {
+        "images_per_class": {
+            "train": class_counts(train.labels, train.classes),
+            "test": class_counts(test.labels, test.classes),
+        },
+        "majority_class_rate": float(majority.score(np.zeros((len(test_labels), 1)), test_labels)),
+    }
 
 
 def pca_baseline(train_images: np.ndarray, test_images: np.ndarray, components: int) -> dict:
@@ -184,12 +205,16 @@ def pca_baseline(train_images: np.ndarray, test_images: np.ndarray, components: 
     pca = PCA(n_components=components, random_state=0).fit(train_images)
     test_codes = pca.transform(test_images)
     reconstruction = pca.inverse_transform(test_codes)
-    return {"mse": float(np.mean((reconstruction - test_images) ** 2)),
-            "train_codes": pca.transform(train_images), "test_codes": test_codes}
+    return {
+        "mse": float(np.mean((reconstruction - test_images) ** 2)),
+        "train_codes": pca.transform(train_images),
+        "test_codes": test_codes,
+    }
 
 
-def evaluate(model, config, train: DeviceSplit, test: DeviceSplit, k: int, n_test: int, measured: dict,
-             test_codes: torch.Tensor) -> dict:
+def evaluate(
+    model, config, train: DeviceSplit, test: DeviceSplit, k: int, n_test: int, measured: dict, test_codes: torch.Tensor
+) -> dict:
     """Every evaluation number of one trained model (see the module docstring). ``measured`` and ``test_codes``:
     ``passes.losses_and_codes`` of the test split, one pass for these numbers and the figures alike."""
     model.eval()

@@ -48,6 +48,7 @@ def write_json_atomic(data: dict, path: Path) -> None:
 
 # --- One run per result folder ---------------------------------------------------------
 
+
 def check_writable(folder: Path, out_dir_flag: bool = False) -> None:
     """Fail before training, not after it, when results could not be saved. ``out_dir_flag``: the command has
     --out-dir (training does; the commands on a finished folder do not), so the message may offer it."""
@@ -58,8 +59,11 @@ def check_writable(folder: Path, out_dir_flag: bool = False) -> None:
     except OSError as error:
         raise LatentlabError(
             f"Cannot write to the result folder {folder} ({error.strerror or error}). "
-            + ("Choose a writable folder with --out-dir PATH." if out_dir_flag else
-               "Make it writable, or copy the folder somewhere writable and run the command on the copy.")
+            + (
+                "Choose a writable folder with --out-dir PATH."
+                if out_dir_flag
+                else "Make it writable, or copy the folder somewhere writable and run the command on the copy."
+            )
         ) from None
 
 
@@ -91,11 +95,15 @@ def hold_folder(folder: Path, wait_s: float = 0.0, out_dir_flag: bool = False):
     except Timeout:
         raise LatentlabError(
             f"The result folder {folder} is in use by another run ({_holder(note)}). Wait for that run to end"
-            + (", or give this one its own --out-dir" if out_dir_flag else "") + ". Nothing was written."
+            + (", or give this one its own --out-dir" if out_dir_flag else "")
+            + ". Nothing was written."
         ) from None
     try:
-        note.write_text(f"process {os.getpid()}: {' '.join(map(shown, sys.argv)) or 'python'}, started "
-                        f"{time.strftime('%Y-%m-%d %H:%M:%S')}", encoding="utf-8")
+        note.write_text(
+            f"process {os.getpid()}: {' '.join(map(shown, sys.argv)) or 'python'}, started "
+            f"{time.strftime('%Y-%m-%d %H:%M:%S')}",
+            encoding="utf-8",
+        )
         yield
     finally:
         try:

@@ -27,8 +27,13 @@ class Finished:
     """A finished model and what it was trained with. ``train`` and ``test`` are its data splits on the
     model's device, read on first use (the figures need the test split only)."""
 
-    def __init__(self, state: dict, config: TrainConfig, model: torch.nn.Module,
-                 splits: tuple[DeviceSplit, DeviceSplit] | None = None):
+    def __init__(
+        self,
+        state: dict,
+        config: TrainConfig,
+        model: torch.nn.Module,
+        splits: tuple[DeviceSplit, DeviceSplit] | None = None,
+    ):
         self.state, self.config, self.model = state, config, model.eval()
         self._splits = splits
         self._test = splits[1] if splits else None
@@ -51,20 +56,27 @@ class Finished:
         return self._test
 
 
-def open_finished(path: Path | str, device: str | torch.device = "cpu", data_root: str | None = None,
-                  dataset: str | None = None) -> Finished:
+def open_finished(
+    path: Path | str, device: str | torch.device = "cpu", data_root: str | None = None, dataset: str | None = None
+) -> Finished:
     """The finished model of a model.pt on ``device`` (a name such as "auto" is picked as ``--device`` is),
     reading its data from ``data_root`` and, for a model of an image folder that moved, from ``dataset``
     (``trained_on``)."""
     return from_checkpoint(read_checkpoint(Path(path)), device, data_root, dataset, path)
 
 
-def from_checkpoint(state: dict, device: str | torch.device = "cpu", data_root: str | None = None,
-                    dataset: str | None = None, path: Path | str = "checkpoint") -> Finished:
+def from_checkpoint(
+    state: dict,
+    device: str | torch.device = "cpu",
+    data_root: str | None = None,
+    dataset: str | None = None,
+    path: Path | str = "checkpoint",
+) -> Finished:
     """``open_finished`` of a checkpoint already read (``read_checkpoint``)."""
     config = TrainConfig.from_dict(state["config"])
-    return Finished(state, trained_on(config, data_root, dataset),
-                    _network(state, config, path).to(pick_device(device)))
+    return Finished(
+        state, trained_on(config, data_root, dataset), _network(state, config, path).to(pick_device(device))
+    )
 
 
 def _network(state: dict, config: TrainConfig, path: Path | str) -> torch.nn.Module:
@@ -93,9 +105,11 @@ def trained_on(config: TrainConfig, data_root: str | None, dataset: str | None =
         data_root = config.data_root
     if dataset is not None and dataset != config.dataset:
         if config.dataset in DATASETS or dataset in DATASETS:
-            raise LatentlabError(f"This model was trained on {config.dataset}; it is evaluated and drawn on that "
-                                 f"data set only, not on {dataset}. --dataset here only says where a moved image "
-                                 "folder now lives.")
+            raise LatentlabError(
+                f"This model was trained on {config.dataset}; it is evaluated and drawn on that "
+                f"data set only, not on {dataset}. --dataset here only says where a moved image "
+                "folder now lives."
+            )
         return dataclasses.replace(config, data_root=data_root, dataset=dataset)
     return dataclasses.replace(config, data_root=data_root)
 

@@ -35,6 +35,7 @@ import math
 import torch
 import torch.nn.functional as F
 
+
 def squared_error_per_image(x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     """Squared error summed over pixels: (B, 1, 28, 28) x 2 -> (B,)."""
     return (x_hat - x).pow(2).flatten(1).sum(dim=1)

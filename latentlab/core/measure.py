@@ -13,14 +13,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import posterior
-from .display import shown
 from .checkpoint import finished_with_recipe
 from .checkpoint_file import MODEL_FILE
 from .config import QUICK_BOUND_IMAGES, QUICK_TSNE_POINTS, TrainConfig
+from .display import shown
 from .evaluation import evaluate
 from .files import write_json_atomic
-from .kept import SURGERY_KEY, saved_entry
 from .finished import Finished, from_checkpoint
+from .kept import SURGERY_KEY, saved_entry
 from .models import count_parameters
 from .passes import Coded, losses_and_codes
 from .progress import status
@@ -47,17 +47,33 @@ def train_and_measure(config: TrainConfig, reuse_from: Path | None = None) -> Me
         finished = from_checkpoint(state, config.device, config.data_root, path=path)
     else:
         finished = train(config)
-    metrics, coded = write_metrics(finished, Path(config.out_dir), config.bound_samples, config.bound_test_images,
-                                   quick=config.quick())
+    metrics, coded = write_metrics(
+        finished, Path(config.out_dir), config.bound_samples, config.bound_test_images, quick=config.quick()
+    )
     return Measured(finished, metrics, coded)
 
 
-REPORTED = ("test_mse", "test_recon_sse", "test_kl", "test_elbo", "test_log_likelihood_is", "test_nll_nats",
-            "knn5_accuracy", "linear_probe_accuracy", "active_units", "pca_test_mse", "label_accuracy_prior",
-            "label_accuracy_test_codes")
+REPORTED = (
+    "test_mse",
+    "test_recon_sse",
+    "test_kl",
+    "test_elbo",
+    "test_log_likelihood_is",
+    "test_nll_nats",
+    "knn5_accuracy",
+    "linear_probe_accuracy",
+    "active_units",
+    "pca_test_mse",
+    "label_accuracy_prior",
+    "label_accuracy_test_codes",
+)
 # What a seed's record keeps besides: a conditional model's label check class by class, and its classifier's accuracy.
-RECORDED = (*REPORTED, "label_accuracy_prior_per_class", "label_accuracy_test_codes_per_class",
-            "label_classifier_test_accuracy")
+RECORDED = (
+    *REPORTED,
+    "label_accuracy_prior_per_class",
+    "label_accuracy_test_codes_per_class",
+    "label_classifier_test_accuracy",
+)
 
 
 def run_facts(model, state: dict) -> dict:
@@ -76,16 +92,17 @@ def run_facts(model, state: dict) -> dict:
     }
 
 
-def write_metrics(finished: Finished, folder: Path, k: int, n_test: int, quick: bool = False
-                  ) -> tuple[dict, Coded]:
+def write_metrics(finished: Finished, folder: Path, k: int, n_test: int, quick: bool = False) -> tuple[dict, Coded]:
     """Evaluate a finished model and write metrics.json into ``folder``; returns the metrics and the test
     split's codes and point losses, for the figures and the page: the test split is encoded once. ``quick``: the bound on
     at most QUICK_BOUND_IMAGES test images, said on screen and in metrics.json."""
     model, state, trained_with = finished.model, finished.state, finished.config
     train_split, test = finished.train, finished.test
     if quick and model.traits.likelihood_bound and n_test > QUICK_BOUND_IMAGES:
-        print(f"Quick evaluation: the likelihood bound averages over {QUICK_BOUND_IMAGES} test images, not "
-              f"{n_test:,} (--evaluation full for all of them).")
+        print(
+            f"Quick evaluation: the likelihood bound averages over {QUICK_BOUND_IMAGES} test images, not "
+            f"{n_test:,} (--evaluation full for all of them)."
+        )
         n_test = QUICK_BOUND_IMAGES
     # The posterior command's summary (issue 41), kept while model.pt is: read before minutes of evaluation, so
     # that a damaged posterior_gaps.json is refused before them.
@@ -93,11 +110,13 @@ def write_metrics(finished: Finished, folder: Path, k: int, n_test: int, quick: 
     metrics = run_facts(model, state)
     with status(f"test losses and codes of the {len(test):,} test images"):
         measured, coded = losses_and_codes(model, test, seed=trained_with.seed)
-    metrics.update(evaluate(model, trained_with, train_split, test, k=k, n_test=n_test, measured=measured,
-                            test_codes=coded.codes))
+    metrics.update(
+        evaluate(model, trained_with, train_split, test, k=k, n_test=n_test, measured=measured, test_codes=coded.codes)
+    )
     if quick:  # absent from a full evaluation's file, so that published metrics.json files keep their bytes
-        metrics["evaluation"] = (f"quick: bound on at most {QUICK_BOUND_IMAGES} test images, t-SNE of at most "
-                                 f"{QUICK_TSNE_POINTS} codes")
+        metrics["evaluation"] = (
+            f"quick: bound on at most {QUICK_BOUND_IMAGES} test images, t-SNE of at most {QUICK_TSNE_POINTS} codes"
+        )
     metrics["config"], metrics["history"] = state["config"], state["history"]
     if carried is not None:
         metrics[posterior.METRICS_KEY] = carried
@@ -110,16 +129,27 @@ def write_metrics(finished: Finished, folder: Path, k: int, n_test: int, quick: 
     return metrics, coded
 
 
-ACCURACIES = (("5-NN", "knn5"), ("linear probe", "linear_probe"), ("PCA 5-NN", "pca_knn5"),
-              ("PCA linear probe", "pca_linear_probe"))
+ACCURACIES = (
+    ("5-NN", "knn5"),
+    ("linear probe", "linear_probe"),
+    ("PCA 5-NN", "pca_knn5"),
+    ("PCA linear probe", "pca_linear_probe"),
+)
 
 
 def class_balance_line(metrics: dict) -> str:
     """Each accuracy with its balanced accuracy, the majority-class rate, and the images per class: what an
     accuracy must be read against when the classes are unequal."""
-    accuracies = ", ".join(f"{name} {metrics[f'{key}_accuracy']:.3f} (balanced {metrics[f'{key}_balanced_accuracy']:.3f})"
-                           for name, key in ACCURACIES if f"{key}_balanced_accuracy" in metrics)
-    counts = "; ".join(f"{split} " + ", ".join(f"{name} {count}" for name, count in per_class.items())
-                       for split, per_class in metrics["images_per_class"].items())
-    return (f"Accuracy: {accuracies}; majority-class rate {metrics['majority_class_rate']:.3f} (answering the "
-            f"largest training class every time). Images per class: {counts}.")
+    accuracies = ", ".join(
+        f"{name} {metrics[f'{key}_accuracy']:.3f} (balanced {metrics[f'{key}_balanced_accuracy']:.3f})"
+        for name, key in ACCURACIES
+        if f"{key}_balanced_accuracy" in metrics
+    )
+    counts = "; ".join(
+        f"{split} " + ", ".join(f"{name} {count}" for name, count in per_class.items())
+        for split, per_class in metrics["images_per_class"].items()
+    )
+    return (
+        f"Accuracy: {accuracies}; majority-class rate {metrics['majority_class_rate']:.3f} (answering the "
+        f"largest training class every time). Images per class: {counts}."
+    )

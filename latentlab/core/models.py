@@ -99,8 +99,10 @@ def decoder_conv(latent_dim: int, decoder_channels: int, decoder_blocks: int, up
         # Blocks at 7x7 (stride 1) put nonlinearities between the Linear layer and the
         # upsampling. A 2-D code gets all its shape from them: with none, the 2-D VAE lost
         # about 3 nats of ELBO, so the 2-D experiments use two.
-        *(TransposeConvolutionalBlock(decoder_channels, decoder_channels, stride=1)  # (B, d, 7, 7)
-          for _ in range(decoder_blocks)),
+        *(
+            TransposeConvolutionalBlock(decoder_channels, decoder_channels, stride=1)  # (B, d, 7, 7)
+            for _ in range(decoder_blocks)
+        ),
         TransposeConvolutionalBlock(decoder_channels, upsample_channels),  # (B, u, 14, 14)
         nn.ConvTranspose2d(upsample_channels, 1, kernel_size=4, stride=2, padding=1),  # (B, 1, 28, 28)
         nn.Sigmoid(),
@@ -117,9 +119,19 @@ class ConvAutoencoderBase(nn.Module):
     # (None: weight 1). A term that ``loss`` returns and this does not name is refused before training.
     terms: dict[str, str | None] = {"reconstruction": None}
 
-    def __init__(self, latent_dim: int, *, likelihood: str = "gaussian", stem_channels: int, growth: int,
-                 dense_layers: int, reduce_channels: int, decoder_channels: int, decoder_blocks: int,
-                 upsample_channels: int):  # defaults of the widths: TrainConfig, via build_model
+    def __init__(
+        self,
+        latent_dim: int,
+        *,
+        likelihood: str = "gaussian",
+        stem_channels: int,
+        growth: int,
+        dense_layers: int,
+        reduce_channels: int,
+        decoder_channels: int,
+        decoder_blocks: int,
+        upsample_channels: int,
+    ):  # defaults of the widths: TrainConfig, via build_model
         super().__init__()
         self.latent_dim = latent_dim
         self.likelihood = LIKELIHOODS[likelihood]  # the decoder's p(x|z): likelihoods.Gaussian or .Bernoulli
@@ -160,7 +172,9 @@ class ConvAutoencoderBase(nn.Module):
         return {name: term.mean() for name, term in self.loss_per_image(x, y).items()}
 
 
-def reparameterization_trick(mean: torch.Tensor, log_var: torch.Tensor, eps: torch.Tensor | None = None) -> torch.Tensor:
+def reparameterization_trick(
+    mean: torch.Tensor, log_var: torch.Tensor, eps: torch.Tensor | None = None
+) -> torch.Tensor:
     """z = mean + sigma * eps with eps ~ N(0, I): the sample stays differentiable in mean, log_var.
     ``eps`` is drawn here unless given; (S, B, D) draws give S samples per image."""
     if eps is None:
@@ -168,8 +182,15 @@ def reparameterization_trick(mean: torch.Tensor, log_var: torch.Tensor, eps: tor
     return mean + torch.exp(0.5 * log_var) * eps
 
 
-def importance_log_weights(mean: torch.Tensor, log_var: torch.Tensor, prior, log_likelihood, k: int,
-                           generator: torch.Generator | None = None, chunk: int = 100) -> torch.Tensor:
+def importance_log_weights(
+    mean: torch.Tensor,
+    log_var: torch.Tensor,
+    prior,
+    log_likelihood,
+    k: int,
+    generator: torch.Generator | None = None,
+    chunk: int = 100,
+) -> torch.Tensor:
     """log p(x|z_i) p(z_i) / q(z_i|x) of k draws z_i ~ q(z|x) = N(mean, exp(log_var)), p(z) the model's
     ``prior``: (k, B).
 
@@ -191,8 +212,9 @@ def repeat_labels(y: torch.Tensor | None, k: int) -> torch.Tensor | None:
     return None if y is None else y.repeat(k)
 
 
-def training_loss(model: nn.Module, x: torch.Tensor, config, y: torch.Tensor | None = None
-                  ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+def training_loss(
+    model: nn.Module, x: torch.Tensor, config, y: torch.Tensor | None = None
+) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """(loss, its terms by name) of a training step on a batch x (B, 1, 28, 28) in [0, 1] with labels y (B,)
     (read by a conditional kind only), each averaged over the batch; the terms are for the log.
 
@@ -217,7 +239,6 @@ def weighted_sum(terms: dict[str, torch.Tensor], weights: dict[str, str | None],
             value = getattr(config, weights[name]) * value
         loss = value if loss is None else loss + value
     return loss
-
 
 
 def count_parameters(model: nn.Module) -> int:

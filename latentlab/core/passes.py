@@ -47,8 +47,9 @@ class Coded:
 
 
 @torch.no_grad()
-def losses_and_codes(model: torch.nn.Module, split: DeviceSplit, seed: int, batch_size: int = 1000,
-                     keep_codes: bool = True) -> tuple[dict, Coded | None]:
+def losses_and_codes(
+    model: torch.nn.Module, split: DeviceSplit, seed: int, batch_size: int = 1000, keep_codes: bool = True
+) -> tuple[dict, Coded | None]:
     """``split_losses`` and ``code_split`` from one pass over the split, which both need: the reconstruction
     behind the MSE is decoded from the point code (``point_pass``). Returns (the losses, the codes and point
     losses, or None without ``keep_codes``: each epoch's test losses need none, and on a GPU copying them
@@ -66,7 +67,7 @@ def losses_and_codes(model: torch.nn.Module, split: DeviceSplit, seed: int, batc
                 kept.append((code, point_loss))
     model.train(was_training)
     *means, sse = (sums / len(split)).tolist()
-    measured = {**dict(zip(map(losses.term_key, model.terms), means)), "recon_sse": sse, "mse": sse / 784}
+    measured = {**dict(zip(map(losses.term_key, model.terms), means, strict=True)), "recon_sse": sse, "mse": sse / 784}
     return measured, _coded(kept) if keep_codes else None
 
 
@@ -86,8 +87,9 @@ def _point_passes(model: torch.nn.Module, split: DeviceSplit, batch_size: int):
 
 def _coded(batches: list) -> Coded:
     """The (code, point loss) pairs of a split's batches, joined on the CPU."""
-    return Coded(torch.cat([code.float().cpu() for code, _ in batches]),
-                 torch.cat([loss.float().cpu() for _, loss in batches]))
+    return Coded(
+        torch.cat([code.float().cpu() for code, _ in batches]), torch.cat([loss.float().cpu() for _, loss in batches])
+    )
 
 
 @torch.no_grad()

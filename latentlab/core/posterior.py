@@ -35,13 +35,13 @@ from functools import cached_property
 from pathlib import Path
 
 import torch
+from torch.distributions import kl_divergence as closed_form_kl
 
 from . import losses
 from .distributions import StandardNormal, diagonal_normal, has_closed_form
-from torch.distributions import kl_divergence as closed_form_kl
 from .files import file_sha256
-from .recorded import read_json
 from .models import importance_log_weights
+from .recorded import read_json
 
 METRICS_KEY = "posterior_gaps"  # metrics.json's summary of posterior_gaps.json (the posterior command)
 GAPS_FILE = "posterior_gaps.json"
@@ -61,7 +61,7 @@ class Grid:
     prior: torch.nn.Module = field(default_factory=lambda: StandardNormal(2), compare=False)
 
     @classmethod
-    def covering(cls, half_width: float, spacing: float, prior: torch.nn.Module | None = None) -> "Grid":
+    def covering(cls, half_width: float, spacing: float, prior: torch.nn.Module | None = None) -> Grid:
         return cls(spacing, int(round(half_width / spacing)), *(() if prior is None else (prior,)))
 
     @property
@@ -117,6 +117,7 @@ class Grid:
 
 # --- log p(x|z) on the grid ---------------------------------------------------------------------------
 
+
 def pixel_log_likelihood(x: torch.Tensor, mean: torch.Tensor, likelihood: str) -> torch.Tensor:
     """log p(x_n | z_m) of every image with every decoded mean, (N, P) x (M, P) -> (N, M), float64: the same
     numbers as likelihoods.<decoder>.reconstruction_per_image (with a minus) as one matrix product.
@@ -139,9 +140,9 @@ def grid_log_likelihood(decode, likelihood: str, x: torch.Tensor, grid: Grid, ch
     points = grid.points()
     out = torch.empty((len(x), len(points)), dtype=torch.float32)
     for start in range(0, len(points), chunk):
-        z = points[start:start + chunk].float()
+        z = points[start : start + chunk].float()
         mean = decode(z).reshape(len(z), -1).cpu()
-        out[:, start:start + chunk] = pixel_log_likelihood(x.reshape(len(x), -1).cpu(), mean, likelihood).float()
+        out[:, start : start + chunk] = pixel_log_likelihood(x.reshape(len(x), -1).cpu(), mean, likelihood).float()
     return out.view(len(x), grid.size, grid.size)
 
 
@@ -153,8 +154,10 @@ def _chunks(n: int):
 def log_marginal(log_lik: torch.Tensor, grid: Grid) -> torch.Tensor:
     """log p(x) of each image by the grid sum: (N, G, G) -> (N,) float64."""
     prior = grid.log_prior()
-    return torch.cat([torch.logsumexp((log_lik[s].double() + prior).flatten(1), dim=1) for s in _chunks(len(log_lik))]
-                     ) + grid.log_cell
+    return (
+        torch.cat([torch.logsumexp((log_lik[s].double() + prior).flatten(1), dim=1) for s in _chunks(len(log_lik))])
+        + grid.log_cell
+    )
 
 
 def posterior_masses(log_lik: torch.Tensor, grid: Grid) -> torch.Tensor:
@@ -181,6 +184,7 @@ def posterior_moments(log_lik: torch.Tensor, grid: Grid) -> tuple[torch.Tensor, 
 
 # --- ELBOs on the grid, and the best diagonal Gaussian of each image ------------------------------------
 
+
 def grid_q(mean: torch.Tensor, log_var: torch.Tensor, axis: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """q = N(mean, exp(log_var)) at the grid's coordinates ``axis`` ((G,), or (n, 2, G) one per image and
     latent axis), each axis normalised: (n, G) twice, q~(z_ij) = q1_i q2_j."""
@@ -192,8 +196,9 @@ def grid_q(mean: torch.Tensor, log_var: torch.Tensor, axis: torch.Tensor) -> tup
     return q[:, 0], q[:, 1]
 
 
-def expected_log_likelihood(log_lik: torch.Tensor, axis: torch.Tensor, mean: torch.Tensor,
-                            log_var: torch.Tensor) -> torch.Tensor:
+def expected_log_likelihood(
+    log_lik: torch.Tensor, axis: torch.Tensor, mean: torch.Tensor, log_var: torch.Tensor
+) -> torch.Tensor:
     """E_q[log p(x|z)] = sum_ij q1_i log p(x|z_ij) q2_j per image, (n,): differentiable in mean, log_var."""
     q1, q2 = grid_q(mean, log_var, axis)
     inner = torch.bmm(log_lik.to(q2.dtype), q2.unsqueeze(2)).squeeze(2)  # (n, G)
@@ -203,12 +208,21 @@ def expected_log_likelihood(log_lik: torch.Tensor, axis: torch.Tensor, mean: tor
 def grid_elbo(log_lik: torch.Tensor, grid: Grid, mean: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
     """ELBO(q) of each image, E_q[log p(x|z)] on the grid minus KL(q ‖ p(z)) (``grid_kl``): (N,) float64."""
     mean, log_var = mean.double(), log_var.double()
-    return torch.cat([expected_log_likelihood(log_lik[s], grid.axis, mean[s], log_var[s])
-                      - grid_kl(grid, mean[s], log_var[s]) for s in _chunks(len(log_lik))])
+    return torch.cat(
+        [
+            expected_log_likelihood(log_lik[s], grid.axis, mean[s], log_var[s]) - grid_kl(grid, mean[s], log_var[s])
+            for s in _chunks(len(log_lik))
+        ]
+    )
 
 
-def grid_kl(grid: Grid, mean: torch.Tensor, log_var: torch.Tensor, axis: torch.Tensor | None = None,
-            log_prior: torch.Tensor | None = None) -> torch.Tensor:
+def grid_kl(
+    grid: Grid,
+    mean: torch.Tensor,
+    log_var: torch.Tensor,
+    axis: torch.Tensor | None = None,
+    log_prior: torch.Tensor | None = None,
+) -> torch.Tensor:
     """KL(q ‖ p(z)) of diagonal Gaussians q (n, 2) each: in closed form where torch.distributions has one, else
     -H(q) - sum_g q~(z_g) log p(z_g), the prior's log density on the grid, or on each image's crop of it
     (``axis`` (n, 2, W), ``log_prior`` (n, W, W)). Differentiable in mean, log_var."""
@@ -222,9 +236,16 @@ def grid_kl(grid: Grid, mean: torch.Tensor, log_var: torch.Tensor, axis: torch.T
     return -q.entropy() - torch.einsum(pattern, q1, log_prior.to(q1.dtype), q2)
 
 
-def optimal_q(log_lik: torch.Tensor, grid: Grid, mean: torch.Tensor, log_var: torch.Tensor,
-              post_mean: torch.Tensor, post_cov: torch.Tensor, iterations: int = 40,
-              reach: float = 6.0) -> tuple[torch.Tensor, torch.Tensor]:
+def optimal_q(
+    log_lik: torch.Tensor,
+    grid: Grid,
+    mean: torch.Tensor,
+    log_var: torch.Tensor,
+    post_mean: torch.Tensor,
+    post_cov: torch.Tensor,
+    iterations: int = 40,
+    reach: float = 6.0,
+) -> tuple[torch.Tensor, torch.Tensor]:
     """q* of each image: the diagonal Gaussian (mean, log_var) that maximises its grid ELBO. Newton's method
     on the 4 numbers of each image, all images at once (``_newton``), from three starts: the given q (the
     encoder's), the diagonal Gaussian that is best for a Gaussian posterior of the same mean and covariance
@@ -238,8 +259,10 @@ def optimal_q(log_lik: torch.Tensor, grid: Grid, mean: torch.Tensor, log_var: to
     post_sd = post_cov.diagonal(dim1=1, dim2=2).sqrt()
     matched = (post_mean.double(), -torch.linalg.inv(post_cov).diagonal(dim1=1, dim2=2).log())
     peak = torch.cat([(log_lik[s].double() + grid.log_prior()).flatten(1).argmax(1) for s in _chunks(len(log_lik))])
-    mode = (torch.stack([grid.axis[peak // grid.size], grid.axis[peak % grid.size]], dim=1),
-            torch.minimum(matched[1], log_var))
+    mode = (
+        torch.stack([grid.axis[peak // grid.size], grid.axis[peak % grid.size]], dim=1),
+        torch.minimum(matched[1], log_var),
+    )
     q_sd = (0.5 * log_var).exp()
     low = torch.minimum(post_mean - reach * post_sd, mean - reach * q_sd)
     high = torch.maximum(post_mean + reach * post_sd, mean + reach * q_sd)
@@ -254,8 +277,11 @@ def optimal_q(log_lik: torch.Tensor, grid: Grid, mean: torch.Tensor, log_var: to
         index = first[:, :, None] + torch.arange(2 * r + 1)  # (n, 2, W)
         crop = log_lik[images[:, None, None], index[:, 0, :, None], index[:, 1, None, :]].double()  # (n, W, W)
         prior_crop = grid.log_prior()[index[:, 0, :, None], index[:, 1, None, :]]  # (n, W, W)
-        for start in ((mean[images], log_var[images]), (matched[0][images], matched[1][images]),
-                      (mode[0][images], mode[1][images])):
+        for start in (
+            (mean[images], log_var[images]),
+            (matched[0][images], matched[1][images]),
+            (mode[0][images], mode[1][images]),
+        ):
             m, v = _newton(crop, grid.axis[index], torch.cat(start, dim=1), iterations, grid, prior_crop)
             value = grid_elbo(log_lik[images], grid, m, v)
             better = value > best[images]
@@ -265,15 +291,25 @@ def optimal_q(log_lik: torch.Tensor, grid: Grid, mean: torch.Tensor, log_var: to
 
 
 @torch.enable_grad()
-def _newton(log_lik: torch.Tensor, axis: torch.Tensor, theta: torch.Tensor, iterations: int, grid: Grid,
-            log_prior: torch.Tensor, halvings: int = 30, tolerance: float = 1e-10) -> tuple[torch.Tensor, torch.Tensor]:
+def _newton(
+    log_lik: torch.Tensor,
+    axis: torch.Tensor,
+    theta: torch.Tensor,
+    iterations: int,
+    grid: Grid,
+    log_prior: torch.Tensor,
+    halvings: int = 30,
+    tolerance: float = 1e-10,
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Maximise each image's grid ELBO over theta = (mean, log_var), (n, 4), on its crop ``log_lik`` (n, W, W)
     at coordinates ``axis`` (n, 2, W), the KL to ``grid``'s prior (its log density on the crop: ``log_prior``). Saddle-free Newton: the Hessian's eigenvalues replaced by minus their
     absolute values, so that every step goes uphill; each step halved until that image's ELBO rises. An image
     stops once Newton predicts a rise below ``tolerance`` or no step raises its ELBO."""
+
     def objective(theta, rows):
-        return (expected_log_likelihood(log_lik[rows], axis[rows], theta[:, :2], theta[:, 2:])
-                - grid_kl(grid, theta[:, :2], theta[:, 2:], axis[rows], log_prior[rows]))
+        return expected_log_likelihood(log_lik[rows], axis[rows], theta[:, :2], theta[:, 2:]) - grid_kl(
+            grid, theta[:, :2], theta[:, 2:], axis[rows], log_prior[rows]
+        )
 
     theta = theta.clone()
     active = torch.arange(len(theta))
@@ -308,8 +344,16 @@ def _newton(log_lik: torch.Tensor, axis: torch.Tensor, theta: torch.Tensor, iter
 
 # --- The importance-sampled bound at several k ---------------------------------------------------------
 
-def importance_sampled_bounds(mean: torch.Tensor, log_var: torch.Tensor, prior, log_likelihood, ks: list[int],
-                              generator: torch.Generator | None = None, chunk: int = 100) -> torch.Tensor:
+
+def importance_sampled_bounds(
+    mean: torch.Tensor,
+    log_var: torch.Tensor,
+    prior,
+    log_likelihood,
+    ks: list[int],
+    generator: torch.Generator | None = None,
+    chunk: int = 100,
+) -> torch.Tensor:
     """evaluation.importance_sampled_bound for every k in ``ks`` from one set of max(ks) draws: the bound at
     k uses the first k of them (the same draws, in the same order, as that function makes for max(ks)).
     Returns (len(ks), B) float64."""
@@ -318,6 +362,7 @@ def importance_sampled_bounds(mean: torch.Tensor, log_var: torch.Tensor, prior, 
 
 
 # --- Everything, for a VAE --------------------------------------------------------------------------------
+
 
 @dataclass
 class Analysis:
@@ -342,14 +387,19 @@ class Analysis:
         return self.grid.sub(self.log_lik, factor, half_width)
 
 
-def convergence(log_lik: torch.Tensor, grid: Grid, q: tuple, qstar: tuple, factors=(8, 4, 2, 1),
-                half_widths: tuple = ()) -> tuple[dict, dict]:
+def convergence(
+    log_lik: torch.Tensor, grid: Grid, q: tuple, qstar: tuple, factors=(8, 4, 2, 1), half_widths: tuple = ()
+) -> tuple[dict, dict]:
     """The three numbers on coarser grids (spacing factor·h, full width) and narrower ones (spacing h), each
     against the finest and widest: (rows, error bounds). The error bound of a number is the largest change,
     over the images, between the finest grid and the next coarser one, or the widest and the next narrower."""
+
     def numbers(g, values):
-        return {"log_px": log_marginal(values, g), "elbo_q": grid_elbo(values, g, *q),
-                "elbo_qstar": grid_elbo(values, g, *qstar)}
+        return {
+            "log_px": log_marginal(values, g),
+            "elbo_q": grid_elbo(values, g, *q),
+            "elbo_qstar": grid_elbo(values, g, *qstar),
+        }
 
     best = numbers(grid, log_lik)
     rows = {"spacing": [], "width": []}
@@ -361,8 +411,11 @@ def convergence(log_lik: torch.Tensor, grid: Grid, q: tuple, qstar: tuple, facto
             row = {**g.describe()}
             for name, value in found.items():
                 difference = (value - best[name]).abs()
-                row[name] = {"mean": value.mean().item(), "mean_abs_change": difference.mean().item(),
-                             "max_abs_change": difference.max().item()}
+                row[name] = {
+                    "mean": value.mean().item(),
+                    "mean_abs_change": difference.mean().item(),
+                    "max_abs_change": difference.max().item(),
+                }
             rows[kind].append(row)
         if len(rows[kind]) > 1:
             changes[kind] = {name: rows[kind][-2][name]["max_abs_change"] for name in best}
@@ -370,8 +423,16 @@ def convergence(log_lik: torch.Tensor, grid: Grid, q: tuple, qstar: tuple, facto
     return rows, errors
 
 
-def analyse(decode, likelihood: str, x: torch.Tensor, q_mean: torch.Tensor, q_log_var: torch.Tensor, grid: Grid,
-            half_widths: tuple = (), factors=(8, 4, 2, 1)) -> Analysis:
+def analyse(
+    decode,
+    likelihood: str,
+    x: torch.Tensor,
+    q_mean: torch.Tensor,
+    q_log_var: torch.Tensor,
+    grid: Grid,
+    half_widths: tuple = (),
+    factors=(8, 4, 2, 1),
+) -> Analysis:
     """log p(x), ELBO(q), q* and ELBO(q*) of N images (N, P) on ``grid``, with their convergence."""
     seconds = {}
     started = time.perf_counter()
@@ -385,8 +446,20 @@ def analyse(decode, likelihood: str, x: torch.Tensor, q_mean: torch.Tensor, q_lo
     started = time.perf_counter()
     rows, errors = convergence(log_lik, grid, q, qstar, factors, half_widths)
     seconds["quadrature"] = time.perf_counter() - started
-    return Analysis(grid, log_lik, log_marginal(log_lik, grid), *q, grid_elbo(log_lik, grid, *q), *qstar,
-                    grid_elbo(log_lik, grid, *qstar), post_mean, post_cov, rows, errors, seconds)
+    return Analysis(
+        grid,
+        log_lik,
+        log_marginal(log_lik, grid),
+        *q,
+        grid_elbo(log_lik, grid, *q),
+        *qstar,
+        grid_elbo(log_lik, grid, *qstar),
+        post_mean,
+        post_cov,
+        rows,
+        errors,
+        seconds,
+    )
 
 
 def saved_summary(folder: Path) -> dict | None:

@@ -59,9 +59,11 @@ def describe(record: dict | None) -> str:
         return "provenance: not recorded (this model was trained before latentlab kept it)"
     commit = record["git_commit"] or "not a git checkout"
     dirty = {True: " (with uncommitted changes)", False: "", None: ""}[record["git_dirty"]]
-    return "\n".join([
-        f"code:    {commit}{dirty}",
-        f"python:  {record['python']}, torch {record['torch']}, CUDA {record['cuda'] or 'none (CPU build)'}",
-        f"device:  {record['device']}",
-        f"trained: {record['date']}",
-    ])
+    return "\n".join(
+        [
+            f"code:    {commit}{dirty}",
+            f"python:  {record['python']}, torch {record['torch']}, CUDA {record['cuda'] or 'none (CPU build)'}",
+            f"device:  {record['device']}",
+            f"trained: {record['date']}",
+        ]
+    )

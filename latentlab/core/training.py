@@ -14,16 +14,16 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
+from .checkpoint import TrainingRun, finished_run
+from .checkpoint_file import MODEL_FILE
 from .config import TrainConfig
 from .cuda_graphs import GraphedStep, adam
 from .data import DeviceSplit, load_splits, to_float
 from .devices import keep_freed_memory, pick_device
-from .checkpoint import TrainingRun, finished_run
-from .checkpoint_file import MODEL_FILE
+from .errors import LatentlabError
 from .files import check_writable
 from .finished import Finished, from_checkpoint
 from .kinds import build_model, check_objective
-from .errors import LatentlabError
 from .losses import term_key
 from .models import training_loss
 from .passes import split_losses
@@ -57,8 +57,11 @@ def check_terms(model, split: DeviceSplit, config: TrainConfig) -> None:
     """Refuse, before training, a model whose ``loss`` returns a term its class does not declare with a
     weight (``terms``), or whose weight is no setting: such a term would be trained with no weight or not
     at all. One batch is passed through without a gradient, the random state put back as it was."""
-    unweighted = [f"{name} (weighed by --{weight.replace('_', '-')}, which is no setting)"
-                  for name, weight in model.terms.items() if weight is not None and not hasattr(config, weight)]
+    unweighted = [
+        f"{name} (weighed by --{weight.replace('_', '-')}, which is no setting)"
+        for name, weight in model.terms.items()
+        if weight is not None and not hasattr(config, weight)
+    ]
     cuda = [split.device.index or 0] if split.device.type == "cuda" else []
     with torch.random.fork_rng(devices=cuda), torch.no_grad():
         was_training = model.training
@@ -66,15 +69,19 @@ def check_terms(model, split: DeviceSplit, config: TrainConfig) -> None:
         x, y = next(split.labelled_batches(min(8, len(split))))
         returned = model.loss(model.likelihood.training_pixels(x), y)
         model.train(was_training)
-    unweighted += [f"{name} (returned by {type(model).__name__}.loss, not declared in its terms)"
-                   for name in returned if name not in model.terms]
+    unweighted += [
+        f"{name} (returned by {type(model).__name__}.loss, not declared in its terms)"
+        for name in returned
+        if name not in model.terms
+    ]
     missing = [name for name in model.terms if name not in returned]
     if unweighted or missing:
         raise LatentlabError(
             f"The {config.model} model's loss terms do not match the weights it declares: "
             f"{'; '.join(unweighted + [f'{name} (declared, not returned)' for name in missing])}. A kind "
             f"declares every term its loss returns with the setting that weighs it, e.g. terms = "
-            f"{{'reconstruction': None, 'kl': 'beta'}} (README: Add a model kind); nothing was trained.")
+            f"{{'reconstruction': None, 'kl': 'beta'}} (README: Add a model kind); nothing was trained."
+        )
 
 
 def make_step(model, optimizer, split: DeviceSplit, config: TrainConfig):
@@ -110,20 +117,30 @@ def train(config: TrainConfig) -> Finished:
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.epochs * steps_per_epoch)
     run = TrainingRun(config, device, model, optimizer, scheduler)  # resumes an interrupted run of the same recipe
     step = make_step(model, optimizer, train_split, config)
-    print(f"Training {config.model.upper()} with a {config.latent_dim}-D latent on {device}: "
-          f"{len(train_split)} training images, {plural(config.epochs, 'epoch')} of {plural(steps_per_epoch, 'step')}.")
+    print(
+        f"Training {config.model.upper()} with a {config.latent_dim}-D latent on {device}: "
+        f"{len(train_split)} training images, {plural(config.epochs, 'epoch')} of {plural(steps_per_epoch, 'step')}."
+    )
     with run.interruptible():
         while run.epoch < config.epochs:
             started = time.perf_counter()
-            train = dict(zip(map(term_key, model.terms), train_one_epoch(run, step, train_split)))
+            train = dict(zip(map(term_key, model.terms), train_one_epoch(run, step, train_split), strict=True))
             seconds = time.perf_counter() - started
             with status(f"epoch {run.epoch + 1}: test losses"):
                 test = split_losses(model, test_split, seed=config.seed)
-            run.end_epoch({**{f"train_{key}": train[key] for key in train}, **{f"test_{key}": test[key] for key in train},
-                           "test_mse": test["mse"]}, seconds)
+            run.end_epoch(
+                {
+                    **{f"train_{key}": train[key] for key in train},
+                    **{f"test_{key}": test[key] for key in train},
+                    "test_mse": test["mse"],
+                },
+                seconds,
+            )
             terms = "  ".join(f"{key} {train[key]:.3f}/{test[key]:.3f}" for key in train)
-            print(f"epoch {run.epoch:3d}/{config.epochs}  train/test: {terms}  test mse {test['mse']:.5f}  "
-                  f"({run.seconds:.0f} s)")
+            print(
+                f"epoch {run.epoch:3d}/{config.epochs}  train/test: {terms}  test mse {test['mse']:.5f}  "
+                f"({run.seconds:.0f} s)"
+            )
     state = run.publish(model.fit_for_figures(train_split.batches(1000)))
     # The memory format a model read back from model.pt has: the same kernels, so the same last digits.
     model = model.to(memory_format=torch.contiguous_format)
@@ -139,8 +156,14 @@ def train_one_epoch(run: TrainingRun, step, split: DeviceSplit) -> list[float]:
     run.model.train()
     sums = torch.zeros(len(run.model.terms), device=device)  # each term summed over the epoch's images
     seen = 0
-    bar = tqdm(total=steps_per_epoch, desc=f"epoch {run.epoch + 1}/{config.epochs}", unit="step",
-               leave=False, mininterval=0.5, dynamic_ncols=True)
+    bar = tqdm(
+        total=steps_per_epoch,
+        desc=f"epoch {run.epoch + 1}/{config.epochs}",
+        unit="step",
+        leave=False,
+        mininterval=0.5,
+        dynamic_ncols=True,
+    )
     for number, index in enumerate(split.batch_indices(config.batch_size, run.shuffle), start=1):
         sums += step(index) * len(index)
         run.scheduler.step()

@@ -31,8 +31,7 @@ def closed_spline(points: np.ndarray, frames: int) -> np.ndarray:
     i = np.floor(t).astype(int)
     u = (t - i)[:, None]
     p0, p1, p2, p3 = (points[(i + d) % k] for d in (-1, 0, 1, 2))
-    return 0.5 * (2 * p1 + (p2 - p0) * u + (2 * p0 - 5 * p1 + 4 * p2 - p3) * u ** 2
-                  + (3 * p1 - p0 - 3 * p2 + p3) * u ** 3)
+    return 0.5 * (2 * p1 + (p2 - p0) * u + (2 * p0 - 5 * p1 + 4 * p2 - p3) * u**2 + (3 * p1 - p0 - 3 * p2 + p3) * u**3)
 
 
 def spiral_out_and_back(centre: np.ndarray, radius: float, frames: int, turns: float = 2.5) -> np.ndarray:
@@ -113,23 +112,43 @@ def _write_gif(frames: list[np.ndarray], path: Path) -> None:
         images[0].save(tmp, format="GIF", save_all=True, append_images=images[1:], duration=FRAME_MS, loop=0)
 
 
-def latent_walk_gif(codes: np.ndarray, labels: np.ndarray, classes, walk: np.ndarray, decoded: torch.Tensor,
-                    title: str, path: Path, trail: int = 16) -> None:
+def latent_walk_gif(
+    codes: np.ndarray,
+    labels: np.ndarray,
+    classes,
+    walk: np.ndarray,
+    decoded: torch.Tensor,
+    title: str,
+    path: Path,
+    trail: int = 16,
+) -> None:
     """Two panels per frame: the test codes with the current point and its trail, and the
     image decoded at that point. ``walk`` (T, 2), ``decoded`` (T, 1, 28, 28)."""
     images = decoded.detach().cpu().clamp(0, 1)[:, 0].numpy()
     with style():
-        fig, (left, right) = plt.subplots(1, 2, figsize=(8.4, 4.4), dpi=80,
-                                          gridspec_kw={"width_ratios": [1.25, 1]})
+        fig, (left, right) = plt.subplots(1, 2, figsize=(8.4, 4.4), dpi=80, gridspec_kw={"width_ratios": [1.25, 1]})
         _class_scatter(left, codes, labels, size=1.5, alpha=1.0)
         span = np.vstack([np.percentile(codes, [0.5, 99.5], axis=0), walk.min(0), walk.max(0)])
         pad = 0.05 * (span.max(0) - span.min(0))
-        left.set(xlim=(span[:, 0].min() - pad[0], span[:, 0].max() + pad[0]),
-                 ylim=(span[:, 1].min() - pad[1], span[:, 1].max() + pad[1]), xlabel="z₁", ylabel="z₂")
-        _class_legend(left, classes, loc="upper left", fontsize=8, title_fontsize=8, ncol=2, handletextpad=0.1,
-                      columnspacing=0.5, borderaxespad=0.2)
-        line, = left.plot([], [], "-", color="black", lw=1.2, alpha=0.7)
-        dot, = left.plot([], [], "o", ms=8, mfc="white", mec="black", mew=2)
+        left.set(
+            xlim=(span[:, 0].min() - pad[0], span[:, 0].max() + pad[0]),
+            ylim=(span[:, 1].min() - pad[1], span[:, 1].max() + pad[1]),
+            xlabel="z₁",
+            ylabel="z₂",
+        )
+        _class_legend(
+            left,
+            classes,
+            loc="upper left",
+            fontsize=8,
+            title_fontsize=8,
+            ncol=2,
+            handletextpad=0.1,
+            columnspacing=0.5,
+            borderaxespad=0.2,
+        )
+        (line,) = left.plot([], [], "-", color="black", lw=1.2, alpha=0.7)
+        (dot,) = left.plot([], [], "o", ms=8, mfc="white", mec="black", mew=2)
         shown = right.imshow(images[0], cmap="gray", vmin=0, vmax=1, interpolation="nearest")
         right.set_axis_off()
         caption = right.set_title("")
@@ -138,7 +157,7 @@ def latent_walk_gif(codes: np.ndarray, labels: np.ndarray, classes, walk: np.nda
         blitter = _Blitter(fig, [line, dot, shown, caption])
         frames = []
         for t in range(len(walk)):
-            line.set_data(walk[max(0, t - trail): t + 1, 0], walk[max(0, t - trail): t + 1, 1])
+            line.set_data(walk[max(0, t - trail) : t + 1, 0], walk[max(0, t - trail) : t + 1, 1])
             dot.set_data([walk[t, 0]], [walk[t, 1]])
             shown.set_data(images[t])
             caption.set_text(f"decoded at z = ({walk[t, 0]:+.2f}, {walk[t, 1]:+.2f})")
@@ -147,8 +166,16 @@ def latent_walk_gif(codes: np.ndarray, labels: np.ndarray, classes, walk: np.nda
     _write_gif(frames, path)
 
 
-def style_walk_gif(codes: np.ndarray, labels: np.ndarray, walk: np.ndarray, decoded: torch.Tensor,
-                   class_names: list[str], title: str, path: Path, trail: int = 16) -> None:
+def style_walk_gif(
+    codes: np.ndarray,
+    labels: np.ndarray,
+    walk: np.ndarray,
+    decoded: torch.Tensor,
+    class_names: list[str],
+    title: str,
+    path: Path,
+    trail: int = 16,
+) -> None:
     """A conditional model's walk: the test codes with the current point and its trail, beside the image
     decoded there with each class, all in the same moving style. ``walk`` (T, 2), ``decoded`` (T, C, 1, 28, 28)."""
     images = decoded.detach().cpu().clamp(0, 1)[:, :, 0].numpy()  # (T, C, 28, 28)
@@ -162,11 +189,15 @@ def style_walk_gif(codes: np.ndarray, labels: np.ndarray, walk: np.ndarray, deco
         _class_scatter(left, codes, labels, size=1.5, alpha=1.0)
         span = np.vstack([np.percentile(codes, [0.5, 99.5], axis=0), walk.min(0), walk.max(0)])
         pad = 0.05 * (span.max(0) - span.min(0))
-        left.set(xlim=(span[:, 0].min() - pad[0], span[:, 0].max() + pad[0]),
-                 ylim=(span[:, 1].min() - pad[1], span[:, 1].max() + pad[1]), xlabel="z₁", ylabel="z₂")
+        left.set(
+            xlim=(span[:, 0].min() - pad[0], span[:, 0].max() + pad[0]),
+            ylim=(span[:, 1].min() - pad[1], span[:, 1].max() + pad[1]),
+            xlabel="z₁",
+            ylabel="z₂",
+        )
         left.set_title("test codes given their label", fontsize=8)
-        line, = left.plot([], [], "-", color="black", lw=1.2, alpha=0.7)
-        dot, = left.plot([], [], "o", ms=8, mfc="white", mec="black", mew=2)
+        (line,) = left.plot([], [], "-", color="black", lw=1.2, alpha=0.7)
+        (dot,) = left.plot([], [], "o", ms=8, mfc="white", mec="black", mew=2)
         shown = []
         for c in range(n_classes):
             ax = fig.add_subplot(grid[c // columns, 3 + c % columns])
@@ -179,7 +210,7 @@ def style_walk_gif(codes: np.ndarray, labels: np.ndarray, walk: np.ndarray, deco
         blitter = _Blitter(fig, [line, dot, *shown, caption])
         frames = []
         for t in range(len(walk)):
-            line.set_data(walk[max(0, t - trail): t + 1, 0], walk[max(0, t - trail): t + 1, 1])
+            line.set_data(walk[max(0, t - trail) : t + 1, 0], walk[max(0, t - trail) : t + 1, 1])
             dot.set_data([walk[t, 0]], [walk[t, 1]])
             for c, artist in enumerate(shown):
                 artist.set_data(images[t, c])
@@ -200,7 +231,7 @@ def decoded_sequence_gif(decoded: torch.Tensor, captions: list[str], title: str,
         fig.suptitle(title, fontsize=9)
         blitter = _Blitter(fig, [shown, caption])
         frames = []
-        for image, text in zip(images, captions):
+        for image, text in zip(images, captions, strict=True):
             shown.set_data(image)
             caption.set_text(text)
             frames.append(blitter.frame())

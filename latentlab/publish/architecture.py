@@ -37,9 +37,13 @@ def architecture(experiment: str = "vae-32d") -> str:
     (``layer_table``)."""
     config = EXPERIMENTS[experiment].config()
     rows, parameters = layer_table(config)
-    table = markdown_table(["part", "layer", "output shape", "parameters"],
-                           [[Markdown(part), layer, str(shape), "–" if count is None else f"{count:,}"]
-                            for part, layer, shape, count in rows])  # the parts are the code's own names, as Markdown
+    table = markdown_table(
+        ["part", "layer", "output shape", "parameters"],
+        [
+            [Markdown(part), layer, str(shape), "–" if count is None else f"{count:,}"]
+            for part, layer, shape, count in rows
+        ],
+    )  # the parts are the code's own names, as Markdown
     widths = ", ".join(f"`{name}` {getattr(config, name)}" for name in WIDTHS)
     changes = []
     for name, e in EXPERIMENTS.items():
@@ -48,8 +52,10 @@ def architecture(experiment: str = "vae-32d") -> str:
         if name != experiment and changed:
             changes.append(f"{name}: {', '.join(changed)}")
     others = "; ".join(changes)
-    return (f"{table}\n\nThe {experiment} experiment ({widths}): {parameters:,} parameters; the AE "
-            "has one Linear layer in place of `mean` and `log_var`; the CVAE's `mean`, `log_var` and the decoder's first "
-            "Linear layer each take the one-hot label beside their input, one more input per class. "
-            + (f"Other experiments change: {others}. " if others else "")
-            + "Generated from the code by `python -m latentlab report`.")
+    return (
+        f"{table}\n\nThe {experiment} experiment ({widths}): {parameters:,} parameters; the AE "
+        "has one Linear layer in place of `mean` and `log_var`; the CVAE's `mean`, `log_var` and the decoder's first "
+        "Linear layer each take the one-hot label beside their input, one more input per class. "
+        + (f"Other experiments change: {others}. " if others else "")
+        + "Generated from the code by `python -m latentlab report`."
+    )

@@ -32,8 +32,14 @@ def missing() -> str | None:
 
 # No connections of Chromium's own (updates, sync, field trials): a closed network refuses them, and
 # a page's test must see only the page's requests.
-QUIET = ["--no-sandbox", "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--no-first-run", "--disable-quic"]
+QUIET = [
+    "--no-sandbox",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 
 
 @contextmanager
@@ -78,11 +84,15 @@ def move_to_latent(page, point: tuple[float, float]) -> None:
     (inside its border), where the canvas's pixels are."""
     box = page.locator("#scatter").bounding_box()
     px, py = page.evaluate("([x, y]) => window.explorer.view.toPixel(x, y)", list(point))
-    c = page.evaluate("(({width, height, clientLeft, clientTop, clientWidth, clientHeight}) => "
-                      "({width, height, clientLeft, clientTop, clientWidth, clientHeight}))"
-                      "(document.getElementById('scatter'))")
-    page.mouse.move(box["x"] + c["clientLeft"] + px * c["clientWidth"] / c["width"],
-                    box["y"] + c["clientTop"] + py * c["clientHeight"] / c["height"])
+    c = page.evaluate(
+        "(({width, height, clientLeft, clientTop, clientWidth, clientHeight}) => "
+        "({width, height, clientLeft, clientTop, clientWidth, clientHeight}))"
+        "(document.getElementById('scatter'))"
+    )
+    page.mouse.move(
+        box["x"] + c["clientLeft"] + px * c["clientWidth"] / c["width"],
+        box["y"] + c["clientTop"] + py * c["clientHeight"] / c["height"],
+    )
 
 
 def draw_seven(page) -> None:

@@ -18,13 +18,25 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from . import animations, figures
 from ..core.conditioning import every_label
 from ..core.data import DeviceSplit
 from ..core.progress import status
-from .shared_figures import (RATIOS, class_text, figures_input, first_index_of, interpolation_pairs, items,
-                             model_name, reconstruct, table_line, write_interpolation, write_loss_curves,
-                             write_reconstructions, write_scatter)
+from . import animations, figures
+from .shared_figures import (
+    RATIOS,
+    class_text,
+    figures_input,
+    first_index_of,
+    interpolation_pairs,
+    items,
+    model_name,
+    reconstruct,
+    table_line,
+    write_interpolation,
+    write_loss_curves,
+    write_reconstructions,
+    write_scatter,
+)
 
 PLANE_POINTS = 12  # a style plane's grid is PLANE_POINTS x PLANE_POINTS
 SAMPLE_DRAWS = 8  # samples.png: this many z ~ p(z), each written as every label
@@ -36,9 +48,15 @@ def write_style_planes(model, codes: np.ndarray, classes, out: Path) -> None:
     z2_top_down = z2[::-1]
     grid = torch.tensor(np.stack(np.meshgrid(z1, z2_top_down), -1).reshape(-1, 2), dtype=torch.float32)  # (n², 2)
     planes = every_label(model, grid, len(classes)).transpose(0, 1)  # (C, n², 1, 28, 28)
-    figures.style_planes(planes, z1, z2_top_down, list(classes.names),
-                         f"{model_name(model)}: the same style plane written as each {classes.noun}, "
-                         f"{PLANE_POINTS}×{PLANE_POINTS} grid over the {where}", out / "style_planes.png")
+    figures.style_planes(
+        planes,
+        z1,
+        z2_top_down,
+        list(classes.names),
+        f"{model_name(model)}: the same style plane written as each {classes.noun}, "
+        f"{PLANE_POINTS}×{PLANE_POINTS} grid over the {where}",
+        out / "style_planes.png",
+    )
 
 
 def analogy_indices(labels: torch.Tensor, classes: int) -> list[int]:
@@ -52,9 +70,15 @@ def write_analogies(model, test: DeviceSplit, out: Path) -> None:
     index = analogy_indices(labels, len(classes))
     x, y = figures_input(test, index), test.labels[index]
     written = every_label(model, model.code(x, y).cpu(), len(classes))  # the style of x, as every label
-    figures.analogies(x.cpu(), reconstruct(model, x, y), written, list(classes.names),
-                      f"{model_name(model)}: each test {classes.noun}'s code (posterior mean given its label) "
-                      f"decoded with every label", out / "analogies.png")
+    figures.analogies(
+        x.cpu(),
+        reconstruct(model, x, y),
+        written,
+        list(classes.names),
+        f"{model_name(model)}: each test {classes.noun}'s code (posterior mean given its label) "
+        f"decoded with every label",
+        out / "analogies.png",
+    )
 
 
 @torch.no_grad()
@@ -82,32 +106,51 @@ def interpolation(model, test: DeviceSplit, out: Path, seed: int = 0) -> str:
             second = int(labels[j])
             captions.append(f"{class_text(classes, a)} → {class_text(classes, second)}")
             lines.append(table_line(number, a, second, i, j, score))
-    return write_interpolation(model, classes, rows, scores, captions, lines,
-                               "ratio r decodes (1 - r) * latent_1 + r * latent_2 with the label of image 1 for r < "
-                               "0.5 and of image 2 from r = 0.5; latent_i drawn with the reparameterization trick "
-                               "given image i's label, seed fixed.",
-                               f"interpolation between two test {items(classes)} (between two classes, the label "
-                               "switches at r = 0.5)", out)
+    return write_interpolation(
+        model,
+        classes,
+        rows,
+        scores,
+        captions,
+        lines,
+        "ratio r decodes (1 - r) * latent_1 + r * latent_2 with the label of image 1 for r < "
+        "0.5 and of image 2 from r = 0.5; latent_i drawn with the reparameterization trick "
+        "given image i's label, seed fixed.",
+        f"interpolation between two test {items(classes)} (between two classes, the label switches at r = 0.5)",
+        out,
+    )
 
 
 def samples(model, classes, out: Path, seed: int = 0) -> None:
     z = model.prior.sample(SAMPLE_DRAWS, torch.Generator().manual_seed(seed))
     images = every_label(model, z, len(classes)).flatten(0, 1)
-    figures.image_grid(images, f"{model_name(model)}: {SAMPLE_DRAWS} draws z ~ {model.prior.name} (rows), each written as "
-                       f"every {classes.noun} (columns)", out / "samples.png", nrow=len(classes))
+    figures.image_grid(
+        images,
+        f"{model_name(model)}: {SAMPLE_DRAWS} draws z ~ {model.prior.name} (rows), each written as "
+        f"every {classes.noun} (columns)",
+        out / "samples.png",
+        nrow=len(classes),
+    )
 
 
 def write_style_walk(model, codes: np.ndarray, labels: np.ndarray, classes, out: Path) -> None:
     walk = model.prior.walk(WALK_FRAMES, seed=0)
     with status("drawing cvae_style_walk.gif"):
         decoded = every_label(model, torch.tensor(walk, dtype=torch.float32), len(classes))
-        animations.style_walk_gif(codes, labels, walk, decoded, list(classes.names),
-                                  f"{model_name(model)}: a smooth random walk under the prior {model.prior.name}",
-                                  out / "cvae_style_walk.gif")
+        animations.style_walk_gif(
+            codes,
+            labels,
+            walk,
+            decoded,
+            list(classes.names),
+            f"{model_name(model)}: a smooth random walk under the prior {model.prior.name}",
+            out / "cvae_style_walk.gif",
+        )
 
 
-def write_conditional_gallery(model, state: dict, test: DeviceSplit, encoded: torch.Tensor, out: Path,
-                              tsne_points: int) -> None:
+def write_conditional_gallery(
+    model, state: dict, test: DeviceSplit, encoded: torch.Tensor, out: Path, tsne_points: int
+) -> None:
     """All figures of a conditional run into ``out`` (the module docstring lists them); ``encoded``: the test
     codes given their labels (N, latent_dim). Prints the interpolation table as the reference did."""
     model.eval()

@@ -16,11 +16,15 @@ from ..studies.records import default_runs
 from .names import experiment_label
 from .tables import markdown_table, plus_minus, spread
 
-ROWS = (("test ELBO", "test_elbo", 2), ("importance-sampled bound", "test_log_likelihood_is", 2),
-        ("test MSE", "test_mse", 4), ("5-NN accuracy of the codes", "knn5_accuracy", 3),
-        ("linear-probe accuracy of the codes", "linear_probe_accuracy", 3),
-        ("label read back: prior draws written as every label", "label_accuracy_prior", 3),
-        ("label read back: test codes written as every label", "label_accuracy_test_codes", 3))
+ROWS = (
+    ("test ELBO", "test_elbo", 2),
+    ("importance-sampled bound", "test_log_likelihood_is", 2),
+    ("test MSE", "test_mse", 4),
+    ("5-NN accuracy of the codes", "knn5_accuracy", 3),
+    ("linear-probe accuracy of the codes", "linear_probe_accuracy", 3),
+    ("label read back: prior draws written as every label", "label_accuracy_prior", 3),
+    ("label read back: test codes written as every label", "label_accuracy_test_codes", 3),
+)
 
 
 def unconditional_twin(experiment):
@@ -28,7 +32,10 @@ def unconditional_twin(experiment):
     recipe = {k: v for k, v in experiment.config().recipe().items() if k != "model"}
     for other in EXPERIMENTS.values():
         config = other.config()
-        if not traits(config.model).conditional and {k: v for k, v in config.recipe().items() if k != "model"} == recipe:
+        if (
+            not traits(config.model).conditional
+            and {k: v for k, v in config.recipe().items() if k != "model"} == recipe
+        ):
             return other
     return None
 
@@ -59,32 +66,38 @@ def _class_left(mean, twin_mean, classes: int) -> str:
     """What the probes say of the class information left in a conditional model's codes, in numbers: ``mean``
     and ``twin_mean`` give a metric's mean over the seeds of the model and of its unconditional twin."""
     chance = 1 / classes
-    text = (f"Chance is 1/{classes}. A code that held style only would let the 5-NN and the linear probe do no "
-            "better than chance; what they score above it is class information the encoder still puts in z (it "
-            "sees the label, but nothing stops it from also coding the class). Its codes score "
-            f"{mean('knn5_accuracy'):.3f} (5-NN) and {mean('linear_probe_accuracy'):.3f} (linear probe), means "
-            "over the seeds")
+    text = (
+        f"Chance is 1/{classes}. A code that held style only would let the 5-NN and the linear probe do no "
+        "better than chance; what they score above it is class information the encoder still puts in z (it "
+        "sees the label, but nothing stops it from also coding the class). Its codes score "
+        f"{mean('knn5_accuracy'):.3f} (5-NN) and {mean('linear_probe_accuracy'):.3f} (linear probe), means "
+        "over the seeds"
+    )
     if twin_mean("knn5_accuracy") is None:
         return text + "."
     kept = (mean("knn5_accuracy") - chance) / (twin_mean("knn5_accuracy") - chance)
-    return (text + f"; the unconditional model's {twin_mean('knn5_accuracy'):.3f} and "
-            f"{twin_mean('linear_probe_accuracy'):.3f}: given the label, z keeps {100 * kept:.0f} % of the 5-NN's "
-            "accuracy above chance.")
+    return (
+        text + f"; the unconditional model's {twin_mean('knn5_accuracy'):.3f} and "
+        f"{twin_mean('linear_probe_accuracy'):.3f}: given the label, z keeps {100 * kept:.0f} % of the 5-NN's "
+        "accuracy above chance."
+    )
 
 
 def _comparison(difference: float, classes: int) -> str:
     """What a bound of log p(x|y) minus a bound of log p(x) does and does not say."""
     label = math.log(classes)
-    return ("**What the comparison means.** log p(x|y) = log p(x) + log p(y|x) − log p(y). Where the image all "
-            f"but fixes its label (p(y|x) ≈ 1) and the {classes} classes are about equally common (p(y) ≈ 1/{classes}), "
-            f"a perfect model of each would put log p(x|y) about log {classes} = {label:.2f} nats above log p(x): "
-            f"that much of any difference is the label's own information, not a better model. The two bounds differ "
-            f"by {difference:.2f} (means over the seeds, in the units of the Gaussian decoder, whose dropped constant "
-            f"392·log π is the same in both and cancels), {difference - label:.2f} beyond log {classes}: the "
-            "conditional model fitting better, as its 2-D z holds the style only where the unconditional one must "
-            "hold the class too, but only up to how much tighter one bound is than the other (each falls short of "
-            "its log-likelihood by its own amount; for the 2-D VAE, the true-posterior section above measures it). "
-            "Neither number is an NLL a table could rank.")
+    return (
+        "**What the comparison means.** log p(x|y) = log p(x) + log p(y|x) − log p(y). Where the image all "
+        f"but fixes its label (p(y|x) ≈ 1) and the {classes} classes are about equally common (p(y) ≈ 1/{classes}), "
+        f"a perfect model of each would put log p(x|y) about log {classes} = {label:.2f} nats above log p(x): "
+        f"that much of any difference is the label's own information, not a better model. The two bounds differ "
+        f"by {difference:.2f} (means over the seeds, in the units of the Gaussian decoder, whose dropped constant "
+        f"392·log π is the same in both and cancels), {difference - label:.2f} beyond log {classes}: the "
+        "conditional model fitting better, as its 2-D z holds the style only where the unconditional one must "
+        "hold the class too, but only up to how much tighter one bound is than the other (each falls short of "
+        "its log-likelihood by its own amount; for the 2-D VAE, the true-posterior section above measures it). "
+        "Neither number is an NLL a table could rank."
+    )
 
 
 def _obedience(m: dict, prior: dict, coded: dict) -> list[str]:
@@ -102,10 +115,19 @@ def _obedience(m: dict, prior: dict, coded: dict) -> list[str]:
 
 
 def _commands(e) -> list[str]:
-    script = (f"python {e.script.relative_to(e.script.parents[1]).as_posix()}   # trains (or reuses) seed 0, "
-              "evaluates, draws" if e.script else f"python -m latentlab train --out-dir {e.out_dir}")
-    return ["```bash", script, f"python -m latentlab seeds --only {e.name} --seeds 0 1 2 3 4",
-            "python -m latentlab report", "```", ""]
+    script = (
+        f"python {e.script.relative_to(e.script.parents[1]).as_posix()}   # trains (or reuses) seed 0, evaluates, draws"
+        if e.script
+        else f"python -m latentlab train --out-dir {e.out_dir}"
+    )
+    return [
+        "```bash",
+        script,
+        f"python -m latentlab seeds --only {e.name} --seeds 0 1 2 3 4",
+        "python -m latentlab report",
+        "```",
+        "",
+    ]
 
 
 def conditional_section(root: Path = Path(".")) -> list[str]:
@@ -119,9 +141,13 @@ def conditional_section(root: Path = Path(".")) -> list[str]:
         twin_path = None if twin is None else root / twin.out_dir / "metrics.json"
         twin_m = read_json(twin_path, "metrics") if twin_path and twin_path.is_file() else {}
         twin_runs = default_runs(twin, root / twin.out_dir) if twin_m else []
-        header = ["", experiment_label(e) + " (of log p(x|y))"] + ([experiment_label(twin) + " (of log p(x))"] if twin_m else [])
-        rows = [[name, _value(runs, m, key, digits)] + ([_value(twin_runs, twin_m, key, digits)] if twin_m else [])
-                for name, key, digits in ROWS]
+        header = ["", experiment_label(e) + " (of log p(x|y))"] + (
+            [experiment_label(twin) + " (of log p(x))"] if twin_m else []
+        )
+        rows = [
+            [name, _value(runs, m, key, digits)] + ([_value(twin_runs, twin_m, key, digits)] if twin_m else [])
+            for name, key, digits in ROWS
+        ]
         prior, coded = (_per_class(runs, m, f"label_accuracy_{source}_per_class") for source in ("prior", "test_codes"))
         mean = partial(_mean, runs, m)
         twin_mean = partial(_mean, twin_runs, twin_m)

@@ -82,8 +82,9 @@ def _cell_centre(index: int, nrow: int, padding: int = 2, size: int = 28) -> tup
     return padding + col * step + size / 2 - 0.5, padding + row * step + size / 2 - 0.5
 
 
-def reconstructions(originals: torch.Tensor, x_hat: torch.Tensor, errors: torch.Tensor, error_name: str,
-                    title: str, path: Path) -> None:
+def reconstructions(
+    originals: torch.Tensor, x_hat: torch.Tensor, errors: torch.Tensor, error_name: str, title: str, path: Path
+) -> None:
     """Originals (N, 1, 28, 28) above their reconstructions, each with its error (N,) below it."""
     n = len(originals)
     with style():
@@ -94,21 +95,32 @@ def reconstructions(originals: torch.Tensor, x_hat: torch.Tensor, errors: torch.
             ax.text(x, y + 17, f"{error:.1f}", ha="center", va="top", fontsize=6, color="#444444")
         ax.text(-4, _cell_centre(0, n)[1], "input", ha="right", va="center", fontsize=8)
         ax.text(-4, _cell_centre(n, n)[1], "output", ha="right", va="center", fontsize=8)
-        ax.set_title(f"{title}\n{error_name} (sum over 784 pixels) under each reconstruction",
-                     fontsize=9)
+        ax.set_title(f"{title}\n{error_name} (sum over 784 pixels) under each reconstruction", fontsize=9)
         save(fig, path)
 
 
 def _class_scatter(ax, codes: np.ndarray, labels: np.ndarray, size: float = 2.0, alpha: float = 0.7) -> None:
     order = np.random.default_rng(0).permutation(len(codes))  # no class painted over all others
-    ax.scatter(codes[order, 0], codes[order, 1], c=labels[order], cmap=CLASS_CMAP, vmin=-0.5, vmax=9.5,
-               s=size, alpha=alpha, linewidths=0, rasterized=True)
+    ax.scatter(
+        codes[order, 0],
+        codes[order, 1],
+        c=labels[order],
+        cmap=CLASS_CMAP,
+        vmin=-0.5,
+        vmax=9.5,
+        s=size,
+        alpha=alpha,
+        linewidths=0,
+        rasterized=True,
+    )
 
 
 def _class_legend(fig_or_ax, classes, **kwargs) -> None:
     """``classes``: a data.Classes, its names and the word for one of them."""
-    handles = [plt.Line2D([], [], marker="o", linestyle="", color=CLASS_CMAP(d), label=shortened(name))
-               for d, name in enumerate(classes.names)]
+    handles = [
+        plt.Line2D([], [], marker="o", linestyle="", color=CLASS_CMAP(d), label=shortened(name))
+        for d, name in enumerate(classes.names)
+    ]
     fig_or_ax.legend(handles=handles, title=classes.noun, frameon=False, markerscale=1.2, **kwargs)
 
 
@@ -124,8 +136,9 @@ def latent_scatter_2d(codes: np.ndarray, labels: np.ndarray, classes, title: str
         save(fig, path)
 
 
-def latent_scatter_projections(pca: np.ndarray, pca_labels: np.ndarray, tsne: np.ndarray,
-                               tsne_labels: np.ndarray, classes, title: str, path: Path) -> None:
+def latent_scatter_projections(
+    pca: np.ndarray, pca_labels: np.ndarray, tsne: np.ndarray, tsne_labels: np.ndarray, classes, title: str, path: Path
+) -> None:
     """Two panels for a high-dimensional latent: a PCA projection and a t-SNE embedding."""
     with style():
         fig, axes = plt.subplots(1, 2, figsize=(11, 5))
@@ -139,25 +152,44 @@ def latent_scatter_projections(pca: np.ndarray, pca_labels: np.ndarray, tsne: np
         save(fig, path)
 
 
-def learned_prior(codes: np.ndarray, labels: np.ndarray, box: list[float], densities: list[tuple[str, np.ndarray]],
-                  pseudo_inputs: torch.Tensor, decoded: torch.Tensor, classes, title: str, path: Path) -> None:
+def learned_prior(
+    codes: np.ndarray,
+    labels: np.ndarray,
+    box: list[float],
+    densities: list[tuple[str, np.ndarray]],
+    pseudo_inputs: torch.Tensor,
+    decoded: torch.Tensor,
+    classes,
+    title: str,
+    path: Path,
+) -> None:
     """A learned prior of a 2-D latent: each density (name, (G, G) over ``box`` = z₁ min, max, z₂ min, max, row 0
     at the top) shaded under the test codes, then the pseudo-inputs and their components' means decoded."""
     nrow = int(np.ceil(np.sqrt(len(pseudo_inputs))))
     with style():
         fig, axes = plt.subplots(1, len(densities) + 2, figsize=(4.6 * (len(densities) + 2), 4.9))
-        for ax, (name, density) in zip(axes, densities):
+        for ax, (name, density) in zip(axes, densities, strict=False):  # the last two axes: the pseudo-inputs
             cells = density.shape[0]
             z1 = box[0] + (np.arange(cells) + 0.5) * (box[1] - box[0]) / cells
             z2 = box[3] - (np.arange(cells) + 0.5) * (box[3] - box[2]) / cells  # row 0 at the top
-            ax.imshow(density, extent=box, cmap="Greys", vmin=0, vmax=density.max() * 1.6, aspect="equal",
-                      interpolation="bilinear")
-            ax.contour(z1, z2, density, levels=np.array([0.05, 0.25, 0.5, 0.75]) * density.max(), colors="#444",
-                       linewidths=0.7)
+            ax.imshow(
+                density,
+                extent=box,
+                cmap="Greys",
+                vmin=0,
+                vmax=density.max() * 1.6,
+                aspect="equal",
+                interpolation="bilinear",
+            )
+            ax.contour(
+                z1, z2, density, levels=np.array([0.05, 0.25, 0.5, 0.75]) * density.max(), colors="#444", linewidths=0.7
+            )
             _class_scatter(ax, codes, labels, size=1.2, alpha=0.35)
             ax.set(xlim=box[:2], ylim=box[2:], xlabel="z₁", ylabel="z₂", title=f"p(z) = {name} under the test codes")
-        for ax, images, what in ((axes[-2], pseudo_inputs, "the pseudo-inputs u_k"),
-                                 (axes[-1], decoded, "decoded at the mean of q(z|u_k)")):
+        for ax, images, what in (
+            (axes[-2], pseudo_inputs, "the pseudo-inputs u_k"),
+            (axes[-1], decoded, "decoded at the mean of q(z|u_k)"),
+        ):
             _show_grid(ax, images, nrow=nrow)
             ax.set_title(what)
         _class_legend(fig, classes, loc="lower center", ncol=len(classes.names), bbox_to_anchor=(0.5, -0.02))
@@ -166,8 +198,15 @@ def learned_prior(codes: np.ndarray, labels: np.ndarray, box: list[float], densi
         save(fig, path)
 
 
-def interpolation_grid(rows: torch.Tensor, scores: np.ndarray, ratios: list[float], score_name: str,
-                       captions: list[str], title: str, path: Path) -> None:
+def interpolation_grid(
+    rows: torch.Tensor,
+    scores: np.ndarray,
+    ratios: list[float],
+    score_name: str,
+    captions: list[str],
+    title: str,
+    path: Path,
+) -> None:
     """Rows of (original 1, r_1, five decoded points, r_2, original 2): (R, 9, 1, 28, 28).
 
     ``scores`` (R, 7) is written under r_1, the five points and r_2.
@@ -181,8 +220,14 @@ def interpolation_grid(rows: torch.Tensor, scores: np.ndarray, ratios: list[floa
             x, _ = _cell_centre(col, n_cols, padding=10)
             ax.text(x, -2, header, ha="center", va="bottom", fontsize=7.5)
         for row in range(n_rows):
-            ax.text(-6, _cell_centre(row * n_cols, n_cols, padding=10)[1], captions[row], ha="right",
-                    va="center", fontsize=8)
+            ax.text(
+                -6,
+                _cell_centre(row * n_cols, n_cols, padding=10)[1],
+                captions[row],
+                ha="right",
+                va="center",
+                fontsize=8,
+            )
             for k, value in enumerate(scores[row]):
                 x, y = _cell_centre(row * n_cols + k + 1, n_cols, padding=10)
                 ax.text(x, y + 14.5, f"{value:.1f}", ha="center", va="top", fontsize=6.5, color="#222222")
@@ -195,15 +240,30 @@ def loss_curves(history: list[dict], title: str, path: Path, terms: list[tuple[s
     reconstruction) on a log scale. A term the history holds only as zeros (an AE's KL in the histories of
     before the terms were named) gets no panel."""
     epochs = [h["epoch"] for h in history]
-    panels = [(key, label) for key, label in terms if any(h.get(f"train_{key}") or h.get(f"test_{key}") for h in history)]
+    panels = [
+        (key, label) for key, label in terms if any(h.get(f"train_{key}") or h.get(f"test_{key}") for h in history)
+    ]
     with style():
         fig, axes = plt.subplots(1, len(panels), figsize=(4.5 * len(panels) + 1, 3.8), squeeze=False)
         dense = len(epochs) > 30  # markers on hundreds of epochs would hide the lines
-        for ax, (key, label) in zip(axes[0], panels):
-            ax.plot(epochs, [h[f"train_{key}"] for h in history], "-" if dense else "o-", color="#1f77b4",
-                    label="train", ms=3)
-            ax.plot(epochs, [h[f"test_{key}"] for h in history], "--" if dense else "s--", color="#d62728",
-                    label="test", ms=3, lw=1 if dense else None)
+        for ax, (key, label) in zip(axes[0], panels, strict=True):
+            ax.plot(
+                epochs,
+                [h[f"train_{key}"] for h in history],
+                "-" if dense else "o-",
+                color="#1f77b4",
+                label="train",
+                ms=3,
+            )
+            ax.plot(
+                epochs,
+                [h[f"test_{key}"] for h in history],
+                "--" if dense else "s--",
+                color="#d62728",
+                label="test",
+                ms=3,
+                lw=1 if dense else None,
+            )
             ax.set(xlabel="epoch", title=label)
             if key == "recon":
                 _plain_log_y(ax)
@@ -248,8 +308,9 @@ def manifold(images: torch.Tensor, z1: np.ndarray, z2: np.ndarray, title: str, p
         save(fig, path)
 
 
-def style_planes(images: torch.Tensor, z1: np.ndarray, z2: np.ndarray, class_names: list[str], title: str,
-                 path: Path) -> None:
+def style_planes(
+    images: torch.Tensor, z1: np.ndarray, z2: np.ndarray, class_names: list[str], title: str, path: Path
+) -> None:
     """One decoded plane per class: ``images`` (C, n * n, 1, 28, 28), each row-major over the axis values
     ``z1`` (n,) and ``z2`` (n,), z₂ as the rows run, decreasing from the top row as on a plot (as ``manifold``);
     panel c is titled by ``class_names[c]``."""
@@ -269,14 +330,22 @@ def style_planes(images: torch.Tensor, z1: np.ndarray, z2: np.ndarray, class_nam
             for spine in ax.spines.values():
                 spine.set_visible(False)
         fig.suptitle(title, fontsize=10)
-        fig.text(0.5, 0.005, f"in every panel: z₁ from {z1[0]:.2f} (left) to {z1[-1]:.2f} (right), "
-                 f"z₂ from {z2[0]:.2f} (top) to {z2[-1]:.2f} (bottom)", ha="center", va="bottom", fontsize=8)
+        fig.text(
+            0.5,
+            0.005,
+            f"in every panel: z₁ from {z1[0]:.2f} (left) to {z1[-1]:.2f} (right), "
+            f"z₂ from {z2[0]:.2f} (top) to {z2[-1]:.2f} (bottom)",
+            ha="center",
+            va="bottom",
+            fontsize=8,
+        )
         fig.tight_layout(rect=(0, 0.03, 1, 0.97))
         save(fig, path)
 
 
-def analogies(originals: torch.Tensor, x_hat: torch.Tensor, written: torch.Tensor, class_names: list[str],
-              title: str, path: Path) -> None:
+def analogies(
+    originals: torch.Tensor, x_hat: torch.Tensor, written: torch.Tensor, class_names: list[str], title: str, path: Path
+) -> None:
     """Each row: a test image (R, 1, 28, 28), its reconstruction (R, 1, 28, 28), then its code decoded with
     every class (R, C, 1, 28, 28), the columns headed by ``class_names``."""
     n_rows, n_classes = written.shape[:2]
@@ -295,8 +364,17 @@ def analogies(originals: torch.Tensor, x_hat: torch.Tensor, written: torch.Tenso
         save(fig, path)
 
 
-def latent_distribution(codes: np.ndarray, per_dim: np.ndarray, per_dim_name: str, in_use: int,
-                        threshold_note: str, title: str, path: Path, reference, shown: int = 4) -> None:
+def latent_distribution(
+    codes: np.ndarray,
+    per_dim: np.ndarray,
+    per_dim_name: str,
+    in_use: int,
+    threshold_note: str,
+    title: str,
+    path: Path,
+    reference,
+    shown: int = 4,
+) -> None:
     """Left: histograms of a few code dimensions against ``reference``'s marginal density (a prior's:
     ``marginal_pdf(dim)`` gives (t, density), ``marginal_name`` its name). Right: a per-dimension statistic
     (average KL or variance), sorted, to show how many dimensions carry information."""
@@ -317,16 +395,20 @@ def latent_distribution(codes: np.ndarray, per_dim: np.ndarray, per_dim_name: st
         ax = fig.add_subplot(grid[:, 3])
         ax.bar(np.arange(len(per_dim)), per_dim[order], color="#1f77b4")
         ax.set_xticks(np.arange(len(per_dim)), [str(d) for d in order], fontsize=6, rotation=90)
-        ax.set(xlabel="latent dimension (sorted)", ylabel=per_dim_name,
-               title=f"{in_use} of {len(per_dim)} dimensions in use ({threshold_note})")
+        ax.set(
+            xlabel="latent dimension (sorted)",
+            ylabel=per_dim_name,
+            title=f"{in_use} of {len(per_dim)} dimensions in use ({threshold_note})",
+        )
         _plain_log_y(ax)
         fig.suptitle(title)
         fig.tight_layout()
         save(fig, path)
 
 
-def bound_vs_k(curves: dict[str, dict], references: list[tuple[str, float]], units: str, title: str,
-               path: Path) -> None:
+def bound_vs_k(
+    curves: dict[str, dict], references: list[tuple[str, float]], units: str, title: str, path: Path
+) -> None:
     """The importance-sampled bound against k (log axis) for each model, with standard-error bars,
     the ELBO of each as a dashed line, and published values as grey lines.
 
@@ -337,27 +419,52 @@ def bound_vs_k(curves: dict[str, dict], references: list[tuple[str, float]], uni
         for number, (label, result) in enumerate(curves.items()):
             colour = CLASS_CMAP(number)
             ks = [b["k"] for b in result["bounds"]]
-            ax.errorbar(ks, [b["mean"] for b in result["bounds"]], yerr=[b["se"] for b in result["bounds"]],
-                        fmt="o-", color=colour, ms=4, capsize=3, label=f"{label}: bound L_k")
-            ax.axhline(result["elbo"]["mean"], color=colour, ls="--", lw=1,
-                       label=f"{label}: ELBO ({result['elbo']['mean']:.2f} ± {result['elbo']['se']:.2f})")
+            ax.errorbar(
+                ks,
+                [b["mean"] for b in result["bounds"]],
+                yerr=[b["se"] for b in result["bounds"]],
+                fmt="o-",
+                color=colour,
+                ms=4,
+                capsize=3,
+                label=f"{label}: bound L_k",
+            )
+            ax.axhline(
+                result["elbo"]["mean"],
+                color=colour,
+                ls="--",
+                lw=1,
+                label=f"{label}: ELBO ({result['elbo']['mean']:.2f} ± {result['elbo']['se']:.2f})",
+            )
         for label, value in references:
             ax.axhline(value, color="#888888", lw=0.8, ls=":")
-            ax.annotate(f"{label} ({value:.2f})", xy=(1.0, value), xycoords=("axes fraction", "data"),
-                        xytext=(4, 0), textcoords="offset points", va="center", fontsize=7, color="#555555")
+            ax.annotate(
+                f"{label} ({value:.2f})",
+                xy=(1.0, value),
+                xycoords=("axes fraction", "data"),
+                xytext=(4, 0),
+                textcoords="offset points",
+                va="center",
+                fontsize=7,
+                color="#555555",
+            )
         ax.set_xscale("log")
         ax.xaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
         n = next(iter(curves.values()))["n_test"]
-        ax.set(xlabel="importance samples k", ylabel=f"log p(x) bound ({units})",
-               title=f"{title}\nmean over {n:,} test images; bars: ±1 standard error over images")
+        ax.set(
+            xlabel="importance samples k",
+            ylabel=f"log p(x) bound ({units})",
+            title=f"{title}\nmean over {n:,} test images; bars: ±1 standard error over images",
+        )
         ax.grid(alpha=0.3, which="both")
         # below the axes: inside, it would cover the ELBO lines at the bottom or the curves' rise at the top
         ax.legend(frameon=False, fontsize=7, loc="upper left", bbox_to_anchor=(0.0, -0.13))
         save(fig, path)
 
 
-def sweep_plot(panels: dict[str, dict[str, tuple[list, list[list[float]]]]], xlabel: str, title: str,
-               path: Path) -> None:
+def sweep_plot(
+    panels: dict[str, dict[str, tuple[list, list[list[float]]]]], xlabel: str, title: str, path: Path
+) -> None:
     """A sweep's headline numbers against the swept setting, one panel each (a recipe can win on one and lose
     on another): each seed a dot, the mean a line with ±1 sd bars, one line per value of the other settings.
     ``panels``: the number's name -> its series, label -> (x values, the seeds' values at each)."""
@@ -366,10 +473,12 @@ def sweep_plot(panels: dict[str, dict[str, tuple[list, list[list[float]]]]], xla
     categories = list(dict.fromkeys(map(str, xs_all)))
     with style():
         fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels) + 1, 4.2), squeeze=False)
-        for ax, (ylabel, series) in zip(axes[0], panels.items()):
+        for ax, (ylabel, series) in zip(axes[0], panels.items(), strict=True):
             for number, (label, (xs, values)) in enumerate(series.items()):
                 colour = CLASS_CMAP(number)
-                where = np.array(xs, dtype=float) if numeric else np.array([categories.index(str(x)) for x in xs], float)
+                where = (
+                    np.array(xs, dtype=float) if numeric else np.array([categories.index(str(x)) for x in xs], float)
+                )
                 kept = [i for i, v in enumerate(values) if v]
                 for i in kept:
                     ax.scatter([where[i]] * len(values[i]), values[i], color=colour, s=10, alpha=0.5, lw=0)

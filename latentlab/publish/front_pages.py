@@ -10,12 +10,12 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import quote
 
+from ..core.files import write_text_atomic
 from ..experiments import EXPERIMENTS
 from .explorer import EXPLORER_FILE, HERE
 from .names import run_label
-from .templating import asset, render
-from ..core.files import write_text_atomic
 from .summary_table import SUMMARY_HEADER, held_runs, summary_rows
+from .templating import asset, render
 
 INDEX_FILE = "index.html"
 COMPARE_FILE = "compare.html"
@@ -23,62 +23,105 @@ COMPARE_FILE = "compare.html"
 CAPTIONS = {
     "latent_scatter.png": ("Mã ẩn của 10.000 ảnh test, tô màu theo chữ số", "The 10,000 test codes, coloured by digit"),
     "manifold.png": ("Đa tạp ẩn: lưới 20×20 điểm được giải mã", "The latent manifold: a 20×20 grid of decoded points"),
-    "style_planes.png": ("Cùng một mặt phẳng phong cách, viết thành từng chữ số",
-                         "The same style plane written as each digit"),
-    "analogies.png": ("Phép loại suy: phong cách của một ảnh test, viết thành mọi chữ số",
-                      "Analogies: one test digit's style written as every digit"),
-    "cvae_style_walk.gif": ("Mười chữ số viết cùng một phong cách đang chuyển động",
-                            "All ten digits written in the same moving style"),
+    "style_planes.png": (
+        "Cùng một mặt phẳng phong cách, viết thành từng chữ số",
+        "The same style plane written as each digit",
+    ),
+    "analogies.png": (
+        "Phép loại suy: phong cách của một ảnh test, viết thành mọi chữ số",
+        "Analogies: one test digit's style written as every digit",
+    ),
+    "cvae_style_walk.gif": (
+        "Mười chữ số viết cùng một phong cách đang chuyển động",
+        "All ten digits written in the same moving style",
+    ),
     "sampling_1.gif": ("Đi vòng qua tâm của mười chữ số", "A loop through the ten digit centres"),
-    "sampling_2.gif": ("Xoắn ốc từ vùng dày đặc ra vùng trống rồi quay lại",
-                       "A spiral from the densest region out into empty space and back"),
-    "vae_latent_walk.gif": ("Bước đi ngẫu nhiên trơn theo prior N(0, I)", "A smooth random walk under the prior N(0, I)"),
-    "reconstructions.png": ("Ảnh test và ảnh tái tạo, kèm sai số của từng ảnh",
-                            "Test digits and their reconstructions, each with its error"),
-    "interpolation.png": ("Nội suy giữa hai ảnh test, kèm điểm số (ELBO với VAE) của từng ảnh giải mã",
-                          "Interpolation between two test digits, each decoded image scored (its ELBO for a VAE)"),
+    "sampling_2.gif": (
+        "Xoắn ốc từ vùng dày đặc ra vùng trống rồi quay lại",
+        "A spiral from the densest region out into empty space and back",
+    ),
+    "vae_latent_walk.gif": (
+        "Bước đi ngẫu nhiên trơn theo prior N(0, I)",
+        "A smooth random walk under the prior N(0, I)",
+    ),
+    "reconstructions.png": (
+        "Ảnh test và ảnh tái tạo, kèm sai số của từng ảnh",
+        "Test digits and their reconstructions, each with its error",
+    ),
+    "interpolation.png": (
+        "Nội suy giữa hai ảnh test, kèm điểm số (ELBO với VAE) của từng ảnh giải mã",
+        "Interpolation between two test digits, each decoded image scored (its ELBO for a VAE)",
+    ),
     "interpolation.gif": ("Nội suy giữa hai chữ số, đi rồi về", "From one digit to another and back"),
     "samples.png": ("Mẫu sinh từ không gian ẩn", "Samples decoded from the latent space"),
-    "latent_distribution.png": ("Phân bố của mã ẩn theo từng chiều", "How the codes are distributed, dimension by dimension"),
+    "latent_distribution.png": (
+        "Phân bố của mã ẩn theo từng chiều",
+        "How the codes are distributed, dimension by dimension",
+    ),
     "loss_curves.png": ("Hàm mất mát theo epoch, tập huấn luyện và tập test", "The loss per epoch, training and test"),
-    "bound_vs_k.png": ("ELBO và cận trọng số quan trọng L_k theo k, trên toàn bộ tập test",
-                       "The ELBO and the importance-weighted bound L_k against k, on the full test set"),
+    "bound_vs_k.png": (
+        "ELBO và cận trọng số quan trọng L_k theo k, trên toàn bộ tập test",
+        "The ELBO and the importance-weighted bound L_k against k, on the full test set",
+    ),
 }
+
+
 def _href(path: Path | str) -> str:
     return quote(Path(path).as_posix())
 
 
 # The captions' words for digits, on a data set of other classes (Vietnamese, then English).
-OTHER_CLASSES = [("mười chữ số", "mười lớp"), ("chữ số", "lớp"), ("ten digit", "ten class"), ("Test digits", "Test images"),
-                 ("test digits", "test images"), ("one digit to another", "one class to another"), ("by digit", "by class")]
+OTHER_CLASSES = [
+    ("mười chữ số", "mười lớp"),
+    ("chữ số", "lớp"),
+    ("ten digit", "ten class"),
+    ("Test digits", "Test images"),
+    ("test digits", "test images"),
+    ("one digit to another", "one class to another"),
+    ("by digit", "by class"),
+]
 
 
 def _captions(dataset: str) -> dict[str, tuple[str, str]]:
     """CAPTIONS in the words of a folder's data set: digits on MNIST, classes and images elsewhere."""
     if dataset == "mnist":
         return CAPTIONS
+
     def reword(text: str) -> str:
         for digits, classes in OTHER_CLASSES:
             text = text.replace(digits, classes)
         return text
+
     return {name: (reword(vi), reword(en)) for name, (vi, en) in CAPTIONS.items()}
 
 
 def _folder(label: str, folder: Path, dataset: str, root: Path) -> dict:
     """What index.html shows of one result folder: its figures with their captions, its explorer page."""
     captions = _captions(dataset)
-    figures = [{"href": _href(folder / name), "vi": vi, "en": en} for name, (vi, en) in captions.items()
-               if (root / folder / name).is_file()]
+    figures = [
+        {"href": _href(folder / name), "vi": vi, "en": en}
+        for name, (vi, en) in captions.items()
+        if (root / folder / name).is_file()
+    ]
     explorer = _href(folder / EXPLORER_FILE) if (root / folder / EXPLORER_FILE).is_file() else None
     return {"label": label, "anchor": folder.name, "path": folder.as_posix(), "explorer": explorer, "figures": figures}
 
 
 def index_html(root: Path = Path(".")) -> str:
     rows, note = summary_rows(root)
-    folders = [_folder(run_label(e, changes), e.out_dir, changes.get("dataset", e.config().dataset), root)
-               for e, _, changes in held_runs(root)]
-    return render("index.html", style=asset("index.css"), images="'self' data:", header=SUMMARY_HEADER, rows=rows,
-                  note=note, folders=folders)
+    folders = [
+        _folder(run_label(e, changes), e.out_dir, changes.get("dataset", e.config().dataset), root)
+        for e, _, changes in held_runs(root)
+    ]
+    return render(
+        "index.html",
+        style=asset("index.css"),
+        images="'self' data:",
+        header=SUMMARY_HEADER,
+        rows=rows,
+        note=note,
+        folders=folders,
+    )
 
 
 def compare_html(root: Path = Path(".")) -> str | None:
@@ -87,21 +130,36 @@ def compare_html(root: Path = Path(".")) -> str | None:
     The pages are framed, not copied: the models' weights would make one page several megabytes."""
     changed = {e.name: changes for e, _, changes in held_runs(root)}
     held = [(e, changed.get(e.name, {})) for e in EXPERIMENTS.values()]
-    models = [(run_label(e, changes), e.out_dir / EXPLORER_FILE, changes.get("latent_dim", e.config().latent_dim))
-              for e, changes in held if changes.get("dataset", e.config().dataset) == "mnist"
-              and (root / e.out_dir / EXPLORER_FILE).is_file()]
+    models = [
+        (run_label(e, changes), e.out_dir / EXPLORER_FILE, changes.get("latent_dim", e.config().latent_dim))
+        for e, changes in held
+        if changes.get("dataset", e.config().dataset) == "mnist" and (root / e.out_dir / EXPLORER_FILE).is_file()
+    ]
     if not models:
         return None
-    frames = {two_d: [{"title": label, "src": _href(page)} for label, page, latent_dim in models
-                      if (latent_dim == 2) == two_d] for two_d in (True, False)}
+    frames = {
+        two_d: [
+            {"title": label, "src": _href(page)} for label, page, latent_dim in models if (latent_dim == 2) == two_d
+        ]
+        for two_d in (True, False)
+    }
     pages_mb = sum((root / page).stat().st_size for _, page, _ in models) / 1e6
 
     in_order = [{"title": label, "src": _href(page)} for label, page, _ in models]
 
     def filled(size: str) -> str:
-        return render("compare.html", style=asset("compare.css"), script=(HERE / "explorer.js").read_text(encoding="utf-8"),
-                      frames="'self'", count=len(models), frames_2d=frames[True], frames_many=frames[False],
-                      pages=f"{pages_mb:.1f}", models=in_order, size=size)
+        return render(
+            "compare.html",
+            style=asset("compare.css"),
+            script=(HERE / "explorer.js").read_text(encoding="utf-8"),
+            frames="'self'",
+            count=len(models),
+            frames_2d=frames[True],
+            frames_many=frames[False],
+            pages=f"{pages_mb:.1f}",
+            models=in_order,
+            size=size,
+        )
 
     # The page states its own size: measured with a placeholder, which the number barely changes.
     return filled(f"{len(filled('000').encode('utf-8')) / 1e3:.0f}")

@@ -4,13 +4,30 @@ against, each with its source."""
 # Published test NLLs on dynamically binarized MNIST, in nats: (the figure's label, the table's label,
 # NLL, source). bound_vs_k.png draws them as lines; RESULTS.md lists them.
 BINARIZED_MNIST_NLL = [
-    ("VAE, Burda et al. 2015", "Test NLL, VAE, 1 stochastic layer, k = 1", 86.76,
-     "Burda, Grosse & Salakhutdinov (2015), IWAE, Table 1"),
-    ("IWAE k=50, Burda et al. 2015", "Test NLL, IWAE, 1 stochastic layer, k = 50", 84.78, "Burda et al. (2015), Table 1"),
-    ("IWAE, 2 layers, Burda et al. 2015", "Test NLL, IWAE, 2 stochastic layers, k = 50", 82.90,
-     "Burda et al. (2015), Table 1"),
-    ("ResNet VAE, Kingma et al. 2016", "Test NLL, conv. ResNet VAE, 1 stochastic layer of 32 units, diagonal posterior",
-     81.08, "Kingma et al. (2016), IAF"),
+    (
+        "VAE, Burda et al. 2015",
+        "Test NLL, VAE, 1 stochastic layer, k = 1",
+        86.76,
+        "Burda, Grosse & Salakhutdinov (2015), IWAE, Table 1",
+    ),
+    (
+        "IWAE k=50, Burda et al. 2015",
+        "Test NLL, IWAE, 1 stochastic layer, k = 50",
+        84.78,
+        "Burda et al. (2015), Table 1",
+    ),
+    (
+        "IWAE, 2 layers, Burda et al. 2015",
+        "Test NLL, IWAE, 2 stochastic layers, k = 50",
+        82.90,
+        "Burda et al. (2015), Table 1",
+    ),
+    (
+        "ResNet VAE, Kingma et al. 2016",
+        "Test NLL, conv. ResNet VAE, 1 stochastic layer of 32 units, diagonal posterior",
+        81.08,
+        "Kingma et al. (2016), IAF",
+    ),
 ]
 # By the decoder's likelihood: only a Bernoulli decoder's bound is an NLL that a published table reports.
 PUBLISHED_NLL = {"bernoulli": BINARIZED_MNIST_NLL}

@@ -29,7 +29,7 @@ def experiment_label(experiment) -> str:
 
 
 def dataset_name(dataset: str) -> str:
-    """"MNIST", "Fashion-MNIST", or an image folder's own name (its path says where it was on one machine)."""
+    """ "MNIST", "Fashion-MNIST", or an image folder's own name (its path says where it was on one machine)."""
     return DATASET_TITLES.get(dataset) or Path(dataset).name
 
 
@@ -42,5 +42,4 @@ def run_label(experiment, changes: dict) -> str:
     changed = ", ".join(f"{key} {dataset_name(value) if key == 'dataset' else value}" for key, value in changes.items())
     config = experiment.config()
     model, latent_dim = changes.get("model", config.model), changes.get("latent_dim", config.latent_dim)
-    return (f"{model.upper()}, {latent_dim}-D, retrained in this folder with {changed} "
-            "(not this experiment's recipe)")
+    return f"{model.upper()}, {latent_dim}-D, retrained in this folder with {changed} (not this experiment's recipe)"

@@ -15,8 +15,12 @@ from ..studies.records import default_runs
 from .names import experiment_label
 from .tables import markdown_table, plus_minus, spread
 
-ROWS = (("test ELBO", "test_elbo", 2), ("importance-sampled bound", "test_log_likelihood_is", 2),
-        ("5-NN accuracy of the codes", "knn5_accuracy", 3), ("test MSE", "test_mse", 4))
+ROWS = (
+    ("test ELBO", "test_elbo", 2),
+    ("importance-sampled bound", "test_log_likelihood_is", 2),
+    ("5-NN accuracy of the codes", "knn5_accuracy", 3),
+    ("test MSE", "test_mse", 4),
+)
 
 
 def _unconditional_with_prior(experiment) -> bool:
@@ -27,12 +31,17 @@ def _unconditional_with_prior(experiment) -> bool:
 def prior_pairs() -> list[tuple]:
     """(baseline, other) for each two experiments that differ by their model kind alone, both with a prior and
     neither conditional; the baseline is the first in the registry's order (the VAE before the VampPrior VAE)."""
+
     def recipe(e):
         return {k: v for k, v in e.config().recipe().items() if k != "model"}
 
     with_prior = [e for e in EXPERIMENTS.values() if _unconditional_with_prior(e)]
-    return [(a, b) for i, a in enumerate(with_prior) for b in with_prior[i + 1:]
-            if recipe(a) == recipe(b) and a.config().model != b.config().model]
+    return [
+        (a, b)
+        for i, a in enumerate(with_prior)
+        for b in with_prior[i + 1 :]
+        if recipe(a) == recipe(b) and a.config().model != b.config().model
+    ]
 
 
 def _cell(runs: list[dict], metrics: dict, key: str, digits: int) -> str:
@@ -48,7 +57,7 @@ def _resolved(a: list[dict], b: list[dict], key: str, digits: int) -> str:
     if found_a is None or found_b is None:
         return "fewer than two seeds of one of them: not yet resolved"
     (mean_a, sd_a, n_a), (mean_b, sd_b, n_b) = found_a, found_b
-    difference, se = mean_b - mean_a, math.sqrt(sd_a ** 2 / n_a + sd_b ** 2 / n_b)
+    difference, se = mean_b - mean_a, math.sqrt(sd_a**2 / n_a + sd_b**2 / n_b)
     verdict = "resolved" if abs(difference) > 2 * se else "within what the seeds resolve"
     return f"{difference:+.{digits}f} ± {se:.{digits}f}: {verdict}"
 
@@ -68,18 +77,34 @@ def prior_section(root: Path = Path(".")) -> list[str]:
         if not all((folder / "metrics.json").is_file() for folder in folders):
             continue
         metrics = [read_json(folder / "metrics.json", "metrics") for folder in folders]
-        runs = [default_runs(e, folder) for e, folder in zip((a, b), folders)]
-        rows = [[what, *(_cell(r, m, key, digits) for r, m in zip(runs, metrics)), _resolved(*runs, key, digits)]
-                for what, key, digits in ROWS]
+        runs = [default_runs(e, folder) for e, folder in zip((a, b), folders, strict=True)]
+        rows = [
+            [
+                what,
+                *(_cell(r, m, key, digits) for r, m in zip(runs, metrics, strict=True)),
+                _resolved(*runs, key, digits),
+            ]
+            for what, key, digits in ROWS
+        ]
         exact = [_log_px(folder) for folder in folders]
         if all(exact):
             (pa, sa, na), (pb, sb, nb) = exact
-            rows.insert(2, ["log p(x), exact (quadrature, first test images)", f"{pa:.2f} ± {sa:.2f} (n={na:,} images)",
-                            f"{pb:.2f} ± {sb:.2f} (n={nb:,} images)",
-                            "the committed models only; the ± is the standard error over images"])
+            rows.insert(
+                2,
+                [
+                    "log p(x), exact (quadrature, first test images)",
+                    f"{pa:.2f} ± {sa:.2f} (n={na:,} images)",
+                    f"{pb:.2f} ± {sb:.2f} (n={nb:,} images)",
+                    "the committed models only; the ± is the standard error over images",
+                ],
+            )
         kl = [m.get("test_kl_method", "closed form") for m in metrics]
-        blocks += [markdown_table(["", experiment_label(a), experiment_label(b), "difference (b − a), seeds"], rows), "",
-                   f"KL term: {kl[0]} ({experiment_label(a)}); {kl[1]} ({experiment_label(b)}).", ""]
+        blocks += [
+            markdown_table(["", experiment_label(a), experiment_label(b), "difference (b − a), seeds"], rows),
+            "",
+            f"KL term: {kl[0]} ({experiment_label(a)}); {kl[1]} ({experiment_label(b)}).",
+            "",
+        ]
     if not blocks:
         return []
     return [

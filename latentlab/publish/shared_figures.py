@@ -13,14 +13,14 @@ import torch
 from sklearn.decomposition import PCA
 from sklearn.manifold import TSNE
 
-from . import figures
-from .names import model_label
 from ..core.data import DeviceSplit, to_float
 from ..core.display import shortened, shown
 from ..core.errors import LatentlabError
 from ..core.files import write_text_atomic
 from ..core.losses import term_key
 from ..core.progress import plural_of, status
+from . import figures
+from .names import model_label
 
 RATIOS = [0.1, 0.3, 0.5, 0.7, 0.9]
 INTERPOLATION_PAIRS = [(1, 7), (3, 8), (4, 9), (0, 6)]  # class pairs (digits on MNIST); their first test images
@@ -37,8 +37,12 @@ def decode(model, z: torch.Tensor, y: torch.Tensor | None = None, batch_size: in
     """(N, D) with labels (N,) for a conditional kind -> (N, 1, 28, 28) on the CPU."""
     device = next(model.parameters()).device
     labels = [None] * len(z.split(batch_size)) if y is None else y.to(device).split(batch_size)
-    return torch.cat([model.decode(part.to(device), label).float().cpu()
-                      for part, label in zip(z.split(batch_size), labels)])
+    return torch.cat(
+        [
+            model.decode(part.to(device), label).float().cpu()
+            for part, label in zip(z.split(batch_size), labels, strict=True)
+        ]
+    )
 
 
 @torch.no_grad()
@@ -58,8 +62,10 @@ def interpolation_pairs(labels: torch.Tensor) -> list[tuple[int, int]]:
     if present == list(range(10)):
         return INTERPOLATION_PAIRS
     if len(present) < 2:
-        raise LatentlabError("The test split holds images of one class only; the interpolation figures need "
-                             "two. Add test images of another class.")
+        raise LatentlabError(
+            "The test split holds images of one class only; the interpolation figures need "
+            "two. Add test images of another class."
+        )
     return [(present[k], present[k + 1]) for k in range(min(4, len(present) - 1))]
 
 
@@ -78,9 +84,14 @@ def write_reconstructions(model, test: DeviceSplit, out: Path) -> None:
     x = figures_input(test, range(n))
     x_hat = reconstruct(model, x, test.labels[:n])
     errors = model.likelihood.reconstruction_per_image(x_hat, x.cpu())  # the model's own -log p(x|z)
-    figures.reconstructions(x.cpu(), x_hat, errors, model.likelihood.reconstruction_units,
-                            f"{model_name(model)}: test {items(test.classes)} 0-{n - 1} and their reconstructions",
-                            out / "reconstructions.png")
+    figures.reconstructions(
+        x.cpu(),
+        x_hat,
+        errors,
+        model.likelihood.reconstruction_units,
+        f"{model_name(model)}: test {items(test.classes)} 0-{n - 1} and their reconstructions",
+        out / "reconstructions.png",
+    )
 
 
 def figures_input(test: DeviceSplit, indices) -> torch.Tensor:
@@ -88,8 +99,9 @@ def figures_input(test: DeviceSplit, indices) -> torch.Tensor:
     return to_float(test.images[list(indices)])
 
 
-def write_scatter(model, codes: np.ndarray, labels: np.ndarray, classes, out: Path,
-                  tsne_points: int = TSNE_POINTS) -> None:
+def write_scatter(
+    model, codes: np.ndarray, labels: np.ndarray, classes, out: Path, tsne_points: int = TSNE_POINTS
+) -> None:
     title = f"{model_name(model)}: test codes by {classes.noun}{model.code_note}"
     if model.latent_dim == 2:
         figures.latent_scatter_2d(codes, labels, classes, title, out / "latent_scatter.png")
@@ -98,8 +110,9 @@ def write_scatter(model, codes: np.ndarray, labels: np.ndarray, classes, out: Pa
     subset = np.random.default_rng(0).permutation(len(codes))[:tsne_points]
     with status(f"t-SNE of {len(subset):,} test codes"):
         # perplexity must stay below the number of points: a small folder of own images has few
-        tsne = TSNE(n_components=2, init="pca", random_state=0,
-                    perplexity=min(30, len(subset) - 1)).fit_transform(codes[subset])
+        tsne = TSNE(n_components=2, init="pca", random_state=0, perplexity=min(30, len(subset) - 1)).fit_transform(
+            codes[subset]
+        )
     figures.latent_scatter_projections(pca, labels, tsne, labels[subset], classes, title, out / "latent_scatter.png")
 
 
@@ -109,25 +122,46 @@ def table_line(number: int, a: int, b: int, i: int, j: int, score: torch.Tensor)
     return f"{number:<5d} {a}->{b:<4d} {i:>5d} {j:>5d}  {values}"
 
 
-def write_interpolation(model, classes, rows: list, scores: list, captions: list[str], lines: list[str], how: str,
-                        title: str, out: Path) -> str:
+def write_interpolation(
+    model, classes, rows: list, scores: list, captions: list[str], lines: list[str], how: str, title: str, out: Path
+) -> str:
     """interpolation.png and interpolation.txt from the rows of the reference experiment (original 1, r_1, five
     points, r_2, original 2: (9, 1, 28, 28) each) and their scores (7,); ``how`` says how the points were made.
     Returns the table, which the scripts print as the reference did. Class names are written ``shown``: a line
     break in one would end its comment line and start a line ``np.loadtxt`` reads as data."""
-    text = "\n".join([
-        f"# {model_name(model)}: " + model.score_name.replace("\n", " ") + ".",
-        "# " + how,
-        *([] if classes.noun == "digit" else [f"# classes: {', '.join(f'{k} {shown(n)}' for k, n in enumerate(classes.names))}"]),
-        f"# pair  {plural_of(classes.noun):<7s} idx_1 idx_2  " + "  ".join(f"   r={r:.1f}" for r in RATIOS),
-        *lines,
-    ]) + "\n"
-    figures.interpolation_grid(torch.stack(rows), np.stack(scores), RATIOS, model.score_name, captions,
-                               f"{model_name(model)}: {title}", out / "interpolation.png")
+    text = (
+        "\n".join(
+            [
+                f"# {model_name(model)}: " + model.score_name.replace("\n", " ") + ".",
+                "# " + how,
+                *(
+                    []
+                    if classes.noun == "digit"
+                    else [f"# classes: {', '.join(f'{k} {shown(n)}' for k, n in enumerate(classes.names))}"]
+                ),
+                f"# pair  {plural_of(classes.noun):<7s} idx_1 idx_2  " + "  ".join(f"   r={r:.1f}" for r in RATIOS),
+                *lines,
+            ]
+        )
+        + "\n"
+    )
+    figures.interpolation_grid(
+        torch.stack(rows),
+        np.stack(scores),
+        RATIOS,
+        model.score_name,
+        captions,
+        f"{model_name(model)}: {title}",
+        out / "interpolation.png",
+    )
     write_text_atomic(text, out / "interpolation.txt")
     return text
 
 
 def write_loss_curves(model, state: dict, out: Path) -> None:
-    figures.loss_curves(state["history"], f"{model_name(model)}: loss per epoch", out / "loss_curves.png",
-                        [(term_key(name), model.term_label(name)) for name in model.terms])
+    figures.loss_curves(
+        state["history"],
+        f"{model_name(model)}: loss per epoch",
+        out / "loss_curves.png",
+        [(term_key(name), model.term_label(name)) for name in model.terms],
+    )

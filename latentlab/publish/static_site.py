@@ -70,8 +70,10 @@ def local_links(page: Path, root: Path) -> list[Path]:
             continue
         target = (page.parent / unquote(parts.path)).resolve()
         if not target.is_relative_to(root.resolve()):
-            raise LatentlabError(f"{page} links {link}, which is outside {root}: a site cannot serve it. "
-                                 "Regenerate the pages with `python -m latentlab report`.")
+            raise LatentlabError(
+                f"{page} links {link}, which is outside {root}: a site cannot serve it. "
+                "Regenerate the pages with `python -m latentlab report`."
+            )
         if page.suffix == ".md" and target.is_dir():  # a result folder, browsed on GitHub: nothing to serve
             continue
         targets.append(target)
@@ -97,8 +99,10 @@ def site_files(root: Path) -> list[Path]:
         if path.suffix in (".html", ".md"):
             queue += local_links(path, root)
     if missing:
-        raise LatentlabError(f"The pages link {len(missing)} file(s) that are not there: {', '.join(sorted(missing))}. "
-                             "Rebuild them (python -m latentlab figures/explore FOLDER, then report) or restore them.")
+        raise LatentlabError(
+            f"The pages link {len(missing)} file(s) that are not there: {', '.join(sorted(missing))}. "
+            "Rebuild them (python -m latentlab figures/explore FOLDER, then report) or restore them."
+        )
     return sorted(found.values())
 
 
@@ -109,8 +113,10 @@ def build_site(out: Path, root: Path = Path(".")) -> list[Path]:
     if out.resolve() == Path(root).resolve() or Path(root).resolve().is_relative_to(out.resolve()):
         raise LatentlabError(f"--out {out} holds the repository itself; give the site a folder of its own.")
     if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / INDEX_FILE).is_file())):
-        raise LatentlabError(f"{out} exists and is not an earlier site (no {INDEX_FILE} in it): nothing was written. "
-                             "Give --out an empty or new folder.")
+        raise LatentlabError(
+            f"{out} exists and is not an earlier site (no {INDEX_FILE} in it): nothing was written. "
+            "Give --out an empty or new folder."
+        )
     files = site_files(Path(root))
     out.parent.mkdir(parents=True, exist_ok=True)
     building = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))

@@ -22,8 +22,9 @@ def headline(experiment: Experiment) -> list[tuple[str, str, bool, int]]:
     return traits(config.model).headline(config.likelihood)
 
 
-def write_sweep(experiment: Experiment, settings: dict[str, list], seeds: list[int],
-                rows: list[tuple[dict, list[dict]]]) -> Path:
+def write_sweep(
+    experiment: Experiment, settings: dict[str, list], seeds: list[int], rows: list[tuple[dict, list[dict]]]
+) -> Path:
     """The sweep's table (Markdown, printed too) and figure, in runs/sweeps/<experiment>/; ``rows``: each
     point of the grid and its records (``studies.sweep.recorded_rows``)."""
     numbers = headline(experiment)
@@ -36,20 +37,32 @@ def write_sweep(experiment: Experiment, settings: dict[str, list], seeds: list[i
     rows.sort(key=rank)
     table = markdown_table(
         [*settings, "seeds", *(f"{label} (mean ± sd)" for _, label, _, _ in numbers)],
-        [[str(point[k]) for k in settings] + [str(len(recorded))]
-         + [plus_minus(recorded, k, d) or (fmt(recorded[0].get(k), d) if recorded else "–") for k, _, _, d in numbers]
-         for point, recorded in rows])
+        [
+            [str(point[k]) for k in settings]
+            + [str(len(recorded))]
+            + [
+                plus_minus(recorded, k, d) or (fmt(recorded[0].get(k), d) if recorded else "–")
+                for k, _, _, d in numbers
+            ]
+            for point, recorded in rows
+        ],
+    )
     stem = SWEEPS / experiment.name / "-".join(settings)
     stem.parent.mkdir(parents=True, exist_ok=True)
-    command = (f"python -m latentlab sweep {experiment.name} "
-               + " ".join(f"--set {k}={','.join(map(str, v))}" for k, v in settings.items())
-               + f" --seeds {' '.join(map(str, seeds))}")
-    text = (f"# Sweep of {experiment.name}: {markdown_text(', '.join(settings))}\n\n{code_span(command)}\n\nOrdered by {numbers[0][1]} "
-            f"({'higher' if higher else 'lower'} is better), best first; mean ± sd over the seeds recorded.\n\n{table}\n")
+    command = (
+        f"python -m latentlab sweep {experiment.name} "
+        + " ".join(f"--set {k}={','.join(map(str, v))}" for k, v in settings.items())
+        + f" --seeds {' '.join(map(str, seeds))}"
+    )
+    text = (
+        f"# Sweep of {experiment.name}: {markdown_text(', '.join(settings))}\n\n{code_span(command)}\n\nOrdered by {numbers[0][1]} "
+        f"({'higher' if higher else 'lower'} is better), best first; mean ± sd over the seeds recorded.\n\n{table}\n"
+    )
     write_text_atomic(text, stem.with_suffix(".md"))
     panels = {label: _series(settings, rows, number) for number, label, _, _ in numbers}
-    sweep_plot(panels, list(settings)[0], f"{experiment.name}: its headline numbers over the sweep",
-               stem.with_suffix(".png"))
+    sweep_plot(
+        panels, list(settings)[0], f"{experiment.name}: its headline numbers over the sweep", stem.with_suffix(".png")
+    )
     print(text + f"\nWrote {stem}.md and {stem}.png")
     return stem.with_suffix(".md")
 

@@ -3,7 +3,6 @@ their numbers are printed."""
 
 import math
 import re
-
 import statistics
 
 # What Markdown (GitHub's, with its tables, HTML and math) reads as markup inside a table cell.
@@ -52,8 +51,10 @@ def in_cell(markdown: str) -> str:
 
 def markdown_table(header: list[str], rows: list[list[str]]) -> str:
     """Every cell is escaped as text, but for those marked ``Markdown``; no cell can end early or end its row."""
+
     def cells(values: list[str]) -> str:
         return "| " + " | ".join(in_cell(v if isinstance(v, Markdown) else markdown_text(v)) for v in values) + " |"
+
     return "\n".join([cells(header), "| " + " | ".join("---" for _ in header) + " |"] + [cells(row) for row in rows])
 
 
@@ -70,7 +71,7 @@ def fmt(value, digits: int) -> str:
 
 
 def plus_minus(runs: list[dict], key: str, digits: int) -> str | None:
-    """"mean ± sd" of a metric over seeded runs, or None with fewer than two. An sd too small for
+    """ "mean ± sd" of a metric over seeded runs, or None with fewer than two. An sd too small for
     ``digits`` decimals gets two significant digits (and the mean as many decimals), not "± 0.0000"."""
     found = spread(runs, key)
     if found is None:
@@ -82,4 +83,4 @@ def plus_minus(runs: list[dict], key: str, digits: int) -> str | None:
 
 def decimals(sd: float, digits: int) -> int:
     """``digits``, or more where the sd would otherwise print as 0: then two significant digits of it."""
-    return 1 - math.floor(math.log10(sd)) if 0 < sd < 10 ** -digits else digits
+    return 1 - math.floor(math.log10(sd)) if 0 < sd < 10**-digits else digits

@@ -21,8 +21,12 @@ import hashlib
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
-ENVIRONMENT = Environment(loader=PackageLoader("latentlab.publish", "templates"), autoescape=True,
-                          undefined=StrictUndefined, keep_trailing_newline=True)
+ENVIRONMENT = Environment(
+    loader=PackageLoader("latentlab.publish", "templates"),
+    autoescape=True,
+    undefined=StrictUndefined,
+    keep_trailing_newline=True,
+)
 # tojson keeps the keys in the order written (the pages' data blocks read as before) and non-ASCII as is.
 ENVIRONMENT.policies["json.dumps_kwargs"] = {"ensure_ascii": False, "sort_keys": False}
 NONE = "'none'"  # a CSP source list that allows nothing
@@ -38,20 +42,28 @@ def source_hash(text: str) -> str:
     return f"'sha256-{base64.b64encode(hashlib.sha256(text.encode('utf-8')).digest()).decode('ascii')}'"
 
 
-def content_security_policy(style: str, script: str | None = None, images: str = "data:",
-                            frames: str | None = None) -> str:
+def content_security_policy(
+    style: str, script: str | None = None, images: str = "data:", frames: str | None = None
+) -> str:
     """The page's policy: nothing but its own style sheet, script, images and frames; no connection."""
-    directives = ["default-src 'none'", f"style-src {source_hash(style)}",
-                  f"script-src {source_hash(script)}" if script is not None else f"script-src {NONE}",
-                  f"img-src {images}", f"frame-src {frames or NONE}",
-                  "base-uri 'none'", "form-action 'none'"]
+    directives = [
+        "default-src 'none'",
+        f"style-src {source_hash(style)}",
+        f"script-src {source_hash(script)}" if script is not None else f"script-src {NONE}",
+        f"img-src {images}",
+        f"frame-src {frames or NONE}",
+        "base-uri 'none'",
+        "form-action 'none'",
+    ]
     return "; ".join(directives)
 
 
-def render(template: str, *, style: str, script: str | None = None, images: str = "data:",
-           frames: str | None = None, **values) -> str:
+def render(
+    template: str, *, style: str, script: str | None = None, images: str = "data:", frames: str | None = None, **values
+) -> str:
     """``templates/<template>`` filled with ``values`` (escaped by the engine), the trusted style sheet
     and script of the package inlined as they are, and the policy that allows exactly those."""
     policy = content_security_policy(style, script, images, frames)
     return ENVIRONMENT.get_template(template).render(
-        policy=policy, style=Markup(style), script=Markup(script or ""), **values)
+        policy=policy, style=Markup(style), script=Markup(script or ""), **values
+    )

@@ -15,15 +15,28 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from . import animations, figures
-from .planes import prior_density, square_bounds
 from ..core.data import DeviceSplit
 from ..core.distributions import StandardNormal
 from ..core.passes import active_units
 from ..core.progress import status
-from .shared_figures import (RATIOS, TSNE_POINTS, class_text, decode, figures_input, first_index_of,
-                             interpolation_pairs, items, model_name, table_line, write_interpolation,
-                             write_loss_curves, write_reconstructions, write_scatter)
+from . import animations, figures
+from .planes import prior_density, square_bounds
+from .shared_figures import (
+    RATIOS,
+    TSNE_POINTS,
+    class_text,
+    decode,
+    figures_input,
+    first_index_of,
+    interpolation_pairs,
+    items,
+    model_name,
+    table_line,
+    write_interpolation,
+    write_loss_curves,
+    write_reconstructions,
+    write_scatter,
+)
 
 NUMBER_WORDS = {2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 7: "seven", 8: "eight", 9: "nine", 10: "ten"}
 WALK_FRAMES = 96
@@ -52,9 +65,17 @@ def interpolation(model, test: DeviceSplit, out: Path, seed: int = 0) -> str:
         scores.append(score.cpu().numpy())
         captions.append(f"{class_text(classes, a)} → {class_text(classes, b)}")
         lines.append(table_line(number, a, b, i, j, score))
-    return write_interpolation(model, classes, rows, scores, captions, lines,
-                               "ratio r decodes (1 - r) * latent_1 + r * latent_2" + model.interpolation_note,
-                               f"interpolation between two test {items(classes)}", out)
+    return write_interpolation(
+        model,
+        classes,
+        rows,
+        scores,
+        captions,
+        lines,
+        "ratio r decodes (1 - r) * latent_1 + r * latent_2" + model.interpolation_note,
+        f"interpolation between two test {items(classes)}",
+        out,
+    )
 
 
 @torch.no_grad()
@@ -68,17 +89,29 @@ def write_latent_distribution(model, codes: torch.Tensor, test: DeviceSplit, out
     per_dim, name = model.per_dimension(codes, test)
     # Against the model's prior; an AE has none, and its codes are set against N(0, 1) for their scale.
     reference = model.prior if model.traits.prior else StandardNormal(model.latent_dim)
-    figures.latent_distribution(codes.numpy(), per_dim, name, in_use, "Var over x of the code > 0.01",
-                                f"{model_name(model)}: distribution of the test codes", out / "latent_distribution.png",
-                                reference)
+    figures.latent_distribution(
+        codes.numpy(),
+        per_dim,
+        name,
+        in_use,
+        "Var over x of the code > 0.01",
+        f"{model_name(model)}: distribution of the test codes",
+        out / "latent_distribution.png",
+        reference,
+    )
 
 
 def write_manifold(model, codes: np.ndarray, out: Path) -> None:
     z1, z2, where = model.manifold_axes(codes)
     z2_top_down = z2[::-1]
     grid = torch.tensor(np.stack(np.meshgrid(z1, z2_top_down), -1).reshape(-1, 2), dtype=torch.float32)
-    figures.manifold(decode(model, grid), z1, z2_top_down, f"{model_name(model)}: decoded latent plane, "
-                     f"20×20 grid over the {where}", out / "manifold.png")
+    figures.manifold(
+        decode(model, grid),
+        z1,
+        z2_top_down,
+        f"{model_name(model)}: decoded latent plane, 20×20 grid over the {where}",
+        out / "manifold.png",
+    )
 
 
 def write_walks(model, codes: np.ndarray, labels: np.ndarray, classes, out: Path) -> None:
@@ -97,13 +130,17 @@ def write_walks(model, codes: np.ndarray, labels: np.ndarray, classes, out: Path
     radius = 1.3 * np.percentile(np.linalg.norm(codes - densest, axis=1), 99)
     spiral = animations.spiral_out_and_back(densest, radius, WALK_FRAMES)
     walks = {
-        "sampling_1.gif": (loop, f"a loop through the {NUMBER_WORDS.get(len(present), len(present))} "
-                                 f"{classes.noun} centres"),
+        "sampling_1.gif": (
+            loop,
+            f"a loop through the {NUMBER_WORDS.get(len(present), len(present))} {classes.noun} centres",
+        ),
         "sampling_2.gif": (spiral, "from the densest region out into empty space"),
     }
     if model.traits.prior:
-        walks["vae_latent_walk.gif"] = (model.prior.walk(120, seed=0),
-                                        f"a smooth random walk under the prior {model.prior.name}")
+        walks["vae_latent_walk.gif"] = (
+            model.prior.walk(120, seed=0),
+            f"a smooth random walk under the prior {model.prior.name}",
+        )
     for filename, (walk, what) in walks.items():
         with status(f"drawing {filename}"):
             decoded = decode(model, torch.tensor(walk, dtype=torch.float32))
@@ -121,9 +158,12 @@ def write_interpolation_gif(model, test: DeviceSplit, out: Path) -> None:
     r = torch.tensor(ratios, dtype=torch.float32, device=latent.device)[:, None]
     decoded = decode(model, (1 - r) * latent[0] + r * latent[1])
     with status("drawing interpolation.gif"):
-        animations.decoded_sequence_gif(decoded, [f"ratio {v:.2f}" for v in ratios],
-                                        f"{model_name(model)}: from a {class_text(classes, a)} to a "
-                                        f"{class_text(classes, b)} and back", out / "interpolation.gif")
+        animations.decoded_sequence_gif(
+            decoded,
+            [f"ratio {v:.2f}" for v in ratios],
+            f"{model_name(model)}: from a {class_text(classes, a)} to a {class_text(classes, b)} and back",
+            out / "interpolation.gif",
+        )
 
 
 LEARNED_PRIOR_FILE = "learned_prior.png"
@@ -137,12 +177,22 @@ def write_learned_prior(model, codes: np.ndarray, labels: np.ndarray, classes, o
     densities = [(prior.name, prior_density(prior, box)) for prior in (StandardNormal(2), model.prior)]
     images = model.prior.images().float().cpu()
     decoded = decode(model, model.prior.mixture()[0])
-    figures.learned_prior(codes, labels, box, densities, images, decoded, classes,
-                          f"{model_name(model)}: its learned prior", out / LEARNED_PRIOR_FILE)
+    figures.learned_prior(
+        codes,
+        labels,
+        box,
+        densities,
+        images,
+        decoded,
+        classes,
+        f"{model_name(model)}: its learned prior",
+        out / LEARNED_PRIOR_FILE,
+    )
 
 
-def write_gallery(model, state: dict, test: DeviceSplit, encoded: torch.Tensor, out: Path,
-                  tsne_points: int = TSNE_POINTS) -> None:
+def write_gallery(
+    model, state: dict, test: DeviceSplit, encoded: torch.Tensor, out: Path, tsne_points: int = TSNE_POINTS
+) -> None:
     """All figures of a run into ``out``; ``encoded`` is ``metrics.encode_split`` of the test split
     (N, latent_dim); a 32-D scatter's t-SNE shows at most ``tsne_points`` of them. Prints the
     interpolation table as the reference did."""

@@ -38,8 +38,15 @@ NUMBER = re.compile(r"[-−]?\d[\d,]*(?:\.\d+)?(?:e[-+]?\d+)?")
 SHOWN = 12  # the differences listed per file; the rest are counted
 
 IDENTICAL, EQUAL_AS_PUBLISHED, PUBLISHED_DIFFER, FIELDS_DIFFER, TEXT_DIFFERS, PIXELS, MODEL_CHANGED, NEW = (
-    "byte-identical", "numbers equal to their published digits", "published numbers differ", "fields differ",
-    "text differs", "pixels differ", "model changed", "new file")
+    "byte-identical",
+    "numbers equal to their published digits",
+    "published numbers differ",
+    "fields differ",
+    "text differs",
+    "pixels differ",
+    "model changed",
+    "new file",
+)
 FAILING = {PUBLISHED_DIFFER, FIELDS_DIFFER, TEXT_DIFFERS, MODEL_CHANGED, NEW}
 
 
@@ -64,8 +71,14 @@ class Verdict:
         for j in self.judgements:
             lines.append(f"- {j.path}: {j.outcome}")
             lines += [f"    {detail}" for detail in j.details]
-        lines.append("Verdict: " + ("PUBLISHED NUMBERS OR FIELDS DIFFER (listed above)." if self.failed else
-                                    "every published number is unchanged."))
+        lines.append(
+            "Verdict: "
+            + (
+                "PUBLISHED NUMBERS OR FIELDS DIFFER (listed above)."
+                if self.failed
+                else "every published number is unchanged."
+            )
+        )
         return "\n".join(lines)
 
 
@@ -73,9 +86,11 @@ def git(root: Path, *args: str) -> bytes:
     try:
         return subprocess.run(["git", "-C", str(root), *args], check=True, capture_output=True).stdout
     except (OSError, subprocess.CalledProcessError) as error:
-        raise LatentlabError(f"{root} is not a git checkout git can read ({error}): the verdict compares the "
-                             "files reproduce rewrote with their committed versions. Run reproduce in a clone "
-                             "of the repository.") from None
+        raise LatentlabError(
+            f"{root} is not a git checkout git can read ({error}): the verdict compares the "
+            "files reproduce rewrote with their committed versions. Run reproduce in a clone "
+            "of the repository."
+        ) from None
 
 
 def changed_files(root: Path) -> tuple[list[tuple[str, bool]], int]:
@@ -115,8 +130,11 @@ def _figure(path: str, old: bytes, new: bytes) -> Judgement:
     pixels = a.reshape(-1, a.shape[-1]) if a.ndim >= 3 and a.shape[-1] in (3, 4) else a.reshape(-1, 1)
     other = b.reshape(pixels.shape)
     differ = int((pixels != other).any(axis=1).sum())
-    return Judgement(path, PIXELS if differ else IDENTICAL,
-                     [f"{differ:,} of {len(pixels):,} pixels differ"] if differ else ["same pixels, other bytes"])
+    return Judgement(
+        path,
+        PIXELS if differ else IDENTICAL,
+        [f"{differ:,} of {len(pixels):,} pixels differ"] if differ else ["same pixels, other bytes"],
+    )
 
 
 def _differences(old, new, at: str = ""):
@@ -130,7 +148,7 @@ def _differences(old, new, at: str = ""):
         for key in old.keys() & new.keys():
             yield from _differences(old[key], new[key], f"{at}.{key}" if at else str(key))
     elif isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
-        for i, (a, b) in enumerate(zip(old, new)):
+        for i, (a, b) in enumerate(zip(old, new, strict=True)):
             yield from _differences(a, b, f"{at}[{i}]")
     elif old != new or type(old) is not type(new):
         yield "changed", at, old, new
@@ -194,19 +212,26 @@ def _document(path: str, old: str, new: str) -> Judgement:
     each that moved listed with its line; then the lines whose words changed (a row added, a sentence
     rewritten), which hide no number: a moved number in an unchanged row is found among added rows too."""
     lines_a, lines_b = old.splitlines(), new.splitlines()
-    matcher = difflib.SequenceMatcher(None, [NUMBER.sub("#", line) for line in lines_a],
-                                      [NUMBER.sub("#", line) for line in lines_b], autojunk=False)
+    matcher = difflib.SequenceMatcher(
+        None, [NUMBER.sub("#", line) for line in lines_a], [NUMBER.sub("#", line) for line in lines_b], autojunk=False
+    )
     moved, rewritten = [], []
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
         if tag != "equal":
             rewritten += [f"-{line}" for line in lines_a[i1:i2]] + [f"+{line}" for line in lines_b[j1:j2]]
             continue
-        for line_a, line_b in zip(lines_a[i1:i2], lines_b[j1:j2]):
-            moved += [f"{a} -> {b} in: {line_b.strip()[:140]}"
-                      for a, b in zip(NUMBER.findall(line_a), NUMBER.findall(line_b)) if a != b]
+        for line_a, line_b in zip(lines_a[i1:i2], lines_b[j1:j2], strict=True):
+            moved += [
+                f"{a} -> {b} in: {line_b.strip()[:140]}"
+                for a, b in zip(NUMBER.findall(line_a), NUMBER.findall(line_b), strict=True)
+                if a != b
+            ]
     if moved:
-        return Judgement(path, PUBLISHED_DIFFER, _listed(moved) + (
-            [f"and the words of {plural(len(rewritten), 'line')} changed"] if rewritten else []))
+        return Judgement(
+            path,
+            PUBLISHED_DIFFER,
+            _listed(moved) + ([f"and the words of {plural(len(rewritten), 'line')} changed"] if rewritten else []),
+        )
     return Judgement(path, TEXT_DIFFERS, _listed(rewritten))
 
 

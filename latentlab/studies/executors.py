@@ -24,8 +24,20 @@ from ..core.files import write_json_atomic
 from ..core.recorded import read_json
 
 JOB_FILE = "job.json"  # in a run's scratch folder: the job submitted for it, so that a second call waits for it
-ACTIVE_SLURM_STATES = {"PENDING", "RUNNING", "CONFIGURING", "COMPLETING", "REQUEUED", "REQUEUE_HOLD", "RESIZING",
-                       "SUSPENDED", "STAGE_OUT", "SIGNALING", "RESV_DEL_HOLD", "REQUEUE_FED"}
+ACTIVE_SLURM_STATES = {
+    "PENDING",
+    "RUNNING",
+    "CONFIGURING",
+    "COMPLETING",
+    "REQUEUED",
+    "REQUEUE_HOLD",
+    "RESIZING",
+    "SUSPENDED",
+    "STAGE_OUT",
+    "SIGNALING",
+    "RESV_DEL_HOLD",
+    "REQUEUE_FED",
+}
 SQUEUE_FAILED = "SQUEUE_FAILED"  # squeue could not answer (not the same as a job Slurm no longer lists)
 
 
@@ -137,8 +149,9 @@ def slurm_state(job_id: str) -> str | None:
     """The job's state as squeue says it; None once Slurm no longer lists it (it keeps an ended job for
     MinJobAge, 300 s by default); SQUEUE_FAILED when squeue could not answer."""
     try:
-        done = subprocess.run(["squeue", "-h", "-t", "all", "-j", job_id, "-o", "%T"], capture_output=True,
-                              text=True, timeout=60)
+        done = subprocess.run(
+            ["squeue", "-h", "-t", "all", "-j", job_id, "-o", "%T"], capture_output=True, text=True, timeout=60
+        )
     except (OSError, subprocess.SubprocessError):
         return SQUEUE_FAILED
     lines = done.stdout.split()
@@ -161,8 +174,10 @@ class _SacctWarningOnce(logging.Filter):
         if self.seen:
             return False
         self.seen = True
-        record.msg = (f"{record.getMessage()} (said once: latentlab watches its Slurm jobs with squeue; "
-                      "sacct needs accounting storage)")
+        record.msg = (
+            f"{record.getMessage()} (said once: latentlab watches its Slurm jobs with squeue; "
+            "sacct needs accounting storage)"
+        )
         record.args = ()
         return True
 
@@ -231,8 +246,10 @@ class LocalJobs:
         return SubmititJob(self.executor.submit(fn, run, self.threads), self.kind)
 
     def cancel_hint(self, handles: list) -> str:
-        return ("The local jobs end with this command (Ctrl-C reaches them too). Run the same command again to go on: "
-                "finished runs are recorded, and only the missing ones start again.")
+        return (
+            "The local jobs end with this command (Ctrl-C reaches them too). Run the same command again to go on: "
+            "finished runs are recorded, and only the missing ones start again."
+        )
 
 
 @dataclass
@@ -254,10 +271,16 @@ class SlurmJobs:
         import submitit
 
         if shutil.which("sbatch") is None:
-            raise LatentlabError("--cluster slurm needs Slurm's sbatch on the PATH, and there is none here. Run "
-                                 "the study on a machine of the cluster, or use --jobs N for local processes.")
+            raise LatentlabError(
+                "--cluster slurm needs Slurm's sbatch on the PATH, and there is none here. Run "
+                "the study on a machine of the cluster, or use --jobs N for local processes."
+            )
         self.executor = submitit.AutoExecutor(folder=str(self.folder / "%j"), cluster="slurm")
-        parameters = {"timeout_min": self.time_min, "cpus_per_task": self.threads, "slurm_additional_parameters": self.sbatch}
+        parameters = {
+            "timeout_min": self.time_min,
+            "cpus_per_task": self.threads,
+            "slurm_additional_parameters": self.sbatch,
+        }
         if self.partition:
             parameters["slurm_partition"] = self.partition
         if self.gpus:
@@ -270,8 +293,10 @@ class SlurmJobs:
 
     def cancel_hint(self, handles: list) -> str:
         ids = " ".join(handle.job_id for handle in handles)
-        return (f"They stay in Slurm's queue. To cancel them: scancel {ids}. To record what has finished later, "
-                "without submitting anything: the same command with --collect.")
+        return (
+            f"They stay in Slurm's queue. To cancel them: scancel {ids}. To record what has finished later, "
+            "without submitting anything: the same command with --collect."
+        )
 
 
 def write_job_file(scratch: Path, handle, kind: str) -> None:
@@ -298,8 +323,17 @@ def cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-def make_executor(jobs: int | None, cluster: str | None, threads: int | None, folder: Path, device: str,
-                  partition: str | None = None, time_min: int = 24 * 60, gpus: int = 0, sbatch: dict | None = None):
+def make_executor(
+    jobs: int | None,
+    cluster: str | None,
+    threads: int | None,
+    folder: Path,
+    device: str,
+    partition: str | None = None,
+    time_min: int = 24 * 60,
+    gpus: int = 0,
+    sbatch: dict | None = None,
+):
     """The executor the flags ask for: in this process, ``jobs`` local processes, or the Slurm cluster."""
     if cluster == "slurm":
         return SlurmJobs(folder, threads or 1, partition, time_min, gpus, sbatch or {})

@@ -37,9 +37,12 @@ def default_runs(experiment: Experiment, folder: Path | None = None) -> list[dic
     settings: the ones its spread is made of."""
     config = experiment.config()
     recipe, bound = config.recipe(), (config.bound_samples, config.bound_test_images)
-    same = [run for run in read_record(Path(folder or experiment.out_dir) / SEEDS_FILE)
-            if recipe_of(run, seed=recipe["seed"]) == recipe
-            and (run.get("bound_samples", bound[0]), run.get("bound_test_images", bound[1])) == bound]
+    same = [
+        run
+        for run in read_record(Path(folder or experiment.out_dir) / SEEDS_FILE)
+        if recipe_of(run, seed=recipe["seed"]) == recipe
+        and (run.get("bound_samples", bound[0]), run.get("bound_test_images", bound[1])) == bound
+    ]
     return sorted(same, key=lambda run: run["seed"])
 
 

@@ -21,8 +21,15 @@ from .executors import InProcess
 from .study import StudyRun, carry_out, check_study, run_settings
 
 
-def study_runs(names: list[str], seeds: list[int], device: str, data_root: str | None, retrain: bool,
-               bound_test_images: int | None = None, **overrides) -> list[StudyRun]:
+def study_runs(
+    names: list[str],
+    seeds: list[int],
+    device: str,
+    data_root: str | None,
+    retrain: bool,
+    bound_test_images: int | None = None,
+    **overrides,
+) -> list[StudyRun]:
     """Every named experiment with every seed. ``overrides`` change the recipe (``epochs``, ``train_limit``:
     smoke runs), recorded in the scratch tree; ``bound_test_images`` shortens the likelihood bound only."""
     check_study(seeds, "seeds")
@@ -30,16 +37,27 @@ def study_runs(names: list[str], seeds: list[int], device: str, data_root: str |
     for name in names:
         experiment = EXPERIMENTS[name]
         if not experiment.out_dir.is_dir():  # run elsewhere, the study would make a second result tree there
-            raise LatentlabError(f"{experiment.out_dir}/ is not here: run the seed study from the repository root, "
-                                 "where the result folders are.")
+            raise LatentlabError(
+                f"{experiment.out_dir}/ is not here: run the seed study from the repository root, "
+                "where the result folders are."
+            )
         for seed in seeds:
             run = run_settings(device, data_root, bound_test_images, seed=seed, retrain=retrain)
             runs.append(StudyRun.of(experiment, experiment.config(**run, **overrides)))
     return runs
 
 
-def run_seeds(names: list[str], seeds: list[int], device: str, data_root: str | None, retrain: bool,
-              bound_test_images: int | None = None, executor=None, collect: bool = False, **overrides) -> None:
+def run_seeds(
+    names: list[str],
+    seeds: list[int],
+    device: str,
+    data_root: str | None,
+    retrain: bool,
+    bound_test_images: int | None = None,
+    executor=None,
+    collect: bool = False,
+    **overrides,
+) -> None:
     """Train, evaluate and record every named experiment with every seed, with ``executor`` (default: in
     this process, one after another)."""
     runs = study_runs(names, seeds, device, data_root, retrain, bound_test_images, **overrides)

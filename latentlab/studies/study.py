@@ -20,8 +20,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..core.display import terminal_text
 from ..core.config import TrainConfig
+from ..core.display import terminal_text
 from ..core.errors import Interrupted, LatentlabError
 from ..core.files import hold_folder, is_held, write_json_atomic
 from ..core.recorded import read_json
@@ -47,10 +47,11 @@ class StudyRun:
     root: Path  # the repository root, where every path of the study starts
 
     @classmethod
-    def of(cls, experiment: Experiment, config: TrainConfig) -> "StudyRun":
+    def of(cls, experiment: Experiment, config: TrainConfig) -> StudyRun:
         scratch = scratch_folder(experiment, config)
-        return cls(experiment, dataclasses.replace(config, out_dir=str(scratch)), record_file(experiment, config),
-                   Path.cwd())
+        return cls(
+            experiment, dataclasses.replace(config, out_dir=str(scratch)), record_file(experiment, config), Path.cwd()
+        )
 
     @property
     def scratch(self) -> Path:
@@ -96,9 +97,15 @@ def run_job(run: StudyRun, threads: int | None) -> dict:
         # A scratch model of another recipe stops here (never recorded under this one).
         measured = train_and_measure(config, reuse_from=run.experiment.out_dir)
         metrics, state = measured.metrics, measured.finished.state
-        record = {"seed": config.seed, "device": state["device"], "torch": str(torch.__version__),
-                  "threads": threads, "train_seconds": round(state["train_seconds"], 1), "recipe": config.recipe(),
-                  **{key: metrics[key] for key in (*RECORDED, "bound_samples", "bound_test_images") if key in metrics}}
+        record = {
+            "seed": config.seed,
+            "device": state["device"],
+            "torch": str(torch.__version__),
+            "threads": threads,
+            "train_seconds": round(state["train_seconds"], 1),
+            "recipe": config.recipe(),
+            **{key: metrics[key] for key in (*RECORDED, "bound_samples", "bound_test_images") if key in metrics},
+        }
         write_json_atomic(record, run.scratch / RECORD_FILE)
     return record
 
@@ -122,7 +129,11 @@ def _waiting_on(run: StudyRun) -> str | None:
 
 def _merge(run: StudyRun, record: dict) -> None:
     merge(run.record, run.experiment.name, record)
-    kept_out = "" if run.record.parent == run.experiment.out_dir else " (not the experiment's own recipe: kept out of the published file)"
+    kept_out = (
+        ""
+        if run.record.parent == run.experiment.out_dir
+        else " (not the experiment's own recipe: kept out of the published file)"
+    )
     print(f"Recorded {run.name} in {run.record}{kept_out}")
 
 
@@ -141,8 +152,10 @@ def carry_out(runs: list[StudyRun], executor, collect: bool = False) -> None:
             todo.append(run)
     if collect:
         if todo:
-            print(f"--collect: {len(todo)} run(s) neither recorded nor under way: {'; '.join(r.name for r in todo)}. "
-                  "Run the command without --collect to start them.")
+            print(
+                f"--collect: {len(todo)} run(s) neither recorded nor under way: {'; '.join(r.name for r in todo)}. "
+                "Run the command without --collect to start them."
+            )
         return
     outcome = _run_all(todo, executor)
     if outcome.lost or outcome.failed:
@@ -162,15 +175,21 @@ class Outcome:
         parts = []
         if self.lost:
             seeds = " ".join(str(run.config.seed) for run, _ in self.lost)
-            parts.append(f"{len(self.lost)} of {started} job(s) lost, ended without a record: "
-                         + "; ".join(line for _, line in self.lost) + f". Lost seed(s): {seeds}.")
+            parts.append(
+                f"{len(self.lost)} of {started} job(s) lost, ended without a record: "
+                + "; ".join(line for _, line in self.lost)
+                + f". Lost seed(s): {seeds}."
+            )
         if self.failed:
             parts.append(f"{len(self.failed)} of {started} run(s) failed: " + "; ".join(self.failed) + ".")
         timed_out = any("time limit" in line for _, line in self.lost)
-        parts.append(f"{len(self.recorded)} run(s) were recorded. Run the same command again"
-                     + (" with a longer --time" if timed_out else "") + " to run only what is missing: recorded "
-                     "runs are skipped" + (", so only the lost seed(s) are submitted again."
-                                           if self.lost and not self.failed else "."))
+        parts.append(
+            f"{len(self.recorded)} run(s) were recorded. Run the same command again"
+            + (" with a longer --time" if timed_out else "")
+            + " to run only what is missing: recorded "
+            "runs are skipped"
+            + (", so only the lost seed(s) are submitted again." if self.lost and not self.failed else ".")
+        )
         return " ".join(parts)
 
 
@@ -206,18 +225,26 @@ def _interrupted(outcome: Outcome, active: list, executor) -> str:
     yet, and what is still queued or running (with how to cancel it or record it later)."""
     ended = [run for run, _ in active if _record_of_finished_job(run) is not None]
     under_way = [(run, handle) for run, handle in active if run not in ended]
-    waiting = [f"{run.name} ({executor.kind} job {handle.job_id})" for run, handle in under_way
-               if handle.job_id is not None]
-    parts = ["Interrupted.",
-             (f"Recorded by this call: {'; '.join(outcome.recorded)}." if outcome.recorded
-              else "Nothing was recorded by this call.")]
+    waiting = [
+        f"{run.name} ({executor.kind} job {handle.job_id})" for run, handle in under_way if handle.job_id is not None
+    ]
+    parts = [
+        "Interrupted.",
+        (
+            f"Recorded by this call: {'; '.join(outcome.recorded)}."
+            if outcome.recorded
+            else "Nothing was recorded by this call."
+        ),
+    ]
     if outcome.lost:
         parts.append("Lost (ended without a record): " + "; ".join(line for _, line in outcome.lost) + ".")
     if outcome.failed:
         parts.append("Failed: " + "; ".join(outcome.failed) + ".")
     if ended:
-        parts.append(f"Finished but not merged yet: {'; '.join(run.name for run in ended)} "
-                     "(the same command with --collect records them).")
+        parts.append(
+            f"Finished but not merged yet: {'; '.join(run.name for run in ended)} "
+            "(the same command with --collect records them)."
+        )
     if waiting:
         parts.append(f"Still queued or running: {'; '.join(waiting)}.")
     if under_way:

@@ -18,12 +18,18 @@ from .study import StudyRun, check_study, run_settings
 
 
 def sweep_runs(experiment: Experiment, settings: dict[str, list], seeds: list[int], **run) -> list[StudyRun]:
-    points = [dict(zip(settings, values)) for values in itertools.product(*settings.values())]
+    points = [dict(zip(settings, values, strict=True)) for values in itertools.product(*settings.values())]
     return [StudyRun.of(experiment, experiment.config(**point, seed=seed, **run)) for point in points for seed in seeds]
 
 
-def planned_sweep(name: str, settings: dict[str, list], seeds: list[int], device: str, data_root: str | None,
-                  bound_test_images: int | None = None) -> tuple[Experiment, list[StudyRun]]:
+def planned_sweep(
+    name: str,
+    settings: dict[str, list],
+    seeds: list[int],
+    device: str,
+    data_root: str | None,
+    bound_test_images: int | None = None,
+) -> tuple[Experiment, list[StudyRun]]:
     """The experiment and every run of its grid (each setting's values times the seeds), checked."""
     check_study(seeds, "sweep")
     experiment = EXPERIMENTS[name]
@@ -37,5 +43,5 @@ def recorded_rows(settings: dict[str, list], runs: list[StudyRun]) -> list[tuple
         group = list(group)
         wanted = {run.config.seed: run.config.recipe() for run in group}
         recorded = [r for r in read_record(group[0].record) if wanted.get(r["seed"]) == recipe_of(r)]
-        rows.append((dict(zip(settings, point)), recorded))
+        rows.append((dict(zip(settings, point, strict=True)), recorded))
     return rows

@@ -13,8 +13,8 @@ It builds the network a TrainConfig describes (``build_model``), which a kind's 
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from ..config import KIND_NAMES as NAMES
 from ..errors import LatentlabError
@@ -58,20 +58,33 @@ def traits(name: str) -> Traits:
 
 
 # The widths every kind's network is built with (TrainConfig's fields, the shared blocks of ``models``).
-WIDTHS = ("stem_channels", "growth", "dense_layers", "reduce_channels", "decoder_channels", "decoder_blocks",
-          "upsample_channels")
+WIDTHS = (
+    "stem_channels",
+    "growth",
+    "dense_layers",
+    "reduce_channels",
+    "decoder_channels",
+    "decoder_blocks",
+    "upsample_channels",
+)
 
 
 def check_objective(config) -> None:
     """Refuse a model its objective cannot train: the IWAE bound weighs samples of a posterior."""
     if config.objective == "iwae" and not traits(config.model).likelihood_bound:
-        raise LatentlabError(f"--objective iwae weighs samples of a posterior; --model {config.model} has none. "
-                             "Use a model with a posterior (--model vae), or leave --objective at elbo.")
+        raise LatentlabError(
+            f"--objective iwae weighs samples of a posterior; --model {config.model} has none. "
+            "Use a model with a posterior (--model vae), or leave --objective at elbo."
+        )
 
 
 def build_model(config):
     """The network a TrainConfig describes (a kind's class, built with its options and the widths)."""
     check_objective(config)
     kind = traits(config.model)
-    return kind.model(config.latent_dim, likelihood=config.likelihood, **kind.model_options(config),
-                      **{name: getattr(config, name) for name in WIDTHS})
+    return kind.model(
+        config.latent_dim,
+        likelihood=config.likelihood,
+        **kind.model_options(config),
+        **{name: getattr(config, name) for name in WIDTHS},
+    )

@@ -11,10 +11,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from . import Traits
 from ..data import DeviceSplit
-from ..passes import active_units
 from ..models import ConvAutoencoderBase
+from ..passes import active_units
+from . import Traits
 
 
 class Autoencoder(ConvAutoencoderBase):
@@ -42,8 +42,9 @@ class Autoencoder(ConvAutoencoderBase):
         """The one term of its loss for each image, (B,): the reconstruction -log p(x|z) at z = encode(x)."""
         return {"reconstruction": self.likelihood.reconstruction_per_image(self(x), x)}
 
-    def point_pass(self, x: torch.Tensor, y: torch.Tensor | None = None
-                   ) -> tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
+    def point_pass(
+        self, x: torch.Tensor, y: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
         """The code z (B, latent_dim), its decoding x_hat (B, 1, 28, 28) and the loss there (B,): for an AE,
         whose loss draws nothing, its loss_per_image."""
         z = self.encode(x)
@@ -96,8 +97,11 @@ class Autoencoder(ConvAutoencoderBase):
 
     def manifold_axes(self, codes: np.ndarray, points: int = 20) -> tuple[np.ndarray, np.ndarray, str]:
         lo, hi = np.percentile(codes, [1, 99], axis=0)
-        return (np.linspace(lo[0], hi[0], points), np.linspace(lo[1], hi[1], points),
-                "1st–99th percentile box of the test codes")
+        return (
+            np.linspace(lo[0], hi[0], points),
+            np.linspace(lo[1], hi[1], points),
+            "1st–99th percentile box of the test codes",
+        )
 
     def per_dimension(self, codes: torch.Tensor, test: DeviceSplit) -> tuple[np.ndarray, str]:
         return active_units(codes)[1].numpy(), "variance of the code across the test set"
@@ -107,4 +111,12 @@ def headline(likelihood: str) -> list:
     return [("test_mse", "test MSE", False, 4), ("knn5_accuracy", "5-NN acc.", True, 3)]
 
 
-TRAITS = Traits(name="ae", model=Autoencoder, encoder_distribution=False, prior=False, likelihood_bound=False, point_code="code", headline=headline)
+TRAITS = Traits(
+    name="ae",
+    model=Autoencoder,
+    encoder_distribution=False,
+    prior=False,
+    likelihood_bound=False,
+    point_code="code",
+    headline=headline,
+)

@@ -16,10 +16,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from . import Traits
-from .vae import VariationalAutoencoder, headline
 from ..data import dataset_classes
 from ..errors import LatentlabError
+from . import Traits
+from .vae import VariationalAutoencoder, headline
 
 
 class ConditionalVariationalAutoencoder(VariationalAutoencoder):
@@ -41,9 +41,11 @@ class ConditionalVariationalAutoencoder(VariationalAutoencoder):
     def one_hot(self, y: torch.Tensor | None, like: torch.Tensor) -> torch.Tensor:
         """(B,) labels -> (B, classes) in the dtype of ``like``."""
         if y is None:
-            raise LatentlabError("The conditional VAE is given each image's label as well: encode(x, y), decode(z, y), "
-                                 "code(x, y), with y the labels (B,) as integers 0.."
-                                 f"{self.classes - 1}. Pass the labels.")
+            raise LatentlabError(
+                "The conditional VAE is given each image's label as well: encode(x, y), decode(z, y), "
+                "code(x, y), with y the labels (B,) as integers 0.."
+                f"{self.classes - 1}. Pass the labels."
+            )
         return nn.functional.one_hot(y, self.classes).to(like.dtype)
 
     def encode(self, x: torch.Tensor, y: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
@@ -59,8 +61,10 @@ class ConditionalVariationalAutoencoder(VariationalAutoencoder):
 
     @property
     def score_name(self) -> str:
-        return (f"ELBO of each decoded image given its label, passed back through the CVAE\n"
-                f"({self.loss_units}; 100 posterior samples)")
+        return (
+            f"ELBO of each decoded image given its label, passed back through the CVAE\n"
+            f"({self.loss_units}; 100 posterior samples)"
+        )
 
 
 def model_options(config) -> dict:
@@ -68,7 +72,14 @@ def model_options(config) -> dict:
     return {"classes": len(dataset_classes(config.dataset))}
 
 
-TRAITS = Traits(name="cvae", model=ConditionalVariationalAutoencoder, encoder_distribution=True, prior=True,
-                likelihood_bound=True,
-                point_code="posterior mean given the label", headline=headline, conditional=True,
-                model_options=model_options)
+TRAITS = Traits(
+    name="cvae",
+    model=ConditionalVariationalAutoencoder,
+    encoder_distribution=True,
+    prior=True,
+    likelihood_bound=True,
+    point_code="posterior mean given the label",
+    headline=headline,
+    conditional=True,
+    model_options=model_options,
+)

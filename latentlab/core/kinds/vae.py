@@ -14,13 +14,13 @@ import numpy as np
 import torch
 from torch import nn
 
-from . import Traits
-from ..distributions import StandardNormal, diagonal_normal, kl_divergence, log_importance_weight
 from ..data import DeviceSplit
+from ..distributions import StandardNormal, diagonal_normal, kl_divergence, log_importance_weight
 from ..evaluation import elbo_estimate
-from ..passes import seeded
 from ..losses import log_mean_exp
-from ..models import ConvAutoencoderBase, repeat_labels, reparameterization_trick
+from ..models import ConvAutoencoderBase, reparameterization_trick, repeat_labels
+from ..passes import seeded
+from . import Traits
 
 
 class VariationalAutoencoder(ConvAutoencoderBase):
@@ -65,7 +65,9 @@ class VariationalAutoencoder(ConvAutoencoderBase):
         h = self.encoder(x)  # (B, reduce_channels * 49)
         return self.mean(h), self.log_var(h)  # (B, latent_dim) each
 
-    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def forward(
+        self, x: torch.Tensor, y: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         mean, log_var = self.encode(x, y)
         z = self.reparameterization_trick(mean, log_var)
         return self.decode(z, y), mean, log_var
@@ -80,18 +82,27 @@ class VariationalAutoencoder(ConvAutoencoderBase):
         it has one, else at that z. The training objective is their sum, the negative ELBO (beta = 1)."""
         mean, log_var = self.encode(x, y)
         z = self.reparameterization_trick(mean, log_var)
-        return {"reconstruction": self.likelihood.reconstruction_per_image(self.decode(z, y), x),
-                "kl": kl_divergence(diagonal_normal(mean, log_var), self.prior, z)}
+        return {
+            "reconstruction": self.likelihood.reconstruction_per_image(self.decode(z, y), x),
+            "kl": kl_divergence(diagonal_normal(mean, log_var), self.prior, z),
+        }
 
-    def point_pass(self, x: torch.Tensor, y: torch.Tensor | None = None
-                   ) -> tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
+    def point_pass(
+        self, x: torch.Tensor, y: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
         """The point code (the posterior mean, (B, latent_dim)), its decoding x_hat (B, 1, 28, 28), and the
         loss terms there without sampling noise, (B,) each: -log p(x|z) at z = the mean, and the KL in closed
         form. One encode for the codes, the MSE and the explorer page's losses of the test images."""
         mean, log_var = self.encode(x, y)
         x_hat = self.decode(mean, y)
-        return mean, x_hat, {"reconstruction": self.likelihood.reconstruction_per_image(x_hat, x),
-                             "kl": kl_divergence(diagonal_normal(mean, log_var), self.prior, mean)}
+        return (
+            mean,
+            x_hat,
+            {
+                "reconstruction": self.likelihood.reconstruction_per_image(x_hat, x),
+                "kl": kl_divergence(diagonal_normal(mean, log_var), self.prior, mean),
+            },
+        )
 
     def point_loss_per_image(self, x: torch.Tensor, y: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         """``point_pass``'s terms: what the explorer page computes for a drawn digit, to rank it among the
@@ -107,8 +118,9 @@ class VariationalAutoencoder(ConvAutoencoderBase):
         """Nothing: samples.png draws from the prior."""
         return {}
 
-    def iwae_loss(self, x: torch.Tensor, k: int, y: torch.Tensor | None = None
-                  ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    def iwae_loss(
+        self, x: torch.Tensor, k: int, y: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """(-L_k, {reconstruction, kl}), each averaged over the batch, for the k-sample importance-weighted
         bound L_k of Burda et al. (2015), eq. 8 (see losses.py). reconstruction and kl are the ELBO's
         terms estimated from the same k samples (the KL by sampling, not in closed form), for the log."""
@@ -148,8 +160,9 @@ class VariationalAutoencoder(ConvAutoencoderBase):
 
     @torch.no_grad()
     def per_dimension(self, codes: torch.Tensor, test: DeviceSplit) -> tuple[np.ndarray, str]:
-        kl = torch.cat([self.prior.kl_per_dimension(self.posterior(x, y)).float().cpu()
-                        for x, y in test.labelled_batches(1000)])
+        kl = torch.cat(
+            [self.prior.kl_per_dimension(self.posterior(x, y)).float().cpu() for x, y in test.labelled_batches(1000)]
+        )
         return kl.mean(0).double().numpy(), self.prior.kl_per_dimension_name
 
 
@@ -161,6 +174,12 @@ def headline(likelihood: str) -> list:
     return [("test_elbo", "ELBO", True, 2), ("test_mse", "test MSE", False, 4), knn]
 
 
-TRAITS = Traits(name="vae", model=VariationalAutoencoder, encoder_distribution=True, prior=True, likelihood_bound=True,
-                point_code="posterior mean",
-                headline=headline)
+TRAITS = Traits(
+    name="vae",
+    model=VariationalAutoencoder,
+    encoder_distribution=True,
+    prior=True,
+    likelihood_bound=True,
+    point_code="posterior mean",
+    headline=headline,
+)

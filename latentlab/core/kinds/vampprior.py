@@ -19,8 +19,8 @@ import torch
 from torch import nn
 from torch.distributions import Categorical, Independent, MixtureSameFamily, Normal
 
-from . import Traits
 from ..distributions import StandardNormal, diagonal_normal
+from . import Traits
 from .vae import VariationalAutoencoder, headline
 
 COMPONENTS = 100  # K pseudo-inputs (the paper's MNIST runs used 500; each is encoded at every training step)
@@ -60,7 +60,7 @@ class VampPrior(nn.Module):
         try:
             return self._encode(self.images())
         finally:
-            for m, mode in zip(batch_norms, modes):
+            for m, mode in zip(batch_norms, modes, strict=True):
                 m.train(mode)
 
     def mixture(self) -> tuple[torch.Tensor, torch.Tensor]:
@@ -69,8 +69,9 @@ class VampPrior(nn.Module):
 
     def distribution(self) -> MixtureSameFamily:
         mean, log_var = self.components()
-        return MixtureSameFamily(Categorical(logits=torch.zeros(len(mean), device=mean.device)),
-                                 diagonal_normal(mean, log_var))
+        return MixtureSameFamily(
+            Categorical(logits=torch.zeros(len(mean), device=mean.device)), diagonal_normal(mean, log_var)
+        )
 
     def log_prob(self, z: torch.Tensor) -> torch.Tensor:
         """log p(z) = logsumexp_k log q(z|u_k) - log K: (..., D) -> (...)."""
@@ -126,8 +127,9 @@ class VampPrior(nn.Module):
         mean, log_var = (t.double().cpu() for t in self.components())
         components = Independent(Normal(mean, torch.exp(0.5 * log_var)), 1)
         points = torch.stack(torch.meshgrid(axis, axis, indexing="ij"), dim=-1).reshape(-1, 2).double()
-        values = torch.cat([torch.logsumexp(components.log_prob(chunk[:, None, :]), dim=1)
-                            for chunk in points.split(65536)]) - math.log(len(mean))
+        values = torch.cat(
+            [torch.logsumexp(components.log_prob(chunk[:, None, :]), dim=1) for chunk in points.split(65536)]
+        ) - math.log(len(mean))
         return values.view(len(axis), len(axis))
 
     def kl_per_dimension(self, q: Independent, samples: int = 16) -> torch.Tensor:
@@ -151,5 +153,12 @@ class VampPriorVAE(VariationalAutoencoder):
         return VampPrior(self.encode, self.encoder, self.latent_dim)
 
 
-TRAITS = Traits(name="vampprior", model=VampPriorVAE, encoder_distribution=True, prior=True, likelihood_bound=True,
-                point_code="posterior mean", headline=headline)
+TRAITS = Traits(
+    name="vampprior",
+    model=VampPriorVAE,
+    encoder_distribution=True,
+    prior=True,
+    likelihood_bound=True,
+    point_code="posterior mean",
+    headline=headline,
+)
