@@ -204,7 +204,8 @@ def test_a_spread_smaller_than_the_tables_digits_is_shown_with_two_significant_d
     assert "0.0410 ± 0.0010" in results_markdown(tmp_path)
     folder = tmp_path / EXPERIMENTS["vae-2d"].out_dir
     runs = json.loads((folder / "seeds.json").read_text())
-    for run, mse in zip(runs["runs"], (0.03560, 0.03563, 0.03566), strict=True):
+    # strict=False: the last run, of another recipe, is left as it is
+    for run, mse in zip(runs["runs"], (0.03560, 0.03563, 0.03566), strict=False):
         run["test_mse"] = mse
     (folder / "seeds.json").write_text(json.dumps(runs))
     assert "0.035630 ± 0.000030" in results_markdown(tmp_path)
@@ -213,7 +214,8 @@ def test_a_spread_smaller_than_the_tables_digits_is_shown_with_two_significant_d
 def _set_knn(root: Path, name: str, values: list[float], committed: float) -> None:
     folder = root / EXPERIMENTS[name].out_dir
     runs = json.loads((folder / "seeds.json").read_text())
-    for run, value in zip(runs["runs"], values, strict=True):
+    # strict=False: the last run, of another recipe, is left as it is
+    for run, value in zip(runs["runs"], values, strict=False):
         run["knn5_accuracy"] = value
     (folder / "seeds.json").write_text(json.dumps(runs))
     metrics = json.loads((folder / "metrics.json").read_text())

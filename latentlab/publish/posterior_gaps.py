@@ -16,7 +16,6 @@ core/posterior.py; every draw is seeded, so a rerun gives the same bytes on the 
 from __future__ import annotations
 
 import copy
-
 import io
 import time
 import zipfile
@@ -46,6 +45,7 @@ def _decoder(model):
     @torch.no_grad()
     def decode(z: torch.Tensor) -> torch.Tensor:
         return model.decode(z.to(next(model.parameters()).device)).float().cpu()
+
     return decode
 
 
@@ -56,7 +56,7 @@ def importance_sampled(model, x: torch.Tensor, ks: list[int], seed: int) -> torc
     generator = torch.Generator(device=x.device).manual_seed(seed)
     out = []
     for start in range(0, len(x), IS_BATCH):
-        batch = x[start:start + IS_BATCH]
+        batch = x[start : start + IS_BATCH]
         mean, log_var = model.encode(batch)
 
         def log_likelihood(z: torch.Tensor, batch=batch) -> torch.Tensor:
@@ -69,8 +69,9 @@ def importance_sampled(model, x: torch.Tensor, ks: list[int], seed: int) -> torc
 
 
 @torch.no_grad()
-def analyse_model(model, x: torch.Tensor, spacing: float | None = None, half_width: float | None = None,
-                  narrower: tuple | None = None) -> posterior.Analysis:
+def analyse_model(
+    model, x: torch.Tensor, spacing: float | None = None, half_width: float | None = None, narrower: tuple | None = None
+) -> posterior.Analysis:
     """``posterior.analyse`` of a 2-D VAE on images x (N, 1, 28, 28), by default on the grid SPACING, HALF_WIDTH,
     its convergence checked against the grids of half-width NARROWER.
 
@@ -84,8 +85,15 @@ def analyse_model(model, x: torch.Tensor, spacing: float | None = None, half_wid
     spacing, half_width = spacing or SPACING * scale, half_width or HALF_WIDTH * scale
     narrower = tuple(w * scale for w in NARROWER) if narrower is None else narrower
     prior = copy.deepcopy(model).cpu().prior  # the quadrature runs on the CPU (a learned prior needs its model)
-    return posterior.analyse(_decoder(model), model.likelihood.name, x.flatten(1).cpu(), q_mean.cpu(), q_log_var.cpu(),
-                             posterior.Grid.covering(half_width, spacing, prior), half_widths=(*narrower, half_width))
+    return posterior.analyse(
+        _decoder(model),
+        model.likelihood.name,
+        x.flatten(1).cpu(),
+        q_mean.cpu(),
+        q_log_var.cpu(),
+        posterior.Grid.covering(half_width, spacing, prior),
+        half_widths=(*narrower, half_width),
+    )
 
 
 def _box(centres_and_sds: list[tuple], grow: float = 1.0) -> list[float]:
@@ -103,21 +111,30 @@ def local_density(model, x: torch.Tensor, box: list[float], cells: int) -> np.nd
     z1 = torch.linspace(box[0], box[1], cells, dtype=torch.float64)
     z2 = torch.linspace(box[2], box[3], cells, dtype=torch.float64)
     points = torch.stack(torch.meshgrid(z2, z1, indexing="ij")[::-1], dim=-1).reshape(-1, 2)  # row: z2, column: z1
-    log_lik = posterior.pixel_log_likelihood(x.flatten(1).cpu(), _decoder(model)(points.float()).flatten(1),
-                                             model.likelihood.name)[0]
+    log_lik = posterior.pixel_log_likelihood(
+        x.flatten(1).cpu(), _decoder(model)(points.float()).flatten(1), model.likelihood.name
+    )[0]
     log_joint = log_lik + model.prior.log_prob(points.to(device_of(model.prior))).double().cpu()  # the model's prior
     return (log_joint - log_joint.max()).exp().view(cells, cells).numpy()
 
 
-def _record(analysis: posterior.Analysis, i: int, index: int, label: int, reconstruction: float,
-            bounds: torch.Tensor | None) -> dict:
+def _record(
+    analysis: posterior.Analysis, i: int, index: int, label: int, reconstruction: float, bounds: torch.Tensor | None
+) -> dict:
     r = lambda value: round(float(value), 6)  # noqa: E731
-    record = {"test_index": index, "label": label, "log_px": r(analysis.log_px[i]), "elbo_q": r(analysis.elbo_q[i]),
-              "elbo_q_star": r(analysis.elbo_qstar[i]),
-              "q": {"mean": [r(v) for v in analysis.q_mean[i]], "log_var": [r(v) for v in analysis.q_log_var[i]]},
-              "q_star": {"mean": [r(v) for v in analysis.qstar_mean[i]],
-                         "log_var": [r(v) for v in analysis.qstar_log_var[i]]},
-              "reconstruction_at_q_mean": r(reconstruction)}
+    record = {
+        "test_index": index,
+        "label": label,
+        "log_px": r(analysis.log_px[i]),
+        "elbo_q": r(analysis.elbo_q[i]),
+        "elbo_q_star": r(analysis.elbo_qstar[i]),
+        "q": {"mean": [r(v) for v in analysis.q_mean[i]], "log_var": [r(v) for v in analysis.q_log_var[i]]},
+        "q_star": {
+            "mean": [r(v) for v in analysis.qstar_mean[i]],
+            "log_var": [r(v) for v in analysis.qstar_log_var[i]],
+        },
+        "reconstruction_at_q_mean": r(reconstruction),
+    }
     if bounds is not None:
         record["is_bound"] = [r(v) for v in bounds[:, i]]
     return record
@@ -127,29 +144,42 @@ def summary(result: dict) -> dict:
     """What metrics.json and RESULTS.md say: mean ± standard error over the images of log p(x), ELBO(q), ELBO(q*)
     and the two gaps, with the image count, the grid's error bound and the bound at the largest k."""
     images = result["images"]
-    columns = {"log_px": [i["log_px"] for i in images], "elbo_q": [i["elbo_q"] for i in images],
-               "elbo_q_star": [i["elbo_q_star"] for i in images],
-               "approximation_gap": [i["log_px"] - i["elbo_q_star"] for i in images],
-               "amortization_gap": [i["elbo_q_star"] - i["elbo_q"] for i in images]}
+    columns = {
+        "log_px": [i["log_px"] for i in images],
+        "elbo_q": [i["elbo_q"] for i in images],
+        "elbo_q_star": [i["elbo_q_star"] for i in images],
+        "approximation_gap": [i["log_px"] - i["elbo_q_star"] for i in images],
+        "amortization_gap": [i["elbo_q_star"] - i["elbo_q"] for i in images],
+    }
     out = {"images": len(images), "units": result["units"]}
     for name, values in columns.items():
         values = torch.tensor(values, dtype=torch.float64)
         out[name] = {"mean": round(values.mean().item(), 6), "se": round((values.std() / len(values) ** 0.5).item(), 6)}
     with_bound = [i for i in images if "is_bound" in i]
     distance = torch.tensor([i["log_px"] - i["is_bound"][-1] for i in with_bound], dtype=torch.float64)
-    out["is_bound"] = {"k": result["ks"][-1], "images": len(with_bound),
-                       "mean_distance_to_log_px": round(distance.mean().item(), 6),
-                       "se": round((distance.std() / len(distance) ** 0.5).item(), 6)}
+    out["is_bound"] = {
+        "k": result["ks"][-1],
+        "images": len(with_bound),
+        "mean_distance_to_log_px": round(distance.mean().item(), 6),
+        "se": round((distance.std() / len(distance) ** 0.5).item(), 6),
+    }
     out["error_bound"] = result["error_bound"]
     out["grid"] = result["grid"]
     return out
 
 
-def write_posterior_gaps(folder: Path, model, test, seed: int, title: str, units: str, n_images: int = N_IMAGES,
-                         is_images: int = IS_IMAGES, ks: list[int] = KS) -> dict:
+def write_posterior_gaps(
+    folder: Path,
+    model,
+    test,
+    seed: int,
+    title: str,
+    units: str,
+    n_images: int = N_IMAGES,
+    is_images: int = IS_IMAGES,
+    ks: list[int] = KS,
+) -> dict:
     """Everything the module docstring lists, for the 2-D VAE ``model`` of ``folder`` and its test split."""
-    from .posterior_figures import gaps_figure, posterior_heatmaps
-
     folder = Path(folder)
     model.eval()
     n = min(n_images, len(test))
@@ -158,8 +188,11 @@ def write_posterior_gaps(folder: Path, model, test, seed: int, title: str, units
     started = time.perf_counter()
     analysis = analyse_model(model, x)
     grid = analysis.grid
-    print(f"{folder}: log p(x) by quadrature on a {2 * grid.half_width:g}-wide grid of spacing {grid.spacing:g} "
-          f"({grid.size ** 2:,} decodes), q* of {n} test images", flush=True)
+    print(
+        f"{folder}: log p(x) by quadrature on a {2 * grid.half_width:g}-wide grid of spacing {grid.spacing:g} "
+        f"({grid.size**2:,} decodes), q* of {n} test images",
+        flush=True,
+    )
     seconds = dict(analysis.seconds)
     started_is = time.perf_counter()
     print(f"{folder}: the importance-sampled bound at k = {', '.join(map(str, ks))} on {is_images} of them", flush=True)
@@ -168,37 +201,112 @@ def write_posterior_gaps(folder: Path, model, test, seed: int, title: str, units
     with torch.no_grad():
         reconstruction = model.likelihood.reconstruction_per_image(model.decode(model.encode(x)[0]), x).double().cpu()
     labels = test.labels[:n].cpu().tolist()
-    images = [_record(analysis, i, i, labels[i], reconstruction[i], bounds_k if i < is_images else None) for i in range(n)]
+    images = [
+        _record(analysis, i, i, labels[i], reconstruction[i], bounds_k if i < is_images else None) for i in range(n)
+    ]
     seconds["total"] = time.perf_counter() - started
-    result = {
-        "what": "log p(x) by quadrature over z, ELBO(q) of the encoder's q and ELBO(q*) of the best diagonal Gaussian "
-                "of each image, both with E_q[log p(x|z)] on the same grid and the KL "
-                f"{'in closed form' if grid.gaussian_prior is not None else 'to the prior on the grid'}; the "
-                "importance-sampled bound at each k from one set of max(k) draws per image (the bound at k uses "
-                "the first k), seeded with the run's seed",
-        "units": units, "model_sha256": file_sha256(folder / "model.pt"),
-        "grid": analysis.grid.describe(), "error_bound": {k: round(v, 6) for k, v in analysis.errors.items()},
-        "convergence": analysis.convergence, "ks": ks, "images_used": n, "is_images": is_images,
-        "threads": torch.get_num_threads(),
-        "device": x.device.type, "images": images,
-    }
+    result = _result(folder, analysis, images, units, ks, is_images, x.device.type)
     result["summary"] = summary(result)
     write_json_atomic(result, folder / GAPS_FILE)
     _write_metrics_summary(folder, result["summary"])
-    posterior_heatmaps(_panels(model, x, analysis, reconstruction, labels, test.classes.names), units, title,
-                       folder / HEATMAPS_FILE)
-    exact = analysis.log_px[:is_images, None].numpy() - bounds_k.T.numpy()  # (images, ks)
-    gaps_figure((analysis.log_px - analysis.elbo_qstar).numpy(), (analysis.elbo_qstar - analysis.elbo_q).numpy(),
-                reconstruction.numpy(), model.likelihood.reconstruction_name, ks, exact.mean(0),
-                exact.std(0, ddof=1) / is_images ** 0.5, is_images, max(analysis.errors.values()), units, title,
-                folder / FIGURE_FILE)
+    _write_heatmaps(folder, model, x, analysis, reconstruction, labels, test.classes.names, units, title)
+    _write_gaps_figure(folder, model, analysis, reconstruction, bounds_k, ks, is_images, units, title)
     write_page_arrays(page_arrays(analysis), folder / PAGE_FILE)
-    s = result["summary"]
-    print(f"{folder}: on {n} test images, log p(x) {s['log_px']['mean']:.3f} ± {s['log_px']['se']:.3f}, "
-          f"ELBO(q*) {s['elbo_q_star']['mean']:.3f}, ELBO(q) {s['elbo_q']['mean']:.3f}; approximation gap "
-          f"{s['approximation_gap']['mean']:.3f} ± {s['approximation_gap']['se']:.3f}, amortization gap "
-          f"{s['amortization_gap']['mean']:.3f} ± {s['amortization_gap']['se']:.3f} ({seconds['total']:.0f} s)")
+    _print_summary(folder, n, result["summary"], seconds["total"])
     return result
+
+
+def _result(
+    folder: Path,
+    analysis: posterior.Analysis,
+    images: list[dict],
+    units: str,
+    ks: list[int],
+    is_images: int,
+    device: str,
+) -> dict:
+    """posterior_gaps.json without its summary: how it was measured, on what, and ``images``, one ``_record`` per
+    test image."""
+    grid = analysis.grid
+    return {
+        "what": "log p(x) by quadrature over z, ELBO(q) of the encoder's q and ELBO(q*) of the best diagonal Gaussian "
+        "of each image, both with E_q[log p(x|z)] on the same grid and the KL "
+        f"{'in closed form' if grid.gaussian_prior is not None else 'to the prior on the grid'}; the "
+        "importance-sampled bound at each k from one set of max(k) draws per image (the bound at k uses "
+        "the first k), seeded with the run's seed",
+        "units": units,
+        "model_sha256": file_sha256(folder / "model.pt"),
+        "grid": grid.describe(),
+        "error_bound": {k: round(v, 6) for k, v in analysis.errors.items()},
+        "convergence": analysis.convergence,
+        "ks": ks,
+        "images_used": len(images),
+        "is_images": is_images,
+        "threads": torch.get_num_threads(),
+        "device": device,
+        "images": images,
+    }
+
+
+def _write_heatmaps(
+    folder: Path,
+    model,
+    x: torch.Tensor,
+    analysis: posterior.Analysis,
+    reconstruction: torch.Tensor,
+    labels: list[int],
+    class_names,
+    units: str,
+    title: str,
+) -> None:
+    """posterior_heatmaps.png into ``folder``: the true posterior of the four images ``_panels`` picks."""
+    from .posterior_figures import posterior_heatmaps
+
+    posterior_heatmaps(
+        _panels(model, x, analysis, reconstruction, labels, class_names), units, title, folder / HEATMAPS_FILE
+    )
+
+
+def _write_gaps_figure(
+    folder: Path,
+    model,
+    analysis: posterior.Analysis,
+    reconstruction: torch.Tensor,
+    bounds_k: torch.Tensor,
+    ks: list[int],
+    is_images: int,
+    units: str,
+    title: str,
+) -> None:
+    """posterior_gaps.png into ``folder``: the gaps of every image, and the distance to log p(x) of the bound
+    ``bounds_k`` (len(ks), is_images) of the first ``is_images``."""
+    from .posterior_figures import gaps_figure
+
+    exact = analysis.log_px[:is_images, None].numpy() - bounds_k.T.numpy()  # (images, ks)
+    gaps_figure(
+        (analysis.log_px - analysis.elbo_qstar).numpy(),
+        (analysis.elbo_qstar - analysis.elbo_q).numpy(),
+        reconstruction.numpy(),
+        model.likelihood.reconstruction_name,
+        ks,
+        exact.mean(0),
+        exact.std(0, ddof=1) / is_images**0.5,
+        is_images,
+        max(analysis.errors.values()),
+        units,
+        title,
+        folder / FIGURE_FILE,
+    )
+
+
+def _print_summary(folder: Path, n: int, s: dict, seconds: float) -> None:
+    """The line that closes a folder's run: the summary ``s`` of its ``n`` images, and the ``seconds`` it took."""
+    print(
+        f"{folder}: on {n} test images, log p(x) {s['log_px']['mean']:.3f} ± {s['log_px']['se']:.3f}, "
+        f"ELBO(q*) {s['elbo_q_star']['mean']:.3f}, ELBO(q) {s['elbo_q']['mean']:.3f}; approximation gap "
+        f"{s['approximation_gap']['mean']:.3f} ± {s['approximation_gap']['se']:.3f}, amortization gap "
+        f"{s['amortization_gap']['mean']:.3f} ± {s['amortization_gap']['se']:.3f} ({seconds:.0f} s)"
+    )
 
 
 def _write_metrics_summary(folder: Path, summary_: dict) -> None:
@@ -209,8 +317,15 @@ def _write_metrics_summary(folder: Path, summary_: dict) -> None:
         write_json_atomic(metrics, path)
 
 
-def _panels(model, x, analysis: posterior.Analysis, reconstruction: torch.Tensor, labels: list[int],
-            class_names, cells: int = 64) -> list[dict]:
+def _panels(
+    model,
+    x,
+    analysis: posterior.Analysis,
+    reconstruction: torch.Tensor,
+    labels: list[int],
+    class_names,
+    cells: int = 64,
+) -> list[dict]:
     """The heat map figure's four images: the easiest (smallest total gap), the most ambiguous (largest
     approximation gap: the posterior least like one diagonal Gaussian), the encoder's worst miss (largest
     amortization gap) and the worst reconstructed."""
@@ -218,27 +333,48 @@ def _panels(model, x, analysis: posterior.Analysis, reconstruction: torch.Tensor
     approximation = analysis.log_px - analysis.elbo_qstar
     amortization = analysis.elbo_qstar - analysis.elbo_q
     chosen = []
-    for name, values in (("easy: smallest gap", -total), ("ambiguous: largest approximation gap", approximation),
-                         ("largest amortization gap", amortization), ("worst reconstructed", reconstruction)):
+    for name, values in (
+        ("easy: smallest gap", -total),
+        ("ambiguous: largest approximation gap", approximation),
+        ("largest amortization gap", amortization),
+        ("worst reconstructed", reconstruction),
+    ):
         taken = [i for _, i in chosen]
-        chosen.append((name, next(i for i in torch.argsort(values, descending=True, stable=True).tolist()
-                                  if i not in taken)))
+        chosen.append(
+            (name, next(i for i in torch.argsort(values, descending=True, stable=True).tolist() if i not in taken))
+        )
     panels = []
     for name, i in chosen:
         q_sd = (0.5 * analysis.q_log_var[i]).exp().numpy()
         s_sd = (0.5 * analysis.qstar_log_var[i]).exp().numpy()
         p_sd = analysis.post_cov[i].diagonal().sqrt().numpy()
-        box = _box([(analysis.post_mean[i].numpy(), p_sd, 4.0), (analysis.q_mean[i].numpy(), q_sd, 2.5),
-                    (analysis.qstar_mean[i].numpy(), s_sd, 2.5)], grow=1.05)
-        panels.append({"name": name, "caption": f"test image {i}, {shortened(class_names[labels[i]])}",
-                       "image": x[i, 0].cpu().numpy(), "density": local_density(model, x[i:i + 1], box, cells),
-                       "extent": box, "q": (analysis.q_mean[i].numpy(), q_sd), "q_star": (analysis.qstar_mean[i].numpy(), s_sd),
-                       "log_px": analysis.log_px[i].item(), "elbo_q": analysis.elbo_q[i].item(),
-                       "elbo_q_star": analysis.elbo_qstar[i].item()})
+        box = _box(
+            [
+                (analysis.post_mean[i].numpy(), p_sd, 4.0),
+                (analysis.q_mean[i].numpy(), q_sd, 2.5),
+                (analysis.qstar_mean[i].numpy(), s_sd, 2.5),
+            ],
+            grow=1.05,
+        )
+        panels.append(
+            {
+                "name": name,
+                "caption": f"test image {i}, {shortened(class_names[labels[i]])}",
+                "image": x[i, 0].cpu().numpy(),
+                "density": local_density(model, x[i : i + 1], box, cells),
+                "extent": box,
+                "q": (analysis.q_mean[i].numpy(), q_sd),
+                "q_star": (analysis.qstar_mean[i].numpy(), s_sd),
+                "log_px": analysis.log_px[i].item(),
+                "elbo_q": analysis.elbo_q[i].item(),
+                "elbo_q_star": analysis.elbo_qstar[i].item(),
+            }
+        )
     return panels
 
 
 # --- The explorer page's share ------------------------------------------------------------------------------
+
 
 def page_arrays(analysis: posterior.Analysis, picks: int = N_IMAGES, zoom_cells: int = 40) -> dict[str, np.ndarray]:
     """What the explorer page needs to show each pick's true posterior, for the first ``picks`` images of
@@ -258,35 +394,47 @@ def page_arrays(analysis: posterior.Analysis, picks: int = N_IMAGES, zoom_cells:
     zoom = np.zeros((picks, zoom_cells, zoom_cells))
     boxes = np.zeros((picks, 4))
     for i in range(picks):
-        mass = posterior.posterior_masses(analysis.log_lik[i:i + 1], analysis.grid)[0].numpy()  # (G, G): [z1, z2]
+        mass = posterior.posterior_masses(analysis.log_lik[i : i + 1], analysis.grid)[0].numpy()  # (G, G): [z1, z2]
         p_sd = analysis.post_cov[i].diagonal().sqrt().numpy()
-        box = _box([(analysis.post_mean[i].numpy(), p_sd, 4.0),
-                    (analysis.q_mean[i].numpy(), (0.5 * analysis.q_log_var[i]).exp().numpy(), 2.5),
-                    (analysis.qstar_mean[i].numpy(), (0.5 * analysis.qstar_log_var[i]).exp().numpy(), 2.5)])
+        box = _box(
+            [
+                (analysis.post_mean[i].numpy(), p_sd, 4.0),
+                (analysis.q_mean[i].numpy(), (0.5 * analysis.q_log_var[i]).exp().numpy(), 2.5),
+                (analysis.qstar_mean[i].numpy(), (0.5 * analysis.qstar_log_var[i]).exp().numpy(), 2.5),
+            ]
+        )
         boxes[i] = box
         centres = lambda lo, hi: lo + (np.arange(zoom_cells) + 0.5) * (hi - lo) / zoom_cells  # noqa: E731
         zoom[i] = _bilinear(np.log(np.maximum(mass, 1e-300)), a, centres(box[0], box[1]), centres(box[2], box[3]))
     zoom = np.exp(zoom - zoom.max(axis=(1, 2), keepdims=True))
-    return {"posterior_zoom": np.round(255 * zoom).astype(np.uint8),
-            "posterior_zoom_box": boxes.astype(np.float32),
-            "posterior_gaps": torch.stack([analysis.log_px, analysis.elbo_qstar, analysis.elbo_q], 1)[:picks]
-            .numpy().astype(np.float32),
-            "posterior_q_star": torch.cat([analysis.qstar_mean, analysis.qstar_log_var], 1)[:picks].numpy()
-            .astype(np.float32)}
+    return {
+        "posterior_zoom": np.round(255 * zoom).astype(np.uint8),
+        "posterior_zoom_box": boxes.astype(np.float32),
+        "posterior_gaps": torch.stack([analysis.log_px, analysis.elbo_qstar, analysis.elbo_q], 1)[:picks]
+        .numpy()
+        .astype(np.float32),
+        "posterior_q_star": torch.cat([analysis.qstar_mean, analysis.qstar_log_var], 1)[:picks]
+        .numpy()
+        .astype(np.float32),
+    }
 
 
 def _bilinear(values: np.ndarray, axis: np.ndarray, z1: np.ndarray, z2: np.ndarray) -> np.ndarray:
     """values[z1 index, z2 index] on the grid ``axis``, interpolated at z1 (columns) x z2 (rows, row 0 at z2 max)."""
+
     def weights(z):
         position = np.clip((z - axis[0]) / (axis[1] - axis[0]), 0, len(axis) - 1.000001)
         low = np.floor(position).astype(int)
         return low, position - low
+
     i, u = weights(z1)
     j, v = weights(z2[::-1])
-    out = ((1 - u)[None, :] * (1 - v)[:, None] * values[i[None, :], j[:, None]]
-           + u[None, :] * (1 - v)[:, None] * values[i[None, :] + 1, j[:, None]]
-           + (1 - u)[None, :] * v[:, None] * values[i[None, :], j[:, None] + 1]
-           + u[None, :] * v[:, None] * values[i[None, :] + 1, j[:, None] + 1])
+    out = (
+        (1 - u)[None, :] * (1 - v)[:, None] * values[i[None, :], j[:, None]]
+        + u[None, :] * (1 - v)[:, None] * values[i[None, :] + 1, j[:, None]]
+        + (1 - u)[None, :] * v[:, None] * values[i[None, :], j[:, None] + 1]
+        + u[None, :] * v[:, None] * values[i[None, :] + 1, j[:, None] + 1]
+    )
     return out
 
 
@@ -296,6 +444,8 @@ def write_page_arrays(arrays: dict[str, np.ndarray], path: Path) -> None:
         for name, array in arrays.items():
             buffer = io.BytesIO()
             np.save(buffer, array, allow_pickle=False)
-            archive.writestr(zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0)), buffer.getvalue(),
-                             compress_type=zipfile.ZIP_DEFLATED)
-
+            archive.writestr(
+                zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0)),
+                buffer.getvalue(),
+                compress_type=zipfile.ZIP_DEFLATED,
+            )

@@ -8,18 +8,18 @@ from functools import partial
 from pathlib import Path
 
 from ..core.config import DATASET_TITLES, TrainConfig
-from ..experiments import EXPERIMENTS, SCRIPT_EXPERIMENTS, check_repository_root
 from ..core.files import write_text_atomic
-from ..core.recorded import read_json
 from ..core.likelihoods import TEST_BINARIZATION_SEED
-from .literature import BINARIZED_MNIST_NLL, DEEP_AE_MSE, PUBLISHED, UMAP_AE, UMAP_VAE, UMAP_VAE_64
+from ..core.posterior import HALF_WIDTH, SPACING
+from ..core.recorded import read_json
+from ..experiments import EXPERIMENTS, SCRIPT_EXPERIMENTS, check_repository_root
 from ..studies.records import default_runs, recipe_changes
 from .architecture import architecture
-from .names import experiment_label, run_label
-from .summary_table import balanced_beside, summary
 from .conditional_report import conditional_section
-from ..core.posterior import HALF_WIDTH, SPACING
+from .literature import BINARIZED_MNIST_NLL, DEEP_AE_MSE, PUBLISHED, UMAP_AE, UMAP_VAE, UMAP_VAE_64
+from .names import experiment_label, run_label
 from .prior_report import prior_section
+from .summary_table import balanced_beside, summary
 from .surgery_report import surgery_section
 from .tables import Markdown, code_span, decimals, fmt, markdown_table, plus_minus, spread
 
@@ -35,9 +35,10 @@ def experiment_command(e) -> str:
         return f"python Models/{e.script.name}"
     for base in SCRIPT_EXPERIMENTS.values():
         if all(e.hyp.get(key) == value for key, value in base.hyp.items() if key != "out_dir"):
-            return f"python Models/{base.script.name} " + _flags({k: v for k, v in e.hyp.items() if base.hyp.get(k) != v})
+            return f"python Models/{base.script.name} " + _flags(
+                {k: v for k, v in e.hyp.items() if base.hyp.get(k) != v}
+            )
     return "python -m latentlab train " + _flags(e.hyp)
-
 
 
 def _pca_rows() -> list[tuple[str, Path]]:
@@ -58,14 +59,44 @@ BOUND_COLUMN = {"gaussian": ("log-likelihood bound", 1), "bernoulli": ("NLL (nat
 COMPARISONS = [
     ("5-NN accuracy of the 2-D AE", "ae-2d", "knn5_accuracy", UMAP_AE, "Parametric UMAP's 2-D conv AE", 3, True),
     ("5-NN accuracy of the 2-D VAE", "vae-2d", "knn5_accuracy", UMAP_VAE, "Sainburg et al.'s 2-D conv VAE", 3, True),
-    ("5-NN accuracy of the 32-D VAE", "vae-32d", "knn5_accuracy", UMAP_VAE_64, "Sainburg et al.'s VAE with a 64-D code",
-     3, True),
+    (
+        "5-NN accuracy of the 32-D VAE",
+        "vae-32d",
+        "knn5_accuracy",
+        UMAP_VAE_64,
+        "Sainburg et al.'s VAE with a 64-D code",
+        3,
+        True,
+    ),
     ("test MSE of the 32-D AE", "ae-32d", "test_mse", DEEP_AE_MSE, "Hinton & Salakhutdinov's 30-D deep AE", 4, False),
-    *[("NLL of the Bernoulli VAE", "vae-32d-bernoulli", "test_nll_nats", nll, label.replace(", ", " (", 1) + ")", 2, False)
-      for label, _, nll, _ in BINARIZED_MNIST_NLL[:2]],
+    *[
+        (
+            "NLL of the Bernoulli VAE",
+            "vae-32d-bernoulli",
+            "test_nll_nats",
+            nll,
+            label.replace(", ", " (", 1) + ")",
+            2,
+            False,
+        )
+        for label, _, nll, _ in BINARIZED_MNIST_NLL[:2]
+    ],
 ]
-COLUMNS = ["model", "data set", "test MSE", "recon SSE", "ELBO", "log-lik. bound (IS)", "NLL (nats)", "5-NN acc.",
-           "linear probe", "active units", "epochs", "train time", "device"]
+COLUMNS = [
+    "model",
+    "data set",
+    "test MSE",
+    "recon SSE",
+    "ELBO",
+    "log-lik. bound (IS)",
+    "NLL (nats)",
+    "5-NN acc.",
+    "linear probe",
+    "active units",
+    "epochs",
+    "train time",
+    "device",
+]
 
 
 def _dataset(m: dict) -> str:
@@ -84,24 +115,46 @@ def _accuracy(m: dict, key: str) -> str:
 def _model_row(label: str, m: dict) -> list[str]:
     value = m.get("test_log_likelihood_is")
     bound = None if value is None else f"{value:.2f} (k={m['bound_samples']}, n={m['bound_test_images']})"
-    return [label, _dataset(m), fmt(m.get("test_mse"), 4), fmt(m.get("test_recon_sse"), 2), fmt(m.get("test_elbo"), 2),
-            bound or "–", fmt(m.get("test_nll_nats"), 2), _accuracy(m, "knn5"), _accuracy(m, "linear_probe"),
-            "–" if m.get("active_units") is None else f"{m['active_units']} / {m['latent_dim']}",
-            str(m["epochs"]), f"{m['train_seconds'] / 60:.1f} min", m["device"]]
+    return [
+        label,
+        _dataset(m),
+        fmt(m.get("test_mse"), 4),
+        fmt(m.get("test_recon_sse"), 2),
+        fmt(m.get("test_elbo"), 2),
+        bound or "–",
+        fmt(m.get("test_nll_nats"), 2),
+        _accuracy(m, "knn5"),
+        _accuracy(m, "linear_probe"),
+        "–" if m.get("active_units") is None else f"{m['active_units']} / {m['latent_dim']}",
+        str(m["epochs"]),
+        f"{m['train_seconds'] / 60:.1f} min",
+        m["device"],
+    ]
 
 
 def _spread_row(runs: list[dict]) -> list[str]:
     """The row under a model's: mean ± sd over the seeded runs of the same recipe."""
     devices = sorted({run["device"] for run in runs})
-    cells = [plus_minus(runs, key, digits) for key, digits in (("test_mse", 4), ("test_recon_sse", 2), ("test_elbo", 2),
-                                                         ("test_log_likelihood_is", 2), ("test_nll_nats", 2),
-                                                         ("knn5_accuracy", 3), ("linear_probe_accuracy", 3),
-                                                         ("active_units", 1), ("train_seconds", 0))]
+    cells = [
+        plus_minus(runs, key, digits)
+        for key, digits in (
+            ("test_mse", 4),
+            ("test_recon_sse", 2),
+            ("test_elbo", 2),
+            ("test_log_likelihood_is", 2),
+            ("test_nll_nats", 2),
+            ("knn5_accuracy", 3),
+            ("linear_probe_accuracy", 3),
+            ("active_units", 1),
+            ("train_seconds", 0),
+        )
+    ]
     *metrics, seconds = [cell or "–" for cell in cells]
     seconds = f"{seconds} s"
     if len(devices) > 1:  # a mean over a CPU's minutes and a GPU's seconds says nothing
-        seconds = "; ".join(_device_seconds(device, [run for run in runs if run["device"] == device])
-                            for device in devices)
+        seconds = "; ".join(
+            _device_seconds(device, [run for run in runs if run["device"] == device]) for device in devices
+        )
     return [f"↳ mean ± sd over {len(runs)} seeds", "", *metrics, "", seconds, ", ".join(devices)]
 
 
@@ -113,9 +166,21 @@ def _device_seconds(device: str, runs: list[dict]) -> str:
 
 
 def _pca_row(label: str, m: dict) -> list[str]:
-    return [label, _dataset(m), fmt(m.get("pca_test_mse"), 4), fmt(m.get("pca_test_mse") and 784 * m["pca_test_mse"], 2),
-            "–", "–", "–", _accuracy(m, "pca_knn5"), _accuracy(m, "pca_linear_probe"),
-            "–", "–", "–", "–"]
+    return [
+        label,
+        _dataset(m),
+        fmt(m.get("pca_test_mse"), 4),
+        fmt(m.get("pca_test_mse") and 784 * m["pca_test_mse"], 2),
+        "–",
+        "–",
+        "–",
+        _accuracy(m, "pca_knn5"),
+        _accuracy(m, "pca_linear_probe"),
+        "–",
+        "–",
+        "–",
+        "–",
+    ]
 
 
 def _evaluate_commands(loaded: dict) -> list[str]:
@@ -124,8 +189,10 @@ def _evaluate_commands(loaded: dict) -> list[str]:
     groups: dict[tuple, list[str]] = {}
     for folder in (e.out_dir for e in EXPERIMENTS.values()):
         metrics = loaded.get(folder, {})
-        setting = (metrics.get("bound_samples", defaults.bound_samples),
-                   metrics.get("bound_test_images", defaults.bound_test_images))
+        setting = (
+            metrics.get("bound_samples", defaults.bound_samples),
+            metrics.get("bound_test_images", defaults.bound_test_images),
+        )
         groups.setdefault(setting, []).append(f'"{folder}"')
     commands = []
     for (k, n_test), folders in groups.items():
@@ -152,18 +219,25 @@ def comparisons(root: Path = Path(".")) -> list[str]:
         outside = not low <= published <= high
         ours_better = (mean > published) == higher_better
         sds = abs(published - mean) / sd if sd > 0 else float("inf")
-        verdict = (f"{'ours' if ours_better else 'theirs'} is better by more than the seed spread "
-                   f"({sds:.1f} sd, outside every seed)" if outside and sds > 2 else
-                   f"within the seed spread ({sds:.1f} sd): the seeds cannot tell the two apart")
-        sentence = (f"- {what}: {mean:.{digits}f} ± {sd:.{digits}f} over {n} seeds (range {low:.{digits}f} to "
-                    f"{high:.{digits}f}); {whose}: {published:.{digits}f}, {verdict}.")
+        verdict = (
+            f"{'ours' if ours_better else 'theirs'} is better by more than the seed spread "
+            f"({sds:.1f} sd, outside every seed)"
+            if outside and sds > 2
+            else f"within the seed spread ({sds:.1f} sd): the seeds cannot tell the two apart"
+        )
+        sentence = (
+            f"- {what}: {mean:.{digits}f} ± {sd:.{digits}f} over {n} seeds (range {low:.{digits}f} to "
+            f"{high:.{digits}f}); {whose}: {published:.{digits}f}, {verdict}."
+        )
         committed_path = root / e.out_dir / "metrics.json"
         if committed_path.is_file():
             recorded = read_json(committed_path, "metrics")
             committed = None if recipe_changes(e, recorded) else recorded.get(key)  # not a run of the seeds' recipe
             if committed is not None and sd > 0 and abs(committed - mean) > 2 * sd:
-                sentence += (f" The committed model ({committed:.{digits}f}) is an outlier among its seeds "
-                             f"({abs(committed - mean) / sd:.1f} sd from their mean).")
+                sentence += (
+                    f" The committed model ({committed:.{digits}f}) is an outlier among its seeds "
+                    f"({abs(committed - mean) / sd:.1f} sd from their mean)."
+                )
         lines.append(sentence)
     return lines
 
@@ -179,19 +253,37 @@ def full_test_bounds(root: Path = Path(".")) -> list[tuple[Path, list[str]]]:
         result = read_json(path, "bound_vs_k")
         best = max(result["bounds"], key=lambda bound: bound["k"])
         heading, sign = BOUND_COLUMN[e.config().likelihood]
-        rows.append((e.out_dir, [experiment_label(e), heading,
-                                 f"{sign * best['mean']:.2f} ± {best['se']:.2f}", str(best["k"]),
-                                 f"{result['n_test']:,}", f"{sign * result['elbo']['mean']:.2f}",
-                                 result.get("device", "–")]))
+        rows.append(
+            (
+                e.out_dir,
+                [
+                    experiment_label(e),
+                    heading,
+                    f"{sign * best['mean']:.2f} ± {best['se']:.2f}",
+                    str(best["k"]),
+                    f"{result['n_test']:,}",
+                    f"{sign * result['elbo']['mean']:.2f}",
+                    result.get("device", "–"),
+                ],
+            )
+        )
     return rows
 
 
 def results_markdown(root: Path = Path(".")) -> str:
     """The text of RESULTS.md for the result folders under ``root``."""
-    loaded = {e.out_dir: read_json(path, "metrics") for e in EXPERIMENTS.values()
-              if (path := root / e.out_dir / "metrics.json").is_file()}
-    parts = ["# Results", "", "Generated by `python -m latentlab report` (or `make results`) from the `metrics.json` "
-             "file of each result folder. Do not edit by hand.", ""]
+    loaded = {
+        e.out_dir: read_json(path, "metrics")
+        for e in EXPERIMENTS.values()
+        if (path := root / e.out_dir / "metrics.json").is_file()
+    }
+    parts = [
+        "# Results",
+        "",
+        "Generated by `python -m latentlab report` (or `make results`) from the `metrics.json` "
+        "file of each result folder. Do not edit by hand.",
+        "",
+    ]
     parts += _main_table(root, loaded) + _published_references() + _full_test_section(root) + _posterior_section(root)
     parts += surgery_section(root) + prior_section(root) + conditional_section(root)
     parts += _protocol_section(root)
@@ -209,7 +301,9 @@ def _main_table(root: Path, loaded: dict) -> list[str]:
             runs = [] if changes else default_runs(e, root / e.out_dir)
             if spread(runs, "test_mse"):
                 rows.append(_spread_row(runs))
-    rows += [_pca_row(label, loaded[folder]) for label, folder in _pca_rows() if "pca_test_mse" in loaded.get(folder, {})]
+    rows += [
+        _pca_row(label, loaded[folder]) for label, folder in _pca_rows() if "pca_test_mse" in loaded.get(folder, {})
+    ]
     missing = [f"`{e.out_dir}`" for e in EXPERIMENTS.values() if e.out_dir not in loaded]
     parts = [
         "All numbers are on the 10,000 test images of the data set named. Test MSE is per pixel (pixels in [0, 1]); recon SSE is "
@@ -232,8 +326,11 @@ def _main_table(root: Path, loaded: dict) -> list[str]:
     if missing:
         parts += [f"Not trained yet, so not in the table: {', '.join(missing)}.", ""]
     if retrained:
-        parts += [f"Retrained with another recipe than its experiment's, so named by what it holds and shown without "
-                  f"the seed spread of the experiment's recipe: {', '.join(retrained)}.", ""]
+        parts += [
+            f"Retrained with another recipe than its experiment's, so named by what it holds and shown without "
+            f"the seed spread of the experiment's recipe: {', '.join(retrained)}.",
+            "",
+        ]
     return parts + [
         "Commands that produce this table (each script trains if its folder holds no finished model, "
         "then evaluates and draws its figures):",
@@ -273,7 +370,9 @@ def _full_test_section(root: Path) -> list[str]:
         "From each folder's `bound_vs_k.json`, which also holds k = 1, 10, 100 and 1000 "
         "(`bound_vs_k.png` draws them):",
         "",
-        markdown_table(["model", "quantity", "value", "k", "test images", "−ELBO", "device"], [row for _, row in bounds]),
+        markdown_table(
+            ["model", "quantity", "value", "k", "test images", "−ELBO", "device"], [row for _, row in bounds]
+        ),
         "",
         "```bash",
         f"python -m latentlab bound-vs-k {folders}   # about a minute on one H200, hours on a 2-core CPU",
@@ -305,8 +404,11 @@ PUBLISHED_PROTOCOLS = [
 def _protocol_section(root: Path) -> list[str]:
     """How our binary test set was drawn, how the published ones were, and how far a draw alone moves an NLL
     (the Bernoulli folders' binarization_spread.json)."""
-    folders = [e.out_dir for e in EXPERIMENTS.values() if e.config().likelihood == "bernoulli"
-               and (root / e.out_dir / "metrics.json").is_file()]
+    folders = [
+        e.out_dir
+        for e in EXPERIMENTS.values()
+        if e.config().likelihood == "bernoulli" and (root / e.out_dir / "metrics.json").is_file()
+    ]
     if not folders:
         return []
     lines = [
@@ -361,7 +463,7 @@ def _comparison_section(root: Path) -> list[str]:
     return [
         "## Which differences the seeds can resolve",
         "",
-        "Each published value against the spread of our seeds (the rows \"mean ± sd\" above). A difference "
+        'Each published value against the spread of our seeds (the rows "mean ± sd" above). A difference '
         "counts as real when the published value lies outside every seed's value and more than 2 sd from "
         "their mean. The NLLs here are the k = 100 bounds on 2,000 images of the seed table; the full test "
         "set's are in the table above.",
@@ -392,8 +494,15 @@ def experiments_table(header: list[str], prefix: str = "") -> str:
     where results go (linked from a document ``prefix`` away from the repository root)."""
     rows = []
     for e in EXPERIMENTS.values():
-        rows.append([code_span(e.name), code_span(experiment_command(e)), experiment_label(e), str(e.config().epochs),
-                     Markdown(f"[{code_span(f'{e.out_dir}/')}]({prefix}{e.out_dir.as_posix()})")])
+        rows.append(
+            [
+                code_span(e.name),
+                code_span(experiment_command(e)),
+                experiment_label(e),
+                str(e.config().epochs),
+                Markdown(f"[{code_span(f'{e.out_dir}/')}]({prefix}{e.out_dir.as_posix()})"),
+            ]
+        )
     return markdown_table(header, rows)
 
 
@@ -432,9 +541,13 @@ def documents(root: Path = Path(".")) -> list[tuple[Path, str]]:
 
 def generated_blocks(root: Path, language: str, prefix: str = "") -> dict:
     """What ``report`` writes between each ``<!-- name:start/end -->`` pair of a document, made only when asked."""
-    return {"experiments": lambda: experiments_table(EXPERIMENT_HEADERS[language], prefix),
-            "results": lambda: summary(root), "architecture": architecture, "flags": flags_list,
-            "hub": lambda: ", ".join(code_span(name) for name in hub_entries(root))}
+    return {
+        "experiments": lambda: experiments_table(EXPERIMENT_HEADERS[language], prefix),
+        "results": lambda: summary(root),
+        "architecture": architecture,
+        "flags": flags_list,
+        "hub": lambda: ", ".join(code_span(name) for name in hub_entries(root)),
+    }
 
 
 def regenerated(path: Path, root: Path, language: str) -> str:
@@ -458,11 +571,71 @@ def update_readmes(root: Path = Path(".")) -> None:
 
 
 def _mean_se(summary: dict, key: str) -> str:
-    """"mean ± se" of a posterior_gaps.json summary entry."""
+    """ "mean ± se" of a posterior_gaps.json summary entry."""
     return f"{summary[key]['mean']:.2f} ± {summary[key]['se']:.2f}"
 
 
 # --- The true posterior of the 2-D VAEs (issue 41): posterior_gaps.json of each folder ---------------------------
+
+
+POSTERIOR_COLUMNS = [
+    "model",
+    "data set",
+    "grid",
+    "test images",
+    "log p(x)",
+    "ELBO(q*)",
+    "ELBO(q)",
+    "approximation gap",
+    "amortization gap",
+    "log p(x) − IS bound",
+    "error bound",
+]
+
+
+def _posterior_row(e, s: dict) -> list[str]:
+    """The posterior table's row of experiment ``e``, from the summary ``s`` of its posterior_gaps.json."""
+    pm = partial(_mean_se, s)
+    bound = s["is_bound"]
+    grid = s["grid"]
+    return [
+        experiment_label(e),
+        _dataset({"dataset": e.config().dataset, "likelihood": e.config().likelihood}),
+        f"[−{grid['half_width']:.3g}, {grid['half_width']:.3g}]², spacing {grid['spacing']:.3g}",
+        f"{s['images']:,}",
+        pm("log_px"),
+        pm("elbo_q_star"),
+        pm("elbo_q"),
+        pm("approximation_gap"),
+        pm("amortization_gap"),
+        f"{bound['mean_distance_to_log_px']:.2f} ± {bound['se']:.2f} (n={bound['images']})",
+        f"{max(s['error_bound'].values()):.3f}",
+    ]
+
+
+def _posterior_paragraph(grid: dict, k: int) -> str:
+    """What the posterior table measures and how: the paragraph above it, given a summary's "grid" and the
+    largest k of its importance-sampled bound."""
+    return (
+        "With a 2-D latent, log p(x) = log ∫ p(x|z) p(z) dz needs no bound: it is a sum over a grid of "
+        f"{grid['points_per_axis']} × {grid['points_per_axis']} points, decoded once for all images, that holds "
+        f"every image's q(z|x) to 6 sd: [−{HALF_WIDTH:g}, {HALF_WIDTH:g}]² with spacing {SPACING} for the models "
+        "whose codes N(0, I) keeps near 0, wider and coarser alike for a model whose codes spread further (the "
+        'column "grid"). On the same grid, '
+        "E_q[log p(x|z)] is a sum too, so the ELBO of the encoder's q(z|x) and of q*, the best diagonal Gaussian "
+        "for each image alone (found by Newton's method on the grid ELBO), are exact as well, their KL in closed "
+        "form against N(0, I) and on the grid against a learned prior, each model's log p(x) with its own prior. "
+        "Following Cremer, Li & Duvenaud (2018), log p(x) − ELBO(q) splits into the *approximation gap* "
+        "log p(x) − ELBO(q*) (what no diagonal Gaussian can do) and the *amortization gap* ELBO(q*) − ELBO(q) "
+        "(what one encoder for all images gives up). Mean ± standard error over the first test images, in the units "
+        "of the ELBO above; the last columns: the importance-sampled bound's distance to log p(x) at k = "
+        f"{k:,} on the first of them, and the error bound of the quadrature (the largest change "
+        "of any image's number between the grid and the one of twice its spacing, or of its width less 0.5). "
+        "Every image's numbers, and the bound at each k from 1 to 5,000, are in the folder's "
+        "`posterior_gaps.json`; `posterior_heatmaps.png` draws the posterior of four of them with both ellipses, "
+        "`posterior_gaps.png` the gaps and the bound against k."
+    )
+
 
 def _posterior_section(root: Path) -> list[str]:
     """log p(x) by quadrature, ELBO(q*), ELBO(q) and the two gaps of each folder with a posterior_gaps.json."""
@@ -471,46 +644,20 @@ def _posterior_section(root: Path) -> list[str]:
         path = root / e.out_dir / "posterior_gaps.json"
         if not path.is_file():
             continue
-        result = read_json(path, "posterior_gaps")
-        s = result["summary"]
-        pm = partial(_mean_se, s)
-        bound = s["is_bound"]
-        grid = s["grid"]
-        rows.append([experiment_label(e), _dataset({"dataset": e.config().dataset, "likelihood": e.config().likelihood}),
-                     f"[−{grid['half_width']:.3g}, {grid['half_width']:.3g}]², spacing {grid['spacing']:.3g}",
-                     f"{s['images']:,}", pm("log_px"), pm("elbo_q_star"), pm("elbo_q"), pm("approximation_gap"),
-                     pm("amortization_gap"), f"{bound['mean_distance_to_log_px']:.2f} ± {bound['se']:.2f} "
-                     f"(n={bound['images']})", f"{max(s['error_bound'].values()):.3f}"])
+        s = read_json(path, "posterior_gaps")["summary"]
+        rows.append(_posterior_row(e, s))
         folders.append(f'"{e.out_dir}"')
     if not rows:
         return []
     return [
         "## The true posterior of the 2-D VAEs: log p(x) and the two gaps",
         "",
-        "With a 2-D latent, log p(x) = log ∫ p(x|z) p(z) dz needs no bound: it is a sum over a grid of "
-        f"{grid['points_per_axis']} × {grid['points_per_axis']} points, decoded once for all images, that holds "
-        f"every image's q(z|x) to 6 sd: [−{HALF_WIDTH:g}, {HALF_WIDTH:g}]² with spacing {SPACING} for the models "
-        "whose codes N(0, I) keeps near 0, wider and coarser alike for a model whose codes spread further (the "
-        "column \"grid\"). On the same grid, "
-        "E_q[log p(x|z)] is a sum too, so the ELBO of the encoder's q(z|x) and of q*, the best diagonal Gaussian "
-        "for each image alone (found by Newton's method on the grid ELBO), are exact as well, their KL in closed "
-        "form against N(0, I) and on the grid against a learned prior, each model's log p(x) with its own prior. "
-        "Following Cremer, Li & Duvenaud (2018), log p(x) − ELBO(q) splits into the *approximation gap* "
-        "log p(x) − ELBO(q*) (what no diagonal Gaussian can do) and the *amortization gap* ELBO(q*) − ELBO(q) "
-        "(what one encoder for all images gives up). Mean ± standard error over the first test images, in the units "
-        "of the ELBO above; the last columns: the importance-sampled bound's distance to log p(x) at k = "
-        f"{s['is_bound']['k']:,} on the first of them, and the error bound of the quadrature (the largest change "
-        "of any image's number between the grid and the one of twice its spacing, or of its width less 0.5). "
-        "Every image's numbers, and the bound at each k from 1 to 5,000, are in the folder's "
-        "`posterior_gaps.json`; `posterior_heatmaps.png` draws the posterior of four of them with both ellipses, "
-        "`posterior_gaps.png` the gaps and the bound against k.",
+        _posterior_paragraph(s["grid"], s["is_bound"]["k"]),  # the grid and k of the last folder read
         "",
-        markdown_table(["model", "data set", "grid", "test images", "log p(x)", "ELBO(q*)", "ELBO(q)", "approximation gap",
-                        "amortization gap", "log p(x) − IS bound", "error bound"], rows),
+        markdown_table(POSTERIOR_COLUMNS, rows),
         "",
         "```bash",
         f"python -m latentlab posterior {' '.join(folders)}   # a few minutes per folder on a 2-core CPU",
         "```",
         "",
     ]
-
