@@ -254,11 +254,11 @@ def test_results_list_the_full_test_set_nll_from_bound_vs_k_json(tmp_path):
     assert "| NLL (nats) | 84.30 ± 0.21 | 5000 | 10,000 | 89.40 | cuda |" in text
 
 
-def test_the_training_time_of_seeds_on_two_devices_gives_each_device_its_unit_and_run_count(tmp_path):
+def test_the_training_time_of_seeds_on_two_devices_gives_each_device_its_median_and_range(tmp_path):
     _write_folder(tmp_path, "vae-2d", [-38.0, -37.0, -37.5])
     folder = tmp_path / EXPERIMENTS["vae-2d"].out_dir
     runs = json.loads((folder / "seeds.json").read_text())
     runs["runs"][0].update(device="cpu", train_seconds=1047.2)
     runs["runs"][2]["train_seconds"] = 12.0
     (folder / "seeds.json").write_text(json.dumps(runs))
-    assert "| cpu: 1047 s (1 run); cuda: 11 ± 1 s | cpu, cuda |" in results_markdown(tmp_path)
+    assert "| cpu: 1047 s (1 run); cuda: median 11 s (10–12 s) | cpu, cuda |" in results_markdown(tmp_path)

@@ -133,7 +133,8 @@ def _model_row(label: str, m: dict) -> list[str]:
 
 
 def _spread_row(runs: list[dict]) -> list[str]:
-    """The row under a model's: mean ± sd over the seeded runs of the same recipe."""
+    """The row under a model's: mean ± sd over the seeded runs of the same recipe; their training time as its
+    median and range, per device."""
     devices = sorted({run["device"] for run in runs})
     cells = [
         plus_minus(runs, key, digits)
@@ -146,23 +147,32 @@ def _spread_row(runs: list[dict]) -> list[str]:
             ("knn5_accuracy", 3),
             ("linear_probe_accuracy", 3),
             ("active_units", 1),
-            ("train_seconds", 0),
         )
     ]
-    *metrics, seconds = [cell or "–" for cell in cells]
-    seconds = f"{seconds} s"
-    if len(devices) > 1:  # a mean over a CPU's minutes and a GPU's seconds says nothing
+    if len(devices) > 1:  # a CPU's minutes and a GPU's seconds in one figure would say nothing
         seconds = "; ".join(
-            _device_seconds(device, [run for run in runs if run["device"] == device]) for device in devices
+            f"{device}: {_seconds([run for run in runs if run['device'] == device])}" for device in devices
         )
-    return [f"↳ mean ± sd over {len(runs)} seeds", "", *metrics, "", seconds, ", ".join(devices)]
+    else:
+        seconds = _seconds(runs)
+    return [
+        f"↳ mean ± sd over {len(runs)} seeds",
+        "",
+        *[cell or "–" for cell in cells],
+        "",
+        seconds,
+        ", ".join(devices),
+    ]
 
 
-def _device_seconds(device: str, runs: list[dict]) -> str:
-    """One device's training time over its runs, each part with its unit: "cpu: 1047 s (1 run)"."""
-    if len(runs) > 1:
-        return f"{device}: {plus_minus(runs, 'train_seconds', 0)} s"
-    return f"{device}: {round(runs[0]['train_seconds'])} s (1 run)"
+def _seconds(runs: list[dict]) -> str:
+    """Training time over runs: "1047 s (1 run)", or "median 333 s (300–5056 s)". A wall-clock time moves with
+    whatever else the machine ran meanwhile: one run slowed fivefold by a busy machine would make a mean ± sd
+    say nothing, the median and the range say what a run took and how far that moved."""
+    seconds = sorted(run["train_seconds"] for run in runs)
+    if len(seconds) == 1:
+        return f"{round(seconds[0])} s (1 run)"
+    return f"median {round(statistics.median(seconds))} s ({round(seconds[0])}–{round(seconds[-1])} s)"
 
 
 def _pca_row(label: str, m: dict) -> list[str]:
