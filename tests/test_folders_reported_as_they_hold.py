@@ -70,3 +70,40 @@ def test_compare_html_leaves_out_a_folder_retrained_on_another_data_set_than_mni
     assert experiment_label(EXPERIMENTS["ae-2d"]) in page
     assert experiment_label(EXPERIMENTS["ae-32d"]) not in page and "32D_latent_AE" not in page
     assert "retrained" not in page
+
+
+def _section(results: str, heading: str) -> str:
+    start = results.index(heading)
+    end = results.find("\n## ", start + 1)
+    return results[start : end if end > 0 else None]
+
+
+def test_the_surgery_table_names_a_folder_retrained_on_an_image_folder_by_what_it_holds(tmp_path):
+    _folder(tmp_path, "vae-32d", dataset=str(tmp_path / "my_shapes"))
+    section = _section(results_markdown(tmp_path), "## Where the KL goes")
+    assert "| VAE, 32-D, retrained in this folder with dataset my\\_shapes (not this experiment's recipe) |" in section
+    assert f"| {experiment_label(EXPERIMENTS['vae-32d'])} |" not in section
+
+
+def test_the_conditional_section_names_a_retrained_folder_by_what_it_holds_without_the_seeds(tmp_path):
+    _folder(tmp_path, "cvae-2d", dataset=str(tmp_path / "my_shapes"), seeds=3)
+    _folder(tmp_path, "vae-2d", seeds=3)  # its twin, of its own recipe: no longer the same recipe but for the label
+    section = _section(results_markdown(tmp_path), "## The conditional VAE")
+    assert section.startswith("## The conditional VAE: CVAE, 2-D, retrained in this folder with dataset my\\_shapes")
+    table = [line for line in section.splitlines() if line.startswith("| ")]
+    assert table and not any("±" in line for line in table)  # the committed run's numbers, no seed spread
+    assert "(of log p(x))" not in section
+
+
+def test_the_learned_prior_comparison_leaves_out_a_pair_whose_folder_holds_another_recipe(tmp_path):
+    _folder(tmp_path, "vae-32d", dataset=str(tmp_path / "my_shapes"), seeds=3)
+    _folder(tmp_path, "vampprior-32d", seeds=3)
+    results = results_markdown(tmp_path)
+    assert "## A learned prior beside N(0, I)" not in results
+    assert "against VAE, 32-D" not in _section(results, "## Where the KL goes")
+
+
+def test_the_learned_prior_comparison_sets_two_folders_of_their_own_recipes_side_by_side(tmp_path):
+    _folder(tmp_path, "vae-32d", seeds=3)
+    _folder(tmp_path, "vampprior-32d", seeds=3)
+    assert "## A learned prior beside N(0, I)" in results_markdown(tmp_path)

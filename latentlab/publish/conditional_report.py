@@ -12,9 +12,9 @@ from ..core.conditioning import CODED_IMAGES, PRIOR_DRAWS
 from ..core.kinds import traits
 from ..core.recorded import read_json
 from ..experiments import EXPERIMENTS
-from ..studies.records import default_runs
-from .names import experiment_label
-from .tables import markdown_table, plus_minus, spread
+from ..studies.records import default_runs, recipe_changes
+from .names import folder_label
+from .tables import markdown_table, markdown_text, plus_minus, spread
 
 ROWS = (
     ("test ELBO", "test_elbo", 2),
@@ -136,13 +136,16 @@ def conditional_section(root: Path = Path(".")) -> list[str]:
         path = root / e.out_dir / "metrics.json"
         if not traits(e.config().model).conditional or not path.is_file():
             continue
-        m, runs = read_json(path, "metrics"), default_runs(e, root / e.out_dir)
+        m = read_json(path, "metrics")
+        runs = [] if recipe_changes(e, m) else default_runs(e, root / e.out_dir)  # seeds of the run it holds only
         twin = unconditional_twin(e)
         twin_path = None if twin is None else root / twin.out_dir / "metrics.json"
         twin_m = read_json(twin_path, "metrics") if twin_path and twin_path.is_file() else {}
+        if twin_m and (recipe_changes(twin, twin_m) or recipe_changes(e, m)):
+            twin_m = {}  # retrained with another recipe: no longer the same recipe but for the label
         twin_runs = default_runs(twin, root / twin.out_dir) if twin_m else []
-        header = ["", experiment_label(e) + " (of log p(x|y))"] + (
-            [experiment_label(twin) + " (of log p(x))"] if twin_m else []
+        header = ["", folder_label(e, m) + " (of log p(x|y))"] + (
+            [folder_label(twin, twin_m) + " (of log p(x))"] if twin_m else []
         )
         rows = [
             [name, _value(runs, m, key, digits)] + ([_value(twin_runs, twin_m, key, digits)] if twin_m else [])
@@ -153,7 +156,7 @@ def conditional_section(root: Path = Path(".")) -> list[str]:
         twin_mean = partial(_mean, twin_runs, twin_m)
         bound = "test_log_likelihood_is"
         parts += [
-            f"## The conditional VAE: {experiment_label(e)}",
+            f"## The conditional VAE: {markdown_text(folder_label(e, m))}",
             "",
             f"`{e.out_dir}`: q(z|x, y) and p(x|z, y), the label y given to both as a one-hot vector (Sohn, Lee & Yan "
             "2015; Kingma, Rezende, Mohamed & Welling 2014), the recipe of the model beside it in every other setting. "

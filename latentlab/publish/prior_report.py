@@ -11,7 +11,7 @@ from pathlib import Path
 from ..core.kinds import traits
 from ..core.recorded import read_json
 from ..experiments import EXPERIMENTS
-from ..studies.records import default_runs
+from ..studies.records import default_runs, recipe_changes
 from .names import experiment_label
 from .tables import markdown_table, plus_minus, spread
 
@@ -77,6 +77,8 @@ def prior_section(root: Path = Path(".")) -> list[str]:
         if not all((folder / "metrics.json").is_file() for folder in folders):
             continue
         metrics = [read_json(folder / "metrics.json", "metrics") for folder in folders]
+        if any(recipe_changes(e, m) for e, m in zip((a, b), metrics, strict=True)):
+            continue  # a folder retrained with another recipe: the two no longer differ by their prior alone
         runs = [default_runs(e, folder) for e, folder in zip((a, b), folders, strict=True)]
         rows = [
             [

@@ -7,26 +7,40 @@ from __future__ import annotations
 
 import shlex
 from pathlib import Path
+from typing import NamedTuple
 
 from ..core.kinds import traits
 from ..core.recorded import read_json
 from ..experiments import EXPERIMENTS
-from .names import experiment_label
+from ..studies.records import recipe_changes
+from .names import folder_label
 from .prior_report import prior_pairs
-from .tables import markdown_table
+from .tables import markdown_table, markdown_text
 
 KEY = "elbo_surgery"
 NEAR_CEILING = 0.1  # nats: an I(x; z) this close to log N says only that the N images' codes barely overlap
 HEADER = ["model", "average KL", "I(x; z)", "KL(q(z) ‖ p(z))", "misfit share", "method", "ceiling log N"]
 
 
+class Entry(NamedTuple):
+    """A folder's split, with what its metrics.json says of the run it holds (which may not be its experiment's)."""
+
+    label: str  # the run's name in the tables (publish/names.py, folder_label)
+    latent_dim: int
+    conditional: bool
+    own_recipe: bool  # the folder holds its experiment's recipe, as a comparison of two experiments needs
+    split: dict  # metrics.json's elbo_surgery entry
+
+
 def surgery_entries(root: Path) -> dict:
-    """{folder: (experiment, its metrics.json's elbo_surgery entry)} for the folders under ``root`` that have one."""
+    """{folder: Entry} for the folders under ``root`` whose metrics.json has an elbo_surgery entry."""
     found = {}
     for e in EXPERIMENTS.values():
         path = root / e.out_dir / "metrics.json"
         if path.is_file() and KEY in (metrics := read_json(path, "metrics")):
-            found[e.out_dir] = e, metrics[KEY]
+            conditional = traits(metrics["model"]).conditional
+            own = not recipe_changes(e, metrics)
+            found[e.out_dir] = Entry(folder_label(e, metrics), metrics["latent_dim"], conditional, own, metrics[KEY])
     return found
 
 
@@ -35,10 +49,10 @@ def _with_error(value: float, error: float, digits: int) -> str:
     return f"{value:.{digits}f} ± {error:.2g}" if error >= 0.001 else f"{value:.{digits}f} (± under 0.001)"
 
 
-def _row(e, s: dict) -> list[str]:
-    conditional = " (given its label)" if traits(e.config().model).conditional else ""
+def _row(entry: Entry) -> list[str]:
+    s = entry.split
     return [
-        experiment_label(e) + conditional,
+        entry.label + (" (given its label)" if entry.conditional else ""),
         f"{s['average_kl']:.2f}",
         _with_error(s["mutual_information"], s["mutual_information_se"], 2),
         _with_error(s["aggregate_kl"], s["aggregate_kl_se"], 3),
@@ -51,8 +65,8 @@ def _row(e, s: dict) -> list[str]:
 def _misfit_sentences(found: dict) -> list[str]:
     """The range of the misfit's share of the KL at each latent size, and the models at the ceiling."""
     by_size: dict[int, list[float]] = {}
-    for e, s in found.values():
-        by_size.setdefault(e.config().latent_dim, []).append(100 * s["aggregate_kl"] / s["average_kl"])
+    for entry in found.values():
+        by_size.setdefault(entry.latent_dim, []).append(100 * entry.split["aggregate_kl"] / entry.split["average_kl"])
     sentences = [
         f"With a {size}-D latent, KL(q(z) ‖ p(z)) is {min(shares):.0f}–{max(shares):.0f}% of the average KL."
         if len(shares) > 1
@@ -60,7 +74,9 @@ def _misfit_sentences(found: dict) -> list[str]:
         for size, shares in sorted(by_size.items())
     ]
     ceiling = [
-        experiment_label(e) for e, s in found.values() if s["ceiling_log_n"] - s["mutual_information"] < NEAR_CEILING
+        markdown_text(entry.label)
+        for entry in found.values()
+        if entry.split["ceiling_log_n"] - entry.split["mutual_information"] < NEAR_CEILING
     ]
     if ceiling:
         sentences.append(
@@ -73,13 +89,15 @@ def _misfit_sentences(found: dict) -> list[str]:
 
 
 def _prior_sentences(found: dict) -> list[str]:
-    """Each learned prior's misfit beside that of the same recipe with N(0, I)."""
+    """Each learned prior's misfit beside that of the same recipe with N(0, I), where both folders hold their
+    experiment's recipe (one retrained with another would not differ by its prior alone)."""
     sentences = []
     for a, b in prior_pairs():
-        if a.out_dir in found and b.out_dir in found:
-            sa, sb = found[a.out_dir][1], found[b.out_dir][1]
+        pair = [found.get(a.out_dir), found.get(b.out_dir)]
+        if all(entry is not None and entry.own_recipe for entry in pair):
+            (la, sa), (lb, sb) = [(markdown_text(entry.label), entry.split) for entry in pair]
             sentences.append(
-                f"{experiment_label(b)} against {experiment_label(a)}: KL(q(z) ‖ p(z)) {sb['aggregate_kl']:.3f} "
+                f"{lb} against {la}: KL(q(z) ‖ p(z)) {sb['aggregate_kl']:.3f} "
                 f"against {sa['aggregate_kl']:.3f} nats, of an average KL of {sb['average_kl']:.2f} against "
                 f"{sa['average_kl']:.2f}."
             )
@@ -106,7 +124,7 @@ def surgery_section(root: Path = Path(".")) -> list[str]:
         "q(z|x, y) is given each image's own label, and its prior is the same for every label. The committed "
         "model of each folder: seeds.json records no split, so the table has no spread over seeds.",
         "",
-        markdown_table(HEADER, [_row(e, s) for e, s in found.values()]),
+        markdown_table(HEADER, [_row(entry) for entry in found.values()]),
         "",
         " ".join(_misfit_sentences(found) + _prior_sentences(found)) + " The 2-D folders' `aggregate_posterior.png` "
         "draws q(z) beside p(z), their log-ratio, and images decoded where p(z) puts mass and q(z) does not, with "
