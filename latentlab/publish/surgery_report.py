@@ -15,7 +15,7 @@ from ..experiments import EXPERIMENTS
 from ..studies.records import recipe_changes
 from .names import folder_label
 from .prior_report import prior_pairs
-from .tables import markdown_table, markdown_text
+from .tables import decimals, markdown_table, markdown_text
 
 KEY = "elbo_surgery"
 NEAR_CEILING = 0.1  # nats: an I(x; z) this close to log N says only that the N images' codes barely overlap
@@ -45,8 +45,12 @@ def surgery_entries(root: Path) -> dict:
 
 
 def _with_error(value: float, error: float, digits: int) -> str:
-    """ "value ± error", the error to two significant figures, or "< 0.001" below what the digits show."""
-    return f"{value:.{digits}f} ± {error:.2g}" if error >= 0.001 else f"{value:.{digits}f} (± under 0.001)"
+    """ "value ± error", both to ``digits`` decimals, or more where the error would print as 0 (two significant
+    figures of it, as the seeds' spreads are printed); "(± under 0.001)" below what three decimals show."""
+    if error < 0.001:
+        return f"{value:.{digits}f} (± under 0.001)"
+    shown = decimals(error, digits)
+    return f"{value:.{shown}f} ± {error:.{shown}f}"
 
 
 def _row(entry: Entry) -> list[str]:
