@@ -512,7 +512,9 @@ def _posterior(commands) -> None:
         description="For each 2-D VAE result folder: log p(x), ELBO(q) and ELBO(q*) (q* the best diagonal Gaussian "
         "of each image) on a grid over z, and the importance-sampled bound at k = 1 ... 5000, per test "
         "image in posterior_gaps.json, drawn in posterior_heatmaps.png and posterior_gaps.png, summed "
-        "up in metrics.json (Cremer, Li & Duvenaud 2018).",
+        "up in metrics.json (Cremer, Li & Duvenaud 2018); and each image's q refined by gradient steps on its "
+        "own ELBO, the ELBO after 0 to 100 steps and the bound at k = 100 with the refined q, drawn in "
+        "refinement.png.",
     )
     parser.add_argument("folders", nargs="+", help="result folders holding a 2-D VAE's model.pt")
     parser.add_argument(

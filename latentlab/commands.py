@@ -352,8 +352,9 @@ def has_true_posterior(traits, latent_dim: int) -> bool:
 
 
 def posterior_gaps(folders: list[Path], n_images: int, is_images: int, data_root: str | None, device_name: str) -> None:
-    """``python -m latentlab posterior``: posterior_gaps.json, its two figures, the explorer page's arrays and
-    metrics.json's summary in each 2-D VAE result folder (publish/posterior_gaps.py)."""
+    """``python -m latentlab posterior``: posterior_gaps.json (with each image's q refined step by step), its three
+    figures, the explorer page's arrays and metrics.json's summary in each 2-D VAE result folder
+    (publish/posterior_gaps.py)."""
 
     for folder in dict.fromkeys(Path(folder) for folder in folders):
         finished = _open(folder, data_root, device_name)

@@ -4,6 +4,8 @@ in the style of figures.py.
 posterior_heatmaps.png   a few test images' p(z|x) as heat maps, with q(z|x)'s and q*'s 1- and 2-sd ellipses
 posterior_gaps.png       the approximation and amortization gaps over the test images, against the
                          reconstruction error, and the importance-sampled bound's distance to log p(x) against k
+refinement.png           the mean ELBO of q refined by gradient steps against their number, with ELBO(q*) and
+                         log p(x)
 """
 
 from __future__ import annotations
@@ -239,5 +241,64 @@ def gaps_figure(
             closing, approximation, amortization, ks, distance_mean, distance_se, is_images, error_bound, units
         )
         fig.suptitle(f"{title}: inference suboptimality, measured without estimators")
+        fig.tight_layout()
+        save(fig, path)
+
+
+def refinement_figure(
+    steps: np.ndarray,
+    elbo_mean: np.ndarray,
+    paired_se: np.ndarray,
+    elbo_q_star: float,
+    log_px: float,
+    images: int,
+    units: str,
+    title: str,
+    path: Path,
+) -> None:
+    """The mean exact ELBO of the images' q after each number of refining ``steps`` (step 0: the encoder's q), on an
+    x axis linear to 1 and logarithmic beyond, so that 0 is shown; ELBO(q*) and log p(x), the means over the same
+    ``images``, as levels. The band is ± ``paired_se``, the standard error of each step's distance to ELBO(q*) image
+    by image: the se of the mean ELBO itself is the images' spread (over a nat), which the curve and the levels
+    share. In ``units``."""
+    with style():
+        fig, ax = plt.subplots(figsize=(7, 4.6))
+        ax.fill_between(
+            steps,
+            elbo_mean - paired_se,
+            elbo_mean + paired_se,
+            color=AMORTIZATION_COLOUR,
+            alpha=0.2,
+            linewidth=0,
+            label="± the standard error of its distance to ELBO(q*), image by image",
+        )
+        ax.plot(
+            steps,
+            elbo_mean,
+            marker="o",
+            markersize=4,
+            color=AMORTIZATION_COLOUR,
+            label=f"ELBO of the refined q, mean over {images:,} test images: {elbo_mean[0]:.2f} at 0 steps (the "
+            f"encoder's q),\n{elbo_mean[-1]:.2f} after {steps[-1]}",
+        )
+        ax.axhline(
+            elbo_q_star,
+            color=APPROXIMATION_COLOUR,
+            linestyle="--",
+            linewidth=1,
+            label=f"ELBO(q*), the best diagonal Gaussian of each image: {elbo_q_star:.2f}",
+        )
+        ax.axhline(log_px, color="black", linestyle=":", linewidth=1, label=f"log p(x), by quadrature: {log_px:.2f}")
+        ax.set_xscale("symlog", linthresh=1, linscale=0.5)
+        ax.set_xlim(0, steps[-1] * 1.1)
+        ax.margins(y=0.08)
+        ax.set_xticks(steps)
+        ax.xaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
+        ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
+        ax.set_xlabel("gradient steps on each image's own ELBO (Adam)")
+        ax.set_ylabel(f"ELBO ({units})")
+        ax.legend(**LEGEND_BELOW)
+        ax.set_title("The amortization gap closed step by step")
+        fig.suptitle(f"{title}: the encoder's q refined for each image")
         fig.tight_layout()
         save(fig, path)

@@ -4,10 +4,14 @@ parts of its gap (Cremer, Li & Duvenaud 2018), with the importance-sampled bound
 Writes into the result folder:
   posterior_gaps.json        per test image: its index, log p(x), ELBO(q), ELBO(q*), q and q*, the
                              reconstruction error at q's mean, and (the first ``is_images``) the bound at each k;
+                             its q refined by gradient steps on its own ELBO (core/refinement.py): the ELBO after
+                             each recorded number of steps, the refined q, and the bound at k = ``REFINED_K``
+                             with the encoder's q and with the refined q as proposal;
                              the grid, its convergence and error bounds, the image counts (the seconds are
                              printed, not written: a rerun writes the same bytes)
   posterior_heatmaps.png     p(z|x) of four test images with q's and q*'s ellipses (publish/posterior_figures.py)
   posterior_gaps.png         the gaps over the images, and the bound's distance to log p(x) against k
+  refinement.png             the mean ELBO against the number of refining steps, with ELBO(q*) and log p(x)
   posterior_page.npz         what the explorer page shows of each pick (``page_arrays``)
 and the summary (mean ± standard error) into metrics.json under "posterior_gaps". The computation itself is
 core/posterior.py; every draw is seeded, so a rerun gives the same bytes on the same machine and threads.
@@ -24,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..core import posterior
+from ..core import posterior, refinement
 from ..core.data import to_float
 from ..core.display import shortened
 from ..core.distributions import device_of
@@ -33,12 +37,14 @@ from ..core.recorded import read_json
 from .explorer import POSTERIOR_PAGE_FILE as PAGE_FILE  # the page reads it (explorer.read_page_arrays)
 
 GAPS_FILE = posterior.GAPS_FILE
-HEATMAPS_FILE, FIGURE_FILE = "posterior_heatmaps.png", "posterior_gaps.png"
+HEATMAPS_FILE, FIGURE_FILE, REFINEMENT_FILE = "posterior_heatmaps.png", "posterior_gaps.png", "refinement.png"
 N_IMAGES = 500  # the explorer page's picks (explorer.PICKS): the gaps of every image it can show
 IS_IMAGES = 100  # 5,000 decodes each: the bound's cost
 KS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000]
 SPACING, HALF_WIDTH, NARROWER = posterior.SPACING, posterior.HALF_WIDTH, posterior.NARROWER
 IS_BATCH = 50  # images per batch of the bound: 50 x 100 samples = 5,000 decodes at once
+REFINED_K = 100  # the bound with the encoder's and the refined q as proposal, on every analysed image
+SHORT_OF_Q_STAR = 0.01  # nats: a refined q this far below ELBO(q*) stopped by another mode than q*'s
 
 
 def _decoder(model):
@@ -50,14 +56,18 @@ def _decoder(model):
 
 
 @torch.no_grad()
-def importance_sampled(model, x: torch.Tensor, ks: list[int], seed: int) -> torch.Tensor:
+def importance_sampled(model, x: torch.Tensor, ks: list[int], seed: int, q: tuple | None = None) -> torch.Tensor:
     """The bound at each k of images x (B, 1, 28, 28), ``IS_BATCH`` images at a time, as evaluation.per_image_bounds
-    draws it (a generator seeded with ``seed``, one draw after another): (len(ks), B) float64."""
+    draws it (a generator seeded with ``seed``, one draw after another): (len(ks), B) float64. The proposal is
+    the encoder's q(z|x), or ``q`` = (mean, log_var), (B, 2) each, given: the same seed, the same draws."""
     generator = torch.Generator(device=x.device).manual_seed(seed)
     out = []
     for start in range(0, len(x), IS_BATCH):
         batch = x[start : start + IS_BATCH]
-        mean, log_var = model.encode(batch)
+        if q is None:
+            mean, log_var = model.encode(batch)
+        else:
+            mean, log_var = (t[start : start + IS_BATCH].to(x.device, torch.float32) for t in q)
 
         def log_likelihood(z: torch.Tensor, batch=batch) -> torch.Tensor:
             x_hat = model.decode(z.flatten(0, 1))
@@ -165,7 +175,45 @@ def summary(result: dict) -> dict:
     }
     out["error_bound"] = result["error_bound"]
     out["grid"] = result["grid"]
+    if "refinement" in result:
+        out["refinement"] = refinement_summary(result)
     return out
+
+
+def _mean_and_se(values) -> dict:
+    values = torch.tensor(values, dtype=torch.float64)
+    return {"mean": round(values.mean().item(), 6), "se": round((values.std() / len(values) ** 0.5).item(), 6)}
+
+
+def refinement_summary(result: dict) -> dict:
+    """The refinement over the images: the mean ELBO (± se) after each recorded number of steps, and how far it is
+    below ELBO(q*), image by image (its se paired: the images' spread cancels); on how many images the last is
+    more than SHORT_OF_Q_STAR below, and their part of the mean distance left; the bound at k with either proposal
+    and their paired difference."""
+    images, settings = result["images"], result["refinement"]
+    refined = [i["refined"] for i in images]
+    steps = range(len(settings["steps"]))
+    short = [i["elbo_q_star"] - i["refined"]["elbo"][-1] for i in images]
+    short = [value for value in short if value > SHORT_OF_Q_STAR]
+    return {
+        "optimiser": settings["optimiser"],
+        "learning_rate": settings["learning_rate"],
+        "steps": settings["steps"],
+        "elbo": [_mean_and_se([r["elbo"][j] for r in refined]) for j in steps],
+        "below_q_star": [_mean_and_se([i["elbo_q_star"] - i["refined"]["elbo"][j] for i in images]) for j in steps],
+        "short_of_q_star": {
+            "threshold": SHORT_OF_Q_STAR,
+            "images": len(short),
+            "mean_contribution": round(sum(short) / len(images), 6),  # their part of the last below_q_star
+        },
+        "is_bound": {
+            "k": settings["k"],
+            "images": len(images),
+            "encoder": _mean_and_se([r["is_bound"]["encoder"] for r in refined]),
+            "refined": _mean_and_se([r["is_bound"]["refined"] for r in refined]),
+            "gain": _mean_and_se([r["is_bound"]["refined"] - r["is_bound"]["encoder"] for r in refined]),
+        },
+    }
 
 
 def write_posterior_gaps(
@@ -198,12 +246,17 @@ def write_posterior_gaps(
     print(f"{folder}: the importance-sampled bound at k = {', '.join(map(str, ks))} on {is_images} of them", flush=True)
     bounds_k = importance_sampled(model, x[:is_images], ks, seed)
     seconds["importance_sampled"] = time.perf_counter() - started_is
+    started_refinement = time.perf_counter()
+    refined, refined_bounds = _refine(folder, model, x, analysis, seed)
+    seconds["refinement"] = time.perf_counter() - started_refinement
     with torch.no_grad():
         reconstruction = model.likelihood.reconstruction_per_image(model.decode(model.encode(x)[0]), x).double().cpu()
     labels = test.labels[:n].cpu().tolist()
     images = [
         _record(analysis, i, i, labels[i], reconstruction[i], bounds_k if i < is_images else None) for i in range(n)
     ]
+    for i, image in enumerate(images):
+        image["refined"] = _refined_record(refined, refined_bounds, i)
     seconds["total"] = time.perf_counter() - started
     result = _result(folder, analysis, images, units, ks, is_images, x.device.type)
     result["summary"] = summary(result)
@@ -211,9 +264,38 @@ def write_posterior_gaps(
     _write_metrics_summary(folder, result["summary"])
     _write_heatmaps(folder, model, x, analysis, reconstruction, labels, test.classes.names, units, title)
     _write_gaps_figure(folder, model, analysis, reconstruction, bounds_k, ks, is_images, units, title)
+    _write_refinement_figure(folder, result["summary"], title)
     write_page_arrays(page_arrays(analysis), folder / PAGE_FILE)
-    _print_summary(folder, n, result["summary"], seconds["total"])
+    _print_summary(folder, n, result["summary"], seconds)
     return result
+
+
+def _refine(folder: Path, model, x: torch.Tensor, analysis: posterior.Analysis, seed: int):
+    """Each image's q refined on the grid ``analysis`` decoded (core/refinement.py), and the bound at k = REFINED_K of
+    every image with the encoder's q and with the refined q as proposal, the same seeded draws for both (common
+    random numbers: their difference is mostly the proposals'): (Refinement, (2, N) float64)."""
+    print(
+        f"{folder}: q of each of the {len(x)} images refined by {max(refinement.STEPS)} steps on its grid ELBO, "
+        f"and the bound at k = {REFINED_K} with the encoder's and the refined q",
+        flush=True,
+    )
+    refined = refinement.refine(analysis.log_lik, analysis.grid, analysis.q_mean, analysis.q_log_var)
+    bounds = [
+        importance_sampled(model, x, [REFINED_K], seed, q)[0]
+        for q in (None, (refined.mean.float(), refined.log_var.float()))
+    ]
+    return refined, torch.stack(bounds)
+
+
+def _refined_record(refined: refinement.Refinement, bounds: torch.Tensor, i: int) -> dict:
+    """Image ``i``'s share of the refinement: its ELBO after each recorded number of steps, its refined q, and the bound
+    at k = REFINED_K with the encoder's q and with the refined q."""
+    r = lambda value: round(float(value), 6)  # noqa: E731
+    return {
+        "elbo": [r(v) for v in refined.elbo[:, i]],
+        "q": {"mean": [r(v) for v in refined.mean[i]], "log_var": [r(v) for v in refined.log_var[i]]},
+        "is_bound": {"encoder": r(bounds[0, i]), "refined": r(bounds[1, i])},
+    }
 
 
 def _result(
@@ -244,6 +326,16 @@ def _result(
         "is_images": is_images,
         "threads": torch.get_num_threads(),
         "device": device,
+        "refinement": {
+            "what": "each image's q(z|x) refined from the encoder's by Adam steps on its own ELBO on the grid (the "
+            "ELBO(q) above), of learning_rate in log_var and learning_rate times the grid's spacing / "
+            f"{posterior.SPACING} in the mean, the exact ELBO recorded after each of steps; the bound at k with the "
+            "encoder's q and with the refined q as proposal, on every image, the same seeded draws for both",
+            "optimiser": "Adam",
+            "learning_rate": refinement.LEARNING_RATE,
+            "steps": list(refinement.STEPS),
+            "k": REFINED_K,
+        },
         "images": images,
     }
 
@@ -299,13 +391,41 @@ def _write_gaps_figure(
     )
 
 
-def _print_summary(folder: Path, n: int, s: dict, seconds: float) -> None:
-    """The line that closes a folder's run: the summary ``s`` of its ``n`` images, and the ``seconds`` it took."""
+def _print_summary(folder: Path, n: int, s: dict, seconds: dict) -> None:
+    """The lines that close a folder's run: the summary ``s`` of its ``n`` images, and the ``seconds`` it took, in all
+    and by part."""
+    r = s["refinement"]
+    print(
+        f"{folder}: refined q, ELBO after "
+        + ", ".join(f"{t}: {e['mean']:.3f}" for t, e in zip(r["steps"], r["elbo"], strict=True))
+        + f" steps; bound at k = {r['is_bound']['k']}: {r['is_bound']['encoder']['mean']:.3f} with the encoder's q, "
+        f"{r['is_bound']['refined']['mean']:.3f} with the refined q"
+    )
     print(
         f"{folder}: on {n} test images, log p(x) {s['log_px']['mean']:.3f} ± {s['log_px']['se']:.3f}, "
         f"ELBO(q*) {s['elbo_q_star']['mean']:.3f}, ELBO(q) {s['elbo_q']['mean']:.3f}; approximation gap "
         f"{s['approximation_gap']['mean']:.3f} ± {s['approximation_gap']['se']:.3f}, amortization gap "
-        f"{s['amortization_gap']['mean']:.3f} ± {s['amortization_gap']['se']:.3f} ({seconds:.0f} s)"
+        f"{s['amortization_gap']['mean']:.3f} ± {s['amortization_gap']['se']:.3f} ({seconds['total']:.0f} s: "
+        + ", ".join(f"{part} {value:.0f}" for part, value in seconds.items() if part != "total")
+        + ")"
+    )
+
+
+def _write_refinement_figure(folder: Path, s: dict, title: str) -> None:
+    """refinement.png into ``folder``, from the summary ``s`` of its posterior_gaps.json."""
+    from .posterior_figures import refinement_figure
+
+    r = s["refinement"]
+    refinement_figure(
+        np.asarray(r["steps"]),
+        np.asarray([e["mean"] for e in r["elbo"]]),
+        np.asarray([e["se"] for e in r["below_q_star"]]),
+        s["elbo_q_star"]["mean"],
+        s["log_px"]["mean"],
+        s["images"],
+        s["units"],
+        title,
+        folder / REFINEMENT_FILE,
     )
 
 

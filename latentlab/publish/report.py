@@ -19,6 +19,7 @@ from .conditional_report import conditional_section
 from .literature import BINARIZED_MNIST_NLL, DEEP_AE_MSE, PUBLISHED, UMAP_AE, UMAP_VAE, UMAP_VAE_64
 from .names import experiment_label, run_label
 from .prior_report import prior_section
+from .refinement_report import refinement_block
 from .summary_table import balanced_beside, summary
 from .surgery_report import surgery_section
 from .tables import Markdown, code_span, decimals, fmt, markdown_table, plus_minus, spread
@@ -649,7 +650,7 @@ def _posterior_paragraph(grid: dict, k: int) -> str:
 
 def _posterior_section(root: Path) -> list[str]:
     """log p(x) by quadrature, ELBO(q*), ELBO(q) and the two gaps of each folder with a posterior_gaps.json."""
-    rows, folders = [], []
+    rows, folders, refined = [], [], []
     for e in EXPERIMENTS.values():
         path = root / e.out_dir / "posterior_gaps.json"
         if not path.is_file():
@@ -657,6 +658,7 @@ def _posterior_section(root: Path) -> list[str]:
         s = read_json(path, "posterior_gaps")["summary"]
         rows.append(_posterior_row(e, s))
         folders.append(f'"{e.out_dir}"')
+        refined.append((rows[-1][0], rows[-1][1], s))
     if not rows:
         return []
     return [
@@ -666,6 +668,7 @@ def _posterior_section(root: Path) -> list[str]:
         "",
         markdown_table(POSTERIOR_COLUMNS, rows),
         "",
+        *refinement_block(refined),
         "```bash",
         f"python -m latentlab posterior {' '.join(folders)}   # a few minutes per folder on a 2-core CPU",
         "```",
