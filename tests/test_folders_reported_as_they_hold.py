@@ -107,3 +107,12 @@ def test_the_learned_prior_comparison_sets_two_folders_of_their_own_recipes_side
     _folder(tmp_path, "vae-32d", seeds=3)
     _folder(tmp_path, "vampprior-32d", seeds=3)
     assert "## A learned prior beside N(0, I)" in results_markdown(tmp_path)
+
+
+def test_the_posterior_table_names_a_folder_retrained_on_an_image_folder_by_what_it_holds(tmp_path):
+    folder = _folder(tmp_path, "vae-2d", dataset=str(tmp_path / "my_shapes"))
+    gaps = REPO / EXPERIMENTS["vae-2d"].out_dir / "posterior_gaps.json"
+    (folder / "posterior_gaps.json").write_bytes(gaps.read_bytes())
+    section = _section(results_markdown(tmp_path), "## The true posterior")
+    assert "| VAE, 2-D, retrained in this folder with dataset my\\_shapes (not this experiment's recipe) |" in section
+    assert f"| {experiment_label(EXPERIMENTS['vae-2d'])} |" not in section

@@ -17,7 +17,7 @@ from ..studies.records import default_runs, recipe_changes
 from .architecture import architecture
 from .conditional_report import conditional_section
 from .literature import BINARIZED_MNIST_NLL, DEEP_AE_MSE, PUBLISHED, UMAP_AE, UMAP_VAE, UMAP_VAE_64
-from .names import experiment_label, run_label
+from .names import experiment_label, folder_label, run_label
 from .prior_report import prior_section
 from .refinement_report import refinement_block
 from .summary_table import balanced_beside, summary
@@ -604,14 +604,16 @@ POSTERIOR_COLUMNS = [
 ]
 
 
-def _posterior_row(e, s: dict) -> list[str]:
-    """The posterior table's row of experiment ``e``, from the summary ``s`` of its posterior_gaps.json."""
+def _posterior_row(e, m: dict, s: dict) -> list[str]:
+    """The posterior table's row of experiment ``e``'s folder, named by the run its metrics.json ``m`` records
+    (the experiment's recipe where it has none), from the summary ``s`` of its posterior_gaps.json."""
     pm = partial(_mean_se, s)
     bound = s["is_bound"]
     grid = s["grid"]
+    recorded = m or {"dataset": e.config().dataset, "likelihood": e.config().likelihood}
     return [
-        experiment_label(e),
-        _dataset({"dataset": e.config().dataset, "likelihood": e.config().likelihood}),
+        folder_label(e, m) if m else experiment_label(e),
+        _dataset(recorded),
         f"[−{grid['half_width']:.3g}, {grid['half_width']:.3g}]², spacing {grid['spacing']:.3g}",
         f"{s['images']:,}",
         pm("log_px"),
@@ -656,7 +658,8 @@ def _posterior_section(root: Path) -> list[str]:
         if not path.is_file():
             continue
         s = read_json(path, "posterior_gaps")["summary"]
-        rows.append(_posterior_row(e, s))
+        metrics = root / e.out_dir / "metrics.json"
+        rows.append(_posterior_row(e, read_json(metrics, "metrics") if metrics.is_file() else {}, s))
         folders.append(f'"{e.out_dir}"')
         refined.append((rows[-1][0], rows[-1][1], s))
     if not rows:
