@@ -404,6 +404,7 @@ def test_the_2d_vae_page_shows_a_picked_images_true_posterior_and_its_two_gaps_a
     approximation, amortization = image["log_px"] - image["elbo_q_star"], image["elbo_q_star"] - image["elbo_q"]
     for number in (image["log_px"], image["elbo_q_star"], image["elbo_q"], approximation, amortization):
         assert f"{number:.2f}" in shown
+    assert f"ELBO(q refined) = {image['refined']['elbo'][-1]:.2f}" in shown  # the encoder's q refined (#48)
     assert drawn  # the heat map, not an empty box
 
 

@@ -294,6 +294,12 @@ def test_page_arrays_have_the_contracted_shapes_and_bytes(committed, tmp_path):
     z1, z2 = analysis.post_mean[0].tolist()
     sd = analysis.post_cov[0].diagonal().sqrt().max().item()
     assert abs(x0 + (col + 0.5) * (x1 - x0) / 40 - z1) < sd and abs(y1 - (row + 0.5) * (y1 - y0) / 40 - z2) < sd
+    refined = refinement.refine(
+        analysis.log_lik[:4], analysis.grid, analysis.q_mean[:4], analysis.q_log_var[:4], (0, 2)
+    )
+    with_refined = page_arrays(analysis, picks=4, refined=refined)
+    assert with_refined["posterior_q_refined"].shape == (4, 4) and with_refined["posterior_elbo_refined"].shape == (4,)
+    assert np.allclose(with_refined["posterior_elbo_refined"], refined.elbo[-1].numpy())
     write_page_arrays(arrays, tmp_path / "a.npz")
     write_page_arrays(arrays, tmp_path / "b.npz")
     assert (tmp_path / "a.npz").read_bytes() == (tmp_path / "b.npz").read_bytes()

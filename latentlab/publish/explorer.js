@@ -660,9 +660,10 @@ class PlaneExplorer extends Explorer {
 
   // The picked test image's true posterior p(z|x), computed by quadrature when the page was made
   // (python -m latentlab posterior: the page's decoder is too slow to integrate here), zoomed to the
-  // image's own box on axes in z units, under the 1- and 2-sd ellipses of the encoder's q(z|x) (white) and of
-  // q*, the best diagonal Gaussian for this image alone (dashed cyan); and its numbers, each named and each gap
-  // defined where it is shown (core/posterior.py: log p(x) − ELBO(q) = approximation gap + amortization gap).
+  // image's own box on axes in z units, under the 1- and 2-sd ellipses of the encoder's q(z|x) (white), of
+  // q*, the best diagonal Gaussian for this image alone (dashed cyan), and, where the page has it, of q refined
+  // by gradient steps on this image's ELBO (dotted green, core/refinement.py); and its numbers, each named and
+  // each gap defined where it is shown (core/posterior.py: log p(x) − ELBO(q) = approximation gap + amortization gap).
   showPosterior(i) {
     const box = document.getElementById("posterior-box"), zoom = this.arrays.posterior_zoom;
     box.hidden = !zoom || i >= this.arrays.posterior_gaps.length / 3;
@@ -689,10 +690,12 @@ class PlaneExplorer extends Explorer {
     ctx.imageSmoothingEnabled = true;
     ctx.drawImage(cellCanvas, left, top, right - left, bottom - top);
     const lv = this.arrays.pick_log_var, qs = this.arrays.posterior_q_star.subarray(4 * i, 4 * i + 4);
+    const refined = this.arrays.posterior_q_refined ? this.arrays.posterior_q_refined.subarray(4 * i, 4 * i + 4) : null;
     ctx.lineWidth = 1.5;
     for (const [colour, dash, [mx, my], [vx, vy]] of [
       ["white", [], [this.arrays.pick_codes[2 * i], this.arrays.pick_codes[2 * i + 1]], [lv[2 * i], lv[2 * i + 1]]],
-      ["#22d3ee", [4, 3], [qs[0], qs[1]], [qs[2], qs[3]]]]) {
+      ["#22d3ee", [4, 3], [qs[0], qs[1]], [qs[2], qs[3]]],
+      ...(refined ? [["#a3e635", [1.5, 3], [refined[0], refined[1]], [refined[2], refined[3]]]] : [])]) {
       ctx.strokeStyle = colour;
       ctx.setLineDash(dash);
       for (const r of [1, 2]) ellipse(ctx, view, mx, my, r * Math.exp(0.5 * vx), r * Math.exp(0.5 * vy));
@@ -709,11 +712,20 @@ class PlaneExplorer extends Explorer {
       `Approximation gap ${(logp - best).toFixed(2)} = log p(x) − ELBO(q*): what no diagonal Gaussian can capture of this posterior.`,
       `Amortization gap ${(best - elbo).toFixed(2)} = ELBO(q*) − ELBO(q): what the encoder loses by computing q for every ` +
       `image with one network instead of fitting this one alone.`,
+      ...(refined ? [this.refinedLine(i, best, elbo)] : []),
       `(${units})`].map((line) => {
       const row = document.createElement("div");
       row.textContent = line;
       return row;
     }));
+  }
+
+  // The encoder's q refined for this image alone: how much of its amortization gap the steps closed.
+  refinedLine(i, best, elbo) {
+    const refined = this.arrays.posterior_elbo_refined[i];
+    return `ELBO(q refined) = ${refined.toFixed(2)}: the encoder's q after gradient steps on this image's own ELBO ` +
+      `(dotted green), ${(best - refined).toFixed(2)} short of ELBO(q*), having closed ${(refined - elbo).toFixed(2)} ` +
+      `of the amortization gap.`;
   }
 
   drawGuides(ctx) {

@@ -265,7 +265,7 @@ def write_posterior_gaps(
     _write_heatmaps(folder, model, x, analysis, reconstruction, labels, test.classes.names, units, title)
     _write_gaps_figure(folder, model, analysis, reconstruction, bounds_k, ks, is_images, units, title)
     _write_refinement_figure(folder, result["summary"], title)
-    write_page_arrays(page_arrays(analysis), folder / PAGE_FILE)
+    write_page_arrays(page_arrays(analysis, refined=refined), folder / PAGE_FILE)
     _print_summary(folder, n, result["summary"], seconds)
     return result
 
@@ -496,7 +496,12 @@ def _panels(
 # --- The explorer page's share ------------------------------------------------------------------------------
 
 
-def page_arrays(analysis: posterior.Analysis, picks: int = N_IMAGES, zoom_cells: int = 40) -> dict[str, np.ndarray]:
+def page_arrays(
+    analysis: posterior.Analysis,
+    picks: int = N_IMAGES,
+    zoom_cells: int = 40,
+    refined: refinement.Refinement | None = None,
+) -> dict[str, np.ndarray]:
     """What the explorer page needs to show each pick's true posterior, for the first ``picks`` images of
     ``analysis`` (the page's picks, in order). A posterior of sd 0.03 to 0.4 fills a cell or two of the page's
     plane, so the page draws it zoomed to the pick's own box:
@@ -508,6 +513,8 @@ def page_arrays(analysis: posterior.Analysis, picks: int = N_IMAGES, zoom_cells:
                                              posterior's 4 sd and q's and q*'s 2.5 sd
       posterior_gaps (picks, 3) float32       log p(x), ELBO(q*), ELBO(q), in the model's ELBO units
       posterior_q_star (picks, 4) float32     q*'s mean (2) and log-variance (2)
+      posterior_q_refined (picks, 4) float32  with ``refined``: the encoder's q after the last refining step, as q*
+      posterior_elbo_refined (picks,) float32 and its ELBO
     """
     picks = min(picks, len(analysis.log_px))
     a = analysis.grid.axis.numpy()
@@ -527,7 +534,7 @@ def page_arrays(analysis: posterior.Analysis, picks: int = N_IMAGES, zoom_cells:
         centres = lambda lo, hi: lo + (np.arange(zoom_cells) + 0.5) * (hi - lo) / zoom_cells  # noqa: E731
         zoom[i] = _bilinear(np.log(np.maximum(mass, 1e-300)), a, centres(box[0], box[1]), centres(box[2], box[3]))
     zoom = np.exp(zoom - zoom.max(axis=(1, 2), keepdims=True))
-    return {
+    arrays = {
         "posterior_zoom": np.round(255 * zoom).astype(np.uint8),
         "posterior_zoom_box": boxes.astype(np.float32),
         "posterior_gaps": torch.stack([analysis.log_px, analysis.elbo_qstar, analysis.elbo_q], 1)[:picks]
@@ -537,6 +544,10 @@ def page_arrays(analysis: posterior.Analysis, picks: int = N_IMAGES, zoom_cells:
         .numpy()
         .astype(np.float32),
     }
+    if refined is not None:
+        arrays["posterior_q_refined"] = torch.cat([refined.mean, refined.log_var], 1)[:picks].numpy().astype(np.float32)
+        arrays["posterior_elbo_refined"] = refined.elbo[-1, :picks].numpy().astype(np.float32)
+    return arrays
 
 
 def _bilinear(values: np.ndarray, axis: np.ndarray, z1: np.ndarray, z2: np.ndarray) -> np.ndarray:
