@@ -13,7 +13,7 @@ from ..core.kinds import traits
 from ..core.recorded import read_json
 from ..experiments import EXPERIMENTS
 from ..studies.records import default_runs, recipe_changes
-from .names import folder_label
+from .folder_labels import folder_label
 from .tables import markdown_table, markdown_text, plus_minus, spread
 
 ROWS = (

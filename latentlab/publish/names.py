@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..core.config import DATASET_TITLES
-from ..studies.records import recipe_changes
 
 
 def model_label(kind: str, latent_dim: int, likelihood: str, dataset: str | None = "mnist") -> str:
@@ -44,8 +43,3 @@ def run_label(experiment, changes: dict) -> str:
     config = experiment.config()
     model, latent_dim = changes.get("model", config.model), changes.get("latent_dim", config.latent_dim)
     return f"{model.upper()}, {latent_dim}-D, retrained in this folder with {changed} (not this experiment's recipe)"
-
-
-def folder_label(experiment, metrics: dict) -> str:
-    """How a section names the run a result folder holds, read from its metrics.json: ``run_label``."""
-    return run_label(experiment, recipe_changes(experiment, metrics))

@@ -16,8 +16,9 @@ from ..experiments import EXPERIMENTS, SCRIPT_EXPERIMENTS, check_repository_root
 from ..studies.records import default_runs, recipe_changes
 from .architecture import architecture
 from .conditional_report import conditional_section
+from .folder_labels import folder_label
 from .literature import BINARIZED_MNIST_NLL, DEEP_AE_MSE, PUBLISHED, UMAP_AE, UMAP_VAE, UMAP_VAE_64
-from .names import experiment_label, folder_label, run_label
+from .names import experiment_label, run_label
 from .prior_report import prior_section
 from .refinement_report import refinement_block
 from .summary_table import balanced_beside, summary

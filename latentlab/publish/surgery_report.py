@@ -13,7 +13,7 @@ from ..core.kinds import traits
 from ..core.recorded import read_json
 from ..experiments import EXPERIMENTS
 from ..studies.records import recipe_changes
-from .names import folder_label
+from .folder_labels import folder_label
 from .prior_report import prior_pairs
 from .tables import decimals, markdown_table, markdown_text
 
