@@ -116,3 +116,4 @@ def test_the_posterior_table_names_a_folder_retrained_on_an_image_folder_by_what
     section = _section(results_markdown(tmp_path), "## The true posterior")
     assert "| VAE, 2-D, retrained in this folder with dataset my\\_shapes (not this experiment's recipe) |" in section
     assert f"| {experiment_label(EXPERIMENTS['vae-2d'])} |" not in section
+    assert "dataset my\\_shapes (not this experiment's recipe): of the amortization gap" in section  # prose escaped too

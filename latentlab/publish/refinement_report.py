@@ -6,7 +6,7 @@ steps, and what the refined q does to the importance-sampled bound."""
 from __future__ import annotations
 
 from ..core.posterior import SPACING
-from .tables import markdown_table
+from .tables import markdown_table, markdown_text
 
 SHOWN_STEPS = (0, 1, 5, 20, 100)  # of the recorded steps, those the table shows (all are in posterior_gaps.json)
 HEADER = [
@@ -75,7 +75,7 @@ def _closed(label: str, s: dict) -> str:
     shares = [f"{100 * (elbo[t] - elbo[0]) / gap:.0f}% after {t}" for t in SHOWN_STEPS[1:]]
     gain, short = r["is_bound"]["gain"], r["short_of_q_star"]
     return (
-        f"{label}: of the amortization gap of {gap:.2f} nats, {', '.join(shares)} steps; of the "
+        f"{markdown_text(label)}: of the amortization gap of {gap:.2f} nats, {', '.join(shares)} steps; of the "
         f"{r['below_q_star'][-1]['mean']:.2f} left, {short['mean_contribution']:.2f} is the {short['images']} images "
         "short of q*; "
         f"the bound at k = {r['is_bound']['k']} with the refined q as proposal, less the encoder's: "
