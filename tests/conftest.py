@@ -84,17 +84,13 @@ def mnist_root(tmp_path: Path) -> Path:
     return write_mnist(tmp_path / "data")
 
 
+def tiny_train_config(data_root: Path, out_dir: Path, **changes) -> TrainConfig:
+    """A 2-D VAE small enough to train two epochs on 256 images in about a second, with ``changes`` made."""
+    settings = dict(model="vae", latent_dim=2, epochs=2, batch_size=32, lr=5e-3, **TINY_WIDTHS, device="cpu")
+    return TrainConfig(**{**settings, "data_root": str(data_root), "out_dir": str(out_dir), **changes})
+
+
 @pytest.fixture
 def tiny_config(mnist_root: Path, tmp_path: Path) -> TrainConfig:
-    """A VAE small enough to train two epochs on 256 images in about a second."""
-    return TrainConfig(
-        model="vae",
-        latent_dim=2,
-        epochs=2,
-        batch_size=32,
-        lr=5e-3,
-        **TINY_WIDTHS,
-        device="cpu",
-        data_root=str(mnist_root),
-        out_dir=str(tmp_path / "run"),
-    )
+    """The tiny VAE of ``tiny_train_config``, on the synthetic digits, into tmp_path/run."""
+    return tiny_train_config(mnist_root, tmp_path / "run")

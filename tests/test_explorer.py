@@ -21,22 +21,10 @@ POINTS = [[0.0, 0.0], [0.8, -0.5], [-1.3, 1.1]]
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     """A tiny 2-D VAE trained for two epochs on synthetic digits, and its test split."""
-    from conftest import TINY_WIDTHS, write_mnist
-    from latentlab.core.config import TrainConfig
+    from conftest import tiny_train_config, write_mnist
 
     root = tmp_path_factory.mktemp("explorer")
-    config = TrainConfig(
-        model="vae",
-        latent_dim=2,
-        epochs=2,
-        batch_size=32,
-        lr=5e-3,
-        **TINY_WIDTHS,
-        device="cpu",
-        data_root=str(write_mnist(root / "data")),
-        out_dir=str(root / "run"),
-    )
-    finished = train(config)
+    finished = train(tiny_train_config(write_mnist(root / "data"), root / "run"))
     return finished.model, finished.test, root / "run"
 
 

@@ -21,10 +21,9 @@ import torch
 from torch import nn
 from torch.distributions import Categorical, MixtureSameFamily
 
-from conftest import TINY_WIDTHS, write_mnist
+from conftest import tiny_train_config, write_mnist
 from latentlab import commands
 from latentlab.core import surgery
-from latentlab.core.config import TrainConfig
 from latentlab.core.distributions import StandardNormal, diagonal_normal
 from latentlab.core.errors import LatentlabError
 from latentlab.core.kept import saved_entry
@@ -188,17 +187,7 @@ def trained_2d(tmp_path_factory) -> Path:
     from latentlab.core.measure import train_and_measure
 
     root = tmp_path_factory.mktemp("surgery")
-    config = TrainConfig(
-        model="vae",
-        latent_dim=2,
-        epochs=2,
-        batch_size=32,
-        lr=5e-3,
-        **TINY_WIDTHS,
-        device="cpu",
-        data_root=str(write_mnist(root / "data")),
-        out_dir=str(root / "run"),
-    )
+    config = tiny_train_config(write_mnist(root / "data"), root / "run")
     train_and_measure(config)
     commands.elbo_surgery([Path(config.out_dir)], config.data_root, "cpu")
     return Path(config.out_dir)
@@ -236,17 +225,7 @@ def test_a_split_computed_from_another_model_is_not_kept(trained_2d, tmp_path):
 def test_the_surgery_command_refuses_a_model_without_a_posterior(tmp_path, mnist_root):
     from latentlab.core.measure import train_and_measure
 
-    config = TrainConfig(
-        model="ae",
-        latent_dim=2,
-        epochs=1,
-        batch_size=32,
-        lr=5e-3,
-        **TINY_WIDTHS,
-        device="cpu",
-        data_root=str(mnist_root),
-        out_dir=str(tmp_path / "ae"),
-    )
+    config = tiny_train_config(mnist_root, tmp_path / "ae", model="ae", epochs=1)
     train_and_measure(config)
     with pytest.raises(LatentlabError, match="without a posterior"):
         commands.elbo_surgery([Path(config.out_dir)], config.data_root, "cpu")
