@@ -137,11 +137,12 @@ def conditional_section(root: Path = Path(".")) -> list[str]:
         if not traits(e.config().model).conditional or not path.is_file():
             continue
         m = read_json(path, "metrics")
-        runs = [] if recipe_changes(e, m) else default_runs(e, root / e.out_dir)  # seeds of the run it holds only
+        retrained = bool(recipe_changes(e, m))  # another recipe than its experiment's: its seeds are not of this run
+        runs = [] if retrained else default_runs(e, root / e.out_dir)
         twin = unconditional_twin(e)
         twin_path = None if twin is None else root / twin.out_dir / "metrics.json"
         twin_m = read_json(twin_path, "metrics") if twin_path and twin_path.is_file() else {}
-        if twin_m and (recipe_changes(twin, twin_m) or recipe_changes(e, m)):
+        if twin_m and (retrained or recipe_changes(twin, twin_m)):
             twin_m = {}  # retrained with another recipe: no longer the same recipe but for the label
         twin_runs = default_runs(twin, root / twin.out_dir) if twin_m else []
         header = ["", folder_label(e, m) + " (of log p(x|y))"] + (
