@@ -11,7 +11,7 @@ from pathlib import Path
 
 import torch
 
-from .core import kinds, surgery
+from .core import kinds, log_likelihood, surgery
 from .core.checkpoint_file import MODEL_FILE, read_checkpoint
 from .core.config import TrainConfig
 from .core.data import DeviceSplit, dataset_classes, read_split, to_float
@@ -274,6 +274,10 @@ def _reproduce_here(names: list[str], retrain: bool, device: str, data_root: str
             if has_true_posterior(kinds.traits(config.model), config.latent_dim):  # (issue 41)
                 with hold_folder(config.out_dir):
                     _write_posterior(Path(config.out_dir), measured.finished, N_IMAGES, IS_IMAGES)
+            elif log_likelihood.applies(kinds.traits(config.model), config.latent_dim):  # conditional (issue 48)
+                if saved_entry(config.out_dir, log_likelihood.KEY) is None:
+                    with hold_folder(config.out_dir):
+                        _write_conditional_log_px(Path(config.out_dir), measured.finished)
             kept = saved_entry(config.out_dir, surgery.METRICS_KEY)  # the split of this model.pt (issue 48)
             if kinds.traits(config.model).encoder_distribution and kept is None:
                 with hold_folder(config.out_dir):
@@ -358,14 +362,17 @@ def posterior_gaps(folders: list[Path], n_images: int, is_images: int, data_root
 
     for folder in dict.fromkeys(Path(folder) for folder in folders):
         finished = _open(folder, data_root, device_name)
-        if not has_true_posterior(finished.model.traits, finished.model.latent_dim):
+        model = finished.model
+        if not log_likelihood.applies(model.traits, model.latent_dim):
             raise LatentlabError(
-                f"{folder} holds no VAE with a 2-D latent: only there is p(x) a 2-D integral (a "
-                "conditional model's p(x|y) would be one per label, not computed here). Name a "
+                f"{shown(folder)} holds no VAE with a 2-D latent: only there is p(x) a 2-D integral. Name a "
                 "folder such as Kết_quả_huấn_luyện_Variational_Autoecoder/2D_latent_VAE."
             )
         with hold_folder(folder):
-            _write_posterior(folder, finished, n_images, is_images)
+            if model.traits.conditional:
+                _write_conditional_log_px(folder, finished)
+            else:
+                _write_posterior(folder, finished, n_images, is_images)
 
 
 def _write_posterior(folder: Path, finished: Finished, n_images: int, is_images: int) -> None:
@@ -376,6 +383,24 @@ def _write_posterior(folder: Path, finished: Finished, n_images: int, is_images:
     )
     if (folder / EXPLORER_FILE).is_file():  # the page shows the picks' posterior from now on
         refill_explorer(folder)
+
+
+def _write_conditional_log_px(folder: Path, finished: Finished) -> None:
+    """A conditional 2-D model's log p(x|y), log p(x) = log sum_y p(y) p(x|y) and p(y|x), into metrics.json (issue 48),
+    kept there while model.pt is the same."""
+    record = log_likelihood.record(finished.model, finished.test, finished.train.labels)
+    record["model_sha256"] = file_sha256(folder / MODEL_FILE)
+    metrics = read_json(folder / "metrics.json", "metrics")
+    metrics[log_likelihood.KEY] = record
+    write_json_atomic(metrics, folder / "metrics.json")
+    given, marginal = record["given_y"], record["marginal"]
+    print(
+        f"{shown(folder)}: on {marginal['images']} test images, log p(x|y) {given['mean']:.3f} ± {given['se']:.3f}, "
+        f"log p(x) {marginal['mean']:.3f} ± {marginal['se']:.3f} (grid error bounds {given['error_bound']:.1g}, "
+        f"{marginal['error_bound']:.1g}); the label's information log p(y|x) - log p(y) "
+        f"{record['label_information']['mean']:.3f} ± {record['label_information']['se']:.3f} nats; Bayes' rule "
+        f"reads the label of {record['bayes_accuracy']:.1%} of them"
+    )
 
 
 # --- surgery (issue 48): the average KL split into I(x; z) and the prior's misfit KL(q(z) ‖ p(z)) ------------------

@@ -120,7 +120,8 @@ class Registry(MutableMapping):
 
 
 def _read_registry() -> dict:
-    """Every experiment, in the order of the tables: 2-D before 32-D, then by kind (ae, cvae, vae), MNIST first."""
+    """Every experiment, in the order of the tables: 2-D before 32-D, then by kind (ae, cvae, vae), the ELBO's
+    objective first, MNIST first."""
     if not MODELS_FOLDER.is_dir():
         raise LatentlabError(
             f"The experiments are read from the repository's scripts in Models/, and {MODELS_FOLDER} is not "
@@ -132,7 +133,8 @@ def _read_registry() -> dict:
     # before it loads torch.
     scripts = sorted(
         (_script_experiment(path) for path in MODELS_FOLDER.glob("*.py")),
-        key=lambda e: (e.hyp["latent_dim"], e.hyp["model"]),
+        # the ELBO's model before one of another objective, then by file name: never the file system's order
+        key=lambda e: (e.hyp["latent_dim"], e.hyp["model"], e.hyp.get("objective", "elbo") != "elbo", e.script.name),
     )
     experiments = named(scripts + [BERNOULLI, FRONTIER])
     # The 2-D VAE's own recipe on Fashion-MNIST: the same model on a harder data set.

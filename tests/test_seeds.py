@@ -83,6 +83,30 @@ def test_a_rerun_skips_the_seeds_already_recorded(study, capsys, monkeypatch):
     assert record.read_bytes() == before
 
 
+def test_a_2d_vaes_seed_records_its_log_px_by_quadrature_and_a_32d_vaes_does_not(study):
+    root, _ = study
+    for run in _smoke_runs(root, "vae-2d"):
+        quadrature = run["log_px_quadrature"]["marginal"]
+        assert quadrature["images"] == 64 and quadrature["error_bound"] < 0.05
+        assert quadrature["mean"] >= run["test_elbo"] - 5  # the first 64 images against all 64: near, and above
+    assert not any("log_px_quadrature" in run for run in _smoke_runs(root, "vae-32d-bernoulli"))
+
+
+def test_a_run_recorded_before_log_px_was_measured_is_measured_again_from_its_kept_model(study, capsys, monkeypatch):
+    root, command = study
+    record = root / str(SMOKE_RECORD).format("vae-2d")
+    model = root / "runs" / "seeds" / "vae-2d" / "epochs1-train_limit64" / "seed1" / "model.pt"
+    saved = json.loads(record.read_text())
+    measured = saved["runs"][1].pop("log_px_quadrature")
+    record.write_text(json.dumps(saved))
+    model_bytes = model.read_bytes()
+    monkeypatch.chdir(root)
+    assert main(command) == 0
+    assert capsys.readouterr().out.count("skipped") == 3
+    again = json.loads(record.read_text())["runs"][1]
+    assert again["log_px_quadrature"] == measured and model.read_bytes() == model_bytes  # measured, not retrained
+
+
 def _write_folder(root: Path, name: str, elbos: list[float]) -> None:
     """A metrics.json and a seeds.json of the experiment's own recipe with the given test ELBOs."""
     experiment = EXPERIMENTS[name]

@@ -11,6 +11,8 @@ from .files import file_sha256
 from .recorded import read_json
 
 SURGERY_KEY = "elbo_surgery"  # python -m latentlab surgery (core/surgery.py, issue 48)
+LOG_PX_KEY = "log_px_quadrature"  # python -m latentlab posterior on a conditional 2-D model (core/log_likelihood.py)
+KEPT = (SURGERY_KEY, LOG_PX_KEY)
 
 
 def saved_entry(folder: Path, key: str) -> dict | None:

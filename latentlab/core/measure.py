@@ -20,7 +20,7 @@ from .display import shown
 from .evaluation import evaluate
 from .files import write_json_atomic
 from .finished import Finished, from_checkpoint
-from .kept import SURGERY_KEY, saved_entry
+from .kept import KEPT, saved_entry
 from .models import count_parameters
 from .passes import Coded, losses_and_codes
 from .progress import status
@@ -120,9 +120,10 @@ def write_metrics(finished: Finished, folder: Path, k: int, n_test: int, quick: 
     metrics["config"], metrics["history"] = state["config"], state["history"]
     if carried is not None:
         metrics[posterior.METRICS_KEY] = carried
-    kept = saved_entry(folder, SURGERY_KEY)  # the surgery command's split (issue 48), kept on the same terms
-    if kept is not None:
-        metrics[SURGERY_KEY] = kept
+    for key in KEPT:  # the surgery's split and a conditional model's log p(x) (issue 48), kept on the same terms
+        kept = saved_entry(folder, key)
+        if kept is not None:
+            metrics[key] = kept
     write_json_atomic(metrics, Path(folder) / "metrics.json")
     print(f"{shown(folder)}: " + ", ".join(f"{key} {metrics[key]:.5g}" for key in REPORTED if key in metrics))
     print(shown(class_balance_line(metrics)))  # class names from the user's folders

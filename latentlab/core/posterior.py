@@ -115,6 +115,15 @@ class Grid:
         return {"half_width": round(self.half_width, 10), "spacing": self.spacing, "points_per_axis": self.size}
 
 
+def covering_codes(q_mean: torch.Tensor, q_log_var: torch.Tensor, prior, spacing: float = SPACING) -> Grid:
+    """The grid of half-width HALF_WIDTH and ``spacing``, scaled, wider and coarser alike (the same decodes), as far
+    as the codes reach: 6 sd of every q(z|x) given (N, 2). It holds the VAEs' codes under the prior N(0, I) unscaled;
+    a learned prior lets them spread (the 2-D VampPrior VAE's reach about 17)."""
+    reach = (q_mean.abs() + 6 * torch.exp(0.5 * q_log_var)).max().item()
+    scale = max(1.0, reach / HALF_WIDTH)
+    return Grid.covering(HALF_WIDTH * scale, spacing * scale, prior)
+
+
 # --- log p(x|z) on the grid ---------------------------------------------------------------------------
 
 

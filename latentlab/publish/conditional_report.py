@@ -9,6 +9,7 @@ from functools import partial
 from pathlib import Path
 
 from ..core.conditioning import CODED_IMAGES, PRIOR_DRAWS
+from ..core.kept import LOG_PX_KEY
 from ..core.kinds import traits
 from ..core.recorded import read_json
 from ..experiments import EXPERIMENTS
@@ -83,20 +84,35 @@ def _class_left(mean, twin_mean, classes: int) -> str:
     )
 
 
-def _comparison(difference: float, classes: int) -> str:
-    """What a bound of log p(x|y) minus a bound of log p(x) does and does not say."""
+def _comparison(difference: float, classes: int, exact: tuple[dict, float] | None) -> str:
+    """What a bound of log p(x|y) minus a bound of log p(x) does and does not say; with ``exact`` (the conditional
+    model's metrics.json "log_px_quadrature", and its twin's log p(x) on the same test images), what the two
+    log-likelihoods themselves say."""
     label = math.log(classes)
-    return (
+    text = (
         "**What the comparison means.** log p(x|y) = log p(x) + log p(y|x) − log p(y). Where the image all "
         f"but fixes its label (p(y|x) ≈ 1) and the {classes} classes are about equally common (p(y) ≈ 1/{classes}), "
         f"a perfect model of each would put log p(x|y) about log {classes} = {label:.2f} nats above log p(x): "
         f"that much of any difference is the label's own information, not a better model. The two bounds differ "
         f"by {difference:.2f} (means over the seeds, in the units of the Gaussian decoder, whose dropped constant "
-        f"392·log π is the same in both and cancels), {difference - label:.2f} beyond log {classes}: the "
-        "conditional model fitting better, as its 2-D z holds the style only where the unconditional one must "
-        "hold the class too, but only up to how much tighter one bound is than the other (each falls short of "
-        "its log-likelihood by its own amount; for the 2-D VAE, the true-posterior section above measures it). "
-        "Neither number is an NLL a table could rank."
+        f"392·log π is the same in both and cancels), {difference - label:.2f} beyond log {classes}"
+    )
+    if exact is None:
+        return text + (
+            ": the conditional model fitting better, as its 2-D z holds the style only where the unconditional one "
+            "must hold the class too, but only up to how much tighter one bound is than the other (each falls short "
+            "of its log-likelihood by its own amount; for the 2-D VAE, the true-posterior section above measures it). "
+            "Neither number is an NLL a table could rank."
+        )
+    q, twin_log_px = exact
+    given, marginal, information = q["given_y"], q["marginal"], q["label_information"]
+    return text + (
+        f". With a 2-D z the log-likelihoods themselves are computed (the section on every 2-D model's exact "
+        f"log p(x)): on the first {marginal['images']} test images, the committed conditional model's log p(x|y) "
+        f"is {given['mean']:.2f} and its log p(x) = log Σ_y p(y) p(x|y) {marginal['mean']:.2f}, so the label's "
+        f"information under it is {information['mean']:.2f} ± {information['se']:.2f} nats, not log {classes}; "
+        f"and its log p(x) is {marginal['mean'] - twin_log_px:+.2f} nats from the unconditional model's "
+        f"{twin_log_px:.2f} on the same images: the difference between the two as models of the images alone."
     )
 
 
@@ -128,6 +144,16 @@ def _commands(e) -> list[str]:
         "```",
         "",
     ]
+
+
+def _exact(m: dict, twin_folder: Path) -> tuple[dict, float] | None:
+    """The conditional model's log p(x|y) and log p(x) by quadrature, and its twin's log p(x) on the same images
+    (the posterior command's), where both were computed on as many test images."""
+    q, path = m.get(LOG_PX_KEY), twin_folder / "posterior_gaps.json"
+    if q is None or not path.is_file():
+        return None
+    twin = read_json(path, "posterior_gaps")["summary"]
+    return (q, twin["log_px"]["mean"]) if twin["images"] == q["marginal"]["images"] else None
 
 
 def conditional_section(root: Path = Path(".")) -> list[str]:
@@ -169,7 +195,7 @@ def conditional_section(root: Path = Path(".")) -> list[str]:
             "",
         ]
         if twin_mean(bound) is not None:
-            parts += [_comparison(mean(bound) - twin_mean(bound), len(prior)), ""]
+            parts += [_comparison(mean(bound) - twin_mean(bound), len(prior), _exact(m, root / twin.out_dir)), ""]
         parts += ["**How much class is left in the code.** " + _class_left(mean, twin_mean, len(prior)), ""]
         parts += _obedience(m, prior, coded) + _commands(e)
     return parts

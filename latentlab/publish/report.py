@@ -18,6 +18,7 @@ from .architecture import architecture
 from .conditional_report import conditional_section
 from .folder_labels import folder_label
 from .literature import BINARIZED_MNIST_NLL, DEEP_AE_MSE, PUBLISHED, UMAP_AE, UMAP_VAE, UMAP_VAE_64
+from .log_likelihood_report import log_likelihood_section
 from .names import experiment_label, run_label
 from .prior_report import prior_section
 from .refinement_report import refinement_block
@@ -297,7 +298,7 @@ def results_markdown(root: Path = Path(".")) -> str:
         "",
     ]
     parts += _main_table(root, loaded) + _published_references() + _full_test_section(root) + _posterior_section(root)
-    parts += surgery_section(root) + prior_section(root) + conditional_section(root)
+    parts += log_likelihood_section(root) + surgery_section(root) + prior_section(root) + conditional_section(root)
     parts += _protocol_section(root)
     return "\n".join(parts + _comparison_section(root))
 

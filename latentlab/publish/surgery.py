@@ -20,7 +20,7 @@ import torch
 
 from ..core import surgery
 from ..core.files import file_sha256, write_json_atomic
-from ..core.posterior import HALF_WIDTH, SPACING, Grid
+from ..core.posterior import Grid, covering_codes
 from ..core.recorded import read_json
 
 FIGURE_FILE = "aggregate_posterior.png"
@@ -36,14 +36,6 @@ def encode_split(model, split) -> tuple[torch.Tensor, torch.Tensor]:
     (N, D) each, float64 on the CPU."""
     pairs = [model.encode(x, y) for x, y in split.labelled_batches(ENCODE_BATCH)]
     return tuple(torch.cat([pair[i].double().cpu() for pair in pairs]) for i in (0, 1))
-
-
-def surgery_grid(mean: torch.Tensor, log_var: torch.Tensor, prior) -> Grid:
-    """The posterior command's grid (SPACING, HALF_WIDTH), scaled, wider and coarser alike, as far as the codes
-    reach (6 sd of every q(z|x_n)): the same 601 points per axis."""
-    reach = (mean.abs() + 6 * torch.exp(0.5 * log_var)).max().item()
-    scale = max(1.0, reach / HALF_WIDTH)
-    return Grid.covering(HALF_WIDTH * scale, SPACING * scale, prior)
 
 
 def hole_share(log_ratio: torch.Tensor, grid: Grid, prior, seed: int) -> tuple[float, float]:
@@ -76,7 +68,7 @@ def hole_points(log_ratio: torch.Tensor, log_prior: torch.Tensor, grid: Grid, co
 def two_d_split(mean: torch.Tensor, log_var: torch.Tensor, prior, seed: int) -> tuple[dict, dict]:
     """The quadrature's record for metrics.json, with the grid, its error and the mixture estimator's check, and
     the arrays the figure needs."""
-    grid = surgery_grid(mean, log_var, prior)
+    grid = covering_codes(mean, log_var, prior)
     split, extra = surgery.quadrature(mean, log_var, grid)
     check = surgery.mixture(mean, log_var, prior, seed)
     r = lambda value: round(float(value), 6)  # noqa: E731

@@ -83,9 +83,10 @@ def scratch_folder(experiment: Experiment, config: TrainConfig) -> Path:
     return SCRATCH / experiment.name / recipe_folder(experiment, config) / f"seed{config.seed}"
 
 
-def is_recorded(path: Path, config: TrainConfig) -> bool:
-    """Whether ``path`` (a seeds.json) holds a run of ``config``'s recipe (its seed included)."""
-    return any(recipe_of(run) == config.recipe() for run in read_record(path))
+def is_recorded(path: Path, config: TrainConfig, fields: tuple[str, ...] = ()) -> bool:
+    """Whether ``path`` (a seeds.json) holds a run of ``config``'s recipe (its seed included) with every one of
+    ``fields``: a run recorded before the study measured a field is measured again."""
+    return any(recipe_of(run) == config.recipe() and all(f in run for f in fields) for run in read_record(path))
 
 
 def merge(path: Path, experiment: str, run: dict) -> None:

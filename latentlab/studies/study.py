@@ -85,6 +85,7 @@ def run_job(run: StudyRun, threads: int | None) -> dict:
     of a run change): with the same threads, a run's numbers do not depend on where it ran."""
     import torch
 
+    from ..core import log_likelihood
     from ..core.measure import RECORDED, train_and_measure
 
     os.chdir(run.root)  # a cluster's job starts where sbatch puts it; the study's paths start at the repository
@@ -106,17 +107,32 @@ def run_job(run: StudyRun, threads: int | None) -> dict:
             "recipe": config.recipe(),
             **{key: metrics[key] for key in (*RECORDED, "bound_samples", "bound_test_images") if key in metrics},
         }
+        model = measured.finished.model
+        if log_likelihood.applies(model.traits, model.latent_dim):  # the number the bounds above only bound
+            train_labels = measured.finished.train.labels if model.traits.conditional else None
+            record[log_likelihood.KEY] = log_likelihood.record(model, measured.finished.test, train_labels)
         write_json_atomic(record, run.scratch / RECORD_FILE)
     return record
 
 
+def _measured_fields(config: TrainConfig) -> tuple[str, ...]:
+    """The fields a run's record must hold beyond the evaluation's: a 2-D model's log p(x) by quadrature. A run
+    recorded without them is run again: its model is found in its scratch folder where it is still there (the
+    committed one for seed 0), else trained again, and its record replaced."""
+    from ..core import kinds, log_likelihood
+
+    return (log_likelihood.KEY,) if log_likelihood.applies(kinds.traits(config.model), config.latent_dim) else ()
+
+
 def _record_of_finished_job(run: StudyRun) -> dict | None:
-    """A record a job left in the scratch folder for this very recipe, if it was never merged."""
+    """A record a job left in the scratch folder for this very recipe, with every field the study measures today,
+    if it was never merged."""
     path = run.scratch / RECORD_FILE
     if not path.is_file():
         return None
     record = read_json(path, "record")
-    return record if recipe_of(record) == run.config.recipe() else None
+    complete = all(f in record for f in _measured_fields(run.config))
+    return record if recipe_of(record) == run.config.recipe() and complete else None
 
 
 def _waiting_on(run: StudyRun) -> str | None:
@@ -142,7 +158,7 @@ def carry_out(runs: list[StudyRun], executor, collect: bool = False) -> None:
     todo = []
     for run in runs:
         retrain = run.config.retrain
-        if not retrain and is_recorded(run.record, run.config):
+        if not retrain and is_recorded(run.record, run.config, _measured_fields(run.config)):
             print(f"{run.name}: already in {run.record}; skipped (--retrain runs it again)")
         elif not retrain and (record := _record_of_finished_job(run)) is not None:
             _merge(run, record)
