@@ -42,11 +42,14 @@ def _flat(runs: list[dict], part: str) -> list[dict]:
     return out
 
 
-def _seeds(runs: list[dict], key: str, digits: int = 2) -> str:
+def _seeds(runs: list[dict], key: str, metrics: dict | None = None, digits: int = 2) -> str:
+    """mean ± sd over the seeds (n), one seed's number, or else the committed model's in ``metrics``."""
     found = plus_minus(runs, key, digits)
     if found is not None:
         return f"{found} (n={sum(run.get(key) is not None for run in runs)})"
-    return f"{runs[0][key]:.{digits}f} (one seed)" if runs and runs[0].get(key) is not None else "–"
+    if runs and runs[0].get(key) is not None:
+        return f"{runs[0][key]:.{digits}f} (one seed)"
+    return f"{metrics[key]:.{digits}f} (one run)" if metrics and metrics.get(key) is not None else "–"
 
 
 def _committed(folder: Path, metrics: dict, part: str) -> tuple[str, str]:
@@ -82,8 +85,8 @@ def _rows(e, metrics: dict, runs: list[dict], folder: Path) -> list[tuple[str, l
                     "–" if bounds else _seeds(flat, "elbo"),
                     "–" if bounds else _seeds(flat, "elbo_gap"),
                     distance,
-                    "–" if bounds else _seeds(runs, "test_elbo"),
-                    "–" if bounds else _seeds(runs, "test_log_likelihood_is"),
+                    "–" if bounds else _seeds(runs, "test_elbo", metrics),
+                    "–" if bounds else _seeds(runs, "test_log_likelihood_is", metrics),
                 ],
                 flat,
             )
