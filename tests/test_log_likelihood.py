@@ -12,9 +12,9 @@ from types import SimpleNamespace
 
 import pytest
 import torch
-from conftest import tiny_train_config, write_mnist
 from test_posterior import LinearGaussian
 
+from conftest import tiny_train_config, write_mnist
 from latentlab import commands
 from latentlab.core import log_likelihood, posterior
 from latentlab.core.distributions import StandardNormal
@@ -131,7 +131,9 @@ def test_the_posterior_command_writes_a_conditional_models_log_px_and_log_px_giv
     entry = read_json(tiny_cvae / "metrics.json", "metrics")["log_px_quadrature"]
     assert entry["marginal"]["images"] == entry["given_y"]["images"] == 64
     # log p(x) = log sum_y p(y) p(x|y) >= log p(y) + log p(x|y): the marginal is at most log(1/p(y)) below
-    assert entry["given_y"]["mean"] - entry["marginal"]["mean"] == pytest.approx(entry["label_information"]["mean"], abs=1e-5)
+    assert entry["given_y"]["mean"] - entry["marginal"]["mean"] == pytest.approx(
+        entry["label_information"]["mean"], abs=1e-5
+    )
 
 
 def test_metrics_json_keeps_a_conditional_models_log_px_while_its_model_is_the_same(tiny_cvae, tmp_path):
@@ -241,7 +243,10 @@ def test_the_section_ranks_the_models_by_the_seeds_log_px_and_says_whether_the_s
     from latentlab.publish.log_likelihood_report import log_likelihood_section
 
     text = "\n".join(log_likelihood_section(results_root))
-    assert "Highest log p(x) over the seeds: VAE, 2-D, IWAE K=5, -33.10; against it: VAE, 2-D -0.83 ± 0.11 (resolved)" in text
+    assert (
+        "Highest log p(x) over the seeds: VAE, 2-D, IWAE K=5, -33.10; against it: VAE, 2-D -0.83 ± 0.11 (resolved)"
+        in text
+    )
     assert "Fewer than two seeds measured yet: CVAE, 2-D: log p(x) = log Σ_y p(y) p(x|y)." in text
 
 

@@ -404,3 +404,24 @@ def test_the_refinement_table_has_a_row_per_folder_refined_and_says_how_much_of_
         "| 20 (4%) | -11.00 | -10.50 | +0.50 ± 0.05 |"
     ]
     assert "of the amortization gap of 4.00 nats, 25% after 1, 50% after 5, 70% after 20, 75% after 100" in lines[4]
+
+
+def test_the_means_error_bound_is_the_largest_change_of_a_mean_when_the_grid_is_coarsened_or_narrowed():
+    from latentlab.publish.report import mean_error
+
+    def row(log_px: float, elbo_q: float = -36.0, elbo_qstar: float = -34.0) -> dict:
+        return {
+            name: {"mean": value}
+            for name, value in zip(("log_px", "elbo_q", "elbo_qstar"), (log_px, elbo_q, elbo_qstar), strict=True)
+        }
+
+    convergence = {"spacing": [row(-33.0), row(-33.30), row(-33.31)], "width": [row(-33.31, -36.02), row(-33.31)]}
+    assert mean_error(convergence) == pytest.approx(0.02)  # the widest against the next narrower, in ELBO(q)
+
+
+def test_results_md_says_which_models_grid_is_coarser_than_its_posteriors_need():
+    text = (REPO / "RESULTS.md").read_text(encoding="utf-8")
+    for folder in sorted((REPO / "Kết_quả_huấn_luyện_Variational_Autoecoder").glob("*/posterior_gaps.json")):
+        gaps = json.loads(folder.read_text(encoding="utf-8"))
+        coarse = max(gaps["summary"]["error_bound"].values()) > 0.1
+        assert coarse == (f"may be off by up to {max(gaps['summary']['error_bound'].values()):.2f} nats" in text)

@@ -24,7 +24,7 @@ from .prior_report import prior_section
 from .refinement_report import refinement_block
 from .summary_table import balanced_beside, summary
 from .surgery_report import surgery_section
-from .tables import Markdown, code_span, decimals, fmt, markdown_table, plus_minus, spread
+from .tables import Markdown, code_span, decimals, fmt, markdown_table, markdown_text, plus_minus, spread
 
 
 def _flags(settings: dict) -> str:
@@ -591,6 +591,8 @@ def _mean_se(summary: dict, key: str) -> str:
 # --- The true posterior of the 2-D VAEs (issue 41): posterior_gaps.json of each folder ---------------------------
 
 
+COARSE = 0.1  # nats: a per-image error bound above this is said beside the table
+
 POSTERIOR_COLUMNS = [
     "model",
     "data set",
@@ -606,7 +608,20 @@ POSTERIOR_COLUMNS = [
 ]
 
 
-def _posterior_row(e, m: dict, s: dict) -> list[str]:
+def mean_error(convergence: dict) -> float:
+    """The error bound of a mean over the images: the largest change of the mean of log p(x), ELBO(q) or ELBO(q*)
+    between the finest grid and the next coarser one, or the widest and the next narrower (posterior_gaps.json's
+    convergence rows)."""
+    changes = [
+        abs(rows[-1][name]["mean"] - rows[-2][name]["mean"])
+        for rows in convergence.values()
+        if len(rows) > 1
+        for name in ("log_px", "elbo_q", "elbo_qstar")
+    ]
+    return max(changes, default=0.0)
+
+
+def _posterior_row(e, m: dict, s: dict, convergence: dict) -> list[str]:
     """The posterior table's row of experiment ``e``'s folder, named by the run its metrics.json ``m`` records
     (the experiment's recipe where it has none), from the summary ``s`` of its posterior_gaps.json."""
     pm = partial(_mean_se, s)
@@ -624,7 +639,7 @@ def _posterior_row(e, m: dict, s: dict) -> list[str]:
         pm("approximation_gap"),
         pm("amortization_gap"),
         f"{bound['mean_distance_to_log_px']:.2f} ± {bound['se']:.2f} (n={bound['images']})",
-        f"{max(s['error_bound'].values()):.3f}",
+        f"{max(s['error_bound'].values()):.3f} (mean: {mean_error(convergence):.1g})",
     ]
 
 
@@ -645,7 +660,10 @@ def _posterior_paragraph(grid: dict, k: int) -> str:
         "(what one encoder for all images gives up). Mean ± standard error over the first test images, in the units "
         "of the ELBO above; the last columns: the importance-sampled bound's distance to log p(x) at k = "
         f"{k:,} on the first of them, and the error bound of the quadrature (the largest change "
-        "of any image's number between the grid and the one of twice its spacing, or of its width less 0.5). "
+        "of any image's number between the grid and the one of twice its spacing, or a narrower one; in brackets, "
+        "the largest change of a mean over the images, the error of the means in this table). A model whose "
+        "codes reach far gets a coarser grid: where its posteriors stay narrow, as the IWAE-trained model's do "
+        "inside its broad q(z|x), an image's number can be off by more than the mean. "
         "Every image's numbers, and the bound at each k from 1 to 5,000, are in the folder's "
         "`posterior_gaps.json`; `posterior_heatmaps.png` draws the posterior of four of them with both ellipses, "
         "`posterior_gaps.png` the gaps and the bound against k."
@@ -654,18 +672,32 @@ def _posterior_paragraph(grid: dict, k: int) -> str:
 
 def _posterior_section(root: Path) -> list[str]:
     """log p(x) by quadrature, ELBO(q*), ELBO(q) and the two gaps of each folder with a posterior_gaps.json."""
-    rows, folders, refined = [], [], []
+    rows, folders, refined, coarse = [], [], [], []
     for e in EXPERIMENTS.values():
         path = root / e.out_dir / "posterior_gaps.json"
         if not path.is_file():
             continue
-        s = read_json(path, "posterior_gaps")["summary"]
+        gaps = read_json(path, "posterior_gaps")
+        s = gaps["summary"]
         metrics = root / e.out_dir / "metrics.json"
-        rows.append(_posterior_row(e, read_json(metrics, "metrics") if metrics.is_file() else {}, s))
+        rows.append(
+            _posterior_row(e, read_json(metrics, "metrics") if metrics.is_file() else {}, s, gaps["convergence"])
+        )
         folders.append(f'"{e.out_dir}"')
         refined.append((rows[-1][0], rows[-1][1], s))
+        if max(s["error_bound"].values()) > COARSE:
+            coarse.append(
+                f"{markdown_text(rows[-1][0])}: an image's number may be off by up to "
+                f"{max(s['error_bound'].values()):.2f} nats, the means by {mean_error(gaps['convergence']):.1g}"
+            )
     if not rows:
         return []
+    coarse_paragraph = [
+        "A grid scaled to how far a model's q(z|x) reaches can be coarser than its posteriors need where they stay "
+        "narrow inside a broad q(z|x) (an importance-weighted bound trains q as a proposal, not as the posterior): "
+        f"{'; '.join(coarse)}.",
+        "",
+    ]
     return [
         "## The true posterior of the 2-D VAEs: log p(x) and the two gaps",
         "",
@@ -673,6 +705,7 @@ def _posterior_section(root: Path) -> list[str]:
         "",
         markdown_table(POSTERIOR_COLUMNS, rows),
         "",
+        *(coarse_paragraph if coarse else []),
         *refinement_block(refined),
         "```bash",
         f"python -m latentlab posterior {' '.join(folders)}   # a few minutes per folder on a 2-core CPU",
