@@ -8,9 +8,10 @@ evaluation. For a model with a posterior and no label, the posterior command (pu
 decodes and log p(x|z) ("grid"), q* by Newton's method ("q_star"), the convergence checks ("quadrature"), the
 importance-sampled bound at every k ("importance_sampled"), the refinement ("refinement"), and the figures and
 page arrays ("figures"). For a conditional model, log p(x|y) of every label and log p(x) (core/log_likelihood.py),
-which reproduce computes only where metrics.json lacks it for the present model.pt. Then, for every one of them,
-the seed study's log p(x) on the coarser grid ("seed's log p(x)"), which each 2-D seed adds to its run. Timings on
-a shared machine vary from run to run: run it with nothing else running, and compare runs of one machine only.
+which reproduce computes only where metrics.json lacks it for the present model.pt. Apart from the step, for each
+model without a label: the seed study's log p(x) on the coarser grid, which each 2-D seed adds to its run (a
+conditional seed's is the computation above). Timings on a shared machine vary from run to run: run it with
+nothing else running, and compare runs of one machine only.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from latentlab.experiments import EXPERIMENTS  # noqa: E402
 
 PARTS = ("grid", "q_star", "quadrature", "importance_sampled", "refinement", "figures")
+SEED = "seed's log p(x)"
 
 
 def _two_d_folders() -> list[Path]:
@@ -69,7 +71,7 @@ def measure(folder: Path, data_root: str | None, device: str) -> dict[str, float
             x = to_float(finished.test.images[: log_likelihood.IMAGES]).to(finished.device)
             started = time.perf_counter()
             log_likelihood.log_px(model, x)
-            seconds["seed's log p(x)"] = time.perf_counter() - started
+            seconds[SEED] = time.perf_counter() - started
         return seconds
 
 
@@ -89,9 +91,12 @@ def main() -> None:
             rows.append((folder.name, seconds))
     print()
     for name, seconds in rows:
-        parts = ", ".join(f"{part} {value:.0f}" for part, value in seconds.items())
-        print(f"{name}: {sum(seconds.values()):.0f} s ({parts})")
-    print(f"all folders: {sum(sum(s.values()) for _, s in rows):.0f} s")
+        step = {part: value for part, value in seconds.items() if part != SEED}
+        parts = ", ".join(f"{part} {value:.0f}" for part, value in step.items())
+        seed = f"; apart from it, a seed's log p(x) {seconds[SEED]:.0f} s" if SEED in seconds else ""
+        print(f"{name}: posterior step {sum(step.values()):.0f} s ({parts}){seed}")
+    total = sum(value for _, seconds in rows for part, value in seconds.items() if part != SEED)
+    print(f"the posterior step of all these folders: {total:.0f} s")
 
 
 if __name__ == "__main__":

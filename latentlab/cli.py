@@ -514,9 +514,10 @@ def _posterior(commands) -> None:
         "image in posterior_gaps.json, drawn in posterior_heatmaps.png and posterior_gaps.png, summed "
         "up in metrics.json (Cremer, Li & Duvenaud 2018); and each image's q refined by gradient steps on its "
         "own ELBO, the ELBO after 0 to 100 steps and the bound at k = 100 with the refined q, drawn in "
-        "refinement.png.",
+        "refinement.png. For a conditional 2-D VAE (the CVAE): log p(x|y) under every label and log p(x) = "
+        "log sum_y p(y) p(x|y) by quadrature, the label's information and Bayes' rule p(y|x), into metrics.json.",
     )
-    parser.add_argument("folders", nargs="+", help="result folders holding a 2-D VAE's model.pt")
+    parser.add_argument("folders", nargs="+", help="result folders holding a 2-D VAE's or CVAE's model.pt")
     parser.add_argument(
         "--n-test",
         type=positive_int,

@@ -358,7 +358,8 @@ def has_true_posterior(traits, latent_dim: int) -> bool:
 def posterior_gaps(folders: list[Path], n_images: int, is_images: int, data_root: str | None, device_name: str) -> None:
     """``python -m latentlab posterior``: posterior_gaps.json (with each image's q refined step by step), its three
     figures, the explorer page's arrays and metrics.json's summary in each 2-D VAE result folder
-    (publish/posterior_gaps.py)."""
+    (publish/posterior_gaps.py); for a conditional 2-D VAE, its log p(x|y), log p(x) and p(y|x) on the first
+    ``n_images`` test images into metrics.json (core/log_likelihood.py)."""
 
     for folder in dict.fromkeys(Path(folder) for folder in folders):
         finished = _open(folder, data_root, device_name)
@@ -370,7 +371,7 @@ def posterior_gaps(folders: list[Path], n_images: int, is_images: int, data_root
             )
         with hold_folder(folder):
             if model.traits.conditional:
-                _write_conditional_log_px(folder, finished)
+                _write_conditional_log_px(folder, finished, n_images)
             else:
                 _write_posterior(folder, finished, n_images, is_images)
 
@@ -385,10 +386,10 @@ def _write_posterior(folder: Path, finished: Finished, n_images: int, is_images:
         refill_explorer(folder)
 
 
-def _write_conditional_log_px(folder: Path, finished: Finished) -> None:
+def _write_conditional_log_px(folder: Path, finished: Finished, n_images: int = log_likelihood.IMAGES) -> None:
     """A conditional 2-D model's log p(x|y), log p(x) = log sum_y p(y) p(x|y) and p(y|x), into metrics.json (issue 48),
     kept there while model.pt is the same."""
-    record = log_likelihood.record(finished.model, finished.test, finished.train.labels)
+    record = log_likelihood.record(finished.model, finished.test, finished.train.labels, n_images)
     record["model_sha256"] = file_sha256(folder / MODEL_FILE)
     metrics = read_json(folder / "metrics.json", "metrics")
     metrics[log_likelihood.KEY] = record

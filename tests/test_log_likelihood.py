@@ -4,8 +4,8 @@ and the posterior command."""
 
 from __future__ import annotations
 
+import hashlib
 import json
-import math
 import shutil
 from pathlib import Path
 from types import SimpleNamespace
@@ -24,7 +24,7 @@ from latentlab.core.recorded import read_json
 # --- The quadrature against closed forms ---------------------------------------------------------------------------
 
 
-def test_log_px_on_the_grid_is_the_linear_decoders_closed_form_and_its_error_bound_holds_it():
+def test_log_px_on_the_grid_is_the_linear_decoders_closed_form():
     model = LinearGaussian()
     x = model.sample(40)
     grid = posterior.Grid.covering(6.0, log_likelihood.SPACING)
@@ -32,8 +32,16 @@ def test_log_px_on_the_grid_is_the_linear_decoders_closed_form_and_its_error_bou
     exact = model.log_px(x)
     summary = found.summary()
     assert torch.allclose(found.log_px, exact, atol=1e-3)
-    assert abs(summary["mean"] - exact.mean().item()) <= summary["error_bound"] + 1e-5
     assert summary["images"] == 40 and summary["se"] == pytest.approx((exact.std() / 40**0.5).item(), abs=1e-3)
+
+
+def test_on_a_grid_too_coarse_for_the_posterior_the_error_bound_still_covers_the_means_error():
+    model = LinearGaussian()
+    x = model.sample(40)
+    grid = posterior.Grid.covering(6.0, 0.4)  # wider than the posterior's sd along its narrow axis
+    summary = log_likelihood.on_grid(posterior.grid_log_likelihood(model.decode, "gaussian", x, grid), grid).summary()
+    error = abs(summary["mean"] - model.log_px(x).mean().item())
+    assert 1e-4 < error <= summary["error_bound"]
 
 
 def test_the_elbo_beside_log_px_is_the_linear_decoders_closed_form_elbo_of_the_q_given():
@@ -100,16 +108,21 @@ def test_a_conditional_models_p_x_given_y_p_x_and_p_y_given_x_are_their_closed_f
     assert torch.allclose(found.log_p_y_given_x().exp(), (joint - exact_px[:, None]).exp(), atol=2e-3)
 
 
-def test_the_label_information_is_log_p_x_given_y_minus_log_p_x_and_never_above_minus_log_p_y(monkeypatch):
+def test_the_labels_information_and_bayes_rule_are_their_closed_forms(monkeypatch):
     model = TwoLabelLinear()
-    x = model.labels[1].sample(20, seed=3).float()
-    test = SimpleNamespace(images=x.view(-1, 1, 1, 6), labels=torch.ones(20, dtype=torch.long))
+    x = torch.cat([model.labels[0].sample(10, seed=4), model.labels[1].sample(20, seed=3)]).float()
+    labels = torch.tensor([0] * 10 + [1] * 20)
+    test = SimpleNamespace(images=x.view(-1, 1, 1, 6), labels=labels)
     monkeypatch.setattr(log_likelihood, "to_float", lambda images: images.float())  # its pixels are not bytes
-    record = log_likelihood.record(model, test, train_labels=torch.tensor([0, 1, 1, 1]), images=20)  # p(y=1) = 3/4
-    information = record["given_y"]["mean"] - record["marginal"]["mean"]
-    assert record["label_information"]["mean"] == pytest.approx(information, abs=1e-5)
-    assert 0 < record["label_information"]["mean"] <= -math.log(0.75) + 1e-6
-    assert 0 <= record["bayes_accuracy"] <= 1 and record["p_y"] == "the training set's class frequencies"
+    record = log_likelihood.record(model, test, train_labels=torch.tensor([0, 1, 1, 1]), images=30)  # p(y=1) = 3/4
+    log_p_y = torch.tensor([0.25, 0.75], dtype=torch.float64).log()
+    joint = torch.stack([model.log_px_given(x, y) for y in (0, 1)], dim=1) + log_p_y
+    log_p_y_given_x = joint - torch.logsumexp(joint, dim=1, keepdim=True)
+    information = log_p_y_given_x.gather(1, labels[:, None])[:, 0] - log_p_y[labels]
+    accuracy = (log_p_y_given_x.argmax(1) == labels).double().mean().item()
+    assert record["label_information"]["mean"] == pytest.approx(information.mean().item(), abs=2e-3)
+    assert record["bayes_accuracy"] == pytest.approx(accuracy) and 0 < accuracy < 1  # some images read wrongly
+    assert record["label_information"]["error_bound"] < 1e-3 and record["bayes_accuracy_error_bound"] == 0
 
 
 # --- The seed study and the posterior command on tiny trained models ----------------------------------------------
@@ -164,6 +177,9 @@ def test_the_posterior_command_refuses_an_autoencoder_naming_what_it_needs(tmp_p
 # --- RESULTS.md's section -------------------------------------------------------------------------------------------
 
 
+MODEL_BYTES = b"a model.pt: only its sha256 is read"
+
+
 def _quadrature(mean: float, elbo: float | None = None) -> dict:
     grid = {"half_width": 6.0, "spacing": 0.04, "points_per_axis": 301}
     out = {"images": 500, "mean": mean, "se": 0.5, "error_bound": 0.0002, "grid": grid}
@@ -193,6 +209,7 @@ def _folder(root: Path, name: str, log_pxs: list[float], metrics_extra: dict | N
         **(metrics_extra or {}),
     }
     (folder / "metrics.json").write_text(json.dumps(metrics), encoding="utf-8")
+    (folder / "model.pt").write_bytes(MODEL_BYTES)
     recipe = config.recipe()
     runs = [
         {
@@ -215,10 +232,11 @@ def results_root(tmp_path) -> Path:
     conditional = {
         "marginal": _quadrature(-31.13),
         "given_y": _quadrature(-29.30, -30.1),
-        "label_information": {"mean": 1.83, "se": 0.05},
+        "label_information": {"mean": 1.83, "se": 0.05, "error_bound": 1e-5},
         "bayes_accuracy": 0.916,
+        "bayes_accuracy_error_bound": 0.0,
         "p_y": "the training set's class frequencies",
-        "model_sha256": "0" * 64,
+        "model_sha256": hashlib.sha256(MODEL_BYTES).hexdigest(),  # the entry of the folder's present model.pt
     }
     _folder(tmp_path, "cvae-2d", [], {"log_px_quadrature": conditional})
     return tmp_path
@@ -244,10 +262,10 @@ def test_the_section_ranks_the_models_by_the_seeds_log_px_and_says_whether_the_s
 
     text = "\n".join(log_likelihood_section(results_root))
     assert (
-        "Highest log p(x) over the seeds: VAE, 2-D, IWAE K=5, -33.10; against it: VAE, 2-D -0.83 ± 0.11 (resolved)"
-        in text
+        "Highest log p(x) on the first 500 test images, over the seeds: VAE, 2-D, IWAE K=5, -33.10; against it: "
+        "VAE, 2-D -0.83 ± 0.11 (resolved)." in text
     )
-    assert "Fewer than two seeds measured yet: CVAE, 2-D: log p(x) = log Σ_y p(y) p(x|y)." in text
+    assert "Fewer than two seeds measured yet: CVAE, 2-D: log p(x) = log Σ\\_y p(y) p(x\\|y)." in text  # escaped
 
 
 def test_the_conditional_paragraph_gives_the_labels_information_and_bayes_rule_from_the_quadrature(results_root):

@@ -168,6 +168,26 @@ def test_reproduce_runs_each_named_experiment_with_its_defaults_then_writes_the_
     assert last == "report"
 
 
+def test_reproduce_computes_a_conditional_models_log_px_only_where_metrics_json_lacks_it_for_its_model(
+    monkeypatch, tmp_path
+):
+    import latentlab.commands as commands
+    from latentlab.core import log_likelihood
+
+    calls, kept = [], {}
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(commands, "run", lambda config: SimpleNamespace(finished=config.out_dir))
+    monkeypatch.setattr(commands, "_write_surgery", lambda out, finished: None)
+    monkeypatch.setattr(commands, "_write_conditional_log_px", lambda out, finished: calls.append(finished))
+    monkeypatch.setattr(commands, "saved_entry", lambda folder, key: kept.get((str(folder), key)))
+    monkeypatch.setattr(commands, "write_documents", lambda: None)
+    commands.reproduce(["cvae-2d"], retrain=False, device="cpu", data_root=None)
+    assert len(calls) == 1  # missing: computed
+    kept[(calls[0], log_likelihood.KEY)] = {"marginal": {}}
+    commands.reproduce(["cvae-2d"], retrain=False, device="cpu", data_root=None)
+    assert len(calls) == 1  # kept for the present model.pt: not computed again
+
+
 def test_reproduce_skips_an_experiment_whose_data_set_is_missing_and_says_so_in_its_exit_status(
     monkeypatch, capsys, tmp_path
 ):

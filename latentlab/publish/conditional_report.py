@@ -8,9 +8,11 @@ import math
 from functools import partial
 from pathlib import Path
 
+from ..core import log_likelihood
 from ..core.conditioning import CODED_IMAGES, PRIOR_DRAWS
-from ..core.kept import LOG_PX_KEY
+from ..core.kept import saved_entry
 from ..core.kinds import traits
+from ..core.posterior import saved_summary
 from ..core.recorded import read_json
 from ..experiments import EXPERIMENTS
 from ..studies.records import default_runs, recipe_changes
@@ -112,7 +114,9 @@ def _comparison(difference: float, classes: int, exact: tuple[dict, float] | Non
         f"is {given['mean']:.2f} and its log p(x) = log Σ_y p(y) p(x|y) {marginal['mean']:.2f}, so the label's "
         f"information under it is {information['mean']:.2f} ± {information['se']:.2f} nats, not log {classes}; "
         f"and its log p(x) is {marginal['mean'] - twin_log_px:+.2f} nats from the unconditional model's "
-        f"{twin_log_px:.2f} on the same images: the difference between the two as models of the images alone."
+        f"{twin_log_px:.2f} on the same images: the difference between the two as models of the images alone (the "
+        f"committed models, one seed each; each mean has a standard error of about {marginal['se']:.2f} over the "
+        "images, much of it shared by two models measured on the same images)."
     )
 
 
@@ -146,14 +150,13 @@ def _commands(e) -> list[str]:
     ]
 
 
-def _exact(m: dict, twin_folder: Path) -> tuple[dict, float] | None:
+def _exact(folder: Path, twin_folder: Path) -> tuple[dict, float] | None:
     """The conditional model's log p(x|y) and log p(x) by quadrature, and its twin's log p(x) on the same images
-    (the posterior command's), where both were computed on as many test images."""
-    q, path = m.get(LOG_PX_KEY), twin_folder / "posterior_gaps.json"
-    if q is None or not path.is_file():
+    (the posterior command's), each only where computed from its folder's present model.pt and on as many images."""
+    q, twin = saved_entry(folder, log_likelihood.KEY), saved_summary(twin_folder)
+    if q is None or twin is None or twin["images"] != q["marginal"]["images"]:
         return None
-    twin = read_json(path, "posterior_gaps")["summary"]
-    return (q, twin["log_px"]["mean"]) if twin["images"] == q["marginal"]["images"] else None
+    return q, twin["log_px"]["mean"]
 
 
 def conditional_section(root: Path = Path(".")) -> list[str]:
@@ -195,7 +198,10 @@ def conditional_section(root: Path = Path(".")) -> list[str]:
             "",
         ]
         if twin_mean(bound) is not None:
-            parts += [_comparison(mean(bound) - twin_mean(bound), len(prior), _exact(m, root / twin.out_dir)), ""]
+            parts += [
+                _comparison(mean(bound) - twin_mean(bound), len(prior), _exact(root / e.out_dir, root / twin.out_dir)),
+                "",
+            ]
         parts += ["**How much class is left in the code.** " + _class_left(mean, twin_mean, len(prior)), ""]
         parts += _obedience(m, prior, coded) + _commands(e)
     return parts

@@ -11,25 +11,29 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from ..core import kinds, log_likelihood
+from ..core import kinds, log_likelihood, posterior
+from ..core.kept import saved_entry
 from ..core.recorded import read_json
 from ..experiments import EXPERIMENTS
 from ..studies.records import default_runs, recipe_changes
 from .folder_labels import folder_label
 from .names import dataset_name
+from .posterior_gaps import REFINED_K
 from .tables import markdown_table, markdown_text, plus_minus, spread
 
-COLUMNS = [
-    "model",
-    "data set",
-    "log p(x), exact: seeds",
-    "committed model",
-    "ELBO, same images: seeds",
-    "log p(x) − ELBO",
-    "log p(x) − IS bound (k = 100), committed",
-    "test ELBO (10,000 images): seeds",
-    "IS bound (k = 100, 2,000 images): seeds",
-]
+
+def _columns(bound_samples: int, bound_test_images: int, refined_k: int) -> list[str]:
+    return [
+        "model",
+        "data set",
+        "log p(x), exact: seeds",
+        "committed model",
+        "ELBO, same images: seeds",
+        "log p(x) − ELBO",
+        f"log p(x) − IS bound (k = {refined_k}), committed",
+        "test ELBO (10,000 images): seeds",
+        f"IS bound (k = {bound_samples}, {bound_test_images:,} images): seeds",
+    ]
 
 
 def _flat(runs: list[dict], part: str) -> list[dict]:
@@ -52,28 +56,32 @@ def _seeds(runs: list[dict], key: str, metrics: dict | None = None, digits: int 
     return f"{metrics[key]:.{digits}f} (one run)" if metrics and metrics.get(key) is not None else "–"
 
 
-def _committed(folder: Path, metrics: dict, part: str) -> tuple[str, str]:
-    """The committed model's log p(x) ± se over its images, and its IS bound's distance to it at k = 100."""
-    path = folder / "posterior_gaps.json"
-    if part == "marginal" and path.is_file():
-        s = read_json(path, "posterior_gaps")["summary"]
+def _committed(folder: Path, part: str) -> tuple[float | None, str, str]:
+    """The committed model's log p(x) (or None), as "mean ± se (N images)", and its IS bound's distance to it with the
+    encoder's q as proposal on the same images; each only where computed from the present model.pt."""
+    s = posterior.saved_summary(folder) if part == "marginal" else None
+    if s is not None:
         encoder = s["refinement"]["is_bound"]["encoder"]["mean"] if "refinement" in s else None
         distance = "–" if encoder is None else f"{s['log_px']['mean'] - encoder:.2f}"
-        return f"{s['log_px']['mean']:.2f} ± {s['log_px']['se']:.2f} ({s['images']} images)", distance
-    q = metrics.get(log_likelihood.KEY, {}).get(part)
-    return ("–", "–") if q is None else (f"{q['mean']:.2f} ± {q['se']:.2f} ({q['images']} images)", "–")
+        shown = f"{s['log_px']['mean']:.2f} ± {s['log_px']['se']:.2f} ({s['images']} images)"
+        return s["log_px"]["mean"], shown, distance
+    q = (saved_entry(folder, log_likelihood.KEY) or {}).get(part)
+    return (
+        (None, "–", "–") if q is None else (q["mean"], f"{q['mean']:.2f} ± {q['se']:.2f} ({q['images']} images)", "–")
+    )
 
 
-def _rows(e, metrics: dict, runs: list[dict], folder: Path) -> list[tuple[str, list[str], list[dict]]]:
-    """(what the row is of, its cells, its seeds' flat numbers): one row, or two for a conditional model."""
+def _rows(e, metrics: dict, runs: list[dict], folder: Path) -> list[tuple[str, list[str], list[dict], float | None]]:
+    """(what the row is of, its cells, its seeds' flat numbers, the committed model's log p(x)): one row, or two for
+    a conditional model."""
     label, data = folder_label(e, metrics), dataset_name(metrics.get("dataset", "mnist"))
     conditional = kinds.traits(e.config().model).conditional
     parts = [("given_y", f"{label}: log p(x|y)"), ("marginal", f"{label}: log p(x) = log Σ_y p(y) p(x|y)")]
     out = []
     for part, name in parts if conditional else [("marginal", label)]:
         flat = _flat(runs, part)
-        committed, distance = _committed(folder, metrics, part)
-        bounds = part == "marginal" and conditional  # no bound here is of this log p(x)
+        committed_log_px, committed, distance = _committed(folder, part)
+        no_bound = part == "marginal" and conditional  # its ELBO and IS bound are of log p(x|y), not of this
         out.append(
             (
                 part,
@@ -82,38 +90,52 @@ def _rows(e, metrics: dict, runs: list[dict], folder: Path) -> list[tuple[str, l
                     data,
                     _seeds(flat, "log_px"),
                     committed,
-                    "–" if bounds else _seeds(flat, "elbo"),
-                    "–" if bounds else _seeds(flat, "elbo_gap"),
+                    "–" if no_bound else _seeds(flat, "elbo"),
+                    "–" if no_bound else _seeds(flat, "elbo_gap"),
                     distance,
-                    "–" if bounds else _seeds(runs, "test_elbo", metrics),
-                    "–" if bounds else _seeds(runs, "test_log_likelihood_is", metrics),
+                    "–" if no_bound else _seeds(runs, "test_elbo", metrics),
+                    "–" if no_bound else _seeds(runs, "test_log_likelihood_is", metrics),
                 ],
                 flat,
+                committed_log_px,
             )
         )
     return out
 
 
-def _ranking(found: list[tuple[str, str, list[dict]]]) -> str:
-    """The models of one data set by the seeds' mean log p(x), each against the first (the best) with the
-    difference's standard error; a model with fewer than two seeds measured is named apart."""
-    measured = [(name, spread(flat, "log_px")) for name, _, flat in found]
+def _ranking(found: list[tuple[str, list[dict], float | None]], images: int) -> str:
+    """The models of one data set and decoder, ranked by log p(x) on the same first test images: by the seeds' mean
+    where at least two models have two seeds measured, each against the first with the difference's standard error
+    over the seeds (the images are the same for every seed, so the images' own spread is not in it); and by the
+    committed models' log p(x); the models without two seeds measured are named."""
+    measured = [(name, spread(flat, "log_px")) for name, flat, _ in found]
     ranked = sorted([(n, s) for n, s in measured if s], key=lambda pair: -pair[1][0])
-    if len(ranked) < 2:
-        return ""
-    best_name, (best, sd_best, n_best) = ranked[0]
-    parts = []
-    for name, (mean, sd, n) in ranked[1:]:
-        se = math.sqrt(sd_best**2 / n_best + sd**2 / n)
-        verdict = "resolved" if best - mean > 2 * se else "within what the seeds resolve"
-        parts.append(f"{name} {mean - best:+.2f} ± {se:.2f} ({verdict})")
-    unmeasured = [name for name, s in measured if not s]
-    tail = f" Fewer than two seeds measured yet: {'; '.join(unmeasured)}." if unmeasured else ""
-    return f"Highest log p(x) over the seeds: {best_name}, {best:.2f}; against it: {'; '.join(parts)}.{tail}"
+    sentences = []
+    if len(ranked) >= 2:
+        best_name, (best, sd_best, n_best) = ranked[0]
+        parts = []
+        for name, (mean, sd, n) in ranked[1:]:
+            se = math.sqrt(sd_best**2 / n_best + sd**2 / n)
+            verdict = "resolved" if best - mean > 2 * se else "within what the seeds resolve"
+            parts.append(f"{markdown_text(name)} {mean - best:+.2f} ± {se:.2f} ({verdict})")
+        sentences.append(
+            f"Highest log p(x) on the first {images} test images, over the seeds: {markdown_text(best_name)}, "
+            f"{best:.2f}; against it: {'; '.join(parts)}."
+        )
+    committed = sorted([(value, name) for name, _, value in found if value is not None], reverse=True)
+    if len(committed) >= 2:
+        order = ", ".join(f"{markdown_text(name)} {value:.2f}" for value, name in committed)
+        sentences.append(f"The committed models, highest first: {order}.")
+    unmeasured = [markdown_text(name) for name, s in measured if not s]
+    if unmeasured and len(found) >= 2:
+        sentences.append(f"Fewer than two seeds measured yet: {'; '.join(unmeasured)}.")
+    return " ".join(sentences)
 
 
 def log_likelihood_section(root: Path = Path(".")) -> list[str]:
-    rows, by_data, commands, conditional = [], {}, [], None
+    """The section: a row per 2-D model with a likelihood bound whose folder is here (two for a conditional one),
+    the ranking within each data set and decoder, a conditional model's label paragraph, and the commands."""
+    rows, by_data, commands, conditionals, columns = [], {}, [], [], None
     for e in EXPERIMENTS.values():
         config = e.config()
         folder = root / e.out_dir
@@ -122,36 +144,38 @@ def log_likelihood_section(root: Path = Path(".")) -> list[str]:
         metrics_path = folder / "metrics.json"
         metrics = read_json(metrics_path, "metrics") if metrics_path.is_file() else {}
         runs = [] if recipe_changes(e, metrics) else default_runs(e, folder)  # seeds of the recipe it holds
-        for part, cells, flat in _rows(e, metrics, runs, folder):
+        for part, cells, flat, committed in _rows(e, metrics, runs, folder):
             rows.append(cells)
-            if part == "marginal":
-                by_data.setdefault(cells[1], []).append((cells[0], cells[2], flat))
+            if part == "marginal":  # ranked with the models of its data set and decoder, in the same units
+                by_data.setdefault((cells[1], config.likelihood), []).append((cells[0], flat, committed))
         commands.append(f"'{e.out_dir}'")
-        if kinds.traits(config.model).conditional and log_likelihood.KEY in metrics:
-            conditional = (folder_label(e, metrics), metrics[log_likelihood.KEY])
+        columns = columns or _columns(config.bound_samples, config.bound_test_images, REFINED_K)
+        kept = saved_entry(folder, log_likelihood.KEY)
+        if kinds.traits(config.model).conditional and kept is not None:
+            conditionals.append((folder_label(e, metrics), kept))
     if not rows:
         return []
-    rankings = [text for found in by_data.values() if (text := _ranking(found))]
+    rankings = [text for found in by_data.values() if (text := _ranking(found, log_likelihood.IMAGES))]
     return [
         "## Every 2-D model by its exact log p(x)",
         "",
         "Which model is best is a question about log p(x), which every bound above only approximates from below. "
         "With a 2-D latent it is computed (core/log_likelihood.py): by quadrature on a grid of spacing "
-        f"{log_likelihood.SPACING} over [−6, 6]² (scaled, wider and coarser alike, where the codes reach further), "
+        f"{log_likelihood.SPACING} over [−{posterior.HALF_WIDTH:g}, {posterior.HALF_WIDTH:g}]² (scaled, wider and coarser alike, where the codes reach further), "
         f"on the first {log_likelihood.IMAGES} test images, with its error bound (the mean's largest change on the "
         "grid of twice the spacing or a narrower one) in each record; beside it the exact ELBO of the encoder's q "
         "on the same grid and images, and how far it falls short, image by image. Each seed's numbers are in the "
         "folder's seeds.json (`python -m latentlab seeds`, which measures them for every 2-D seed it runs), mean ± "
         "sd over the seeds (n); the committed model's log p(x) ± its standard error over the images, and its "
-        "importance-sampled bound's distance at k = 100 on the same images, from the posterior command. A "
+        f"importance-sampled bound's distance at k = {REFINED_K} on the same images, from the posterior command. A "
         "conditional model has two rows: log p(x|y) at each image's own label, which its ELBO and bound are of, and "
         "its log p(x) = log Σ_y p(y) p(x|y), one quadrature per label, p(y) the training set's class frequencies: "
         "the only one of its numbers that compares with an unconditional model's.",
         "",
-        markdown_table(COLUMNS, rows),
+        markdown_table(columns, rows),
         "",
         *([" ".join(rankings), ""] if rankings else []),
-        *(_conditional_paragraph(*conditional) if conditional else []),
+        *(line for conditional in conditionals for line in _conditional_paragraph(*conditional)),
         "```bash",
         f"python -m latentlab posterior {' '.join(commands)}   # the committed models; a few minutes per folder",
         "python -m latentlab seeds --only "

@@ -19,7 +19,6 @@ core/posterior.py; every draw is seeded, so a rerun gives the same bytes on the 
 
 from __future__ import annotations
 
-import copy
 import io
 import time
 import zipfile
@@ -33,6 +32,7 @@ from ..core.data import to_float
 from ..core.display import shortened
 from ..core.distributions import device_of
 from ..core.files import atomic_path, file_sha256, write_json_atomic
+from ..core.log_likelihood import cpu_prior, decoder, rounded_mean_and_se
 from ..core.recorded import read_json
 from .explorer import POSTERIOR_PAGE_FILE as PAGE_FILE  # the page reads it (explorer.read_page_arrays)
 
@@ -45,14 +45,6 @@ SPACING, HALF_WIDTH, NARROWER = posterior.SPACING, posterior.HALF_WIDTH, posteri
 IS_BATCH = 50  # images per batch of the bound: 50 x 100 samples = 5,000 decodes at once
 REFINED_K = 100  # the bound with the encoder's and the refined q as proposal, on every analysed image
 SHORT_OF_Q_STAR = 0.01  # nats: a refined q this far below ELBO(q*) stopped by another mode than q*'s
-
-
-def _decoder(model):
-    @torch.no_grad()
-    def decode(z: torch.Tensor) -> torch.Tensor:
-        return model.decode(z.to(next(model.parameters()).device)).float().cpu()
-
-    return decode
 
 
 @torch.no_grad()
@@ -90,19 +82,21 @@ def analyse_model(
     gets that grid scaled by the factor needed, wider and coarser alike, so that it costs the same decodes;
     its error bound says what the coarser spacing costs."""
     q_mean, q_log_var = model.encode(x)
-    reach = (q_mean.abs() + 6 * torch.exp(0.5 * q_log_var)).max().item()
-    scale = 1.0 if spacing or half_width or narrower else max(1.0, reach / HALF_WIDTH)
-    spacing, half_width = spacing or SPACING * scale, half_width or HALF_WIDTH * scale
+    prior = cpu_prior(model)
+    if spacing or half_width or narrower:
+        grid = posterior.Grid.covering(half_width or HALF_WIDTH, spacing or SPACING, prior)
+    else:
+        grid = posterior.covering_codes(q_mean.cpu(), q_log_var.cpu(), prior)
+    scale = grid.spacing / SPACING if spacing is None else 1.0
     narrower = tuple(w * scale for w in NARROWER) if narrower is None else narrower
-    prior = copy.deepcopy(model).cpu().prior  # the quadrature runs on the CPU (a learned prior needs its model)
     return posterior.analyse(
-        _decoder(model),
+        decoder(model),
         model.likelihood.name,
         x.flatten(1).cpu(),
         q_mean.cpu(),
         q_log_var.cpu(),
-        posterior.Grid.covering(half_width, spacing, prior),
-        half_widths=(*narrower, half_width),
+        grid,
+        half_widths=(*narrower, grid.half_width),
     )
 
 
@@ -122,7 +116,7 @@ def local_density(model, x: torch.Tensor, box: list[float], cells: int) -> np.nd
     z2 = torch.linspace(box[2], box[3], cells, dtype=torch.float64)
     points = torch.stack(torch.meshgrid(z2, z1, indexing="ij")[::-1], dim=-1).reshape(-1, 2)  # row: z2, column: z1
     log_lik = posterior.pixel_log_likelihood(
-        x.flatten(1).cpu(), _decoder(model)(points.float()).flatten(1), model.likelihood.name
+        x.flatten(1).cpu(), decoder(model)(points.float()).flatten(1), model.likelihood.name
     )[0]
     log_joint = log_lik + model.prior.log_prob(points.to(device_of(model.prior))).double().cpu()  # the model's prior
     return (log_joint - log_joint.max()).exp().view(cells, cells).numpy()
@@ -163,9 +157,9 @@ def summary(result: dict) -> dict:
     }
     out = {"images": len(images), "units": result["units"]}
     for name, values in columns.items():
-        out[name] = _mean_and_se(values)
+        out[name] = rounded_mean_and_se(values)
     with_bound = [i for i in images if "is_bound" in i]
-    distance = _mean_and_se([i["log_px"] - i["is_bound"][-1] for i in with_bound])
+    distance = rounded_mean_and_se([i["log_px"] - i["is_bound"][-1] for i in with_bound])
     out["is_bound"] = {
         "k": result["ks"][-1],
         "images": len(with_bound),
@@ -177,12 +171,6 @@ def summary(result: dict) -> dict:
     if "refinement" in result:
         out["refinement"] = refinement_summary(result)
     return out
-
-
-def _mean_and_se(values) -> dict:
-    """Mean and standard error over the images, as posterior_gaps.json records them (6 decimals)."""
-    values = torch.tensor(values, dtype=torch.float64)
-    return {"mean": round(values.mean().item(), 6), "se": round((values.std() / len(values) ** 0.5).item(), 6)}
 
 
 def refinement_summary(result: dict) -> dict:
@@ -199,8 +187,10 @@ def refinement_summary(result: dict) -> dict:
         "optimiser": settings["optimiser"],
         "learning_rate": settings["learning_rate"],
         "steps": settings["steps"],
-        "elbo": [_mean_and_se([r["elbo"][j] for r in refined]) for j in steps],
-        "below_q_star": [_mean_and_se([i["elbo_q_star"] - i["refined"]["elbo"][j] for i in images]) for j in steps],
+        "elbo": [rounded_mean_and_se([r["elbo"][j] for r in refined]) for j in steps],
+        "below_q_star": [
+            rounded_mean_and_se([i["elbo_q_star"] - i["refined"]["elbo"][j] for i in images]) for j in steps
+        ],
         "short_of_q_star": {
             "threshold": SHORT_OF_Q_STAR,
             "images": len(short),
@@ -209,9 +199,9 @@ def refinement_summary(result: dict) -> dict:
         "is_bound": {
             "k": settings["k"],
             "images": len(images),
-            "encoder": _mean_and_se([r["is_bound"]["encoder"] for r in refined]),
-            "refined": _mean_and_se([r["is_bound"]["refined"] for r in refined]),
-            "gain": _mean_and_se([r["is_bound"]["refined"] - r["is_bound"]["encoder"] for r in refined]),
+            "encoder": rounded_mean_and_se([r["is_bound"]["encoder"] for r in refined]),
+            "refined": rounded_mean_and_se([r["is_bound"]["refined"] for r in refined]),
+            "gain": rounded_mean_and_se([r["is_bound"]["refined"] - r["is_bound"]["encoder"] for r in refined]),
         },
     }
 
