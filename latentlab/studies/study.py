@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..core.config import TrainConfig
+from ..core.config import QUICK_BOUND_IMAGES, TrainConfig
 from ..core.display import terminal_text
 from ..core.errors import Interrupted, LatentlabError
 from ..core.files import hold_folder, is_held, write_json_atomic
@@ -110,7 +110,8 @@ def run_job(run: StudyRun, threads: int | None) -> dict:
         model = measured.finished.model
         if log_likelihood.applies(model.traits, model.latent_dim):  # the number the bounds above only bound
             train_labels = measured.finished.train.labels if model.traits.conditional else None
-            record[log_likelihood.KEY] = log_likelihood.record(model, measured.finished.test, train_labels)
+            images = min(log_likelihood.IMAGES, QUICK_BOUND_IMAGES) if config.quick() else log_likelihood.IMAGES
+            record[log_likelihood.KEY] = log_likelihood.record(model, measured.finished.test, train_labels, images)
         write_json_atomic(record, run.scratch / RECORD_FILE)
     return record
 
