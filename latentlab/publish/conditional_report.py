@@ -8,9 +8,8 @@ import math
 from functools import partial
 from pathlib import Path
 
-from ..core import log_likelihood
 from ..core.conditioning import CODED_IMAGES, PRIOR_DRAWS
-from ..core.kept import saved_entry
+from ..core.kept import LOG_PX_KEY, saved_entry
 from ..core.kinds import traits
 from ..core.posterior import saved_summary
 from ..core.recorded import read_json
@@ -153,7 +152,7 @@ def _commands(e) -> list[str]:
 def _exact(folder: Path, twin_folder: Path) -> tuple[dict, float] | None:
     """The conditional model's log p(x|y) and log p(x) by quadrature, and its twin's log p(x) on the same images
     (the posterior command's), each only where computed from its folder's present model.pt and on as many images."""
-    q, twin = saved_entry(folder, log_likelihood.KEY), saved_summary(twin_folder)
+    q, twin = saved_entry(folder, LOG_PX_KEY), saved_summary(twin_folder)
     if q is None or twin is None or twin["images"] != q["marginal"]["images"]:
         return None
     return q, twin["log_px"]["mean"]

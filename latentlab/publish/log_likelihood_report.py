@@ -11,18 +11,17 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from ..core import kinds, log_likelihood, posterior
-from ..core.kept import saved_entry
+from ..core import kinds, posterior
+from ..core.kept import LOG_PX_KEY, saved_entry
 from ..core.recorded import read_json
 from ..experiments import EXPERIMENTS
 from ..studies.records import default_runs, recipe_changes
 from .folder_labels import folder_label
 from .names import dataset_name
-from .posterior_gaps import REFINED_K
 from .tables import markdown_table, markdown_text, plus_minus, spread
 
 
-def _columns(bound_samples: int, bound_test_images: int, refined_k: int) -> list[str]:
+def _columns(bound_samples: int, bound_test_images: int, k: str) -> list[str]:
     return [
         "model",
         "data set",
@@ -30,7 +29,7 @@ def _columns(bound_samples: int, bound_test_images: int, refined_k: int) -> list
         "committed model",
         "ELBO, same images: seeds",
         "log p(x) − ELBO",
-        f"log p(x) − IS bound (k = {refined_k}), committed",
+        f"log p(x) − IS bound ({k}), committed",
         "test ELBO (10,000 images): seeds",
         f"IS bound (k = {bound_samples}, {bound_test_images:,} images): seeds",
     ]
@@ -40,7 +39,7 @@ def _flat(runs: list[dict], part: str) -> list[dict]:
     """Each run's quadrature ``part`` ("marginal", "given_y") as flat keys for ``spread``: log_px, elbo, elbo_gap."""
     out = []
     for run in runs:
-        q = run.get(log_likelihood.KEY, {}).get(part)
+        q = run.get(LOG_PX_KEY, {}).get(part)
         if q is not None:
             out.append({"log_px": q["mean"], **{k: q[k]["mean"] for k in ("elbo", "elbo_gap") if k in q}})
     return out
@@ -65,7 +64,7 @@ def _committed(folder: Path, part: str) -> tuple[float | None, str, str]:
         distance = "–" if encoder is None else f"{s['log_px']['mean'] - encoder:.2f}"
         shown = f"{s['log_px']['mean']:.2f} ± {s['log_px']['se']:.2f} ({s['images']} images)"
         return s["log_px"]["mean"], shown, distance
-    q = (saved_entry(folder, log_likelihood.KEY) or {}).get(part)
+    q = (saved_entry(folder, LOG_PX_KEY) or {}).get(part)
     return (
         (None, "–", "–") if q is None else (q["mean"], f"{q['mean']:.2f} ± {q['se']:.2f} ({q['images']} images)", "–")
     )
@@ -103,7 +102,7 @@ def _rows(e, metrics: dict, runs: list[dict], folder: Path) -> list[tuple[str, l
     return out
 
 
-def _ranking(found: list[tuple[str, list[dict], float | None]], images: int) -> str:
+def _ranking(found: list[tuple[str, list[dict], float | None]], images: str) -> str:
     """The models of one data set and decoder, ranked by log p(x) on the same first test images: by the seeds' mean
     where at least two models have two seeds measured, each against the first with the difference's standard error
     over the seeds (the images are the same for every seed, so the images' own spread is not in it); and by the
@@ -119,7 +118,7 @@ def _ranking(found: list[tuple[str, list[dict], float | None]], images: int) -> 
             verdict = "resolved" if best - mean > 2 * se else "within what the seeds resolve"
             parts.append(f"{markdown_text(name)} {mean - best:+.2f} ± {se:.2f} ({verdict})")
         sentences.append(
-            f"Highest log p(x) on the first {images} test images, over the seeds: {markdown_text(best_name)}, "
+            f"Highest log p(x) on {images} test images, over the seeds: {markdown_text(best_name)}, "
             f"{best:.2f}; against it: {'; '.join(parts)}."
         )
     committed = sorted([(value, name) for name, _, value in found if value is not None], reverse=True)
@@ -135,12 +134,12 @@ def _ranking(found: list[tuple[str, list[dict], float | None]], images: int) -> 
 def log_likelihood_section(root: Path = Path(".")) -> list[str]:
     """The section: a row per 2-D model with a likelihood bound whose folder is here (two for a conditional one),
     the ranking within each data set and decoder, a conditional model's label paragraph, and the commands."""
-    rows, by_data, commands, conditionals, columns = [], {}, [], [], None
+    rows, by_data, commands, conditionals, images, ks = [], {}, [], [], set(), set()
     for e in EXPERIMENTS.values():
         config = e.config()
         folder = root / e.out_dir
-        if not (log_likelihood.applies(kinds.traits(config.model), config.latent_dim) and folder.is_dir()):
-            continue
+        if not (kinds.traits(config.model).likelihood_bound and config.latent_dim == 2 and folder.is_dir()):
+            continue  # the models core/log_likelihood.py measures (its ``applies``)
         metrics_path = folder / "metrics.json"
         metrics = read_json(metrics_path, "metrics") if metrics_path.is_file() else {}
         runs = [] if recipe_changes(e, metrics) else default_runs(e, folder)  # seeds of the recipe it holds
@@ -149,25 +148,31 @@ def log_likelihood_section(root: Path = Path(".")) -> list[str]:
             if part == "marginal":  # ranked with the models of its data set and decoder, in the same units
                 by_data.setdefault((cells[1], config.likelihood), []).append((cells[0], flat, committed))
         commands.append(f"'{e.out_dir}'")
-        columns = columns or _columns(config.bound_samples, config.bound_test_images, REFINED_K)
-        kept = saved_entry(folder, log_likelihood.KEY)
+        kept = saved_entry(folder, LOG_PX_KEY)
+        images |= {q["marginal"]["images"] for q in [kept, *(run.get(LOG_PX_KEY) for run in runs)] if q}
+        summary = posterior.saved_summary(folder)
+        ks |= {summary["refinement"]["is_bound"]["k"]} if summary and "refinement" in summary else set()
         if kinds.traits(config.model).conditional and kept is not None:
             conditionals.append((folder_label(e, metrics), kept))
     if not rows:
         return []
-    rankings = [text for found in by_data.values() if (text := _ranking(found, log_likelihood.IMAGES))]
+    first = f"the first {images.pop():,}" if len(images) == 1 else "the first"  # one count, as the records hold it
+    k = f"k = {ks.pop()}" if len(ks) == 1 else "the encoder's q"
+    config = next(iter(EXPERIMENTS.values())).config()
+    columns = _columns(config.bound_samples, config.bound_test_images, k)
+    rankings = [text for found in by_data.values() if (text := _ranking(found, first))]
     return [
         "## Every 2-D model by its exact log p(x)",
         "",
         "Which model is best is a question about log p(x), which every bound above only approximates from below. "
-        "With a 2-D latent it is computed (core/log_likelihood.py): by quadrature on a grid of spacing "
-        f"{log_likelihood.SPACING} over [−{posterior.HALF_WIDTH:g}, {posterior.HALF_WIDTH:g}]² (scaled, wider and coarser alike, where the codes reach further), "
-        f"on the first {log_likelihood.IMAGES} test images, with its error bound (the mean's largest change on the "
+        "With a 2-D latent it is computed (core/log_likelihood.py): by quadrature on a grid twice as coarse as the "
+        "posterior command's above (scaled alike where the codes reach further; each record gives its grid), "
+        f"on {first} test images, with its error bound (the mean's largest change on the "
         "grid of twice the spacing or a narrower one) in each record; beside it the exact ELBO of the encoder's q "
         "on the same grid and images, and how far it falls short, image by image. Each seed's numbers are in the "
         "folder's seeds.json (`python -m latentlab seeds`, which measures them for every 2-D seed it runs), mean ± "
         "sd over the seeds (n); the committed model's log p(x) ± its standard error over the images, and its "
-        f"importance-sampled bound's distance at k = {REFINED_K} on the same images, from the posterior command. A "
+        f"importance-sampled bound's distance ({k}) on the same images, from the posterior command. A "
         "conditional model has two rows: log p(x|y) at each image's own label, which its ELBO and bound are of, and "
         "its log p(x) = log Σ_y p(y) p(x|y), one quadrature per label, p(y) the training set's class frequencies: "
         "the only one of its numbers that compares with an unconditional model's.",
