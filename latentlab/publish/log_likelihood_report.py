@@ -55,10 +55,11 @@ def _seeds(runs: list[dict], key: str, metrics: dict | None = None, digits: int 
     return f"{metrics[key]:.{digits}f} (one run)" if metrics and metrics.get(key) is not None else "–"
 
 
-def _committed(folder: Path, part: str) -> tuple[float | None, str, str]:
+def _committed(folder: Path, part: str, summary: dict | None) -> tuple[float | None, str, str]:
     """The committed model's log p(x) (or None), as "mean ± se (N images)", and its IS bound's distance to it with the
-    encoder's q as proposal on the same images; each only where computed from the present model.pt."""
-    s = posterior.saved_summary(folder) if part == "marginal" else None
+    encoder's q as proposal on the same images; each only where computed from the present model.pt (``summary``,
+    the posterior command's, or metrics.json's entry)."""
+    s = summary if part == "marginal" else None
     if s is not None:
         encoder = s["refinement"]["is_bound"]["encoder"]["mean"] if "refinement" in s else None
         distance = "–" if encoder is None else f"{s['log_px']['mean'] - encoder:.2f}"
@@ -70,7 +71,9 @@ def _committed(folder: Path, part: str) -> tuple[float | None, str, str]:
     )
 
 
-def _rows(e, metrics: dict, runs: list[dict], folder: Path) -> list[tuple[str, list[str], list[dict], float | None]]:
+def _rows(
+    e, metrics: dict, runs: list[dict], folder: Path, summary: dict | None
+) -> list[tuple[str, list[str], list[dict], float | None]]:
     """(what the row is of, its cells, its seeds' flat numbers, the committed model's log p(x)): one row, or two for
     a conditional model."""
     label, data = folder_label(e, metrics), dataset_name(metrics.get("dataset", "mnist"))
@@ -79,7 +82,7 @@ def _rows(e, metrics: dict, runs: list[dict], folder: Path) -> list[tuple[str, l
     out = []
     for part, name in parts if conditional else [("marginal", label)]:
         flat = _flat(runs, part)
-        committed_log_px, committed, distance = _committed(folder, part)
+        committed_log_px, committed, distance = _committed(folder, part, summary)
         no_bound = part == "marginal" and conditional  # its ELBO and IS bound are of log p(x|y), not of this
         out.append(
             (
@@ -143,14 +146,14 @@ def log_likelihood_section(root: Path = Path(".")) -> list[str]:
         metrics_path = folder / "metrics.json"
         metrics = read_json(metrics_path, "metrics") if metrics_path.is_file() else {}
         runs = [] if recipe_changes(e, metrics) else default_runs(e, folder)  # seeds of the recipe it holds
-        for part, cells, flat, committed in _rows(e, metrics, runs, folder):
+        summary = posterior.saved_summary(folder)  # the posterior command's, of the present model.pt
+        for part, cells, flat, committed in _rows(e, metrics, runs, folder, summary):
             rows.append(cells)
             if part == "marginal":  # ranked with the models of its data set and decoder, in the same units
                 by_data.setdefault((cells[1], config.likelihood), []).append((cells[0], flat, committed))
         commands.append(f"'{e.out_dir}'")
         kept = saved_entry(folder, LOG_PX_KEY)
         images |= {q["marginal"]["images"] for q in [kept, *(run.get(LOG_PX_KEY) for run in runs)] if q}
-        summary = posterior.saved_summary(folder)
         ks |= {summary["refinement"]["is_bound"]["k"]} if summary and "refinement" in summary else set()
         if kinds.traits(config.model).conditional and kept is not None:
             conditionals.append((folder_label(e, metrics), kept))
