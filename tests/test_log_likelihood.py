@@ -273,3 +273,21 @@ def test_the_conditional_paragraph_gives_the_labels_information_and_bayes_rule_f
 
     text = "\n".join(log_likelihood_section(results_root))
     assert "is 1.83 ± 0.05 nats (-29.30 against -31.13)" in text and "reads the label of 91.6% of these images" in text
+
+
+def test_the_committed_results_md_is_what_the_report_writes_from_the_committed_files():
+    from latentlab.publish.report import results_markdown
+
+    repo = Path(__file__).resolve().parents[1]
+    assert (repo / "RESULTS.md").read_text(encoding="utf-8") == results_markdown(repo), "run python -m latentlab report"
+
+
+def test_the_cvae_comparison_gives_the_measured_label_information_once_its_log_px_is_computed():
+    repo = Path(__file__).resolve().parents[1]
+    metrics = read_json(
+        repo / "Kết_quả_huấn_luyện_Variational_Autoecoder" / "2D_latent_CVAE" / "metrics.json", "metrics"
+    )
+    text = (repo / "RESULTS.md").read_text(encoding="utf-8")
+    information = metrics["log_px_quadrature"]["label_information"]
+    assert f"the label's information under it is {information['mean']:.2f} ± {information['se']:.2f} nats" in text
+    assert "up to how much tighter one bound is than the other" not in text
