@@ -20,7 +20,7 @@ from .core.errors import DataSetMissing, LatentlabError, PublishedNumbersDiffer,
 from .core.evaluation import bounds_for_each_k, mean_and_se, per_image_bounds
 from .core.files import check_writable, file_sha256, hold_folder, write_json_atomic, write_text_atomic
 from .core.finished import Finished, open_finished
-from .core.kept import saved_entry
+from .core.kept import LOG_PX_KEY, saved_entry
 from .core.likelihoods import TEST_BINARIZATION_SEED, Bernoulli, binarize_once
 from .core.measure import write_metrics
 from .core.models import count_parameters
@@ -275,7 +275,7 @@ def _reproduce_here(names: list[str], retrain: bool, device: str, data_root: str
                 with hold_folder(config.out_dir):
                     _write_posterior(Path(config.out_dir), measured.finished, N_IMAGES, IS_IMAGES)
             elif log_likelihood.applies(kinds.traits(config.model), config.latent_dim):  # conditional (issue 48)
-                if saved_entry(config.out_dir, log_likelihood.KEY) is None:
+                if saved_entry(config.out_dir, LOG_PX_KEY) is None:
                     with hold_folder(config.out_dir):
                         _write_conditional_log_px(Path(config.out_dir), measured.finished)
             kept = saved_entry(config.out_dir, surgery.METRICS_KEY)  # the split of this model.pt (issue 48)
@@ -352,7 +352,7 @@ def write_documents(root: Path = Path("."), screenshot: bool = False) -> None:
 
 def has_true_posterior(traits, latent_dim: int) -> bool:
     """Whether ``posterior`` computes a model's true posterior: an unconditional kind with a posterior and a 2-D z."""
-    return traits.likelihood_bound and not traits.conditional and latent_dim == 2
+    return log_likelihood.applies(traits, latent_dim) and not traits.conditional
 
 
 def posterior_gaps(folders: list[Path], n_images: int, is_images: int, data_root: str | None, device_name: str) -> None:
@@ -392,7 +392,7 @@ def _write_conditional_log_px(folder: Path, finished: Finished, n_images: int = 
     record = log_likelihood.record(finished.model, finished.test, finished.train.labels, n_images)
     record["model_sha256"] = file_sha256(folder / MODEL_FILE)
     metrics = read_json(folder / "metrics.json", "metrics")
-    metrics[log_likelihood.KEY] = record
+    metrics[LOG_PX_KEY] = record
     write_json_atomic(metrics, folder / "metrics.json")
     given, marginal = record["given_y"], record["marginal"]
     print(

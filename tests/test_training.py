@@ -172,7 +172,7 @@ def test_reproduce_computes_a_conditional_models_log_px_only_where_metrics_json_
     monkeypatch, tmp_path
 ):
     import latentlab.commands as commands
-    from latentlab.core import log_likelihood
+    from latentlab.core.kept import LOG_PX_KEY
 
     calls, kept = [], {}
     monkeypatch.chdir(tmp_path)
@@ -183,7 +183,7 @@ def test_reproduce_computes_a_conditional_models_log_px_only_where_metrics_json_
     monkeypatch.setattr(commands, "write_documents", lambda: None)
     commands.reproduce(["cvae-2d"], retrain=False, device="cpu", data_root=None)
     assert len(calls) == 1  # missing: computed
-    kept[(calls[0], log_likelihood.KEY)] = {"marginal": {}}
+    kept[(calls[0], LOG_PX_KEY)] = {"marginal": {}}
     commands.reproduce(["cvae-2d"], retrain=False, device="cpu", data_root=None)
     assert len(calls) == 1  # kept for the present model.pt: not computed again
 

@@ -26,11 +26,9 @@ from dataclasses import dataclass
 import torch
 
 from .data import to_float
-from .kept import LOG_PX_KEY
 from .posterior import HALF_WIDTH, NARROWER, Grid, covering_codes, grid_elbo, grid_log_likelihood, log_marginal
 
 SPACING = 0.04  # twice posterior.SPACING: the mean's error bound, recorded with it, says what that costs
-KEY = LOG_PX_KEY  # its entry in metrics.json and in a seed's record
 IMAGES = 500  # the first 500 test images, those of the posterior command and the explorer page's picks
 
 
@@ -181,7 +179,7 @@ def applies(traits, latent_dim: int) -> bool:
 
 
 def record(model, test, train_labels: torch.Tensor | None = None, images: int = IMAGES) -> dict:
-    """What metrics.json (LOG_PX_KEY) and a seed's record hold of a 2-D model's first ``images`` test images:
+    """What metrics.json (core/kept.py's LOG_PX_KEY) and a seed's record hold of a 2-D model's first ``images`` test images:
     log p(x) ("marginal"); for a conditional model also log p(x|y) at each image's own label ("given_y"), the
     label's information log p(y|x) - log p(y) = log p(x|y) - log p(x), and how often Bayes' rule
     argmax_y p(y|x) reads the label, with p(y) the class frequencies of ``train_labels``."""

@@ -24,6 +24,7 @@ from ..core.config import QUICK_BOUND_IMAGES, TrainConfig
 from ..core.display import terminal_text
 from ..core.errors import Interrupted, LatentlabError
 from ..core.files import hold_folder, is_held, write_json_atomic
+from ..core.kept import LOG_PX_KEY
 from ..core.recorded import read_json
 from ..experiments import Experiment, check_repository_root
 from .executors import JobLost, submitted_and_unfinished, write_job_file
@@ -111,7 +112,7 @@ def run_job(run: StudyRun, threads: int | None) -> dict:
         if log_likelihood.applies(model.traits, model.latent_dim):  # the number the bounds above only bound
             train_labels = measured.finished.train.labels if model.traits.conditional else None
             images = min(log_likelihood.IMAGES, QUICK_BOUND_IMAGES) if config.quick() else log_likelihood.IMAGES
-            record[log_likelihood.KEY] = log_likelihood.record(model, measured.finished.test, train_labels, images)
+            record[LOG_PX_KEY] = log_likelihood.record(model, measured.finished.test, train_labels, images)
         write_json_atomic(record, run.scratch / RECORD_FILE)
     return record
 
@@ -122,7 +123,7 @@ def _measured_fields(config: TrainConfig) -> tuple[str, ...]:
     committed one for seed 0), else trained again, and its record replaced."""
     from ..core import kinds, log_likelihood
 
-    return (log_likelihood.KEY,) if log_likelihood.applies(kinds.traits(config.model), config.latent_dim) else ()
+    return (LOG_PX_KEY,) if log_likelihood.applies(kinds.traits(config.model), config.latent_dim) else ()
 
 
 def _record_of_finished_job(run: StudyRun) -> dict | None:
