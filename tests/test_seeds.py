@@ -107,6 +107,56 @@ def test_a_run_recorded_before_log_px_was_measured_is_measured_again_from_its_ke
     assert again["log_px_quadrature"] == measured and model.read_bytes() == model_bytes  # measured, not retrained
 
 
+def test_every_vae_seed_records_where_its_kl_goes_by_quadrature_in_2d_and_by_the_mixture_in_32d(study):
+    from latentlab.core.files import file_sha256
+
+    root, _ = study
+    for name, method in (("vae-2d", "quadrature"), ("vae-32d-bernoulli", "mixture")):
+        for run in _smoke_runs(root, name):
+            split = run["elbo_surgery"]
+            model = root / "runs" / "seeds" / name / "epochs1-train_limit64" / f"seed{run['seed']}" / "model.pt"
+            assert split["method"] == method and split["model_sha256"] == file_sha256(model)
+            assert split["average_kl"] == pytest.approx(split["mutual_information"] + split["aggregate_kl"], abs=2e-6)
+
+
+def _drop_split(record: Path, index: int) -> dict:
+    """Remove the split from the ``index``-th run of a seeds.json, as a run recorded before it was measured."""
+    saved = json.loads(record.read_text())
+    measured = saved["runs"][index].pop("elbo_surgery")
+    record.write_text(json.dumps(saved))
+    return measured
+
+
+def test_a_run_recorded_before_the_split_was_measured_is_measured_again_from_its_kept_model(study, capsys, monkeypatch):
+    root, command = study
+    record = root / str(SMOKE_RECORD).format("vae-32d-bernoulli")
+    model = root / "runs" / "seeds" / "vae-32d-bernoulli" / "epochs1-train_limit64" / "seed1" / "model.pt"
+    measured, model_bytes = _drop_split(record, 1), model.read_bytes()
+    monkeypatch.chdir(root)
+    assert main(command) == 0
+    assert capsys.readouterr().out.count("skipped") == 3
+    again = json.loads(record.read_text())["runs"][1]
+    assert again["elbo_surgery"] == measured and model.read_bytes() == model_bytes  # measured, not retrained
+
+
+def test_a_run_whose_model_is_gone_is_not_trained_again_for_the_split(study, capsys, monkeypatch):
+    root, command = study
+    record = root / str(SMOKE_RECORD).format("vae-32d-bernoulli")
+    model = root / "runs" / "seeds" / "vae-32d-bernoulli" / "epochs1-train_limit64" / "seed1" / "model.pt"
+    before = record.read_bytes()
+    measured = _drop_split(record, 1)
+    model.rename(model.with_suffix(".away"))
+    try:
+        monkeypatch.chdir(root)
+        assert main(command) == 0
+        assert capsys.readouterr().out.count("skipped") == 4
+        assert "elbo_surgery" not in json.loads(record.read_text())["runs"][1]
+    finally:
+        model.with_suffix(".away").rename(model)
+        record.write_bytes(before)
+    assert json.loads(before)["runs"][1]["elbo_surgery"] == measured
+
+
 def _write_folder(root: Path, name: str, elbos: list[float]) -> None:
     """A metrics.json and a seeds.json of the experiment's own recipe with the given test ELBOs."""
     experiment = EXPERIMENTS[name]

@@ -251,8 +251,29 @@ def test_results_md_tables_each_folders_split_with_the_command_that_gives_it(tmp
     (tmp_path / folder / "metrics.json").write_text(json.dumps(metrics), encoding="utf-8")
     text = results_markdown(tmp_path)
     section = text[text.index("## Where the KL goes: information and the prior's misfit") :]
-    assert "| VAE, 32-D | 12.50 | 8.25 ± 0.03 | 4.250 ± 0.031 | 34% | mixture | 9.21 |" in section
+    assert "| VAE, 32-D | 12.50 | 8.25 ± 0.03 | 4.250 ± 0.031 | 34% | mixture | 9.21 | – | – |" in section
     assert f"python -m latentlab surgery '{folder.as_posix()}'" in section
+    assert "python -m latentlab seeds" not in section  # no seed holds a split
+
+
+def test_results_md_gives_the_seeds_spread_of_the_split_over_the_seeds_that_hold_one(tmp_path):
+    from latentlab.experiments import EXPERIMENTS
+    from latentlab.publish.report import results_markdown
+
+    experiment = next(e for e in EXPERIMENTS.values() if e.out_dir.name == "32D_latent_VAE")
+    (tmp_path / experiment.out_dir).mkdir(parents=True)
+    metrics = read_json(REPO / experiment.out_dir / "metrics.json", "metrics")
+    (tmp_path / experiment.out_dir / "metrics.json").write_text(json.dumps(metrics), encoding="utf-8")
+    recipe, split = experiment.config().recipe(), metrics["elbo_surgery"]
+    runs = [
+        {"seed": seed, "device": "cpu", "train_seconds": 1.0, "recipe": {**recipe, "seed": seed}}
+        | ({"elbo_surgery": split | {"mutual_information": i, "aggregate_kl": a}} if i is not None else {})
+        for seed, (i, a) in enumerate([(8.0, 4.0), (8.5, 4.5), (None, None)])  # seed 2's model was not kept
+    ]
+    (tmp_path / experiment.out_dir / "seeds.json").write_text(json.dumps({"experiment": experiment.name, "runs": runs}))
+    section = results_markdown(tmp_path).split("## Where the KL goes")[1]
+    assert "| 8.25 ± 0.35 (n=2) | 4.250 ± 0.354 (n=2) |" in section
+    assert f"python -m latentlab seeds --only {experiment.name}" in section
 
 
 def test_results_md_has_no_surgery_section_without_a_split(tmp_path):

@@ -20,12 +20,12 @@ images by under 1e-4 nats: posterior_gaps.json's convergence rows).
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 
 import torch
 
 from .data import to_float
+from .passes import cpu_prior
 from .posterior import HALF_WIDTH, NARROWER, Grid, covering_codes, grid_elbo, grid_log_likelihood, log_marginal
 
 SPACING = 0.04  # twice posterior.SPACING: the mean's error bound, recorded with it, says what that costs
@@ -91,11 +91,6 @@ def decoder(model, label: int | None = None):
         return model.decode(z, y).float().cpu()
 
     return decode
-
-
-def cpu_prior(model):
-    """The model's prior on the CPU, where the quadrature runs (a learned prior needs its pseudo-inputs there)."""
-    return copy.deepcopy(model).cpu().prior
 
 
 @torch.no_grad()

@@ -1,9 +1,10 @@
 """What training measures each epoch, and what every later step shares with it: seeded draws, the loss
-terms over a split, the codes of a split, the active units. What a finished model is judged by (baselines,
+terms over a split, the codes of a split and its posteriors' parameters, the active units. What a finished model is judged by (baselines,
 probes, likelihood bounds, the ELBO by many samples) is in evaluation.py."""
 
 from __future__ import annotations
 
+import copy
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -96,6 +97,19 @@ def _coded(batches: list) -> Coded:
 def encode_split(model: torch.nn.Module, split: DeviceSplit, batch_size: int = 1000) -> torch.Tensor:
     """``model.code`` of every image of the split, in order, on the CPU: (N, latent_dim)."""
     return torch.cat([model.code(x, y).float().cpu() for x, y in split.labelled_batches(batch_size)])
+
+
+@torch.no_grad()
+def posterior_parameters(model: torch.nn.Module, split: DeviceSplit, batch_size: int = 1000) -> tuple:
+    """q(z|x) of every image of the split, given its own label (read only by a conditional model): (mean, log_var),
+    (N, latent_dim) each, float64 on the CPU, where the quadrature and the mixture estimator sum them."""
+    pairs = [model.encode(x, y) for x, y in split.labelled_batches(batch_size)]
+    return tuple(torch.cat([pair[i].double().cpu() for pair in pairs]) for i in (0, 1))
+
+
+def cpu_prior(model: torch.nn.Module):
+    """The model's prior on the CPU, where the quadrature runs (a learned prior needs its pseudo-inputs there)."""
+    return copy.deepcopy(model).cpu().prior
 
 
 def active_units(means: torch.Tensor, threshold: float = 0.01) -> tuple[int, torch.Tensor]:

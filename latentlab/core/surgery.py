@@ -29,7 +29,8 @@ Two ways to the split, both from each image's diagonal Gaussian (mean, log_var) 
 
 A conditional model's q(z|x, y), given each image's own label, splits the same way with the prior p(z) it
 shares across labels: I is then the information z carries about the (image, label) pair, which, with one
-label per image, is I(x; z). Nothing here knows a model: the callers encode.
+label per image, is I(x; z). Only ``of_model`` knows a model: it encodes a split and picks the method by the
+latent size, for the surgery command (publish/surgery.py) and a seed's record (studies/study.py) alike.
 """
 
 from __future__ import annotations
@@ -42,7 +43,8 @@ from torch.distributions import Normal
 
 from .distributions import LOG_2PI, diagonal_normal, has_closed_form, kl_divergence
 from .kept import SURGERY_KEY
-from .posterior import Grid, grid_kl, grid_q
+from .passes import cpu_prior, posterior_parameters
+from .posterior import Grid, covering_codes, grid_kl, grid_q
 
 METRICS_KEY = SURGERY_KEY  # metrics.json's entry (python -m latentlab surgery), kept while model.pt is
 QUADRATURE, MIXTURE = "quadrature", "mixture"
@@ -135,6 +137,25 @@ def quadrature(mean: torch.Tensor, log_var: torch.Tensor, grid: Grid) -> tuple[S
         "coarser_aggregate_kl": kl_coarser,
         "mass_outside_grid": mass_outside(mean, log_var, grid),
     }
+
+
+def of_posteriors(mean: torch.Tensor, log_var: torch.Tensor, prior, seed: int) -> tuple[Split, dict]:
+    """The split of N images' posteriors (mean, log_var (N, D)) by the method the latent size allows: for a 2-D z
+    the quadrature on the grid that covers every code (posterior.covering_codes), with what ``quadrature`` returns
+    beside it and the grid ("grid"); otherwise the mixture estimator seeded with ``seed``, and {}."""
+    if mean.shape[1] == 2:
+        grid = covering_codes(mean, log_var, prior)
+        split, extra = quadrature(mean, log_var, grid)
+        return split, extra | {"grid": grid}
+    return mixture(mean, log_var, prior, seed), {}
+
+
+def of_model(model, split, seed: int) -> Split:
+    """The split of ``model``'s posteriors of every image of ``split`` (a DeviceSplit), each given its own label,
+    with the model's own prior: the numbers a seed's record keeps of it."""
+    model.eval()
+    mean, log_var = posterior_parameters(model, split)
+    return of_posteriors(mean, log_var, cpu_prior(model), seed)[0]
 
 
 def mixture_log_density(z: torch.Tensor, mean: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:

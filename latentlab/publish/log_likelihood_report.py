@@ -18,7 +18,7 @@ from ..experiments import EXPERIMENTS
 from ..studies.records import default_runs, recipe_changes
 from .folder_labels import folder_label
 from .names import dataset_name
-from .tables import markdown_table, markdown_text, plus_minus, spread
+from .tables import markdown_table, markdown_text, over_seeds, spread
 
 
 def _columns(bound_samples: int, bound_test_images: int, k: str) -> list[str]:
@@ -47,11 +47,9 @@ def _flat(runs: list[dict], part: str) -> list[dict]:
 
 def _seeds(runs: list[dict], key: str, metrics: dict | None = None, digits: int = 2) -> str:
     """mean ± sd over the seeds (n), one seed's number, or else the committed model's in ``metrics``."""
-    found = plus_minus(runs, key, digits)
+    found = over_seeds(runs, key, digits)
     if found is not None:
-        return f"{found} (n={sum(run.get(key) is not None for run in runs)})"
-    if runs and runs[0].get(key) is not None:
-        return f"{runs[0][key]:.{digits}f} (one seed)"
+        return found
     return f"{metrics[key]:.{digits}f} (one run)" if metrics and metrics.get(key) is not None else "–"
 
 

@@ -32,7 +32,8 @@ from ..core.data import to_float
 from ..core.display import shortened
 from ..core.distributions import device_of
 from ..core.files import atomic_path, file_sha256, write_json_atomic
-from ..core.log_likelihood import cpu_prior, decoder, rounded_mean_and_se
+from ..core.log_likelihood import decoder, rounded_mean_and_se
+from ..core.passes import cpu_prior
 from ..core.recorded import read_json
 from .explorer import POSTERIOR_PAGE_FILE as PAGE_FILE  # the page reads it (explorer.read_page_arrays)
 

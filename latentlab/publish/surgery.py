@@ -11,7 +11,6 @@ that land there. Every draw is seeded with the run's seed: a rerun writes the sa
 
 from __future__ import annotations
 
-import copy
 import math
 from pathlib import Path
 
@@ -20,22 +19,14 @@ import torch
 
 from ..core import surgery
 from ..core.files import file_sha256, write_json_atomic
-from ..core.posterior import Grid, covering_codes
+from ..core.passes import cpu_prior, posterior_parameters
+from ..core.posterior import Grid
 from ..core.recorded import read_json
 
 FIGURE_FILE = "aggregate_posterior.png"
 HOLE = -2.0  # log q(z)/p(z) below this: the prior puts at least e^2 = 7.4 times the codes' density there
 PRIOR_DRAWS = 100_000
 HOLE_IMAGES = 8
-ENCODE_BATCH = 1000
-
-
-@torch.no_grad()
-def encode_split(model, split) -> tuple[torch.Tensor, torch.Tensor]:
-    """q(z|x) of every image of the split, given its own label (read only by a conditional model): (mean, log_var)
-    (N, D) each, float64 on the CPU."""
-    pairs = [model.encode(x, y) for x, y in split.labelled_batches(ENCODE_BATCH)]
-    return tuple(torch.cat([pair[i].double().cpu() for pair in pairs]) for i in (0, 1))
 
 
 def hole_share(log_ratio: torch.Tensor, grid: Grid, prior, seed: int) -> tuple[float, float]:
@@ -68,8 +59,8 @@ def hole_points(log_ratio: torch.Tensor, log_prior: torch.Tensor, grid: Grid, co
 def two_d_split(mean: torch.Tensor, log_var: torch.Tensor, prior, seed: int) -> tuple[dict, dict]:
     """The quadrature's record for metrics.json, with the grid, its error and the mixture estimator's check, and
     the arrays the figure needs."""
-    grid = covering_codes(mean, log_var, prior)
-    split, extra = surgery.quadrature(mean, log_var, grid)
+    split, extra = surgery.of_posteriors(mean, log_var, prior, seed)
+    grid = extra["grid"]
     check = surgery.mixture(mean, log_var, prior, seed)
     r = lambda value: round(float(value), 6)  # noqa: E731
     record = split.record() | {
@@ -109,8 +100,8 @@ def write_surgery(folder: Path, model, test, seed: int, title: str) -> dict:
 
     folder = Path(folder)
     model.eval()
-    mean, log_var = encode_split(model, test)
-    prior = copy.deepcopy(model).cpu().prior  # on the CPU beside the codes (a learned prior needs its model)
+    mean, log_var = posterior_parameters(model, test)
+    prior = cpu_prior(model)
     if mean.shape[1] == 2:
         record, arrays = two_d_split(mean, log_var, prior, seed)
         if not model.traits.conditional:  # a conditional decoder needs a label to show the hole
@@ -128,7 +119,7 @@ def write_surgery(folder: Path, model, test, seed: int, title: str) -> dict:
                 folder / FIGURE_FILE,
             )
     else:
-        record = surgery.mixture(mean, log_var, prior, seed).record()
+        record = surgery.of_posteriors(mean, log_var, prior, seed)[0].record()
     record["model_sha256"] = file_sha256(folder / "model.pt")
     metrics = read_json(folder / "metrics.json", "metrics")
     metrics[surgery.METRICS_KEY] = record

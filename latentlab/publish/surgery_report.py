@@ -12,14 +12,24 @@ from typing import NamedTuple
 from ..core.kinds import traits
 from ..core.recorded import read_json
 from ..experiments import EXPERIMENTS
-from ..studies.records import recipe_changes
+from ..studies.records import default_runs, recipe_changes
 from .folder_labels import folder_label
 from .prior_report import prior_pairs
-from .tables import decimals, markdown_table, markdown_text
+from .tables import decimals, markdown_table, markdown_text, over_seeds
 
 KEY = "elbo_surgery"
 NEAR_CEILING = 0.1  # nats: an I(x; z) this close to log N says only that the N images' codes barely overlap
-HEADER = ["model", "average KL", "I(x; z)", "KL(q(z) ‖ p(z))", "misfit share", "method", "ceiling log N"]
+HEADER = [
+    "model",
+    "average KL",
+    "I(x; z)",
+    "KL(q(z) ‖ p(z))",
+    "misfit share",
+    "method",
+    "ceiling log N",
+    "I(x; z): seeds",
+    "KL(q(z) ‖ p(z)): seeds",
+]
 
 
 class Entry(NamedTuple):
@@ -30,6 +40,7 @@ class Entry(NamedTuple):
     conditional: bool
     own_recipe: bool  # the folder holds its experiment's recipe, as a comparison of two experiments needs
     split: dict  # metrics.json's elbo_surgery entry
+    seeds: list[dict]  # the splits of the seeds of the experiment's recipe whose records hold one (seeds.json)
 
 
 def surgery_entries(root: Path) -> dict:
@@ -40,7 +51,9 @@ def surgery_entries(root: Path) -> dict:
         if path.is_file() and KEY in (metrics := read_json(path, "metrics")):
             conditional = traits(metrics["model"]).conditional
             own = not recipe_changes(e, metrics)
-            found[e.out_dir] = Entry(folder_label(e, metrics), metrics["latent_dim"], conditional, own, metrics[KEY])
+            seeds = [run[KEY] for run in default_runs(e, root / e.out_dir) if KEY in run]
+            label = folder_label(e, metrics)
+            found[e.out_dir] = Entry(label, metrics["latent_dim"], conditional, own, metrics[KEY], seeds)
     return found
 
 
@@ -63,6 +76,8 @@ def _row(entry: Entry) -> list[str]:
         f"{100 * s['aggregate_kl'] / s['average_kl']:.0f}%",
         s["method"],
         f"{s['ceiling_log_n']:.2f}",
+        over_seeds(entry.seeds, "mutual_information", 2) or "–",
+        over_seeds(entry.seeds, "aggregate_kl", 3) or "–",
     ]
 
 
@@ -113,6 +128,8 @@ def surgery_section(root: Path = Path(".")) -> list[str]:
     if not found:
         return []
     folders = " ".join(shlex.quote(folder.as_posix()) for folder in found)
+    seeded = [e.name for e in EXPERIMENTS.values() if e.out_dir in found and found[e.out_dir].seeds]
+    seeds_line = [f"python -m latentlab seeds --only {' '.join(seeded)}   # the seeds' splits"] if seeded else []
     return [
         "## Where the KL goes: information and the prior's misfit",
         "",
@@ -126,7 +143,9 @@ def surgery_section(root: Path = Path(".")) -> list[str]:
         "of I(x; z) cannot exceed log N, the most N images can tell (± its standard error). The ± is the grid's "
         "error bound for the quadrature, the standard error for the mixture. A conditional model's "
         "q(z|x, y) is given each image's own label, and its prior is the same for every label. The committed "
-        "model of each folder: seeds.json records no split, so the table has no spread over seeds.",
+        "model of each folder, and in the last two columns the mean ± sd over the seeds of its recipe whose "
+        "models the seed study had at hand when it measured the split (n; seeds.json's `elbo_surgery`: the study "
+        "does not train a model again for it).",
         "",
         markdown_table(HEADER, [_row(entry) for entry in found.values()]),
         "",
@@ -136,6 +155,7 @@ def surgery_section(root: Path = Path(".")) -> list[str]:
         "",
         "```bash",
         f"python -m latentlab surgery {folders}   # under a minute per folder on a 2-core CPU",
+        *seeds_line,
         "```",
         "",
     ]

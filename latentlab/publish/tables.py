@@ -81,6 +81,15 @@ def plus_minus(runs: list[dict], key: str, digits: int) -> str | None:
     return f"{mean:.{digits}f} ± {sd:.{digits}f}"
 
 
+def over_seeds(runs: list[dict], key: str, digits: int) -> str | None:
+    """ "mean ± sd (n=N)" of a metric over seeded runs, "value (one seed)" with one, or None with none."""
+    found = plus_minus(runs, key, digits)
+    if found is not None:
+        return f"{found} (n={sum(run.get(key) is not None for run in runs)})"
+    one = [run[key] for run in runs if run.get(key) is not None]
+    return f"{one[0]:.{digits}f} (one seed)" if one else None
+
+
 def decimals(sd: float, digits: int) -> int:
     """``digits``, or more where the sd would otherwise print as 0: then two significant digits of it."""
     return 1 - math.floor(math.log10(sd)) if 0 < sd < 10**-digits else digits

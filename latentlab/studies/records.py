@@ -83,10 +83,9 @@ def scratch_folder(experiment: Experiment, config: TrainConfig) -> Path:
     return SCRATCH / experiment.name / recipe_folder(experiment, config) / f"seed{config.seed}"
 
 
-def is_recorded(path: Path, config: TrainConfig, fields: tuple[str, ...] = ()) -> bool:
-    """Whether ``path`` (a seeds.json) holds a run of ``config``'s recipe (its seed included) with every one of
-    ``fields``: a run recorded before the study measured a field is measured again."""
-    return any(recipe_of(run) == config.recipe() and all(f in run for f in fields) for run in read_record(path))
+def recorded_run(path: Path, config: TrainConfig) -> dict | None:
+    """The run of ``config``'s recipe (its seed included) that ``path`` (a seeds.json) holds, or None."""
+    return next((run for run in read_record(path) if recipe_of(run) == config.recipe()), None)
 
 
 def merge(path: Path, experiment: str, run: dict) -> None:

@@ -23,12 +23,12 @@ from pathlib import Path
 from ..core.config import QUICK_BOUND_IMAGES, TrainConfig
 from ..core.display import terminal_text
 from ..core.errors import Interrupted, LatentlabError
-from ..core.files import hold_folder, is_held, write_json_atomic
-from ..core.kept import LOG_PX_KEY
+from ..core.files import file_sha256, hold_folder, is_held, write_json_atomic
+from ..core.kept import LOG_PX_KEY, SURGERY_KEY
 from ..core.recorded import read_json
 from ..experiments import Experiment, check_repository_root
 from .executors import JobLost, submitted_and_unfinished, write_job_file
-from .records import is_recorded, merge, recipe_of, record_file, scratch_folder
+from .records import merge, recipe_of, record_file, recorded_run, scratch_folder
 
 RECORD_FILE = "record.json"  # a finished job's record, in its scratch folder
 
@@ -86,7 +86,6 @@ def run_job(run: StudyRun, threads: int | None) -> dict:
     of a run change): with the same threads, a run's numbers do not depend on where it ran."""
     import torch
 
-    from ..core import log_likelihood
     from ..core.measure import RECORDED, train_and_measure
 
     os.chdir(run.root)  # a cluster's job starts where sbatch puts it; the study's paths start at the repository
@@ -108,22 +107,75 @@ def run_job(run: StudyRun, threads: int | None) -> dict:
             "recipe": config.recipe(),
             **{key: metrics[key] for key in (*RECORDED, "bound_samples", "bound_test_images") if key in metrics},
         }
-        model = measured.finished.model
-        if log_likelihood.applies(model.traits, model.latent_dim):  # the number the bounds above only bound
-            train_labels = measured.finished.train.labels if model.traits.conditional else None
-            images = min(log_likelihood.IMAGES, QUICK_BOUND_IMAGES) if config.quick() else log_likelihood.IMAGES
-            record[LOG_PX_KEY] = log_likelihood.record(model, measured.finished.test, train_labels, images)
+        record |= _measurements(run, measured.finished, _fields_of(run))
         write_json_atomic(record, run.scratch / RECORD_FILE)
     return record
 
 
-def _measured_fields(config: TrainConfig) -> tuple[str, ...]:
-    """The fields a run's record must hold beyond the evaluation's: a 2-D model's log p(x) by quadrature. A run
-    recorded without them is run again: its model is found in its scratch folder where it is still there (the
-    committed one for seed 0), else trained again, and its record replaced."""
+def _fields_of(run: StudyRun) -> tuple[str, ...]:
+    """The fields a run's record holds beyond the evaluation's: a 2-D model's log p(x) by quadrature, and a VAE's
+    ELBO surgery (where its KL term goes, for the seeds' spread)."""
     from ..core import kinds, log_likelihood
 
-    return (LOG_PX_KEY,) if log_likelihood.applies(kinds.traits(config.model), config.latent_dim) else ()
+    traits = kinds.traits(run.config.model)
+    fields = [LOG_PX_KEY] if log_likelihood.applies(traits, run.config.latent_dim) else []
+    return tuple(fields + ([SURGERY_KEY] if traits.encoder_distribution else []))
+
+
+def _measured_fields(run: StudyRun) -> tuple[str, ...]:
+    """The fields of ``_fields_of`` that a recorded run must hold. A run recorded before a field existed is
+    measured again from its kept model (``_complete``). log p(x) is required even where that model is gone: the
+    run is then trained again. The surgery's split is only asked of a model at hand: it is not worth training
+    for, so its seeds' spread is over the seeds whose models were kept."""
+    return tuple(f for f in _fields_of(run) if f == LOG_PX_KEY or _model_at_hand(run))
+
+
+def _measurements(run: StudyRun, finished, fields: tuple[str, ...]) -> dict:
+    """``fields`` (of ``_fields_of``) measured of the run's finished model."""
+    from ..core import log_likelihood, surgery
+
+    model, config, found = finished.model, run.config, {}
+    if LOG_PX_KEY in fields:  # the number the evaluation's bounds only bound
+        train_labels = finished.train.labels if model.traits.conditional else None
+        images = min(log_likelihood.IMAGES, QUICK_BOUND_IMAGES) if config.quick() else log_likelihood.IMAGES
+        found[LOG_PX_KEY] = log_likelihood.record(model, finished.test, train_labels, images)
+    if SURGERY_KEY in fields:
+        split = surgery.of_model(model, finished.test, config.seed).record()
+        found[SURGERY_KEY] = split | {"model_sha256": file_sha256(_model_file(run))}
+    return found
+
+
+def _complete(run: StudyRun, recorded: dict, missing: list[str]) -> None:
+    """Measure the fields a recorded run lacks from its kept model and merge the record, in this process: the
+    evaluation's numbers stay as recorded (the same model made them), and nothing is trained."""
+    from ..core.finished import open_finished
+
+    with hold_folder(run.scratch, wait_s=5):
+        path = _model_file(run)
+        print(f"=== {run.name}: measuring {', '.join(missing)} of its kept model {path}")
+        finished = open_finished(path, run.config.device, run.config.data_root)
+        record = recorded | _measurements(run, finished, tuple(missing))
+        write_json_atomic(record, run.scratch / RECORD_FILE)
+    _merge(run, record)
+
+
+def _model_file(run: StudyRun) -> Path:
+    """Where the run's finished model is: its scratch folder, or, for the seed that made it, the committed one."""
+    from ..core.checkpoint import MODEL_FILE
+
+    scratch = run.scratch / MODEL_FILE
+    return scratch if scratch.is_file() else run.experiment.out_dir / MODEL_FILE
+
+
+def _model_at_hand(run: StudyRun) -> bool:
+    """Whether the run's finished model is kept with this very recipe: in its scratch folder, or committed (the
+    seed that made the committed model; ``core.measure.train_and_measure`` takes it the same way)."""
+    from ..core.checkpoint import finished_with_recipe
+
+    folder = _model_file(run).parent
+    if folder != run.scratch and run.config.seed != run.experiment.config().seed:
+        return False
+    return finished_with_recipe(folder, run.config) is not None
 
 
 def _record_of_finished_job(run: StudyRun) -> dict | None:
@@ -133,7 +185,7 @@ def _record_of_finished_job(run: StudyRun) -> dict | None:
     if not path.is_file():
         return None
     record = read_json(path, "record")
-    complete = all(f in record for f in _measured_fields(run.config))
+    complete = all(f in record for f in _measured_fields(run))
     return record if recipe_of(record) == run.config.recipe() and complete else None
 
 
@@ -160,8 +212,12 @@ def carry_out(runs: list[StudyRun], executor, collect: bool = False) -> None:
     todo = []
     for run in runs:
         retrain = run.config.retrain
-        if not retrain and is_recorded(run.record, run.config, _measured_fields(run.config)):
+        recorded = None if retrain else recorded_run(run.record, run.config)
+        missing = [] if recorded is None else [f for f in _measured_fields(run) if f not in recorded]
+        if recorded is not None and not missing:
             print(f"{run.name}: already in {run.record}; skipped (--retrain runs it again)")
+        elif recorded is not None and _model_at_hand(run) and _waiting_on(run) is None:
+            _complete(run, recorded, missing)
         elif not retrain and (record := _record_of_finished_job(run)) is not None:
             _merge(run, record)
         elif (why := _waiting_on(run)) is not None:
