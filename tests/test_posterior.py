@@ -425,3 +425,51 @@ def test_results_md_says_which_models_grid_is_coarser_than_its_posteriors_need()
         gaps = json.loads(folder.read_text(encoding="utf-8"))
         coarse = max(gaps["summary"]["error_bound"].values()) > 0.1
         assert coarse == (f"may be off by up to {max(gaps['summary']['error_bound'].values()):.2f} nats" in text)
+
+
+# --- The grid chosen by its own error bound (publish/posterior_gaps.analyse_model) ------------------------------
+
+
+class BroadQSharpPosterior(torch.nn.Module):
+    """A 2-D "VAE" as the grid sees it: the linear decoder with its W scaled up, so that p(z|x) is 0.015 to 0.06
+    wide, and an encoder whose q is broad (N(0, 1.2^2 I) for every image), so that the grid scaled to q's reach
+    (7.2) has a spacing of 0.024: the IWAE-trained VAE's case, a broad proposal beside a sharp posterior."""
+
+    def __init__(self):
+        super().__init__()
+        self.linear = LinearGaussian()
+        self.linear.W = self.linear.W * 8
+        self.linear.precision = torch.eye(2, dtype=torch.float64) + 2 * self.linear.W.T @ self.linear.W
+        self.prior = StandardNormal(2)
+        self.likelihood = type("Likelihood", (), {"name": "gaussian"})()
+        self.anchor = torch.nn.Parameter(torch.zeros(()))  # where the decoder's device is read
+
+    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return torch.zeros(len(x), 2), torch.full((len(x), 2), 2 * math.log(1.2))
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        return self.linear.decode(z).float()
+
+
+def test_a_grid_too_coarse_for_the_posteriors_is_halved_until_its_error_bound_is_met():
+    from latentlab.publish.posterior_gaps import ERROR_TARGET, SPACING, analyse_model
+
+    model = BroadQSharpPosterior()
+    x = model.linear.sample(4)
+    sd = torch.linalg.eigvalsh(torch.linalg.inv(model.linear.precision)).sqrt()
+    scaled = posterior.covering_codes(*model.encode(x), model.prior)
+    assert sd.min() < scaled.spacing  # the premise: the scaled grid's twice-the-spacing misses p(z|x)
+    analysis = analyse_model(model, x)
+    assert analysis.grid.half_width == pytest.approx(scaled.half_width)
+    assert SPACING / 2 <= analysis.grid.spacing < scaled.spacing  # made finer, as far as allowed
+    assert max(analysis.errors.values()) <= ERROR_TARGET
+    assert (analysis.log_px - model.linear.log_px(x)).abs().max() <= analysis.errors["log_px"] + 1e-4
+
+
+def test_a_grid_within_its_error_bound_is_kept_as_it_was_scaled():
+    from latentlab.publish.posterior_gaps import analyse_model
+
+    model = BroadQSharpPosterior()
+    model.linear = LinearGaussian()  # p(z|x) about 0.15 wide: the scaled grid resolves it
+    x = model.linear.sample(4)
+    assert analyse_model(model, x).grid == posterior.covering_codes(*model.encode(x), model.prior)

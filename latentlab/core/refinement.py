@@ -32,7 +32,7 @@ STEPS = (0, 1, 2, 5, 10, 20, 50, 100)  # after how many steps the ELBO is record
 # in its first step); 0.05 raises the mean ELBO at every recorded step of the three 2-D VAEs and after 100
 # steps is within 2e-3 nats of its own 500-step value (MNIST and Fashion-MNIST): the rest of the way to
 # ELBO(q*) is the 2-6% of images whose q sits by another mode than q*'s. The mean's step is in z's units, so
-# it grows with the grid, which publish/posterior_gaps.py scales with the codes' reach (log_var's does not:
+# it grows with the grid's width, which publish/posterior_gaps.py scales with the codes' reach (log_var's does not:
 # scaling z shifts log_var by a constant). On the 2-D VampPrior VAE, whose codes reach 3x further, the mean's
 # step 0.05 x 3 leaves 0.83 nats to ELBO(q*) after 5 steps against 1.44 with 0.05, and 0.151 after 100
 # against 0.156 (all 500 images); 400 steps reach 0.150.
@@ -60,13 +60,13 @@ def refine(
 ) -> Refinement:
     """Adam steps on each image's ELBO(q) = ``posterior.grid_elbo(log_lik, grid, mean, log_var)``, from the given q
     (N, 2) twice, on log p(x|z_g) ``log_lik`` (N, G, G); float64 throughout. The step is ``learning_rate`` in
-    log_var and ``learning_rate`` times the grid's scale (its spacing / posterior.SPACING) in the mean.
+    log_var and ``learning_rate`` times the grid's scale (its half-width / posterior.HALF_WIDTH) in the mean.
 
     The images are independent (the ELBO is a sum over them, and Adam scales each coordinate alone), so they
     are refined a chunk at a time, vectorised within it, each chunk's log p(x|z_g) made float64 once."""
     chunk = posterior.IMAGE_CHUNK
     last = max(steps)
-    scale = grid.spacing / posterior.SPACING
+    scale = grid.half_width / posterior.HALF_WIDTH  # the codes' reach: a grid made finer keeps its step
     elbo = torch.empty((len(steps), len(log_lik)), dtype=torch.float64)
     refined_mean, refined_log_var = mean.double().clone(), log_var.double().clone()  # (N, 2) each
     for start in range(0, len(log_lik), chunk):

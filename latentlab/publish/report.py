@@ -10,7 +10,7 @@ from pathlib import Path
 from ..core.config import DATASET_TITLES, TrainConfig
 from ..core.files import write_text_atomic
 from ..core.likelihoods import TEST_BINARIZATION_SEED
-from ..core.posterior import HALF_WIDTH, SPACING
+from ..core.posterior import ERROR_TARGET, HALF_WIDTH, SPACING
 from ..core.recorded import read_json
 from ..experiments import EXPERIMENTS, SCRIPT_EXPERIMENTS, check_repository_root
 from ..studies.records import default_runs, recipe_changes
@@ -591,7 +591,7 @@ def _mean_se(summary: dict, key: str) -> str:
 # --- The true posterior of the 2-D VAEs (issue 41): posterior_gaps.json of each folder ---------------------------
 
 
-COARSE = 0.1  # nats: a per-image error bound above this is said beside the table
+COARSE = ERROR_TARGET  # nats: a per-image error bound above this is said beside the table
 
 POSTERIOR_COLUMNS = [
     "model",
@@ -662,8 +662,10 @@ def _posterior_paragraph(grid: dict, k: int) -> str:
         f"{k:,} on the first of them, and the error bound of the quadrature (the largest change "
         "of any image's number between the grid and the one of twice its spacing, or a narrower one; in brackets, "
         "the largest change of a mean over the images, the error of the means in this table). A model whose "
-        "codes reach far gets a coarser grid: where its posteriors stay narrow, as the IWAE-trained model's do "
-        "inside its broad q(z|x), an image's number can be off by more than the mean. "
+        "codes reach far gets a coarser grid; where that is too coarse for its sharpest posteriors (as for the "
+        "IWAE-trained model, whose posteriors stay narrow inside its broad q(z|x)), some image's number "
+        f"changing by more than {ERROR_TARGET:g} nats on the grid of twice the spacing, the spacing is halved, "
+        "the width kept. "
         "Every image's numbers, and the bound at each k from 1 to 5,000, are in the folder's "
         "`posterior_gaps.json`; `posterior_heatmaps.png` draws the posterior of four of them with both ellipses, "
         "`posterior_gaps.png` the gaps and the bound against k."
