@@ -452,16 +452,16 @@ class BroadQSharpPosterior(torch.nn.Module):
 
 
 def test_a_grid_too_coarse_for_the_posteriors_is_halved_until_its_error_bound_is_met():
-    from latentlab.publish.posterior_gaps import ERROR_TARGET, SPACING, analyse_model
+    from latentlab.publish.posterior_gaps import ERROR_TARGET, MAX_POINTS, analyse_model
 
     model = BroadQSharpPosterior()
     x = model.linear.sample(4)
     sd = torch.linalg.eigvalsh(torch.linalg.inv(model.linear.precision)).sqrt()
     scaled = posterior.covering_codes(*model.encode(x), model.prior)
-    assert sd.min() < scaled.spacing  # the premise: the scaled grid's twice-the-spacing misses p(z|x)
+    assert sd.min() < scaled.spacing  # the premise: p(z|x) narrower than the scaled grid's spacing
     analysis = analyse_model(model, x)
     assert analysis.grid.half_width == pytest.approx(scaled.half_width)
-    assert SPACING / 2 <= analysis.grid.spacing < scaled.spacing  # made finer, as far as allowed
+    assert analysis.grid.spacing == pytest.approx(scaled.spacing / 2) and analysis.grid.size == MAX_POINTS
     assert max(analysis.errors.values()) <= ERROR_TARGET
     assert (analysis.log_px - model.linear.log_px(x)).abs().max() <= analysis.errors["log_px"] + 1e-4
 

@@ -92,19 +92,33 @@ def test_a_2d_vaes_seed_records_its_log_px_by_quadrature_and_a_32d_vaes_does_not
     assert not any("log_px_quadrature" in run for run in _smoke_runs(root, "vae-32d-bernoulli"))
 
 
+def _forget(root: Path, name: str, seed: int, field: str) -> dict:
+    """Remove ``field`` from the seed's run in the smoke seeds.json and from its job's record.json, as in a run
+    recorded before the study measured it; returns what was there."""
+    record = root / str(SMOKE_RECORD).format(name)
+    saved = json.loads(record.read_text())
+    measured = saved["runs"][seed].pop(field)
+    record.write_text(json.dumps(saved))
+    job = root / "runs" / "seeds" / name / "epochs1-train_limit64" / f"seed{seed}" / "record.json"
+    job.write_text(json.dumps({k: v for k, v in json.loads(job.read_text()).items() if k != field}))
+    return measured
+
+
 def test_a_run_recorded_before_log_px_was_measured_is_measured_again_from_its_kept_model(study, capsys, monkeypatch):
     root, command = study
-    record = root / str(SMOKE_RECORD).format("vae-2d")
-    model = root / "runs" / "seeds" / "vae-2d" / "epochs1-train_limit64" / "seed1" / "model.pt"
-    saved = json.loads(record.read_text())
-    measured = saved["runs"][1].pop("log_px_quadrature")
-    record.write_text(json.dumps(saved))
-    model_bytes = model.read_bytes()
+    scratch = root / "runs" / "seeds" / "vae-2d" / "epochs1-train_limit64" / "seed1"
+    measured = _forget(root, "vae-2d", 1, "log_px_quadrature")
+    model_bytes, metrics_bytes = (scratch / "model.pt").read_bytes(), (scratch / "metrics.json").read_bytes()
     monkeypatch.chdir(root)
     assert main(command) == 0
-    assert capsys.readouterr().out.count("skipped") == 3
-    again = json.loads(record.read_text())["runs"][1]
-    assert again["log_px_quadrature"] == measured and model.read_bytes() == model_bytes  # measured, not retrained
+    out = capsys.readouterr().out
+    assert out.count("skipped") == 3 and "measuring log_px_quadrature of the model that made its record" in out
+    again = json.loads((root / str(SMOKE_RECORD).format("vae-2d")).read_text())["runs"][1]
+    assert again["log_px_quadrature"] == measured
+    # measured, neither trained nor evaluated again
+    assert (scratch / "model.pt").read_bytes() == model_bytes and (
+        scratch / "metrics.json"
+    ).read_bytes() == metrics_bytes
 
 
 def test_every_vae_seed_records_where_its_kl_goes_by_quadrature_in_2d_and_by_the_mixture_in_32d(study):
@@ -119,24 +133,17 @@ def test_every_vae_seed_records_where_its_kl_goes_by_quadrature_in_2d_and_by_the
             assert split["average_kl"] == pytest.approx(split["mutual_information"] + split["aggregate_kl"], abs=2e-6)
 
 
-def _drop_split(record: Path, index: int) -> dict:
-    """Remove the split from the ``index``-th run of a seeds.json, as a run recorded before it was measured."""
-    saved = json.loads(record.read_text())
-    measured = saved["runs"][index].pop("elbo_surgery")
-    record.write_text(json.dumps(saved))
-    return measured
-
-
 def test_a_run_recorded_before_the_split_was_measured_is_measured_again_from_its_kept_model(study, capsys, monkeypatch):
     root, command = study
-    record = root / str(SMOKE_RECORD).format("vae-32d-bernoulli")
-    model = root / "runs" / "seeds" / "vae-32d-bernoulli" / "epochs1-train_limit64" / "seed1" / "model.pt"
-    measured, model_bytes = _drop_split(record, 1), model.read_bytes()
+    scratch = root / "runs" / "seeds" / "vae-32d-bernoulli" / "epochs1-train_limit64" / "seed1"
+    measured = _forget(root, "vae-32d-bernoulli", 1, "elbo_surgery")
+    metrics_bytes = (scratch / "metrics.json").read_bytes()
     monkeypatch.chdir(root)
     assert main(command) == 0
-    assert capsys.readouterr().out.count("skipped") == 3
-    again = json.loads(record.read_text())["runs"][1]
-    assert again["elbo_surgery"] == measured and model.read_bytes() == model_bytes  # measured, not retrained
+    out = capsys.readouterr().out
+    assert out.count("skipped") == 3 and "measuring elbo_surgery of the model that made its record" in out
+    again = json.loads((root / str(SMOKE_RECORD).format("vae-32d-bernoulli")).read_text())["runs"][1]
+    assert again["elbo_surgery"] == measured and (scratch / "metrics.json").read_bytes() == metrics_bytes
 
 
 def test_a_run_whose_model_is_gone_is_not_trained_again_for_the_split(study, capsys, monkeypatch):
@@ -144,7 +151,7 @@ def test_a_run_whose_model_is_gone_is_not_trained_again_for_the_split(study, cap
     record = root / str(SMOKE_RECORD).format("vae-32d-bernoulli")
     model = root / "runs" / "seeds" / "vae-32d-bernoulli" / "epochs1-train_limit64" / "seed1" / "model.pt"
     before = record.read_bytes()
-    measured = _drop_split(record, 1)
+    _forget(root, "vae-32d-bernoulli", 1, "elbo_surgery")
     model.rename(model.with_suffix(".away"))
     try:
         monkeypatch.chdir(root)
@@ -154,7 +161,25 @@ def test_a_run_whose_model_is_gone_is_not_trained_again_for_the_split(study, cap
     finally:
         model.with_suffix(".away").rename(model)
         record.write_bytes(before)
-    assert json.loads(before)["runs"][1]["elbo_surgery"] == measured
+
+
+def test_a_kept_model_that_did_not_make_the_record_is_not_measured_for_it(study, capsys, monkeypatch):
+    """seeds.json is shared between machines, a scratch folder is this one's: a model of the same recipe trained
+    elsewhere (another device, other seconds) is not the record's."""
+    root, command = study
+    record = root / str(SMOKE_RECORD).format("vae-32d-bernoulli")
+    before = record.read_bytes()
+    _forget(root, "vae-32d-bernoulli", 1, "elbo_surgery")
+    saved = json.loads(record.read_text())
+    saved["runs"][1]["train_seconds"] += 1.0
+    record.write_text(json.dumps(saved))
+    try:
+        monkeypatch.chdir(root)
+        assert main(command) == 0
+        assert capsys.readouterr().out.count("skipped") == 4
+        assert "elbo_surgery" not in json.loads(record.read_text())["runs"][1]
+    finally:
+        record.write_bytes(before)
 
 
 def _write_folder(root: Path, name: str, elbos: list[float]) -> None:

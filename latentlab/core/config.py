@@ -15,6 +15,8 @@ from pathlib import Path
 # that a bad flag is refused before torch loads.
 KIND_NAMES = tuple(sorted(module.name for module in pkgutil.iter_modules([str(Path(__file__).with_name("kinds"))])))
 DATASET_TITLES = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST"}  # data.DATASETS, without importing torch
+
+
 # The quick evaluation of a smoke run: the likelihood bound and the t-SNE are most of a full evaluation's
 # minutes on a CPU (90 s each for a run that trained for 3 s), and a smoke run asks whether things work.
 QUICK_BOUND_IMAGES = 200

@@ -20,7 +20,7 @@ from .config import TrainConfig
 from .data import DATASETS, DeviceSplit, load_splits, load_test_split
 from .devices import pick_device
 from .errors import LatentlabError
-from .kinds import WIDTHS, build_model, traits
+from .kinds import WIDTHS, build_model, title
 
 
 class Finished:
@@ -90,7 +90,7 @@ def _network(state: dict, config: TrainConfig, path: Path | str) -> torch.nn.Mod
         widths = ", ".join(f"{name}={getattr(config, name)}" for name in WIDTHS)
         raise LatentlabError(
             f"The weights in {path} do not fit the architecture its own configuration describes "
-            f"({traits(config.model).label}, latent_dim={config.latent_dim}, widths {widths}): "
+            f"({title(config.model)}, latent_dim={config.latent_dim}, widths {widths}): "
             f"{detail} The file was edited, or written by another program."
         ) from None
     return model

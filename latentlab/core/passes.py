@@ -1,6 +1,6 @@
 """What training measures each epoch, and what every later step shares with it: seeded draws, the loss
-terms over a split, the codes of a split and its posteriors' parameters, the active units. What a finished model is judged by (baselines,
-probes, likelihood bounds, the ELBO by many samples) is in evaluation.py."""
+terms over a split, the codes of a split and its posteriors' parameters, the active units. What a finished
+model is judged by (baselines, probes, likelihood bounds, the ELBO by many samples) is in evaluation.py."""
 
 from __future__ import annotations
 

@@ -50,11 +50,11 @@ IMAGE_CHUNK = 64  # images per step of the float64 reductions over the grid: bou
 # q(z|x) to 6 sd for the VAEs with the prior N(0, I) (publish/posterior_gaps.py scales it for codes that spread)
 SPACING, HALF_WIDTH, NARROWER = 0.02, 6.0, (5.0, 5.5)
 # nats: the most any image's number may change on the grid of twice the spacing; a grid scaled to the codes'
-# reach that is above it is made finer (publish/posterior_gaps.analyse_model). The scaled grids of the VAE, the
+# reach that is above it is made finer, once (publish/posterior_gaps.analyse_model). The scaled grids of the VAE, the
 # VampPrior VAE and the Fashion-MNIST VAE are within it (0.011, 0.008, 0.085); the IWAE-trained VAE's was not
 # (0.91 on a spacing of 0.033, its sharpest q* 0.019 wide).
 ERROR_TARGET = 0.1
-MIN_SPACING = SPACING / 2  # four times the default grid's decodes: 1,201^2 points, 2.9 GB of log p(x|z) at 500 images
+MAX_POINTS = 1201  # per axis: four times the default grid's decodes, 2.9 GB of log p(x|z) at 500 images
 
 
 @dataclass(frozen=True)

@@ -60,13 +60,15 @@ def refine(
 ) -> Refinement:
     """Adam steps on each image's ELBO(q) = ``posterior.grid_elbo(log_lik, grid, mean, log_var)``, from the given q
     (N, 2) twice, on log p(x|z_g) ``log_lik`` (N, G, G); float64 throughout. The step is ``learning_rate`` in
-    log_var and ``learning_rate`` times the grid's scale (its half-width / posterior.HALF_WIDTH) in the mean.
+    log_var and ``learning_rate`` times the grid's scale (its half-width / posterior.HALF_WIDTH, at least 1) in
+    the mean.
 
     The images are independent (the ELBO is a sum over them, and Adam scales each coordinate alone), so they
     are refined a chunk at a time, vectorised within it, each chunk's log p(x|z_g) made float64 once."""
     chunk = posterior.IMAGE_CHUNK
     last = max(steps)
-    scale = grid.half_width / posterior.HALF_WIDTH  # the codes' reach: a grid made finer keeps its step
+    # the codes' reach, which scaled the grid (a grid made finer keeps its step; a narrower one keeps 1)
+    scale = max(1.0, grid.half_width / posterior.HALF_WIDTH)
     elbo = torch.empty((len(steps), len(log_lik)), dtype=torch.float64)
     refined_mean, refined_log_var = mean.double().clone(), log_var.double().clone()  # (N, 2) each
     for start in range(0, len(log_lik), chunk):

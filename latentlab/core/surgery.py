@@ -150,6 +150,7 @@ def of_posteriors(mean: torch.Tensor, log_var: torch.Tensor, prior, seed: int) -
     return mixture(mean, log_var, prior, seed), {}
 
 
+@torch.no_grad()
 def of_model(model, split, seed: int) -> Split:
     """The split of ``model``'s posteriors of every image of ``split`` (a DeviceSplit), each given its own label,
     with the model's own prior: the numbers a seed's record keeps of it."""

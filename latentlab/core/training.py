@@ -23,7 +23,7 @@ from .devices import keep_freed_memory, pick_device
 from .errors import LatentlabError
 from .files import check_writable
 from .finished import Finished, from_checkpoint
-from .kinds import build_model, check_objective, traits
+from .kinds import build_model, check_objective, title
 from .losses import term_key
 from .models import training_loss
 from .passes import split_losses
@@ -118,7 +118,7 @@ def train(config: TrainConfig) -> Finished:
     run = TrainingRun(config, device, model, optimizer, scheduler)  # resumes an interrupted run of the same recipe
     step = make_step(model, optimizer, train_split, config)
     print(
-        f"Training {traits(config.model).label} with a {config.latent_dim}-D latent on {device}: "
+        f"Training {title(config.model)} with a {config.latent_dim}-D latent on {device}: "
         f"{len(train_split)} training images, {plural(config.epochs, 'epoch')} of {plural(steps_per_epoch, 'step')}."
     )
     with run.interruptible():

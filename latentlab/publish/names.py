@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..core.config import DATASET_TITLES
-from ..core.kinds import traits
+from ..core.kinds import title
 
 
 def model_label(kind: str, latent_dim: int, likelihood: str, dataset: str | None = "mnist") -> str:
@@ -15,10 +15,10 @@ def model_label(kind: str, latent_dim: int, likelihood: str, dataset: str | None
     Bernoulli decoder"."""
     if dataset is None:
         decoder = ", Bernoulli decoder" if likelihood == "bernoulli" else ""
-        return f"{traits(kind).label}, {latent_dim}-D latent{decoder}"
+        return f"{title(kind)}, {latent_dim}-D latent{decoder}"
     decoder = ", Bernoulli decoder (binarized MNIST)" if likelihood == "bernoulli" else ""
     data = "" if dataset == "mnist" else f", {DATASET_TITLES.get(dataset, dataset)}"
-    return f"{traits(kind).label}, {latent_dim}-D{decoder}{data}"
+    return f"{title(kind)}, {latent_dim}-D{decoder}{data}"
 
 
 def experiment_label(experiment) -> str:
@@ -43,6 +43,4 @@ def run_label(experiment, changes: dict) -> str:
     changed = ", ".join(f"{key} {dataset_name(value) if key == 'dataset' else value}" for key, value in changes.items())
     config = experiment.config()
     model, latent_dim = changes.get("model", config.model), changes.get("latent_dim", config.latent_dim)
-    return (
-        f"{traits(model).label}, {latent_dim}-D, retrained in this folder with {changed} (not this experiment's recipe)"
-    )
+    return f"{title(model)}, {latent_dim}-D, retrained in this folder with {changed} (not this experiment's recipe)"

@@ -43,7 +43,7 @@ N_IMAGES = 500  # the explorer page's picks (explorer.PICKS): the gaps of every 
 IS_IMAGES = 100  # 5,000 decodes each: the bound's cost
 KS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000]
 SPACING, HALF_WIDTH, NARROWER = posterior.SPACING, posterior.HALF_WIDTH, posterior.NARROWER
-ERROR_TARGET, MIN_SPACING = posterior.ERROR_TARGET, posterior.MIN_SPACING
+ERROR_TARGET, MAX_POINTS = posterior.ERROR_TARGET, posterior.MAX_POINTS
 IS_BATCH = 50  # images per batch of the bound: 50 x 100 samples = 5,000 decodes at once
 REFINED_K = 100  # the bound with the encoder's and the refined q as proposal, on every analysed image
 SHORT_OF_Q_STAR = 0.01  # nats: a refined q this far below ELBO(q*) stopped by another mode than q*'s
@@ -84,14 +84,15 @@ def analyse_model(
     gets that grid scaled by the factor needed, wider and coarser alike, so that it costs the same decodes.
     Where that spacing is too coarse for the sharpest posteriors (a broad q, whose reach sets the width,
     beside a sharp p(z|x): the IWAE-trained VAE), the grid's own error bound says so: some image's number
-    changes by more than ERROR_TARGET on the grid of twice the spacing. The spacing is then halved, the width
-    kept (four times the decodes), down to MIN_SPACING at most, and the bound read again."""
+    changes by more than ERROR_TARGET on the grid of twice the spacing. The spacing is then halved once, the
+    width kept (four times the decodes: MAX_POINTS per axis), and the bound read again."""
     q_mean, q_log_var = model.encode(x)
     prior = cpu_prior(model)
-    if spacing or half_width or narrower:
-        grid = posterior.Grid.covering(half_width or HALF_WIDTH, spacing or SPACING, prior)
-    else:
+    chosen_here = not (spacing or half_width or narrower)
+    if chosen_here:
         grid = posterior.covering_codes(q_mean.cpu(), q_log_var.cpu(), prior)
+    else:
+        grid = posterior.Grid.covering(half_width or HALF_WIDTH, spacing or SPACING, prior)
     scale = grid.half_width / HALF_WIDTH if spacing is None else 1.0
     narrower = tuple(w * scale for w in NARROWER) if narrower is None else narrower
 
@@ -101,12 +102,20 @@ def analyse_model(
         return posterior.analyse(decoder(model), model.likelihood.name, x.flatten(1).cpu(), *q, grid, half_widths)
 
     analysis = on(grid)
-    while spacing is None and max(analysis.errors.values()) > ERROR_TARGET and grid.spacing / 2 >= MIN_SPACING:
-        worst = max(analysis.errors.values())
+    worst = spacing_error(analysis)
+    if chosen_here and worst > ERROR_TARGET and 2 * grid.size - 1 <= MAX_POINTS:
         grid = posterior.Grid.covering(grid.half_width, grid.spacing / 2, prior)
         print(f"grid error bound {worst:.2f} nats > {ERROR_TARGET}: again on spacing {grid.spacing:.4g}", flush=True)
+        del analysis  # its log p(x|z) on the grid: a quarter of the next one's memory
         analysis = on(grid)
     return analysis
+
+
+def spacing_error(analysis: posterior.Analysis) -> float:
+    """The largest change of any image's number between the grid and the one of twice its spacing: the part of
+    the error bound a finer grid can lower (a narrower grid's change is the width's)."""
+    rows = analysis.convergence["spacing"]
+    return max(rows[-2][name]["max_abs_change"] for name in analysis.errors) if len(rows) > 1 else 0.0
 
 
 def _box(centres_and_sds: list[tuple], grow: float = 1.0) -> list[float]:
@@ -330,8 +339,8 @@ def _result(
         "device": device,
         "refinement": {
             "what": "each image's q(z|x) refined from the encoder's by Adam steps on its own ELBO on the grid (the "
-            "ELBO(q) above), of learning_rate in log_var and learning_rate times the grid's spacing / "
-            f"{posterior.SPACING} in the mean, the exact ELBO recorded after each of steps; the bound at k with the "
+            "ELBO(q) above), of learning_rate in log_var and learning_rate times the grid's half-width / "
+            f"{posterior.HALF_WIDTH:g} in the mean (the codes' reach), the exact ELBO recorded after each of steps; the bound at k with the "
             "encoder's q and with the refined q as proposal, on every image, the same seeded draws for both",
             "optimiser": "Adam",
             "learning_rate": refinement.LEARNING_RATE,

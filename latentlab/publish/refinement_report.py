@@ -5,7 +5,7 @@ steps, and what the refined q does to the importance-sampled bound."""
 
 from __future__ import annotations
 
-from ..core.posterior import SPACING
+from ..core.posterior import HALF_WIDTH
 from .tables import markdown_table, markdown_text
 
 SHOWN_STEPS = (0, 1, 5, 20, 100)  # of the recorded steps, those the table shows (all are in posterior_gaps.json)
@@ -30,7 +30,7 @@ def _paragraph(s: dict) -> str:
     return (
         "**The amortization gap closed step by step.** Starting from the encoder's q(z|x), each image's "
         f"(mean, log_var) is refined by {r['optimiser']} steps ({r['learning_rate']:g} in log_var, in the mean "
-        f"{r['learning_rate']:g} times the grid's spacing / {SPACING:g}) on its own exact ELBO "
+        f"{r['learning_rate']:g} times the grid's half-width / {HALF_WIDTH:g}) on its own exact ELBO "
         "on the grid above, the number the gaps are measured in (Cremer, Li & Duvenaud 2018; refining the "
         "encoder's answer per image is semi-amortized inference, Kim et al. 2018). The ELBO after 0 steps is "
         "ELBO(q); the steps climb towards ELBO(q*) as far as the posterior mode the encoder's q sits by allows: "

@@ -51,7 +51,8 @@ def surgery_entries(root: Path) -> dict:
         if path.is_file() and KEY in (metrics := read_json(path, "metrics")):
             conditional = traits(metrics["model"]).conditional
             own = not recipe_changes(e, metrics)
-            seeds = [run[KEY] for run in default_runs(e, root / e.out_dir) if KEY in run]
+            # a folder retrained with another recipe is not what its experiment's seeds are spread around
+            seeds = [run[KEY] for run in default_runs(e, root / e.out_dir) if KEY in run] if own else []
             label = folder_label(e, metrics)
             found[e.out_dir] = Entry(label, metrics["latent_dim"], conditional, own, metrics[KEY], seeds)
     return found
@@ -129,7 +130,13 @@ def surgery_section(root: Path = Path(".")) -> list[str]:
         return []
     folders = " ".join(shlex.quote(folder.as_posix()) for folder in found)
     seeded = [e.name for e in EXPERIMENTS.values() if e.out_dir in found and found[e.out_dir].seeds]
-    seeds_line = [f"python -m latentlab seeds --only {' '.join(seeded)}   # the seeds' splits"] if seeded else []
+    seeds_line = (
+        [
+            f"python -m latentlab seeds --only {' '.join(seeded)}   # the seeds' splits (and trains any seed not recorded)"
+        ]
+        if seeded
+        else []
+    )
     return [
         "## Where the KL goes: information and the prior's misfit",
         "",

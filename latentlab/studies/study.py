@@ -4,7 +4,8 @@ finishes (``records.merge``, under the folder's lock). Where the jobs run is the
 (``executors``); here: what to run, the job itself, waiting, merging, and saying what failed.
 
 A run already recorded is skipped; a finished job's record that was never merged (its command was
-stopped) is merged without running anything; a run whose job is still queued or running, from this call
+stopped) is merged without running anything; a run recorded before the study measured one of its fields
+(``_fields_of``) gets it from its kept model in this process, without training; a run whose job is still queued or running, from this call
 or another, is not submitted again; a failed job is reported with its log while the others go on, and the
 next call submits only what is missing. A job that ended without a result (cancelled while pending, ended by
 its time limit, no longer listed by Slurm) is reported as lost, with its log if it has one; the others are
@@ -107,7 +108,7 @@ def run_job(run: StudyRun, threads: int | None) -> dict:
             "recipe": config.recipe(),
             **{key: metrics[key] for key in (*RECORDED, "bound_samples", "bound_test_images") if key in metrics},
         }
-        record |= _measurements(run, measured.finished, _fields_of(run))
+        record |= _measurements(run, measured.finished, _fields_of(run), _kept_model(run))
         write_json_atomic(record, run.scratch / RECORD_FILE)
     return record
 
@@ -122,16 +123,18 @@ def _fields_of(run: StudyRun) -> tuple[str, ...]:
     return tuple(fields + ([SURGERY_KEY] if traits.encoder_distribution else []))
 
 
-def _measured_fields(run: StudyRun) -> tuple[str, ...]:
-    """The fields of ``_fields_of`` that a recorded run must hold. A run recorded before a field existed is
-    measured again from its kept model (``_complete``). log p(x) is required even where that model is gone: the
-    run is then trained again. The surgery's split is only asked of a model at hand: it is not worth training
-    for, so its seeds' spread is over the seeds whose models were kept."""
-    return tuple(f for f in _fields_of(run) if f == LOG_PX_KEY or _model_at_hand(run))
+def _missing(run: StudyRun, recorded: dict) -> list[str]:
+    """The fields of ``_fields_of`` that a recorded run lacks and must get. log p(x) always: where the model that
+    made the record is gone, the run is trained again. The split only where that model is kept: it is not worth
+    training for, so its seeds' spread is over the seeds whose models were kept."""
+    missing = [f for f in _fields_of(run) if f not in recorded]
+    if SURGERY_KEY in missing and _kept_model(run, recorded) is None:
+        missing.remove(SURGERY_KEY)
+    return missing
 
 
-def _measurements(run: StudyRun, finished, fields: tuple[str, ...]) -> dict:
-    """``fields`` (of ``_fields_of``) measured of the run's finished model."""
+def _measurements(run: StudyRun, finished, fields: tuple[str, ...], model_file: Path) -> dict:
+    """``fields`` (of ``_fields_of``) measured of the run's finished model, read from ``model_file``."""
     from ..core import log_likelihood, surgery
 
     model, config, found = finished.model, run.config, {}
@@ -141,41 +144,54 @@ def _measurements(run: StudyRun, finished, fields: tuple[str, ...]) -> dict:
         found[LOG_PX_KEY] = log_likelihood.record(model, finished.test, train_labels, images)
     if SURGERY_KEY in fields:
         split = surgery.of_model(model, finished.test, config.seed).record()
-        found[SURGERY_KEY] = split | {"model_sha256": file_sha256(_model_file(run))}
+        found[SURGERY_KEY] = split | {"model_sha256": file_sha256(model_file)}
     return found
 
 
-def _complete(run: StudyRun, recorded: dict, missing: list[str]) -> None:
-    """Measure the fields a recorded run lacks from its kept model and merge the record, in this process: the
-    evaluation's numbers stay as recorded (the same model made them), and nothing is trained."""
+def _complete(run: StudyRun, recorded: dict, missing: list[str], model_file: Path) -> str | None:
+    """Measure the fields a recorded run lacks from the model that made it and merge the record, in this
+    process: the evaluation's numbers stay as recorded, nothing is trained, and the threads are the record's
+    (PyTorch sums in another order with others). Returns why it could not, or None."""
+    import torch
+
     from ..core.finished import open_finished
 
-    with hold_folder(run.scratch, wait_s=5):
-        path = _model_file(run)
-        print(f"=== {run.name}: measuring {', '.join(missing)} of its kept model {path}")
-        finished = open_finished(path, run.config.device, run.config.data_root)
-        record = recorded | _measurements(run, finished, tuple(missing))
-        write_json_atomic(record, run.scratch / RECORD_FILE)
+    threads = torch.get_num_threads()
+    try:
+        with hold_folder(run.scratch, wait_s=5):
+            print(f"=== {run.name}: measuring {', '.join(missing)} of the model that made its record, {model_file}")
+            torch.set_num_threads(recorded.get("threads", threads))
+            finished = open_finished(model_file, run.config.device, run.config.data_root)
+            record = recorded | _measurements(run, finished, tuple(missing), model_file)
+            write_json_atomic(record, run.scratch / RECORD_FILE)
+    except LatentlabError as error:
+        return f"{run.name}: {', '.join(missing)} not measured: {error}"
+    finally:
+        torch.set_num_threads(threads)
     _merge(run, record)
+    return None
 
 
-def _model_file(run: StudyRun) -> Path:
-    """Where the run's finished model is: its scratch folder, or, for the seed that made it, the committed one."""
-    from ..core.checkpoint import MODEL_FILE
-
-    scratch = run.scratch / MODEL_FILE
-    return scratch if scratch.is_file() else run.experiment.out_dir / MODEL_FILE
-
-
-def _model_at_hand(run: StudyRun) -> bool:
-    """Whether the run's finished model is kept with this very recipe: in its scratch folder, or committed (the
-    seed that made the committed model; ``core.measure.train_and_measure`` takes it the same way)."""
+def _kept_model(run: StudyRun, recorded: dict | None = None) -> Path | None:
+    """The run's finished model.pt of this very recipe where ``core.measure.train_and_measure`` takes it from:
+    committed in the experiment's folder (the seed that made it), else in the scratch folder; None where
+    neither is kept. With ``recorded``, only the model that made that record (a seeds.json is shared, the
+    scratch folders are this machine's): trained on the same device for the same seconds."""
     from ..core.checkpoint import finished_with_recipe
+    from ..core.checkpoint_file import MODEL_FILE
 
-    folder = _model_file(run).parent
-    if folder != run.scratch and run.config.seed != run.experiment.config().seed:
-        return False
-    return finished_with_recipe(folder, run.config) is not None
+    folders = [run.scratch]
+    if run.config.seed == run.experiment.config().seed:  # only that seed's recipe can match the committed model
+        folders.insert(0, run.experiment.out_dir)
+    for folder in folders:
+        state = finished_with_recipe(folder, run.config)
+        if state is not None:
+            same = recorded is None or (
+                state["device"] == recorded.get("device")
+                and round(state["train_seconds"], 1) == recorded.get("train_seconds")
+            )
+            return Path(folder) / MODEL_FILE if same else None
+    return None
 
 
 def _record_of_finished_job(run: StudyRun) -> dict | None:
@@ -185,8 +201,7 @@ def _record_of_finished_job(run: StudyRun) -> dict | None:
     if not path.is_file():
         return None
     record = read_json(path, "record")
-    complete = all(f in record for f in _measured_fields(run))
-    return record if recipe_of(record) == run.config.recipe() and complete else None
+    return record if recipe_of(record) == run.config.recipe() and not _missing(run, record) else None
 
 
 def _waiting_on(run: StudyRun) -> str | None:
@@ -208,20 +223,23 @@ def _merge(run: StudyRun, record: dict) -> None:
 
 
 def carry_out(runs: list[StudyRun], executor, collect: bool = False) -> None:
-    """Run what is missing of ``runs`` with ``executor`` (with ``collect``: nothing, only merge what finished)."""
-    todo = []
+    """Run what is missing of ``runs`` with ``executor`` (with ``collect``: nothing, only merge what finished).
+    A recorded run lacking a field is completed here from its kept model (``_complete``), not as a job."""
+    todo, incomplete = [], []
     for run in runs:
         retrain = run.config.retrain
         recorded = None if retrain else recorded_run(run.record, run.config)
-        missing = [] if recorded is None else [f for f in _measured_fields(run) if f not in recorded]
+        missing = [] if recorded is None else _missing(run, recorded)
         if recorded is not None and not missing:
             print(f"{run.name}: already in {run.record}; skipped (--retrain runs it again)")
-        elif recorded is not None and _model_at_hand(run) and _waiting_on(run) is None:
-            _complete(run, recorded, missing)
         elif not retrain and (record := _record_of_finished_job(run)) is not None:
             _merge(run, record)
         elif (why := _waiting_on(run)) is not None:
             print(f"{run.name}: {why}; not submitted again (--collect records it once it has finished)")
+        elif recorded is not None and not collect and (model := _kept_model(run, recorded)) is not None:
+            if (failed := _complete(run, recorded, missing, model)) is not None:
+                print(failed)
+                incomplete.append(failed)
         else:
             todo.append(run)
     if collect:
@@ -232,8 +250,14 @@ def carry_out(runs: list[StudyRun], executor, collect: bool = False) -> None:
             )
         return
     outcome = _run_all(todo, executor)
-    if outcome.lost or outcome.failed:
-        raise LatentlabError(outcome.summary(len(todo)))
+    if outcome.lost or outcome.failed or incomplete:
+        parts = [outcome.summary(len(todo))] if outcome.lost or outcome.failed else []
+        if incomplete:
+            parts.append(
+                f"Not measured, their records kept as they were: {'; '.join(incomplete)}. "
+                "Run the same command again once that is mended."
+            )
+        raise LatentlabError(" ".join(parts))
 
 
 @dataclass

@@ -36,8 +36,7 @@ class Traits:
     ``headline``: the numbers a sweep judges a recipe by, first the one it is ordered by, for a
     decoder's likelihood name. ``conditional``: the model is given each image's label y, q(z|x, y) and
     p(x|z, y); every method that takes ``y`` reads it, the figures and the page offer a label.
-    ``model_options``: what its constructor needs from a TrainConfig beyond the widths. ``title``: the kind as
-    tables, figures and messages name it ("VampPrior VAE"), where its name in capitals would not do.
+    ``model_options``: what its constructor needs from a TrainConfig beyond the widths.
     """
 
     name: str
@@ -49,12 +48,16 @@ class Traits:
     headline: Callable[[str], list[Headline]]
     conditional: bool = False
     model_options: Callable[[object], dict] = lambda config: {}
-    title: str = ""
 
-    @property
-    def label(self) -> str:
-        """How readers see the kind's name: its ``title``, else its name in capitals ("VAE")."""
-        return self.title or self.name.upper()
+
+# How tables, figures and messages name a kind where its name in capitals would not do: here, not in the kind's
+# module, because a script's --help names its model before torch is imported.
+TITLES = {"vampprior": "VampPrior VAE"}
+
+
+def title(name: str) -> str:
+    """How readers see the kind ``name``: "VAE", "VampPrior VAE"."""
+    return TITLES.get(name, name.upper())
 
 
 def traits(name: str) -> Traits:

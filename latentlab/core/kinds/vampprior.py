@@ -155,7 +155,6 @@ class VampPriorVAE(VariationalAutoencoder):
 
 TRAITS = Traits(
     name="vampprior",
-    title="VampPrior VAE",
     model=VampPriorVAE,
     encoder_distribution=True,
     prior=True,
