@@ -473,3 +473,21 @@ def test_a_grid_within_its_error_bound_is_kept_as_it_was_scaled():
     model.linear = LinearGaussian()  # p(z|x) about 0.15 wide: the scaled grid resolves it
     x = model.linear.sample(4)
     assert analyse_model(model, x).grid == posterior.covering_codes(*model.encode(x), model.prior)
+
+
+def test_q_star_is_the_heavy_sharp_mode_of_a_two_mode_posterior_not_the_light_broad_one():
+    """p(z|x) = 0.8 N(a, 0.03^2 I) + 0.2 N(b, 0.4^2 I), the modes far apart, and an encoder's q broad at the light
+    mode b. The best diagonal Gaussian is the heavy component: its ELBO is log p(x) + log 0.8 (the overlap is
+    negligible), where the light one's is log p(x) + log 0.2; Newton from any wide start reaches the light mode."""
+    grid = posterior.Grid.covering(4.0, 0.02)
+    a, b = torch.tensor([-0.5, -0.6], dtype=torch.float64), torch.tensor([-1.8, -0.6], dtype=torch.float64)
+    z = grid.points()
+    heavy = torch.distributions.Normal(a, 0.03).log_prob(z).sum(1) + math.log(0.8)
+    light = torch.distributions.Normal(b, 0.4).log_prob(z).sum(1) + math.log(0.2)
+    log_lik = (torch.logaddexp(heavy, light).view(grid.size, grid.size) - grid.log_prior()).float()[None]  # (1, G, G)
+    post_mean, post_cov = posterior.posterior_moments(log_lik, grid)
+    q = (b[None], torch.full((1, 2), 0.0, dtype=torch.float64))  # sd 1 at the light mode
+    mean, log_var = posterior.optimal_q(log_lik, grid, *q, post_mean, post_cov)
+    log_px = posterior.log_marginal(log_lik, grid)
+    assert torch.allclose(mean, a[None], atol=0.01)
+    assert posterior.grid_elbo(log_lik, grid, mean, log_var) - log_px == pytest.approx(math.log(0.8), abs=0.005)
