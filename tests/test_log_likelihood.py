@@ -275,6 +275,36 @@ def test_the_conditional_paragraph_gives_the_labels_information_and_bayes_rule_f
     assert "is 1.83 ± 0.05 nats (-29.30 against -31.13)" in text and "reads the label of 91.6% of these images" in text
 
 
+def test_the_conditional_paragraph_gives_the_seeds_spread_of_the_labels_information_and_bayes_rule(results_root):
+    from latentlab.experiments import EXPERIMENTS
+    from latentlab.publish.log_likelihood_report import log_likelihood_section
+
+    path = results_root / EXPERIMENTS["cvae-2d"].out_dir / "seeds.json"
+    recipe = EXPERIMENTS["cvae-2d"].config().recipe()
+    runs = [
+        {
+            "seed": seed,
+            "device": "cpu",
+            "train_seconds": 60.0,
+            "recipe": {**recipe, "seed": seed},
+            "log_px_quadrature": {
+                "marginal": _quadrature(-31.1),
+                "given_y": _quadrature(-29.3, -30.1),
+                "label_information": {"mean": information, "se": 0.05, "error_bound": 1e-5},
+                "bayes_accuracy": accuracy,
+                "bayes_accuracy_error_bound": 0.0,
+                "p_y": "the training set's class frequencies",
+            },
+        }
+        for seed, (information, accuracy) in enumerate([(1.80, 0.915), (1.84, 0.919)])
+    ]
+    path.write_text(json.dumps({"experiment": "cvae-2d", "runs": runs}), encoding="utf-8")
+    text = "\n".join(log_likelihood_section(results_root))
+    assert (
+        "Over 2 seeds (mean ± sd): 1.82 ± 0.03 nats, and Bayes' rule reads a share 0.917 ± 0.003 of the labels" in text
+    )
+
+
 def test_the_committed_results_md_is_what_the_report_writes_from_the_committed_files():
     from latentlab.publish.report import results_markdown
 

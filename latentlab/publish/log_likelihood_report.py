@@ -18,7 +18,7 @@ from ..experiments import EXPERIMENTS
 from ..studies.records import default_runs, recipe_changes
 from .folder_labels import folder_label
 from .names import dataset_name
-from .tables import markdown_table, markdown_text, over_seeds, spread
+from .tables import markdown_table, markdown_text, over_seeds, plus_minus, spread
 
 
 def _columns(bound_samples: int, bound_test_images: int, k: str) -> list[str]:
@@ -154,7 +154,7 @@ def log_likelihood_section(root: Path = Path(".")) -> list[str]:
         images |= {q["marginal"]["images"] for q in [kept, *(run.get(LOG_PX_KEY) for run in runs)] if q}
         ks |= {summary["refinement"]["is_bound"]["k"]} if summary and "refinement" in summary else set()
         if kinds.traits(config.model).conditional and kept is not None:
-            conditionals.append((folder_label(e, metrics), kept))
+            conditionals.append((folder_label(e, metrics), kept, runs))
     if not rows:
         return []
     first = f"the first {images.pop():,}" if len(images) == 1 else "the first"  # one count, as the records hold it
@@ -192,15 +192,27 @@ def log_likelihood_section(root: Path = Path(".")) -> list[str]:
     ]
 
 
-def _conditional_paragraph(label: str, q: dict) -> list[str]:
-    """What a conditional model's two log-likelihoods say: the label's information, and Bayes' rule."""
+def _conditional_paragraph(label: str, q: dict, runs: list[dict]) -> list[str]:
+    """What a conditional model's two log-likelihoods say: the label's information, and Bayes' rule, for the
+    committed model and over the seeds that recorded them."""
     information, given, marginal = q["label_information"], q["given_y"], q["marginal"]
+    seeds = [
+        {"information": r[LOG_PX_KEY]["label_information"]["mean"], "bayes": r[LOG_PX_KEY]["bayes_accuracy"]}
+        for r in runs
+        if "label_information" in r.get(LOG_PX_KEY, {})
+    ]
+    over_the_seeds = (
+        f" Over {len(seeds)} seeds (mean ± sd): {plus_minus(seeds, 'information', 2)} nats, and Bayes' rule reads "
+        f"a share {plus_minus(seeds, 'bayes', 3)} of the labels."
+        if len(seeds) > 1
+        else ""
+    )
     return [
         f"{markdown_text(label)}, the committed model on {marginal['images']} test images: log p(x|y) − log p(x) = "
         f"log p(y|x) − log p(y), the label's information about the image under the model, is "
         f"{information['mean']:.2f} ± {information['se']:.2f} nats ({given['mean']:.2f} against "
         f"{marginal['mean']:.2f}), where a model that read every label with certainty would have "
         f"−E[log p(y)] ≈ log 10 = {math.log(10):.2f}; p(y|x) by Bayes' rule from the exact log p(x|y) of every "
-        f"label reads the label of {q['bayes_accuracy']:.1%} of these images.",
+        f"label reads the label of {q['bayes_accuracy']:.1%} of these images.{over_the_seeds}",
         "",
     ]
