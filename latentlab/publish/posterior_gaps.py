@@ -340,7 +340,8 @@ def _result(
         "refinement": {
             "what": "each image's q(z|x) refined from the encoder's by Adam steps on its own ELBO on the grid (the "
             "ELBO(q) above), of learning_rate in log_var and learning_rate times the grid's half-width / "
-            f"{posterior.HALF_WIDTH:g} in the mean (the codes' reach), the exact ELBO recorded after each of steps; the bound at k with the "
+            f"{posterior.HALF_WIDTH:g} in the mean (the codes' reach), the exact ELBO recorded after each of steps; "
+            "the bound at k with the "
             "encoder's q and with the refined q as proposal, on every image, the same seeded draws for both",
             "optimiser": "Adam",
             "learning_rate": refinement.LEARNING_RATE,

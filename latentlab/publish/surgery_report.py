@@ -130,13 +130,8 @@ def surgery_section(root: Path = Path(".")) -> list[str]:
         return []
     folders = " ".join(shlex.quote(folder.as_posix()) for folder in found)
     seeded = [e.name for e in EXPERIMENTS.values() if e.out_dir in found and found[e.out_dir].seeds]
-    seeds_line = (
-        [
-            f"python -m latentlab seeds --only {' '.join(seeded)}   # the seeds' splits (and trains any seed not recorded)"
-        ]
-        if seeded
-        else []
-    )
+    command = f"python -m latentlab seeds --only {' '.join(seeded)}"
+    seeds_line = [f"{command}   # the seeds' splits (and trains any seed not recorded)"] if seeded else []
     return [
         "## Where the KL goes: information and the prior's misfit",
         "",

@@ -1,15 +1,15 @@
-"""A study: many runs, each one job that trains into its scratch folder, evaluates, and leaves its record
-there (record.json). The command that started them merges each record into its seeds.json as the job
-finishes (``records.merge``, under the folder's lock). Where the jobs run is the executor's business
-(``executors``); here: what to run, the job itself, waiting, merging, and saying what failed.
+"""A study: many runs, each one job that trains into its scratch folder, evaluates, and leaves its record there
+(record.json). The command that started them merges each record into its seeds.json as the job finishes
+(``records.merge``, under the folder's lock). Where the jobs run is the executor's business (``executors``);
+here: what to run, the job itself, waiting, merging, and saying what failed.
 
-A run already recorded is skipped; a finished job's record that was never merged (its command was
-stopped) is merged without running anything; a run recorded before the study measured one of its fields
-(``_fields_of``) gets it from its kept model in this process, without training; a run whose job is still queued or running, from this call
-or another, is not submitted again; a failed job is reported with its log while the others go on, and the
-next call submits only what is missing. A job that ended without a result (cancelled while pending, ended by
-its time limit, no longer listed by Slurm) is reported as lost, with its log if it has one; the others are
-merged as they finish, and the command ends with an error that names the lost runs.
+A run already recorded is skipped; a finished job's record that was never merged (its command was stopped) is
+merged without running anything; a run recorded before the study measured one of its fields (``_fields_of``)
+gets it from its kept model in this process, without training; a run whose job is still queued or running,
+from this call or another, is not submitted again; a failed job is reported with its log while the others go
+on, and the next call submits only what is missing. A job that ended without a result (cancelled while
+pending, ended by its time limit, no longer listed by Slurm) is reported as lost, with its log if it has one;
+the others are merged as they finish, and the command ends with an error that names the lost runs.
 """
 
 from __future__ import annotations
