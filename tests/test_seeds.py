@@ -146,6 +146,14 @@ def test_a_run_recorded_before_the_split_was_measured_is_measured_again_from_its
     assert again["elbo_surgery"] == measured and (scratch / "metrics.json").read_bytes() == metrics_bytes
 
 
+def _assert_seed1_skipped_without_the_split(root, command, record, capsys, monkeypatch) -> None:
+    """The study run again: every run skipped, seed 1 left without a split (nothing trained or measured)."""
+    monkeypatch.chdir(root)
+    assert main(command) == 0
+    assert capsys.readouterr().out.count("skipped") == 4
+    assert "elbo_surgery" not in json.loads(record.read_text())["runs"][1]
+
+
 def test_a_run_whose_model_is_gone_is_not_trained_again_for_the_split(study, capsys, monkeypatch):
     root, command = study
     record = root / str(SMOKE_RECORD).format("vae-32d-bernoulli")
@@ -154,10 +162,7 @@ def test_a_run_whose_model_is_gone_is_not_trained_again_for_the_split(study, cap
     _forget(root, "vae-32d-bernoulli", 1, "elbo_surgery")
     model.rename(model.with_suffix(".away"))
     try:
-        monkeypatch.chdir(root)
-        assert main(command) == 0
-        assert capsys.readouterr().out.count("skipped") == 4
-        assert "elbo_surgery" not in json.loads(record.read_text())["runs"][1]
+        _assert_seed1_skipped_without_the_split(root, command, record, capsys, monkeypatch)
     finally:
         model.with_suffix(".away").rename(model)
         record.write_bytes(before)
@@ -174,10 +179,7 @@ def test_a_kept_model_that_did_not_make_the_record_is_not_measured_for_it(study,
     saved["runs"][1]["train_seconds"] += 1.0
     record.write_text(json.dumps(saved))
     try:
-        monkeypatch.chdir(root)
-        assert main(command) == 0
-        assert capsys.readouterr().out.count("skipped") == 4
-        assert "elbo_surgery" not in json.loads(record.read_text())["runs"][1]
+        _assert_seed1_skipped_without_the_split(root, command, record, capsys, monkeypatch)
     finally:
         record.write_bytes(before)
 
