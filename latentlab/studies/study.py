@@ -123,14 +123,16 @@ def _fields_of(run: StudyRun) -> tuple[str, ...]:
     return tuple(fields + ([SURGERY_KEY] if traits.encoder_distribution else []))
 
 
-def _missing(run: StudyRun, recorded: dict) -> list[str]:
-    """The fields of ``_fields_of`` that a recorded run lacks and must get. log p(x) always: where the model that
-    made the record is gone, the run is trained again. The split only where that model is kept: it is not worth
-    training for, so its seeds' spread is over the seeds whose models were kept."""
+def _missing(run: StudyRun, recorded: dict) -> tuple[list[str], Path | None]:
+    """The fields of ``_fields_of`` that a recorded run lacks and must get, and the kept model that made the
+    record (``_kept_model``, read only where a field is missing). log p(x) always: where that model is gone, the
+    run is trained again. The split only where that model is kept: it is not worth training for, so its seeds'
+    spread is over the seeds whose models were kept."""
     missing = [f for f in _fields_of(run) if f not in recorded]
-    if SURGERY_KEY in missing and _kept_model(run, recorded) is None:
+    model = _kept_model(run, recorded) if missing else None
+    if SURGERY_KEY in missing and model is None:
         missing.remove(SURGERY_KEY)
-    return missing
+    return missing, model
 
 
 def _measurements(run: StudyRun, finished, fields: tuple[str, ...], model_file: Path) -> dict:
@@ -201,7 +203,7 @@ def _record_of_finished_job(run: StudyRun) -> dict | None:
     if not path.is_file():
         return None
     record = read_json(path, "record")
-    return record if recipe_of(record) == run.config.recipe() and not _missing(run, record) else None
+    return record if recipe_of(record) == run.config.recipe() and not _missing(run, record)[0] else None
 
 
 def _waiting_on(run: StudyRun) -> str | None:
@@ -229,14 +231,14 @@ def carry_out(runs: list[StudyRun], executor, collect: bool = False) -> None:
     for run in runs:
         retrain = run.config.retrain
         recorded = None if retrain else recorded_run(run.record, run.config)
-        missing = [] if recorded is None else _missing(run, recorded)
+        missing, model = ([], None) if recorded is None else _missing(run, recorded)
         if recorded is not None and not missing:
             print(f"{run.name}: already in {run.record}; skipped (--retrain runs it again)")
         elif not retrain and (record := _record_of_finished_job(run)) is not None:
             _merge(run, record)
         elif (why := _waiting_on(run)) is not None:
             print(f"{run.name}: {why}; not submitted again (--collect records it once it has finished)")
-        elif recorded is not None and not collect and (model := _kept_model(run, recorded)) is not None:
+        elif recorded is not None and not collect and model is not None:
             if (failed := _complete(run, recorded, missing, model)) is not None:
                 print(failed)
                 incomplete.append(failed)
