@@ -466,6 +466,64 @@ def test_a_grid_too_coarse_for_the_posteriors_is_halved_until_its_error_bound_is
     assert (analysis.log_px - model.linear.log_px(x)).abs().max() <= analysis.errors["log_px"] + 1e-4
 
 
+def test_a_finer_grid_takes_the_coarser_grids_points_from_it_and_decodes_only_the_others(linear):
+    model, x, grid, log_lik = linear
+    finer = posterior.Grid.covering(grid.half_width, grid.spacing / 2)
+    decoded = []
+
+    def decode(z):
+        decoded.append(len(z))
+        return model.decode(z)
+
+    found = posterior.grid_log_likelihood(decode, "gaussian", x, finer, coarser=log_lik)
+    assert sum(decoded) == finer.size**2 - grid.size**2
+    assert torch.equal(found[:, ::2, ::2], log_lik)
+    assert torch.allclose(found, posterior.grid_log_likelihood(model.decode, "gaussian", x, finer), atol=1e-4)
+
+
+def _counted_analysis(model, x, monkeypatch):
+    """analyse_model(model, x) with the points it decodes and the grids it looks for q* on: (analysis, points
+    decoded, the shapes of the log p(x|z) q* was looked for on)."""
+    from latentlab.publish.posterior_gaps import analyse_model
+
+    decoded, searched = [], []
+    decode, optimal_q = model.decode, posterior.optimal_q
+
+    def counted_decode(z):
+        decoded.append(len(z))
+        return decode(z)
+
+    def counted_optimal_q(log_lik, *rest):
+        searched.append(tuple(log_lik.shape))
+        return optimal_q(log_lik, *rest)
+
+    model.decode = counted_decode
+    monkeypatch.setattr(posterior, "optimal_q", counted_optimal_q)
+    return analyse_model(model, x), sum(decoded), searched
+
+
+def test_a_halved_grid_decodes_each_point_once_and_its_q_star_is_looked_for_on_both_when_only_q_star_missed(
+    monkeypatch,
+):
+    model = BroadQSharpPosterior()  # log p(x) and ELBO(q) within the bound on the scaled grid, ELBO(q*) not
+    x = model.linear.sample(4)
+    analysis, decoded, searched = _counted_analysis(model, x, monkeypatch)
+    coarser = posterior.covering_codes(*model.encode(x), model.prior)
+    assert analysis.grid.size == 2 * coarser.size - 1
+    assert decoded == analysis.grid.size**2  # the coarser grid's points once, inside the finer one
+    assert searched == [(4, coarser.size, coarser.size), tuple(analysis.log_lik.shape)]
+
+
+def test_a_grid_whose_log_px_misses_the_bound_is_halved_before_any_q_star_is_looked_for(monkeypatch):
+    model = BroadQSharpPosterior()
+    model.linear.W = model.linear.W * 2  # p(z|x) half as wide again: log p(x) itself misses the bound
+    model.linear.precision = torch.eye(2, dtype=torch.float64) + 2 * model.linear.W.T @ model.linear.W
+    x = model.linear.sample(4)
+    analysis, decoded, searched = _counted_analysis(model, x, monkeypatch)
+    assert decoded == analysis.grid.size**2
+    assert searched == [tuple(analysis.log_lik.shape)]
+
+
 def test_a_grid_within_its_error_bound_is_kept_as_it_was_scaled():
     from latentlab.publish.posterior_gaps import analyse_model
 

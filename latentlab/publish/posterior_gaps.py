@@ -85,29 +85,46 @@ def analyse_model(
     Where that spacing is too coarse for the sharpest posteriors (a broad q, whose reach sets the width,
     beside a sharp p(z|x): the IWAE-trained VAE), the grid's own error bound says so: some image's number
     changes by more than ERROR_TARGET on the grid of twice the spacing. The spacing is then halved once, the
-    width kept (four times the decodes: MAX_POINTS per axis), and the bound read again."""
+    width kept (four times the points: MAX_POINTS per axis), and the bound read again.
+
+    Nothing of the coarser grid is thrown away: its points are every second point of the finer one, whose decodes
+    are taken from it, and the bound is first read on log p(x) and ELBO(q), which need no q*; q* is found on
+    the coarser grid only when those two numbers meet the bound and the grid may still be kept."""
     q_mean, q_log_var = model.encode(x)
+    q = (q_mean.cpu(), q_log_var.cpu())
     prior = cpu_prior(model)
     chosen_here = not (spacing or half_width or narrower)
     if chosen_here:
-        grid = posterior.covering_codes(q_mean.cpu(), q_log_var.cpu(), prior)
+        grid = posterior.covering_codes(*q, prior)
     else:
         grid = posterior.Grid.covering(half_width or HALF_WIDTH, spacing or SPACING, prior)
     scale = grid.half_width / HALF_WIDTH if spacing is None else 1.0
-    narrower = tuple(w * scale for w in NARROWER) if narrower is None else narrower
+    half_widths = (*(tuple(w * scale for w in NARROWER) if narrower is None else narrower), grid.half_width)
+    decode, likelihood, flat = decoder(model), model.likelihood.name, x.flatten(1).cpu()
 
-    def on(grid: posterior.Grid) -> posterior.Analysis:
-        q = (q_mean.cpu(), q_log_var.cpu())
-        half_widths = (*narrower, grid.half_width)
-        return posterior.analyse(decoder(model), model.likelihood.name, x.flatten(1).cpu(), *q, grid, half_widths)
+    started = time.perf_counter()
+    log_lik = posterior.grid_log_likelihood(decode, likelihood, flat, grid)
+    decoding = time.perf_counter() - started
+    if chosen_here and 2 * grid.size - 1 <= MAX_POINTS:
+        worst = max(posterior.convergence(log_lik, grid, q, None, factors=(2, 1))[1].values())
+        if worst <= ERROR_TARGET:
+            analysis = posterior.analyse(log_lik, grid, *q, half_widths)
+            worst = spacing_error(analysis)
+            if worst <= ERROR_TARGET:
+                return _timed(analysis, decoding)
+            del analysis  # its q* on the coarser grid: found again on the finer one
+        finer = posterior.Grid.covering(grid.half_width, grid.spacing / 2, prior)
+        print(f"grid error bound {worst:.2f} nats > {ERROR_TARGET}: again on spacing {finer.spacing:.4g}", flush=True)
+        started = time.perf_counter()
+        log_lik = posterior.grid_log_likelihood(decode, likelihood, flat, finer, coarser=log_lik)
+        decoding += time.perf_counter() - started
+        grid = finer
+    return _timed(posterior.analyse(log_lik, grid, *q, half_widths), decoding)
 
-    analysis = on(grid)
-    worst = spacing_error(analysis)
-    if chosen_here and worst > ERROR_TARGET and 2 * grid.size - 1 <= MAX_POINTS:
-        grid = posterior.Grid.covering(grid.half_width, grid.spacing / 2, prior)
-        print(f"grid error bound {worst:.2f} nats > {ERROR_TARGET}: again on spacing {grid.spacing:.4g}", flush=True)
-        del analysis  # its log p(x|z) on the grid: a quarter of the next one's memory
-        analysis = on(grid)
+
+def _timed(analysis: posterior.Analysis, decoding: float) -> posterior.Analysis:
+    """``analysis`` with the seconds of its grids' decodes first among its parts."""
+    analysis.seconds = {"grid": decoding, **analysis.seconds}
     return analysis
 
 
