@@ -469,6 +469,8 @@ def test_a_grid_too_coarse_for_the_posteriors_is_halved_until_its_error_bound_is
 def test_a_finer_grid_takes_the_coarser_grids_points_from_it_and_decodes_only_the_others(linear):
     model, x, grid, log_lik = linear
     finer = posterior.Grid.covering(grid.half_width, grid.spacing / 2)
+    every_second = finer.points().view(finer.size, finer.size, 2)[::2, ::2]
+    assert torch.equal(every_second, grid.points().view(grid.size, grid.size, 2))  # the same float64 coordinates
     decoded = []
 
     def decode(z):
@@ -479,6 +481,13 @@ def test_a_finer_grid_takes_the_coarser_grids_points_from_it_and_decodes_only_th
     assert sum(decoded) == finer.size**2 - grid.size**2
     assert torch.equal(found[:, ::2, ::2], log_lik)
     assert torch.allclose(found, posterior.grid_log_likelihood(model.decode, "gaussian", x, finer), atol=1e-4)
+
+
+def test_a_finer_grid_refuses_values_that_are_not_on_every_second_of_its_points(linear):
+    model, x, grid, log_lik = linear
+    wider = posterior.Grid.covering(grid.half_width + 1.0, grid.spacing / 2)
+    with pytest.raises(ValueError, match="not every second point"):
+        posterior.grid_log_likelihood(model.decode, "gaussian", x, wider, coarser=log_lik)
 
 
 def _counted_analysis(model, x, monkeypatch):
@@ -502,26 +511,51 @@ def _counted_analysis(model, x, monkeypatch):
     return analyse_model(model, x), sum(decoded), searched
 
 
-def test_a_halved_grid_decodes_each_point_once_and_its_q_star_is_looked_for_on_both_when_only_q_star_missed(
-    monkeypatch,
-):
-    model = BroadQSharpPosterior()  # log p(x) and ELBO(q) within the bound on the scaled grid, ELBO(q*) not
+def _bound_without_q_star(model, x) -> tuple[posterior.Grid, dict]:
+    """The change of log p(x) and of ELBO(q) from the scaled grid to the one of twice its spacing: (scaled grid,
+    {name: largest change})."""
+    grid = posterior.covering_codes(*model.encode(x), model.prior)
+    log_lik = posterior.grid_log_likelihood(model.decode, "gaussian", x.flatten(1), grid)
+    return grid, posterior.convergence(log_lik, grid, model.encode(x), None, factors=(2, 1))[1]
+
+
+def _sharper(model: BroadQSharpPosterior) -> BroadQSharpPosterior:
+    """The model with p(z|x) half as wide again: log p(x) itself misses the bound on the scaled grid."""
+    model.linear.W = model.linear.W * 2
+    model.linear.precision = torch.eye(2, dtype=torch.float64) + 2 * model.linear.W.T @ model.linear.W
+    return model
+
+
+def test_a_grid_missed_by_q_stars_elbo_alone_is_halved_after_q_star_is_looked_for_on_it(monkeypatch):
+    from latentlab.publish.posterior_gaps import ERROR_TARGET
+
+    model = BroadQSharpPosterior()
     x = model.linear.sample(4)
-    analysis, decoded, searched = _counted_analysis(model, x, monkeypatch)
-    coarser = posterior.covering_codes(*model.encode(x), model.prior)
+    coarser, changes = _bound_without_q_star(model, x)
+    assert max(changes.values()) <= ERROR_TARGET  # the premise: only ELBO(q*) can miss
+    analysis, _, searched = _counted_analysis(model, x, monkeypatch)
     assert analysis.grid.size == 2 * coarser.size - 1
-    assert decoded == analysis.grid.size**2  # the coarser grid's points once, inside the finer one
     assert searched == [(4, coarser.size, coarser.size), tuple(analysis.log_lik.shape)]
 
 
-def test_a_grid_whose_log_px_misses_the_bound_is_halved_before_any_q_star_is_looked_for(monkeypatch):
-    model = BroadQSharpPosterior()
-    model.linear.W = model.linear.W * 2  # p(z|x) half as wide again: log p(x) itself misses the bound
-    model.linear.precision = torch.eye(2, dtype=torch.float64) + 2 * model.linear.W.T @ model.linear.W
+def test_a_grid_missed_by_log_px_is_halved_before_any_q_star_is_looked_for(monkeypatch):
+    from latentlab.publish.posterior_gaps import ERROR_TARGET
+
+    model = _sharper(BroadQSharpPosterior())
     x = model.linear.sample(4)
-    analysis, decoded, searched = _counted_analysis(model, x, monkeypatch)
-    assert decoded == analysis.grid.size**2
+    coarser, changes = _bound_without_q_star(model, x)
+    assert changes["log_px"] > ERROR_TARGET  # the premise
+    analysis, _, searched = _counted_analysis(model, x, monkeypatch)
+    assert analysis.grid.size == 2 * coarser.size - 1
     assert searched == [tuple(analysis.log_lik.shape)]
+
+
+def test_a_halved_grid_decodes_each_of_its_points_once(monkeypatch):
+    model = _sharper(BroadQSharpPosterior())
+    x = model.linear.sample(4)
+    analysis, decoded, _ = _counted_analysis(model, x, monkeypatch)
+    assert analysis.grid.size == 2 * posterior.covering_codes(*model.encode(x), model.prior).size - 1
+    assert decoded == analysis.grid.size**2
 
 
 def test_a_grid_within_its_error_bound_is_kept_as_it_was_scaled():

@@ -54,7 +54,8 @@ SPACING, HALF_WIDTH, NARROWER = 0.02, 6.0, (5.0, 5.5)
 # VampPrior VAE and the Fashion-MNIST VAE are within it (0.011, 0.008, 0.085); the IWAE-trained VAE's was not
 # (0.91 on a spacing of 0.033, its sharpest q* 0.019 wide).
 ERROR_TARGET = 0.1
-MAX_POINTS = 1201  # per axis: four times the default grid's decodes, 2.9 GB of log p(x|z) at 500 images
+MAX_POINTS = 1201  # per axis: four times the default grid's points, 2.9 GB of log p(x|z) at 500 images (3.6 GB
+# while it is decoded: the grid of twice its spacing, whose values it takes, is held beside it)
 
 
 @dataclass(frozen=True)
@@ -162,8 +163,9 @@ def grid_log_likelihood(
     out = torch.empty((len(x), grid.size, grid.size), dtype=torch.float32)
     todo = torch.ones((grid.size, grid.size), dtype=torch.bool)
     if coarser is not None:
-        if coarser.shape[-1] != grid.steps + 1 or grid.steps % 2:
-            raise ValueError(f"values of {coarser.shape[-1]} points per axis are not every second point of {grid.size}")
+        every_second = (len(x), grid.steps + 1, grid.steps + 1)
+        if tuple(coarser.shape) != every_second:
+            raise ValueError(f"values {tuple(coarser.shape)} are not every second point of this grid: {every_second}")
         out[:, ::2, ::2] = coarser
         todo[::2, ::2] = False
     index = todo.flatten().nonzero().squeeze(1)
@@ -483,7 +485,8 @@ def analyse(
     factors=(8, 4, 2, 1),
 ) -> Analysis:
     """log p(x), ELBO(q), q* and ELBO(q*) of N images on ``grid``, with their convergence, from their log p(x|z)
-    on it (N, G, G) (``grid_log_likelihood``); ``seconds`` holds the parts' times from here on."""
+    on it (N, G, G) (``grid_log_likelihood``). Its ``seconds`` are those of q* ("q_star") and of the checks
+    ("quadrature"); the caller adds the decodes' ("grid")."""
     seconds = {}
     started = time.perf_counter()
     q = (q_mean.double().cpu(), q_log_var.double().cpu())

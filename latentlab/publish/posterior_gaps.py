@@ -104,35 +104,48 @@ def analyse_model(
 
     started = time.perf_counter()
     log_lik = posterior.grid_log_likelihood(decode, likelihood, flat, grid)
-    decoding = time.perf_counter() - started
+    seconds = {"grid": time.perf_counter() - started, "q_star": 0.0, "quadrature": 0.0}
     if chosen_here and 2 * grid.size - 1 <= MAX_POINTS:
-        worst = max(posterior.convergence(log_lik, grid, q, None, factors=(2, 1))[1].values())
-        if worst <= ERROR_TARGET:
+        started = time.perf_counter()
+        name, worst = _largest(posterior.convergence(log_lik, grid, q, None, factors=(2, 1))[1])
+        seconds["quadrature"] += time.perf_counter() - started
+        if not worst > ERROR_TARGET:
             analysis = posterior.analyse(log_lik, grid, *q, half_widths)
-            worst = spacing_error(analysis)
-            if worst <= ERROR_TARGET:
-                return _timed(analysis, decoding)
-            del analysis  # its q* on the coarser grid: found again on the finer one
+            _add(seconds, analysis.seconds)
+            name, worst = _largest(spacing_errors(analysis))
+            if not worst > ERROR_TARGET:
+                analysis.seconds = seconds
+                return analysis
         finer = posterior.Grid.covering(grid.half_width, grid.spacing / 2, prior)
-        print(f"grid error bound {worst:.2f} nats > {ERROR_TARGET}: again on spacing {finer.spacing:.4g}", flush=True)
+        print(
+            f"grid error bound {worst:.2f} nats ({name}) > {ERROR_TARGET}: again on spacing {finer.spacing:.4g}",
+            flush=True,
+        )
         started = time.perf_counter()
         log_lik = posterior.grid_log_likelihood(decode, likelihood, flat, finer, coarser=log_lik)
-        decoding += time.perf_counter() - started
+        seconds["grid"] += time.perf_counter() - started
         grid = finer
-    return _timed(posterior.analyse(log_lik, grid, *q, half_widths), decoding)
-
-
-def _timed(analysis: posterior.Analysis, decoding: float) -> posterior.Analysis:
-    """``analysis`` with the seconds of its grids' decodes first among its parts."""
-    analysis.seconds = {"grid": decoding, **analysis.seconds}
+    analysis = posterior.analyse(log_lik, grid, *q, half_widths)
+    _add(seconds, analysis.seconds)
+    analysis.seconds = seconds
     return analysis
 
 
-def spacing_error(analysis: posterior.Analysis) -> float:
-    """The largest change of any image's number between the grid and the one of twice its spacing: the part of
-    the error bound a finer grid can lower (a narrower grid's change is the width's)."""
-    rows = analysis.convergence["spacing"]
-    return max(rows[-2][name]["max_abs_change"] for name in analysis.errors) if len(rows) > 1 else 0.0
+def _add(seconds: dict, more: dict) -> None:
+    for part, value in more.items():
+        seconds[part] = seconds.get(part, 0.0) + value
+
+
+def _largest(changes: dict) -> tuple[str, float]:
+    """(name, change) of the number that changes most."""
+    return max(changes.items(), key=lambda item: item[1])
+
+
+def spacing_errors(analysis: posterior.Analysis) -> dict:
+    """Each number's largest change, over the images, between the grid and the one of twice its spacing: the part
+    of the error bound a finer grid can lower (a narrower grid's change is the width's)."""
+    twice = analysis.convergence["spacing"][-2]  # the rows run from the coarsest grid to this one
+    return {name: twice[name]["max_abs_change"] for name in analysis.errors}
 
 
 def _box(centres_and_sds: list[tuple], grow: float = 1.0) -> list[float]:
