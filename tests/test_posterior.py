@@ -25,10 +25,10 @@ class LinearGaussian:
     """x = W z + b + noise, noise ~ N(0, 1/2 I), z ~ N(0, I): the package's Gaussian decoder with a linear mean.
     Posterior N(mu, Lambda^-1), Lambda = I + 2 W^T W, mu = Lambda^-1 2 W^T (x - b); p(x) = N(b, W W^T + I/2)."""
 
-    def __init__(self, pixels: int = 6, seed: int = 0):
+    def __init__(self, pixels: int = 6, seed: int = 0, scale: float = 1.0):
         generator = torch.Generator().manual_seed(seed)
         w = torch.randn(pixels, 2, generator=generator, dtype=torch.float64)
-        self.W = torch.stack([w[:, 0], 0.7 * w[:, 0] + 0.7 * w[:, 1]], dim=1) * 1.5  # correlated columns
+        self.W = torch.stack([w[:, 0], 0.7 * w[:, 0] + 0.7 * w[:, 1]], dim=1) * 1.5 * scale  # correlated columns
         self.b = torch.rand(pixels, generator=generator, dtype=torch.float64)
         self.precision = torch.eye(2, dtype=torch.float64) + 2 * self.W.T @ self.W
 
@@ -431,15 +431,13 @@ def test_results_md_says_which_models_grid_is_coarser_than_its_posteriors_need()
 
 
 class BroadQSharpPosterior(torch.nn.Module):
-    """A 2-D "VAE" as the grid sees it: the linear decoder with its W scaled up, so that p(z|x) is 0.015 to 0.06
-    wide, and an encoder whose q is broad (N(0, 1.2^2 I) for every image), so that the grid scaled to q's reach
+    """A 2-D "VAE" as the grid sees it: the linear decoder with its W scaled up (by ``scale``: at 8, p(z|x) is 0.015
+    to 0.06 wide), and an encoder whose q is broad (N(0, 1.2^2 I) for every image), so that the grid scaled to q's reach
     (7.2) has a spacing of 0.024: the IWAE-trained VAE's case, a broad proposal beside a sharp posterior."""
 
-    def __init__(self):
+    def __init__(self, scale: float = 8):
         super().__init__()
-        self.linear = LinearGaussian()
-        self.linear.W = self.linear.W * 8
-        self.linear.precision = torch.eye(2, dtype=torch.float64) + 2 * self.linear.W.T @ self.linear.W
+        self.linear = LinearGaussian(scale=scale)
         self.prior = StandardNormal(2)
         self.likelihood = type("Likelihood", (), {"name": "gaussian"})()
         self.anchor = torch.nn.Parameter(torch.zeros(()))  # where the decoder's device is read
@@ -519,13 +517,6 @@ def _bound_without_q_star(model, x) -> tuple[posterior.Grid, dict]:
     return grid, posterior.convergence(log_lik, grid, model.encode(x), None, factors=(2, 1))[1]
 
 
-def _sharper(model: BroadQSharpPosterior) -> BroadQSharpPosterior:
-    """The model with p(z|x) half as wide again: log p(x) itself misses the bound on the scaled grid."""
-    model.linear.W = model.linear.W * 2
-    model.linear.precision = torch.eye(2, dtype=torch.float64) + 2 * model.linear.W.T @ model.linear.W
-    return model
-
-
 def test_a_grid_missed_by_q_stars_elbo_alone_is_halved_after_q_star_is_looked_for_on_it(monkeypatch):
     from latentlab.publish.posterior_gaps import ERROR_TARGET
 
@@ -541,7 +532,7 @@ def test_a_grid_missed_by_q_stars_elbo_alone_is_halved_after_q_star_is_looked_fo
 def test_a_grid_missed_by_log_px_is_halved_before_any_q_star_is_looked_for(monkeypatch):
     from latentlab.publish.posterior_gaps import ERROR_TARGET
 
-    model = _sharper(BroadQSharpPosterior())
+    model = BroadQSharpPosterior(scale=16)  # p(z|x) half as wide again: log p(x) misses
     x = model.linear.sample(4)
     coarser, changes = _bound_without_q_star(model, x)
     assert changes["log_px"] > ERROR_TARGET  # the premise
@@ -551,7 +542,7 @@ def test_a_grid_missed_by_log_px_is_halved_before_any_q_star_is_looked_for(monke
 
 
 def test_a_halved_grid_decodes_each_of_its_points_once(monkeypatch):
-    model = _sharper(BroadQSharpPosterior())
+    model = BroadQSharpPosterior(scale=16)
     x = model.linear.sample(4)
     analysis, decoded, _ = _counted_analysis(model, x, monkeypatch)
     assert analysis.grid.size == 2 * posterior.covering_codes(*model.encode(x), model.prior).size - 1
