@@ -31,8 +31,8 @@ from .publish import verdict
 from .publish.explorer import EXPLORER_FILE, refill_explorer, write_explorer
 from .publish.figures import bound_vs_k
 from .publish.literature import PUBLISHED_NLL
+from .publish.names import figure_name, model_label
 from .publish.posterior_gaps import IS_IMAGES, N_IMAGES, write_posterior_gaps
-from .publish.shared_figures import model_name
 from .publish.surgery import write_surgery
 from .workflow import code_test, draw, run
 
@@ -84,7 +84,7 @@ def explore(
     model, test = finished.model, finished.test
     with hold_folder(folder):
         coded = code_test(finished)
-        page = write_explorer(model, test, coded.codes, model_name(model), folder, coded.point_losses)
+        page = write_explorer(model, test, coded.codes, figure_name(finished.config), folder, coded.point_losses)
         if screenshot:
             with torch.no_grad():
                 point = model.code(to_float(test.images[:1]), test.labels[:1])[0].tolist()
@@ -125,7 +125,8 @@ def write_bound_vs_k(folders: list[Path], ks: list[int], n_test: int, data_root:
         config = finished.config
         objective = "the ELBO" if config.objective == "elbo" else f"the IWAE bound, K={config.iw_samples}"
         labels.append(
-            f"{model_name(finished.model)}, {count_parameters(finished.model) / 1e6:.2f} M parameters, "
+            f"{model_label(config.model, config.latent_dim, config.likelihood, dataset=None)}, "
+            f"{count_parameters(finished.model) / 1e6:.2f} M parameters, "
             f"trained on {objective}"
         )
     # Two folders of the same kind of model would share a label, and one curve would replace the other.
@@ -380,7 +381,14 @@ def _write_posterior(folder: Path, finished: Finished, n_images: int, is_images:
     """``posterior_gaps`` of one held folder's finished model."""
     model = finished.model
     write_posterior_gaps(
-        folder, model, finished.test, finished.config.seed, model_name(model), model.loss_units, n_images, is_images
+        folder,
+        model,
+        finished.test,
+        finished.config.seed,
+        figure_name(finished.config),
+        model.loss_units,
+        n_images,
+        is_images,
     )
     if (folder / EXPLORER_FILE).is_file():  # the page shows the picks' posterior from now on
         refill_explorer(folder)
@@ -424,4 +432,4 @@ def elbo_surgery(folders: list[Path], data_root: str | None, device_name: str) -
 
 def _write_surgery(folder: Path, finished: Finished) -> None:
     """``elbo_surgery`` of one held folder's finished model, its draws seeded with the run's seed."""
-    write_surgery(folder, finished.model, finished.test, finished.config.seed, model_name(finished.model))
+    write_surgery(folder, finished.model, finished.test, finished.config.seed, figure_name(finished.config))

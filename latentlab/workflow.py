@@ -20,7 +20,8 @@ from .core.passes import Coded, code_split
 from .core.progress import status
 from .publish.conditional_gallery import write_conditional_gallery
 from .publish.explorer import write_explorer
-from .publish.shared_figures import TSNE_POINTS, model_name
+from .publish.names import figure_name
+from .publish.shared_figures import TSNE_POINTS
 from .publish.unconditional_gallery import write_gallery
 
 
@@ -30,9 +31,12 @@ def draw(finished: Finished, folder: Path, quick: bool = False, coded: Coded | N
     model, test = finished.model, finished.test
     if coded is None:
         coded = code_test(finished)
+    name = figure_name(finished.config)
     gallery = write_conditional_gallery if model.traits.conditional else write_gallery
-    gallery(model, finished.state, test, coded.codes, folder, tsne_points=QUICK_TSNE_POINTS if quick else TSNE_POINTS)
-    write_explorer(model, test, coded.codes, model_name(model), folder, coded.point_losses)
+    gallery(
+        model, name, finished.state, test, coded.codes, folder, tsne_points=QUICK_TSNE_POINTS if quick else TSNE_POINTS
+    )
+    write_explorer(model, test, coded.codes, name, folder, coded.point_losses)
 
 
 def code_test(finished: Finished) -> Coded:

@@ -55,7 +55,9 @@ def rendered(request, tmp_path_factory):
     model = (Autoencoder if kind == "ae" else VariationalAutoencoder)(latent_dim, **TINY_WIDTHS)
     out = tmp_path_factory.mktemp(f"{kind}{latent_dim}")
     split = _test_split()
-    write_gallery(model.eval(), _state(model), split, encode_split(model, split), out)
+    write_gallery(
+        model.eval(), f"{kind.upper()}, {latent_dim}-D latent", _state(model), split, encode_split(model, split), out
+    )
     return model.eval(), split, out
 
 
@@ -87,7 +89,7 @@ def test_manifold_holds_a_20_by_20_grid(kind, monkeypatch, tmp_path):
     drawn = []
     monkeypatch.setattr(figures, "save", lambda fig, path: drawn.append(fig))
     codes = np.random.default_rng(0).normal(size=(100, 2))
-    write_manifold(model, codes, tmp_path)
+    write_manifold(model, f"{kind.upper()}, 2-D latent", codes, tmp_path)
     grid = drawn[0].axes[0].images[0].get_array()
     assert grid.shape[:2] == (20 * 28, 20 * 28)  # 20 x 20 decoded images, each 28 x 28, no padding
 
@@ -190,3 +192,28 @@ def test_an_ae_with_a_bernoulli_decoder_scores_its_interpolation_by_cross_entrop
     decoded = model.decode(torch.randn(7, 2))  # (7, 1, 28, 28) in (0, 1), as the interpolation decodes
     assert torch.equal(model.score(decoded, seed=0), losses.bernoulli_nll_per_image(model(decoded), decoded))
     assert model.score_name.startswith("cross-entropy")
+
+
+def test_figure_names_say_the_bound_a_model_was_trained_on_as_the_tables_do():
+    from latentlab.experiments import EXPERIMENTS
+    from latentlab.publish.names import figure_name
+
+    assert figure_name(EXPERIMENTS["vae-2d"].config()) == "VAE, 2-D latent"
+    assert figure_name(EXPERIMENTS["vae-2d-iwae5"].config()) == "VAE, 2-D latent, IWAE K=5"
+
+
+def test_a_runs_figures_and_explorer_page_are_named_from_its_configuration_not_its_model(monkeypatch, tmp_path):
+    from types import SimpleNamespace
+
+    from latentlab import workflow
+    from latentlab.core.config import TrainConfig
+    from latentlab.core.finished import Finished
+
+    named = []
+    monkeypatch.setattr(workflow, "write_gallery", lambda model, name, *rest, **kw: named.append(name))
+    monkeypatch.setattr(workflow, "write_explorer", lambda model, test, codes, name, *rest: named.append(name))
+    model = VariationalAutoencoder(2, **TINY_WIDTHS)
+    config = TrainConfig(model="vae", latent_dim=2, objective="iwae", iw_samples=5, **TINY_WIDTHS)
+    finished = Finished({}, config, model, (_test_split(), _test_split()))
+    workflow.draw(finished, tmp_path, coded=SimpleNamespace(codes=torch.zeros(80, 2), point_losses=None))
+    assert named == ["VAE, 2-D latent, IWAE K=5"] * 2  # two models of one kind, trained on two bounds, told apart

@@ -271,7 +271,7 @@ def test_interpolation_txt_keeps_one_record_per_line_when_a_class_name_holds_a_n
         torch.device("cpu"),
         Classes(("two\nlines 1 2 3", "ok")),
     )
-    interpolation(model, test, tmp_path)
+    interpolation(model, "VAE, 2-D latent", test, tmp_path)
     table = np.loadtxt(tmp_path / "interpolation.txt", comments="#", dtype=str, ndmin=2)
     assert table.shape == (1, 9)  # one pair between two classes: pair, classes, two indices, five scores
     assert "two\\nlines" in (tmp_path / "interpolation.txt").read_text(encoding="utf-8")

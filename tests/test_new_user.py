@@ -133,7 +133,11 @@ def test_the_interpolation_table_of_an_image_folder_heads_its_column_classes_not
         torch.from_numpy(images), torch.arange(12) % 3, torch.device("cpu"), Classes(("cat", "dog", "fox"))
     )  # an image folder's classes: the noun is "class"
     model = Autoencoder(2, **TINY_WIDTHS).eval()
-    header = next(line for line in interpolation(model, split, tmp_path).splitlines() if line.startswith("# pair"))
+    header = next(
+        line
+        for line in interpolation(model, "AE, 2-D latent", split, tmp_path).splitlines()
+        if line.startswith("# pair")
+    )
     assert " classes " in header and "classs" not in header
 
 

@@ -83,7 +83,7 @@ def test_the_loss_curves_draw_a_panel_per_term(monkeypatch, tiny_config, tmp_pat
     finished = training.train(tiny_config)
     from latentlab.publish.shared_figures import write_loss_curves
 
-    write_loss_curves(finished.model, finished.state, tmp_path)
+    write_loss_curves(finished.model, "VAE, 2-D latent", finished.state, tmp_path)
     assert [key for key, _ in drawn["terms"]] == ["recon", "kl", "spread"]
 
 

@@ -77,6 +77,8 @@ def test_a_2d_vampprior_run_draws_its_learned_prior_beside_n01(tmp_path):
     model = tiny().eval()
     images, labels = synthetic_digits(64, seed=4)
     test = DeviceSplit(torch.from_numpy(images), torch.from_numpy(labels).long(), torch.device("cpu"))
-    write_learned_prior(model, encode_split(model, test).numpy(), labels, test.classes, tmp_path)
+    write_learned_prior(
+        model, "VampPrior VAE, 2-D latent", encode_split(model, test).numpy(), labels, test.classes, tmp_path
+    )
     width, height = Image.open(tmp_path / LEARNED_PRIOR_FILE).size
     assert width > 3 * height and np.asarray(Image.open(tmp_path / LEARNED_PRIOR_FILE)).std() > 0

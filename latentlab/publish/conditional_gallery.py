@@ -29,7 +29,6 @@ from .shared_figures import (
     first_index_of,
     interpolation_pairs,
     items,
-    model_name,
     reconstruct,
     table_line,
     write_interpolation,
@@ -43,7 +42,7 @@ SAMPLE_DRAWS = 8  # samples.png: this many z ~ p(z), each written as every label
 WALK_FRAMES = 120
 
 
-def write_style_planes(model, codes: np.ndarray, classes, out: Path) -> None:
+def write_style_planes(model, name: str, codes: np.ndarray, classes, out: Path) -> None:
     z1, z2, where = model.manifold_axes(codes, PLANE_POINTS)
     z2_top_down = z2[::-1]
     grid = torch.tensor(np.stack(np.meshgrid(z1, z2_top_down), -1).reshape(-1, 2), dtype=torch.float32)  # (n², 2)
@@ -53,7 +52,7 @@ def write_style_planes(model, codes: np.ndarray, classes, out: Path) -> None:
         z1,
         z2_top_down,
         list(classes.names),
-        f"{model_name(model)}: the same style plane written as each {classes.noun}, "
+        f"{name}: the same style plane written as each {classes.noun}, "
         f"{PLANE_POINTS}×{PLANE_POINTS} grid over the {where}",
         out / "style_planes.png",
     )
@@ -65,7 +64,7 @@ def analogy_indices(labels: torch.Tensor, classes: int) -> list[int]:
 
 
 @torch.no_grad()
-def write_analogies(model, test: DeviceSplit, out: Path) -> None:
+def write_analogies(model, name: str, test: DeviceSplit, out: Path) -> None:
     labels, classes = test.labels.cpu(), test.classes
     index = analogy_indices(labels, len(classes))
     x, y = figures_input(test, index), test.labels[index]
@@ -75,14 +74,13 @@ def write_analogies(model, test: DeviceSplit, out: Path) -> None:
         reconstruct(model, x, y),
         written,
         list(classes.names),
-        f"{model_name(model)}: each test {classes.noun}'s code (posterior mean given its label) "
-        f"decoded with every label",
+        f"{name}: each test {classes.noun}'s code (posterior mean given its label) decoded with every label",
         out / "analogies.png",
     )
 
 
 @torch.no_grad()
-def interpolation(model, test: DeviceSplit, out: Path, seed: int = 0) -> str:
+def interpolation(model, name: str, test: DeviceSplit, out: Path, seed: int = 0) -> str:
     """The reference experiment for a conditional model: five points between two latents drawn with the
     reparameterization trick (seed fixed), each decoded image scored by its ELBO given its label. Two rows
     per class pair: two test images of the first class (its label throughout), and the pair's two classes
@@ -108,6 +106,7 @@ def interpolation(model, test: DeviceSplit, out: Path, seed: int = 0) -> str:
             lines.append(table_line(number, a, second, i, j, score))
     return write_interpolation(
         model,
+        name,
         classes,
         rows,
         scores,
@@ -121,19 +120,18 @@ def interpolation(model, test: DeviceSplit, out: Path, seed: int = 0) -> str:
     )
 
 
-def samples(model, classes, out: Path, seed: int = 0) -> None:
+def samples(model, name: str, classes, out: Path, seed: int = 0) -> None:
     z = model.prior.sample(SAMPLE_DRAWS, torch.Generator().manual_seed(seed))
     images = every_label(model, z, len(classes)).flatten(0, 1)
     figures.image_grid(
         images,
-        f"{model_name(model)}: {SAMPLE_DRAWS} draws z ~ {model.prior.name} (rows), each written as "
-        f"every {classes.noun} (columns)",
+        f"{name}: {SAMPLE_DRAWS} draws z ~ {model.prior.name} (rows), each written as every {classes.noun} (columns)",
         out / "samples.png",
         nrow=len(classes),
     )
 
 
-def write_style_walk(model, codes: np.ndarray, labels: np.ndarray, classes, out: Path) -> None:
+def write_style_walk(model, name: str, codes: np.ndarray, labels: np.ndarray, classes, out: Path) -> None:
     walk = model.prior.walk(WALK_FRAMES, seed=0)
     with status("drawing cvae_style_walk.gif"):
         decoded = every_label(model, torch.tensor(walk, dtype=torch.float32), len(classes))
@@ -143,26 +141,26 @@ def write_style_walk(model, codes: np.ndarray, labels: np.ndarray, classes, out:
             walk,
             decoded,
             list(classes.names),
-            f"{model_name(model)}: a smooth random walk under the prior {model.prior.name}",
+            f"{name}: a smooth random walk under the prior {model.prior.name}",
             out / "cvae_style_walk.gif",
         )
 
 
 def write_conditional_gallery(
-    model, state: dict, test: DeviceSplit, encoded: torch.Tensor, out: Path, tsne_points: int
+    model, name: str, state: dict, test: DeviceSplit, encoded: torch.Tensor, out: Path, tsne_points: int
 ) -> None:
     """All figures of a conditional run into ``out`` (the module docstring lists them); ``encoded``: the test
     codes given their labels (N, latent_dim). Prints the interpolation table as the reference did."""
     model.eval()
     out = Path(out)
     codes, labels = encoded.numpy(), test.labels.cpu().numpy()
-    write_reconstructions(model, test, out)
-    write_scatter(model, codes, labels, test.classes, out, tsne_points)
-    print(interpolation(model, test, out), end="")
-    write_loss_curves(model, state, out)
-    samples(model, test.classes, out)
-    write_analogies(model, test, out)
+    write_reconstructions(model, name, test, out)
+    write_scatter(model, name, codes, labels, test.classes, out, tsne_points)
+    print(interpolation(model, name, test, out), end="")
+    write_loss_curves(model, name, state, out)
+    samples(model, name, test.classes, out)
+    write_analogies(model, name, test, out)
     if model.latent_dim == 2:
-        write_style_planes(model, codes, test.classes, out)
-        write_style_walk(model, codes, labels, test.classes, out)
+        write_style_planes(model, name, codes, test.classes, out)
+        write_style_walk(model, name, codes, labels, test.classes, out)
     print(f"Figures written to {out}/")

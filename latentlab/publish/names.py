@@ -1,5 +1,5 @@
 """How models are named where readers see them: tables "VAE, 32-D, Bernoulli decoder (binarized MNIST)",
-figure titles "VAE, 2-D latent, Bernoulli decoder"."""
+figure titles "VAE, 2-D latent, Bernoulli decoder", with ", IWAE K=5" for a model trained on that bound."""
 
 from __future__ import annotations
 
@@ -21,12 +21,22 @@ def model_label(kind: str, latent_dim: int, likelihood: str, dataset: str | None
     return f"{title(kind)}, {latent_dim}-D{decoder}{data}"
 
 
+def objective_label(config) -> str:
+    """What a name adds for a model trained on another bound than the ELBO: ", IWAE K=5"; "" for the ELBO."""
+    return "" if config.objective == "elbo" else f", {config.objective.upper()} K={config.iw_samples}"
+
+
 def experiment_label(experiment) -> str:
     """How tables name an experiment: "VAE, 2-D", "VAE, 32-D, Bernoulli decoder (binarized MNIST)", "VAE, 2-D,
     Fashion-MNIST"; a model trained on the IWAE bound adds "IWAE K=5"."""
     config = experiment.config()
-    objective = "" if config.objective == "elbo" else f", {config.objective.upper()} K={config.iw_samples}"
-    return model_label(config.model, config.latent_dim, config.likelihood, config.dataset) + objective
+    return model_label(config.model, config.latent_dim, config.likelihood, config.dataset) + objective_label(config)
+
+
+def figure_name(config) -> str:
+    """How figure titles and explorer pages name a run's model: "VAE, 2-D latent", "VAE, 2-D latent, IWAE K=5",
+    so that two models of one kind trained on different bounds are told apart in their pictures too."""
+    return model_label(config.model, config.latent_dim, config.likelihood, dataset=None) + objective_label(config)
 
 
 def dataset_name(dataset: str) -> str:

@@ -1,4 +1,4 @@
-"""What the figures of every model kind share: the model's name in titles, decoding in batches, which test
+"""What the figures of every model kind share: decoding in batches, which test
 images they show and how captions name them, and the figures every result folder has (reconstructions, the
 latent scatter, the loss curves). ``unconditional_gallery`` draws the rest for the unconditional kinds,
 ``conditional_gallery`` for a conditional one.
@@ -20,16 +20,10 @@ from ..core.files import write_text_atomic
 from ..core.losses import term_key
 from ..core.progress import plural_of, status
 from . import figures
-from .names import model_label
 
 RATIOS = [0.1, 0.3, 0.5, 0.7, 0.9]
 INTERPOLATION_PAIRS = [(1, 7), (3, 8), (4, 9), (0, 6)]  # class pairs (digits on MNIST); their first test images
 TSNE_POINTS = 5000
-
-
-def model_name(model) -> str:
-    """The model as figure titles name it: "VAE, 2-D latent"."""
-    return model_label(model.kind, model.latent_dim, model.likelihood.name, dataset=None)
 
 
 @torch.no_grad()
@@ -79,7 +73,7 @@ def items(classes) -> str:
     return plural_of(classes.noun) if classes.noun == "digit" else "images"
 
 
-def write_reconstructions(model, test: DeviceSplit, out: Path) -> None:
+def write_reconstructions(model, name: str, test: DeviceSplit, out: Path) -> None:
     n = min(16, len(test))
     x = figures_input(test, range(n))
     x_hat = reconstruct(model, x, test.labels[:n])
@@ -89,7 +83,7 @@ def write_reconstructions(model, test: DeviceSplit, out: Path) -> None:
         x_hat,
         errors,
         model.likelihood.reconstruction_units,
-        f"{model_name(model)}: test {items(test.classes)} 0-{n - 1} and their reconstructions",
+        f"{name}: test {items(test.classes)} 0-{n - 1} and their reconstructions",
         out / "reconstructions.png",
     )
 
@@ -100,9 +94,9 @@ def figures_input(test: DeviceSplit, indices) -> torch.Tensor:
 
 
 def write_scatter(
-    model, codes: np.ndarray, labels: np.ndarray, classes, out: Path, tsne_points: int = TSNE_POINTS
+    model, name: str, codes: np.ndarray, labels: np.ndarray, classes, out: Path, tsne_points: int = TSNE_POINTS
 ) -> None:
-    title = f"{model_name(model)}: test codes by {classes.noun}{model.code_note}"
+    title = f"{name}: test codes by {classes.noun}{model.code_note}"
     if model.latent_dim == 2:
         figures.latent_scatter_2d(codes, labels, classes, title, out / "latent_scatter.png")
         return
@@ -123,7 +117,16 @@ def table_line(number: int, a: int, b: int, i: int, j: int, score: torch.Tensor)
 
 
 def write_interpolation(
-    model, classes, rows: list, scores: list, captions: list[str], lines: list[str], how: str, title: str, out: Path
+    model,
+    name: str,
+    classes,
+    rows: list,
+    scores: list,
+    captions: list[str],
+    lines: list[str],
+    how: str,
+    title: str,
+    out: Path,
 ) -> str:
     """interpolation.png and interpolation.txt from the rows of the reference experiment (original 1, r_1, five
     points, r_2, original 2: (9, 1, 28, 28) each) and their scores (7,); ``how`` says how the points were made.
@@ -132,7 +135,7 @@ def write_interpolation(
     text = (
         "\n".join(
             [
-                f"# {model_name(model)}: " + model.score_name.replace("\n", " ") + ".",
+                f"# {name}: " + model.score_name.replace("\n", " ") + ".",
                 "# " + how,
                 *(
                     []
@@ -151,17 +154,17 @@ def write_interpolation(
         RATIOS,
         model.score_name,
         captions,
-        f"{model_name(model)}: {title}",
+        f"{name}: {title}",
         out / "interpolation.png",
     )
     write_text_atomic(text, out / "interpolation.txt")
     return text
 
 
-def write_loss_curves(model, state: dict, out: Path) -> None:
+def write_loss_curves(model, name: str, state: dict, out: Path) -> None:
     figures.loss_curves(
         state["history"],
-        f"{model_name(model)}: loss per epoch",
+        f"{name}: loss per epoch",
         out / "loss_curves.png",
-        [(term_key(name), model.term_label(name)) for name in model.terms],
+        [(term_key(term), model.term_label(term)) for term in model.terms],
     )

@@ -30,7 +30,6 @@ from .shared_figures import (
     first_index_of,
     interpolation_pairs,
     items,
-    model_name,
     table_line,
     write_interpolation,
     write_loss_curves,
@@ -43,7 +42,7 @@ WALK_FRAMES = 96
 
 
 @torch.no_grad()
-def interpolation(model, test: DeviceSplit, out: Path, seed: int = 0) -> str:
+def interpolation(model, name: str, test: DeviceSplit, out: Path, seed: int = 0) -> str:
     """The reference experiment: decode five points between two latents and score each decoded image.
 
     VAE: latent_1, latent_2 are drawn with the reparameterization trick (seed fixed);
@@ -67,6 +66,7 @@ def interpolation(model, test: DeviceSplit, out: Path, seed: int = 0) -> str:
         lines.append(table_line(number, a, b, i, j, score))
     return write_interpolation(
         model,
+        name,
         classes,
         rows,
         scores,
@@ -79,29 +79,29 @@ def interpolation(model, test: DeviceSplit, out: Path, seed: int = 0) -> str:
 
 
 @torch.no_grad()
-def samples(model, state: dict, out: Path, seed: int = 0) -> None:
+def samples(model, name: str, state: dict, out: Path, seed: int = 0) -> None:
     z, where = model.sample_latents(torch.Generator().manual_seed(seed), 64, state)
-    figures.image_grid(decode(model, z), f"{model_name(model)}: 64 samples, {where}", out / "samples.png")
+    figures.image_grid(decode(model, z), f"{name}: 64 samples, {where}", out / "samples.png")
 
 
-def write_latent_distribution(model, codes: torch.Tensor, test: DeviceSplit, out: Path) -> None:
+def write_latent_distribution(model, name: str, codes: torch.Tensor, test: DeviceSplit, out: Path) -> None:
     in_use = active_units(codes)[0]
-    per_dim, name = model.per_dimension(codes, test)
+    per_dim, statistic = model.per_dimension(codes, test)
     # Against the model's prior; an AE has none, and its codes are set against N(0, 1) for their scale.
     reference = model.prior if model.traits.prior else StandardNormal(model.latent_dim)
     figures.latent_distribution(
         codes.numpy(),
         per_dim,
-        name,
+        statistic,
         in_use,
         "Var over x of the code > 0.01",
-        f"{model_name(model)}: distribution of the test codes",
+        f"{name}: distribution of the test codes",
         out / "latent_distribution.png",
         reference,
     )
 
 
-def write_manifold(model, codes: np.ndarray, out: Path) -> None:
+def write_manifold(model, name: str, codes: np.ndarray, out: Path) -> None:
     z1, z2, where = model.manifold_axes(codes)
     z2_top_down = z2[::-1]
     grid = torch.tensor(np.stack(np.meshgrid(z1, z2_top_down), -1).reshape(-1, 2), dtype=torch.float32)
@@ -109,16 +109,15 @@ def write_manifold(model, codes: np.ndarray, out: Path) -> None:
         decode(model, grid),
         z1,
         z2_top_down,
-        f"{model_name(model)}: decoded latent plane, 20×20 grid over the {where}",
+        f"{name}: decoded latent plane, 20×20 grid over the {where}",
         out / "manifold.png",
     )
 
 
-def write_walks(model, codes: np.ndarray, labels: np.ndarray, classes, out: Path) -> None:
+def write_walks(model, name: str, codes: np.ndarray, labels: np.ndarray, classes, out: Path) -> None:
     """sampling_1: a closed loop through the class centres (the ten digits' on MNIST); sampling_2: a
     spiral from the densest region out into empty space and back; a kind with a prior: vae_latent_walk,
     a walk under the prior."""
-    name = model_name(model)
     present = [d for d in range(len(classes)) if (labels == d).any()]
     centres = np.stack([np.median(codes[labels == d], axis=0) for d in present])
     middle = np.median(codes, axis=0)
@@ -147,7 +146,7 @@ def write_walks(model, codes: np.ndarray, labels: np.ndarray, classes, out: Path
             animations.latent_walk_gif(codes, labels, classes, walk, decoded, f"{name}: {what}", out / filename)
 
 
-def write_interpolation_gif(model, test: DeviceSplit, out: Path) -> None:
+def write_interpolation_gif(model, name: str, test: DeviceSplit, out: Path) -> None:
     labels, classes = test.labels.cpu(), test.classes
     a, b = interpolation_pairs(labels)[0]
     x = figures_input(test, [first_index_of(labels, a), first_index_of(labels, b)])
@@ -161,7 +160,7 @@ def write_interpolation_gif(model, test: DeviceSplit, out: Path) -> None:
         animations.decoded_sequence_gif(
             decoded,
             [f"ratio {v:.2f}" for v in ratios],
-            f"{model_name(model)}: from a {class_text(classes, a)} to a {class_text(classes, b)} and back",
+            f"{name}: from a {class_text(classes, a)} to a {class_text(classes, b)} and back",
             out / "interpolation.gif",
         )
 
@@ -170,7 +169,7 @@ LEARNED_PRIOR_FILE = "learned_prior.png"
 
 
 @torch.no_grad()
-def write_learned_prior(model, codes: np.ndarray, labels: np.ndarray, classes, out: Path) -> None:
+def write_learned_prior(model, name: str, codes: np.ndarray, labels: np.ndarray, classes, out: Path) -> None:
     """A prior of a 2-D latent made of learned images (the VampPrior's pseudo-inputs) beside N(0, I), under the
     test codes, with its images and their components' means decoded."""
     box = square_bounds(codes)
@@ -185,13 +184,13 @@ def write_learned_prior(model, codes: np.ndarray, labels: np.ndarray, classes, o
         images,
         decoded,
         classes,
-        f"{model_name(model)}: its learned prior",
+        f"{name}: its learned prior",
         out / LEARNED_PRIOR_FILE,
     )
 
 
 def write_gallery(
-    model, state: dict, test: DeviceSplit, encoded: torch.Tensor, out: Path, tsne_points: int = TSNE_POINTS
+    model, name: str, state: dict, test: DeviceSplit, encoded: torch.Tensor, out: Path, tsne_points: int = TSNE_POINTS
 ) -> None:
     """All figures of a run into ``out``; ``encoded`` is ``metrics.encode_split`` of the test split
     (N, latent_dim); a 32-D scatter's t-SNE shows at most ``tsne_points`` of them. Prints the
@@ -200,17 +199,17 @@ def write_gallery(
     out = Path(out)
     codes = encoded.numpy()
     labels = test.labels.cpu().numpy()
-    write_reconstructions(model, test, out)
-    write_scatter(model, codes, labels, test.classes, out, tsne_points)
-    print(interpolation(model, test, out), end="")
-    write_loss_curves(model, state, out)
-    samples(model, state, out)
+    write_reconstructions(model, name, test, out)
+    write_scatter(model, name, codes, labels, test.classes, out, tsne_points)
+    print(interpolation(model, name, test, out), end="")
+    write_loss_curves(model, name, state, out)
+    samples(model, name, state, out)
     if model.latent_dim == 2:
-        write_manifold(model, codes, out)
-        write_walks(model, codes, labels, test.classes, out)
+        write_manifold(model, name, codes, out)
+        write_walks(model, name, codes, labels, test.classes, out)
         if model.traits.prior and hasattr(model.prior, "images"):  # a prior made of learned images
-            write_learned_prior(model, codes, labels, test.classes, out)
+            write_learned_prior(model, name, codes, labels, test.classes, out)
     else:
-        write_latent_distribution(model, encoded, test, out)
-        write_interpolation_gif(model, test, out)
+        write_latent_distribution(model, name, encoded, test, out)
+        write_interpolation_gif(model, name, test, out)
     print(f"Figures written to {out}/")
