@@ -150,7 +150,8 @@ def write_conditional_gallery(
     model, name: str, state: dict, test: DeviceSplit, encoded: torch.Tensor, out: Path, tsne_points: int
 ) -> None:
     """All figures of a conditional run into ``out`` (the module docstring lists them); ``encoded``: the test
-    codes given their labels (N, latent_dim). Prints the interpolation table as the reference did."""
+    codes given their labels (N, latent_dim); ``name``: the model as every title names it (``names.figure_name``).
+    Prints the interpolation table as the reference did."""
     model.eval()
     out = Path(out)
     codes, labels = encoded.numpy(), test.labels.cpu().numpy()

@@ -193,8 +193,8 @@ def write_gallery(
     model, name: str, state: dict, test: DeviceSplit, encoded: torch.Tensor, out: Path, tsne_points: int = TSNE_POINTS
 ) -> None:
     """All figures of a run into ``out``; ``encoded`` is ``metrics.encode_split`` of the test split
-    (N, latent_dim); a 32-D scatter's t-SNE shows at most ``tsne_points`` of them. Prints the
-    interpolation table as the reference did."""
+    (N, latent_dim); a 32-D scatter's t-SNE shows at most ``tsne_points`` of them; ``name``: the model as every
+    title names it (``names.figure_name``). Prints the interpolation table as the reference did."""
     model.eval()
     out = Path(out)
     codes = encoded.numpy()
