@@ -1,6 +1,7 @@
 """Every figure and GIF renders from a tiny untrained model on synthetic digits."""
 
 import re
+from dataclasses import replace
 
 import imageio.v3 as iio
 import numpy as np
@@ -200,6 +201,7 @@ def test_figure_names_say_the_bound_a_model_was_trained_on_as_the_tables_do():
 
     assert figure_name(EXPERIMENTS["vae-2d"].config()) == "VAE, 2-D latent"
     assert figure_name(EXPERIMENTS["vae-2d-iwae5"].config()) == "VAE, 2-D latent, IWAE K=5"
+    assert figure_name(replace(EXPERIMENTS["vae-2d"].config(), beta=4.0)) == "VAE, 2-D latent, β=4"
 
 
 def test_a_runs_figures_and_explorer_page_are_named_from_its_configuration_not_its_model(monkeypatch, tmp_path):
@@ -217,3 +219,32 @@ def test_a_runs_figures_and_explorer_page_are_named_from_its_configuration_not_i
     finished = Finished({}, config, model, (_test_split(), _test_split()))
     workflow.draw(finished, tmp_path, coded=SimpleNamespace(codes=torch.zeros(80, 2), point_losses=None))
     assert named == ["VAE, 2-D latent, IWAE K=5"] * 2  # two models of one kind, trained on two bounds, told apart
+
+
+def _iwae_finished():
+    from latentlab.core.config import TrainConfig
+    from latentlab.core.finished import Finished
+
+    config = TrainConfig(model="vae", latent_dim=2, objective="iwae", iw_samples=5, **TINY_WIDTHS)
+    return Finished({}, config, VariationalAutoencoder(2, **TINY_WIDTHS), (_test_split(), _test_split()))
+
+
+@pytest.mark.parametrize("command", ["explore", "posterior", "surgery"])
+def test_the_commands_on_a_finished_folder_name_its_model_from_its_configuration(command, monkeypatch, tmp_path):
+    from types import SimpleNamespace
+
+    from latentlab import commands
+
+    finished, named = _iwae_finished(), []
+    if command == "explore":
+        monkeypatch.setattr(commands, "_open", lambda *args: finished)
+        monkeypatch.setattr(commands, "code_test", lambda f: SimpleNamespace(codes=None, point_losses=None))
+        monkeypatch.setattr(commands, "write_explorer", lambda model, test, codes, name, *rest: named.append(name))
+        commands.explore(tmp_path, None, "cpu")
+    elif command == "posterior":
+        monkeypatch.setattr(commands, "write_posterior_gaps", lambda *args: named.append(args[4]))
+        commands._write_posterior(tmp_path, finished, 10, 10)
+    else:
+        monkeypatch.setattr(commands, "write_surgery", lambda *args: named.append(args[4]))
+        commands._write_surgery(tmp_path, finished)
+    assert named == ["VAE, 2-D latent, IWAE K=5"]

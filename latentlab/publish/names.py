@@ -1,5 +1,5 @@
 """How models are named where readers see them: tables "VAE, 32-D, Bernoulli decoder (binarized MNIST)",
-figure titles "VAE, 2-D latent, Bernoulli decoder", with ", IWAE K=5" for a model trained on that bound."""
+figure titles "VAE, 2-D latent, Bernoulli decoder"; either with ", IWAE K=5" for a model trained on that bound."""
 
 from __future__ import annotations
 
@@ -22,20 +22,22 @@ def model_label(kind: str, latent_dim: int, likelihood: str, dataset: str | None
 
 
 def objective_label(config) -> str:
-    """What a name adds for a model trained on another bound than the ELBO: ", IWAE K=5"; "" for the ELBO."""
-    return "" if config.objective == "elbo" else f", {config.objective.upper()} K={config.iw_samples}"
+    """What a name adds for a model trained on another objective than the ELBO: ", IWAE K=5" for the IWAE bound,
+    ", β=4" for a KL weighted by beta (as ``TrainConfig.name`` does); "" for the ELBO."""
+    bound = "" if config.objective == "elbo" else f", {config.objective.upper()} K={config.iw_samples}"
+    return bound + ("" if config.beta == 1 else f", β={config.beta:g}")
 
 
 def experiment_label(experiment) -> str:
     """How tables name an experiment: "VAE, 2-D", "VAE, 32-D, Bernoulli decoder (binarized MNIST)", "VAE, 2-D,
-    Fashion-MNIST"; a model trained on the IWAE bound adds "IWAE K=5"."""
+    Fashion-MNIST"; a model trained on the IWAE bound adds ", IWAE K=5"."""
     config = experiment.config()
     return model_label(config.model, config.latent_dim, config.likelihood, config.dataset) + objective_label(config)
 
 
 def figure_name(config) -> str:
     """How figure titles and explorer pages name a run's model: "VAE, 2-D latent", "VAE, 2-D latent, IWAE K=5",
-    so that two models of one kind trained on different bounds are told apart in their pictures too."""
+    so that two models of one kind trained on different objectives are told apart in their pictures too."""
     return model_label(config.model, config.latent_dim, config.likelihood, dataset=None) + objective_label(config)
 
 

@@ -1,7 +1,8 @@
-"""What the figures of every model kind share: decoding in batches, which test
-images they show and how captions name them, and the figures every result folder has (reconstructions, the
-latent scatter, the loss curves). ``unconditional_gallery`` draws the rest for the unconditional kinds,
-``conditional_gallery`` for a conditional one.
+"""What the figures of every model kind share: decoding in batches, which test images they show and how
+captions name them, and the figures every result folder has (reconstructions, the latent scatter, the loss
+curves). Every figure is given the model's ``name`` for its title (``names.figure_name``).
+``unconditional_gallery`` draws the rest for the unconditional kinds, ``conditional_gallery`` for a
+conditional one.
 """
 
 from __future__ import annotations
@@ -129,9 +130,10 @@ def write_interpolation(
     out: Path,
 ) -> str:
     """interpolation.png and interpolation.txt from the rows of the reference experiment (original 1, r_1, five
-    points, r_2, original 2: (9, 1, 28, 28) each) and their scores (7,); ``how`` says how the points were made.
-    Returns the table, which the scripts print as the reference did. Class names are written ``shown``: a line
-    break in one would end its comment line and start a line ``np.loadtxt`` reads as data."""
+    points, r_2, original 2: (9, 1, 28, 28) each) and their scores (7,), under "``name``: ``title``"; ``how`` says
+    how the points were made. Returns the table, which the scripts print as the reference did. Class names are
+    written ``shown``: a line break in one would end its comment line and start a line ``np.loadtxt`` reads as
+    data."""
     text = (
         "\n".join(
             [
