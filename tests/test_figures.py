@@ -204,29 +204,24 @@ def test_figure_names_say_the_bound_a_model_was_trained_on_as_the_tables_do():
     assert figure_name(replace(EXPERIMENTS["vae-2d"].config(), beta=4.0)) == "VAE, 2-D latent, β=4"
 
 
-def test_a_runs_figures_and_explorer_page_are_named_from_its_configuration_not_its_model(monkeypatch, tmp_path):
-    from types import SimpleNamespace
-
-    from latentlab import workflow
-    from latentlab.core.config import TrainConfig
-    from latentlab.core.finished import Finished
-
-    named = []
-    monkeypatch.setattr(workflow, "write_gallery", lambda model, name, *rest, **kw: named.append(name))
-    monkeypatch.setattr(workflow, "write_explorer", lambda model, test, codes, name, *rest: named.append(name))
-    model = VariationalAutoencoder(2, **TINY_WIDTHS)
-    config = TrainConfig(model="vae", latent_dim=2, objective="iwae", iw_samples=5, **TINY_WIDTHS)
-    finished = Finished({}, config, model, (_test_split(), _test_split()))
-    workflow.draw(finished, tmp_path, coded=SimpleNamespace(codes=torch.zeros(80, 2), point_losses=None))
-    assert named == ["VAE, 2-D latent, IWAE K=5"] * 2  # two models of one kind, trained on two bounds, told apart
-
-
 def _iwae_finished():
     from latentlab.core.config import TrainConfig
     from latentlab.core.finished import Finished
 
     config = TrainConfig(model="vae", latent_dim=2, objective="iwae", iw_samples=5, **TINY_WIDTHS)
     return Finished({}, config, VariationalAutoencoder(2, **TINY_WIDTHS), (_test_split(), _test_split()))
+
+
+def test_a_runs_figures_and_explorer_page_are_named_from_its_configuration_not_its_model(monkeypatch, tmp_path):
+    from types import SimpleNamespace
+
+    from latentlab import workflow
+
+    named = []
+    monkeypatch.setattr(workflow, "write_gallery", lambda model, name, *rest, **kw: named.append(name))
+    monkeypatch.setattr(workflow, "write_explorer", lambda model, test, codes, name, *rest: named.append(name))
+    workflow.draw(_iwae_finished(), tmp_path, coded=SimpleNamespace(codes=torch.zeros(80, 2), point_losses=None))
+    assert named == ["VAE, 2-D latent, IWAE K=5"] * 2  # two models of one kind, trained on two bounds, told apart
 
 
 @pytest.mark.parametrize("command", ["explore", "posterior", "surgery"])
